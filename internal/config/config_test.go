@@ -1,0 +1,136 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestShippedExampleEqualsDefault(t *testing.T) {
+	got, err := Load(filepath.Join("..", "..", "deploy", "weighd.yaml"))
+	if err != nil {
+		t.Fatalf("Load(deploy/weighd.yaml): %v", err)
+	}
+	if diff := cmp.Diff(Default(), got); diff != "" {
+		t.Errorf("deploy/weighd.yaml differs from Default() (-default +file):\n%s", diff)
+	}
+}
+
+func TestDefaultValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+}
+
+func TestEmptyFileIsDefault(t *testing.T) {
+	got, err := Parse("e.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Default(), got); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestLoadOverrides(t *testing.T) {
+	got, err := Parse("w.yaml", []byte("scale:\n  rate: 80\nmqtt:\n  broker: tcp://ha.local:1883\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Scale.Rate = 80
+	want.MQTT.Broker = "tcp://ha.local:1883"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // every message, in order
+	}{
+		{"unknown top key", "colour: red\n",
+			[]string{`w.yaml:1: colour: unknown key (known: api, button, camera, led, log_level, mqtt, recorder, retention, scale, session, state_dir, station_id, verdict)`}},
+		{"unknown nested key", "scale:\n  rate: 10\n  sped: 3\n",
+			[]string{`w.yaml:3: scale.sped: unknown key (known: calibration_file, dout_pin, gain, rate, read_timeout, sck_pin, stable_threshold_g, stable_threshold_pct, stable_window, warm_up, zero_band_g, zero_track_g_per_s)`}},
+		{"duplicate key", "log_level: info\nlog_level: debug\n", []string{`w.yaml:2: log_level: duplicate key`}},
+		{"wrong type", "scale:\n  rate: fast\n", []string{"w.yaml:2: scale.rate: cannot unmarshal str `fast` into int"}},
+		{"bad duration", "recorder:\n  pre_roll: five\n", []string{"w.yaml:2: recorder.pre_roll: cannot unmarshal str `five` into time.Duration"}},
+		{"rate", "scale:\n  rate: 20\n", []string{`w.yaml:2: scale.rate: must be 10 or 80 (the HX711 RATE pin), got 20`}},
+		{"gain", "scale:\n  gain: 100\n", []string{`w.yaml:2: scale.gain: must be 128, 64 or 32, got 100`}},
+		{"same pins", "scale:\n  sck_pin: GPIO5\n", []string{`w.yaml:1: scale.dout_pin: must differ from scale.sck_pin (both "GPIO5")`}},
+		{"relative state dir", "state_dir: var/lib\n", []string{`w.yaml:1: state_dir: must be an absolute path, got "var/lib"`}},
+		{"log level", "log_level: loud\n", []string{`w.yaml:1: log_level: must be one of debug, info, warn, error; got "loud"`}},
+		{"station id", "station_id: My Station\n", []string{`w.yaml:1: station_id: "My Station" has characters outside [a-z0-9_-]`}},
+		{"buffers", "camera:\n  buffers: 256\n", []string{`w.yaml:2: camera.buffers: must be between 2 and 4, got 256`}},
+		{"camera format", "camera:\n  format: h264\n", []string{`w.yaml:2: camera.format: must be auto, mjpeg or yuyv, got "h264"`}},
+		{"negative tolerance", "verdict:\n  tolerance_g: -5\n", []string{`w.yaml:2: verdict.tolerance_g: must be between 0 and 10000, got -5`}},
+		{"broker scheme", "mqtt:\n  broker: http://x\n", []string{`w.yaml:2: mqtt.broker: unknown scheme "http" (use tcp, ssl, mqtt, mqtts, ws or wss)`}},
+		{"open broker without password", "mqtt:\n  embedded_listen: 0.0.0.0:1883\n",
+			[]string{`w.yaml:2: mqtt.embedded_listen: listens beyond loopback ("0.0.0.0:1883"): set mqtt.username and mqtt.password`}},
+		{"several at once", "scale:\n  rate: 20\n  gain: 1\nbutton:\n  long_press: 1h\n", []string{
+			`w.yaml:3: scale.gain: must be 128, 64 or 32, got 1`,
+			`w.yaml:2: scale.rate: must be 10 or 80 (the HX711 RATE pin), got 20`,
+			`w.yaml:5: button.long_press: must be between 500ms and 10s, got 1h0m0s`,
+		}},
+		{"not a mapping", "- a\n- b\n", []string{"w.yaml:1: cannot unmarshal seq into config.Config"}},
+		{"syntax", "scale: [\n", []string{"w.yaml: line 1: did not find expected node content"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("w.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatalf("Parse(%q) = nil error, want %q", tt.yaml, tt.want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not wrap ErrInvalid", err)
+			}
+			lines := strings.Split(strings.TrimPrefix(err.Error(), ErrInvalid.Error()+"\n"), "\n")
+			if strings.HasPrefix(lines[0], ErrInvalid.Error()+": ") {
+				lines[0] = strings.TrimPrefix(lines[0], ErrInvalid.Error()+": ")
+			}
+			if diff := cmp.Diff(tt.want, lines); diff != "" {
+				t.Errorf("Parse(%q) messages (-want +got):\n%s", tt.yaml, diff)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Load(missing) = %v, want os.ErrNotExist", err)
+	}
+}
+
+func TestSecretRedacted(t *testing.T) {
+	c := Default()
+	c.MQTT.Password = "hunter2"
+	if s := c.MQTT.Password.String(); strings.Contains(s, "hunter2") {
+		t.Errorf("Secret.String() = %q leaks the secret", s)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("scale:\n  rate: 80\n"))
+	f.Add([]byte("colour: red\n"))
+	f.Add([]byte("mqtt:\n  broker: tcp://x:1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("f.yaml", data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config that Validate rejects: %v", err)
+		}
+	})
+}

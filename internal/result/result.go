@@ -1,0 +1,99 @@
+// Package result defines the session result, schema 1: the record that goes
+// into every evidence bundle's manifest.json and onto MQTT (<base>/result and
+// <base>/results). Field names are a contract with outside tools; see
+// shared/design/architecture.md, "Session result (schema 1)".
+package result
+
+// Schema is the version of Result written by this code.
+const Schema = 1
+
+// Verdict values, exactly as the schema names them.
+const (
+	VerdictMatch         = "match"
+	VerdictUnderweight   = "underweight"
+	VerdictOverweight    = "overweight"
+	VerdictEmpty         = "empty"
+	VerdictNoLabelWeight = "no_label_weight"
+)
+
+// Verdicts lists every verdict value, in schema order.
+var Verdicts = []string{VerdictMatch, VerdictUnderweight, VerdictOverweight, VerdictEmpty, VerdictNoLabelWeight}
+
+// Result is one session's outcome.
+type Result struct {
+	Schema    int    `json:"schema"`
+	SessionID string `json:"session_id"`
+	Seq       int64  `json:"seq"`
+	StationID string `json:"station_id"`
+	// StartedAt is RFC 3339 UTC.
+	StartedAt   string `json:"started_at"`
+	ClockSynced bool   `json:"clock_synced"`
+	// Interrupted is true when the session was sealed at recovery after a
+	// crash or power cut rather than by a stop.
+	Interrupted bool `json:"interrupted,omitempty"`
+
+	Tracking string `json:"tracking"`
+	OrderRef string `json:"order_ref"`
+
+	LabelG           *float64 `json:"label_g"`
+	LabelResolutionG float64  `json:"label_resolution_g"`
+	MeasuredG        float64  `json:"measured_g"`
+	MeasuredStable   bool     `json:"measured_stable"`
+	DeltaG           *float64 `json:"delta_g"`
+	DeltaPct         *float64 `json:"delta_pct"`
+	ToleranceG       float64  `json:"tolerance_g"`
+
+	Verdict           string             `json:"verdict"`
+	Tier              int                `json:"tier"`
+	MissingCandidates []MissingCandidate `json:"missing_candidates"`
+
+	ExteriorCondition string `json:"exterior_condition"`
+	IssueType         string `json:"issue_type"`
+
+	Marks      []Mark     `json:"marks"`
+	Continuity Continuity `json:"continuity"`
+
+	Bundle         string `json:"bundle"`
+	ManifestSHA256 string `json:"manifest_sha256"`
+	ChainHead      string `json:"chain_head"`
+	// KeyFingerprint is the station key's SSH fingerprint (SHA256:…), so a
+	// copy of the result outside the station witnesses which key signed it.
+	KeyFingerprint string `json:"key_fingerprint"`
+
+	Dispute string `json:"dispute"`
+}
+
+// MissingCandidate is one set of items whose weights explain a deficit.
+type MissingCandidate struct {
+	Items     []string `json:"items"`
+	TotalG    float64  `json:"total_g"`
+	ResidualG float64  `json:"residual_g"`
+}
+
+// Mark is a moment the buyer marked, in video time.
+type Mark struct {
+	// TS is seconds from the first frame of File.
+	TS    float64 `json:"t_s"`
+	File  string  `json:"file"`
+	Label string  `json:"label"`
+}
+
+// Continuity summarises whether the recording is uninterrupted.
+type Continuity struct {
+	Frames    int64   `json:"frames"`
+	DurationS float64 `json:"duration_s"`
+	MeanFPS   float64 `json:"mean_fps"`
+	MaxGapMS  float64 `json:"max_gap_ms"`
+	Gaps      []Gap   `json:"gaps"`
+	// Dropped counts frames the recorder discarded, by reason.
+	Dropped map[string]int64 `json:"dropped,omitempty"`
+	// Duplicated counts frames that repeated a previous sequence number.
+	Duplicated int64 `json:"duplicated"`
+}
+
+// Gap is an interval between consecutive frames above the gap threshold.
+type Gap struct {
+	AtS   float64 `json:"at_s"`
+	File  string  `json:"file"`
+	GapMS float64 `json:"gap_ms"`
+}
