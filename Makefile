@@ -13,7 +13,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PI_TARGETS  := linux-arm6 linux-arm7 linux-arm64
 CMDS        := weighd weighctl
 
-.PHONY: help build build-pi check test test-unit test-386 test-bench test-kernel \
+.PHONY: help build build-pi check test test-unit test-386 test-bench test-kernel test-install \
         bench bench-weighing bench-recorder bench-mqtt deps kernel demo dist clean
 
 help: ## list the targets
@@ -59,7 +59,7 @@ kernel: ## fetch and unpack Debian's amd64 kernel into .cache/kernel (for the vi
 	  touch $(KERNEL_DIR)/.done; \
 	fi
 
-test: deps kernel test-unit test-386 test-bench test-kernel ## everything CI runs: unit + integration (-race), 386, benchmarks once, kernel tier
+test: deps kernel test-unit test-386 test-bench test-kernel test-install ## everything CI runs: unit + integration (-race), 386, benchmarks once, kernel tier
 
 test-unit: ## all tests with -race
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -72,6 +72,9 @@ test-bench: ## every benchmark once, so none rots
 
 test-kernel: deps kernel ## the camera driver against the kernel's vivid device, in qemu
 	WEIGHIN_KERNEL_DIR=$(KERNEL_DIR)/root $(GO) test -tags kernel -count=1 -v -timeout 15m ./drivers/camera/kerneltest/
+
+test-install: deps ## install.sh inside a Debian bookworm root made by debootstrap
+	$(GO) test -tags rootfs -count=1 -v -timeout 10m ./deploy/
 
 bench: bench-weighing bench-recorder bench-mqtt ## all figures for docs/PERFORMANCE.md
 
