@@ -10,7 +10,8 @@ type Frame struct {
 	Data []byte
 	// Seq counts frames delivered by this driver since Open, starting at 0.
 	// The driver counts it itself: blackjack/webcam does not expose the
-	// kernel's sequence number.
+	// kernel's sequence number. A Reconnector continues the count across
+	// reopenings, so it stays strictly increasing for the whole run.
 	Seq uint64
 	// Time is the monotonic time at which the frame was dequeued.
 	Time time.Time
