@@ -16,7 +16,7 @@ const (
 )
 
 // MarshalPrivateKey encodes priv, unencrypted, in OpenSSH's private key file
-// format ("openssh-key-v1", as `ssh-keygen -t ed25519 -N ”` writes it), so
+// format ("openssh-key-v1", as `ssh-keygen -t ed25519 -N ""` writes it), so
 // `ssh-keygen -y -f FILE` prints its public key and `ssh-keygen -Y sign` can
 // use it. The output is deterministic: the check integer is derived from the
 // key.
