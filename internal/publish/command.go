@@ -1,0 +1,275 @@
+package publish
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// CommandName names a command; it is the last level of <base>/cmd/<name>.
+type CommandName string
+
+// The commands the station accepts on <base>/cmd/<name>.
+const (
+	CmdTare              CommandName = "tare"
+	CmdStart             CommandName = "start"
+	CmdStop              CommandName = "stop"
+	CmdMark              CommandName = "mark"
+	CmdLabelWeight       CommandName = "label_weight"
+	CmdOrderRef          CommandName = "order_ref"
+	CmdTracking          CommandName = "tracking"
+	CmdExteriorCondition CommandName = "exterior_condition"
+	CmdIssueType         CommandName = "issue_type"
+)
+
+// Commands lists every command name, in the order of the topic table.
+var Commands = []CommandName{
+	CmdTare, CmdStart, CmdStop, CmdMark, CmdLabelWeight,
+	CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType,
+}
+
+// PressPayload is the only payload a button command (tare, start, stop,
+// mark) accepts; it is Home Assistant's default payload_press.
+const PressPayload = "PRESS"
+
+// ExteriorConditions are the values of the exterior_condition command, as
+// the seed's evidence protocol names them.
+var ExteriorConditions = []string{"intact", "crushed", "wet", "retaped", "torn"}
+
+// IssueTypes are the values of the issue_type command (seed, Phase 2).
+var IssueTypes = []string{"missing item", "damaged item", "wrong item"}
+
+// Limits of command payloads.
+const (
+	// MaxPayloadBytes bounds every command payload before it is looked at.
+	MaxPayloadBytes = 256
+	// MinLabelWeightG and MaxLabelWeightG bound label_weight (grams).
+	MinLabelWeightG = 1
+	MaxLabelWeightG = 100000
+	// MaxOrderRefRunes bounds order_ref.
+	MaxOrderRefRunes = 64
+	// MaxTrackingLen bounds tracking; tracking is [A-Za-z0-9-].
+	MaxTrackingLen = 40
+	// maxNumberLen bounds the text of a number: "100000.000" and a little
+	// slack.
+	maxNumberLen = 16
+)
+
+// Command is one parsed, valid command. Exactly the field that belongs to
+// Name is set: Grams for label_weight, Text for order_ref, tracking,
+// exterior_condition and issue_type; none for the buttons.
+type Command struct {
+	Name  CommandName
+	Grams float64
+	Text  string
+}
+
+// String describes the command for logs.
+func (c Command) String() string {
+	switch c.Name {
+	case CmdLabelWeight:
+		return fmt.Sprintf("%s=%g", c.Name, c.Grams)
+	case CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType:
+		return fmt.Sprintf("%s=%q", c.Name, c.Text)
+	}
+	return string(c.Name)
+}
+
+// Sentinel errors for refused commands; a *CommandError wraps one of them.
+var (
+	ErrUnknownCommand = errors.New("unknown command")
+	ErrRetained       = errors.New("retained command ignored")
+	ErrBadPayload     = errors.New("bad payload")
+)
+
+// CommandError is a refused command: which, why, and the sentinel.
+type CommandError struct {
+	Command string
+	Reason  string
+	Err     error
+}
+
+func (e *CommandError) Error() string {
+	return fmt.Sprintf("command %q refused: %s", e.Command, e.Reason)
+}
+
+// Unwrap returns the sentinel.
+func (e *CommandError) Unwrap() error { return e.Err }
+
+func refuse(name string, sentinel error, format string, args ...any) (Command, error) {
+	return Command{}, &CommandError{Command: name, Reason: fmt.Sprintf(format, args...), Err: sentinel}
+}
+
+// ParseCommand parses the payload of <base>/cmd/<name>. It is pure and
+// strict: a retained message, an unknown name, an oversized or non-UTF-8
+// payload, a number that is not a plain finite decimal within range, text
+// with control characters or beyond its length, or a value outside an enum
+// is refused with a *CommandError. Nothing is trimmed or guessed.
+func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
+	safe := name
+	if !validName(name) {
+		safe = strconv.Quote(truncate(name, 32))
+		return refuse(safe, ErrUnknownCommand, "unknown command %s", safe)
+	}
+	cmd := CommandName(name)
+	known := false
+	for _, c := range Commands {
+		if c == cmd {
+			known = true
+		}
+	}
+	if !known {
+		return refuse(name, ErrUnknownCommand, "unknown command %q (known: %s)", name, joinNames())
+	}
+	if retained {
+		return refuse(name, ErrRetained, "retained message: commands must not be retained")
+	}
+	if len(payload) > MaxPayloadBytes {
+		return refuse(name, ErrBadPayload, "payload of %d bytes exceeds %d", len(payload), MaxPayloadBytes)
+	}
+	if len(payload) == 0 {
+		return refuse(name, ErrBadPayload, "empty payload")
+	}
+	if !utf8.Valid(payload) {
+		return refuse(name, ErrBadPayload, "payload is not valid UTF-8")
+	}
+	s := string(payload)
+	switch cmd {
+	case CmdTare, CmdStart, CmdStop, CmdMark:
+		if s != PressPayload {
+			return refuse(name, ErrBadPayload, "payload must be %q, got %q", PressPayload, truncate(s, 32))
+		}
+		return Command{Name: cmd}, nil
+	case CmdLabelWeight:
+		g, reason := parseGrams(s)
+		if reason != "" {
+			return refuse(name, ErrBadPayload, "%s", reason)
+		}
+		return Command{Name: cmd, Grams: g}, nil
+	case CmdOrderRef:
+		if reason := checkText(s, MaxOrderRefRunes); reason != "" {
+			return refuse(name, ErrBadPayload, "%s", reason)
+		}
+		return Command{Name: cmd, Text: s}, nil
+	case CmdTracking:
+		if len(s) > MaxTrackingLen {
+			return refuse(name, ErrBadPayload, "tracking of %d characters exceeds %d", len(s), MaxTrackingLen)
+		}
+		for i, r := range s {
+			if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return refuse(name, ErrBadPayload, "tracking may hold only letters, digits and '-': %q at byte %d", r, i)
+			}
+		}
+		return Command{Name: cmd, Text: s}, nil
+	case CmdExteriorCondition:
+		if !oneOf(s, ExteriorConditions) {
+			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(ExteriorConditions, ", "))
+		}
+		return Command{Name: cmd, Text: s}, nil
+	default: // CmdIssueType; the name was checked against Commands above.
+		if !oneOf(s, IssueTypes) {
+			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(IssueTypes, ", "))
+		}
+		return Command{Name: cmd, Text: s}, nil
+	}
+}
+
+// validName: a printable ASCII topic level without wildcards.
+func validName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '+' || s[i] == '#' || s[i] == '/' {
+			return false
+		}
+	}
+	return true
+}
+
+func joinNames() string {
+	var b strings.Builder
+	for i, c := range Commands {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(c))
+	}
+	return b.String()
+}
+
+// parseGrams accepts a plain decimal: digits, at most one '.', digits. No
+// sign, exponent, hex, spaces, "inf" or "nan"; the value must lie within
+// [MinLabelWeightG, MaxLabelWeightG].
+func parseGrams(s string) (float64, string) {
+	if len(s) > maxNumberLen {
+		return 0, fmt.Sprintf("number text of %d characters exceeds %d", len(s), maxNumberLen)
+	}
+	digits, dots := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+			if dots > 1 || i == 0 || i == len(s)-1 {
+				return 0, fmt.Sprintf("%q is not a plain decimal number of grams", truncate(s, 32))
+			}
+		case c == '-':
+			return 0, fmt.Sprintf("%q is negative: label weight must be between %d and %d g", truncate(s, 32), MinLabelWeightG, MaxLabelWeightG)
+		default:
+			return 0, fmt.Sprintf("%q is not a plain decimal number of grams", truncate(s, 32))
+		}
+	}
+	if digits == 0 {
+		return 0, fmt.Sprintf("%q is not a number", truncate(s, 32))
+	}
+	g, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(g) || math.IsInf(g, 0) {
+		return 0, fmt.Sprintf("%q is not a finite number", truncate(s, 32))
+	}
+	if g < MinLabelWeightG || g > MaxLabelWeightG {
+		return 0, fmt.Sprintf("%g g is out of range: label weight must be between %d and %d g", g, MinLabelWeightG, MaxLabelWeightG)
+	}
+	return g, ""
+}
+
+// checkText: printable, no leading or trailing space, at most max runes.
+func checkText(s string, max int) string {
+	if n := utf8.RuneCountInString(s); n > max {
+		return fmt.Sprintf("text of %d characters exceeds %d", n, max)
+	}
+	for i, r := range s {
+		if !unicode.IsPrint(r) {
+			return fmt.Sprintf("control or non-printable character %U at byte %d", r, i)
+		}
+	}
+	if strings.TrimSpace(s) != s {
+		return "leading or trailing space"
+	}
+	return ""
+}
+
+func oneOf(s string, set []string) bool {
+	for _, v := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// truncate shortens s to at most n bytes on a rune boundary, for messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

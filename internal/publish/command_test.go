@@ -1,0 +1,193 @@
+package publish
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseCommandAccepts(t *testing.T) {
+	tests := []struct {
+		name, cmd, payload string
+		want               Command
+	}{
+		{"tare", "tare", "PRESS", Command{Name: CmdTare}},
+		{"start", "start", "PRESS", Command{Name: CmdStart}},
+		{"stop", "stop", "PRESS", Command{Name: CmdStop}},
+		{"mark", "mark", "PRESS", Command{Name: CmdMark}},
+		{"integer grams", "label_weight", "1840", Command{Name: CmdLabelWeight, Grams: 1840}},
+		{"decimal grams", "label_weight", "1840.5", Command{Name: CmdLabelWeight, Grams: 1840.5}},
+		{"Home Assistant float", "label_weight", "250.0", Command{Name: CmdLabelWeight, Grams: 250}},
+		{"lowest", "label_weight", "1", Command{Name: CmdLabelWeight, Grams: 1}},
+		{"highest", "label_weight", "100000", Command{Name: CmdLabelWeight, Grams: 100000}},
+		{"order ref", "order_ref", "#12345", Command{Name: CmdOrderRef, Text: "#12345"}},
+		{"order ref unicode", "order_ref", "订单 12345", Command{Name: CmdOrderRef, Text: "订单 12345"}},
+		{"tracking", "tracking", "LP00123456789CN", Command{Name: CmdTracking, Text: "LP00123456789CN"}},
+		{"tracking dash", "tracking", "1Z-999-AA1", Command{Name: CmdTracking, Text: "1Z-999-AA1"}},
+		{"exterior", "exterior_condition", "retaped", Command{Name: CmdExteriorCondition, Text: "retaped"}},
+		{"issue", "issue_type", "missing item", Command{Name: CmdIssueType, Text: "missing item"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseCommand(tt.cmd, []byte(tt.payload), false)
+			if err != nil {
+				t.Fatalf("ParseCommand(%q, %q) error %v", tt.cmd, tt.payload, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ParseCommand(%q, %q) (-want +got):\n%s", tt.cmd, tt.payload, diff)
+			}
+		})
+	}
+}
+
+func TestParseCommandRefuses(t *testing.T) {
+	tests := []struct {
+		name, cmd string
+		payload   []byte
+		retained  bool
+		sentinel  error
+		reason    string // a substring of the reason
+	}{
+		{"NaN", "label_weight", []byte("NaN"), false, ErrBadPayload, "not a plain decimal"},
+		{"nan lower", "label_weight", []byte("nan"), false, ErrBadPayload, "not a plain decimal"},
+		{"Inf", "label_weight", []byte("Inf"), false, ErrBadPayload, "not a plain decimal"},
+		{"+Inf", "label_weight", []byte("+Inf"), false, ErrBadPayload, "not a plain decimal"},
+		{"-Inf", "label_weight", []byte("-Inf"), false, ErrBadPayload, "negative"},
+		{"negative", "label_weight", []byte("-5"), false, ErrBadPayload, "negative"},
+		{"zero", "label_weight", []byte("0"), false, ErrBadPayload, "out of range"},
+		{"1e308", "label_weight", []byte("1e308"), false, ErrBadPayload, "not a plain decimal"},
+		{"huge digits", "label_weight", []byte("100000.0001"), false, ErrBadPayload, "out of range"},
+		{"too many digits", "label_weight", []byte(strings.Repeat("9", 400)), false, ErrBadPayload, "exceeds"},
+		{"hex", "label_weight", []byte("0x10"), false, ErrBadPayload, "not a plain decimal"},
+		{"JSON number object", "label_weight", []byte(`{"grams":1840}`), false, ErrBadPayload, "not a plain decimal"},
+		{"JSON array", "label_weight", []byte(`[1840]`), false, ErrBadPayload, "not a plain decimal"},
+		{"quoted number", "label_weight", []byte(`"1840"`), false, ErrBadPayload, "not a plain decimal"},
+		{"spaces around", "label_weight", []byte(" 1840 "), false, ErrBadPayload, "not a plain decimal"},
+		{"comma decimal", "label_weight", []byte("1840,5"), false, ErrBadPayload, "not a plain decimal"},
+		{"two dots", "label_weight", []byte("1.2.3"), false, ErrBadPayload, "not a plain decimal"},
+		{"trailing dot", "label_weight", []byte("12."), false, ErrBadPayload, "not a plain decimal"},
+		{"unit suffix", "label_weight", []byte("1840g"), false, ErrBadPayload, "not a plain decimal"},
+		{"empty number", "label_weight", nil, false, ErrBadPayload, "empty"},
+		{"empty press", "tare", []byte(""), false, ErrBadPayload, "empty"},
+		{"lower press", "start", []byte("press"), false, ErrBadPayload, `must be "PRESS"`},
+		{"press JSON", "stop", []byte(`{"press":true}`), false, ErrBadPayload, `must be "PRESS"`},
+		{"10 MB", "order_ref", make([]byte, 10<<20), false, ErrBadPayload, "exceeds 256"},
+		{"invalid UTF-8", "order_ref", []byte{'a', 0xff, 0xfe, 'b'}, false, ErrBadPayload, "not valid UTF-8"},
+		{"overlong UTF-8", "order_ref", []byte{0xc0, 0xaf}, false, ErrBadPayload, "not valid UTF-8"},
+		{"NUL", "order_ref", []byte("abc\x00def"), false, ErrBadPayload, "control"},
+		{"newline", "order_ref", []byte("abc\ndef"), false, ErrBadPayload, "control"},
+		{"escape", "order_ref", []byte("\x1b[31mred"), false, ErrBadPayload, "control"},
+		{"DEL", "order_ref", []byte("abc\x7f"), false, ErrBadPayload, "control"},
+		{"bidi override", "order_ref", []byte("abc\u202edef"), false, ErrBadPayload, "control"},
+		{"leading space", "order_ref", []byte(" 123"), false, ErrBadPayload, "leading or trailing"},
+		{"order ref too long", "order_ref", []byte(strings.Repeat("x", 65)), false, ErrBadPayload, "exceeds 64"},
+		{"tracking space", "tracking", []byte("1Z 999"), false, ErrBadPayload, "only letters"},
+		{"tracking too long", "tracking", []byte(strings.Repeat("A", 41)), false, ErrBadPayload, "exceeds 40"},
+		{"tracking slash", "tracking", []byte("../../etc"), false, ErrBadPayload, "only letters"},
+		{"unknown exterior", "exterior_condition", []byte("soggy"), false, ErrBadPayload, "not one of"},
+		{"exterior case", "exterior_condition", []byte("Wet"), false, ErrBadPayload, "not one of"},
+		{"unknown issue", "issue_type", []byte("late"), false, ErrBadPayload, "not one of"},
+		{"issue JSON", "issue_type", []byte(`"missing item"`), false, ErrBadPayload, "not one of"},
+		{"retained press", "start", []byte("PRESS"), true, ErrRetained, "retained"},
+		{"retained grams", "label_weight", []byte("1840"), true, ErrRetained, "retained"},
+		{"unknown command", "reboot", []byte("PRESS"), false, ErrUnknownCommand, "unknown command"},
+		{"empty name", "", []byte("PRESS"), false, ErrUnknownCommand, "unknown command"},
+		{"wildcard name", "#", []byte("PRESS"), false, ErrUnknownCommand, "unknown command"},
+		{"nested name", "start/now", []byte("PRESS"), false, ErrUnknownCommand, "unknown command"},
+	}
+	if len(tests) < 25 {
+		t.Fatalf("only %d bad payloads", len(tests))
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseCommand(tt.cmd, tt.payload, tt.retained)
+			if err == nil {
+				t.Fatalf("ParseCommand(%q, %.40q, %v) = %v, want an error", tt.cmd, tt.payload, tt.retained, got)
+			}
+			if got != (Command{}) {
+				t.Errorf("refused command returned a value %v", got)
+			}
+			if !errors.Is(err, tt.sentinel) {
+				t.Errorf("error %v is not %v", err, tt.sentinel)
+			}
+			var ce *CommandError
+			if !errors.As(err, &ce) || ce.Reason == "" || ce.Command == "" {
+				t.Fatalf("error %#v is not a *CommandError with a command and a reason", err)
+			}
+			if !strings.Contains(ce.Reason, tt.reason) {
+				t.Errorf("reason %q does not contain %q", ce.Reason, tt.reason)
+			}
+			if len(ce.Reason) > 512 || !utf8.ValidString(ce.Reason) {
+				t.Errorf("reason is not short valid UTF-8: %d bytes", len(ce.Reason))
+			}
+		})
+	}
+}
+
+func FuzzParseCommand(f *testing.F) {
+	for _, c := range Commands {
+		f.Add(string(c), []byte("PRESS"), false)
+	}
+	for _, s := range []string{"1840", "1840.5", "NaN", "-1", "1e308", "{}", "订单", "\x00", "missing item", "torn", "\xff"} {
+		f.Add("label_weight", []byte(s), false)
+		f.Add("order_ref", []byte(s), true)
+		f.Add("issue_type", []byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, name string, payload []byte, retained bool) {
+		c, err := ParseCommand(name, payload, retained)
+		if err != nil {
+			var ce *CommandError
+			if !errors.As(err, &ce) || ce.Reason == "" {
+				t.Fatalf("error %v is not a *CommandError with a reason", err)
+			}
+			if c != (Command{}) {
+				t.Fatalf("refused command carries a value: %v", c)
+			}
+			return
+		}
+		// Invariants of an accepted command.
+		if retained {
+			t.Fatal("retained command accepted")
+		}
+		if len(payload) == 0 || len(payload) > MaxPayloadBytes || !utf8.Valid(payload) {
+			t.Fatalf("accepted payload %q", payload)
+		}
+		if string(c.Name) != name {
+			t.Fatalf("name %q parsed as %q", name, c.Name)
+		}
+		switch c.Name {
+		case CmdTare, CmdStart, CmdStop, CmdMark:
+			if string(payload) != PressPayload || c.Text != "" || c.Grams != 0 {
+				t.Fatalf("button %v from %q", c, payload)
+			}
+		case CmdLabelWeight:
+			if math.IsNaN(c.Grams) || math.IsInf(c.Grams, 0) || c.Grams < MinLabelWeightG || c.Grams > MaxLabelWeightG || c.Text != "" {
+				t.Fatalf("label_weight %v from %q", c, payload)
+			}
+		case CmdOrderRef, CmdTracking:
+			if c.Text != string(payload) {
+				t.Fatalf("text %q from %q", c.Text, payload)
+			}
+			for _, r := range c.Text {
+				if !unicode.IsPrint(r) {
+					t.Fatalf("non-printable %U accepted", r)
+				}
+			}
+		case CmdExteriorCondition:
+			if !oneOf(c.Text, ExteriorConditions) {
+				t.Fatalf("exterior %q", c.Text)
+			}
+		case CmdIssueType:
+			if !oneOf(c.Text, IssueTypes) {
+				t.Fatalf("issue %q", c.Text)
+			}
+		default:
+			t.Fatalf("unknown command %q accepted", c.Name)
+		}
+	})
+}

@@ -1,0 +1,654 @@
+package publish
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"weighin/internal/config"
+	"weighin/internal/result"
+)
+
+// Handler carries out a valid command. The daemon implements it; an error
+// refuses the command (answered on <base>/error) and must mean nothing was
+// applied.
+type Handler interface {
+	Command(ctx context.Context, c Command) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, c Command) error
+
+// Command calls f.
+func (f HandlerFunc) Command(ctx context.Context, c Command) error { return f(ctx, c) }
+
+// Errors of the publisher.
+var (
+	ErrConfig       = errors.New("publish: configuration")
+	ErrNotConnected = errors.New("publish: not connected")
+	ErrTimeout      = errors.New("publish: timed out waiting for the broker")
+)
+
+// Timing defaults.
+const (
+	defaultAckTimeout     = 10 * time.Second
+	defaultConnectTimeout = 10 * time.Second
+	defaultRetryInterval  = 2 * time.Second
+	defaultMaxReconnect   = 10 * time.Second
+	defaultCommandTimeout = 10 * time.Second
+)
+
+// Option adjusts a Publisher.
+type Option func(*Publisher)
+
+// WithVersion sets the software version shown in discovery.
+func WithVersion(v string) Option { return func(p *Publisher) { p.version = v } }
+
+// WithReconnect sets the connect-retry interval and the longest reconnect
+// back-off (defaults 2 s and 10 s).
+func WithReconnect(retry, max time.Duration) Option {
+	return func(p *Publisher) { p.retryInterval, p.maxReconnect = retry, max }
+}
+
+// WithDelivered registers a function called after each result entry was
+// acknowledged by the broker and removed from the outbox (for metrics and
+// tests; it must not block).
+func WithDelivered(f func(seq uint64)) Option { return func(p *Publisher) { p.delivered = f } }
+
+// Publisher speaks the station's MQTT topic tree: availability with a
+// retained last will, Home Assistant discovery, rate-limited live state, a
+// durable outbox for results, the label still, and commands.
+type Publisher struct {
+	cfg       config.MQTT
+	stationID string
+	topics    Topics
+	handler   Handler
+	log       *slog.Logger
+	outbox    *Outbox
+	opts      *mqtt.ClientOptions
+	client    mqtt.Client
+
+	version       string
+	retryInterval time.Duration
+	maxReconnect  time.Duration
+	ackTimeout    time.Duration
+	delivered     func(uint64)
+
+	wakeOutbox chan struct{}
+	wakeState  chan struct{}
+
+	mu       sync.Mutex
+	runCtx   context.Context
+	newest   State
+	haveNew  bool
+	limiter  Limiter
+	label    []byte
+	cleared  bool
+	connects int
+
+	labelMu sync.Mutex // serialises label publishes so the newest stays retained
+}
+
+// New prepares a publisher for the broker named by cfg.Broker (the daemon
+// sets it to the embedded broker's URL when the configuration names none).
+// The outbox lives in <stateDir>/outbox. Nothing connects until Run.
+func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logger, opts ...Option) (*Publisher, error) {
+	if stationID == "" || config.SanitizeStationID(stationID) != stationID {
+		return nil, fmt.Errorf("%w: station id %q must be non-empty [a-z0-9_-]", ErrConfig, stationID)
+	}
+	if h == nil || log == nil {
+		return nil, fmt.Errorf("%w: handler and logger are required", ErrConfig)
+	}
+	if cfg.Broker == "" {
+		return nil, fmt.Errorf("%w: mqtt.broker is empty (start the embedded broker and pass its URL)", ErrConfig)
+	}
+	if cfg.DiscoveryPrefix == "" {
+		cfg.DiscoveryPrefix = "homeassistant"
+	}
+	if cfg.StateInterval <= 0 {
+		cfg.StateInterval = 500 * time.Millisecond
+	}
+	ob, err := OpenOutbox(filepath.Join(stateDir, "outbox"))
+	if err != nil {
+		return nil, err
+	}
+	p := &Publisher{
+		cfg: cfg, stationID: stationID, topics: NewTopics(stationID, cfg.DiscoveryPrefix),
+		handler: h, log: log.With("component", "mqtt"), outbox: ob,
+		retryInterval: defaultRetryInterval, maxReconnect: defaultMaxReconnect, ackTimeout: defaultAckTimeout,
+		wakeOutbox: make(chan struct{}, 1), wakeState: make(chan struct{}, 1),
+		limiter: Limiter{Interval: cfg.StateInterval, DeadbandG: cfg.WeightDeadbandG},
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	mo, err := clientOptions(cfg, clientID(cfg, stationID), p.retryInterval, p.maxReconnect)
+	if err != nil {
+		return nil, err
+	}
+	mo.SetBinaryWill(p.topics.Availability, []byte("offline"), 1, true)
+	mo.SetOnConnectHandler(p.onConnect)
+	mo.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		p.log.Warn("connection lost", "err", err)
+	})
+	mo.SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) {
+		p.log.Debug("reconnecting")
+	})
+	p.opts = mo
+	return p, nil
+}
+
+// Topics returns the station's topic tree.
+func (p *Publisher) Topics() Topics { return p.topics }
+
+// Outbox returns the durable outbox (for status reporting).
+func (p *Publisher) Outbox() *Outbox { return p.outbox }
+
+func clientID(cfg config.MQTT, stationID string) string {
+	if cfg.ClientID != "" {
+		return cfg.ClientID
+	}
+	return "weighin-" + stationID
+}
+
+// brokerLog is the broker's address for logs, without any user info.
+type brokerLog struct {
+	url      string
+	username string
+	password config.Secret
+}
+
+// LogValue shows where and as whom, never the password.
+func (b brokerLog) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("url", redactURL(b.url)),
+		slog.String("username", b.username),
+		slog.Bool("password_set", b.password != ""),
+	)
+}
+
+// redactURL drops user info (and anything unparsable) from a broker URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+// clientOptions builds the paho options shared by Publisher and Check:
+// stable client id, clean session, TLS and credentials.
+func clientOptions(cfg config.MQTT, id string, retry, maxReconnect time.Duration) (*mqtt.ClientOptions, error) {
+	u, err := url.Parse(cfg.Broker)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("%w: mqtt.broker %q is not a URL like tcp://host:1883", ErrConfig, redactURL(cfg.Broker))
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%w: mqtt.broker must not carry credentials; use mqtt.username and mqtt.password", ErrConfig)
+	}
+	secure := false
+	switch u.Scheme {
+	case "ssl", "tls", "mqtts", "wss":
+		secure = true
+	case "tcp", "mqtt", "ws":
+	default:
+		return nil, fmt.Errorf("%w: mqtt.broker: unknown scheme %q", ErrConfig, u.Scheme)
+	}
+	o := mqtt.NewClientOptions()
+	o.AddBroker(cfg.Broker)
+	o.SetClientID(id)
+	o.SetCleanSession(true) // commands must not queue while away
+	o.SetOrderMatters(false)
+	o.SetAutoReconnect(true)
+	o.SetConnectRetry(true)
+	o.SetConnectRetryInterval(retry)
+	o.SetMaxReconnectInterval(maxReconnect)
+	o.SetConnectTimeout(defaultConnectTimeout)
+	o.SetWriteTimeout(defaultAckTimeout)
+	o.SetKeepAlive(30 * time.Second)
+	o.SetProtocolVersion(4)
+	if cfg.Username != "" {
+		o.SetUsername(cfg.Username)
+		o.SetPassword(string(cfg.Password))
+	}
+	if secure {
+		tc, err := tlsConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		o.SetTLSConfig(tc)
+	} else if cfg.CAFile != "" || cfg.CertFile != "" {
+		return nil, fmt.Errorf("%w: mqtt.ca_file/cert_file are set but mqtt.broker %q is not a TLS URL (ssl://, mqtts://, wss://)", ErrConfig, cfg.Broker)
+	}
+	return o, nil
+}
+
+func tlsConfig(cfg config.MQTT) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: mqtt.ca_file: %w", ErrConfig, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: mqtt.ca_file %s: no PEM certificate in it", ErrConfig, cfg.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if cfg.CertFile != "" || cfg.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: mqtt.cert_file/key_file: %w", ErrConfig, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// Check makes one connection attempt with cfg (TLS and credentials as
+// Publisher uses them) and disconnects. It returns nil when the broker
+// accepted the connection.
+func Check(ctx context.Context, cfg config.MQTT, clientID string) error {
+	o, err := clientOptions(cfg, clientID, time.Second, time.Second)
+	if err != nil {
+		return err
+	}
+	o.SetConnectRetry(false)
+	o.SetAutoReconnect(false)
+	c := mqtt.NewClient(o)
+	tok := c.Connect()
+	if err := waitToken(ctx, tok, defaultConnectTimeout); err != nil {
+		return fmt.Errorf("publish: connect to %s: %w", redactURL(cfg.Broker), err)
+	}
+	c.Disconnect(100)
+	return nil
+}
+
+// waitToken waits for a token with a timeout and the context; never a bare
+// Wait.
+func waitToken(ctx context.Context, tok mqtt.Token, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-t.C:
+		return ErrTimeout
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run connects (retrying until ctx ends), keeps the connection, drains the
+// outbox and publishes state until ctx is cancelled. On the way out it
+// publishes "offline" (retained) and disconnects. It returns nil after a
+// clean shutdown.
+func (p *Publisher) Run(ctx context.Context) error {
+	p.mu.Lock()
+	if p.runCtx != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("publish: Run called twice")
+	}
+	p.runCtx = ctx
+	p.client = mqtt.NewClient(p.opts)
+	p.mu.Unlock()
+
+	p.log.Info("connecting", "broker", brokerLog{url: p.cfg.Broker, username: p.cfg.Username, password: p.cfg.Password},
+		"client_id", p.opts.ClientID, "base", p.topics.Base)
+	p.client.Connect() // with ConnectRetry the token completes on success or Disconnect; progress shows in onConnect
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); p.outboxLoop(ctx) }()
+	go func() { defer wg.Done(); p.stateLoop(ctx) }()
+	<-ctx.Done()
+	wg.Wait()
+
+	p.mu.Lock()
+	cleared := p.cleared
+	p.mu.Unlock()
+	if c := p.conn(); c != nil && !cleared {
+		tok := c.Publish(p.topics.Availability, 1, true, "offline")
+		if err := waitToken(context.Background(), tok, 2*time.Second); err != nil {
+			p.log.Warn("publish offline at shutdown", "err", err)
+		}
+	}
+	p.client.Disconnect(250)
+	p.log.Info("disconnected")
+	return nil
+}
+
+func (p *Publisher) ctx() context.Context {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.runCtx == nil {
+		return context.Background()
+	}
+	return p.runCtx
+}
+
+// publishWait publishes and waits for completion (the broker's PUBACK at
+// QoS 1) with a timeout.
+func (p *Publisher) publishWait(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {
+	c := p.conn()
+	if c == nil {
+		return ErrNotConnected
+	}
+	return waitToken(ctx, c.Publish(topic, qos, retained, payload), p.ackTimeout)
+}
+
+// conn returns the client when its connection is open, else nil.
+func (p *Publisher) conn() mqtt.Client {
+	p.mu.Lock()
+	c := p.client
+	p.mu.Unlock()
+	if c == nil || !c.IsConnectionOpen() {
+		return nil
+	}
+	return c
+}
+
+// onConnect runs in its own goroutine after every (re)connection: online,
+// discovery, subscriptions, the last state and label, then the outbox.
+func (p *Publisher) onConnect(c mqtt.Client) {
+	ctx := p.ctx()
+	p.mu.Lock()
+	p.connects++
+	n, cleared := p.connects, p.cleared
+	p.mu.Unlock()
+	p.log.Info("connected", "connects", n)
+	if cleared {
+		return
+	}
+	if err := p.announce(ctx); err != nil {
+		p.log.Error("announce", "err", err)
+	}
+	subs := map[string]mqtt.MessageHandler{
+		p.topics.CmdFilter: p.onCommand,
+		p.topics.HAStatus:  p.onHAStatus,
+	}
+	for topic, h := range subs {
+		if err := waitToken(ctx, c.Subscribe(topic, 1, h), p.ackTimeout); err != nil {
+			p.log.Error("subscribe", "topic", topic, "err", err)
+		}
+	}
+	p.mu.Lock()
+	last, ok := p.limiter.Last()
+	label := p.label
+	p.mu.Unlock()
+	if ok {
+		if err := p.publishState(ctx, last); err != nil {
+			p.log.Warn("republish state", "err", err)
+		}
+	}
+	if label != nil {
+		p.labelMu.Lock()
+		if err := p.publishWait(ctx, p.topics.Label, 1, true, label); err != nil {
+			p.log.Warn("republish label", "err", err)
+		}
+		p.labelMu.Unlock()
+	}
+	p.kick()
+}
+
+// announce publishes "online" and the discovery document, both retained.
+func (p *Publisher) announce(ctx context.Context) error {
+	if err := p.publishWait(ctx, p.topics.Availability, 1, true, []byte("online")); err != nil {
+		return fmt.Errorf("online: %w", err)
+	}
+	d := Discovery(p.stationID, p.topics, p.version).JSON()
+	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
+	return nil
+}
+
+func (p *Publisher) onHAStatus(_ mqtt.Client, m mqtt.Message) {
+	p.mu.Lock()
+	cleared := p.cleared
+	p.mu.Unlock()
+	if string(m.Payload()) != "online" || cleared {
+		return
+	}
+	p.log.Info("home assistant online: republishing discovery")
+	if err := p.announce(p.ctx()); err != nil {
+		p.log.Error("republish discovery", "err", err)
+	}
+	p.mu.Lock()
+	last, ok := p.limiter.Last()
+	p.mu.Unlock()
+	if ok {
+		if err := p.publishState(p.ctx(), last); err != nil {
+			p.log.Warn("republish state", "err", err)
+		}
+	}
+}
+
+// commandError is the JSON answer on <base>/error.
+type commandError struct {
+	Command string `json:"command"`
+	Reason  string `json:"reason"`
+	At      string `json:"at"`
+}
+
+func (p *Publisher) onCommand(_ mqtt.Client, m mqtt.Message) {
+	name := strings.TrimPrefix(m.Topic(), p.topics.CmdPrefix)
+	cmd, err := ParseCommand(name, m.Payload(), m.Retained())
+	if err != nil {
+		var ce *CommandError
+		if errors.As(err, &ce) {
+			p.refuse(ce.Command, ce.Reason, len(m.Payload()))
+		} else {
+			p.refuse(name, err.Error(), len(m.Payload()))
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(p.ctx(), defaultCommandTimeout)
+	defer cancel()
+	if err := p.handler.Command(ctx, cmd); err != nil {
+		p.refuse(string(cmd.Name), err.Error(), len(m.Payload()))
+		return
+	}
+	p.log.Info("command", "command", cmd.String())
+}
+
+func (p *Publisher) refuse(command, reason string, payloadBytes int) {
+	p.log.Warn("command refused", "command", command, "reason", reason, "payload_bytes", payloadBytes)
+	b, _ := json.Marshal(commandError{Command: command, Reason: reason, At: time.Now().UTC().Format(time.RFC3339Nano)})
+	if err := p.publishWait(p.ctx(), p.topics.Error, 1, false, b); err != nil {
+		p.log.Warn("publish command error", "err", err)
+	}
+}
+
+// PublishResult writes r to the durable outbox (fsynced) and returns; the
+// outbox loop publishes it at QoS 1 on <base>/results and retained on
+// <base>/result, and removes it once the broker acknowledged both. An error
+// means r was not stored.
+func (p *Publisher) PublishResult(r result.Result) error {
+	if r.SessionID == "" {
+		return fmt.Errorf("publish: result without session_id")
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("publish: encode result %s: %w", r.SessionID, err)
+	}
+	if _, err := p.outbox.Append(b); err != nil {
+		return err
+	}
+	p.kick()
+	return nil
+}
+
+func (p *Publisher) kick() {
+	select {
+	case p.wakeOutbox <- struct{}{}:
+	default:
+	}
+}
+
+// outboxLoop sends pending entries oldest first, one at a time, each
+// acknowledged before the next, so order holds across reconnects and
+// restarts.
+func (p *Publisher) outboxLoop(ctx context.Context) {
+	retry := time.NewTicker(p.retryInterval)
+	defer retry.Stop()
+	dirty := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wakeOutbox:
+			dirty = true
+		case <-retry.C:
+		}
+		if !dirty || p.conn() == nil {
+			continue
+		}
+		dirty = !p.drain(ctx)
+	}
+}
+
+// drain sends what is pending; it reports whether the outbox was emptied.
+func (p *Publisher) drain(ctx context.Context) bool {
+	entries, err := p.outbox.Pending()
+	if err != nil {
+		p.log.Error("outbox", "err", err)
+		return false
+	}
+	for _, e := range entries {
+		if err := p.publishWait(ctx, p.topics.Results, 1, false, e.Payload); err != nil {
+			p.log.Warn("result not acknowledged; will retry", "entry", e.Seq, "err", err)
+			return false
+		}
+		if err := p.publishWait(ctx, p.topics.Result, 1, true, e.Payload); err != nil {
+			p.log.Warn("retained result not acknowledged; will retry", "entry", e.Seq, "err", err)
+			return false
+		}
+		if err := p.outbox.Remove(e.Seq); err != nil {
+			p.log.Error("outbox", "err", err)
+			return false
+		}
+		if p.delivered != nil {
+			p.delivered(e.Seq)
+		}
+	}
+	p.log.Debug("outbox drained", "entries", len(entries))
+	return true
+}
+
+// PublishState offers the newest live state; it is sent rate-limited
+// (config state_interval, weight_deadband_g). Live state is never queued:
+// while disconnected only the newest is kept and sent on reconnect.
+func (p *Publisher) PublishState(s State) {
+	p.mu.Lock()
+	p.newest, p.haveNew = s, true
+	p.mu.Unlock()
+	select {
+	case p.wakeState <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Publisher) stateLoop(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var (
+			s    State
+			send bool
+		)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-p.wakeState:
+			p.mu.Lock()
+			if p.haveNew {
+				var due time.Time
+				send, due = p.limiter.Offer(p.newest, time.Now())
+				s, p.haveNew = p.newest, false
+				if !due.IsZero() {
+					timer.Reset(time.Until(due))
+				}
+			}
+			p.mu.Unlock()
+		case <-timer.C:
+			p.mu.Lock()
+			s, send = p.limiter.Due(time.Now())
+			if due, ok := p.limiter.Pending(); ok {
+				timer.Reset(time.Until(due))
+			}
+			p.mu.Unlock()
+		}
+		if send {
+			if err := p.publishState(ctx, s); err != nil && !errors.Is(err, ErrNotConnected) {
+				p.log.Debug("state not sent", "err", err)
+			}
+		}
+	}
+}
+
+func (p *Publisher) publishState(ctx context.Context, s State) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("publish: encode state: %w", err)
+	}
+	return p.publishWait(ctx, p.topics.State, 0, true, b)
+}
+
+// PublishLabel publishes the label still (raw JPEG) retained on
+// <base>/label, and keeps it to republish after a reconnect.
+func (p *Publisher) PublishLabel(jpeg []byte) error {
+	b := append([]byte(nil), jpeg...)
+	p.mu.Lock()
+	p.label = b
+	p.mu.Unlock()
+	p.labelMu.Lock()
+	defer p.labelMu.Unlock()
+	err := p.publishWait(p.ctx(), p.topics.Label, 1, true, b)
+	if errors.Is(err, ErrNotConnected) {
+		return nil // sent on the next connect
+	}
+	return err
+}
+
+// Clear removes the station's retained messages (discovery, state, result,
+// label, availability) for decommissioning; Home Assistant then drops the
+// device. It waits for a connection until ctx ends. After Clear, shutdown
+// publishes no "offline".
+func (p *Publisher) Clear(ctx context.Context) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for p.conn() == nil {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("publish: clear: %w", ErrNotConnected)
+		case <-tick.C:
+		}
+	}
+	p.mu.Lock()
+	p.cleared = true
+	p.label = nil
+	p.mu.Unlock()
+	for _, topic := range []string{p.topics.Discovery, p.topics.State, p.topics.Result, p.topics.Label, p.topics.Availability} {
+		if err := p.publishWait(ctx, topic, 1, true, nil); err != nil {
+			return fmt.Errorf("publish: clear %s: %w", topic, err)
+		}
+	}
+	p.log.Info("cleared retained discovery and state")
+	return nil
+}

@@ -1,0 +1,107 @@
+package publish
+
+import (
+	"math"
+	"time"
+)
+
+// State is the live state published retained on <base>/state, at most every
+// config state_interval (≥ 500 ms, so ≤ 2 Hz).
+type State struct {
+	WeightG          float64 `json:"weight_g"`
+	Stable           bool    `json:"stable"`
+	Recording        bool    `json:"recording"`
+	SessionState     string  `json:"session_state"`
+	FreeStorageBytes int64   `json:"free_storage_bytes"`
+	WarmingUp        bool    `json:"warming_up"`
+	// OrderRef, Tracking and LabelG echo the buyer's entries for the parcel
+	// on the scale (empty or nil when none).
+	OrderRef string   `json:"order_ref"`
+	Tracking string   `json:"tracking"`
+	LabelG   *float64 `json:"label_g"`
+}
+
+// discrete reports whether a and b differ in anything but the weight.
+func (a State) discrete(b State) bool {
+	if a.Stable != b.Stable || a.Recording != b.Recording || a.SessionState != b.SessionState ||
+		a.WarmingUp != b.WarmingUp || a.OrderRef != b.OrderRef || a.Tracking != b.Tracking {
+		return true
+	}
+	if (a.LabelG == nil) != (b.LabelG == nil) || a.LabelG != nil && *a.LabelG != *b.LabelG {
+		return true
+	}
+	return false
+}
+
+// Limiter decides when live state goes out. It is pure: time is an input.
+// A state is worth sending when it differs from the last sent one in a
+// discrete field (stable, recording, session_state, …), when the weight
+// moved by at least the deadband, or when free storage changed by at least
+// 1 MiB. Sends are at least Interval apart; a state worth sending inside the
+// interval is held and goes out when the interval ends (the newest wins).
+type Limiter struct {
+	Interval  time.Duration
+	DeadbandG float64
+
+	sent     bool
+	last     State
+	lastAt   time.Time
+	pending  bool
+	newest   State
+	dueAt    time.Time
+}
+
+// Offer hands the limiter the newest state at now. It returns send = true
+// when s is to be published now; otherwise, when a send is pending, due is
+// the time to call Due.
+func (l *Limiter) Offer(s State, now time.Time) (send bool, due time.Time) {
+	if !l.worth(s) {
+		// Back within the deadband of what was sent: nothing to do, and a
+		// held state is superseded.
+		l.pending = false
+		return false, time.Time{}
+	}
+	if !l.sent || now.Sub(l.lastAt) >= l.Interval {
+		l.markSent(s, now)
+		return true, time.Time{}
+	}
+	l.pending, l.newest = true, s
+	l.dueAt = l.lastAt.Add(l.Interval)
+	return false, l.dueAt
+}
+
+// Due returns the held state when its time has come, and marks it sent.
+func (l *Limiter) Due(now time.Time) (State, bool) {
+	if !l.pending || now.Before(l.dueAt) {
+		return State{}, false
+	}
+	s := l.newest
+	l.markSent(s, now)
+	return s, true
+}
+
+// Pending reports whether a state is held, and when it is due.
+func (l *Limiter) Pending() (time.Time, bool) { return l.dueAt, l.pending }
+
+// Last returns the last state sent, if any.
+func (l *Limiter) Last() (State, bool) { return l.last, l.sent }
+
+func (l *Limiter) markSent(s State, now time.Time) {
+	l.sent, l.last, l.lastAt, l.pending = true, s, now, false
+}
+
+func (l *Limiter) worth(s State) bool {
+	if !l.sent {
+		return true
+	}
+	if s.discrete(l.last) {
+		return true
+	}
+	if d := math.Abs(s.WeightG - l.last.WeightG); d >= l.DeadbandG && d > 0 || math.IsNaN(d) {
+		return true
+	}
+	if d := s.FreeStorageBytes - l.last.FreeStorageBytes; d >= 1<<20 || d <= -(1<<20) {
+		return true
+	}
+	return false
+}

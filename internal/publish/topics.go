@@ -1,0 +1,44 @@
+package publish
+
+import "strings"
+
+// Topics is the station's topic tree under base = weighin/<station_id>,
+// plus Home Assistant's discovery and status topics.
+type Topics struct {
+	Base         string
+	Availability string
+	State        string
+	Result       string
+	Results      string
+	Label        string
+	Error        string
+	// CmdPrefix is "<base>/cmd/"; CmdFilter subscribes to every command.
+	CmdPrefix string
+	CmdFilter string
+	// Discovery is <prefix>/device/<station_id>/config; HAStatus is
+	// <prefix>/status.
+	Discovery string
+	HAStatus  string
+}
+
+// NewTopics returns the topic tree of a station.
+func NewTopics(stationID, discoveryPrefix string) Topics {
+	base := "weighin/" + stationID
+	prefix := strings.TrimSuffix(discoveryPrefix, "/")
+	return Topics{
+		Base:         base,
+		Availability: base + "/availability",
+		State:        base + "/state",
+		Result:       base + "/result",
+		Results:      base + "/results",
+		Label:        base + "/label",
+		Error:        base + "/error",
+		CmdPrefix:    base + "/cmd/",
+		CmdFilter:    base + "/cmd/+",
+		Discovery:    prefix + "/device/" + stationID + "/config",
+		HAStatus:     prefix + "/status",
+	}
+}
+
+// Cmd returns the topic of one command.
+func (t Topics) Cmd(name CommandName) string { return t.CmdPrefix + string(name) }
