@@ -27,6 +27,7 @@ import (
 //   - sensor.py, binary_sensor.py, button.py, number.py, text.py,
 //     select.py, image.py: each platform's PLATFORM_SCHEMA_MODERN /
 //     DISCOVERY_SCHEMA.
+//
 // default_entity_id replaced object_id (deprecated; removed in 2026.4).
 var haAbbreviations = map[string]string{
 	"avty": "availability", "avty_mode": "availability_mode", "avty_t": "availability_topic",

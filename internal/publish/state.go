@@ -43,12 +43,12 @@ type Limiter struct {
 	Interval  time.Duration
 	DeadbandG float64
 
-	sent     bool
-	last     State
-	lastAt   time.Time
-	pending  bool
-	newest   State
-	dueAt    time.Time
+	sent    bool
+	last    State
+	lastAt  time.Time
+	pending bool
+	newest  State
+	dueAt   time.Time
 }
 
 // Offer hands the limiter the newest state at now. It returns send = true
