@@ -1,0 +1,324 @@
+//go:build vividguest
+
+// The tests in this file run inside the qemu guest that
+// drivers/camera/kerneltest boots (make test-kernel): the kernel's vivid
+// driver is /dev/video0, a raw virtio disk (/dev/vda) carries the recording
+// out, and lines starting with "RESULT " are read by the host.
+
+package camera_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/blackjack/webcam"
+	"github.com/blackjack/webcam/ioctl"
+
+	"weighin/drivers/camera"
+)
+
+func result(t *testing.T, format string, args ...any) {
+	t.Helper()
+	// One write per line, so that it is not interleaved with kernel messages.
+	fmt.Fprintf(os.Stdout, "RESULT "+format+"\n", args...)
+}
+
+// v4l2QueryCtrl mirrors struct v4l2_queryctrl.
+type v4l2QueryCtrl struct {
+	id, typ                  uint32
+	name                     [32]byte
+	min, max, step, defaultV int32
+	flags                    uint32
+	reserved                 [2]uint32
+}
+
+var vidiocQueryCtrl = ioctl.IoRW(uintptr('V'), 36, unsafe.Sizeof(v4l2QueryCtrl{}))
+
+// findControl returns the id of the control with the given name; the
+// library's GetControls leaves button controls (like vivid's Disconnect) out.
+func findControl(path, name string) (uint32, error) {
+	fd, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer fd.Close()
+	id := uint32(0)
+	for {
+		q := v4l2QueryCtrl{id: id | 0x80000000}
+		if err := ioctl.Ioctl(fd.Fd(), vidiocQueryCtrl, uintptr(unsafe.Pointer(&q))); err != nil {
+			return 0, fmt.Errorf("control %q not found on %s (last error %v)", name, path, err)
+		}
+		n := strings.TrimRight(string(q.name[:]), "\x00")
+		if n == name {
+			return q.id, nil
+		}
+		id = q.id
+	}
+}
+
+// pullDisconnect presses vivid's "Disconnect" button through a second file
+// descriptor: the driver acts as if the USB cable was pulled.
+func pullDisconnect(path string, id uint32) error {
+	w, err := webcam.Open(path)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	return w.SetControl(webcam.ControlID(id), 0)
+}
+
+func run(name string, args ...string) error {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %v: %w: %s", name, args, err, out)
+	}
+	return nil
+}
+
+func guestOpts() camera.Opts {
+	return camera.Opts{
+		Device: "/dev/video0", Format: "auto",
+		FallbackWidth: 320, FallbackHeight: 180, FallbackFPS: 30,
+		JPEGQuality: 75, Buffers: 3, FrameTimeout: 3 * time.Second,
+	}
+}
+
+func TestVividNegotiation(t *testing.T) {
+	d, err := camera.Open(guestOpts())
+	if err != nil {
+		t.Fatalf("open vivid: %v", err)
+	}
+	defer d.Close()
+	caps := d.Caps()
+	for f, sizes := range caps.Sizes {
+		var s []string
+		for _, fs := range sizes {
+			s = append(s, fs.GetString())
+		}
+		t.Logf("offered %s: %v", camera.FourCC(f), s)
+	}
+	if _, ok := caps.Sizes[camera.FormatMJPEG]; ok {
+		t.Errorf("vivid offers MJPEG? caps %v", caps.Sizes)
+	}
+	m := d.Mode()
+	if m.Format != camera.FormatYUYV || m.Width != 320 || m.Height != 180 || m.FPS() != 30 {
+		t.Errorf("mode %v, want YUYV 320x180 @ 30 fps", m)
+	}
+	result(t, "mode=%s", strings.ReplaceAll(m.String(), " ", "_"))
+	f, err := d.Next(context.Background())
+	if err != nil {
+		t.Fatalf("first frame: %v", err)
+	}
+	if f.Width != 320 || f.Height != 180 {
+		t.Errorf("frame SOF size %dx%d, want 320x180", f.Width, f.Height)
+	}
+	// MJPEG is refused on a camera that has none.
+	o := guestOpts()
+	o.Format = "mjpeg"
+	if d2, err := camera.Open(o); !errors.Is(err, camera.ErrNoFormat) {
+		if d2 != nil {
+			d2.Close()
+		}
+		t.Errorf("open with format mjpeg: err %v, want ErrNoFormat", err)
+	}
+}
+
+// continuity summarises frame times the way the recorder's statistics do.
+type continuity struct {
+	frames   int
+	duration time.Duration
+	maxGap   time.Duration
+	gaps     int // gaps longer than 200 ms
+}
+
+func measure(frames []camera.Frame) continuity {
+	c := continuity{frames: len(frames)}
+	if len(frames) < 2 {
+		return c
+	}
+	c.duration = frames[len(frames)-1].Time.Sub(frames[0].Time)
+	for i := 1; i < len(frames); i++ {
+		g := frames[i].Time.Sub(frames[i-1].Time)
+		c.maxGap = max(c.maxGap, g)
+		if g > 200*time.Millisecond {
+			c.gaps++
+		}
+	}
+	return c
+}
+
+func fps(frames []camera.Frame) float64 {
+	if len(frames) < 2 {
+		return 0
+	}
+	return float64(len(frames)-1) / frames[len(frames)-1].Time.Sub(frames[0].Time).Seconds()
+}
+
+// checkOrder fails unless sequence numbers go up by one and times increase.
+func checkOrder(t *testing.T, frames []camera.Frame) {
+	t.Helper()
+	for i := 1; i < len(frames); i++ {
+		a, b := frames[i-1], frames[i]
+		if b.Seq != a.Seq+1 {
+			t.Errorf("frame %d: seq %d after %d", i, b.Seq, a.Seq)
+		}
+		if !b.Time.After(a.Time) {
+			t.Errorf("frame %d: time %v not after %v", i, b.Time, a.Time)
+		}
+		if b.Width != 320 || b.Height != 180 {
+			t.Errorf("frame %d: SOF size %dx%d", i, b.Width, b.Height)
+		}
+	}
+}
+
+// writeArtifact appends data to the raw disk the host reads back, and
+// prints where it is.
+func writeArtifact(t *testing.T, disk *os.File, off *int64, name string, data []byte) {
+	t.Helper()
+	if _, err := disk.WriteAt(data, *off); err != nil {
+		t.Fatalf("write %s to disk: %v", name, err)
+	}
+	if err := disk.Sync(); err != nil {
+		t.Fatalf("sync disk: %v", err)
+	}
+	result(t, "artifact=%s offset=%d bytes=%d", name, *off, len(data))
+	*off += int64(len(data)+4095) / 4096 * 4096
+}
+
+func TestVividCaptureReplug(t *testing.T) {
+	ko, koArgs := os.Getenv("VIVID_KO"), strings.Fields(os.Getenv("VIVID_ARGS"))
+	if ko == "" {
+		t.Fatal("VIVID_KO is not set: this test runs in the guest of drivers/camera/kerneltest")
+	}
+	disk, err := os.OpenFile("/dev/vda", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatalf("recording disk: %v", err)
+	}
+	defer disk.Close()
+	ctrl, err := findControl("/dev/video0", "Disconnect")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := &camera.Reconnector{
+		Open:    camera.DevOpener(guestOpts()),
+		Backoff: camera.Backoff{Min: 50 * time.Millisecond, Max: 400 * time.Millisecond},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ch := make(chan camera.Frame, 512)
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Run(ctx, func(f camera.Frame) {
+			select {
+			case ch <- f:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+
+	var all []camera.Frame
+	take := func(n int, within time.Duration) []camera.Frame {
+		t.Helper()
+		var got []camera.Frame
+		timer := time.NewTimer(within)
+		defer timer.Stop()
+		for len(got) < n {
+			select {
+			case f := <-ch:
+				got = append(got, f)
+			case <-timer.C:
+				t.Fatalf("got %d of %d frames within %v (stats %+v)", len(got), n, within, r.Stats())
+			}
+		}
+		all = append(all, got...)
+		return got
+	}
+
+	const before, after = 75, 45
+	first := take(before, 60*time.Second)
+	checkOrder(t, first)
+	rate := fps(first)
+	t.Logf("captured %d frames at %.2f fps", len(first), rate)
+
+	// Unplug: the driver must report it and close the device.
+	tUnplug := time.Now()
+	if err := pullDisconnect("/dev/video0", ctrl); err != nil {
+		t.Fatalf("press Disconnect: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Stats().Losses == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no loss reported 10 s after Disconnect (stats %+v)", r.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := r.Stats()
+	if !errors.Is(st.LastErr, camera.ErrUnplugged) {
+		t.Errorf("loss error %v, want ErrUnplugged", st.LastErr)
+	}
+	t.Logf("unplug reported after %v: %v", st.LastLoss.Sub(tUnplug), st.LastErr)
+	result(t, "unplug_detect_ms=%d", st.LastLoss.Sub(tUnplug).Milliseconds())
+	// Frames dequeued before the disconnect may still be in the channel.
+	for len(ch) > 0 {
+		all = append(all, <-ch)
+	}
+
+	// Replug: unload vivid (possible only once every fd is closed) and load
+	// it again; devtmpfs makes a new /dev/video0.
+	var rmErr error
+	for range 50 {
+		if rmErr = run("rmmod", "vivid"); rmErr == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if rmErr != nil {
+		t.Fatalf("driver did not let go of the device: %v", rmErr)
+	}
+	if err := run("insmod", append([]string{ko}, koArgs...)...); err != nil {
+		t.Fatal(err)
+	}
+	tReplug := time.Now()
+	second := take(after, 60*time.Second)
+	checkOrder(t, second)
+	replug := second[0].Time.Sub(tReplug)
+	if second[0].Seq != all[len(all)-after-1].Seq+1 {
+		t.Errorf("seq after replug %d, before %d", second[0].Seq, all[len(all)-after-1].Seq)
+	}
+	st = r.Stats()
+	if st.Opens != 2 || st.Losses != 1 {
+		t.Errorf("stats %+v: want 2 opens, 1 loss", st)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	done <- nil
+
+	c := measure(all)
+	t.Logf("frames %d, %.2f fps, replug to first frame %v, max gap %v", len(all), rate, replug, c.maxGap)
+	result(t, "frames=%d", len(all))
+	result(t, "fps=%.2f", rate)
+	result(t, "replug_to_frame_ms=%d", replug.Milliseconds())
+	result(t, "max_gap_ms=%d gaps=%d duration_ms=%d", c.maxGap.Milliseconds(), c.gaps, c.duration.Milliseconds())
+	result(t, "open_failures=%d", st.Failures)
+	if c.gaps < 1 {
+		t.Errorf("continuity shows no gap across the replug: %+v", c)
+	}
+
+	var stream []byte
+	for _, f := range all {
+		stream = append(stream, f.Data...)
+	}
+	var off int64
+	writeArtifact(t, disk, &off, "frames.mjpeg", stream)
+}
