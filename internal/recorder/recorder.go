@@ -1,0 +1,790 @@
+package recorder
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"weighin/drivers/camera"
+	"weighin/internal/config"
+)
+
+// Errors returned by the Recorder.
+var (
+	// ErrRecording: Start while a recording runs.
+	ErrRecording = errors.New("recorder: already recording")
+	// ErrNotRecording: Stop or Mark without a recording.
+	ErrNotRecording = errors.New("recorder: not recording")
+	// ErrStopping: Start while an earlier Stop has not collected its result;
+	// call Stop again.
+	ErrStopping = errors.New("recorder: previous recording still stopping")
+	// ErrQueueFull: a Mark or Start found the writer queue full.
+	ErrQueueFull = errors.New("recorder: writer queue full")
+	// ErrRunning: Run called while another Run is active.
+	ErrRunning = errors.New("recorder: Run already active")
+	// ErrRunEnded: Run's context ended during a recording; the files were
+	// finalised and are complete.
+	ErrRunEnded = errors.New("recorder: Run ended during a recording")
+)
+
+const (
+	// SubtitleInterval is the spacing of subtitle updates in video time.
+	SubtitleInterval = 250 * time.Millisecond
+	// markShown is how long a mark's subtitle stays on screen.
+	markShown = 2 * time.Second
+	// MarkPrefix starts the subtitle written at a mark; Analyze recovers
+	// marks of a cut file (which has no Chapters) from it.
+	MarkPrefix = "MARK: "
+	// maxLabel bounds a mark's label in bytes.
+	maxLabel = 200
+	// controlReserve queue slots are kept free of frames for Mark and Stop.
+	controlReserve = 8
+	// DefaultQueueFrames is the writer queue length when Options leaves it 0:
+	// 4 s at 30 fps, enough for the pre-roll to be written to a slow card
+	// while live frames keep coming.
+	DefaultQueueFrames = 120
+)
+
+// Options are the recorder's settings that are not in the configuration.
+// The zero value works.
+type Options struct {
+	// Log receives recording events (files, failures); nil discards them.
+	Log *slog.Logger
+	// QueueFrames is the writer queue length in frames; 0 means
+	// DefaultQueueFrames.
+	QueueFrames int
+	// BlockWhenFull makes Push wait for room in the queue instead of
+	// dropping the frame. For offline use (benchmarks, conversions) only:
+	// a live camera must never wait for the card.
+	BlockWhenFull bool
+	// Create creates a new file for writing. The default creates it with
+	// O_EXCL (evidence is never overwritten), mode 0644, and fsyncs the
+	// directory so the new name survives a power cut.
+	Create func(path string) (File, error)
+	// Rand supplies the files' SegmentUUIDs; nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Info is what the subtitle track shows: wall-clock time, live weight and
+// order reference.
+type Info struct {
+	Wall      time.Time
+	WeightG   float64
+	Stable    bool
+	OrderRef  string
+	hasWeight bool
+}
+
+type state uint8
+
+const (
+	stateIdle state = iota
+	stateRecording
+	stateStopping
+)
+
+type opKind uint8
+
+const (
+	opFrame opKind = iota + 1
+	opStart
+	opMark
+	opStop
+)
+
+type startReq struct {
+	dir     string
+	f       File
+	preroll []frameRec
+	width   int
+	height  int
+}
+
+type markReq struct {
+	at    time.Time
+	label string
+}
+
+type op struct {
+	kind  opKind
+	fr    frameRec
+	mark  markReq
+	start *startReq
+}
+
+type sessionResult struct {
+	stats Stats
+	err   error
+}
+
+// Recorder keeps the pre-roll and writes recordings. Push, SetInfo, Start,
+// Mark, Stop and PreRoll belong to one goroutine (the daemon's); Run is the
+// writer goroutine.
+type Recorder struct {
+	cfg config.Recorder
+	opt Options
+	log *slog.Logger
+
+	// Owned by the caller's goroutine.
+	ring  ring
+	pool  bufPool
+	info  Info
+	state state
+	last  struct {
+		ok   bool
+		seq  uint64
+		t    time.Time
+		w, h int
+	}
+	drops map[string]int64
+	dups  int64
+
+	// Shared with Run.
+	q       chan op
+	free    chan []byte
+	results chan sessionResult
+	failed  atomic.Bool
+	running atomic.Bool
+}
+
+// New returns a recorder for cfg (the configuration's recorder section).
+func New(cfg config.Recorder, opt Options) (*Recorder, error) {
+	var errs []error
+	check := func(key string, d, lo time.Duration) {
+		if d < lo {
+			errs = append(errs, fmt.Errorf("recorder: %s must be at least %v, got %v", key, lo, d))
+		}
+	}
+	check("pre_roll", cfg.PreRoll, 0)
+	check("cluster", cfg.Cluster, 10*time.Millisecond)
+	check("sync_interval", cfg.SyncInterval, time.Millisecond)
+	check("max_file_duration", cfg.MaxFileDuration, time.Second)
+	check("gap_threshold", cfg.GapThreshold, time.Millisecond)
+	if cfg.Cluster > maxRelMS*time.Millisecond {
+		errs = append(errs, fmt.Errorf("recorder: cluster must be at most %v, got %v", maxRelMS*time.Millisecond, cfg.Cluster))
+	}
+	if cfg.MaxFileBytes < 64<<10 {
+		errs = append(errs, fmt.Errorf("recorder: max_file_bytes must be at least 65536, got %d", cfg.MaxFileBytes))
+	}
+	if opt.QueueFrames < 0 {
+		errs = append(errs, fmt.Errorf("recorder: QueueFrames must not be negative, got %d", opt.QueueFrames))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if opt.QueueFrames == 0 {
+		opt.QueueFrames = DefaultQueueFrames
+	}
+	if opt.Create == nil {
+		opt.Create = createFile
+	}
+	if opt.Rand == nil {
+		opt.Rand = rand.Reader
+	}
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := opt.QueueFrames + controlReserve
+	return &Recorder{
+		cfg: cfg, opt: opt, log: log,
+		ring:    ring{span: cfg.PreRoll},
+		pool:    bufPool{max: 4},
+		info:    Info{WeightG: 0},
+		q:       make(chan op, n),
+		free:    make(chan []byte, n),
+		results: make(chan sessionResult, 1),
+	}, nil
+}
+
+// createFile is the default Options.Create.
+func createFile(path string) (File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		serr := d.Sync()
+		d.Close()
+		if serr != nil {
+			f.Close()
+			return nil, fmt.Errorf("fsync directory of %s: %w", path, serr)
+		}
+	}
+	return f, nil
+}
+
+// FileName is the name of a recording's i-th file: video-000.mkv, ….
+func FileName(i int) string { return fmt.Sprintf("video-%03d.mkv", i) }
+
+// SetInfo sets what the subtitle track shows from the next frame on: the
+// wall clock (untrusted until NTP syncs; the caller decides what to pass),
+// the live weight and whether it is stable, and the order reference. Call
+// it at least twice a second while recording, e.g. on every weight reading.
+func (r *Recorder) SetInfo(wall time.Time, weightG float64, stable bool, orderRef string) {
+	r.info = Info{Wall: wall, WeightG: weightG, Stable: stable, OrderRef: orderRef, hasWeight: true}
+}
+
+// reclaim takes back buffers the writer has finished with.
+func (r *Recorder) reclaim() {
+	for range 8 {
+		select {
+		case b := <-r.free:
+			r.pool.put(b)
+		default:
+			return
+		}
+	}
+}
+
+func (r *Recorder) dropped(reason string) {
+	if r.state != stateRecording {
+		return
+	}
+	if r.drops == nil {
+		r.drops = map[string]int64{}
+	}
+	r.drops[reason]++
+}
+
+// Push takes a frame from the camera. It copies the data (the caller may
+// reuse f.Data at once), keeps it in the pre-roll ring, or while recording
+// queues it for the writer. It never blocks on the disk unless
+// Options.BlockWhenFull is set: with the queue full the frame is dropped
+// and counted (DropQueueFull). A frame repeating the previous sequence
+// number is a duplicate and is not written.
+func (r *Recorder) Push(f camera.Frame) {
+	r.reclaim()
+	if r.last.ok {
+		if f.Seq == r.last.seq {
+			if r.state == stateRecording {
+				r.dups++
+			}
+			return
+		}
+		if f.Time.Before(r.last.t) {
+			r.dropped(DropTimeBackwards)
+			return
+		}
+	}
+	if len(f.Data) == 0 {
+		r.dropped(DropEmpty)
+		return
+	}
+	r.last.ok, r.last.seq, r.last.t, r.last.w, r.last.h = true, f.Seq, f.Time, f.Width, f.Height
+	if r.state == stateRecording {
+		if r.failed.Load() {
+			r.dropped(DropWriteFailed)
+			return
+		}
+		if !r.opt.BlockWhenFull && len(r.q) >= cap(r.q)-controlReserve {
+			r.dropped(DropQueueFull)
+			return
+		}
+	}
+	b := r.pool.get(len(f.Data))
+	copy(b, f.Data)
+	rec := frameRec{data: b, seq: f.Seq, t: f.Time, width: f.Width, height: f.Height, info: r.info}
+	if r.state == stateRecording {
+		r.q <- op{kind: opFrame, fr: rec}
+		return
+	}
+	r.ring.push(rec, r.pool.put)
+}
+
+// PreRoll reports the ring: frames held, the time they span, and the
+// memory held by their buffers and by spare buffers.
+func (r *Recorder) PreRoll() (frames int, span time.Duration, bytes int64) {
+	if r.ring.n > 0 {
+		first := r.ring.buf[r.ring.head].t
+		last := r.ring.buf[(r.ring.head+r.ring.n-1)%len(r.ring.buf)].t
+		span = last.Sub(first)
+	}
+	return r.ring.n, span, r.ring.bytes + r.pool.bytes()
+}
+
+// Start begins a recording in dir (which must exist): it creates
+// video-000.mkv at once (so a bad directory is an error here) and queues the
+// pre-roll, oldest first, ahead of every live frame. Video time 0 is the
+// first pre-roll frame.
+func (r *Recorder) Start(dir string) error {
+	switch r.state {
+	case stateRecording:
+		return ErrRecording
+	case stateStopping:
+		return ErrStopping
+	}
+	path := filepath.Join(dir, FileName(0))
+	f, err := r.opt.Create(path)
+	if err != nil {
+		return fmt.Errorf("recorder: start: %w", err)
+	}
+	pre := r.ring.take()
+	req := &startReq{dir: dir, f: f, preroll: pre, width: r.last.w, height: r.last.h}
+	r.failed.Store(false)
+	select {
+	case r.q <- op{kind: opStart, start: req}:
+	default:
+		f.Close()
+		for _, fr := range pre {
+			r.pool.put(fr.data)
+		}
+		return ErrQueueFull
+	}
+	r.drops, r.dups = nil, 0
+	r.state = stateRecording
+	r.log.Info("recording started", "dir", dir, "preroll_frames", len(pre))
+	return nil
+}
+
+// Mark records a moment of the recording: at is its time on the same
+// clock as camera.Frame.Time (the zero time means "the last frame").
+// It is written as a chapter (and a subtitle) into the file holding that
+// moment, and returned in Stop's Stats.
+func (r *Recorder) Mark(at time.Time, label string) error {
+	if r.state != stateRecording {
+		return ErrNotRecording
+	}
+	if at.IsZero() {
+		at = r.last.t
+	}
+	select {
+	case r.q <- op{kind: opMark, mark: markReq{at: at, label: cleanLabel(label)}}:
+		return nil
+	default:
+		return ErrQueueFull
+	}
+}
+
+// cleanLabel makes a label valid UTF-8 of at most maxLabel bytes.
+func cleanLabel(s string) string {
+	s = toValidUTF8(s)
+	if len(s) <= maxLabel {
+		return s
+	}
+	s = s[:maxLabel]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func toValidUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		b = utf8.AppendRune(b, r)
+	}
+	return string(b)
+}
+
+// Stop ends the recording: the writer writes what is queued, finalises the
+// file (Cues, Chapters, Tags with the duration), fsyncs and closes it. It
+// returns the statistics, with an error when the recording ended on a
+// failure (the files then hold what was written before it, playable up to
+// there). Stop waits for Run; if ctx ends first it returns ctx's error and
+// a later Stop collects the result.
+func (r *Recorder) Stop(ctx context.Context) (Stats, error) {
+	switch r.state {
+	case stateIdle:
+		return Stats{}, ErrNotRecording
+	case stateRecording:
+		select {
+		case r.q <- op{kind: opStop}:
+			r.state = stateStopping
+		case res := <-r.results:
+			return r.collect(res)
+		case <-ctx.Done():
+			return Stats{}, fmt.Errorf("recorder: stop: %w", ctx.Err())
+		}
+	}
+	select {
+	case res := <-r.results:
+		return r.collect(res)
+	case <-ctx.Done():
+		return Stats{}, fmt.Errorf("recorder: stop: %w", ctx.Err())
+	}
+}
+
+func (r *Recorder) collect(res sessionResult) (Stats, error) {
+	r.state = stateIdle
+	s := res.stats
+	for k, v := range r.drops {
+		if s.Dropped == nil {
+			s.Dropped = map[string]int64{}
+		}
+		s.Dropped[k] += v
+	}
+	s.Duplicated += r.dups
+	r.drops, r.dups = nil, 0
+	lvl := slog.LevelInfo
+	if res.err != nil {
+		lvl = slog.LevelError
+	}
+	r.log.Log(context.Background(), lvl, "recording stopped", "frames", s.Frames,
+		"duration", s.Duration, "files", len(s.Files), "err", res.err)
+	return s, res.err
+}
+
+// Run is the writer: it writes queued frames, flushes and fsyncs the open
+// file every sync_interval of wall-clock time, and returns when ctx ends.
+// A recording still open then is finalised (its Stop returns ErrRunEnded).
+func (r *Recorder) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer r.running.Store(false)
+	tick := time.NewTicker(r.cfg.SyncInterval)
+	defer tick.Stop()
+	var s *session
+	for {
+		select {
+		case <-ctx.Done():
+		drain:
+			for {
+				select {
+				case o := <-r.q:
+					s = r.handle(s, o)
+				default:
+					break drain
+				}
+			}
+			if s != nil {
+				r.deliver(s.end(ErrRunEnded))
+			}
+			return nil
+		case o := <-r.q:
+			s = r.handle(s, o)
+		case <-tick.C:
+			if s != nil {
+				s.sync()
+			}
+		}
+	}
+}
+
+func (r *Recorder) deliver(res sessionResult) {
+	select {
+	case r.results <- res:
+	default:
+		r.log.Error("recording result not collected; dropped", "err", res.err)
+	}
+}
+
+func (r *Recorder) release(b []byte) {
+	select {
+	case r.free <- b:
+	default:
+	}
+}
+
+func (r *Recorder) handle(s *session, o op) *session {
+	switch o.kind {
+	case opStart:
+		if s != nil {
+			r.deliver(s.end(ErrRecording))
+		}
+		s = r.newSession(o.start)
+		for _, fr := range o.start.preroll {
+			s.frame(fr)
+			r.release(fr.data)
+		}
+	case opFrame:
+		if s != nil {
+			s.frame(o.fr)
+		}
+		r.release(o.fr.data)
+	case opMark:
+		if s != nil {
+			s.mark(o.mark)
+		}
+	case opStop:
+		if s != nil {
+			r.deliver(s.end(nil))
+			s = nil
+		}
+	}
+	return s
+}
+
+// session is one recording, owned by Run.
+type session struct {
+	r        *Recorder
+	dir      string
+	idx      int
+	cur      *mkvFile
+	stats    Stats
+	err      error
+	nextSlot int64
+	width    int
+	height   int
+
+	haveLast bool
+	last     time.Time
+	lastFile string
+	lastMS   int64
+	lastIvl  time.Duration
+	pending  []markReq
+	text     []byte
+	dirty    bool
+}
+
+func (r *Recorder) newUUID() [16]byte {
+	var u [16]byte
+	if _, err := io.ReadFull(r.opt.Rand, u[:]); err != nil {
+		// A UUID is an identifier, not a secret: fall back to the clock.
+		n := time.Now().UnixNano()
+		for i := range 8 {
+			u[i] = byte(n >> (8 * i))
+		}
+	}
+	return u
+}
+
+func (r *Recorder) newSession(req *startReq) *session {
+	s := &session{r: r, dir: req.dir, width: req.width, height: req.height, text: make([]byte, 0, 256)}
+	s.cur = newMKVFile(FileName(0), req.f, r.newUUID(), nil)
+	s.cur.width, s.cur.height = req.width, req.height
+	return s
+}
+
+func (s *session) drop(reason string) {
+	if s.stats.Dropped == nil {
+		s.stats.Dropped = map[string]int64{}
+	}
+	s.stats.Dropped[reason]++
+}
+
+// fail ends the recording on err: the open file keeps what reached it.
+func (s *session) fail(err error) {
+	if s.err != nil {
+		return
+	}
+	s.err = err
+	s.r.failed.Store(true)
+	s.r.log.Error("recording failed", "file", s.cur.name, "err", err)
+	_ = s.cur.closeAfterError()
+	s.addFile(s.cur, false)
+}
+
+func (s *session) addFile(m *mkvFile, complete bool) {
+	dur := time.Duration(0)
+	if m.frames > 0 {
+		dur = time.Duration(m.lastMS) * time.Millisecond
+	}
+	if complete {
+		dur += s.lastDisplay(m)
+	}
+	s.stats.Files = append(s.stats.Files, FileInfo{
+		Name: m.name, Bytes: m.hw.n, SHA256: m.sum(), Frames: m.frames,
+		Duration: dur, Complete: complete,
+	})
+	s.stats.Duration += dur
+}
+
+// lastDisplay is how long m's last frame is shown: until the next frame
+// (set when rotating), else the interval before it.
+func (s *session) lastDisplay(m *mkvFile) time.Duration {
+	if m.frames == 0 {
+		return 0
+	}
+	return time.Duration(roundMS(s.lastIvl)) * time.Millisecond
+}
+
+func (s *session) needRotate(m *mkvFile, fr frameRec) bool {
+	if m.pos()+int64(len(fr.data))+32+m.tailReserve() > s.r.cfg.MaxFileBytes {
+		return true
+	}
+	if fr.t.Sub(m.base) >= s.r.cfg.MaxFileDuration {
+		return true
+	}
+	return fr.width != 0 && fr.height != 0 && (fr.width != m.width || fr.height != m.height)
+}
+
+// rotate finishes the current file (its last frame shown for gap) and
+// opens the next.
+func (s *session) rotate(gap time.Duration) {
+	m := s.cur
+	s.lastIvl = gap
+	durMS := m.lastMS + roundMS(gap)
+	if err := m.finish(durMS); err != nil {
+		s.fail(err)
+		return
+	}
+	s.addFile(m, true)
+	s.idx++
+	name := FileName(s.idx)
+	f, err := s.r.opt.Create(filepath.Join(s.dir, name))
+	if err != nil {
+		s.err = fmt.Errorf("recorder: create %s: %w", name, err)
+		s.r.failed.Store(true)
+		s.r.log.Error("recording failed", "file", name, "err", err)
+		return
+	}
+	prev := m.uuid
+	s.cur = newMKVFile(name, f, s.r.newUUID(), &prev)
+	s.nextSlot = 0
+	s.r.log.Info("recording rotated", "file", name)
+}
+
+func (s *session) frame(fr frameRec) {
+	if s.err != nil {
+		s.drop(DropWriteFailed)
+		return
+	}
+	var gap time.Duration
+	if s.haveLast {
+		gap = fr.t.Sub(s.last)
+	}
+	if s.cur.frames > 0 && s.needRotate(s.cur, fr) {
+		s.rotate(gap)
+		if s.err != nil {
+			s.drop(DropWriteFailed)
+			return
+		}
+	}
+	m := s.cur
+	if !m.headerDone {
+		m.base, m.wall = fr.t, fr.info.Wall
+		if err := m.writeHeader(fr.width, fr.height); err != nil {
+			s.fail(err)
+			s.drop(DropWriteFailed)
+			return
+		}
+	}
+	ms := roundMS(fr.t.Sub(m.base))
+	if slot := ms / int64(SubtitleInterval/time.Millisecond); m.subs == 0 || slot >= s.nextSlot {
+		s.text = appendInfoText(s.text[:0], fr.info)
+		at := slot * int64(SubtitleInterval/time.Millisecond)
+		if err := m.writeSub(at, int64(SubtitleInterval/time.Millisecond), s.text); err != nil {
+			s.fail(err)
+			s.drop(DropWriteFailed)
+			return
+		}
+		s.nextSlot = slot + 1
+	}
+	if err := m.writeFrame(ms, int64(s.r.cfg.Cluster/time.Millisecond), fr.data); err != nil {
+		s.fail(err)
+		s.drop(DropWriteFailed)
+		return
+	}
+	s.dirty = true
+	s.stats.Frames++
+	if s.haveLast {
+		s.lastIvl = gap
+		if gap > s.stats.MaxGap {
+			s.stats.MaxGap = gap
+		}
+		if gap > s.r.cfg.GapThreshold {
+			s.stats.Gaps = append(s.stats.Gaps, Gap{File: s.lastFile, At: time.Duration(s.lastMS) * time.Millisecond, Gap: gap})
+		}
+	}
+	s.haveLast, s.last, s.lastFile, s.lastMS = true, fr.t, m.name, ms
+	if len(s.pending) > 0 {
+		p := s.pending
+		s.pending = nil
+		for _, mk := range p {
+			s.mark(mk)
+		}
+	}
+}
+
+// appendInfoText formats the subtitle line.
+func appendInfoText(b []byte, in Info) []byte {
+	if in.Wall.IsZero() {
+		b = append(b, "time unknown"...)
+	} else {
+		b = in.Wall.UTC().AppendFormat(b, "2006-01-02 15:04:05 UTC")
+	}
+	b = append(b, "  |  "...)
+	if in.hasWeight {
+		b = strconv.AppendFloat(b, in.WeightG, 'f', 1, 64)
+		b = append(b, " g"...)
+		if in.Stable {
+			b = append(b, " stable"...)
+		} else {
+			b = append(b, " unstable"...)
+		}
+	} else {
+		b = append(b, "weight n/a"...)
+	}
+	if in.OrderRef != "" {
+		b = append(b, "  |  order "...)
+		b = append(b, in.OrderRef...)
+	}
+	return b
+}
+
+func (s *session) mark(mr markReq) {
+	m := s.cur
+	if !m.headerDone {
+		if s.err == nil {
+			s.pending = append(s.pending, mr)
+			return
+		}
+	}
+	at := mr.at.Sub(m.base)
+	if at < 0 || m.base.IsZero() {
+		at = 0
+	}
+	mk := Mark{File: m.name, At: at, Label: mr.label}
+	s.stats.Marks = append(s.stats.Marks, mk)
+	if s.err != nil {
+		return
+	}
+	m.marks = append(m.marks, mk)
+	ms := roundMS(at)
+	ms = min(max(ms, m.clusterMS), m.clusterMS+maxRelMS)
+	text := append([]byte(MarkPrefix), mr.label...)
+	if err := m.writeSub(ms, int64(markShown/time.Millisecond), text); err != nil {
+		s.fail(err)
+	}
+	s.dirty = true
+}
+
+// sync flushes and fsyncs the open file, if anything was written since.
+func (s *session) sync() {
+	if s.err != nil || !s.dirty {
+		return
+	}
+	s.dirty = false
+	if err := s.cur.sync(); err != nil {
+		s.fail(err)
+	}
+}
+
+// end finishes the recording; cause, if not nil, is the reason it ends
+// other than Stop.
+func (s *session) end(cause error) sessionResult {
+	for _, mk := range s.pending {
+		s.stats.Marks = append(s.stats.Marks, Mark{File: s.cur.name, Label: mk.label})
+	}
+	if s.err == nil {
+		m := s.cur
+		durMS := m.lastMS + roundMS(s.lastIvl)
+		if m.frames == 0 {
+			durMS = 0
+		}
+		if err := m.finish(durMS); err != nil {
+			s.fail(err)
+		} else {
+			s.addFile(m, true)
+		}
+	}
+	err := s.err
+	if err == nil {
+		err = cause
+	}
+	return sessionResult{stats: s.stats, err: err}
+}
