@@ -1,0 +1,5 @@
+package synth
+
+import "time"
+
+func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }

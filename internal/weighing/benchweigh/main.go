@@ -1,0 +1,84 @@
+// Command benchweigh compares the daemon's weighing pipeline with a naive
+// moving-average scale over the synthetic trace set, in trace time: the
+// delay from the moment the true load settled (entered the tolerance band)
+// to the first correct stable weight, the error of the stable weights, and
+// the wrong stable weights shown.
+//
+//	go run ./internal/weighing/benchweigh -traces testdata/traces [-v]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"weighin/internal/weighing/scoring"
+)
+
+func main() {
+	dir := flag.String("traces", "testdata/traces", "directory of NAME.csv + NAME.truth.json")
+	verbose := flag.Bool("v", false, "print every placement and violation")
+	flag.Parse()
+	if err := run(os.Stdout, *dir, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "benchweigh:", err)
+		os.Exit(1)
+	}
+}
+
+func run(w io.Writer, dir string, verbose bool) error {
+	cases, err := scoring.LoadDir(dir)
+	if err != nil {
+		return err
+	}
+	ours, base, err := scoring.ScoreAll(cases)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "weighing: %d traces in %s; latency = settled (truth entered the band) -> first correct stable report, trace time\n", len(cases), dir)
+	fmt.Fprintf(w, "pipeline = internal/weighing with config.Default().Scale; baseline = moving average of 10, stable when the last 5 averages agree within 1 g\n\n")
+	fmt.Fprintf(w, "%-5s %-9s %7s %7s %9s %9s %9s %9s %7s %s\n", "rate", "who", "placed", "missed", "lat med", "lat worst", "err med", "err worst", "wrong", "wrong stable reports by kind")
+	for _, rate := range []int{10, 80} {
+		for _, who := range []struct {
+			name   string
+			scores []scoring.TraceScore
+		}{{"pipeline", ours}, {"baseline", base}} {
+			s := scoring.Summarize(who.scores, rate)
+			fmt.Fprintf(w, "%-5s %-9s %7d %7d %9s %9s %8.2fg %8.2fg %7d %s\n",
+				fmt.Sprintf("%d", rate), who.name, s.Placements, s.Missed,
+				sec(s.MedianLatency), sec(s.WorstLatency), s.MedianErrG, s.WorstErrG, s.Violations, kinds(s.ByKind))
+		}
+	}
+	so := scoring.Summarize(ours, 0)
+	fmt.Fprintf(w, "\npipeline worst latency at %s, worst error at %s (%.2f of its tolerance)\n", so.WorstLatencyAt, so.WorstErrorAt, so.WorstErrOverTol)
+	if verbose {
+		for i := range ours {
+			for _, who := range []struct {
+				name string
+				ts   scoring.TraceScore
+			}{{"pipeline", ours[i]}, {"baseline", base[i]}} {
+				for _, p := range who.ts.Placements {
+					fmt.Fprintf(w, "%-28s %-9s #%d %7.1fg found=%-5v latency %6s err %.2fg\n", who.ts.Name, who.name, p.Index, p.MassG, p.Found, sec(p.Latency), p.MaxErrG)
+				}
+				for _, v := range who.ts.Violations {
+					fmt.Fprintf(w, "  %s wrong: %s\n", who.name, v)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func sec(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+func kinds(m map[string]int) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}

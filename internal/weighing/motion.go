@@ -1,0 +1,84 @@
+package weighing
+
+import (
+	"math"
+	"time"
+)
+
+// reversals finds the turning points of the smoothed signal (with
+// hysteresis) and remembers the last time the motion looked like a hand or
+// a bounce rather than a set-down settling: two turning points at least
+// handGap apart (a hand sways at 0.3–4 Hz; a platform rings at 6 Hz and
+// more), or a swing of a quarter of the load or more (the parcel left the
+// platform and came back).
+type reversals struct {
+	dir      int // +1 rising, -1 falling, 0 not started
+	ext      float64
+	extT     time.Duration
+	prev     float64 // last turning point
+	prevT    time.Duration
+	havePrev bool
+	lastHand time.Duration
+	hand     bool
+	lastRing time.Duration
+	ring     bool
+}
+
+// handGap is the shortest time between two turning points of a hand's
+// motion.
+const handGap = 150 * time.Millisecond
+
+// add feeds a smoothed value y (gross grams) at t with hysteresis h and the
+// current load (for the bounce rule).
+func (r *reversals) add(t time.Duration, y, h, load float64) {
+	switch {
+	case r.dir == 0:
+		r.dir, r.ext, r.extT = 1, y, t
+		if y < r.ext {
+			r.dir = -1
+		}
+		return
+	case r.dir > 0 && y >= r.ext, r.dir < 0 && y <= r.ext:
+		r.ext, r.extT = y, t
+		return
+	case math.Abs(y-r.ext) <= h:
+		return
+	}
+	// A turning point at (extT, ext).
+	if r.havePrev {
+		gap := r.extT - r.prevT
+		swing := math.Abs(r.ext - r.prev)
+		if gap >= handGap || swing >= 0.25*math.Abs(load) {
+			r.lastHand, r.hand = t, true
+		} else {
+			r.lastRing, r.ring = t, true
+		}
+	}
+	r.prev, r.prevT, r.havePrev = r.ext, r.extT, true
+	r.dir = -r.dir
+	r.ext, r.extT = y, t
+}
+
+// recent reports whether hand-like motion was seen within d before t.
+func (r *reversals) recent(t, d time.Duration) bool {
+	return r.hand && t-r.lastHand < d
+}
+
+// fastPath reports whether the newest part of the window may decide
+// stability on its own. Never after hand-like motion (within four windows).
+// Otherwise yes while a step from another weight (a set-down, a removal: a
+// spread of a quarter of the load or 20 thresholds, whichever is more) is
+// in the whole window, or while the platform rings down (fast reversals
+// within the last window) with a spread within 4 thresholds. Any other
+// motion (a hand pressing a few grams) needs the whole window.
+func (p *Pipeline) fastPath(t time.Duration, whole, fast Window) bool {
+	if !fast.Full || p.rev.recent(t, 4*p.o.Window) {
+		return false
+	}
+	thr := p.o.Threshold(whole.Mean - p.zero)
+	spread := whole.Spread()
+	if spread >= max(0.25*math.Abs(fast.Mean-p.zero), 20*thr) {
+		return true
+	}
+	return p.rev.ring && t-p.rev.lastRing <= p.o.Window && spread <= 4*thr
+}

@@ -1,0 +1,218 @@
+// Package scoring judges a weighing pipeline against the truth of synthetic
+// traces (package trace/synth): how long after the load truly settled a
+// correct stable weight was shown, how far the stable weights were from the
+// truth, and whether a wrong stable weight was ever shown (inside a
+// disturbance, after a read fault, or on a drifting empty platform). It also
+// holds the naive baseline the pipeline is compared with. `make
+// bench-weighing` prints its figures; the weighing tests assert them.
+package scoring
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"weighin/internal/trace"
+	"weighin/internal/weighing"
+)
+
+// Weigher is what is judged: a pipeline fed one conversion at a time.
+type Weigher interface {
+	Add(t time.Duration, raw int32) (weighing.Reading, bool)
+}
+
+// Event is one published change: a new state, or a steady weight that moved.
+type Event struct {
+	T     time.Duration
+	State weighing.State
+	Grams float64
+}
+
+// Run feeds samples to w and returns its events.
+func Run(w Weigher, samples []trace.Sample) []Event {
+	var ev []Event
+	for _, s := range samples {
+		r, changed := w.Add(s.T, s.Raw)
+		if changed {
+			ev = append(ev, Event{T: r.T, State: r.State, Grams: r.Grams})
+		}
+	}
+	return ev
+}
+
+// PlacementScore is the outcome for one placement.
+type PlacementScore struct {
+	Trace string
+	Index int
+	MassG float64
+	// Found: a correct stable weight was shown before removal (or the end).
+	Found bool
+	// Latency is from truth's EnteredMs to the first moment the published
+	// state is a correct stable weight (0 if one was already showing).
+	Latency time.Duration
+	// MaxErrG is the largest |weight − mass| of the stable weights in
+	// effect between EnteredMs and removal.
+	MaxErrG float64
+}
+
+// Violation is a stable (or empty) weight published that was wrong.
+type Violation struct {
+	Trace string
+	Event Event
+	// Kind: "disturbance", "spike", "drift" (a load reported on an empty
+	// drifting platform) or "settling" (wrong value elsewhere).
+	Kind string
+	// WantG is what would have been right.
+	WantG float64
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("%s: t=%dms %s %.2f g, want %.2f g (%s)", v.Trace, v.Event.T.Milliseconds(), v.Event.State, v.Event.Grams, v.WantG, v.Kind)
+}
+
+// TraceScore is the outcome for one trace.
+type TraceScore struct {
+	Name       string
+	Rate       int
+	Placements []PlacementScore
+	Violations []Violation
+	Events     int
+}
+
+const ms = time.Millisecond
+
+// Score judges the events of one trace against its truth.
+func Score(tr trace.Truth, ev []Event) TraceScore {
+	ts := TraceScore{Name: tr.Name, Rate: tr.RateSPS, Events: len(ev)}
+	period := time.Second / time.Duration(tr.RateSPS)
+	for i, p := range tr.Placements {
+		ps := PlacementScore{Trace: tr.Name, Index: i, MassG: p.MassG}
+		entered := time.Duration(p.EnteredMs) * ms
+		end := time.Duration(tr.DurationMs)*ms + 1
+		if p.RemovedMs != 0 {
+			end = time.Duration(p.RemovedMs) * ms
+		}
+		correct := func(e Event) bool {
+			return e.State == weighing.Stable && math.Abs(e.Grams-p.MassG) <= p.ToleranceG
+		}
+		// The event in effect at entered, then those up to the end.
+		setDown := time.Duration(p.SetDownMs) * ms
+		k := max(sort.Search(len(ev), func(j int) bool { return ev[j].T > entered })-1,
+			sort.Search(len(ev), func(j int) bool { return ev[j].T >= setDown }))
+		for ; k < len(ev) && ev[k].T < end; k++ {
+			e := ev[k]
+			if e.State == weighing.Stable {
+				ps.MaxErrG = math.Max(ps.MaxErrG, math.Abs(e.Grams-p.MassG))
+			}
+			if !ps.Found && correct(e) {
+				ps.Found = true
+				ps.Latency = max(0, e.T-entered)
+			}
+		}
+		ts.Placements = append(ts.Placements, ps)
+	}
+	for _, e := range ev {
+		if e.State != weighing.Stable && e.State != weighing.Empty {
+			continue
+		}
+		want, alt := 0.0, math.NaN()
+		for _, p := range tr.Placements {
+			setDown := time.Duration(p.SetDownMs) * ms
+			removed := time.Duration(p.RemovedMs) * ms
+			empty := time.Duration(p.EmptyMs) * ms
+			switch {
+			case e.T >= setDown && (p.RemovedMs == 0 || e.T < removed):
+				want = p.MassG
+			case p.RemovedMs != 0 && e.T >= removed && e.T < empty:
+				want, alt = 0, p.MassG
+			}
+		}
+		tol := trace.Tolerance(want)
+		if math.Abs(e.Grams-want) <= tol || (!math.IsNaN(alt) && math.Abs(e.Grams-alt) <= trace.Tolerance(alt)) {
+			continue
+		}
+		v := Violation{Trace: tr.Name, Event: e, WantG: want, Kind: "settling"}
+		for _, d := range tr.Disturbance {
+			if e.T >= time.Duration(d.StartMs)*ms && e.T <= time.Duration(d.EndMs)*ms {
+				v.Kind = "disturbance"
+			}
+		}
+		for _, s := range tr.SpikesMs {
+			if st := time.Duration(s) * ms; e.T >= st && e.T <= st+2*period {
+				v.Kind = "spike"
+			}
+		}
+		if len(tr.Placements) == 0 && tr.DriftGPerMin != 0 {
+			v.Kind = "drift"
+		}
+		ts.Violations = append(ts.Violations, v)
+	}
+	return ts
+}
+
+// Summary aggregates placement scores.
+type Summary struct {
+	Placements, Missed           int
+	MedianLatency, WorstLatency  time.Duration
+	MedianErrG, WorstErrG        float64
+	Violations                   int
+	ByKind                       map[string]int
+	WorstErrOverTol              float64 // worst MaxErrG / tolerance
+	WorstLatencyAt, WorstErrorAt string
+}
+
+// Summarize aggregates the scores of the traces at one rate (0 = all).
+func Summarize(scores []TraceScore, rate int) Summary {
+	s := Summary{ByKind: map[string]int{}}
+	var lat []time.Duration
+	var errs []float64
+	for _, ts := range scores {
+		if rate != 0 && ts.Rate != rate {
+			continue
+		}
+		s.Violations += len(ts.Violations)
+		for _, v := range ts.Violations {
+			s.ByKind[v.Kind]++
+		}
+		for _, p := range ts.Placements {
+			s.Placements++
+			if !p.Found {
+				s.Missed++
+				continue
+			}
+			lat = append(lat, p.Latency)
+			errs = append(errs, p.MaxErrG)
+			if p.Latency > s.WorstLatency {
+				s.WorstLatency, s.WorstLatencyAt = p.Latency, fmt.Sprintf("%s#%d", p.Trace, p.Index)
+			}
+			if p.MaxErrG > s.WorstErrG {
+				s.WorstErrG, s.WorstErrorAt = p.MaxErrG, fmt.Sprintf("%s#%d", p.Trace, p.Index)
+			}
+			s.WorstErrOverTol = math.Max(s.WorstErrOverTol, p.MaxErrG/trace.Tolerance(p.MassG))
+		}
+	}
+	if len(lat) > 0 {
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		sort.Float64s(errs)
+		s.MedianLatency = medianDur(lat)
+		s.MedianErrG = median(errs)
+	}
+	return s
+}
+
+func median(v []float64) float64 {
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+func medianDur(v []time.Duration) time.Duration {
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}

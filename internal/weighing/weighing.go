@@ -1,0 +1,290 @@
+// Package weighing turns HX711 raw counts into weights a person can trust:
+// calibration (offset and span), rejection of single-conversion read faults,
+// a stability detector whose threshold scales with the load, zero tracking
+// near zero at a bounded rate (as OIML R76 instruments do), a tare, and a
+// warm-up flag.
+//
+// It is pure: no I/O, no clock. The caller passes each conversion with its
+// time (from the chip's power-up, so the warm-up flag means something):
+//
+//	p, err := weighing.New(weighing.FromConfig(cfg.Scale, cal.Offset, cal.Scale))
+//	for s := range samples {
+//		r, changed := p.Add(s.T, s.Raw)
+//		if changed { ... r.State, r.Grams ... }
+//	}
+//
+// The pipeline, per conversion:
+//
+//  1. A saturated code (0x7FFFFF, 0x800000) is rejected; two in a row mean
+//     overload: the state becomes unstable with Overload set.
+//  2. grams = (raw − offset) / scale.
+//  3. Outlier rejection: a conversion that jumps from the last accepted one
+//     by more than three stability thresholds is held back for one
+//     conversion. If the next one agrees with it, it was a real step (a
+//     parcel) and both go on; if the next one agrees with the value before,
+//     it was a read fault and is dropped. Steady readings are never
+//     delayed; a real step is delayed by one conversion.
+//  4. Smoothing for the detector: a moving average over one 10 SPS
+//     conversion period (1 conversion at 10 SPS, 8 at 80 SPS), so both
+//     rates see about the same noise.
+//  5. Stability: the spread (max − min) of the smoothed values over the
+//     last Window must not exceed max(ThresholdG, ThresholdPct % of the
+//     load). The weight reported is the mean of the conversions in the
+//     window. Nothing is decided until the first window is filled.
+//  6. States: empty (steady within ±ZeroBandG of zero), stable (a steady
+//     load), unstable. A steady weight that moves by more than its
+//     threshold without passing through unstable is a new stable reading
+//     (changed is true).
+//  7. Zero tracking: while empty, the zero follows the reading at no more
+//     than ZeroTrackGPerS, so a drifting empty platform stays empty, and a
+//     parcel (outside the zero band) is never tracked away.
+package weighing
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// State is what the platform is doing.
+type State int
+
+// States. Undecided comes before the first window is full.
+const (
+	Undecided State = iota
+	Empty
+	Stable
+	Unstable
+)
+
+func (s State) String() string {
+	switch s {
+	case Empty:
+		return "empty"
+	case Stable:
+		return "stable"
+	case Unstable:
+		return "unstable"
+	}
+	return "undecided"
+}
+
+// Reading is the pipeline's view after one conversion.
+type Reading struct {
+	// T is the time of the conversion that made this reading.
+	T time.Duration
+	// Grams is the net weight: the window's mean while steady (empty or
+	// stable), else the latest smoothed value.
+	Grams float64
+	// State and Stable (State is Empty or Stable).
+	State  State
+	Stable bool
+	// Spread is max − min of the smoothed values in the window, in grams;
+	// Threshold is the allowed spread for this load.
+	Spread    float64
+	Threshold float64
+	// Zero is the zero correction in grams (zero tracking and tare) that
+	// Grams has had subtracted.
+	Zero float64
+	// WarmingUp: the cell was powered less than Options.WarmUp ago.
+	WarmingUp bool
+	// Rejected: this conversion was dropped (saturated) or held back as a
+	// possible read fault; the other fields are from the last accepted one.
+	Rejected bool
+	// Overload: the cell is saturated (two or more saturated codes in a
+	// row).
+	Overload bool
+}
+
+// Saturation codes of the HX711.
+const (
+	rawMax = 1<<23 - 1
+	rawMin = -1 << 23
+)
+
+// ErrNotStable is returned by Tare when the weight is not steady.
+var ErrNotStable = errors.New("weighing: weight not stable")
+
+type sample struct {
+	t time.Duration
+	g float64 // gross grams
+}
+
+// Pipeline is one load cell's weighing state. It is not safe for concurrent
+// use: one goroutine feeds it.
+type Pipeline struct {
+	o      Options
+	period time.Duration
+	det    Detector
+	smooth []float64 // ring of the last smoothN gross grams
+	sPos   int
+	sN     int
+
+	last     sample // last accepted
+	haveLast bool
+	pending  sample
+	held     bool
+	satRun   int
+
+	zero     float64
+	state    State
+	reported float64
+	win      Window
+	rev      reversals
+	r        Reading
+}
+
+// New returns a pipeline in the Undecided state with no zero correction.
+func New(o Options) (*Pipeline, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	n := o.Rate / 10 // conversions per 100 ms
+	p := &Pipeline{
+		o:      o,
+		period: time.Second / time.Duration(o.Rate),
+		smooth: make([]float64, n),
+	}
+	p.det = Detector{Window: o.Window, Period: p.period}
+	return p, nil
+}
+
+// Options returns the options the pipeline runs with.
+func (p *Pipeline) Options() Options { return p.o }
+
+// Reading returns the latest reading.
+func (p *Pipeline) Reading() Reading { return p.r }
+
+// Add feeds one conversion: t is its time since the cell was powered up
+// (non-decreasing), raw the signed 24-bit count. It returns the reading
+// and whether the state changed (or a steady weight moved by more than
+// its threshold): the moments `weighctl replay` prints.
+func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
+	if raw >= rawMax || raw <= rawMin {
+		p.satRun++
+		changed := false
+		if p.satRun >= 2 {
+			changed = p.setState(Unstable, 0)
+			p.r.Overload = true
+			p.r.State, p.r.Stable = p.state, false
+		}
+		p.r.T, p.r.Rejected = t, true
+		p.r.WarmingUp = t < p.o.WarmUp
+		return p.r, changed
+	}
+	p.satRun = 0
+	g := (float64(raw) - p.o.Offset) / p.o.Scale
+	s := sample{t: t, g: g}
+	if !p.haveLast {
+		return p.accept(s)
+	}
+	limit := 3 * p.o.Threshold(p.last.g-p.zero)
+	if !p.held {
+		if math.Abs(g-p.last.g) <= limit {
+			return p.accept(s)
+		}
+		p.pending, p.held = s, true
+		p.r.T, p.r.Rejected = t, true
+		p.r.WarmingUp = t < p.o.WarmUp
+		return p.r, false
+	}
+	p.held = false
+	switch {
+	case math.Abs(g-p.pending.g) <= 3*p.o.Threshold(p.pending.g-p.zero):
+		// A real step: both go on.
+		_, c1 := p.accept(p.pending)
+		r, c2 := p.accept(s)
+		return r, c1 || c2
+	case math.Abs(g-p.last.g) <= limit:
+		// The held conversion was a read fault.
+		return p.accept(s)
+	default:
+		// Still moving: the held one goes on, this one waits.
+		r, c := p.accept(p.pending)
+		p.pending, p.held = s, true
+		r.Rejected = true
+		p.r.Rejected = true
+		return r, c
+	}
+}
+
+func (p *Pipeline) accept(s sample) (Reading, bool) {
+	p.last, p.haveLast = s, true
+	p.smooth[p.sPos] = s.g
+	p.sPos = (p.sPos + 1) % len(p.smooth)
+	if p.sN < len(p.smooth) {
+		p.sN++
+	}
+	var y float64
+	for _, v := range p.smooth[:p.sN] {
+		y += v
+	}
+	y /= float64(p.sN)
+	dt := s.t - p.win.Last
+	whole, fast := p.det.Add(s.t, s.g, y)
+	p.rev.add(s.t, y, 2*p.o.Threshold(y-p.zero), y-p.zero)
+	p.win = whole
+	if p.fastPath(s.t, whole, fast) {
+		p.win = fast
+	}
+	mean := p.win.Mean - p.zero
+	thr := p.o.Threshold(mean)
+	changed := false
+	steady := false
+	if p.win.Full && p.sN == len(p.smooth) {
+		steady = p.win.Spread() <= thr
+		switch {
+		case !steady:
+			changed = p.setState(Unstable, 0)
+		case math.Abs(mean) <= p.o.ZeroBandG:
+			changed = p.setState(Empty, mean)
+		default:
+			changed = p.setState(Stable, mean)
+		}
+	}
+	if p.state == Empty && p.o.ZeroTrackGPerS > 0 && dt > 0 {
+		step := p.o.ZeroTrackGPerS * min(dt, time.Second).Seconds()
+		p.zero += max(-step, min(step, mean))
+	}
+	grams := y - p.zero
+	if steady {
+		grams = p.win.Mean - p.zero
+	}
+	p.r = Reading{
+		T: s.t, Grams: grams, State: p.state, Stable: p.state == Empty || p.state == Stable,
+		Spread: p.win.Spread(), Threshold: thr, Zero: p.zero,
+		WarmingUp: s.t < p.o.WarmUp,
+	}
+	return p.r, changed
+}
+
+// setState moves to st (with value v when steady) and reports whether that
+// is a change to publish.
+func (p *Pipeline) setState(st State, v float64) bool {
+	if st == Unstable {
+		if p.state == Unstable {
+			return false
+		}
+		p.state = Unstable
+		return true
+	}
+	if p.state == st && math.Abs(v-p.reported) <= p.o.Threshold(p.reported) {
+		return false
+	}
+	p.state, p.reported = st, v
+	return true
+}
+
+// Tare makes the current steady weight the new zero (a box on the
+// platform, or a platform that is not quite empty). It fails with
+// ErrNotStable unless the pipeline is empty or stable.
+func (p *Pipeline) Tare() error {
+	if p.state != Empty && p.state != Stable {
+		return fmt.Errorf("tare: %w (state %s)", ErrNotStable, p.state)
+	}
+	p.zero = p.win.Mean
+	p.state, p.reported = Empty, 0
+	p.r.Grams, p.r.Zero, p.r.State, p.r.Stable = 0, p.zero, Empty, true
+	return nil
+}
