@@ -1,0 +1,161 @@
+package camera
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/jpeg"
+	"math"
+	"testing"
+)
+
+// yuyvFrame makes a packed YUYV frame with smooth gradients, and the 4:2:2
+// planes it holds.
+func yuyvFrame(w, h, shift int) []byte {
+	b := make([]byte, w*h*2)
+	for y := range h {
+		for x := 0; x < w; x += 2 {
+			i := y*w*2 + x*2
+			b[i] = uint8(16 + (x+shift)*219/(w+shift))
+			b[i+1] = uint8(64 + y*128/h)
+			b[i+2] = uint8(16 + (x+1+shift)*219/(w+shift))
+			b[i+3] = uint8(192 - x*128/w)
+		}
+	}
+	return b
+}
+
+func TestYUYVToYCbCr(t *testing.T) {
+	// Two rows of 4 pixels: Y0 U Y1 V per pixel pair.
+	in := []byte{
+		10, 100, 11, 200, 12, 101, 13, 201,
+		20, 110, 21, 210, 22, 111, 23, 211,
+	}
+	img, err := YUYVToYCbCr(nil, in, 4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.SubsampleRatio != image.YCbCrSubsampleRatio422 {
+		t.Fatalf("ratio %v, want 4:2:2", img.SubsampleRatio)
+	}
+	wantY := []byte{10, 11, 12, 13, 20, 21, 22, 23}
+	wantCb := []byte{100, 101, 110, 111}
+	wantCr := []byte{200, 201, 210, 211}
+	if !bytes.Equal(img.Y, wantY) || !bytes.Equal(img.Cb, wantCb) || !bytes.Equal(img.Cr, wantCr) {
+		t.Errorf("planes Y %v Cb %v Cr %v; want %v %v %v", img.Y, img.Cb, img.Cr, wantY, wantCb, wantCr)
+	}
+	// With a line stride larger than the width (padding is skipped).
+	padded := []byte{
+		10, 100, 11, 200, 12, 101, 13, 201, 0xEE, 0xEE,
+		20, 110, 21, 210, 22, 111, 23, 211,
+	}
+	img2, err := yuyvToYCbCr(img, padded, 4, 2, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img2 != img || !bytes.Equal(img2.Y, wantY) || !bytes.Equal(img2.Cr, wantCr) {
+		t.Errorf("strided: planes Y %v Cr %v (image reused: %v)", img2.Y, img2.Cr, img2 == img)
+	}
+}
+
+func TestEncodeYUYVErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		n, w, h, q int
+	}{
+		{"odd width", 3 * 2 * 2, 3, 2, 80},
+		{"zero height", 0, 4, 0, 80},
+		{"short buffer", 4*2*2 - 1, 4, 2, 80},
+		{"quality 0", 4 * 2 * 2, 4, 2, 0},
+		{"quality 101", 4 * 2 * 2, 4, 2, 101},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			err := EncodeYUYV(&b, make([]byte, tt.n), tt.w, tt.h, tt.q)
+			if !errors.Is(err, ErrBadYUYV) {
+				t.Errorf("EncodeYUYV(%d bytes, %dx%d, q%d) = %v, want ErrBadYUYV", tt.n, tt.w, tt.h, tt.q, err)
+			}
+		})
+	}
+}
+
+// psnr compares two planes of equal size.
+func psnr(a, b []byte) float64 {
+	var se float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		se += d * d
+	}
+	if se == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/(se/float64(len(a))))
+}
+
+func TestEncodeYUYVDecodes(t *testing.T) {
+	for _, sz := range []Size{{640, 480}, {320, 180}, {34, 18}} {
+		w, h := sz.Width, sz.Height
+		in := yuyvFrame(w, h, 7)
+		src, err := YUYVToYCbCr(nil, in, w, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := EncodeYUYV(&b, in, w, h, 95); err != nil {
+			t.Fatal(err)
+		}
+		sof, err := ParseSOF(b.Bytes())
+		if err != nil || sof.Width != w || sof.Height != h || sof.Components != 3 {
+			t.Fatalf("%dx%d: SOF %+v, %v", w, h, sof, err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b.Bytes()))
+		if err != nil {
+			t.Fatalf("%dx%d: decode: %v", w, h, err)
+		}
+		got := img.(*image.YCbCr)
+		// Luma is coded at full resolution: compare it sample by sample.
+		gy := make([]byte, 0, w*h)
+		for y := range h {
+			gy = append(gy, got.Y[y*got.YStride:y*got.YStride+w]...)
+		}
+		if p := psnr(gy, src.Y); p < 38 {
+			t.Errorf("%dx%d: luma PSNR %.1f dB at quality 95, want ≥ 38", w, h, p)
+		}
+		// Chroma: compare each decoded pixel with the source at its position.
+		var ca, cb []byte
+		for y := range h {
+			for x := range w {
+				ca = append(ca, got.Cb[got.COffset(x, y)], got.Cr[got.COffset(x, y)])
+				cb = append(cb, src.Cb[src.COffset(x, y)], src.Cr[src.COffset(x, y)])
+			}
+		}
+		if p := psnr(ca, cb); p < 35 {
+			t.Errorf("%dx%d: chroma PSNR %.1f dB, want ≥ 35", w, h, p)
+		}
+	}
+}
+
+// BenchmarkEncodeYUYV640x480 measures the software path for YUYV-only
+// cameras; frames/s is per core (one goroutine).
+func BenchmarkEncodeYUYV640x480(b *testing.B) {
+	in := yuyvFrame(640, 480, 0)
+	var out bytes.Buffer
+	for b.Loop() {
+		out.Reset()
+		if err := EncodeYUYV(&out, in, 640, 480, 80); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+	b.ReportMetric(float64(out.Len()), "jpeg-bytes")
+}
+
+func BenchmarkYUYVToYCbCr640x480(b *testing.B) {
+	in := yuyvFrame(640, 480, 0)
+	img, _ := YUYVToYCbCr(nil, in, 640, 480)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		img, _ = YUYVToYCbCr(img, in, 640, 480)
+	}
+}
