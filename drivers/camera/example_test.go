@@ -54,12 +54,13 @@ func ExampleEnsureHuffman() {
 
 func ExampleBackoff_Delay() {
 	var b camera.Backoff // 250 ms doubling up to 5 s
+	var ds []time.Duration
 	for n := 1; n <= 6; n++ {
-		fmt.Print(b.Delay(n), " ")
+		ds = append(ds, b.Delay(n))
 	}
-	fmt.Println()
+	fmt.Println(ds)
 	fmt.Println(camera.Backoff{Min: time.Second, Max: 2 * time.Second}.Delay(5))
 	// Output:
-	// 250ms 500ms 1s 2s 4s 5s
+	// [250ms 500ms 1s 2s 4s 5s]
 	// 2s
 }
