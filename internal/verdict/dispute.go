@@ -1,0 +1,344 @@
+package verdict
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"weighin/internal/result"
+)
+
+// Solution is the remedy a dispute message asks for. The zero value lets
+// Dispute choose from the tier and the issue (seed, Phase 3).
+type Solution string
+
+// Solutions a buyer may choose (an override) or Dispute chooses by default.
+const (
+	SolutionDefault                Solution = ""
+	SolutionNoAction               Solution = "no_action"
+	SolutionSmallPartialRefund     Solution = "small_partial_refund"
+	SolutionRepairRefund           Solution = "partial_refund"
+	SolutionRepairOrReplacement    Solution = "repair_refund_or_replacement"
+	SolutionReplacement            Solution = "replacement"
+	SolutionRefundOrReplacement    Solution = "refund_or_replacement"
+	SolutionPartRefundOrReplace    Solution = "part_refund_or_replacement"
+	SolutionRefundMissing          Solution = "refund_missing_or_reship"
+	SolutionFullRefundOrReshipment Solution = "full_refund_or_reshipment"
+	SolutionCorrectItemOrRefund    Solution = "correct_item_or_refund"
+	SolutionFullRefund             Solution = "full_refund"
+	SolutionReshipment             Solution = "reshipment"
+	SolutionDiscountNextOrder      Solution = "discount_next_order"
+)
+
+// solutionText holds a solution as an English noun phrase (after "I am
+// requesting") and a Chinese phrase (after "我希望"), singular and plural.
+type solutionText struct{ en, enPlural, zh, zhPlural string }
+
+var solutions = map[Solution]solutionText{
+	SolutionSmallPartialRefund:     {en: "a small partial refund", zh: "给予少量部分退款"},
+	SolutionRepairRefund:           {en: "a partial refund to cover a local repair", zh: "部分退款，用于在本地维修"},
+	SolutionRepairOrReplacement:    {en: "a partial refund to cover a local repair, or a replacement if the item cannot be used", zh: "部分退款用于本地维修；如果商品无法使用，希望更换新品"},
+	SolutionReplacement:            {en: "a replacement", zh: "更换新品"},
+	SolutionRefundOrReplacement:    {en: "a replacement or a refund of the item value", zh: "更换新品，或退还该商品的货款"},
+	SolutionPartRefundOrReplace:    {en: "a partial refund or a replacement of the missing part", zh: "部分退款，或补发缺少的部件"},
+	SolutionRefundMissing:          {en: "a refund of the missing item or a reshipment of it", enPlural: "a refund of the missing items or a reshipment of them", zh: "退还所缺商品的货款，或补发这件商品", zhPlural: "退还所缺商品的货款，或补发这些商品"},
+	SolutionFullRefundOrReshipment: {en: "a full refund or an immediate reshipment", zh: "全额退款，或尽快重新发货"},
+	SolutionCorrectItemOrRefund:    {en: "the correct item or a full refund", zh: "换发正确的商品，或全额退款"},
+	SolutionFullRefund:             {en: "a full refund", zh: "全额退款"},
+	SolutionReshipment:             {en: "a reshipment", zh: "重新发货"},
+	SolutionDiscountNextOrder:      {en: "a discount on my next order", zh: "在下次订单中给予折扣"},
+}
+
+// Solutions lists every solution a buyer may choose, in a stable order.
+var Solutions = []Solution{
+	SolutionNoAction, SolutionSmallPartialRefund, SolutionRepairRefund, SolutionRepairOrReplacement,
+	SolutionReplacement, SolutionRefundOrReplacement, SolutionPartRefundOrReplace, SolutionRefundMissing,
+	SolutionFullRefundOrReshipment, SolutionCorrectItemOrRefund, SolutionFullRefund, SolutionReshipment,
+	SolutionDiscountNextOrder,
+}
+
+// ParseSolution trims and lower-cases s; "" and "default" give
+// SolutionDefault; anything not in Solutions is an error.
+func ParseSolution(s string) (Solution, error) {
+	v := Solution(strings.ToLower(strings.TrimSpace(s)))
+	if v == "" || v == "default" {
+		return SolutionDefault, nil
+	}
+	if slices.Contains(Solutions, v) {
+		return v, nil
+	}
+	return "", fmt.Errorf("%w: solution %q is not one of %v", ErrInvalidInput, s, Solutions)
+}
+
+// DisputeOptions are the buyer's additions to a dispute message.
+type DisputeOptions struct {
+	// Solution overrides the remedy chosen from the tier.
+	Solution Solution
+	// DetailEN and DetailZH describe what the video shows, in the buyer's
+	// words ("The leather is torn on the sleeve." / "袖子上的皮革破了。").
+	// Each goes only into its own language; keep them short and factual.
+	DetailEN string
+	DetailZH string
+}
+
+// Message is a dispute message in both languages.
+type Message struct {
+	// EN and ZH each hold a short prose claim, a blank line, then the four
+	// labelled fields; both end with a newline.
+	EN string
+	ZH string
+}
+
+// String is the English message, a blank line, then the Chinese one: the
+// content of a bundle's dispute.txt.
+func (m Message) String() string { return m.EN + "\n" + m.ZH }
+
+// kind is what the message is about.
+type kind int
+
+const (
+	kindRecord       kind = iota // nothing to claim
+	kindMissingItems             // whole items explain the deficit
+	kindUnderweight              // deficit without a whole-item explanation
+	kindMissingPart              // buyer reports a missing part the scale cannot see
+	kindEmpty                    // packaging only
+	kindWrong                    // wrong item
+	kindCosmetic                 // cosmetic damage
+	kindFunctional               // functional damage
+)
+
+func kindOf(r result.Result) kind {
+	switch r.IssueType {
+	case IssueWrongItem:
+		return kindWrong
+	case IssueDamagedCosmetic:
+		return kindCosmetic
+	case IssueDamagedFunctional:
+		return kindFunctional
+	}
+	switch r.Verdict {
+	case result.VerdictEmpty:
+		return kindEmpty
+	case result.VerdictUnderweight:
+		if len(r.MissingCandidates) > 0 {
+			return kindMissingItems
+		}
+		return kindUnderweight
+	}
+	if r.IssueType == IssueMissingItem {
+		return kindMissingPart
+	}
+	return kindRecord
+}
+
+func defaultSolution(k kind, tier int) Solution {
+	switch tier {
+	case 0:
+		return SolutionNoAction
+	case 1:
+		return SolutionSmallPartialRefund
+	case 2:
+		switch k {
+		case kindFunctional, kindCosmetic:
+			return SolutionRepairOrReplacement
+		case kindWrong:
+			return SolutionReplacement
+		}
+		return SolutionPartRefundOrReplace
+	}
+	switch k {
+	case kindEmpty:
+		return SolutionFullRefundOrReshipment
+	case kindWrong:
+		return SolutionCorrectItemOrRefund
+	case kindCosmetic, kindFunctional:
+		return SolutionRefundOrReplacement
+	case kindMissingPart:
+		return SolutionPartRefundOrReplace
+	}
+	return SolutionRefundMissing
+}
+
+// Dispute writes the claim for a session result: English, then Simplified
+// Chinese (Message.String). It reads the verdict fields, order reference,
+// tracking number, marks and continuity of res.
+func Dispute(res result.Result, opts DisputeOptions) (string, error) {
+	m, err := Compose(res, opts)
+	if err != nil {
+		return "", err
+	}
+	return m.String(), nil
+}
+
+// Compose is Dispute with the two languages apart. To regenerate a message
+// after the buyer overrides the issue type or severity, Evaluate again with
+// the new Input, Apply to the result and Compose; a solution override goes
+// in opts.
+func Compose(res result.Result, opts DisputeOptions) (Message, error) {
+	if err := checkResult(res, opts); err != nil {
+		return Message{}, err
+	}
+	k := kindOf(res)
+	sol := opts.Solution
+	if sol == SolutionDefault {
+		sol = defaultSolution(k, res.Tier)
+	}
+	plural := true
+	if len(res.MissingCandidates) > 0 {
+		plural = len(res.MissingCandidates[0].Items) > 1
+	}
+	d := disputeData{res: res, opts: opts, kind: k, sol: sol, plural: plural,
+		alts: ambiguousSet(res.MissingCandidates, res.ToleranceG)}
+	return Message{EN: d.english(), ZH: d.chinese()}, nil
+}
+
+func checkResult(r result.Result, opts DisputeOptions) error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidResult}, args...)...))
+	}
+	if !slices.Contains(result.Verdicts, r.Verdict) {
+		bad("verdict %q is not one of %v", r.Verdict, result.Verdicts)
+	}
+	if r.Tier < 0 || r.Tier > 3 {
+		bad("tier must be 0 to 3, got %d", r.Tier)
+	}
+	if !finite(r.MeasuredG) || r.MeasuredG <= 0 || r.MeasuredG > MaxWeightG {
+		bad("measured_g must be greater than 0 and at most %d g, got %v", MaxWeightG, r.MeasuredG)
+	}
+	if (r.LabelG == nil) != (r.Verdict == result.VerdictNoLabelWeight) {
+		bad("label_g and verdict disagree (label_g set: %v, verdict %q)", r.LabelG != nil, r.Verdict)
+	}
+	if r.LabelG != nil && (!finite(*r.LabelG) || *r.LabelG <= 0 || *r.LabelG > MaxWeightG) {
+		bad("label_g must be greater than 0 and at most %d g, got %v", MaxWeightG, *r.LabelG)
+	}
+	if _, err := ParseIssueType(r.IssueType); err != nil || strings.TrimSpace(r.IssueType) != r.IssueType {
+		bad("issue_type %q is not one of %v", r.IssueType, IssueTypes)
+	}
+	if !slices.Contains(ExteriorConditions, r.ExteriorCondition) {
+		bad("exterior_condition %q is not one of %v", r.ExteriorCondition, ExteriorConditions)
+	}
+	for i, m := range r.Marks {
+		if !finite(m.TS) || m.TS < 0 {
+			bad("marks[%d].t_s must be a time in seconds from 0, got %v", i, m.TS)
+		}
+	}
+	for i, c := range r.MissingCandidates {
+		if len(c.Items) == 0 || !finite(c.TotalG) || !finite(c.ResidualG) {
+			bad("missing_candidates[%d] is malformed: %+v", i, c)
+		}
+	}
+	if opts.Solution != SolutionDefault && !slices.Contains(Solutions, opts.Solution) {
+		bad("solution %q is not one of %v", opts.Solution, Solutions)
+	}
+	for _, s := range []struct{ name, v string }{{"detail_en", opts.DetailEN}, {"detail_zh", opts.DetailZH}, {"order_ref", r.OrderRef}, {"tracking", r.Tracking}} {
+		if len(s.v) > 500 || strings.ContainsFunc(s.v, isControl) {
+			bad("%s must be at most 500 bytes without control characters", s.name)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type disputeData struct {
+	res    result.Result
+	opts   DisputeOptions
+	kind   kind
+	sol    Solution
+	plural bool
+	alts   []result.MissingCandidate
+}
+
+// FormatTimestamp writes a video time as m:ss (minutes may exceed 59:
+// "75:03"). Fractions are cut, not rounded, so the timestamp never points
+// past the moment; NaN and negative times give "0:00".
+func FormatTimestamp(seconds float64) string {
+	if !(seconds > 0) {
+		return "0:00"
+	}
+	if seconds > 1e9 {
+		seconds = 1e9
+	}
+	s := int64(math.Floor(seconds))
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// itemsEN names a candidate: "Leather jacket (505 g)", or for several items
+// "Sneakers and Belt (1330 g in total)".
+func itemsEN(c result.MissingCandidate) string {
+	if len(c.Items) == 1 {
+		return fmt.Sprintf("%s (%s g)", c.Items[0], grams(c.TotalG))
+	}
+	return fmt.Sprintf("%s (%s g in total)", joinEN(c.Items), grams(c.TotalG))
+}
+
+func alternativesEN(cs []result.MissingCandidate) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = itemsEN(c)
+	}
+	return strings.Join(parts, " or ")
+}
+
+func joinEN(s []string) string {
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// itemsZH: “Leather jacket”（505 克）, or “Sneakers”和“Belt”（共 1330 克）.
+func itemsZH(c result.MissingCandidate) string {
+	q := make([]string, len(c.Items))
+	for i, n := range c.Items {
+		q[i] = "“" + n + "”"
+	}
+	if len(q) == 1 {
+		return fmt.Sprintf("%s（%s 克）", q[0], grams(c.TotalG))
+	}
+	return fmt.Sprintf("%s和%s（共 %s 克）", strings.Join(q[:len(q)-1], "、"), q[len(q)-1], grams(c.TotalG))
+}
+
+func alternativesZH(cs []result.MissingCandidate) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = itemsZH(c)
+	}
+	return strings.Join(parts, "或")
+}
+
+// videoFiles reports whether the marks point into more than one file, in
+// which case each timestamp names its file.
+func (d disputeData) manyFiles() bool {
+	for _, m := range d.res.Marks {
+		if m.File != d.res.Marks[0].File {
+			return true
+		}
+	}
+	return false
+}
+
+func signed(v float64) string {
+	s := grams(v)
+	if !strings.HasPrefix(s, "-") && s != "0" {
+		s = "+" + s
+	}
+	return s
+}
+
+func signedPct(v float64) string {
+	s := fmt.Sprintf("%.1f", v)
+	if s == "-0.0" {
+		s = "0.0"
+	}
+	if !strings.HasPrefix(s, "-") && s != "0.0" {
+		s = "+" + s
+	}
+	return s
+}
+
+func (d disputeData) continuous() bool {
+	c := d.res.Continuity
+	return c.Frames > 0 && len(c.Gaps) == 0 && c.DurationS > 0
+}

@@ -1,0 +1,254 @@
+package verdict
+
+import (
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"weighin/internal/result"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+// disputeCase is one session: a weigh-in, the buyer's entries and what the
+// recording left (marks, continuity).
+type disputeCase struct {
+	name     string
+	in       Input
+	orderRef string
+	tracking string
+	marks    []result.Mark
+	opts     DisputeOptions
+	tier     int // expected, so a golden cannot silently move tiers
+}
+
+var oneMark = []result.Mark{{TS: 45.3, File: "video.mkv", Label: "mark 1"}}
+
+var continuity = result.Continuity{Frames: 4500, DurationS: 151.2, MeanFPS: 29.8, MaxGapMS: 45}
+
+// disputeCases cover every tier and every issue type (goldens in
+// testdata/<name>.en.golden and .zh.golden).
+var disputeCases = []disputeCase{
+	{name: "tier0_match", tier: 0, orderRef: "12345", tracking: "LP00123456789CN",
+		in: Input{LabelG: f(2350), MeasuredG: 2346, MeasuredStable: true, Items: demoItems, ExteriorCondition: ExteriorIntact}},
+	{name: "tier0_overweight", tier: 0, orderRef: "12345",
+		in: Input{LabelG: f(2350), MeasuredG: 2530, MeasuredStable: true, Items: demoItems}},
+	{name: "tier0_no_label_weight", tier: 0, tracking: "LP00123456789CN",
+		in: Input{MeasuredG: 1840, MeasuredStable: true}},
+	{name: "tier1_damaged_cosmetic", tier: 1, orderRef: "12345", marks: oneMark,
+		in:   Input{LabelG: f(2350), MeasuredG: 2346, MeasuredStable: true, IssueType: IssueDamagedCosmetic, ExteriorCondition: ExteriorCrushed},
+		opts: DisputeOptions{DetailEN: "The shoe box is dented. The shoes are fine", DetailZH: "鞋盒被压凹了，鞋子本身没有问题。"}},
+	{name: "tier2_damaged_functional", tier: 2, orderRef: "12345", marks: []result.Mark{{TS: 45, File: "video.mkv", Label: "mark 1"}, {TS: 72.5, File: "video.mkv"}},
+		in:   Input{LabelG: f(2350), MeasuredG: 2346, MeasuredStable: true, IssueType: IssueDamagedFunctional},
+		opts: DisputeOptions{DetailEN: "The zipper of the jacket is broken.", DetailZH: "夹克的拉链坏了。"}},
+	{name: "tier2_missing_part_below_lightest", tier: 2, orderRef: "12345", marks: oneMark,
+		in: Input{LabelG: f(2350), MeasuredG: 2250, MeasuredStable: true, Items: demoItems}},
+	{name: "tier2_missing_part_reported", tier: 2, orderRef: "12345", marks: oneMark,
+		in:   Input{LabelG: f(2350), MeasuredG: 2348, MeasuredStable: true, Items: demoItems, IssueType: IssueMissingItem},
+		opts: DisputeOptions{DetailEN: "The belt buckle is not in the bag.", DetailZH: "袋子里没有皮带扣。"}},
+	{name: "tier2_items_unknown_small_deficit", tier: 2, orderRef: "12345",
+		in: Input{LabelG: f(2350), MeasuredG: 2000, MeasuredStable: false}},
+	{name: "tier3_missing_item", tier: 3, orderRef: "12345", tracking: "LP00123456789CN", marks: oneMark,
+		in: Input{LabelG: f(2350), MeasuredG: 1840, MeasuredStable: true, Items: demoItems, ExteriorCondition: ExteriorIntact}},
+	{name: "tier3_missing_two_items", tier: 3, orderRef: "#A-778", marks: oneMark,
+		in: Input{LabelG: f(2350), MeasuredG: 1020, MeasuredStable: true, Items: []Item{{"Leather jacket", 505}, {"Sneakers", 1120}, {"Belt", 210}, {"Scarf", 180}}}},
+	{name: "tier3_missing_ambiguous", tier: 3, orderRef: "12345", marks: oneMark,
+		in: Input{LabelG: f(2350), MeasuredG: 1840, MeasuredStable: true, Items: []Item{{"Leather jacket", 505}, {"Wallet", 515}, {"Sneakers", 1120}}}},
+	{name: "tier3_items_unknown_large_deficit", tier: 3, orderRef: "12345", marks: oneMark,
+		in: Input{LabelG: f(2350), MeasuredG: 1500, MeasuredStable: true, ExteriorCondition: ExteriorRetaped}},
+	{name: "tier3_empty", tier: 3, orderRef: "12345", tracking: "LP00123456789CN", marks: []result.Mark{{TS: 12, File: "video.mkv"}},
+		in: Input{LabelG: f(2350), MeasuredG: 520, MeasuredStable: true, Items: demoItems, ExteriorCondition: ExteriorTorn}},
+	{name: "tier3_wrong_item", tier: 3, orderRef: "12345", marks: oneMark,
+		in:   Input{LabelG: f(2350), MeasuredG: 2530, MeasuredStable: true, Items: demoItems, IssueType: IssueWrongItem},
+		opts: DisputeOptions{DetailEN: "I ordered black sneakers. The parcel holds white boots.", DetailZH: "我订的是黑色运动鞋，包裹里是白色靴子。"}},
+	{name: "override_severity_and_solution", tier: 2, orderRef: "12345", marks: oneMark,
+		in:   Input{LabelG: f(2350), MeasuredG: 1840, MeasuredStable: true, Items: demoItems, TierOverride: i(2)},
+		opts: DisputeOptions{Solution: SolutionDiscountNextOrder}},
+	{name: "override_issue_type_wet_box", tier: 2, orderRef: "12345",
+		marks: []result.Mark{{TS: 30, File: "video-000.mkv", Label: "mark 1"}, {TS: 3.5, File: "video-001.mkv", Label: "mark 2"}},
+		in:    Input{LabelG: f(2350), MeasuredG: 2346, MeasuredStable: true, IssueType: IssueDamagedFunctional, ExteriorCondition: ExteriorWet},
+		opts:  DisputeOptions{Solution: SolutionReplacement}},
+}
+
+func (c disputeCase) result(t testing.TB) result.Result {
+	t.Helper()
+	o, err := Evaluate(DefaultParams(), c.in)
+	if err != nil {
+		t.Fatalf("%s: Evaluate: %v", c.name, err)
+	}
+	r := result.Result{Schema: result.Schema, OrderRef: c.orderRef, Tracking: c.tracking, Marks: c.marks, Continuity: continuity}
+	o.Apply(&r)
+	return r
+}
+
+func TestDisputeGolden(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range disputeCases {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.result(t)
+			if r.Tier != c.tier {
+				t.Fatalf("tier %d, want %d (verdict %s)", r.Tier, c.tier, r.Verdict)
+			}
+			m, err := Compose(r, c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, c.name+".en.golden", m.EN)
+			golden(t, c.name+".zh.golden", m.ZH)
+			all, err := Dispute(r, c.opts)
+			if err != nil || all != m.EN+"\n"+m.ZH {
+				t.Errorf("Dispute is not EN, a blank line, ZH: %v", err)
+			}
+			checkStyle(t, m)
+			seen[r.IssueType] = true
+			seen["tier"+string(rune('0'+r.Tier))] = true
+		})
+	}
+	for _, want := range append([]string{"tier0", "tier1", "tier2", "tier3"}, IssueTypes...) {
+		if !seen[want] {
+			t.Errorf("no golden covers %q", want)
+		}
+	}
+}
+
+// checkStyle holds the messages to the seed's advice: the prose first in
+// the shape of the effective example, then the four fields; short
+// sentences; no emotional words.
+func checkStyle(t *testing.T, m Message) {
+	t.Helper()
+	en := strings.SplitN(m.EN, "\n\n", 2)
+	if len(en) != 2 {
+		t.Fatalf("English message has no prose paragraph:\n%s", m.EN)
+	}
+	for _, want := range []string{"Order Reference: ", "\nIssue Type: ", "\nEvidence:\n- ", "\nProposed Solution: "} {
+		if !strings.Contains(en[1], want) {
+			t.Errorf("English fields lack %q:\n%s", want, en[1])
+		}
+	}
+	if !strings.Contains(en[0], "Please see the attached unboxing video") {
+		t.Errorf("English prose does not point to the video: %q", en[0])
+	}
+	for _, s := range strings.Split(en[0], ". ") {
+		if n := len(strings.Fields(s)); n > 25 {
+			t.Errorf("sentence of %d words: %q", n, s)
+		}
+	}
+	lower := strings.ToLower(m.EN)
+	for _, bad := range []string{"!", "angry", "unacceptable", "can't believe", "sorry", "asap", "kindly", "hope"} {
+		if strings.Contains(lower, bad) {
+			t.Errorf("English message contains %q", bad)
+		}
+	}
+	zh := strings.SplitN(m.ZH, "\n\n", 2)
+	if len(zh) != 2 || !strings.HasPrefix(zh[0], "您好。") || !strings.HasSuffix(zh[0], "谢谢。") {
+		t.Fatalf("Chinese prose is not a polite paragraph:\n%s", m.ZH)
+	}
+	for _, want := range []string{"订单号：", "\n问题类型：", "\n证据：\n- ", "\n处理方案："} {
+		if !strings.Contains(zh[1], want) {
+			t.Errorf("Chinese fields lack %q:\n%s", want, zh[1])
+		}
+	}
+	for _, bad := range []string{"！", "气愤", "不可接受", "失望"} {
+		if strings.Contains(m.ZH, bad) {
+			t.Errorf("Chinese message contains %q", bad)
+		}
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/verdict -run TestDisputeGolden -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+// TestDisputeDemo pins the seed's shape on the demo parcel, line by line.
+func TestDisputeDemo(t *testing.T) {
+	r := disputeCases[8].result(t)
+	m, err := Compose(r, DisputeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prose := strings.SplitN(m.EN, "\n", 2)[0]
+	want := "Order #12345 arrived with an item missing. The label weight is 2350 g. The parcel weighed 1840 g on arrival, 510 g less. " +
+		"The missing weight matches Leather jacket (505 g). Please see the attached unboxing video at timestamp 0:45. " +
+		"I am requesting a refund of the missing item or a reshipment of it."
+	if prose != want {
+		t.Errorf("prose:\n got %q\nwant %q", prose, want)
+	}
+}
+
+// TestDisputeRegenerates: the buyer's overrides change the message.
+func TestDisputeRegenerates(t *testing.T) {
+	c := disputeCases[8]
+	before, err := Dispute(c.result(t), DisputeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.in.IssueType = IssueWrongItem
+	r := c.result(t)
+	after, err := Dispute(r, DisputeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before == after || !strings.Contains(after, "Issue Type: Wrong Item") || !strings.Contains(after, "问题类型：发错商品") {
+		t.Errorf("issue type override not in the message:\n%s", after)
+	}
+	sol, err := Dispute(r, DisputeOptions{Solution: SolutionFullRefund})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sol, "Proposed Solution: I request a full refund.") || !strings.Contains(sol, "处理方案：希望全额退款。") {
+		t.Errorf("solution override not in the message:\n%s", sol)
+	}
+}
+
+func TestDisputeRefuses(t *testing.T) {
+	good := disputeCases[8].result(t)
+	tests := []struct {
+		name string
+		mod  func(r *result.Result, o *DisputeOptions)
+		msg  string
+	}{
+		{"unknown verdict", func(r *result.Result, o *DisputeOptions) { r.Verdict = "heavy" }, `verdict "heavy" is not one of`},
+		{"tier 7", func(r *result.Result, o *DisputeOptions) { r.Tier = 7 }, "tier must be 0 to 3, got 7"},
+		{"zero measured", func(r *result.Result, o *DisputeOptions) { r.MeasuredG = 0 }, "measured_g must be greater than 0"},
+		{"NaN label", func(r *result.Result, o *DisputeOptions) { r.LabelG = f(math.NaN()) }, "label_g must be greater than 0"},
+		{"label missing but verdict needs it", func(r *result.Result, o *DisputeOptions) { r.LabelG = nil }, "label_g and verdict disagree"},
+		{"negative mark", func(r *result.Result, o *DisputeOptions) { r.Marks = []result.Mark{{TS: -1}} }, "marks[0].t_s"},
+		{"unknown solution", func(r *result.Result, o *DisputeOptions) { o.Solution = "cash" }, `solution "cash" is not one of`},
+		{"control characters", func(r *result.Result, o *DisputeOptions) { o.DetailEN = "a\x1b[2Jb" }, "detail_en must be at most 500 bytes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := good
+			r.Marks = append([]result.Mark(nil), good.Marks...)
+			var o DisputeOptions
+			tc.mod(&r, &o)
+			_, err := Dispute(r, o)
+			if !errors.Is(err, ErrInvalidResult) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("Dispute error %v, want ErrInvalidResult saying %q", err, tc.msg)
+			}
+		})
+	}
+}

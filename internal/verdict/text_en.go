@@ -1,0 +1,271 @@
+package verdict
+
+import (
+	"fmt"
+	"strings"
+
+	"weighin/internal/result"
+)
+
+// english writes the English message: short sentences, no idioms, in the
+// shape of the seed's effective example, then the four labelled fields.
+func (d disputeData) english() string {
+	r := d.res
+	var b strings.Builder
+	var s []string // sentences of the prose claim
+
+	who := "My parcel"
+	switch {
+	case r.OrderRef != "":
+		who = "Order " + orderRef(r.OrderRef)
+	case r.Tracking != "":
+		who = "The parcel with tracking number " + r.Tracking
+	}
+	s = append(s, who+" "+d.subjectEN()+".")
+	if d.opts.DetailEN != "" {
+		s = append(s, sentence(d.opts.DetailEN))
+	}
+	if x := exteriorEN[r.ExteriorCondition]; x != "" && r.ExteriorCondition != ExteriorIntact {
+		s = append(s, "The outer box "+x+" on arrival.")
+	}
+	if d.weightInProse() {
+		s = append(s, d.weightSentencesEN()...)
+	}
+	switch d.kind {
+	case kindMissingItems:
+		if len(d.alts) > 1 {
+			s = append(s, "The missing weight matches "+alternativesEN(d.alts)+".", "The weight alone cannot tell which.")
+		} else {
+			s = append(s, "The missing weight matches "+itemsEN(r.MissingCandidates[0])+".")
+		}
+	case kindUnderweight:
+		s = append(s, "Part of the contents seems to be missing.")
+	case kindEmpty:
+		s = append(s, "This is about the weight of the packaging alone.")
+	case kindMissingPart:
+		s = append(s, "The missing part is too light to show on the scale.")
+	case kindRecord:
+		if r.Verdict == result.VerdictOverweight {
+			s = append(s, "I will check whether a wrong item was sent.")
+		}
+	}
+	s = append(s, d.videoSentenceEN())
+	if d.sol == SolutionNoAction {
+		s = append(s, "No action is needed.")
+	} else {
+		s = append(s, "I am requesting "+d.solutionEN()+".")
+	}
+	b.WriteString(strings.Join(s, " "))
+	b.WriteString("\n\n")
+
+	ref := r.OrderRef
+	if ref == "" {
+		ref = "not known"
+	}
+	if r.Tracking != "" {
+		ref += " (tracking number " + r.Tracking + ")"
+	}
+	fmt.Fprintf(&b, "Order Reference: %s\n", ref)
+	fmt.Fprintf(&b, "Issue Type: %s\n", d.issueEN())
+	b.WriteString("Evidence:\n")
+	for _, e := range d.evidenceEN() {
+		b.WriteString("- " + e + "\n")
+	}
+	if d.sol == SolutionNoAction {
+		b.WriteString("Proposed Solution: No action is needed.\n")
+	} else {
+		fmt.Fprintf(&b, "Proposed Solution: I request %s.\n", d.solutionEN())
+	}
+	return b.String()
+}
+
+func orderRef(ref string) string {
+	if strings.HasPrefix(ref, "#") {
+		return ref
+	}
+	return "#" + ref
+}
+
+// sentence ends s with a full stop unless it already ends a sentence.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "。") {
+		return s
+	}
+	return s + "."
+}
+
+var exteriorEN = map[string]string{
+	ExteriorIntact:  "was intact",
+	ExteriorCrushed: "was crushed",
+	ExteriorWet:     "was wet",
+	ExteriorRetaped: "had been opened and taped again",
+	ExteriorTorn:    "was torn",
+}
+
+func (d disputeData) subjectEN() string {
+	r := d.res
+	switch d.kind {
+	case kindMissingItems:
+		if d.plural {
+			return "arrived with items missing"
+		}
+		return "arrived with an item missing"
+	case kindUnderweight:
+		return "arrived underweight"
+	case kindMissingPart:
+		return "arrived with a part missing"
+	case kindEmpty:
+		return "arrived empty"
+	case kindWrong:
+		return "arrived with a wrong item"
+	case kindCosmetic:
+		return "arrived with cosmetic damage"
+	case kindFunctional:
+		return "arrived damaged"
+	}
+	switch r.Verdict {
+	case result.VerdictOverweight:
+		return "arrived heavier than the label weight"
+	case result.VerdictNoLabelWeight:
+		return "arrived. The label shows no weight"
+	}
+	return "arrived. Its weight matches the label"
+}
+
+// weightInProse: the figures belong in the prose when the weigh-in is the
+// claim, or when it adds to a damage or wrong-item claim.
+func (d disputeData) weightInProse() bool {
+	switch d.kind {
+	case kindMissingItems, kindUnderweight, kindEmpty, kindRecord:
+		return true
+	}
+	return d.res.Verdict == result.VerdictUnderweight || d.res.Verdict == result.VerdictOverweight || d.res.Verdict == result.VerdictEmpty
+}
+
+func (d disputeData) weightSentencesEN() []string {
+	r := d.res
+	m := grams(r.MeasuredG)
+	if r.LabelG == nil {
+		return []string{"The parcel weighed " + m + " g on arrival."}
+	}
+	out := []string{"The label weight is " + grams(*r.LabelG) + " g."}
+	delta := r.MeasuredG - *r.LabelG
+	switch r.Verdict {
+	case result.VerdictUnderweight, result.VerdictEmpty:
+		out = append(out, fmt.Sprintf("The parcel weighed %s g on arrival, %s g less.", m, grams(-delta)))
+	case result.VerdictOverweight:
+		out = append(out, fmt.Sprintf("The parcel weighed %s g on arrival, %s g more.", m, grams(delta)))
+	default:
+		out = append(out, "The parcel weighed "+m+" g on arrival.")
+	}
+	return out
+}
+
+func (d disputeData) videoSentenceEN() string {
+	ms := d.res.Marks
+	if len(ms) == 0 {
+		return "Please see the attached unboxing video."
+	}
+	if d.manyFiles() {
+		parts := make([]string, len(ms))
+		for i, m := range ms {
+			parts[i] = FormatTimestamp(m.TS) + " in " + m.File
+		}
+		return "Please see the attached unboxing videos at " + joinEN(parts) + "."
+	}
+	ts := make([]string, len(ms))
+	for i, m := range ms {
+		ts[i] = FormatTimestamp(m.TS)
+	}
+	if len(ts) == 1 {
+		return "Please see the attached unboxing video at timestamp " + ts[0] + "."
+	}
+	return "Please see the attached unboxing video at timestamps " + joinEN(ts) + "."
+}
+
+func (d disputeData) solutionEN() string {
+	t := solutions[d.sol]
+	if d.plural && t.enPlural != "" {
+		return t.enPlural
+	}
+	return t.en
+}
+
+func (d disputeData) issueEN() string {
+	switch d.kind {
+	case kindMissingItems, kindUnderweight:
+		return "Missing Item"
+	case kindMissingPart:
+		return "Missing Item (a part)"
+	case kindEmpty:
+		return "Missing Item (empty parcel)"
+	case kindWrong:
+		return "Wrong Item"
+	case kindCosmetic:
+		return "Damaged Item (cosmetic)"
+	case kindFunctional:
+		return "Damaged Item (functional)"
+	}
+	return "None"
+}
+
+func (d disputeData) evidenceEN() []string {
+	r := d.res
+	var ev []string
+	if r.LabelG == nil {
+		ev = append(ev, "Label weight: not shown on the label.")
+	} else if r.LabelResolutionG > 0 {
+		ev = append(ev, fmt.Sprintf("Label weight: %s g (the carrier rounds up to %s g).", grams(*r.LabelG), grams(r.LabelResolutionG)))
+	} else {
+		ev = append(ev, fmt.Sprintf("Label weight: %s g.", grams(*r.LabelG)))
+	}
+	mw := fmt.Sprintf("Weight of the unopened parcel on arrival: %s g.", grams(r.MeasuredG))
+	if !r.MeasuredStable {
+		mw += " The reading was not fully stable."
+	}
+	ev = append(ev, mw)
+	if r.LabelG != nil && r.DeltaG != nil && r.DeltaPct != nil {
+		lo := *r.LabelG - r.LabelResolutionG - r.ToleranceG
+		hi := *r.LabelG + r.ToleranceG
+		ev = append(ev, fmt.Sprintf("Difference: %s g (%s %%). Allowed range: %s g to %s g.", signed(*r.DeltaG), signedPct(*r.DeltaPct), grams(lo), grams(hi)))
+	}
+	switch {
+	case r.Verdict == result.VerdictEmpty:
+		ev = append(ev, "The weight is about the packaging alone.")
+	case len(d.alts) > 1:
+		parts := make([]string, len(d.alts))
+		for i, c := range d.alts {
+			parts[i] = itemsEN(c)
+		}
+		ev = append(ev, "Possibly missing (the weight fits each equally): "+strings.Join(parts, "; or ")+".")
+	case len(r.MissingCandidates) > 0:
+		ev = append(ev, "Most likely missing: "+itemsEN(r.MissingCandidates[0])+".")
+	}
+	if x := exteriorEN[r.ExteriorCondition]; x != "" {
+		ev = append(ev, "Outer box: "+strings.TrimPrefix(strings.TrimPrefix(x, "was "), "had been ")+".")
+	}
+	if r.Tracking != "" {
+		ev = append(ev, "Tracking number "+r.Tracking+": the shipping label is shown at the start of the video.")
+	} else {
+		ev = append(ev, "The shipping label is shown at the start of the video.")
+	}
+	for _, m := range r.Marks {
+		e := "Please see the attached unboxing video"
+		if d.manyFiles() {
+			e += " " + m.File
+		}
+		e += " at timestamp " + FormatTimestamp(m.TS)
+		if l := strings.TrimSpace(m.Label); l != "" {
+			e += " (" + l + ")"
+		}
+		ev = append(ev, e+".")
+	}
+	if len(r.Marks) == 0 {
+		ev = append(ev, "Please see the attached unboxing video.")
+	}
+	if d.continuous() {
+		ev = append(ev, "The video is one continuous recording of "+FormatTimestamp(r.Continuity.DurationS)+", without cuts.")
+	}
+	return ev
+}
