@@ -341,3 +341,15 @@ func dearmor(data []byte, begin, end string) ([]byte, error) {
 	}
 	return raw, nil
 }
+
+// IsCanonical reports whether armoured is exactly as Sign writes it: the
+// armour lines, base64 in lines of 70 characters, one newline at the end.
+// A verifier that requires it notices any change to a signature file, even
+// one that leaves the signature valid (an added space or line break).
+func IsCanonical(armoured []byte) bool {
+	raw, err := dearmor(armoured, armorBegin, armorEnd)
+	if err != nil {
+		return false
+	}
+	return bytes.Equal(armor(armorBegin, armorEnd, raw), armoured)
+}

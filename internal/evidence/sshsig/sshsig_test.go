@@ -79,6 +79,26 @@ func TestSignatureBlobFlip(t *testing.T) {
 	}
 }
 
+func TestIsCanonical(t *testing.T) {
+	priv := testKey(4)
+	pub := priv.Public().(ed25519.PublicKey)
+	sig, _ := Sign(priv, "weighin", []byte("x"))
+	if !IsCanonical(sig) {
+		t.Fatal("Sign's output is not canonical")
+	}
+	// Every one-byte change either breaks the form or the signature.
+	for i := range sig {
+		mod := bytes.Clone(sig)
+		mod[i] ^= 0x01
+		if IsCanonical(mod) && Verify(pub, "weighin", []byte("x"), mod) == nil {
+			t.Fatalf("byte %d flipped (%q -> %q): still canonical and valid", i, sig[i], mod[i])
+		}
+	}
+	if IsCanonical(append(bytes.Clone(sig), '\n')) {
+		t.Fatal("extra newline accepted as canonical")
+	}
+}
+
 func TestDeterministic(t *testing.T) {
 	a, _ := Sign(testKey(4), "weighin", []byte("x"))
 	b, _ := Sign(testKey(4), "weighin", []byte("x"))

@@ -1,0 +1,552 @@
+package evidence
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"weighin/internal/evidence/sshsig"
+	"weighin/internal/result"
+)
+
+// Key files in the state directory.
+const (
+	// KeyFile is the station's private key, OpenSSH format, mode 0600.
+	KeyFile = "station_ed25519"
+	// PublicKeyFile is its public key in authorized_keys format.
+	PublicKeyFile = "station_ed25519.pub"
+	// SessionsDir is the directory of bundles under the state directory.
+	SessionsDir = "sessions"
+)
+
+// Errors returned by the Store; test with errors.Is.
+var (
+	// ErrNoSpace: free space is below retention.min_free_bytes and every
+	// remaining bundle is protected. The station must refuse to record.
+	ErrNoSpace = errors.New("evidence: storage full of protected evidence")
+	// ErrSessionOpen: Begin while a session is open.
+	ErrSessionOpen = errors.New("evidence: a session is already open")
+	// ErrRecoveryPending: Begin while unsealed sessions of a previous run
+	// wait for Recover.
+	ErrRecoveryPending = errors.New("evidence: unsealed sessions await recovery")
+	// ErrSealed: the session is already sealed.
+	ErrSealed = errors.New("evidence: session already sealed")
+	// ErrBadFile: a file of the session is unusable (bad name, size differs
+	// from the one given, missing, not a regular file).
+	ErrBadFile = errors.New("evidence: bad bundle file")
+	// ErrKey: the station key is unusable or does not match the bundles.
+	ErrKey = errors.New("evidence: station key")
+	// ErrNotFound: no bundle of that session id.
+	ErrNotFound = errors.New("evidence: no such bundle")
+	// ErrNotSealed: the bundle is not sealed.
+	ErrNotSealed = errors.New("evidence: bundle not sealed")
+)
+
+// Retention limits what the store keeps. The zero value keeps everything.
+type Retention struct {
+	// MinFreeBytes: while the file system has less free space, the oldest
+	// unprotected bundles are reduced to tombstones. 0 disables it.
+	MinFreeBytes int64
+	// MaxAge: unprotected bundles older than this are reduced to tombstones,
+	// only when both the bundle's start and now come from a synchronised
+	// clock. 0 disables it.
+	MaxAge time.Duration
+}
+
+// Options configure a Store. The zero value works: no station id in
+// results, no retention, free space measured with statfs.
+type Options struct {
+	// StationID goes into results that do not name one.
+	StationID string
+	Retention Retention
+	// FreeSpace reports the free bytes of the file system holding a path;
+	// nil means FreeBytes (statfs).
+	FreeSpace func(path string) (int64, error)
+}
+
+type entryState int
+
+const (
+	stUnsealed entryState = iota
+	stSealed
+	stTombstoned
+	stDamaged
+)
+
+func (s entryState) String() string {
+	return [...]string{"unsealed", "sealed", "tombstoned", "damaged"}[s]
+}
+
+// entry is the store's view of one bundle directory.
+type entry struct {
+	seq         int64
+	name        string
+	state       entryState
+	manifestSHA string
+	prev        string
+	key         ed25519.PublicKey
+	res         result.Result
+	files       []FileEntry
+	removed     []FileEntry // tombstoned: the files retention removed
+	outcomes    int
+	lastOutcome string // SHA-256 of the latest addendum
+	latest      *Outcome
+	problem     string // damaged: why
+}
+
+// Store is the station's evidence: the signing key and the bundle
+// directories under <state>/sessions. Its methods are safe for concurrent
+// use.
+type Store struct {
+	dir      string
+	sessions string
+	log      *slog.Logger
+	opts     Options
+
+	priv ed25519.PrivateKey
+	pub  ed25519.PublicKey
+	fp   string
+
+	mu      sync.Mutex
+	entries []*entry // by seq
+	head    string
+	nextSeq int64
+	open    *Session
+}
+
+// Open opens the evidence store in stateDir: it loads the station key, or
+// creates one (mode 0600) on first start, and reads every bundle to find the
+// chain head and the next sequence number. Sessions left unsealed by a crash
+// are listed by Pending and must be sealed with Recover before Begin.
+//
+// Open refuses a key that is readable by others, and a key that differs
+// from the one that signed the newest bundle (a lost or replaced key would
+// break the chain silently).
+func Open(stateDir string, log *slog.Logger, opts Options) (*Store, error) {
+	if log == nil {
+		return nil, errors.New("evidence: Open needs a logger")
+	}
+	if opts.FreeSpace == nil {
+		opts.FreeSpace = FreeBytes
+	}
+	s := &Store{
+		dir:      stateDir,
+		sessions: filepath.Join(stateDir, SessionsDir),
+		log:      log,
+		opts:     opts,
+	}
+	if err := os.MkdirAll(s.sessions, 0o750); err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	if err := s.scan(); err != nil {
+		return nil, err
+	}
+	if err := s.loadKey(); err != nil {
+		return nil, err
+	}
+	s.finishInterrupted()
+	return s, nil
+}
+
+// KeyFingerprint is the station key's fingerprint as ssh-keygen prints it
+// (SHA256:…). Publish it with every result.
+func (s *Store) KeyFingerprint() string { return s.fp }
+
+// PublicKey is the station's ed25519 public key.
+func (s *Store) PublicKey() ed25519.PublicKey { return s.pub }
+
+// AuthorizedKey is the public key as one authorized_keys line.
+func (s *Store) AuthorizedKey() string { return sshsig.MarshalAuthorizedKey(s.pub, "weighin-station") }
+
+// AllowedSigners is the allowed_signers line that ssh-keygen -Y verify uses
+// for the station's signatures (principal "station", namespace "weighin").
+func (s *Store) AllowedSigners() string { return sshsig.AllowedSignersLine(Principal, s.pub, Namespace) }
+
+// Head is the SHA-256 of the newest sealed manifest (the chain head), or ""
+// before the first bundle.
+func (s *Store) Head() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.head
+}
+
+// SessionsPath is the directory holding the bundles.
+func (s *Store) SessionsPath() string { return s.sessions }
+
+// Pending lists the session ids left unsealed by an earlier run.
+func (s *Store) Pending() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for _, e := range s.entries {
+		if e.state == stUnsealed && (s.open == nil || s.open.entry != e) {
+			ids = append(ids, e.name)
+		}
+	}
+	return ids
+}
+
+// BundleInfo describes one bundle, for the session index.
+type BundleInfo struct {
+	SessionID string
+	Seq       int64
+	// State is "unsealed", "sealed", "tombstoned" or "damaged".
+	State          string
+	ManifestSHA256 string
+	Result         result.Result
+	// Outcome is the latest recorded outcome, nil if none.
+	Outcome *Outcome
+	// Protected says why retention keeps the bundle ("" = it may go).
+	Protected string
+	// Problem says why a bundle is damaged.
+	Problem string
+}
+
+// List describes every bundle, oldest first.
+func (s *Store) List() []BundleInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]BundleInfo, 0, len(s.entries))
+	for _, e := range s.entries {
+		out = append(out, BundleInfo{
+			SessionID: e.name, Seq: e.seq, State: e.state.String(),
+			ManifestSHA256: e.manifestSHA, Result: e.published(s.head),
+			Outcome: e.latest, Protected: ProtectedBecause(e.res, e.latest), Problem: e.problem,
+		})
+	}
+	return out
+}
+
+// published is the entry's result with its place in the chain filled in.
+func (e *entry) published(head string) result.Result {
+	r := e.res
+	r.ManifestSHA256 = e.manifestSHA
+	r.ChainHead = head
+	return r
+}
+
+// scan reads every bundle directory. It removes directories that Begin left
+// half-made (they hold nothing: Begin had not returned).
+func (s *Store) scan() error {
+	des, err := os.ReadDir(s.sessions)
+	if err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	for _, de := range des {
+		name := de.Name()
+		if isTemp(name) {
+			if err := os.RemoveAll(filepath.Join(s.sessions, name)); err != nil {
+				return fmt.Errorf("evidence: remove half-made %s: %w", name, err)
+			}
+			s.log.Info("removed half-made session directory", "dir", name)
+			continue
+		}
+		seq, ok := ParseSessionDirName(name)
+		if !ok || !de.IsDir() {
+			s.log.Warn("ignoring unexpected entry in sessions directory", "name", name)
+			continue
+		}
+		e := readEntry(filepath.Join(s.sessions, name), name, seq)
+		if e.state == stDamaged {
+			s.log.Error("damaged bundle", "session", name, "err", e.problem)
+		}
+		s.entries = append(s.entries, e)
+	}
+	slices.SortFunc(s.entries, func(a, b *entry) int { return int(a.seq - b.seq) })
+	s.nextSeq = 1
+	for i, e := range s.entries {
+		if i > 0 && s.entries[i-1].seq == e.seq {
+			return fmt.Errorf("evidence: two bundles with seq %d: %s and %s", e.seq, s.entries[i-1].name, e.name)
+		}
+		s.nextSeq = e.seq + 1
+		if e.state != stSealed && e.state != stTombstoned {
+			continue
+		}
+		if e.prev != s.head {
+			s.log.Error("evidence chain broken", "session", e.name, "previous_manifest_sha256", e.prev, "expected", s.head)
+		}
+		s.head = e.manifestSHA
+	}
+	return nil
+}
+
+// readEntry reads what a bundle directory holds without changing it.
+func readEntry(dir, name string, seq int64) *entry {
+	e := &entry{seq: seq, name: name}
+	damaged := func(format string, args ...any) *entry {
+		e.state = stDamaged
+		e.problem = fmt.Sprintf(format, args...)
+		return e
+	}
+	if _, err := os.Stat(filepath.Join(dir, UnsealedFile)); err == nil {
+		e.state = stUnsealed
+		if doc, err := readUnsealed(dir); err == nil {
+			e.res = doc.Result
+		}
+		return e
+	}
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return damaged("no %s and no %s: %v", ManifestFile, UnsealedFile, err)
+	}
+	m, key, err := ParseManifest(data)
+	if err != nil {
+		return damaged("%v", err)
+	}
+	if m.Result.SessionID != name {
+		return damaged("%s names session %q", ManifestFile, m.Result.SessionID)
+	}
+	e.state = stSealed
+	e.manifestSHA = sha256Hex(data)
+	e.prev = m.PreviousManifestSHA256
+	e.key = key
+	e.res = m.Result
+	e.files = m.Files
+	if tdata, err := os.ReadFile(filepath.Join(dir, TombstoneFile)); err == nil {
+		t, _, err := ParseTombstone(tdata)
+		if err != nil {
+			return damaged("%v", err)
+		}
+		e.state = stTombstoned
+		e.removed = t.Removed
+	}
+	for n := 1; ; n++ {
+		adata, err := os.ReadFile(filepath.Join(dir, OutcomeFileName(n)))
+		if err != nil {
+			break
+		}
+		a, _, err := ParseAddendum(adata)
+		if err != nil {
+			// A bad addendum protects the bundle: its outcome is unknown.
+			e.latest = &Outcome{Status: StatusEscalated, Note: err.Error()}
+			break
+		}
+		e.outcomes = n
+		e.lastOutcome = sha256Hex(adata)
+		o := a.Outcome
+		e.latest = &o
+	}
+	return e
+}
+
+func readUnsealed(dir string) (*unsealedDoc, error) {
+	data, err := os.ReadFile(filepath.Join(dir, UnsealedFile))
+	if err != nil {
+		return nil, err
+	}
+	var doc unsealedDoc
+	if err := decodeStrict(data, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrFormat, UnsealedFile, err)
+	}
+	if doc.Type != typeUnsealed {
+		return nil, fmt.Errorf("%w: %s: type %q", ErrFormat, UnsealedFile, doc.Type)
+	}
+	return &doc, nil
+}
+
+// loadKey reads the station key, or creates it when there is none and no
+// bundle was ever signed.
+func (s *Store) loadKey() error {
+	path := filepath.Join(s.dir, KeyFile)
+	var signed *entry
+	for _, e := range slices.Backward(s.entries) {
+		if e.key != nil {
+			signed = e
+			break
+		}
+	}
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if signed != nil {
+			return fmt.Errorf("%w: %s is missing but bundle %s was signed by %s: restore the key (a new one would break the evidence chain)",
+				ErrKey, path, signed.name, sshsig.Fingerprint(signed.key))
+		}
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return fmt.Errorf("%w: generate: %v", ErrKey, err)
+		}
+		pem, err := sshsig.MarshalPrivateKey(priv, "weighin-station")
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrKey, err)
+		}
+		if err := writeFileAtomic(s.dir, KeyFile, pem, 0o600); err != nil {
+			return fmt.Errorf("%w: %v", ErrKey, err)
+		}
+		s.priv = priv
+		s.log.Info("created station key", "file", path, "fingerprint", sshsig.Fingerprint(priv.Public().(ed25519.PublicKey)))
+	case err != nil:
+		return fmt.Errorf("%w: %v", ErrKey, err)
+	default:
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			return fmt.Errorf("%w: %s has mode %04o; it must be readable by its owner only (chmod 600 %s)", ErrKey, path, perm, path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrKey, err)
+		}
+		priv, _, err := sshsig.ParsePrivateKey(data)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrKey, path, err)
+		}
+		s.priv = priv
+	}
+	s.pub = s.priv.Public().(ed25519.PublicKey)
+	s.fp = sshsig.Fingerprint(s.pub)
+	if signed != nil && !signed.key.Equal(s.pub) {
+		return fmt.Errorf("%w: %s is %s but bundle %s was signed by %s: restore the station's key",
+			ErrKey, path, s.fp, signed.name, sshsig.Fingerprint(signed.key))
+	}
+	pubLine := []byte(s.AuthorizedKey() + "\n")
+	if old, err := os.ReadFile(filepath.Join(s.dir, PublicKeyFile)); err != nil || !bytes.Equal(old, pubLine) {
+		if err := writeFileAtomic(s.dir, PublicKeyFile, pubLine, 0o644); err != nil {
+			return fmt.Errorf("%w: %v", ErrKey, err)
+		}
+	}
+	return nil
+}
+
+// finishInterrupted completes removals and addenda that a crash cut short:
+// data files left in a tombstoned bundle, and signature files without their
+// document.
+func (s *Store) finishInterrupted() {
+	for _, e := range s.entries {
+		dir := filepath.Join(s.sessions, e.name)
+		if e.state == stTombstoned {
+			if _, err := removeFiles(dir, tombstoneVictims(e.removed)); err != nil {
+				s.log.Error("finishing a removal", "session", e.name, "err", err)
+			}
+		}
+		if e.state != stSealed && e.state != stTombstoned {
+			continue
+		}
+		des, _ := os.ReadDir(dir)
+		for _, de := range des {
+			n := de.Name()
+			var doc string
+			switch {
+			case n == TombstoneSigFile:
+				doc = TombstoneFile
+			case strings.HasPrefix(n, "outcome-") && strings.HasSuffix(n, ".sig"):
+				doc = strings.TrimSuffix(n, ".sig") + ".json"
+			case isTemp(n):
+				os.Remove(filepath.Join(dir, n))
+				continue
+			default:
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(dir, doc)); errors.Is(err, fs.ErrNotExist) {
+				os.Remove(filepath.Join(dir, n))
+				s.log.Info("removed signature of a document never written", "session", e.name, "file", n)
+			}
+		}
+	}
+}
+
+func tombstoneVictims(removed []FileEntry) []string {
+	names := []string{SumsFile, SumsSigFile}
+	for _, f := range removed {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// removeFiles removes the named files from dir (absent ones are fine),
+// fsyncs dir and returns the bytes freed.
+func removeFiles(dir string, names []string) (int64, error) {
+	var freed int64
+	var errs []error
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		st, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil {
+			freed += st.Size()
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		errs = append(errs, err)
+	}
+	return freed, errors.Join(errs...)
+}
+
+// sign signs data with the station key.
+func (s *Store) sign(data []byte) []byte {
+	sig, err := sshsig.Sign(s.priv, Namespace, data)
+	if err != nil {
+		// The key was checked at Open and the namespace is constant.
+		panic("evidence: sign: " + err.Error())
+	}
+	return sig
+}
+
+// writeSigned writes a document and its signature. The signature goes first:
+// a crash in between leaves a signature without document, which Open
+// removes, never a document without signature.
+func (s *Store) writeSigned(dir, name, sigName string, data []byte) error {
+	if err := writeFileAtomic(dir, sigName, s.sign(data), 0o644); err != nil {
+		return err
+	}
+	return writeFileAtomic(dir, name, data, 0o644)
+}
+
+func (s *Store) find(sessionID string) *entry {
+	for _, e := range s.entries {
+		if e.name == sessionID {
+			return e
+		}
+	}
+	return nil
+}
+
+// RecordOutcome adds a signed outcome addendum (outcome-NNN.json and .sig)
+// to a sealed bundle and returns it. at is the time of recording; it is
+// trusted only when clockSynced.
+func (s *Store) RecordOutcome(sessionID string, o Outcome, at time.Time, clockSynced bool) (Addendum, error) {
+	if err := o.Validate(); err != nil {
+		return Addendum{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.find(sessionID)
+	if e == nil {
+		return Addendum{}, fmt.Errorf("%w: %q", ErrNotFound, sessionID)
+	}
+	if e.state != stSealed && e.state != stTombstoned {
+		return Addendum{}, fmt.Errorf("%w: %s is %s", ErrNotSealed, sessionID, e.state)
+	}
+	a := Addendum{
+		Type: TypeOutcome, Version: 1, SessionID: e.name, Seq: e.seq, N: e.outcomes + 1,
+		ManifestSHA256: e.manifestSHA, PreviousSHA256: e.lastOutcome,
+		RecordedAt: at.UTC().Format(time.RFC3339), ClockSynced: clockSynced,
+		Outcome: o, StationKey: sshsig.MarshalAuthorizedKey(s.pub, ""),
+	}
+	data, err := marshalDoc(a)
+	if err != nil {
+		return Addendum{}, fmt.Errorf("evidence: outcome: %w", err)
+	}
+	name := OutcomeFileName(a.N)
+	if err := s.writeSigned(filepath.Join(s.sessions, e.name), name, outcomeSigName(name), data); err != nil {
+		return Addendum{}, fmt.Errorf("evidence: outcome: %w", err)
+	}
+	e.outcomes = a.N
+	e.lastOutcome = sha256Hex(data)
+	e.latest = &o
+	s.log.Info("outcome recorded", "session", e.name, "n", a.N, "outcome", o.String())
+	return a, nil
+}
