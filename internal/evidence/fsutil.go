@@ -17,7 +17,9 @@ import (
 // evidence.
 const tmpMarker = ".tmp-"
 
-func isTemp(name string) bool { return strings.HasPrefix(name, ".") && strings.Contains(name, tmpMarker) }
+func isTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tmpMarker)
+}
 
 // writeFileAtomic replaces dir/name with data: a temporary file in the same
 // directory, written, fsynced, renamed over the target, then the directory

@@ -170,7 +170,9 @@ func (s *Store) AuthorizedKey() string { return sshsig.MarshalAuthorizedKey(s.pu
 
 // AllowedSigners is the allowed_signers line that ssh-keygen -Y verify uses
 // for the station's signatures (principal "station", namespace "weighin").
-func (s *Store) AllowedSigners() string { return sshsig.AllowedSignersLine(Principal, s.pub, Namespace) }
+func (s *Store) AllowedSigners() string {
+	return sshsig.AllowedSignersLine(Principal, s.pub, Namespace)
+}
 
 // Head is the SHA-256 of the newest sealed manifest (the chain head), or ""
 // before the first bundle.

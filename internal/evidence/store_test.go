@@ -247,9 +247,9 @@ func chainOf3(t *testing.T) (string, *Store, []result.Result) {
 	st := openStore(t, state, Options{})
 	var out []result.Result
 	for i, v := range []string{result.VerdictMatch, result.VerdictUnderweight, result.VerdictMatch} {
-		out = append(out, sealOne(t, st, t0.Add(time.Duration(i) * time.Hour), true, sampleResult(v)))
+		out = append(out, sealOne(t, st, t0.Add(time.Duration(i)*time.Hour), true, sampleResult(v)))
 	}
-	if _, err := st.RecordOutcome(out[1].SessionID, Outcome{Status: StatusResolved, Resolution: ResolutionPartialRefund, Amount: ptr(12.5), Currency: "USD"}, t0.Add(5 * time.Hour), true); err != nil {
+	if _, err := st.RecordOutcome(out[1].SessionID, Outcome{Status: StatusResolved, Resolution: ResolutionPartialRefund, Amount: ptr(12.5), Currency: "USD"}, t0.Add(5*time.Hour), true); err != nil {
 		t.Fatal(err)
 	}
 	return state, st, out
