@@ -218,9 +218,9 @@ func sample(i int) result.Result {
 		Verdict: result.VerdictUnderweight, Tier: 3,
 		MissingCandidates: []result.MissingCandidate{{Items: []string{"hoodie"}, TotalG: 410, ResidualG: 2}},
 		ExteriorCondition: "intact", IssueType: "missing item",
-		Marks:             []result.Mark{{TS: 45.2, File: "video.mkv", Label: "empty bag"}},
-		Continuity:        result.Continuity{Frames: 5400, DurationS: 180, MeanFPS: 30, MaxGapMS: 40},
-		Bundle:            "sessions/000001", ManifestSHA256: strings.Repeat("ab", 32), ChainHead: strings.Repeat("cd", 32),
+		Marks:      []result.Mark{{TS: 45.2, File: "video.mkv", Label: "empty bag"}},
+		Continuity: result.Continuity{Frames: 5400, DurationS: 180, MeanFPS: 30, MaxGapMS: 40},
+		Bundle:     "sessions/000001", ManifestSHA256: strings.Repeat("ab", 32), ChainHead: strings.Repeat("cd", 32),
 		KeyFingerprint: "SHA256:" + strings.Repeat("x", 43),
 		Dispute:        "Order #12345 arrived 412 g under its label weight of 1850 g. Please see the attached unboxing video at 0:45. I request a refund of the missing item.",
 	}
