@@ -215,7 +215,7 @@ var _ = filepath.Join
 
 // packet is one video packet as ffprobe reports it.
 type packet struct {
-	pts, dur time.Duration
+	pts, dur  time.Duration
 	pos, size int64
 }
 

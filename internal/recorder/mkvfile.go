@@ -80,14 +80,22 @@ type mkvFile struct {
 	clusterOpen bool
 	clusterMS   int64
 	lastMS      int64
+	diskMS      int64 // video time of the last frame known to be on disk
 	frames      int64
 	cues        []cuePoint
 	marks       []Mark
 	subs        int64
 
+	// unflushed lists frames whose bytes are (partly) in pend: after a
+	// failed flush they are not on disk.
+	unflushed []frameEnd
+
 	closed bool
 	err    error // first failure; sticky
 }
+
+// frameEnd is where a frame's block ends in the file, and its video time.
+type frameEnd struct{ end, ms int64 }
 
 func newMKVFile(name string, f File, uuid [16]byte, prev *[16]byte) *mkvFile {
 	return &mkvFile{
@@ -123,7 +131,28 @@ func (m *mkvFile) flush() error {
 		return m.fail(err)
 	}
 	m.pend = m.pend[:0]
+	m.unflushed = m.unflushed[:0]
 	return nil
+}
+
+// lost removes from the counts the frames that did not reach the file
+// before a failure and returns how many they were.
+func (m *mkvFile) lost() int64 {
+	var n int64
+	for i, fe := range m.unflushed {
+		if fe.end > m.hw.n {
+			n = int64(len(m.unflushed) - i)
+			if i > 0 {
+				m.lastMS = m.unflushed[i-1].ms
+			} else {
+				m.lastMS = m.diskMS
+			}
+			break
+		}
+	}
+	m.frames -= n
+	m.unflushed = m.unflushed[:0]
+	return n
 }
 
 // put writes hdr and then data, copying data only when it is small.
@@ -264,6 +293,12 @@ func (m *mkvFile) writeFrame(ms, clusterLen int64, data []byte) error {
 	h = append(h, 0x80) // key frame
 	if err := m.put(h, data); err != nil {
 		return err
+	}
+	if len(m.unflushed) == 0 {
+		m.diskMS = m.lastMS // the frame before: written out already
+	}
+	if len(m.pend) > 0 {
+		m.unflushed = append(m.unflushed, frameEnd{end: m.pos(), ms: ms})
 	}
 	m.frames++
 	m.lastMS = ms

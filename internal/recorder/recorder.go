@@ -575,16 +575,20 @@ func (s *session) fail(err error) {
 	s.r.failed.Store(true)
 	s.r.log.Error("recording failed", "file", s.cur.name, "err", err)
 	_ = s.cur.closeAfterError()
+	if n := s.cur.lost(); n > 0 {
+		s.stats.Frames -= n
+		if s.stats.Dropped == nil {
+			s.stats.Dropped = map[string]int64{}
+		}
+		s.stats.Dropped[DropWriteFailed] += n
+	}
 	s.addFile(s.cur, false)
 }
 
 func (s *session) addFile(m *mkvFile, complete bool) {
 	dur := time.Duration(0)
 	if m.frames > 0 {
-		dur = time.Duration(m.lastMS) * time.Millisecond
-	}
-	if complete {
-		dur += s.lastDisplay(m)
+		dur = time.Duration(m.lastMS)*time.Millisecond + s.lastDisplay(m)
 	}
 	s.stats.Files = append(s.stats.Files, FileInfo{
 		Name: m.name, Bytes: m.hw.n, SHA256: m.sum(), Frames: m.frames,
