@@ -1,0 +1,272 @@
+package evidence
+
+import (
+	"crypto/rand"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"weighin/internal/result"
+)
+
+func TestProtectedBecause(t *testing.T) {
+	match := sampleResult(result.VerdictMatch)
+	with := func(f func(*result.Result)) result.Result { r := match; f(&r); return r }
+	tests := []struct {
+		name   string
+		res    result.Result
+		latest *Outcome
+		want   string
+	}{
+		{"match, nothing else", match, nil, ""},
+		{"underweight", sampleResult(result.VerdictUnderweight), nil, "verdict underweight"},
+		{"no label weight", with(func(r *result.Result) { r.Verdict = result.VerdictNoLabelWeight }), nil, "verdict no_label_weight"},
+		{"no verdict (cut before the weigh-in)", with(func(r *result.Result) { r.Verdict = "" }), nil, "verdict none"},
+		{"a mark", with(func(r *result.Result) { r.Marks = []result.Mark{{TS: 1}} }), nil, "1 mark(s)"},
+		{"damage claim", with(func(r *result.Result) { r.IssueType = "damaged" }), nil, "issue_type damaged"},
+		{"escalated", match, &Outcome{Status: StatusEscalated}, "open outcome (escalated)"},
+		{"refused", match, &Outcome{Status: StatusRefused}, "open outcome (refused)"},
+		{"resolved", match, &Outcome{Status: StatusResolved, Resolution: ResolutionRefund}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ProtectedBecause(tc.res, tc.latest); got != tc.want {
+				t.Errorf("ProtectedBecause(verdict %q, marks %d, issue %q, %v) = %q, want %q",
+					tc.res.Verdict, len(tc.res.Marks), tc.res.IssueType, tc.latest, got, tc.want)
+			}
+		})
+	}
+}
+
+// fakeDisk is an injectable free-space measure.
+type fakeDisk struct {
+	mu   sync.Mutex
+	free int64
+}
+
+func (d *fakeDisk) FreeSpace(string) (int64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.free, nil
+}
+
+func (d *fakeDisk) set(n int64) { d.mu.Lock(); d.free = n; d.mu.Unlock() }
+
+func TestRetentionKeepsProtectedAndRefuses(t *testing.T) {
+	state := t.TempDir()
+	disk := &fakeDisk{free: 100 << 20}
+	st := openStore(t, state, Options{Retention: Retention{MinFreeBytes: 10 << 20}, FreeSpace: disk.FreeSpace})
+
+	mk := func(v string, f func(*result.Result)) result.Result {
+		r := sampleResult(v)
+		if f != nil {
+			f(&r)
+		}
+		return r
+	}
+	specs := []result.Result{
+		mk(result.VerdictMatch, nil),       // 1: goes first
+		mk(result.VerdictUnderweight, nil), // 2: discrepancy
+		mk(result.VerdictMatch, func(r *result.Result) { r.Marks = []result.Mark{{TS: 3, File: "video.mkv", Label: "here"}} }), // 3: mark
+		mk(result.VerdictMatch, func(r *result.Result) { r.IssueType = "wrong_item" }),                                         // 4: claim
+		mk(result.VerdictMatch, nil), // 5: open outcome below
+		mk(result.VerdictMatch, nil), // 6: resolved outcome: may go
+		mk(result.VerdictMatch, nil), // 7: goes
+	}
+	var ids []string
+	for i, r := range specs {
+		ids = append(ids, sealOne(t, st, t0.Add(time.Duration(i)*time.Minute), true, r).SessionID)
+	}
+	if _, err := st.RecordOutcome(ids[4], Outcome{Status: StatusEscalated, Note: "seller refused, mediation opened"}, t0, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RecordOutcome(ids[5], Outcome{Status: StatusResolved, Resolution: ResolutionReplacement}, t0, true); err != nil {
+		t.Fatal(err)
+	}
+	head := st.Head()
+
+	// Enough space: nothing happens.
+	rep, err := st.Enforce(t0.Add(time.Hour), true)
+	if err != nil || len(rep.Removed) != 0 {
+		t.Fatalf("with space: %v %+v", err, rep)
+	}
+	// Space short and never recovering: every unprotected bundle goes,
+	// oldest first, then the refusal.
+	disk.set(1 << 20)
+	rep, err = st.Enforce(t0.Add(time.Hour), true)
+	if !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Enforce: got %v, want ErrNoSpace", err)
+	}
+	t.Logf("refusal: %v", err)
+	var removed []string
+	for _, r := range rep.Removed {
+		removed = append(removed, r.SessionID)
+		if r.Reason != ReasonLowSpace || r.FreedBytes < 100_000 {
+			t.Errorf("removal %+v", r)
+		}
+	}
+	if want := []string{ids[0], ids[5], ids[6]}; !slices.Equal(removed, want) {
+		t.Fatalf("removed %v, want %v", removed, want)
+	}
+	if rep.Protected != 4 {
+		t.Errorf("protected %d, want 4", rep.Protected)
+	}
+	// Begin refuses with the same sentinel.
+	if _, err := st.Begin(t0.Add(2*time.Hour), true, ""); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Begin with only protected evidence left: got %v, want ErrNoSpace", err)
+	}
+	// Protected bundles are intact; removed ones are tombstones; the chain
+	// verifies through them and the head has not moved.
+	c, err := VerifyChain(state, ChainOptions{Head: head})
+	if err != nil || !c.OK() {
+		t.Fatalf("chain: %v %+v", err, c)
+	}
+	for i, b := range c.Bundles {
+		wantState := "sealed"
+		if slices.Contains(removed, ids[i]) {
+			wantState = "tombstoned"
+		}
+		if b.State != wantState {
+			t.Errorf("%s: state %s, want %s", b.Bundle, b.State, wantState)
+		}
+		if wantState == "sealed" {
+			for _, f := range b.Files {
+				if f.Status != "ok" {
+					t.Errorf("%s: protected file %s is %s", b.Bundle, f.Name, f.Status)
+				}
+			}
+		}
+	}
+	// Resolving the open outcome lets that bundle go too.
+	if _, err := st.RecordOutcome(ids[4], Outcome{Status: StatusResolved, Resolution: ResolutionRefund, Amount: ptr(23), Currency: "USD"}, t0, true); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = st.Enforce(t0.Add(3*time.Hour), true)
+	if !errors.Is(err, ErrNoSpace) || len(rep.Removed) != 1 || rep.Removed[0].SessionID != ids[4] {
+		t.Fatalf("after resolving: %v %+v", err, rep)
+	}
+	// Space back: recording is allowed again.
+	disk.set(50 << 20)
+	if _, err := st.Begin(t0.Add(4*time.Hour), true, ""); err != nil {
+		t.Fatalf("Begin with space: %v", err)
+	}
+	// A reopened store sees the tombstones.
+	st2 := openStore(t, state, Options{})
+	var states []string
+	for _, b := range st2.List() {
+		states = append(states, b.State)
+	}
+	want := []string{"tombstoned", "sealed", "sealed", "sealed", "tombstoned", "tombstoned", "tombstoned", "unsealed"}
+	if !slices.Equal(states, want) {
+		t.Errorf("states after reopen %v, want %v", states, want)
+	}
+}
+
+func TestRetentionMaxAgeTrustsOnlySyncedClock(t *testing.T) {
+	state := t.TempDir()
+	st := openStore(t, state, Options{Retention: Retention{MaxAge: 30 * 24 * time.Hour}})
+	old := sealOne(t, st, t0, true, sampleResult(result.VerdictMatch))
+	unsynced := sealOne(t, st, t0, false, sampleResult(result.VerdictMatch))
+	protected := sealOne(t, st, t0, true, sampleResult(result.VerdictUnderweight))
+	fresh := sealOne(t, st, t0.Add(20*24*time.Hour), true, sampleResult(result.VerdictMatch))
+	now := t0.Add(45 * 24 * time.Hour)
+
+	rep, err := st.Enforce(now, false)
+	if err != nil || len(rep.Removed) != 0 {
+		t.Fatalf("unsynced clock removed %+v (%v)", rep.Removed, err)
+	}
+	rep, err = st.Enforce(now, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Removed) != 1 || rep.Removed[0].SessionID != old.SessionID || rep.Removed[0].Reason != ReasonMaxAge {
+		t.Fatalf("removed %+v, want only %s (max_age)", rep.Removed, old.SessionID)
+	}
+	_, _, _ = unsynced, protected, fresh
+	r, _ := VerifyBundle(filepath.Join(state, SessionsDir, old.SessionID), VerifyOptions{})
+	if !r.OK() || r.Tombstone == nil || r.Tombstone.Reason != ReasonMaxAge || !strings.Contains(r.Tombstone.Detail, "720h0m0s") {
+		t.Fatalf("tombstone: %+v", r)
+	}
+}
+
+// TestRetentionOnFullFilesystem records on a real 4 MiB tmpfs until only
+// protected evidence is left: unprotected bundles go, protected ones stay
+// intact, and Begin finally refuses with ErrNoSpace.
+func TestRetentionOnFullFilesystem(t *testing.T) {
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount a 4 MiB tmpfs on %s (the test runs as root): %v: %s", mnt, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", mnt, err, out)
+		}
+	})
+	const minFree = 1 << 20
+	st := openStore(t, mnt, Options{Retention: Retention{MinFreeBytes: minFree}})
+	if fi, err := os.Stat(filepath.Join(mnt, KeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file on tmpfs: %v %v", fi.Mode(), err)
+	}
+	video := make([]byte, 600<<10)
+	var protected, unprotected []string
+	var refusal error
+	for i := 0; i < 40; i++ {
+		verdict := result.VerdictMatch
+		if i%3 == 1 {
+			verdict = result.VerdictUnderweight
+		}
+		s, err := st.Begin(t0.Add(time.Duration(i)*time.Minute), true, "")
+		if err != nil {
+			refusal = err
+			break
+		}
+		rand.Read(video)
+		writeFiles(t, s, video)
+		if _, err := s.Seal(sampleResult(verdict)); err != nil {
+			t.Fatalf("seal %d: %v", i, err)
+		}
+		if verdict == result.VerdictMatch {
+			unprotected = append(unprotected, s.ID())
+		} else {
+			protected = append(protected, s.ID())
+		}
+	}
+	if !errors.Is(refusal, ErrNoSpace) {
+		t.Fatalf("recording never refused (err %v)", refusal)
+	}
+	free, err := FreeBytes(mnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("refused after %d sessions (%d protected), %d bytes free: %v", len(protected)+len(unprotected), len(protected), free, refusal)
+	if free >= minFree {
+		t.Errorf("refused with %d bytes free, threshold %d", free, minFree)
+	}
+	if len(protected) < 3 {
+		t.Errorf("only %d protected bundles fit", len(protected))
+	}
+	c, err := VerifyChain(mnt, ChainOptions{VerifyOptions: VerifyOptions{Key: st.PublicKey()}, Head: st.Head()})
+	if err != nil || !c.OK() {
+		t.Fatalf("chain on tmpfs: %v %+v", err, c)
+	}
+	for _, b := range c.Bundles {
+		switch {
+		case slices.Contains(protected, b.Bundle):
+			if b.State != "sealed" {
+				t.Errorf("protected %s is %s", b.Bundle, b.State)
+			}
+		case slices.Contains(unprotected, b.Bundle):
+			if b.State != "tombstoned" {
+				t.Errorf("unprotected %s is %s, want tombstoned", b.Bundle, b.State)
+			}
+		default:
+			t.Errorf("unexpected bundle %s", b.Bundle)
+		}
+	}
+}
