@@ -18,10 +18,17 @@ type reversals struct {
 	prev     float64 // last turning point
 	prevT    time.Duration
 	havePrev bool
-	lastHand time.Duration
-	hand     bool
-	lastRing time.Duration
-	ring     bool
+	// lastSwing is the size of the last swing between turning points.
+	lastSwing  float64
+	lastHand   time.Duration
+	hand       bool
+	lastRing   time.Duration
+	ring       bool
+	lastBounce time.Duration
+	bounce     bool
+	// period is the conversion period: at 10 SPS a ring aliases into slow
+	// reversals, so a hand needs turning points four conversions apart.
+	period time.Duration
 }
 
 // handGap is the shortest time between two turning points of a hand's
@@ -48,20 +55,31 @@ func (r *reversals) add(t time.Duration, y, h, load float64) {
 	if r.havePrev {
 		gap := r.extT - r.prevT
 		swing := math.Abs(r.ext - r.prev)
-		if gap >= handGap || swing >= 0.25*math.Abs(load) {
+		// A ring decays; a hand keeps swaying.
+		sustained := r.lastSwing == 0 || swing >= 0.7*r.lastSwing
+		switch {
+		case swing >= 0.25*math.Abs(load):
+			r.lastBounce, r.bounce = t, true
+		case gap >= max(handGap, 4*r.period) && sustained:
 			r.lastHand, r.hand = t, true
-		} else {
+		default:
 			r.lastRing, r.ring = t, true
 		}
+		r.lastSwing = swing
 	}
 	r.prev, r.prevT, r.havePrev = r.ext, r.extT, true
 	r.dir = -r.dir
 	r.ext, r.extT = y, t
 }
 
-// recent reports whether hand-like motion was seen within d before t.
-func (r *reversals) recent(t, d time.Duration) bool {
+// handRecent reports whether hand-like motion was seen within d before t.
+func (r *reversals) handRecent(t, d time.Duration) bool {
 	return r.hand && t-r.lastHand < d
+}
+
+// bounceRecent reports whether a bounce was seen within d before t.
+func (r *reversals) bounceRecent(t, d time.Duration) bool {
+	return r.bounce && t-r.lastBounce < d
 }
 
 // fastPath reports whether the newest part of the window may decide
@@ -70,10 +88,18 @@ func (r *reversals) recent(t, d time.Duration) bool {
 // spread of a quarter of the load or 20 thresholds, whichever is more) is
 // in the whole window, or while the platform rings down (fast reversals
 // within the last window) with a spread within 4 thresholds. Any other
-// motion (a hand pressing a few grams) needs the whole window.
+// motion (a hand pressing a few grams) needs the whole window. Once steady
+// on the fast part, the fast part goes on deciding until the whole window
+// holds only conversions from the steady time.
 func (p *Pipeline) fastPath(t time.Duration, whole, fast Window) bool {
-	if !fast.Full || p.rev.recent(t, 4*p.o.Window) {
+	if !fast.Full || p.rev.handRecent(t, 4*p.o.Window) || p.rev.bounceRecent(t, 4*p.o.Window) {
 		return false
+	}
+	if (p.state == Stable || p.state == Empty) && t <= p.fastUntil {
+		// Steady since the fast part decided: keep judging on it until the
+		// whole window holds only conversions from then on, so the switch
+		// does not flicker the state.
+		return true
 	}
 	thr := p.o.Threshold(whole.Mean - p.zero)
 	spread := whole.Spread()

@@ -116,7 +116,7 @@ type sample struct {
 type Pipeline struct {
 	o      Options
 	period time.Duration
-	det    Detector
+	det    detector
 	smooth []float64 // ring of the last smoothN gross grams
 	sPos   int
 	sN     int
@@ -132,7 +132,9 @@ type Pipeline struct {
 	reported float64
 	win      Window
 	rev      reversals
-	r        Reading
+	// fastUntil: the fast part decides while steady until then.
+	fastUntil time.Duration
+	r         Reading
 }
 
 // New returns a pipeline in the Undecided state with no zero correction.
@@ -146,7 +148,8 @@ func New(o Options) (*Pipeline, error) {
 		period: time.Second / time.Duration(o.Rate),
 		smooth: make([]float64, n),
 	}
-	p.det = Detector{Window: o.Window, Period: p.period}
+	p.det = detector{window: o.Window, period: p.period}
+	p.rev.period = p.period
 	return p, nil
 }
 
@@ -210,6 +213,10 @@ func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
 }
 
 func (p *Pipeline) accept(s sample) (Reading, bool) {
+	var dt time.Duration
+	if p.haveLast {
+		dt = s.t - p.last.t
+	}
 	p.last, p.haveLast = s, true
 	p.smooth[p.sPos] = s.g
 	p.sPos = (p.sPos + 1) % len(p.smooth)
@@ -221,18 +228,26 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 		y += v
 	}
 	y /= float64(p.sN)
-	dt := s.t - p.win.Last
-	whole, fast := p.det.Add(s.t, s.g, y)
+	p.det.add(s.t, s.g, y)
 	p.rev.add(s.t, y, 2*p.o.Threshold(y-p.zero), y-p.zero)
-	p.win = whole
-	if p.fastPath(s.t, whole, fast) {
+	whole, fast := p.det.summary(p.o.Window), p.det.summary(p.det.fastSpan())
+	usedFast := p.fastPath(s.t, whole, fast)
+	switch {
+	case usedFast:
 		p.win = fast
+	case p.rev.handRecent(s.t, 4*p.o.Window):
+		// A hand was on the parcel: the readings must agree twice as long.
+		p.win = p.det.summary(2 * p.o.Window)
+	default:
+		p.win = whole
 	}
 	mean := p.win.Mean - p.zero
 	thr := p.o.Threshold(mean)
 	changed := false
 	steady := false
-	if p.win.Full && p.sN == len(p.smooth) {
+	// Decide once the first window is full; after that (a gap in the
+	// conversions) decide on what the window holds.
+	if p.state != Undecided || (p.win.Full && p.sN == len(p.smooth)) {
 		steady = p.win.Spread() <= thr
 		switch {
 		case !steady:
@@ -243,18 +258,23 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 			changed = p.setState(Stable, mean)
 		}
 	}
-	if p.state == Empty && p.o.ZeroTrackGPerS > 0 && dt > 0 {
-		step := p.o.ZeroTrackGPerS * min(dt, time.Second).Seconds()
-		p.zero += max(-step, min(step, mean))
+	if changed && steady && usedFast && s.t > p.fastUntil {
+		p.fastUntil = s.t + p.o.Window - p.det.fastSpan()
 	}
 	grams := y - p.zero
 	if steady {
-		grams = p.win.Mean - p.zero
+		grams = mean
 	}
 	p.r = Reading{
 		T: s.t, Grams: grams, State: p.state, Stable: p.state == Empty || p.state == Stable,
 		Spread: p.win.Spread(), Threshold: thr, Zero: p.zero,
 		WarmingUp: s.t < p.o.WarmUp,
+	}
+	// Zero tracking, for the next conversions: only while empty, at a
+	// bounded rate (a gap counts as at most one second).
+	if p.state == Empty && p.o.ZeroTrackGPerS > 0 && dt > 0 {
+		step := p.o.ZeroTrackGPerS * min(dt, time.Second).Seconds()
+		p.zero += max(-step, min(step, mean))
 	}
 	return p.r, changed
 }

@@ -16,14 +16,25 @@ import (
 	"strings"
 	"time"
 
+	"weighin/internal/trace/synth"
 	"weighin/internal/weighing/scoring"
 )
 
 func main() {
 	dir := flag.String("traces", "testdata/traces", "directory of NAME.csv + NAME.truth.json")
 	verbose := flag.Bool("v", false, "print every placement and violation")
+	holdout := flag.Int("holdout", 200, "also score this many random hold-out scenarios (synth.Random, seed 1)")
 	flag.Parse()
 	if err := run(os.Stdout, *dir, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "benchweigh:", err)
+		os.Exit(1)
+	}
+	if *holdout <= 0 {
+		return
+	}
+	fmt.Println()
+	if err := report(os.Stdout, fmt.Sprintf("hold-out: %d random scenarios (synth.Random seed 1), not used for tuning", *holdout),
+		scoring.Generated(synth.Random(1, *holdout)), *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "benchweigh:", err)
 		os.Exit(1)
 	}
@@ -34,22 +45,27 @@ func run(w io.Writer, dir string, verbose bool) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "weighing: latency = settled (truth entered the band) -> first correct stable report, in trace time\n")
+	fmt.Fprintf(w, "pipeline = internal/weighing with config.Default().Scale; baseline = moving average of 10, stable when the last 5 averages agree within 1 g\n\n")
+	return report(w, fmt.Sprintf("reference set: %d traces in %s", len(cases), dir), cases, verbose)
+}
+
+func report(w io.Writer, title string, cases []scoring.Case, verbose bool) error {
 	ours, base, err := scoring.ScoreAll(cases)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "weighing: %d traces in %s; latency = settled (truth entered the band) -> first correct stable report, trace time\n", len(cases), dir)
-	fmt.Fprintf(w, "pipeline = internal/weighing with config.Default().Scale; baseline = moving average of 10, stable when the last 5 averages agree within 1 g\n\n")
-	fmt.Fprintf(w, "%-5s %-9s %7s %7s %9s %9s %9s %9s %7s %s\n", "rate", "who", "placed", "missed", "lat med", "lat worst", "err med", "err worst", "wrong", "wrong stable reports by kind")
+	fmt.Fprintln(w, title)
+	fmt.Fprintf(w, "%-5s %-9s %7s %7s %9s %9s %9s %9s %8s %7s %s\n", "rate", "who", "placed", "missed", "lat med", "lat worst", "err med", "err worst", "flicker", "wrong", "wrong stable reports by kind")
 	for _, rate := range []int{10, 80} {
 		for _, who := range []struct {
 			name   string
 			scores []scoring.TraceScore
 		}{{"pipeline", ours}, {"baseline", base}} {
 			s := scoring.Summarize(who.scores, rate)
-			fmt.Fprintf(w, "%-5s %-9s %7d %7d %9s %9s %8.2fg %8.2fg %7d %s\n",
+			fmt.Fprintf(w, "%-5s %-9s %7d %7d %9s %9s %8.2fg %8.2fg %8d %7d %s\n",
 				fmt.Sprintf("%d", rate), who.name, s.Placements, s.Missed,
-				sec(s.MedianLatency), sec(s.WorstLatency), s.MedianErrG, s.WorstErrG, s.Violations, kinds(s.ByKind))
+				sec(s.MedianLatency), sec(s.WorstLatency), s.MedianErrG, s.WorstErrG, s.Flickers, s.Violations, kinds(s.ByKind))
 		}
 	}
 	so := scoring.Summarize(ours, 0)

@@ -8,6 +8,7 @@ import (
 
 	"weighin/internal/config"
 	"weighin/internal/trace"
+	"weighin/internal/trace/synth"
 	"weighin/internal/weighing"
 )
 
@@ -62,4 +63,14 @@ func ScoreAll(cases []Case) (ours, base []TraceScore, err error) {
 		base = append(base, Score(c.Truth, Run(b, c.Samples)))
 	}
 	return ours, base, nil
+}
+
+// Generated returns cases generated in memory from synthetic scenarios.
+func Generated(ss []synth.Scenario) []Case {
+	out := make([]Case, 0, len(ss))
+	for _, s := range ss {
+		tr := synth.Generate(s)
+		out = append(out, Case{Truth: tr.Truth, Samples: tr.Samples})
+	}
+	return out
 }

@@ -78,6 +78,9 @@ type TraceScore struct {
 	Placements []PlacementScore
 	Violations []Violation
 	Events     int
+	// Flickers counts steady → unstable → the same steady weight again
+	// within a second: not wrong, but noise on the display and in the log.
+	Flickers int
 }
 
 const ms = time.Millisecond
@@ -111,6 +114,13 @@ func Score(tr trace.Truth, ev []Event) TraceScore {
 			}
 		}
 		ts.Placements = append(ts.Placements, ps)
+	}
+	for i := 2; i < len(ev); i++ {
+		a, u, b := ev[i-2], ev[i-1], ev[i]
+		if a.State != weighing.Unstable && u.State == weighing.Unstable && b.State == a.State &&
+			b.T-u.T <= time.Second && math.Abs(b.Grams-a.Grams) <= trace.Tolerance(a.Grams) {
+			ts.Flickers++
+		}
 	}
 	for _, e := range ev {
 		if e.State != weighing.Stable && e.State != weighing.Empty {
@@ -156,7 +166,7 @@ type Summary struct {
 	Placements, Missed           int
 	MedianLatency, WorstLatency  time.Duration
 	MedianErrG, WorstErrG        float64
-	Violations                   int
+	Violations, Flickers         int
 	ByKind                       map[string]int
 	WorstErrOverTol              float64 // worst MaxErrG / tolerance
 	WorstLatencyAt, WorstErrorAt string
@@ -172,6 +182,7 @@ func Summarize(scores []TraceScore, rate int) Summary {
 			continue
 		}
 		s.Violations += len(ts.Violations)
+		s.Flickers += ts.Flickers
 		for _, v := range ts.Violations {
 			s.ByKind[v.Kind]++
 		}
