@@ -435,6 +435,24 @@ func TestCommandsThroughBroker(t *testing.T) {
 	}
 	rec.mu.Unlock()
 
+	// 10 MB through the broker: refused by size, nothing handled.
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, make([]byte, 10<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := mqtttest.Publish("-h", "127.0.0.1", "-p", strconv.Itoa(m.Port), "-q", "1", "-t", "weighin/st1/cmd/order_ref", "-f", big); err != nil {
+		t.Fatal(err)
+	}
+	msg = wait(t, live, "error for 10 MB", 20*time.Second, isMsg("weighin/st1/error", ""))
+	if !strings.Contains(msg.Payload, "payload of 10485760 bytes exceeds 256") {
+		t.Errorf("10 MB answer %s", msg.Payload)
+	}
+	select {
+	case c := <-rec.got:
+		t.Errorf("handler got %v after the 10 MB payload", c)
+	default:
+	}
+
 	// State goes out, retained, through the limiter.
 	p.PublishState(publish.State{WeightG: 1840.2, Stable: true, SessionState: "idle", FreeStorageBytes: 1 << 30})
 	st := wait(t, live, "state", 10*time.Second, isMsg("weighin/st1/state", ""))

@@ -88,6 +88,7 @@ type Publisher struct {
 
 	wakeOutbox chan struct{}
 	wakeState  chan struct{}
+	inbox      chan inbound
 
 	mu       sync.Mutex
 	runCtx   context.Context
@@ -128,7 +129,7 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 		cfg: cfg, stationID: stationID, topics: NewTopics(stationID, cfg.DiscoveryPrefix),
 		handler: h, log: log.With("component", "mqtt"), outbox: ob,
 		retryInterval: defaultRetryInterval, maxReconnect: defaultMaxReconnect, ackTimeout: defaultAckTimeout,
-		wakeOutbox: make(chan struct{}, 1), wakeState: make(chan struct{}, 1),
+		wakeOutbox: make(chan struct{}, 1), wakeState: make(chan struct{}, 1), inbox: make(chan inbound, inboxDepth),
 		limiter: Limiter{Interval: cfg.StateInterval, DeadbandG: cfg.WeightDeadbandG},
 	}
 	for _, o := range opts {
@@ -211,7 +212,10 @@ func clientOptions(cfg config.MQTT, id string, retry, maxReconnect time.Duration
 	o.AddBroker(cfg.Broker)
 	o.SetClientID(id)
 	o.SetCleanSession(true) // commands must not queue while away
-	o.SetOrderMatters(false)
+	// Handlers run in the order messages arrive and only hand them to the
+	// inbox loop, so commands are applied in order and nothing blocks
+	// paho's network loop.
+	o.SetOrderMatters(true)
 	o.SetAutoReconnect(true)
 	o.SetConnectRetry(true)
 	o.SetConnectRetryInterval(retry)
@@ -312,7 +316,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 	p.client.Connect() // with ConnectRetry the token completes on success or Disconnect; progress shows in onConnect
 
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() { defer wg.Done(); p.inboxLoop(ctx) }()
 	go func() { defer wg.Done(); p.outboxLoop(ctx) }()
 	go func() { defer wg.Done(); p.stateLoop(ctx) }()
 	<-ctx.Done()
@@ -378,8 +383,8 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 		p.log.Error("announce", "err", err)
 	}
 	subs := map[string]mqtt.MessageHandler{
-		p.topics.CmdFilter: p.onCommand,
-		p.topics.HAStatus:  p.onHAStatus,
+		p.topics.CmdFilter: p.onMessage,
+		p.topics.HAStatus:  p.onMessage,
 	}
 	for topic, h := range subs {
 		if err := waitToken(ctx, c.Subscribe(topic, 1, h), p.ackTimeout); err != nil {
@@ -417,11 +422,56 @@ func (p *Publisher) announce(ctx context.Context) error {
 	return nil
 }
 
-func (p *Publisher) onHAStatus(_ mqtt.Client, m mqtt.Message) {
+// inbound is one received message, copied out of paho.
+type inbound struct {
+	topic    string
+	payload  []byte
+	size     int // of the payload as received
+	retained bool
+}
+
+// inboxDepth bounds the commands waiting for the handler; beyond it a
+// command is refused as busy.
+const inboxDepth = 32
+
+// onMessage runs on paho's goroutine, in arrival order: it only queues.
+func (p *Publisher) onMessage(_ mqtt.Client, m mqtt.Message) {
+	in := inbound{topic: m.Topic(), retained: m.Retained(), size: len(m.Payload())}
+	if len(m.Payload()) <= MaxPayloadBytes {
+		in.payload = append([]byte(nil), m.Payload()...)
+	} else {
+		// Keep only the size: the parser refuses it without reading it.
+		in.payload = make([]byte, MaxPayloadBytes+1)
+	}
+	select {
+	case p.inbox <- in:
+	default:
+		name := strings.TrimPrefix(in.topic, p.topics.CmdPrefix)
+		go p.refuse(name, "station busy: too many commands queued", len(m.Payload()))
+	}
+}
+
+// inboxLoop handles received messages one at a time, in order.
+func (p *Publisher) inboxLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case in := <-p.inbox:
+			if in.topic == p.topics.HAStatus {
+				p.onHAStatus(string(in.payload))
+			} else {
+				p.onCommand(in)
+			}
+		}
+	}
+}
+
+func (p *Publisher) onHAStatus(payload string) {
 	p.mu.Lock()
 	cleared := p.cleared
 	p.mu.Unlock()
-	if string(m.Payload()) != "online" || cleared {
+	if payload != "online" || cleared {
 		return
 	}
 	p.log.Info("home assistant online: republishing discovery")
@@ -445,22 +495,25 @@ type commandError struct {
 	At      string `json:"at"`
 }
 
-func (p *Publisher) onCommand(_ mqtt.Client, m mqtt.Message) {
-	name := strings.TrimPrefix(m.Topic(), p.topics.CmdPrefix)
-	cmd, err := ParseCommand(name, m.Payload(), m.Retained())
+func (p *Publisher) onCommand(in inbound) {
+	name := strings.TrimPrefix(in.topic, p.topics.CmdPrefix)
+	cmd, err := ParseCommand(name, in.payload, in.retained)
 	if err != nil {
 		var ce *CommandError
-		if errors.As(err, &ce) {
-			p.refuse(ce.Command, ce.Reason, len(m.Payload()))
-		} else {
-			p.refuse(name, err.Error(), len(m.Payload()))
+		switch {
+		case errors.As(err, &ce) && errors.Is(err, ErrBadPayload) && in.size > MaxPayloadBytes:
+			p.refuse(ce.Command, fmt.Sprintf("payload of %d bytes exceeds %d", in.size, MaxPayloadBytes), in.size)
+		case errors.As(err, &ce):
+			p.refuse(ce.Command, ce.Reason, in.size)
+		default:
+			p.refuse(name, err.Error(), in.size)
 		}
 		return
 	}
 	ctx, cancel := context.WithTimeout(p.ctx(), defaultCommandTimeout)
 	defer cancel()
 	if err := p.handler.Command(ctx, cmd); err != nil {
-		p.refuse(string(cmd.Name), err.Error(), len(m.Payload()))
+		p.refuse(string(cmd.Name), err.Error(), in.size)
 		return
 	}
 	p.log.Info("command", "command", cmd.String())
