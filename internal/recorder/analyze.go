@@ -302,6 +302,10 @@ loop:
 				}
 			}
 		case idDuration:
+			if n > 8 {
+				err = e.skip(n)
+				break
+			}
 			infoDur, err = e.float(n)
 		case idChapString, idTagName, idTagString:
 			if n > maxText {
@@ -360,12 +364,12 @@ loop:
 				if frames == 0 {
 					first = t
 				} else {
-					ivl := t - last
+					ivl := max(t-last, 0) // a damaged file may go back in time
 					if g := time.Duration(ivl); g > maxGap {
 						maxGap = g
 					}
 					if time.Duration(ivl) > gapThreshold {
-						gaps = append(gaps, Gap{File: name, At: time.Duration(last - first), Gap: time.Duration(ivl)})
+						gaps = append(gaps, Gap{File: name, At: max(time.Duration(last-first), 0), Gap: time.Duration(ivl)})
 					}
 					prevIvl = ivl
 				}
@@ -395,10 +399,10 @@ loop:
 
 	s := Stats{Frames: frames, MaxGap: maxGap, Gaps: gaps}
 	if frames > 0 {
-		s.Duration = time.Duration(last-first) + time.Duration(prevIvl)
+		s.Duration = max(time.Duration(last-first)+time.Duration(prevIvl), 0)
 	}
 	switch {
-	case infoDur > 0 && !math.IsInf(infoDur, 0) && infoDur < float64(math.MaxInt64)/float64(scale):
+	case infoDur > 0 && infoDur < float64(math.MaxInt64)/float64(scale):
 		s.Duration = time.Duration(infoDur * float64(scale))
 	case tagDur != "":
 		if d, ok := parseDurationTag(tagDur); ok {
@@ -411,7 +415,7 @@ loop:
 		}
 	} else {
 		for _, m := range subMarks {
-			m.At -= time.Duration(first)
+			m.At = max(m.At-time.Duration(first), 0)
 			s.Marks = append(s.Marks, m)
 		}
 	}

@@ -249,3 +249,7 @@ func packets(t testing.TB, path string) []packet {
 	}
 	return ps
 }
+
+func cameraFrame(data []byte, i int, t time.Time) camera.Frame {
+	return camera.Frame{Data: data, Seq: uint64(i), Time: t, Width: 320, Height: 240}
+}

@@ -234,9 +234,10 @@ func (r *Recorder) SetInfo(wall time.Time, weightG float64, stable bool, orderRe
 	r.info = Info{Wall: wall, WeightG: weightG, Stable: stable, OrderRef: orderRef, hasWeight: true}
 }
 
-// reclaim takes back buffers the writer has finished with.
+// reclaim takes back the buffers the writer has finished with: while
+// idle the pool keeps a few and the GC gets the rest.
 func (r *Recorder) reclaim() {
-	for range 8 {
+	for {
 		select {
 		case b := <-r.free:
 			r.pool.put(b)
@@ -244,6 +245,28 @@ func (r *Recorder) reclaim() {
 			return
 		}
 	}
+}
+
+// buffer returns a buffer for n bytes: a spare of n's size class from the
+// pool or, while recording, from the buffers the writer has handed back
+// (the free channel is the spare store then, bounded by the queue length).
+func (r *Recorder) buffer(n int) []byte {
+	if b, ok := r.pool.take(n); ok {
+		return b
+	}
+	want, _ := sizeClass(n)
+	for range 4 {
+		select {
+		case b := <-r.free:
+			if cls, c := sizeClass(cap(b)); cls == want && c == cap(b) {
+				return b[:n]
+			}
+			r.pool.put(b)
+		default:
+			return r.pool.get(n)
+		}
+	}
+	return r.pool.get(n)
 }
 
 func (r *Recorder) dropped(reason string) {
@@ -263,7 +286,9 @@ func (r *Recorder) dropped(reason string) {
 // and counted (DropQueueFull). A frame repeating the previous sequence
 // number is a duplicate and is not written.
 func (r *Recorder) Push(f camera.Frame) {
-	r.reclaim()
+	if r.state != stateRecording {
+		r.reclaim()
+	}
 	if r.last.ok {
 		if f.Seq == r.last.seq {
 			if r.state == stateRecording {
@@ -291,7 +316,7 @@ func (r *Recorder) Push(f camera.Frame) {
 			return
 		}
 	}
-	b := r.pool.get(len(f.Data))
+	b := r.buffer(len(f.Data))
 	copy(b, f.Data)
 	rec := frameRec{data: b, seq: f.Seq, t: f.Time, width: f.Width, height: f.Height, info: r.info}
 	if r.state == stateRecording {

@@ -39,17 +39,26 @@ func sizeClass(n int) (int, int) {
 
 // get returns a buffer of length n, recycled when one of n's class is free.
 func (p *bufPool) get(n int) []byte {
-	cls, c := sizeClass(n)
+	if b, ok := p.take(n); ok {
+		return b
+	}
+	_, c := sizeClass(n)
+	return make([]byte, n, c)
+}
+
+// take returns a spare buffer of n's class, if there is one.
+func (p *bufPool) take(n int) ([]byte, bool) {
+	cls, _ := sizeClass(n)
 	if cls < len(p.free) {
 		if l := len(p.free[cls]); l > 0 {
 			b := p.free[cls][l-1]
 			p.free[cls][l-1] = nil
 			p.free[cls] = p.free[cls][:l-1]
 			p.count--
-			return b[:n]
+			return b[:n], true
 		}
 	}
-	return make([]byte, n, c)
+	return nil, false
 }
 
 // put returns a buffer to its class, or drops it when the pool is full.
