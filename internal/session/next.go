@@ -1,0 +1,350 @@
+package session
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"weighin/internal/verdict"
+)
+
+// step carries one transition's work.
+type step struct {
+	s       State
+	now     time.Time
+	effects []Effect
+	publish bool
+}
+
+func (st *step) emit(e ...Effect) { st.effects = append(st.effects, e...) }
+
+// Next is the transition function: the state after ev at now, and the
+// effects to carry out, in order. A state made by the zero value rather than
+// New refuses everything until it has a valid Config (it answers each event
+// with a Fault).
+func Next(s State, ev Event, now time.Time) (State, []Effect) {
+	if err := s.cfg.Validate(); err != nil {
+		return s, []Effect{Fault{Reason: "session state not made by New: " + err.Error()}}
+	}
+	st := &step{s: s, now: now}
+	before := s.Phase
+	switch e := ev.(type) {
+	case Reading:
+		st.reading(e)
+	case Press:
+		st.press(e)
+	case Command:
+		st.command(e)
+	case Tick:
+	case RecordingStarted:
+		st.recordingStarted(e)
+	case RecordingFailed:
+		st.recordingFailed(e)
+	case Sealed:
+		st.sealed(e)
+	case SealFailed:
+		st.sealFailed(e)
+	default:
+		st.emit(Fault{Session: s.Session, Reason: fmt.Sprintf("unknown event %T", ev)})
+	}
+	st.expire()
+
+	if st.s.Phase != before || st.publish {
+		st.emit(PublishState{Phase: st.s.Phase})
+	}
+	if dl, ok := st.s.Deadline(); ok {
+		// Arm the timer when none is armed, when the armed one has fired,
+		// or when it would fire too late. One that fires early only brings
+		// a Tick that re-arms it.
+		if st.s.timerAt.IsZero() || !now.Before(st.s.timerAt) || dl.Before(st.s.timerAt) {
+			st.s.timerAt = dl
+			st.emit(Timer{At: dl})
+		}
+	} else {
+		st.s.timerAt = time.Time{}
+	}
+	return st.s, st.effects
+}
+
+// idlePhase is the phase outside a session that a reading implies.
+func idlePhase(s State) Phase {
+	if !s.HaveWeight {
+		return PhaseIdle
+	}
+	switch s.Weight.State {
+	case WeightStable:
+		return PhaseStable
+	case WeightUnstable:
+		return PhasePresent
+	}
+	return PhaseIdle
+}
+
+func (st *step) reading(r Reading) {
+	if math.IsNaN(r.Grams) || math.IsInf(r.Grams, 0) || r.State < WeightUnstable || r.State > WeightEmpty {
+		return // not a reading: weighing never sends one; ignore it
+	}
+	s := &st.s
+	s.Weight, s.HaveWeight = r, true
+	switch s.Phase {
+	case PhaseIdle, PhasePresent, PhaseStable:
+		s.Phase = idlePhase(*s)
+	case PhaseWaiting:
+		switch r.State {
+		case WeightEmpty:
+			s.Phase = PhaseIdle
+			st.emit(Refuse{Command: string(CmdStart), Reason: "the parcel was taken off before its weight settled"})
+		case WeightStable:
+			st.freeze(r, true)
+		}
+	case PhaseRecording:
+		if math.Abs(r.Grams-s.activityG) > s.cfg.InactivityG {
+			s.activityAt, s.activityG = st.now, r.Grams
+		}
+	}
+}
+
+func (st *step) press(p Press) {
+	s := &st.s
+	switch p.Kind {
+	case PressShort:
+		switch s.Phase {
+		case PhaseIdle, PhasePresent, PhaseStable:
+			st.start("button")
+		case PhaseRecording:
+			st.mark("")
+		case PhaseSealing:
+			st.emit(Refuse{Command: "press", Source: "button", Reason: "the previous session is still being sealed"})
+		}
+		// PhaseWaiting, PhaseStarting: the start is under way.
+	case PressLong:
+		switch s.Phase {
+		case PhaseIdle:
+			if s.HaveWeight && s.Weight.State == WeightEmpty {
+				st.emit(Tare{})
+			} else {
+				st.emit(Refuse{Command: string(CmdTare), Source: "button", Reason: "no weight reading yet"})
+			}
+		case PhasePresent, PhaseStable:
+			st.emit(Refuse{Command: string(CmdTare), Source: "button", Reason: "the scale is not empty: take the parcel off to tare"})
+		default:
+			st.stop(StopButton)
+		}
+	default:
+		st.emit(Refuse{Command: "press", Source: "button", Reason: fmt.Sprintf("unknown press kind %d", p.Kind)})
+	}
+}
+
+func (st *step) command(c Command) {
+	s := &st.s
+	refuse := func(reason string) {
+		st.emit(Refuse{Command: string(c.Kind), Source: c.Source, Reason: reason})
+	}
+	switch c.Kind {
+	case CmdStart:
+		switch s.Phase {
+		case PhaseIdle, PhasePresent, PhaseStable:
+			st.start(c.Source)
+		case PhaseSealing:
+			refuse("the previous session is still being sealed")
+		}
+		// Waiting, starting, recording: already started (idempotent).
+	case CmdStop:
+		st.stop(StopCommand)
+	case CmdMark:
+		if s.Phase != PhaseRecording {
+			refuse("no recording is running")
+			return
+		}
+		st.mark(c.Text)
+	case CmdTare:
+		if s.Phase.InSession() || s.Phase == PhaseWaiting {
+			refuse("a session is running")
+			return
+		}
+		st.emit(Tare{})
+	case CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType:
+		st.entry(c, refuse)
+	default:
+		refuse("unknown command")
+	}
+}
+
+func (st *step) entry(c Command, refuse func(string)) {
+	s := &st.s
+	if s.Phase == PhaseSealing {
+		refuse("the session is being sealed; its entries are final")
+		return
+	}
+	e := s.Entries
+	switch c.Kind {
+	case CmdLabelWeight:
+		if err := checkLabel(c.Grams); err != nil {
+			refuse(err.Error())
+			return
+		}
+		e.LabelG, e.HasLabelG = c.Grams, true
+	default:
+		if err := checkText(c); err != nil {
+			refuse(err.Error())
+			return
+		}
+		v := strings.TrimSpace(c.Text)
+		switch c.Kind {
+		case CmdOrderRef:
+			e.OrderRef = v
+		case CmdTracking:
+			e.Tracking = v
+		case CmdExteriorCondition:
+			e.ExteriorCondition, _ = verdict.ParseExteriorCondition(v)
+		case CmdIssueType:
+			e.IssueType, _ = verdict.ParseIssueType(v)
+		}
+	}
+	if e == s.Entries {
+		return
+	}
+	s.Entries = e
+	st.publish = true
+	if s.Phase == PhaseStarting || s.Phase == PhaseRecording {
+		st.emit(Evaluate{Session: s.Session, Weighin: s.Weighin, Entries: s.Entries})
+	}
+}
+
+// start begins a session from outside one.
+func (st *step) start(source string) {
+	s := &st.s
+	switch {
+	case !s.HaveWeight:
+		st.emit(Refuse{Command: string(CmdStart), Source: source, Reason: "no weight reading yet"})
+	case s.Weight.State == WeightEmpty:
+		st.emit(Refuse{Command: string(CmdStart), Source: source, Reason: "the scale is empty: put the parcel on it first"})
+	case s.Weight.State == WeightStable:
+		st.freeze(s.Weight, true)
+	case s.cfg.StableWait == 0:
+		st.freeze(s.Weight, false)
+	default:
+		s.Phase = PhaseWaiting
+		s.waitSince = st.now
+	}
+}
+
+// freeze takes r as the weigh-in and asks for the recording.
+func (st *step) freeze(r Reading, stable bool) {
+	s := &st.s
+	s.Session++
+	s.Phase = PhaseStarting
+	s.Weighin = Weighin{Grams: r.Grams, Stable: stable, At: st.now}
+	s.Marks, s.StopReason, s.SealAttempts, s.stopPending = 0, "", 0, ""
+	st.emit(
+		FreezeWeight{Session: s.Session, Weighin: s.Weighin},
+		CaptureLabel{Session: s.Session},
+		Evaluate{Session: s.Session, Weighin: s.Weighin, Entries: s.Entries},
+		StartRecording{Session: s.Session, SessionStart: st.now},
+	)
+}
+
+func (st *step) mark(label string) {
+	s := &st.s
+	s.Marks++
+	if label == "" {
+		label = fmt.Sprintf("mark %d", s.Marks)
+	}
+	st.emit(Mark{Session: s.Session, N: s.Marks, Label: label, At: st.now})
+}
+
+// stop ends whatever is under way; outside a session it does nothing.
+func (st *step) stop(reason StopReason) {
+	s := &st.s
+	switch s.Phase {
+	case PhaseWaiting:
+		s.Phase = idlePhase(*s) // the start is called off; nothing was recorded
+	case PhaseStarting:
+		s.stopPending = reason // acted on when the recorder confirms
+	case PhaseRecording:
+		s.Phase = PhaseSealing
+		s.StopReason = reason
+		s.SealAttempts = 1
+		s.sealRetryAt = time.Time{}
+		st.emit(StopRecording{Session: s.Session, Reason: reason}, Seal{Session: s.Session, Attempt: 1})
+	}
+}
+
+func (st *step) recordingStarted(e RecordingStarted) {
+	s := &st.s
+	if s.Phase != PhaseStarting || e.Session != s.Session {
+		return // stale or repeated: the recorder answered an older request
+	}
+	s.Phase = PhaseRecording
+	s.startedAt, s.activityAt, s.activityG = st.now, st.now, s.Weight.Grams
+	if s.stopPending != "" {
+		st.stop(s.stopPending)
+		s.stopPending = ""
+	}
+}
+
+func (st *step) recordingFailed(e RecordingFailed) {
+	s := &st.s
+	if s.Phase != PhaseStarting || e.Session != s.Session {
+		return
+	}
+	s.Phase = idlePhase(*s)
+	s.stopPending = ""
+	st.emit(Fault{Session: e.Session, Reason: "recording did not start: " + e.Reason})
+}
+
+func (st *step) sealed(e Sealed) {
+	s := &st.s
+	if s.Phase != PhaseSealing || e.Session != s.Session {
+		return
+	}
+	st.endSession()
+}
+
+func (st *step) sealFailed(e SealFailed) {
+	s := &st.s
+	if s.Phase != PhaseSealing || e.Session != s.Session || !s.sealRetryAt.IsZero() {
+		return
+	}
+	if s.SealAttempts >= s.cfg.SealAttempts {
+		st.emit(Fault{Session: e.Session, Reason: fmt.Sprintf("sealing failed %d times (last: %s); the bundle stays on disk and is sealed as interrupted at the next start", s.SealAttempts, e.Reason)})
+		st.endSession()
+		return
+	}
+	s.sealRetryAt = st.now.Add(s.cfg.SealRetry)
+	st.emit(Fault{Session: e.Session, Reason: fmt.Sprintf("sealing failed (%s); trying again in %v", e.Reason, s.cfg.SealRetry)})
+}
+
+// endSession returns to the phase the scale implies; the entries belonged
+// to the session just sealed.
+func (st *step) endSession() {
+	s := &st.s
+	s.Phase = idlePhase(*s)
+	s.Entries = Entries{}
+	s.sealRetryAt = time.Time{}
+}
+
+// expire acts on the deadlines that now has reached.
+func (st *step) expire() {
+	s := &st.s
+	switch s.Phase {
+	case PhaseWaiting:
+		if !st.now.Before(s.waitSince.Add(s.cfg.StableWait)) {
+			st.freeze(s.Weight, false)
+		}
+	case PhaseRecording:
+		switch {
+		case !st.now.Before(s.startedAt.Add(s.cfg.MaxDuration)):
+			st.stop(StopMaxDuration)
+		case !st.now.Before(s.activityAt.Add(s.cfg.InactivityStop)):
+			st.stop(StopInactivity)
+		}
+	case PhaseSealing:
+		if !s.sealRetryAt.IsZero() && !st.now.Before(s.sealRetryAt) {
+			s.sealRetryAt = time.Time{}
+			s.SealAttempts++
+			st.emit(Seal{Session: s.Session, Attempt: s.SealAttempts})
+		}
+	}
+}

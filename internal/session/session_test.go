@@ -1,0 +1,397 @@
+package session
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"weighin/internal/config"
+)
+
+var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+
+func at(d time.Duration) time.Time { return t0.Add(d) }
+
+func defaultConfig() Config { return ConfigFrom(config.Default().Session) }
+
+// s is a step of a specification: at a time, an event, the phase after it
+// and the effects it asks for (PublishState and Timer left out, unless the
+// step sets all).
+type s struct {
+	at      time.Duration
+	ev      Event
+	phase   Phase
+	effects []Effect
+	all     bool
+}
+
+var (
+	empty    = Reading{Grams: 0.2, State: WeightEmpty}
+	moving   = Reading{Grams: 1200, State: WeightUnstable}
+	parcel   = Reading{Grams: 1840, State: WeightStable}
+	short    = Press{Kind: PressShort}
+	long     = Press{Kind: PressLong}
+	start    = Command{Kind: CmdStart, Source: "mqtt"}
+	stop     = Command{Kind: CmdStop, Source: "mqtt"}
+	weighin  = Weighin{Grams: 1840, Stable: true, At: at(2 * time.Second)}
+	frozen1  = []Effect{FreezeWeight{1, weighin}, CaptureLabel{1}, Evaluate{1, weighin, Entries{}}, StartRecording{1, at(2 * time.Second)}}
+	started1 = []s{
+		{0, empty, PhaseIdle, nil, false},
+		{time.Second, parcel, PhaseStable, nil, false},
+		{2 * time.Second, short, PhaseStarting, frozen1, false},
+		{3 * time.Second, RecordingStarted{1}, PhaseRecording, nil, false},
+	}
+)
+
+func script(steps ...[]s) []s {
+	var out []s
+	for _, x := range steps {
+		out = append(out, x...)
+	}
+	return out
+}
+
+func run(t *testing.T, cfg Config, steps []s) State {
+	t.Helper()
+	st, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, x := range steps {
+		var eff []Effect
+		st, eff = Next(st, x.ev, at(x.at))
+		if !x.all {
+			eff = quiet(eff)
+		}
+		if st.Phase != x.phase {
+			t.Errorf("step %d (%T%+v at %v): phase %v, want %v", k, x.ev, x.ev, x.at, st.Phase, x.phase)
+		}
+		if diff := cmp.Diff(x.effects, eff); diff != "" {
+			t.Errorf("step %d (%T%+v at %v): effects (-want +got):\n%s", k, x.ev, x.ev, x.at, diff)
+		}
+	}
+	return st
+}
+
+func quiet(eff []Effect) []Effect {
+	var out []Effect
+	for _, e := range eff {
+		switch e.(type) {
+		case PublishState, Timer:
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// TestFlow reads as the specification of the one-button flow.
+func TestFlow(t *testing.T) {
+	cfg := defaultConfig()
+	tests := []struct {
+		name  string
+		steps []s
+	}{
+		{"a parcel set down, settling, then taken off", []s{
+			{0, empty, PhaseIdle, nil, false},
+			{time.Second, moving, PhasePresent, nil, false},
+			{2 * time.Second, parcel, PhaseStable, nil, false},
+			{3 * time.Second, empty, PhaseIdle, nil, false},
+		}},
+		{"short press on a stable parcel: freeze, label still, verdict, record", started1},
+		{"short press while recording marks; a mark command may name it", script(started1, []s{
+			{10 * time.Second, short, PhaseRecording, []Effect{Mark{1, 1, "mark 1", at(10 * time.Second)}}, false},
+			{20 * time.Second, Command{Kind: CmdMark, Text: "torn sleeve"}, PhaseRecording, []Effect{Mark{1, 2, "torn sleeve", at(20 * time.Second)}}, false},
+		})},
+		{"long press while recording stops and seals", script(started1, []s{
+			{60 * time.Second, long, PhaseSealing, []Effect{StopRecording{1, StopButton}, Seal{1, 1}}, false},
+			{61 * time.Second, Sealed{1, "000001-x"}, PhaseStable, nil, false},
+		})},
+		{"the stop command does the same; a repeated stop does nothing", script(started1, []s{
+			{60 * time.Second, stop, PhaseSealing, []Effect{StopRecording{1, StopCommand}, Seal{1, 1}}, false},
+			{60 * time.Second, stop, PhaseSealing, nil, false},
+			{61 * time.Second, Sealed{1, "000001-x"}, PhaseStable, nil, false},
+			{62 * time.Second, stop, PhaseStable, nil, false},
+		})},
+		{"a redelivered start never stops a recording nor starts another", script(started1, []s{
+			{4 * time.Second, start, PhaseRecording, nil, false},
+			{5 * time.Second, start, PhaseRecording, nil, false},
+		})},
+		{"a start while starting is the same start", []s{
+			{0, parcel, PhaseStable, nil, false},
+			{2 * time.Second, start, PhaseStarting, []Effect{
+				FreezeWeight{1, weighin}, CaptureLabel{1}, Evaluate{1, weighin, Entries{}}, StartRecording{1, at(2 * time.Second)},
+			}, false},
+			{2 * time.Second, start, PhaseStarting, nil, false},
+			{2 * time.Second, short, PhaseStarting, nil, false},
+		}},
+		{"long press on an empty idle scale tares", []s{
+			{0, empty, PhaseIdle, nil, false},
+			{time.Second, long, PhaseIdle, []Effect{Tare{}}, false},
+		}},
+		{"long press with a parcel on refuses to tare", []s{
+			{0, parcel, PhaseStable, nil, false},
+			{time.Second, long, PhaseStable, []Effect{Refuse{"tare", "button", "the scale is not empty: take the parcel off to tare"}}, false},
+		}},
+		{"long press before any reading refuses to tare", []s{
+			{0, long, PhaseIdle, []Effect{Refuse{"tare", "button", "no weight reading yet"}}, false},
+		}},
+		{"tare command refused during a session", script(started1, []s{
+			{5 * time.Second, Command{Kind: CmdTare, Source: "api"}, PhaseRecording, []Effect{Refuse{"tare", "api", "a session is running"}}, false},
+		})},
+		{"start on an empty scale is refused", []s{
+			{0, empty, PhaseIdle, nil, false},
+			{time.Second, short, PhaseIdle, []Effect{Refuse{"start", "button", "the scale is empty: put the parcel on it first"}}, false},
+		}},
+		{"start before any reading is refused", []s{
+			{0, start, PhaseIdle, []Effect{Refuse{"start", "mqtt", "no weight reading yet"}}, false},
+		}},
+		{"not stable at the press: wait, and freeze the stable weight when it comes", []s{
+			{0, moving, PhasePresent, nil, false},
+			{time.Second, short, PhaseWaiting, nil, false},
+			{2 * time.Second, parcel, PhaseStarting, []Effect{
+				FreezeWeight{1, weighin}, CaptureLabel{1}, Evaluate{1, weighin, Entries{}}, StartRecording{1, at(2 * time.Second)},
+			}, false},
+		}},
+		{"not stable at the press: after stable_wait go on with the latest reading, flagged unstable", []s{
+			{0, moving, PhasePresent, nil, false},
+			{time.Second, short, PhaseWaiting, nil, false},
+			{3 * time.Second, Reading{Grams: 1838, State: WeightUnstable}, PhaseWaiting, nil, false},
+			{6 * time.Second, Tick{}, PhaseStarting, []Effect{
+				FreezeWeight{1, Weighin{1838, false, at(6 * time.Second)}}, CaptureLabel{1},
+				Evaluate{1, Weighin{1838, false, at(6 * time.Second)}, Entries{}}, StartRecording{1, at(6 * time.Second)},
+			}, false},
+		}},
+		{"parcel taken off while waiting: the start is refused", []s{
+			{0, moving, PhasePresent, nil, false},
+			{time.Second, short, PhaseWaiting, nil, false},
+			{2 * time.Second, empty, PhaseIdle, []Effect{Refuse{"start", "", "the parcel was taken off before its weight settled"}}, false},
+			{10 * time.Second, Tick{}, PhaseIdle, nil, false},
+		}},
+		{"a stop while waiting calls the start off", []s{
+			{0, moving, PhasePresent, nil, false},
+			{time.Second, short, PhaseWaiting, nil, false},
+			{2 * time.Second, long, PhasePresent, nil, false},
+			{10 * time.Second, Tick{}, PhasePresent, nil, false},
+		}},
+		{"a stop while starting stops as soon as the recorder confirms", []s{
+			{0, parcel, PhaseStable, nil, false},
+			{2 * time.Second, short, PhaseStarting, frozen1, false},
+			{2 * time.Second, stop, PhaseStarting, nil, false},
+			{3 * time.Second, RecordingStarted{1}, PhaseSealing, []Effect{StopRecording{1, StopCommand}, Seal{1, 1}}, false},
+		}},
+		{"a failed start (disk full) returns to the scale's phase with a fault; nothing to seal", []s{
+			{0, parcel, PhaseStable, nil, false},
+			{2 * time.Second, short, PhaseStarting, frozen1, false},
+			{3 * time.Second, RecordingFailed{1, "no space left on device: retention could not free space"}, PhaseStable, []Effect{
+				Fault{1, "recording did not start: no space left on device: retention could not free space"},
+			}, false},
+			{4 * time.Second, stop, PhaseStable, nil, false},
+			{5 * time.Second, Sealed{1, "x"}, PhaseStable, nil, false},
+		}},
+		{"stale recorder and sealer answers are ignored", script(started1[:3], []s{
+			{3 * time.Second, RecordingStarted{7}, PhaseStarting, nil, false},
+			{3 * time.Second, Sealed{1, "x"}, PhaseStarting, nil, false},
+			{4 * time.Second, RecordingStarted{1}, PhaseRecording, nil, false},
+			{5 * time.Second, RecordingStarted{1}, PhaseRecording, nil, false},
+			{6 * time.Second, RecordingFailed{1, "late"}, PhaseRecording, nil, false},
+		})},
+		{"max_duration stops a busy recording", script(started1, []s{
+			{2 * time.Minute, Reading{Grams: 1500, State: WeightUnstable}, PhaseRecording, nil, false},
+			{4 * time.Minute, Reading{Grams: 900, State: WeightUnstable}, PhaseRecording, nil, false},
+			{6 * time.Minute, Reading{Grams: 400, State: WeightUnstable}, PhaseRecording, nil, false},
+			{8 * time.Minute, Reading{Grams: 1000, State: WeightUnstable}, PhaseRecording, nil, false},
+			{10 * time.Minute, Reading{Grams: 300, State: WeightUnstable}, PhaseRecording, nil, false},
+			{12 * time.Minute, Reading{Grams: 1300, State: WeightUnstable}, PhaseRecording, nil, false},
+			{14 * time.Minute, Reading{Grams: 200, State: WeightUnstable}, PhaseRecording, nil, false},
+			{16 * time.Minute, Reading{Grams: 1200, State: WeightUnstable}, PhaseRecording, nil, false},
+			{18 * time.Minute, Reading{Grams: 100, State: WeightUnstable}, PhaseRecording, nil, false},
+			{20*time.Minute + 3*time.Second, Tick{}, PhaseSealing, []Effect{StopRecording{1, StopMaxDuration}, Seal{1, 1}}, false},
+		})},
+		{"inactivity stops a recording; changes within inactivity_g are not activity", script(started1, []s{
+			{time.Minute, Reading{Grams: 1843, State: WeightStable}, PhaseRecording, nil, false},
+			{2 * time.Minute, Reading{Grams: 1836, State: WeightStable}, PhaseRecording, nil, false},
+			{3*time.Minute + 2*time.Second, Tick{}, PhaseRecording, nil, false},
+			{3*time.Minute + 3*time.Second, Tick{}, PhaseSealing, []Effect{StopRecording{1, StopInactivity}, Seal{1, 1}}, false},
+		})},
+		{"sealing that fails is tried again, then given up with the bundle kept", script(started1, []s{
+			{time.Minute, long, PhaseSealing, []Effect{StopRecording{1, StopButton}, Seal{1, 1}}, false},
+			{time.Minute, SealFailed{1, "fsync: input/output error"}, PhaseSealing, []Effect{Fault{1, "sealing failed (fsync: input/output error); trying again in 5s"}}, false},
+			{time.Minute + 5*time.Second, Tick{}, PhaseSealing, []Effect{Seal{1, 2}}, false},
+			{time.Minute + 5*time.Second, SealFailed{1, "fsync: input/output error"}, PhaseSealing, []Effect{Fault{1, "sealing failed (fsync: input/output error); trying again in 5s"}}, false},
+			{time.Minute + 10*time.Second, Tick{}, PhaseSealing, []Effect{Seal{1, 3}}, false},
+			{time.Minute + 10*time.Second, SealFailed{1, "fsync: input/output error"}, PhaseStable, []Effect{Fault{1, "sealing failed 3 times (last: fsync: input/output error); the bundle stays on disk and is sealed as interrupted at the next start"}}, false},
+		})},
+		{"a press while sealing is refused; the next session waits for the seal", script(started1, []s{
+			{time.Minute, long, PhaseSealing, []Effect{StopRecording{1, StopButton}, Seal{1, 1}}, false},
+			{time.Minute, short, PhaseSealing, []Effect{Refuse{"press", "button", "the previous session is still being sealed"}}, false},
+			{time.Minute, start, PhaseSealing, []Effect{Refuse{"start", "mqtt", "the previous session is still being sealed"}}, false},
+			{time.Minute + time.Second, Sealed{1, "x"}, PhaseStable, nil, false},
+			{time.Minute + 2*time.Second, start, PhaseStarting, []Effect{
+				FreezeWeight{2, Weighin{1840, true, at(time.Minute + 2*time.Second)}}, CaptureLabel{2},
+				Evaluate{2, Weighin{1840, true, at(time.Minute + 2*time.Second)}, Entries{}}, StartRecording{2, at(time.Minute + 2*time.Second)},
+			}, false},
+		})},
+		{"a mark outside a recording is refused", []s{
+			{0, parcel, PhaseStable, nil, false},
+			{time.Second, Command{Kind: CmdMark, Source: "mqtt"}, PhaseStable, []Effect{Refuse{"mark", "mqtt", "no recording is running"}}, false},
+		}},
+		{"entries: given before the start they join the verdict; during the recording they re-evaluate", []s{
+			{0, parcel, PhaseStable, nil, false},
+			{time.Second, Command{Kind: CmdLabelWeight, Grams: 2350}, PhaseStable, nil, false},
+			{time.Second, Command{Kind: CmdOrderRef, Text: " 12345 "}, PhaseStable, nil, false},
+			{2 * time.Second, short, PhaseStarting, []Effect{
+				FreezeWeight{1, weighin}, CaptureLabel{1},
+				Evaluate{1, weighin, Entries{LabelG: 2350, HasLabelG: true, OrderRef: "12345"}}, StartRecording{1, at(2 * time.Second)},
+			}, false},
+			{3 * time.Second, RecordingStarted{1}, PhaseRecording, nil, false},
+			{30 * time.Second, Command{Kind: CmdIssueType, Text: "Wrong_Item"}, PhaseRecording, []Effect{
+				Evaluate{1, weighin, Entries{LabelG: 2350, HasLabelG: true, OrderRef: "12345", IssueType: "wrong_item"}},
+			}, false},
+			{31 * time.Second, Command{Kind: CmdIssueType, Text: "wrong_item"}, PhaseRecording, nil, false},
+			{32 * time.Second, Command{Kind: CmdIssueType, Text: "furious", Source: "mqtt"}, PhaseRecording, []Effect{
+				Refuse{"issue_type", "mqtt", `verdict: invalid input: issue_type "furious" is not one of none, missing_item, wrong_item, damaged_cosmetic, damaged_functional`},
+			}, false},
+			{33 * time.Second, Command{Kind: CmdLabelWeight, Grams: math.NaN(), Source: "api"}, PhaseRecording, []Effect{
+				Refuse{"label_weight", "api", "label_weight must be greater than 0 and at most 200000 g, got NaN"},
+			}, false},
+			{time.Minute, long, PhaseSealing, []Effect{StopRecording{1, StopButton}, Seal{1, 1}}, false},
+			{time.Minute, Command{Kind: CmdExteriorCondition, Text: "crushed", Source: "mqtt"}, PhaseSealing, []Effect{
+				Refuse{"exterior_condition", "mqtt", "the session is being sealed; its entries are final"},
+			}, false},
+		}},
+		{"odd readings are ignored", []s{
+			{0, parcel, PhaseStable, nil, false},
+			{time.Second, Reading{Grams: math.NaN(), State: WeightStable}, PhaseStable, nil, false},
+			{time.Second, Reading{Grams: 5, State: WeightState(9)}, PhaseStable, nil, false},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { run(t, cfg, tc.steps) })
+	}
+}
+
+// TestTimers: the machine asks for one timer at its next deadline, re-arms
+// it when it fired early, and publishes each change of phase.
+func TestTimers(t *testing.T) {
+	cfg := defaultConfig()
+	run(t, cfg, []s{
+		{0, moving, PhasePresent, []Effect{PublishState{PhasePresent}}, true},
+		{time.Second, short, PhaseWaiting, []Effect{PublishState{PhaseWaiting}, Timer{at(6 * time.Second)}}, true},
+		{2 * time.Second, parcel, PhaseStarting, []Effect{
+			FreezeWeight{1, weighin}, CaptureLabel{1}, Evaluate{1, weighin, Entries{}}, StartRecording{1, at(2 * time.Second)},
+			PublishState{PhaseStarting},
+		}, true},
+		// Recording: the inactivity deadline (3m) comes before max_duration (20m).
+		{3 * time.Second, RecordingStarted{1}, PhaseRecording, []Effect{PublishState{PhaseRecording}, Timer{at(3*time.Minute + 3*time.Second)}}, true},
+		// Activity moves the deadline later: no new timer yet.
+		{time.Minute, Reading{Grams: 1200, State: WeightUnstable}, PhaseRecording, nil, true},
+		// The early timer fires: nothing expires, the timer is re-armed.
+		{3*time.Minute + 3*time.Second, Tick{}, PhaseRecording, []Effect{Timer{at(4 * time.Minute)}}, true},
+		{4 * time.Minute, Tick{}, PhaseSealing, []Effect{StopRecording{1, StopInactivity}, Seal{1, 1}, PublishState{PhaseSealing}}, true},
+		{4 * time.Minute, SealFailed{1, "busy"}, PhaseSealing, []Effect{Fault{1, "sealing failed (busy); trying again in 5s"}, Timer{at(4*time.Minute + 5*time.Second)}}, true},
+		{4*time.Minute + 5*time.Second, Tick{}, PhaseSealing, []Effect{Seal{1, 2}}, true},
+		{4*time.Minute + 6*time.Second, Sealed{1, "x"}, PhasePresent, []Effect{PublishState{PhasePresent}}, true},
+	})
+}
+
+func TestDeadline(t *testing.T) {
+	st := run(t, defaultConfig(), started1)
+	dl, ok := st.Deadline()
+	if !ok || !dl.Equal(at(3*time.Second+3*time.Minute)) {
+		t.Errorf("Deadline() = %v, %v; want the inactivity stop at 3m3s", dl, ok)
+	}
+	if d := st.RecordingFor(at(time.Minute)); d != 57*time.Second {
+		t.Errorf("RecordingFor = %v, want 57s", d)
+	}
+	idle, _ := New(defaultConfig())
+	if _, ok := idle.Deadline(); ok {
+		t.Error("an idle state has a deadline")
+	}
+}
+
+func TestStableWaitZero(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.StableWait = 0
+	w := Weighin{1200, false, at(time.Second)}
+	run(t, cfg, []s{
+		{0, moving, PhasePresent, nil, false},
+		{time.Second, short, PhaseStarting, []Effect{FreezeWeight{1, w}, CaptureLabel{1}, Evaluate{1, w, Entries{}}, StartRecording{1, at(time.Second)}}, false},
+	})
+}
+
+func TestZeroStateRefuses(t *testing.T) {
+	st, eff := Next(State{}, short, t0)
+	if st.Phase != PhaseIdle || len(eff) != 1 {
+		t.Fatalf("zero State: phase %v, effects %+v", st.Phase, eff)
+	}
+	if f, ok := eff[0].(Fault); !ok || !strings.Contains(f.Reason, "not made by New") {
+		t.Errorf("zero State answered %+v, want a Fault", eff[0])
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := defaultConfig().Validate(); err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	bad := Config{StableWait: -time.Second, InactivityG: math.NaN()}
+	err := bad.Validate()
+	if !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("Validate(%+v) = %v, want ErrInvalidConfig", bad, err)
+	}
+	for _, want := range []string{"stable_wait", "max_duration", "inactivity_stop", "inactivity_g", "seal retry", "seal attempts"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if _, err := New(bad); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("New accepted a bad config: %v", err)
+	}
+}
+
+func TestParseCommand(t *testing.T) {
+	tests := []struct {
+		name, payload string
+		want          Command
+		err           string
+	}{
+		{"start", "PRESS", Command{Kind: CmdStart, Source: "mqtt"}, ""},
+		{"mark", "PRESS", Command{Kind: CmdMark, Source: "mqtt"}, ""},
+		{"mark", " torn sleeve ", Command{Kind: CmdMark, Text: "torn sleeve", Source: "mqtt"}, ""},
+		{"label_weight", " 2350.5\n", Command{Kind: CmdLabelWeight, Grams: 2350.5, Source: "mqtt"}, ""},
+		{"issue_type", "wrong_item", Command{Kind: CmdIssueType, Text: "wrong_item", Source: "mqtt"}, ""},
+		{"order_ref", "#12345", Command{Kind: CmdOrderRef, Text: "#12345", Source: "mqtt"}, ""},
+		{"label_weight", "2,35 kg", Command{}, `label_weight: "2,35 kg" is not a number of grams`},
+		{"label_weight", "0", Command{}, "label_weight must be greater than 0"},
+		{"label_weight", "-5", Command{}, "label_weight must be greater than 0"},
+		{"label_weight", "NaN", Command{}, "got NaN"},
+		{"label_weight", "1e9", Command{}, "at most 200000 g"},
+		{"issue_type", "furious", Command{}, `issue_type "furious" is not one of`},
+		{"exterior_condition", "soggy", Command{}, `exterior_condition "soggy" is not one of`},
+		{"tracking", strings.Repeat("9", 101), Command{}, "payload of 101 bytes, at most 100"},
+		{"order_ref", "12\x1b[2J", Command{}, "control characters"},
+		{"reboot", "", Command{}, `unknown command "reboot"`},
+	}
+	for _, tc := range tests {
+		got, err := ParseCommand(tc.name, tc.payload, "mqtt")
+		if tc.err != "" {
+			if !errors.Is(err, ErrInvalidCommand) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseCommand(%q, %q) error %v, want ErrInvalidCommand saying %q", tc.name, tc.payload, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseCommand(%q, %q) = %+v, %v; want %+v", tc.name, tc.payload, got, err, tc.want)
+		}
+	}
+}
+
+func TestPhaseString(t *testing.T) {
+	if PhaseRecording.String() != "recording" || Phase(42).String() != "phase(42)" {
+		t.Errorf("Phase.String: %q, %q", PhaseRecording, Phase(42))
+	}
+}
