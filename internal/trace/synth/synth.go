@@ -148,10 +148,13 @@ func (p *placeModel) load(t float64) float64 {
 	default:
 		l = m * smoothstep((t-at)/p.ReleaseMs)
 	}
-	if t >= p.landMs {
-		d := (t - p.landMs) / 1000
+	// The rings, until they are 20 time constants old (below 1e-8 of the
+	// load).
+	if d := (t - p.landMs) / 1000; d >= 0 && d < 20*p.RingTauS {
 		l += m * p.Overshoot * math.Exp(-d/p.RingTauS) * math.Sin(2*math.Pi*p.ringHz*d)
-		l += m * 0.01 * math.Exp(-d/0.05) * math.Sin(2*math.Pi*45*d+p.cellPhase)
+		if d < 20*0.05 {
+			l += m * 0.01 * math.Exp(-d/0.05) * math.Sin(2*math.Pi*45*d+p.cellPhase)
+		}
 	}
 	if p.SwayToMs > p.SwayFromMs && t >= float64(p.SwayFromMs) && t < float64(p.SwayToMs)+200 {
 		s := (t - float64(p.SwayFromMs)) / 1000
@@ -162,8 +165,7 @@ func (p *placeModel) load(t float64) float64 {
 	if p.RemoveMs > 0 && t >= float64(p.RemoveMs) {
 		d := t - float64(p.RemoveMs)
 		l *= 1 - smoothstep(d/p.RemoveLenMs)
-		if end := p.RemoveLenMs; d >= end {
-			e := (d - end) / 1000
+		if e := (d - p.RemoveLenMs) / 1000; e >= 0 && e < 20*0.08 {
 			l += -0.01 * m * math.Exp(-e/0.08) * math.Sin(2*math.Pi*18*e)
 		}
 	}
