@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,8 @@ import (
 	"github.com/blackjack/webcam/ioctl"
 
 	"weighin/drivers/camera"
+	"weighin/internal/config"
+	"weighin/internal/recorder"
 )
 
 func result(t *testing.T, format string, args ...any) {
@@ -225,6 +228,21 @@ func TestVividCaptureReplug(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 
+	// The recording goes through the daemon's recorder (Matroska, continuity
+	// statistics) into the guest's RAM, then onto the raw disk.
+	rcfg := config.Default().Recorder
+	rcfg.PreRoll, rcfg.GapThreshold = time.Second, 200*time.Millisecond
+	rec, err := recorder.New(rcfg, recorder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recCtx, recCancel := context.WithCancel(context.Background())
+	recDone := make(chan error, 1)
+	go func() { recDone <- rec.Run(recCtx) }()
+	defer func() { recCancel(); <-recDone }()
+	recDir := t.TempDir()
+	recording := false
+
 	var all []camera.Frame
 	take := func(n int, within time.Duration) []camera.Frame {
 		t.Helper()
@@ -235,6 +253,14 @@ func TestVividCaptureReplug(t *testing.T) {
 			select {
 			case f := <-ch:
 				got = append(got, f)
+				rec.Push(f)
+				if !recording {
+					// The first frame is pre-roll: it gives the file its size.
+					if err := rec.Start(recDir); err != nil {
+						t.Fatalf("recorder start: %v", err)
+					}
+					recording = true
+				}
 			case <-timer.C:
 				t.Fatalf("got %d of %d frames within %v (stats %+v)", len(got), n, within, r.Stats())
 			}
@@ -269,7 +295,9 @@ func TestVividCaptureReplug(t *testing.T) {
 	result(t, "unplug_detect_ms=%d", st.LastLoss.Sub(tUnplug).Milliseconds())
 	// Frames dequeued before the disconnect may still be in the channel.
 	for len(ch) > 0 {
-		all = append(all, <-ch)
+		f := <-ch
+		all = append(all, f)
+		rec.Push(f)
 	}
 
 	// Replug: unload vivid (possible only once every fd is closed) and load
@@ -291,8 +319,10 @@ func TestVividCaptureReplug(t *testing.T) {
 	second := take(after, 60*time.Second)
 	checkOrder(t, second)
 	replug := second[0].Time.Sub(tReplug)
-	if second[0].Seq != all[len(all)-after-1].Seq+1 {
-		t.Errorf("seq after replug %d, before %d", second[0].Seq, all[len(all)-after-1].Seq)
+	lastBefore := all[len(all)-after-1]
+	replugGap := second[0].Time.Sub(lastBefore.Time)
+	if second[0].Seq != lastBefore.Seq+1 {
+		t.Errorf("seq after replug %d, before %d", second[0].Seq, lastBefore.Seq)
 	}
 	st = r.Stats()
 	if st.Opens != 2 || st.Losses != 1 {
@@ -304,21 +334,49 @@ func TestVividCaptureReplug(t *testing.T) {
 	}
 	done <- nil
 
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stopCancel()
+	rs, err := rec.Stop(stopCtx)
+	if err != nil {
+		t.Fatalf("recorder stop: %v", err)
+	}
 	c := measure(all)
 	t.Logf("frames %d, %.2f fps, replug to first frame %v, max gap %v", len(all), rate, replug, c.maxGap)
+	t.Logf("recorder: %d frames in %d file(s), %v, %.2f fps mean, max gap %v, gaps %+v, dropped %v",
+		rs.Frames, len(rs.Files), rs.Duration, rs.MeanFPS(), rs.MaxGap, rs.Gaps, rs.Dropped)
 	result(t, "frames=%d", len(all))
 	result(t, "fps=%.2f", rate)
 	result(t, "replug_to_frame_ms=%d", replug.Milliseconds())
 	result(t, "max_gap_ms=%d gaps=%d duration_ms=%d", c.maxGap.Milliseconds(), c.gaps, c.duration.Milliseconds())
+	result(t, "rec_frames=%d rec_files=%d rec_max_gap_ms=%d rec_gaps=%d rec_mean_fps=%.2f rec_duration_ms=%d",
+		rs.Frames, len(rs.Files), rs.MaxGap.Milliseconds(), len(rs.Gaps), rs.MeanFPS(), rs.Duration.Milliseconds())
 	result(t, "open_failures=%d", st.Failures)
-	if c.gaps < 1 {
-		t.Errorf("continuity shows no gap across the replug: %+v", c)
+	result(t, "replug_gap_ms=%d", replugGap.Milliseconds())
+	found := false
+	for _, g := range rs.Gaps {
+		if g.Gap == replugGap {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the recorder's gaps %+v do not show the replug gap of %v", rs.Gaps, replugGap)
+	}
+	if rs.Frames != int64(len(all)) || len(rs.Gaps) != c.gaps || rs.MaxGap != c.maxGap {
+		t.Errorf("recorder statistics (%d frames, gaps %v, max %v) disagree with the frames (%d, %d gaps, max %v)",
+			rs.Frames, rs.Gaps, rs.MaxGap, len(all), c.gaps, c.maxGap)
 	}
 
+	var off int64
+	for _, fi := range rs.Files {
+		data, err := os.ReadFile(filepath.Join(recDir, fi.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeArtifact(t, disk, &off, fi.Name, data)
+	}
 	var stream []byte
 	for _, f := range all {
 		stream = append(stream, f.Data...)
 	}
-	var off int64
 	writeArtifact(t, disk, &off, "frames.mjpeg", stream)
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"weighin/internal/recorder"
 )
 
 // tools the test needs on the host, with the Debian package that has them.
@@ -274,7 +276,7 @@ func TestVividInQemu(t *testing.T) {
 		t.Fatal(err)
 	}
 	frames, _ := strconv.Atoi(kv["frames"])
-	judged := false
+	judged, recorded := false, false
 	for _, a := range arts {
 		if a.off < 0 || a.off+a.length > int64(len(img)) {
 			t.Fatalf("artifact %s at %d+%d outside the %d-byte disk", a.name, a.off, a.length, len(img))
@@ -288,7 +290,21 @@ func TestVividInQemu(t *testing.T) {
 		if n != frames {
 			t.Errorf("ffprobe counts %d frames in %s, the guest captured %d", n, a.name, frames)
 		}
+		if strings.HasSuffix(a.name, ".mkv") {
+			st, err := recorder.Analyze(p, 200*time.Millisecond)
+			if err != nil {
+				t.Fatalf("analyze the guest's recording: %v", err)
+			}
+			t.Logf("recorder.Analyze %s: %d frames, %v, max gap %v, gaps %+v", a.name, st.Frames, st.Duration.Round(time.Millisecond), st.MaxGap.Round(time.Millisecond), st.Gaps)
+			if st.Frames != int64(frames) || len(st.Gaps) < 1 {
+				t.Errorf("%s: %d frames and %d gaps; want %d frames and the replug gap", a.name, st.Frames, len(st.Gaps), frames)
+			}
+			recorded = true
+		}
 		judged = true
+	}
+	if !recorded {
+		t.Errorf("no Matroska recording among the artifacts %v", arts)
 	}
 	if !judged {
 		t.Fatalf("the guest brought out no recording; console:\n%s", out)
@@ -299,6 +315,8 @@ func TestVividInQemu(t *testing.T) {
 	fmt.Printf("  unplug detected after:    %s ms\n", kv["unplug_detect_ms"])
 	fmt.Printf("  replug to first frame:    %s ms\n", kv["replug_to_frame_ms"])
 	fmt.Printf("  continuity:               max gap %s ms, %s gap(s) > 200 ms over %s ms\n", kv["max_gap_ms"], kv["gaps"], kv["duration_ms"])
+	fmt.Printf("  replug gap in the stream: %s ms (listed in the recorder's gaps)\n", kv["replug_gap_ms"])
+	fmt.Printf("  recorder (Matroska):      %s frames, %s fps mean, max gap %s ms, %s gap(s) listed\n", kv["rec_frames"], kv["rec_mean_fps"], kv["rec_max_gap_ms"], kv["rec_gaps"])
 	fmt.Printf("  total test time:          %v\n\n", time.Since(start).Round(time.Second))
 }
 
