@@ -37,18 +37,18 @@ const (
 type solutionText struct{ en, enPlural, zh, zhPlural string }
 
 var solutions = map[Solution]solutionText{
-	SolutionSmallPartialRefund:     {en: "a small partial refund", zh: "给予少量部分退款"},
-	SolutionRepairRefund:           {en: "a partial refund to cover a local repair", zh: "部分退款，用于在本地维修"},
-	SolutionRepairOrReplacement:    {en: "a partial refund to cover a local repair, or a replacement if the item cannot be used", zh: "部分退款用于本地维修；如果商品无法使用，希望更换新品"},
+	SolutionSmallPartialRefund:     {en: "a small partial refund", zh: "获得少量部分退款"},
+	SolutionRepairRefund:           {en: "a partial refund to cover a local repair", zh: "获得部分退款，用于在本地维修"},
+	SolutionRepairOrReplacement:    {en: "a partial refund to cover a local repair, or a replacement if the item cannot be used", zh: "获得部分退款，用于在本地维修；如果商品无法使用，希望更换新品"},
 	SolutionReplacement:            {en: "a replacement", zh: "更换新品"},
 	SolutionRefundOrReplacement:    {en: "a replacement or a refund of the item value", zh: "更换新品，或退还该商品的货款"},
-	SolutionPartRefundOrReplace:    {en: "a partial refund or a replacement of the missing part", zh: "部分退款，或补发缺少的部件"},
+	SolutionPartRefundOrReplace:    {en: "a partial refund or a replacement of the missing part", zh: "获得部分退款，或补发缺少的部件"},
 	SolutionRefundMissing:          {en: "a refund of the missing item or a reshipment of it", enPlural: "a refund of the missing items or a reshipment of them", zh: "退还所缺商品的货款，或补发这件商品", zhPlural: "退还所缺商品的货款，或补发这些商品"},
 	SolutionFullRefundOrReshipment: {en: "a full refund or an immediate reshipment", zh: "全额退款，或尽快重新发货"},
 	SolutionCorrectItemOrRefund:    {en: "the correct item or a full refund", zh: "换发正确的商品，或全额退款"},
 	SolutionFullRefund:             {en: "a full refund", zh: "全额退款"},
 	SolutionReshipment:             {en: "a reshipment", zh: "重新发货"},
-	SolutionDiscountNextOrder:      {en: "a discount on my next order", zh: "在下次订单中给予折扣"},
+	SolutionDiscountNextOrder:      {en: "a discount on my next order", zh: "在下次订单时获得折扣"},
 }
 
 // Solutions lists every solution a buyer may choose, in a stable order.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"weighin/internal/result"
 )
 
 // itemsFrom builds up to maxN items with unique names from fuzz bytes:
@@ -213,4 +214,48 @@ func BenchmarkInfer24Identical(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzEvaluate: any input either is refused with a sentinel or gives a
+// schema verdict, a tier from 0 to 3 that follows the table, and a
+// message in both languages.
+func FuzzEvaluate(f *testing.F) {
+	f.Add(2350.0, 1840.0, []byte{0x27, 0x74, 0x57, 0x80, 0x10, 0x68}, uint8(0))
+	f.Add(2350.0, 520.0, []byte{0x27, 0x74, 0x57, 0x80, 0x10, 0x68}, uint8(1))
+	f.Add(0.0, 1840.0, []byte{}, uint8(2))
+	f.Add(2350.0, math.NaN(), []byte{1, 2}, uint8(3))
+	f.Fuzz(func(t *testing.T, label, measured float64, data []byte, issue uint8) {
+		in := Input{MeasuredG: measured, MeasuredStable: issue&1 == 0, Items: itemsFrom(data, 16), IssueType: IssueTypes[int(issue)%len(IssueTypes)]}
+		if label != 0 {
+			in.LabelG = &label
+		}
+		o, err := Evaluate(DefaultParams(), in)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidInput) && !errors.Is(err, ErrTooManyItems) {
+				t.Fatalf("Evaluate error %v wraps no sentinel", err)
+			}
+			return
+		}
+		if !slices.Contains([]string{"match", "underweight", "overweight", "empty", "no_label_weight"}, o.Verdict) || o.Tier < 0 || o.Tier > 3 {
+			t.Fatalf("verdict %q tier %d", o.Verdict, o.Tier)
+		}
+		switch {
+		case o.Verdict == "empty" && o.Tier != 3,
+			o.Verdict == "match" && in.IssueType == IssueNone && o.Tier != 0,
+			in.IssueType == IssueWrongItem && o.Tier != 3,
+			o.Verdict == "underweight" && len(o.MissingCandidates) > 0 && o.Tier != 3:
+			t.Fatalf("tier %d for verdict %q, issue %q, %d candidates", o.Tier, o.Verdict, in.IssueType, len(o.MissingCandidates))
+		}
+		for k, c := range o.MissingCandidates {
+			if k > 0 && math.Abs(o.MissingCandidates[k-1].ResidualG) > math.Abs(c.ResidualG) {
+				t.Fatalf("candidates not sorted: %+v", o.MissingCandidates)
+			}
+		}
+		var r result.Result
+		o.Apply(&r)
+		m, err := Compose(r, DisputeOptions{})
+		if err != nil || m.EN == "" || m.ZH == "" {
+			t.Fatalf("Compose: %v", err)
+		}
+	})
 }

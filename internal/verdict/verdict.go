@@ -63,6 +63,10 @@ var (
 // grams twice over), not a parcel.
 const MaxWeightG = 200_000
 
+// MinParcelG is the lightest weigh-in or label weight accepted, in grams:
+// below it the scale holds no parcel.
+const MinParcelG = 1
+
 // MaxNameLen is the longest item name accepted, in bytes.
 const MaxNameLen = 200
 
@@ -434,19 +438,21 @@ func validate(p Params, in Input) (issue, exterior string, err error) {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidInput}, args...)...))
 	}
-	weight := func(name string, v float64) {
+	weight := func(name string, v, least float64) {
 		switch {
 		case math.IsNaN(v) || math.IsInf(v, 0):
 			bad("%s must be a finite number, got %v", name, v)
 		case v <= 0:
 			bad("%s must be greater than 0 g, got %v", name, v)
+		case v < least:
+			bad("%s must be at least %g g, got %v", name, least, v)
 		case v > MaxWeightG:
 			bad("%s of %v g is beyond the %d g limit (a unit error?)", name, v, MaxWeightG)
 		}
 	}
-	weight("measured_g", in.MeasuredG)
+	weight("measured_g", in.MeasuredG, MinParcelG)
 	if in.LabelG != nil {
-		weight("label_g", *in.LabelG)
+		weight("label_g", *in.LabelG, MinParcelG)
 	}
 	r := p.LabelResolutionG
 	if in.LabelResolutionG != nil {
@@ -471,7 +477,7 @@ func validate(p Params, in Input) (issue, exterior string, err error) {
 		case strings.ContainsFunc(it.Name, isControl):
 			bad("items[%d]: name %q contains control characters", i, it.Name)
 		}
-		weight(fmt.Sprintf("items[%d] (%s) weight", i, name), it.WeightG)
+		weight(fmt.Sprintf("items[%d] (%s) weight", i, name), it.WeightG, 0)
 	}
 	issue, e := ParseIssueType(in.IssueType)
 	if e != nil {

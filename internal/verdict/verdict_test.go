@@ -246,6 +246,7 @@ func TestEvaluateRefuses(t *testing.T) {
 		{"negative measured", DefaultParams(), Input{LabelG: f(2350), MeasuredG: -5}, ErrInvalidInput, "measured_g must be greater than 0 g, got -5"},
 		{"NaN measured", DefaultParams(), Input{LabelG: f(2350), MeasuredG: math.NaN()}, ErrInvalidInput, "measured_g must be a finite number, got NaN"},
 		{"Inf measured", DefaultParams(), Input{LabelG: f(2350), MeasuredG: math.Inf(1)}, ErrInvalidInput, "measured_g must be a finite number, got +Inf"},
+		{"a measured weight of no parcel", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 0.004}, ErrInvalidInput, "measured_g must be at least 1 g, got 0.004"},
 		{"absurd measured", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 5e6}, ErrInvalidInput, "measured_g of 5e+06 g is beyond the 200000 g limit"},
 		{"zero label", DefaultParams(), Input{LabelG: f(0), MeasuredG: 100}, ErrInvalidInput, "label_g must be greater than 0 g, got 0"},
 		{"negative label", DefaultParams(), Input{LabelG: f(-2350), MeasuredG: 100}, ErrInvalidInput, "label_g must be greater than 0 g, got -2350"},
