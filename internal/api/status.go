@@ -1,0 +1,105 @@
+package api
+
+import "weighin/internal/result"
+
+// Status is weighd's live state, the body of GET /v1/status.
+type Status struct {
+	StationID string  `json:"station_id"`
+	Version   string  `json:"version"`
+	Sim       bool    `json:"sim"`
+	UptimeS   float64 `json:"uptime_s"`
+
+	// SessionState is the session phase: idle, present, stable, waiting,
+	// starting, recording, sealing.
+	SessionState string  `json:"session_state"`
+	WeightG      float64 `json:"weight_g"`
+	// WeightState is empty, stable, unstable or undecided.
+	WeightState string  `json:"weight_state"`
+	Stable      bool    `json:"stable"`
+	SpreadG     float64 `json:"spread_g"`
+	WarmingUp   bool    `json:"warming_up"`
+	Calibrated  bool    `json:"calibrated"`
+
+	Recording  bool    `json:"recording"`
+	SessionID  string  `json:"session_id,omitempty"`
+	RecordingS float64 `json:"recording_s,omitempty"`
+
+	// Entries are the buyer's entries for the parcel on the scale.
+	Entries Entries `json:"entries"`
+
+	FreeStorageBytes int64  `json:"free_storage_bytes"`
+	ClockSynced      bool   `json:"clock_synced"`
+	KeyFingerprint   string `json:"key_fingerprint"`
+	ChainHead        string `json:"chain_head"`
+	StateDir         string `json:"state_dir"`
+
+	Scale  ScaleStatus  `json:"scale"`
+	Camera CameraStatus `json:"camera"`
+	MQTT   MQTTStatus   `json:"mqtt"`
+
+	// LastError is the latest fault (refused start, camera lost, …).
+	LastError string `json:"last_error,omitempty"`
+	// LastResult is the result of the last sealed session.
+	LastResult *result.Result `json:"last_result,omitempty"`
+}
+
+// Entries are what the buyer typed or sent for the parcel on the scale.
+type Entries struct {
+	LabelG            *float64 `json:"label_g,omitempty"`
+	OrderRef          string   `json:"order_ref,omitempty"`
+	Tracking          string   `json:"tracking,omitempty"`
+	ExteriorCondition string   `json:"exterior_condition,omitempty"`
+	IssueType         string   `json:"issue_type,omitempty"`
+}
+
+// ScaleStatus is the HX711's health.
+type ScaleStatus struct {
+	Rate     int     `json:"rate"`
+	Reads    uint64  `json:"reads"`
+	Glitches uint64  `json:"glitches"`
+	Timeouts uint64  `json:"timeouts"`
+	LastErr  string  `json:"last_error,omitempty"`
+	Offset   float64 `json:"offset"`
+	Scale    float64 `json:"counts_per_gram"`
+}
+
+// CameraStatus is the camera's health.
+type CameraStatus struct {
+	Device    string  `json:"device"`
+	Connected bool    `json:"connected"`
+	Frames    uint64  `json:"frames"`
+	Width     int     `json:"width"`
+	Height    int     `json:"height"`
+	FPS       float64 `json:"fps"`
+	LastErr   string  `json:"last_error,omitempty"`
+	PreRollS  float64 `json:"pre_roll_s"`
+	PreRollB  int64   `json:"pre_roll_bytes"`
+}
+
+// MQTTStatus is the publisher's state.
+type MQTTStatus struct {
+	Broker    string `json:"broker"`
+	Embedded  bool   `json:"embedded"`
+	Connected bool   `json:"connected"`
+	Pending   int    `json:"pending_results"`
+}
+
+// Command names accepted by POST /v1/cmd/NAME, besides the MQTT commands
+// (tare, start, stop, mark, label_weight, order_ref, tracking,
+// exterior_condition, issue_type).
+const (
+	// CmdCalibrateZero records the empty platform as the zero offset.
+	CmdCalibrateZero = "calibrate_zero"
+	// CmdCalibrateSpan takes value = the known mass in grams on the
+	// platform, and saves the calibration.
+	CmdCalibrateSpan = "calibrate_span"
+	// CmdSimPlace (--sim only) places value grams on the simulated scale.
+	CmdSimPlace = "sim_place"
+	// CmdSimRemove (--sim only) empties the simulated scale.
+	CmdSimRemove = "sim_remove"
+	// CmdSimPress (--sim only) presses the virtual button; value "short"
+	// (default) or "long".
+	CmdSimPress = "sim_press"
+	// CmdSessions lists the session index (GET /v1/sessions).
+	CmdSessions = "sessions"
+)
