@@ -34,6 +34,7 @@ type command struct {
 // commands is the dispatch table; each subcommand lives in its own file.
 var commands = map[string]command{
 	"replay": {"replay a load-cell trace CSV through the daemon's weighing pipeline", runReplay},
+	"verify": {"verify evidence bundles: signatures, hashes, chain, continuity (--chain DIR: the whole chain)", runVerify},
 }
 
 func main() {

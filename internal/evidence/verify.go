@@ -85,6 +85,9 @@ type VerifyOptions struct {
 	// consistency across the chain and its fingerprint reported, to be
 	// compared with the one published with the results.
 	Key ed25519.PublicKey
+	// Fingerprint, when set, is the only key fingerprint accepted
+	// (SHA256:…, as published with every result).
+	Fingerprint string
 	// AnalyzeVideo, when set, re-analyses each video file (by path) so its
 	// continuity can be compared with the manifest's.
 	AnalyzeVideo func(path string) (result.Continuity, error)
@@ -147,6 +150,9 @@ func verifyContent(fsys fs.FS, dir string, opts VerifyOptions) *Report {
 	checkSig(r, fsys, ManifestFile, ManifestSigFile, data, key)
 	if opts.Key != nil && !key.Equal(opts.Key) {
 		r.problem(ManifestFile, "signed by key %s, expected the station key %s", m.KeyFingerprint, sshsig.Fingerprint(opts.Key))
+	}
+	if opts.Fingerprint != "" && m.KeyFingerprint != opts.Fingerprint {
+		r.problem(ManifestFile, "signed by key %s, expected the published key %s", m.KeyFingerprint, opts.Fingerprint)
 	}
 	if present[UnsealedFile] {
 		r.problem(UnsealedFile, "left beside a manifest: the seal was not finished")
@@ -633,7 +639,7 @@ func VerifyChain(dir string, opts ChainOptions) (*ChainReport, error) {
 		}
 		if chainKey == nil {
 			chainKey = r.key
-		} else if !r.key.Equal(chainKey) && opts.Key == nil {
+		} else if !r.key.Equal(chainKey) && opts.Key == nil && opts.Fingerprint == "" {
 			r.problem(ManifestFile, "signed by %s, the chain before it by %s", r.KeyFingerprint, sshsig.Fingerprint(chainKey))
 		}
 		prev, prevName = r.ManifestSHA256, it.name

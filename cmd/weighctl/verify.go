@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"weighin/internal/evidence"
+	"weighin/internal/evidence/sshsig"
+	"weighin/internal/recorder"
+	"weighin/internal/result"
+)
+
+const verifyUsage = `usage: weighctl verify [flags] BUNDLE...
+       weighctl verify --chain [flags] DIR
+
+Checks evidence bundles offline: the manifest's signature, every file's size
+and SHA-256, SHA256SUMS, outcome addenda, tombstones, the links to the
+neighbouring bundles on disk, and the continuity of the recording (the
+statistics in the manifest, and a fresh analysis of the video files).
+--chain checks every bundle of DIR (a state directory or its sessions/)
+and the hash chain through them, tombstones included.
+
+Without --key or --fingerprint the key is the one in the manifests (and the
+state directory's station_ed25519.pub when the bundles are in one): compare
+the fingerprint printed with the one published with the results.
+
+Exit status: 0 all good; 1 an integrity failure (the file is named), or
+with --strict a continuity finding; 2 usage error.
+
+flags:
+`
+
+// runVerify is `weighctl verify`.
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	jsonOut := fl.Bool("json", false, "print the report as JSON")
+	strict := fl.Bool("strict", false, "fail (exit 1) on continuity findings too: gaps, dropped frames, an interrupted session")
+	chain := fl.Bool("chain", false, "verify every bundle of DIR and the chain through them")
+	keyFile := fl.String("key", "", "accept only the key in this file (.pub, authorized_keys or allowed_signers line)")
+	fingerprint := fl.String("fingerprint", "", "accept only the key with this fingerprint (SHA256:…, as published with the results)")
+	head := fl.String("head", "", "with --chain: the chain head published last; the newest manifest must match it")
+	noVideo := fl.Bool("no-video", false, "do not re-analyse the video files")
+	gap := fl.Duration("gap-threshold", 200*time.Millisecond, "gap threshold for the video re-analysis (recorder.gap_threshold)")
+	fl.Usage = func() {
+		fmt.Fprint(stderr, verifyUsage)
+		fl.PrintDefaults()
+	}
+	paths, err := parseInterleaved(fl, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	switch {
+	case len(paths) == 0:
+		fmt.Fprintln(stderr, "weighctl verify: name at least one bundle directory (or --chain DIR)")
+		return exitUsage
+	case *chain && len(paths) != 1:
+		fmt.Fprintln(stderr, "weighctl verify: --chain takes exactly one directory")
+		return exitUsage
+	case *head != "" && !*chain:
+		fmt.Fprintln(stderr, "weighctl verify: --head goes with --chain")
+		return exitUsage
+	case *keyFile != "" && *fingerprint != "":
+		fmt.Fprintln(stderr, "weighctl verify: give --key or --fingerprint, not both")
+		return exitUsage
+	case *fingerprint != "" && !strings.HasPrefix(*fingerprint, "SHA256:"):
+		fmt.Fprintf(stderr, "weighctl verify: --fingerprint %q: want SHA256:… as ssh-keygen -l prints it\n", *fingerprint)
+		return exitUsage
+	}
+
+	opts := evidence.VerifyOptions{Fingerprint: *fingerprint}
+	keySource := ""
+	switch {
+	case *keyFile != "":
+		k, err := readKeyFile(*keyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "weighctl verify: --key %s: %v\n", *keyFile, err)
+			return exitUsage
+		}
+		opts.Key = k
+		keySource = "--key " + *keyFile
+	case *fingerprint != "":
+		keySource = "--fingerprint " + *fingerprint
+	default:
+		if p := stationPubFor(paths[0], *chain); p != "" {
+			if k, err := readKeyFile(p); err == nil {
+				opts.Key = k
+				keySource = p
+			}
+		}
+	}
+	if !*noVideo {
+		threshold := *gap
+		opts.AnalyzeVideo = func(path string) (result.Continuity, error) {
+			st, err := recorder.Analyze(path, threshold)
+			if err != nil {
+				return result.Continuity{}, err
+			}
+			return st.Continuity(), nil
+		}
+	}
+
+	out := verifyOutput{Strict: *strict, KeySource: keySource, Bundles: []*evidence.Report{}}
+	if *chain {
+		c, err := evidence.VerifyChain(paths[0], evidence.ChainOptions{VerifyOptions: opts, Head: *head})
+		if err != nil {
+			fmt.Fprintf(stderr, "weighctl verify: %v\n", err)
+			return exitUsage
+		}
+		out.Chain = c
+		out.Bundles = c.Bundles
+	} else {
+		for _, p := range paths {
+			if err := ctx.Err(); err != nil {
+				fmt.Fprintf(stderr, "weighctl verify: %v\n", err)
+				return exitUsage
+			}
+			r, err := evidence.VerifyBundle(p, opts)
+			if err != nil {
+				fmt.Fprintf(stderr, "weighctl verify: %s: %v\n", p, err)
+				return exitUsage
+			}
+			out.Bundles = append(out.Bundles, r)
+		}
+	}
+	out.OK = true
+	for _, b := range out.Bundles {
+		if !b.OK() || *strict && len(b.Findings) > 0 {
+			out.OK = false
+		}
+	}
+	if out.Chain != nil && len(out.Chain.Problems) > 0 {
+		out.OK = false
+	}
+
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		enc.Encode(out)
+	} else {
+		printVerify(stdout, out)
+	}
+	// Every integrity failure also goes to stderr, one line each, naming
+	// the file.
+	for _, b := range out.Bundles {
+		for _, p := range b.Problems {
+			fmt.Fprintf(stderr, "weighctl verify: %s: %s\n", filepath.Join(b.Bundle, p.File), p.Reason)
+		}
+		if *strict {
+			for _, f := range b.Findings {
+				fmt.Fprintf(stderr, "weighctl verify: %s: continuity: %s\n", b.Bundle, f)
+			}
+		}
+	}
+	if out.Chain != nil {
+		for _, p := range out.Chain.Problems {
+			fmt.Fprintf(stderr, "weighctl verify: %s: %s\n", out.Chain.Dir, p.Reason)
+		}
+	}
+	if !out.OK {
+		return exitProblem
+	}
+	return exitOK
+}
+
+// verifyOutput is the --json document.
+type verifyOutput struct {
+	OK     bool `json:"ok"`
+	Strict bool `json:"strict"`
+	// KeySource says which key was trusted: a file, a fingerprint, or ""
+	// for the key named in the manifests.
+	KeySource string                `json:"key_source"`
+	Chain     *evidence.ChainReport `json:"chain,omitempty"`
+	Bundles   []*evidence.Report    `json:"bundles"`
+}
+
+func printVerify(w io.Writer, out verifyOutput) {
+	failed, findings := 0, 0
+	for _, b := range out.Bundles {
+		status := "ok"
+		switch {
+		case !b.OK():
+			status = "FAIL"
+			failed++
+		case len(b.Findings) > 0:
+			findings++
+			if out.Strict {
+				status = "FAIL"
+			}
+		}
+		fmt.Fprintf(w, "%-4s  %s  %s", status, b.Bundle, b.State)
+		if b.Verdict != "" {
+			fmt.Fprintf(w, ", verdict %s", b.Verdict)
+		}
+		fmt.Fprintln(w)
+		if b.KeyFingerprint != "" {
+			fmt.Fprintf(w, "      key %s, manifest sha256 %s\n", b.KeyFingerprint, b.ManifestSHA256)
+		}
+		counts := map[string]int{}
+		for _, f := range b.Files {
+			counts[f.Status]++
+		}
+		if len(b.Files) > 0 {
+			fmt.Fprintf(w, "      files:")
+			for _, s := range []string{"ok", "removed", "missing", "size", "sha256"} {
+				if counts[s] > 0 {
+					fmt.Fprintf(w, " %d %s", counts[s], s)
+				}
+			}
+			fmt.Fprintln(w)
+		}
+		for _, o := range b.Outcomes {
+			fmt.Fprintf(w, "      %s: %s (%s)\n", o.File, o.Outcome, o.RecordedAt)
+		}
+		for _, p := range b.Problems {
+			fmt.Fprintf(w, "      FAIL %s: %s\n", p.File, p.Reason)
+		}
+		for _, f := range b.Findings {
+			fmt.Fprintf(w, "      finding: %s\n", f)
+		}
+		for _, n := range b.Notes {
+			fmt.Fprintf(w, "      note: %s\n", n)
+		}
+	}
+	if out.Chain != nil {
+		for _, p := range out.Chain.Problems {
+			fmt.Fprintf(w, "FAIL  chain: %s\n", p.Reason)
+		}
+		fmt.Fprintf(w, "chain: %d bundles, head %s, key %s\n", len(out.Bundles), out.Chain.Head, out.Chain.KeyFingerprint)
+	}
+	trust := "the key named in the manifests: compare its fingerprint with the one published with the results"
+	if out.KeySource != "" {
+		trust = out.KeySource
+	}
+	fmt.Fprintf(w, "key trusted: %s\n", trust)
+	fmt.Fprintf(w, "%d bundle(s): %d failed integrity, %d with continuity findings\n", len(out.Bundles), failed, findings)
+}
+
+// parseInterleaved parses flags that may come after the positional
+// arguments (weighctl verify BUNDLE --json).
+func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fl.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fl.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// readKeyFile reads the first ed25519 key in a .pub, authorized_keys or
+// allowed_signers file.
+func readKeyFile(path string) (ed25519.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var firstErr error
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, err := sshsig.ParseAuthorizedKey(line)
+		if err == nil {
+			return k, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil {
+		firstErr = errors.New("no key in the file")
+	}
+	return nil, firstErr
+}
+
+// stationPubFor finds the station's public key file when the bundles are
+// in a state directory: <state>/station_ed25519.pub beside sessions/.
+func stationPubFor(path string, chain bool) string {
+	clean := filepath.Clean(path)
+	var candidates []string
+	if chain {
+		candidates = []string{filepath.Join(clean, evidence.PublicKeyFile), filepath.Join(filepath.Dir(clean), evidence.PublicKeyFile)}
+	} else {
+		candidates = []string{filepath.Join(filepath.Dir(filepath.Dir(clean)), evidence.PublicKeyFile)}
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
+			// Only beside a sessions directory: an unrelated .pub is not
+			// the station's.
+			if fi, err := os.Stat(filepath.Join(filepath.Dir(c), evidence.SessionsDir)); err == nil && fi.IsDir() {
+				return c
+			}
+		}
+	}
+	return ""
+}
