@@ -1,0 +1,516 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/url"
+	"strings"
+	"time"
+
+	"weighin/internal/result"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+)
+
+// FileName is the registry's file name under the state directory.
+const FileName = "registry.db"
+
+// Sentinel errors.
+var (
+	// ErrNotFound: no parcel with that tracking number.
+	ErrNotFound = errors.New("registry: parcel not found")
+	// ErrExists: AddParcel for a tracking number already registered.
+	ErrExists = errors.New("registry: parcel already registered")
+	// ErrInvalid: a parcel or result with a bad field.
+	ErrInvalid = errors.New("registry: invalid value")
+	// ErrTooNew: the file was written by a newer weighin (its schema
+	// version is above the one this code knows).
+	ErrTooNew = errors.New("registry: database schema newer than this program")
+)
+
+// Item is one item of the agent's per-item list.
+type Item struct {
+	Name    string  `json:"name"`
+	WeightG float64 `json:"weight_g"`
+}
+
+// Parcel is an expected parcel.
+type Parcel struct {
+	// Tracking is normalised (upper case, no spaces or dashes); the key.
+	Tracking string `json:"tracking"`
+	OrderRef string `json:"order_ref"`
+	// LabelG is the label (declared) weight, nil when unknown.
+	LabelG *float64 `json:"label_g"`
+	// LabelResolutionG is the carrier's rounding step; 0 means the
+	// configured default (verdict.label_resolution_g).
+	LabelResolutionG float64 `json:"label_resolution_g"`
+	Items            []Item  `json:"items"`
+}
+
+// Session is one row of the session index.
+type Session struct {
+	SessionID string   `json:"session_id"`
+	Seq       int64    `json:"seq"`
+	StartedAt string   `json:"started_at"`
+	Tracking  string   `json:"tracking"`
+	OrderRef  string   `json:"order_ref"`
+	Verdict   string   `json:"verdict"`
+	Tier      int      `json:"tier"`
+	Bundle    string   `json:"bundle"`
+	DeltaG    *float64 `json:"delta_g"`
+	// Outcome is "complete", or "interrupted" for a session sealed at
+	// recovery after a crash or power cut.
+	Outcome string `json:"outcome"`
+}
+
+// Outcomes of a session.
+const (
+	OutcomeComplete    = "complete"
+	OutcomeInterrupted = "interrupted"
+)
+
+// Filter selects sessions; empty fields match everything.
+type Filter struct {
+	Tracking string
+	Order    string
+	Verdict  string
+	// Since keeps sessions started at or after it (zero: all).
+	Since time.Time
+}
+
+// DB is an open registry. Safe for concurrent use.
+type DB struct {
+	db   *sql.DB
+	path string
+}
+
+// migrations[i] takes the schema from version i to i+1. Never edit one that
+// has shipped: append.
+var migrations = []string{
+	`CREATE TABLE parcels (
+		tracking           TEXT PRIMARY KEY,
+		order_ref          TEXT NOT NULL DEFAULT '',
+		label_g            REAL,
+		label_resolution_g REAL NOT NULL DEFAULT 0,
+		items              TEXT NOT NULL DEFAULT '[]',
+		updated_at         TEXT NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE sessions (
+		session_id TEXT PRIMARY KEY,
+		seq        INTEGER NOT NULL,
+		started_at TEXT NOT NULL,
+		started_ms INTEGER NOT NULL,
+		tracking   TEXT NOT NULL DEFAULT '',
+		order_ref  TEXT NOT NULL DEFAULT '',
+		verdict    TEXT NOT NULL,
+		tier       INTEGER NOT NULL,
+		bundle     TEXT NOT NULL,
+		delta_g    REAL,
+		outcome    TEXT NOT NULL
+	);
+	CREATE INDEX sessions_tracking ON sessions(tracking);
+	CREATE INDEX sessions_order ON sessions(order_ref);
+	CREATE INDEX sessions_verdict ON sessions(verdict);
+	CREATE INDEX sessions_started ON sessions(started_ms);`,
+}
+
+// SchemaVersion is the schema version this code writes (PRAGMA
+// user_version).
+var SchemaVersion = len(migrations)
+
+// Open opens (creating if needed) the registry at path, in WAL mode with a
+// busy timeout, so weighd and weighctl can have it open at once, and
+// brings its schema up to date.
+func Open(path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("registry: open %s: %w", path, err)
+	}
+	r := &DB{db: db, path: path}
+	if err := r.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Close closes the database.
+func (r *DB) Close() error { return r.db.Close() }
+
+func (r *DB) migrate(ctx context.Context) error {
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("registry: open %s: %w", r.path, err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("registry: %s: read schema version: %w", r.path, err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("%w: %s has version %d, this program knows up to %d", ErrTooNew, r.path, v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("registry: %s: migration %d: %w", r.path, i+1, err)
+		}
+	}
+	if v < len(migrations) {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+			return fmt.Errorf("registry: %s: set schema version: %w", r.path, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Version returns the schema version of the open file.
+func (r *DB) Version(ctx context.Context) (int, error) {
+	var v int
+	err := r.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns nil when it says
+// "ok".
+func (r *DB) IntegrityCheck(ctx context.Context) error {
+	rows, err := r.db.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("registry: integrity check: %w", err)
+	}
+	defer rows.Close()
+	var msgs []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		msgs = append(msgs, s)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(msgs) != 1 || msgs[0] != "ok" {
+		return fmt.Errorf("registry: integrity check: %s", strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// validate normalises p and checks it as ParseCSV does.
+func validate(p *Parcel) error {
+	p.Tracking = NormalizeTracking(p.Tracking)
+	var errs []string
+	if msg := checkTracking(p.Tracking); msg != "" {
+		errs = append(errs, "tracking: "+msg)
+	}
+	if len(p.OrderRef) > maxTextLen || strings.ContainsAny(p.OrderRef, "\r\n") {
+		errs = append(errs, fmt.Sprintf("order_ref: longer than %d characters or has a line break", maxTextLen))
+	}
+	if p.LabelG != nil {
+		if _, msg := number(fmt.Sprint(*p.LabelG), maxLabelG, false); msg != "" {
+			errs = append(errs, "label_g: "+msg)
+		}
+	}
+	if _, msg := number(fmt.Sprint(p.LabelResolutionG), maxResG, true); msg != "" {
+		errs = append(errs, "label_resolution_g: "+msg)
+	}
+	if _, err := ParseItems(FormatItems(p.Items)); err != nil || len(p.Items) > maxItems {
+		errs = append(errs, fmt.Sprintf("items: %v", err))
+	}
+	for _, it := range p.Items {
+		if strings.Contains(it.Name, ";") {
+			errs = append(errs, fmt.Sprintf("items: name %q contains ';'", it.Name))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: parcel %q: %s", ErrInvalid, p.Tracking, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+
+const upsertParcel = `INSERT INTO parcels (tracking, order_ref, label_g, label_resolution_g, items, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT(tracking) DO UPDATE SET order_ref = excluded.order_ref, label_g = excluded.label_g,
+		label_resolution_g = excluded.label_resolution_g, items = excluded.items, updated_at = excluded.updated_at`
+
+func parcelArgs(p Parcel, now time.Time) []any {
+	items := p.Items
+	if items == nil {
+		items = []Item{}
+	}
+	js, _ := json.Marshal(items) // []Item always marshals
+	var label any
+	if p.LabelG != nil {
+		label = *p.LabelG
+	}
+	return []any{p.Tracking, p.OrderRef, label, p.LabelResolutionG, string(js), now.UTC().Format(time.RFC3339)}
+}
+
+// AddParcel registers a parcel; ErrExists when its tracking number is
+// already registered, ErrInvalid for a bad field.
+func (r *DB) AddParcel(ctx context.Context, p Parcel) error {
+	if err := validate(&p); err != nil {
+		return err
+	}
+	res, err := r.db.ExecContext(ctx, `INSERT INTO parcels (tracking, order_ref, label_g, label_resolution_g, items, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(tracking) DO NOTHING`, parcelArgs(p, time.Now())...)
+	if err != nil {
+		return fmt.Errorf("registry: add %s: %w", p.Tracking, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: %s", ErrExists, p.Tracking)
+	}
+	return nil
+}
+
+// ImportCSV parses a parcel CSV (see ParseCSV) and stores every parcel in
+// one transaction: all or nothing. A parcel already registered is replaced
+// by the file's, so importing the same file twice is harmless. It returns
+// the number of parcels stored.
+func (r *DB) ImportCSV(ctx context.Context, rd io.Reader, name string) (int, error) {
+	ps, err := ParseCSV(rd, name)
+	if err != nil {
+		return 0, err
+	}
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("registry: import %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, upsertParcel)
+	if err != nil {
+		return 0, fmt.Errorf("registry: import %s: %w", name, err)
+	}
+	defer st.Close()
+	now := time.Now()
+	for _, p := range ps {
+		if _, err := st.ExecContext(ctx, parcelArgs(p, now)...); err != nil {
+			return 0, fmt.Errorf("registry: import %s: %s: %w", name, p.Tracking, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("registry: import %s: commit: %w", name, err)
+	}
+	return len(ps), nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanParcel(s scanner) (Parcel, error) {
+	var p Parcel
+	var label sql.NullFloat64
+	var items string
+	if err := s.Scan(&p.Tracking, &p.OrderRef, &label, &p.LabelResolutionG, &items); err != nil {
+		return Parcel{}, err
+	}
+	if label.Valid {
+		v := label.Float64
+		p.LabelG = &v
+	}
+	if err := json.Unmarshal([]byte(items), &p.Items); err != nil {
+		return Parcel{}, fmt.Errorf("registry: parcel %s: items: %w", p.Tracking, err)
+	}
+	if len(p.Items) == 0 {
+		p.Items = nil
+	}
+	return p, nil
+}
+
+const parcelCols = `tracking, order_ref, label_g, label_resolution_g, items`
+
+// GetByTracking returns the parcel registered under a decoded or typed
+// tracking number (normalised first); ErrNotFound when there is none.
+func (r *DB) GetByTracking(ctx context.Context, tracking string) (Parcel, error) {
+	t := NormalizeTracking(tracking)
+	p, err := scanParcel(r.db.QueryRowContext(ctx, `SELECT `+parcelCols+` FROM parcels WHERE tracking = ?`, t))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Parcel{}, fmt.Errorf("%w: %s", ErrNotFound, t)
+	}
+	if err != nil {
+		return Parcel{}, fmt.Errorf("registry: get %s: %w", t, err)
+	}
+	return p, nil
+}
+
+// Has reports whether a tracking number is registered; with a context
+// bound, it is the lookup label.ChooseTracking takes:
+//
+//	label.ChooseTracking(codes, func(t string) (bool, error) { return reg.Has(ctx, t) })
+func (r *DB) Has(ctx context.Context, tracking string) (bool, error) {
+	var one int
+	err := r.db.QueryRowContext(ctx, `SELECT 1 FROM parcels WHERE tracking = ?`, NormalizeTracking(tracking)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("registry: lookup: %w", err)
+	}
+	return true, nil
+}
+
+// ListParcels returns every registered parcel, by tracking number.
+func (r *DB) ListParcels(ctx context.Context) ([]Parcel, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT `+parcelCols+` FROM parcels ORDER BY tracking`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Parcel
+	for rows.Next() {
+		p, err := scanParcel(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// RemoveParcel removes a parcel; ErrNotFound when there is none.
+func (r *DB) RemoveParcel(ctx context.Context, tracking string) error {
+	t := NormalizeTracking(tracking)
+	res, err := r.db.ExecContext(ctx, `DELETE FROM parcels WHERE tracking = ?`, t)
+	if err != nil {
+		return fmt.Errorf("registry: remove %s: %w", t, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: %s", ErrNotFound, t)
+	}
+	return nil
+}
+
+func sessionArgs(res result.Result) ([]any, error) {
+	if res.SessionID == "" {
+		return nil, fmt.Errorf("%w: result without session_id", ErrInvalid)
+	}
+	at, err := time.Parse(time.RFC3339Nano, res.StartedAt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: session %s: started_at %q: %v", ErrInvalid, res.SessionID, res.StartedAt, err)
+	}
+	outcome := OutcomeComplete
+	if res.Interrupted {
+		outcome = OutcomeInterrupted
+	}
+	var delta any
+	if res.DeltaG != nil {
+		delta = *res.DeltaG
+	}
+	return []any{res.SessionID, res.Seq, res.StartedAt, at.UnixMilli(), res.Tracking, res.OrderRef,
+		res.Verdict, res.Tier, res.Bundle, delta, outcome}, nil
+}
+
+const upsertSession = `INSERT INTO sessions (session_id, seq, started_at, started_ms, tracking, order_ref, verdict, tier, bundle, delta_g, outcome)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT(session_id) DO UPDATE SET seq = excluded.seq, started_at = excluded.started_at,
+		started_ms = excluded.started_ms, tracking = excluded.tracking, order_ref = excluded.order_ref,
+		verdict = excluded.verdict, tier = excluded.tier, bundle = excluded.bundle,
+		delta_g = excluded.delta_g, outcome = excluded.outcome`
+
+// IndexSession adds (or updates, by session_id) a session's row in the
+// index.
+func (r *DB) IndexSession(ctx context.Context, res result.Result) error {
+	args, err := sessionArgs(res)
+	if err != nil {
+		return err
+	}
+	if _, err := r.db.ExecContext(ctx, upsertSession, args...); err != nil {
+		return fmt.Errorf("registry: index session %s: %w", res.SessionID, err)
+	}
+	return nil
+}
+
+// Sessions returns the indexed sessions matching f, by sequence number.
+func (r *DB) Sessions(ctx context.Context, f Filter) ([]Session, error) {
+	var where []string
+	var args []any
+	if f.Tracking != "" {
+		where, args = append(where, "tracking = ?"), append(args, NormalizeTracking(f.Tracking))
+	}
+	if f.Order != "" {
+		where, args = append(where, "order_ref = ?"), append(args, f.Order)
+	}
+	if f.Verdict != "" {
+		where, args = append(where, "verdict = ?"), append(args, f.Verdict)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "started_ms >= ?"), append(args, f.Since.UnixMilli())
+	}
+	q := `SELECT session_id, seq, started_at, tracking, order_ref, verdict, tier, bundle, delta_g, outcome FROM sessions`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := r.db.QueryContext(ctx, q+" ORDER BY seq, session_id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("registry: sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var s Session
+		var delta sql.NullFloat64
+		if err := rows.Scan(&s.SessionID, &s.Seq, &s.StartedAt, &s.Tracking, &s.OrderRef, &s.Verdict, &s.Tier, &s.Bundle, &delta, &s.Outcome); err != nil {
+			return nil, fmt.Errorf("registry: sessions: %w", err)
+		}
+		if delta.Valid {
+			v := delta.Float64
+			s.DeltaG = &v
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Rebuild replaces the whole session index with the given results (read
+// from the evidence bundles, the source of truth), in one transaction. An
+// error from the sequence aborts it and leaves the old index. It returns
+// the number of sessions indexed.
+func (r *DB) Rebuild(ctx context.Context, results iter.Seq2[result.Result, error]) (int, error) {
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("registry: rebuild: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions`); err != nil {
+		return 0, fmt.Errorf("registry: rebuild: %w", err)
+	}
+	n := 0
+	for res, err := range results {
+		if err != nil {
+			return 0, fmt.Errorf("registry: rebuild: %w", err)
+		}
+		args, err := sessionArgs(res)
+		if err != nil {
+			return 0, fmt.Errorf("registry: rebuild: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, upsertSession, args...); err != nil {
+			return 0, fmt.Errorf("registry: rebuild: session %s: %w", res.SessionID, err)
+		}
+		n++
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("registry: rebuild: commit: %w", err)
+	}
+	return n, nil
+}
+
+// Results adapts a slice to the sequence Rebuild takes.
+func Results(rs []result.Result) iter.Seq2[result.Result, error] {
+	return func(yield func(result.Result, error) bool) {
+		for _, r := range rs {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
