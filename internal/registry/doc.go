@@ -21,20 +21,20 @@
 // Line 1 is a header naming the columns, in any order; tracking is
 // required, the others optional, an unknown column is an error:
 //
-//	order_ref,tracking,label_g,label_resolution_g,items
-//	KB-77812,LX123456785CN,1840,10,"Leather jacket:505;Sneakers:1120;Belt:210"
-//	KB-77813,1Z999AA10123456784,,,
+//		order_ref,tracking,label_g,label_resolution_g,items
+//		KB-77812,LX123456785CN,1840,10,"Leather jacket:505;Sneakers:1120;Belt:210"
+//		KB-77813,1Z999AA10123456784,,,
 //
-//   - order_ref: free text, at most 200 characters.
-//   - tracking: 4–40 letters and digits after normalisation; unique in the
-//     file.
-//   - label_g: the label weight in grams, > 0 and ≤ 100000; empty if
-//     unknown.
-//   - label_resolution_g: the carrier's rounding step in grams, ≥ 0; empty
-//     or 0 means the configured default.
-//   - items: the agent's per-item list, "name:grams" pairs separated by
-//     ";" (the last ":" of a pair separates the weight, so a name may hold
-//     ":" but not ";"); empty if unknown.
+//	  - order_ref: free text, at most 200 characters.
+//	  - tracking: 4–40 letters and digits after normalisation; unique in the
+//	    file.
+//	  - label_g: the label weight in grams, > 0 and ≤ 100000; empty if
+//	    unknown.
+//	  - label_resolution_g: the carrier's rounding step in grams, ≥ 0; empty
+//	    or 0 means the configured default.
+//	  - items: the agent's per-item list, "name:grams" pairs separated by
+//	    ";" (the last ":" of a pair separates the weight, so a name may hold
+//	    ":" but not ";"); empty if unknown.
 //
 // Lines starting with # are comments; blank lines are skipped. Every
 // problem is reported as FILE:LINE: COLUMN: reason (up to 20 at once), and

@@ -237,7 +237,6 @@ func validate(p *Parcel) error {
 	return nil
 }
 
-
 const upsertParcel = `INSERT INTO parcels (tracking, order_ref, label_g, label_resolution_g, items, updated_at)
 	VALUES (?, ?, ?, ?, ?, ?)
 	ON CONFLICT(tracking) DO UPDATE SET order_ref = excluded.order_ref, label_g = excluded.label_g,
@@ -513,4 +512,3 @@ func Results(rs []result.Result) iter.Seq2[result.Result, error] {
 		}
 	}
 }
-

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParcelsCommand(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	do := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := run(ctx, append([]string{"parcels", "--state-dir", dir}, args...), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	csv := filepath.Join(dir, "p.csv")
+	os.WriteFile(csv, []byte("order_ref,tracking,label_g,label_resolution_g,items\nKB-1,LX123456785CN,1840,10,Jacket:505;Belt:210\n"), 0o644)
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("tracking,label_g\nRR987654326CN,heavy\n"), 0o644)
+	steps := []struct {
+		args     []string
+		code     int
+		out, err string
+	}{
+		{[]string{"import", csv}, 0, "imported 1 parcels", ""},
+		{[]string{"import", bad}, 2, "", "bad.csv:2: label_g: \"heavy\": not a number"},
+		{[]string{"add", "--tracking", "1z999aa10123456784", "--order", "KB-2", "--label-g", "990", "--items", "Shoes:900"}, 0, "added 1Z999AA10123456784", ""},
+		{[]string{"add", "--tracking", "1Z999AA10123456784"}, 2, "", "already registered"},
+		{[]string{"add", "--tracking", "1Z9", "--label-g", "x"}, 2, "", "not a number"},
+		{[]string{"list"}, 0, "LX123456785CN  KB-1   1840", ""},
+		{[]string{"list", "--json"}, 0, `"tracking":"1Z999AA10123456784"`, ""},
+		{[]string{"rm", "LX123456785CN"}, 0, "removed LX123456785CN", ""},
+		{[]string{"rm", "LX123456785CN"}, 2, "", "not found"},
+		{[]string{"frobnicate"}, 2, "", "unknown subcommand"},
+	}
+	for _, s := range steps {
+		code, out, errs := do(s.args...)
+		if code != s.code || !strings.Contains(out, s.out) || !strings.Contains(errs, s.err) {
+			t.Errorf("parcels %v: code %d out %q err %q; want %d, %q, %q", s.args, code, out, errs, s.code, s.out, s.err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "registry.db")); err != nil {
+		t.Error(err)
+	}
+}
