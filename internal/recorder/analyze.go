@@ -185,30 +185,49 @@ type chapter struct {
 // AnalyzeReader is Analyze on an open file; name is the file's base name
 // in the statistics.
 func AnalyzeReader(src io.ReadSeeker, name string, gapThreshold time.Duration) (Stats, error) {
+	s, _, err := analyze(src, name, gapThreshold)
+	return s, err
+}
+
+// layout records where a file's level-1 elements and reserved Voids are:
+// file offsets of Voids, positions relative to the Segment's data for the
+// SeekHead. -1 means absent.
+type layout struct {
+	segData                      int64
+	seekVoid, seekVoidLen        int64 // the Void before Info
+	durVoid, durVoidLen          int64 // the Void inside Info
+	info, tracks, cues, chapters int64
+	tags                         int64
+	hasDuration                  bool
+	scale                        uint64
+}
+
+func analyze(src io.ReadSeeker, name string, gapThreshold time.Duration) (Stats, layout, error) {
+	lay := layout{segData: -1, seekVoid: -1, durVoid: -1, info: -1, tracks: -1, cues: -1, chapters: -1, tags: -1}
 	size, err := src.Seek(0, io.SeekEnd)
 	if err != nil {
-		return Stats{}, err
+		return Stats{}, lay, err
 	}
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return Stats{}, err
+		return Stats{}, lay, err
 	}
 	e := &ebmlReader{br: bufio.NewReaderSize(src, 256<<10), src: src, size: size}
 
 	// The EBML header.
 	id, _, err := e.vint(true)
 	if err != nil || id != idEBML {
-		return Stats{}, ErrNotMatroska
+		return Stats{}, lay, ErrNotMatroska
 	}
 	hsize, unknown, err := e.vint(false)
 	if err != nil || unknown || hsize > 4096 {
-		return Stats{}, ErrNotMatroska
+		return Stats{}, lay, ErrNotMatroska
 	}
 	hdr, err := e.read(hsize)
 	if err != nil {
-		return Stats{}, ErrNotMatroska
+		return Stats{}, lay, ErrNotMatroska
 	}
 	if !strings.Contains(string(hdr), "matroska") && !strings.Contains(string(hdr), "webm") {
-		return Stats{}, ErrNotMatroska
+		return Stats{}, lay, ErrNotMatroska
 	}
 
 	var (
@@ -238,8 +257,10 @@ func AnalyzeReader(src io.ReadSeeker, name string, gapThreshold time.Duration) (
 		curTrackNum, curType = 0, 0
 	}
 
+	inInfo := false
 loop:
 	for {
+		at := e.pos
 		id, _, err := e.vint(true)
 		if err == io.EOF {
 			break
@@ -255,17 +276,59 @@ loop:
 		}
 		if unknown {
 			switch id {
-			case idSegment, idCluster:
+			case idSegment:
+				if lay.segData < 0 {
+					lay.segData = e.pos
+				}
+				continue
+			case idCluster:
+				inInfo = false
 				continue
 			}
 			break loop // unknown size is only legal for the elements above
 		}
+		rel := at - lay.segData
 		switch id {
-		case idSegment, idCluster, idTracks, idVideo, idInfo, idChapters, idEditionEntry,
-			idChapDisplay, idTags, idTag, idTargets, idSimpleTag:
-			if id == idChapters {
-				inChaps = true
+		case idSegment:
+			if lay.segData < 0 {
+				lay.segData = e.pos
 			}
+			continue
+		case idInfo:
+			if lay.info < 0 {
+				lay.info, inInfo = rel, true
+			}
+			continue
+		case idTracks:
+			if lay.tracks < 0 {
+				lay.tracks = rel
+			}
+			inInfo = false
+			continue
+		case idChapters:
+			if lay.chapters < 0 {
+				lay.chapters = rel
+			}
+			inChaps = true
+			continue
+		case idTags:
+			if lay.tags < 0 {
+				lay.tags = rel
+			}
+			continue
+		case idCluster:
+			inInfo = false
+			continue
+		case idVoid:
+			total := e.pos - at + int64(n)
+			switch {
+			case lay.info < 0 && lay.seekVoid < 0 && lay.segData >= 0:
+				lay.seekVoid, lay.seekVoidLen = at, total
+			case inInfo && lay.durVoid < 0:
+				lay.durVoid, lay.durVoidLen = at, total
+			}
+			err = e.skip(n)
+		case idVideo, idEditionEntry, idChapDisplay, idTag, idTargets, idSimpleTag:
 			continue // enter
 		case idTrackEntry:
 			commitTrack()
@@ -278,6 +341,9 @@ loop:
 			continue
 		case idCues:
 			sawCues = true
+			if lay.cues < 0 {
+				lay.cues = rel
+			}
 			err = e.skip(n)
 		case idTimestampScale, idTimestamp, idTrackNumber, idTrackType, idChapterStart:
 			var v uint64
@@ -420,7 +486,8 @@ loop:
 		}
 	}
 	s.Files = []FileInfo{{Name: name, Bytes: size, Frames: frames, Duration: s.Duration, Complete: sawCues && !truncated}}
-	return s, nil
+	lay.hasDuration, lay.scale = infoDur > 0, scale
+	return s, lay, nil
 }
 
 // parseDurationTag parses HH:MM:SS.nnnnnnnnn.
