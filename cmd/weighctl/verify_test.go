@@ -22,11 +22,11 @@ import (
 	"weighin/internal/result"
 )
 
-var vt0 = time.Date(2026, 11, 26, 5, 10, 0, 0, time.UTC)
+var vfT0 = time.Date(2026, 11, 26, 5, 10, 0, 0, time.UTC)
 
-// record runs the real recorder into dir: frames at 10 fps, with a hole of
+// vfRecord runs the real recorder into dir: frames at 10 fps, with a hole of
 // holeMS after frame 20 when holeMS > 0. It returns the statistics.
-func record(t *testing.T, dir string, frames int, holeMS int) recorder.Stats {
+func vfRecord(t *testing.T, dir string, frames int, holeMS int) recorder.Stats {
 	t.Helper()
 	rec, err := recorder.New(config.Default().Recorder, recorder.Options{BlockWhenFull: true})
 	if err != nil {
@@ -49,7 +49,7 @@ func record(t *testing.T, dir string, frames int, holeMS int) recorder.Stats {
 		if holeMS > 0 && i > 20 {
 			d += time.Duration(holeMS-100) * time.Millisecond
 		}
-		rec.SetInfo(vt0.Add(d), 1612.4, true, "KB-12345")
+		rec.SetInfo(vfT0.Add(d), 1612.4, true, "KB-12345")
 		rec.Push(camera.Frame{Data: jpegs[i%3], Seq: uint64(i), Time: start.Add(d), Width: 160, Height: 120})
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -63,15 +63,15 @@ func record(t *testing.T, dir string, frames int, holeMS int) recorder.Stats {
 	return st
 }
 
-// session runs one whole session as the daemon does: Begin, record, the
+// vfSession runs one whole session as the daemon does: Begin, record, the
 // other files, Seal with the recorder's hashes and statistics.
-func session(t *testing.T, st *evidence.Store, at time.Time, verdict string, holeMS int) result.Result {
+func vfSession(t *testing.T, st *evidence.Store, at time.Time, verdict string, holeMS int) result.Result {
 	t.Helper()
 	s, err := st.Begin(at, true, "LP00123456789CN")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stats := record(t, s.Dir(), 40, holeMS)
+	stats := vfRecord(t, s.Dir(), 40, holeMS)
 	var files []evidence.FileEntry
 	for _, f := range stats.Files {
 		files = append(files, evidence.FileEntry{Name: f.Name, Bytes: f.Bytes, SHA256: f.SHA256})
@@ -98,9 +98,9 @@ func session(t *testing.T, st *evidence.Store, at time.Time, verdict string, hol
 	return out
 }
 
-// station makes a state directory with three bundles; the second has a
+// vfStation makes a state directory with three bundles; the second has a
 // 600 ms hole in its video.
-func station(t *testing.T) (string, *evidence.Store, []result.Result) {
+func vfStation(t *testing.T) (string, *evidence.Store, []result.Result) {
 	t.Helper()
 	state := t.TempDir()
 	st, err := evidence.Open(state, slog.New(slog.NewTextHandler(io.Discard, nil)), evidence.Options{StationID: "bench"})
@@ -109,31 +109,35 @@ func station(t *testing.T) (string, *evidence.Store, []result.Result) {
 	}
 	var out []result.Result
 	for i, hole := range []int{0, 600, 0} {
-		out = append(out, session(t, st, vt0.Add(time.Duration(i)*time.Hour), result.VerdictMatch, hole))
+		out = append(out, vfSession(t, st, vfT0.Add(time.Duration(i)*time.Hour), result.VerdictMatch, hole))
 	}
 	return state, st, out
 }
 
-func runCLI(args ...string) (code int, stdout, stderr string) {
+func vfRunCLI(args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
 	code = run(context.Background(), append([]string{"verify"}, args...), &o, &e)
 	return code, o.String(), e.String()
 }
 
-func bundle(state string, r result.Result) string { return filepath.Join(state, r.Bundle) }
+func vfBundle(state string, r result.Result) string { return filepath.Join(state, r.Bundle) }
 
 func TestVerifyCLI(t *testing.T) {
-	state, st, res := station(t)
-	b1, b2, b3 := bundle(state, res[0]), bundle(state, res[1]), bundle(state, res[2])
+	state, st, res := vfStation(t)
+	b1, b2, b3 := vfBundle(state, res[0]), vfBundle(state, res[1]), vfBundle(state, res[2])
 
+	if _, err := st.RecordOutcome(res[0].SessionID, evidence.Outcome{Status: evidence.StatusResolved, Resolution: evidence.ResolutionPartialRefund, Amount: vfPtr(12.5), Currency: "USD"}, vfT0.Add(48*time.Hour), true); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("good bundles", func(t *testing.T) {
-		code, out, errOut := runCLI(b1, b3)
+		code, out, errOut := vfRunCLI(b1, b3)
 		if code != exitOK {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
 		for _, want := range []string{
 			"ok    " + b1 + "  sealed, verdict match",
 			"files: 5 ok",
+			"outcome-001.json: resolved: partial_refund 12.5 USD (2026-11-28T05:10:00Z)",
 			"video re-analysed: 40 frames",
 			"key trusted: " + filepath.Join(state, evidence.PublicKeyFile),
 			st.KeyFingerprint(),
@@ -145,17 +149,17 @@ func TestVerifyCLI(t *testing.T) {
 		}
 	})
 	t.Run("continuity finding, strict", func(t *testing.T) {
-		code, out, _ := runCLI(b2)
+		code, out, _ := vfRunCLI(b2)
 		if code != exitOK || !strings.Contains(out, "finding: 1 gap(s) in the video; longest 600 ms") {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
-		code, out, errOut := runCLI("--strict", b2)
+		code, out, errOut := vfRunCLI("--strict", b2)
 		if code != exitProblem || !strings.Contains(errOut, "continuity: 1 gap(s)") {
 			t.Fatalf("--strict: exit %d\n%s%s", code, out, errOut)
 		}
 	})
 	t.Run("json", func(t *testing.T) {
-		code, out, _ := runCLI(b1, "--json")
+		code, out, _ := vfRunCLI(b1, "--json")
 		var doc struct {
 			OK      bool               `json:"ok"`
 			Bundles []*evidence.Report `json:"bundles"`
@@ -169,13 +173,13 @@ func TestVerifyCLI(t *testing.T) {
 	})
 	t.Run("tampered", func(t *testing.T) {
 		cp := t.TempDir()
-		copyTree(t, state, cp)
+		vfCopyTree(t, state, cp)
 		video := filepath.Join(cp, res[0].Bundle, "video-000.mkv")
 		data, _ := os.ReadFile(video)
 		data[len(data)/2] ^= 0x01
 		os.WriteFile(video, data, 0o644)
 		os.Remove(filepath.Join(cp, res[2].Bundle, "label.jpg"))
-		code, out, errOut := runCLI(filepath.Join(cp, res[0].Bundle), filepath.Join(cp, res[2].Bundle))
+		code, out, errOut := vfRunCLI(filepath.Join(cp, res[0].Bundle), filepath.Join(cp, res[2].Bundle))
 		if code != exitProblem {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
@@ -184,20 +188,20 @@ func TestVerifyCLI(t *testing.T) {
 				t.Errorf("output does not name %q:\n%s\n%s", want, out, errOut)
 			}
 		}
-		code, _, _ = runCLI("--chain", cp)
+		code, _, _ = vfRunCLI("--chain", cp)
 		if code != exitProblem {
 			t.Errorf("--chain on tampered copy: exit %d", code)
 		}
 	})
 	t.Run("key pinning", func(t *testing.T) {
-		if code, out, _ := runCLI("--fingerprint", st.KeyFingerprint(), b1); code != exitOK {
+		if code, out, _ := vfRunCLI("--fingerprint", st.KeyFingerprint(), b1); code != exitOK {
 			t.Errorf("right fingerprint: exit %d\n%s", code, out)
 		}
-		code, _, errOut := runCLI("--fingerprint", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", b1)
+		code, _, errOut := vfRunCLI("--fingerprint", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", b1)
 		if code != exitProblem || !strings.Contains(errOut, "expected the published key") {
 			t.Errorf("wrong fingerprint: exit %d %s", code, errOut)
 		}
-		if code, out, _ := runCLI("--key", filepath.Join(b1, evidence.AllowedSignersFile), b1); code != exitOK {
+		if code, out, _ := vfRunCLI("--key", filepath.Join(b1, evidence.AllowedSignersFile), b1); code != exitOK {
 			t.Errorf("--key allowed_signers: exit %d\n%s", code, out)
 		}
 	})
@@ -212,19 +216,19 @@ func TestVerifyCLI(t *testing.T) {
 			{"--fingerprint", "MD5:aa", b1},
 			{"--key", filepath.Join(state, evidence.PublicKeyFile), "--fingerprint", st.KeyFingerprint(), b1},
 		} {
-			if code, _, _ := runCLI(args...); code != exitUsage {
+			if code, _, _ := vfRunCLI(args...); code != exitUsage {
 				t.Errorf("weighctl verify %q: exit %d, want %d", args, code, exitUsage)
 			}
 		}
-		if code, _, errOut := runCLI("--help"); code != exitOK || !strings.Contains(errOut, "weighctl verify --chain") {
+		if code, _, errOut := vfRunCLI("--help"); code != exitOK || !strings.Contains(errOut, "weighctl verify --chain") {
 			t.Errorf("--help: exit %d", code)
 		}
 	})
 }
 
 func TestVerifyChainCLI(t *testing.T) {
-	state, st, res := station(t)
-	if code, out, errOut := runCLI("--chain", state, "--head", st.Head()); code != exitOK || !strings.Contains(out, "chain: 3 bundles, head "+st.Head()) {
+	state, st, res := vfStation(t)
+	if code, out, errOut := vfRunCLI("--chain", state, "--head", st.Head()); code != exitOK || !strings.Contains(out, "chain: 3 bundles, head "+st.Head()) {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 	// Retention removes the two unprotected bundles (match, no marks); the
@@ -237,24 +241,24 @@ func TestVerifyChainCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := st2.Enforce(vt0.Add(10*time.Hour), true)
+	rep, err := st2.Enforce(vfT0.Add(10*time.Hour), true)
 	if !errors.Is(err, evidence.ErrNoSpace) || len(rep.Removed) != 3 {
 		t.Fatalf("Enforce: %v, removed %+v", err, rep.Removed)
 	}
-	code, out, errOut := runCLI("--chain", filepath.Join(state, evidence.SessionsDir), "--head", st.Head())
+	code, out, errOut := vfRunCLI("--chain", filepath.Join(state, evidence.SessionsDir), "--head", st.Head())
 	if code != exitOK || strings.Count(out, "tombstoned") != 3 {
 		t.Fatalf("chain with tombstones: exit %d\n%s%s", code, out, errOut)
 	}
 	// A bundle removed without a tombstone breaks the chain, naming the
 	// next bundle's manifest.
-	os.RemoveAll(bundle(state, res[1]))
-	code, out, errOut = runCLI("--chain", state)
+	os.RemoveAll(vfBundle(state, res[1]))
+	code, out, errOut = vfRunCLI("--chain", state)
 	if code != exitProblem || !strings.Contains(errOut, filepath.Join(res[2].SessionID, evidence.ManifestFile)) {
 		t.Fatalf("broken chain: exit %d\n%s%s", code, out, errOut)
 	}
 	// The newest removed: only the published head shows it.
-	os.RemoveAll(bundle(state, res[2]))
-	if code, _, _ := runCLI("--chain", state, "--head", res[2].ChainHead); code != exitProblem {
+	os.RemoveAll(vfBundle(state, res[2]))
+	if code, _, _ := vfRunCLI("--chain", state, "--head", res[2].ChainHead); code != exitProblem {
 		t.Fatalf("missing newest bundle with --head: exit %d", code)
 	}
 }
@@ -270,14 +274,14 @@ func TestVerifyRecoveredSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := st.Begin(vt0, true, "")
+	s, err := st.Begin(vfT0, true, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Checkpoint(result.Result{Verdict: result.VerdictUnderweight, Tier: 3}); err != nil {
 		t.Fatal(err)
 	}
-	stats := record(t, s.Dir(), 60, 0)
+	stats := vfRecord(t, s.Dir(), 60, 0)
 	// What the card held when the power went: a prefix of the file.
 	video := filepath.Join(s.Dir(), stats.Files[0].Name)
 	fi, _ := os.Stat(video)
@@ -310,16 +314,16 @@ func TestVerifyRecoveredSession(t *testing.T) {
 	if !r.Interrupted || r.Verdict != result.VerdictUnderweight || r.Continuity.Frames < 10 || r.Continuity.Frames >= 60 {
 		t.Fatalf("recovered result: %+v", r)
 	}
-	code, out, _ := runCLI(bundle(state, r))
+	code, out, _ := vfRunCLI(vfBundle(state, r))
 	if code != exitOK || !strings.Contains(out, "finding: session interrupted") || !strings.Contains(out, "video re-analysed") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
-	if code, _, _ := runCLI("--strict", bundle(state, r)); code != exitProblem {
+	if code, _, _ := vfRunCLI("--strict", vfBundle(state, r)); code != exitProblem {
 		t.Fatalf("--strict on an interrupted session: exit %d", code)
 	}
 }
 
-func copyTree(t *testing.T, src, dst string) {
+func vfCopyTree(t *testing.T, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -340,3 +344,5 @@ func copyTree(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+func vfPtr(f float64) *float64 { return &f }

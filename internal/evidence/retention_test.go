@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"os"
@@ -9,7 +10,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"weighin/internal/result"
@@ -268,5 +271,57 @@ func TestRetentionOnFullFilesystem(t *testing.T) {
 		default:
 			t.Errorf("unexpected bundle %s", b.Bundle)
 		}
+	}
+}
+
+// TestRunPeriodic: Run applies retention at once and then every interval
+// (fake time), and returns when its context ends.
+func TestRunPeriodic(t *testing.T) {
+	state := t.TempDir()
+	disk := &fakeDisk{free: 100 << 20}
+	st := openStore(t, state, Options{Retention: Retention{MinFreeBytes: 10 << 20}, FreeSpace: disk.FreeSpace})
+	a := sealOne(t, st, t0, true, sampleResult(result.VerdictMatch))
+	b := sealOne(t, st, t0.Add(time.Minute), true, sampleResult(result.VerdictMatch))
+	states := func() []string {
+		var out []string
+		for _, i := range st.List() {
+			out = append(out, i.State)
+		}
+		return out
+	}
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		var calls atomic.Int32
+		go func() {
+			done <- st.Run(ctx, 10*time.Minute, func() (time.Time, bool) {
+				calls.Add(1)
+				return time.Now(), true
+			})
+		}()
+		synctest.Wait()
+		if calls.Load() != 1 || !slices.Equal(states(), []string{"sealed", "sealed"}) {
+			t.Fatalf("after start: %d checks, states %v", calls.Load(), states())
+		}
+		disk.set(1 << 20) // space runs short
+		time.Sleep(10*time.Minute + time.Second)
+		synctest.Wait()
+		if calls.Load() != 2 || !slices.Equal(states(), []string{"tombstoned", "tombstoned"}) {
+			t.Fatalf("after one interval: %d checks, states %v", calls.Load(), states())
+		}
+		// Only refusals from now on, logged, and Run keeps going.
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if calls.Load() != 3 {
+			t.Fatalf("%d checks after two intervals", calls.Load())
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run returned %v", err)
+		}
+	})
+	_, _ = a, b
+	if err := st.Run(context.Background(), 0, nil); err == nil {
+		t.Fatal("Run with interval 0 accepted")
 	}
 }

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -264,7 +265,7 @@ func (s *Store) scan() error {
 		}
 		s.entries = append(s.entries, e)
 	}
-	slices.SortFunc(s.entries, func(a, b *entry) int { return int(a.seq - b.seq) })
+	slices.SortFunc(s.entries, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
 	s.nextSeq = 1
 	for i, e := range s.entries {
 		if i > 0 && s.entries[i-1].seq == e.seq {

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -607,7 +608,7 @@ func VerifyChain(dir string, opts ChainOptions) (*ChainReport, error) {
 			items = append(items, item{seq, de.Name()})
 		}
 	}
-	slices.SortFunc(items, func(a, b item) int { return int(a.seq - b.seq) })
+	slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.seq, b.seq) })
 	c := &ChainReport{Dir: dir, Bundles: []*Report{}, Problems: []Problem{}}
 	prev, prevName := "", ""
 	var chainKey ed25519.PublicKey = opts.Key
