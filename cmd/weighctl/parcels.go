@@ -174,5 +174,9 @@ func parcelsList(ctx context.Context, db *registry.DB, args []string, stdout, st
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%g\t%s\n", p.Tracking, p.OrderRef, l, p.LabelResolutionG, registry.FormatItems(p.Items))
 	}
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintln(stderr, "weighctl parcels list:", err)
+		return exitProblem
+	}
 	return exitOK
 }
