@@ -31,7 +31,7 @@ func TestParcelsCommand(t *testing.T) {
 		{[]string{"add", "--tracking", "1z999aa10123456784", "--order", "KB-2", "--label-g", "990", "--items", "Shoes:900"}, 0, "added 1Z999AA10123456784", ""},
 		{[]string{"add", "--tracking", "1Z999AA10123456784"}, 2, "", "already registered"},
 		{[]string{"add", "--tracking", "1Z9", "--label-g", "x"}, 2, "", "not a number"},
-		{[]string{"list"}, 0, "LX123456785CN  KB-1   1840", ""},
+		{[]string{"list"}, 0, "Jacket:505;Belt:210", ""},
 		{[]string{"list", "--json"}, 0, `"tracking":"1Z999AA10123456784"`, ""},
 		{[]string{"rm", "LX123456785CN"}, 0, "removed LX123456785CN", ""},
 		{[]string{"rm", "LX123456785CN"}, 2, "", "not found"},
