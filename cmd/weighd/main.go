@@ -1,0 +1,108 @@
+// Command weighd is the weigh-in station's daemon: it owns the HX711 scale,
+// the camera and the button, runs the session, records, seals evidence
+// bundles, publishes to Home Assistant over MQTT and serves the local API.
+//
+//	weighd [--config /etc/weighin/weighd.yaml] [--sim] [--state-dir DIR] [--socket PATH]
+//
+// --sim runs the same code on simulated hardware: a simulated HX711 chip
+// behind fake pins, a synthetic camera, a virtual button and the embedded
+// MQTT broker, with extra API calls to place a load and press the button.
+//
+// Exit codes: 0 clean stop; 1 runtime failure (systemd restarts it);
+// 78 (EX_CONFIG) bad configuration (systemd's RestartPreventExitStatus).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"weighin/internal/config"
+	"weighin/internal/station"
+)
+
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitConfig  = 78
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("weighd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "/etc/weighin/weighd.yaml", "configuration file (absent file = defaults)")
+	sim := fs.Bool("sim", false, "simulated hardware: HX711 chip, camera, button; embedded broker")
+	stateDir := fs.String("state-dir", "", "override state_dir")
+	socket := fs.String("socket", "", "override api.socket")
+	jsonLog := fs.Bool("log-json", false, "log JSON lines instead of text")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "weighd: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "weighd: %v\n", err)
+		return exitConfig
+	}
+	if *stateDir != "" {
+		cfg.StateDir = *stateDir
+	}
+	if *socket != "" {
+		cfg.API.Socket = *socket
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "weighd: %v\n", err)
+		return exitConfig
+	}
+
+	log := newLogger(stderr, cfg.LogLevel, *jsonLog)
+	if err := station.Run(ctx, station.Options{Config: cfg, Sim: *sim, Log: log}); err != nil {
+		log.Error("weighd stopped", "err", err)
+		if errors.Is(err, config.ErrInvalid) {
+			return exitConfig
+		}
+		return exitFailure
+	}
+	log.Info("weighd stopped")
+	return exitOK
+}
+
+// loadConfig reads path; a missing file means the defaults.
+func loadConfig(path string) (config.Config, error) {
+	cfg, err := config.Load(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return config.Default(), nil
+	}
+	return cfg, err
+}
+
+func newLogger(w io.Writer, level string, asJSON bool) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,166 @@
+package station
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
+
+	"weighin/drivers/camera"
+	"weighin/drivers/camera/cameratest"
+	"weighin/drivers/hx711"
+	"weighin/drivers/hx711/hx711test"
+	"weighin/internal/config"
+	"weighin/internal/session"
+)
+
+// hardware is what the station reads and drives, real or simulated.
+type hardware struct {
+	// readRaw blocks for the next HX711 conversion.
+	readRaw func(ctx context.Context) (int32, error)
+	// scaleStats reports the driver's counters.
+	scaleStats func() hx711.Stats
+	// openCamera opens the camera once (the reconnector retries it).
+	openCamera camera.OpenFunc
+	// nextPress blocks for the next button press.
+	nextPress func(ctx context.Context) (session.PressKind, error)
+	// led shows a pattern; nil when there is no LED.
+	led ledDriver
+	// sim is set under --sim.
+	sim *simHW
+	// halt powers devices down, in reverse order of opening.
+	halt func()
+	// factory is the calibration used when none is saved (the simulator's
+	// reference cell); ok is false on real hardware.
+	factoryOffset, factoryScale float64
+	factoryOK                   bool
+}
+
+// simHW are the simulator's controls, for the sim_* API commands.
+type simHW struct {
+	load    *hx711test.Load
+	presses chan session.PressKind
+}
+
+func openHardware(cfg config.Config, sim bool, log *slog.Logger) (*hardware, error) {
+	gain, err := hx711.GainFor(cfg.Scale.Gain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: scale.gain: %v", config.ErrInvalid, err)
+	}
+	camOpts := camera.Opts{
+		Device: cfg.Camera.Device, Format: cfg.Camera.Format,
+		Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS,
+		FallbackWidth: cfg.Camera.FallbackWidth, FallbackHeight: cfg.Camera.FallbackHeight, FallbackFPS: cfg.Camera.FallbackFPS,
+		JPEGQuality: cfg.Camera.JPEGQuality, Buffers: cfg.Camera.Buffers, FrameTimeout: cfg.Camera.FrameTimeout,
+	}
+	if sim {
+		return openSim(cfg, gain, log)
+	}
+
+	state, err := host.Init()
+	if err != nil {
+		return nil, fmt.Errorf("periph host.Init: %w", err)
+	}
+	for _, f := range state.Failed {
+		log.Debug("periph driver failed to load", "driver", f.D.String(), "err", f.Err)
+	}
+	sck, err := outPin(cfg.Scale.SCKPin, "scale.sck_pin")
+	if err != nil {
+		return nil, err
+	}
+	dout, err := inPin(cfg.Scale.DOUTPin, "scale.dout_pin")
+	if err != nil {
+		return nil, err
+	}
+	dev, err := hx711.New(sck, dout, &hx711.Opts{Gain: gain, Rate: cfg.Scale.Rate, Timeout: cfg.Scale.ReadTimeout, Pull: gpio.PullUp})
+	if err != nil {
+		return nil, err
+	}
+	hw := &hardware{
+		readRaw:    dev.Read,
+		scaleStats: dev.Stats,
+		openCamera: camera.DevOpener(camOpts),
+	}
+	halts := []func(){func() { _ = dev.Halt() }}
+	if err := realButton(cfg.Button, hw); err != nil {
+		return nil, err
+	}
+	if cfg.LED.Pin != "" {
+		p, err := outPin(cfg.LED.Pin, "led.pin")
+		if err != nil {
+			return nil, err
+		}
+		hw.led = newLED(p)
+		halts = append(halts, func() { hw.led.off() })
+	}
+	hw.halt = func() {
+		for i := len(halts) - 1; i >= 0; i-- {
+			halts[i]()
+		}
+	}
+	return hw, nil
+}
+
+func outPin(name, key string) (gpio.PinOut, error) {
+	p := gpioreg.ByName(name)
+	if p == nil {
+		return nil, fmt.Errorf("%w: %s: no GPIO pin %q on this board", config.ErrInvalid, key, name)
+	}
+	return p, nil
+}
+
+func inPin(name, key string) (gpio.PinIO, error) {
+	p := gpioreg.ByName(name)
+	if p == nil {
+		return nil, fmt.Errorf("%w: %s: no GPIO pin %q on this board", config.ErrInvalid, key, name)
+	}
+	return p, nil
+}
+
+// openSim builds the simulated station: an HX711 chip behind fake pins with
+// the reference cell's load model, read by our real driver; a synthetic
+// camera at the configured size and rate; a virtual button.
+func openSim(cfg config.Config, gain hx711.Gain, log *slog.Logger) (*hardware, error) {
+	clk := hx711test.SystemClock{}
+	load, err := hx711test.NewLoad(clk, nil)
+	if err != nil {
+		return nil, err
+	}
+	chip, err := hx711test.New(hx711test.Opts{
+		Clock: clk, Rate: cfg.Scale.Rate, Source: load.Source(),
+		Noise: hx711test.RefNoise(cfg.Scale.Rate), Seed: uint64(time.Now().UnixNano()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	dev, err := hx711.New(chip.SCK(), chip.DOUT(), &hx711.Opts{Gain: gain, Rate: cfg.Scale.Rate, Timeout: cfg.Scale.ReadTimeout, Clock: clk})
+	if err != nil {
+		return nil, err
+	}
+	presses := make(chan session.PressKind, 4)
+	hw := &hardware{
+		readRaw:    dev.Read,
+		scaleStats: dev.Stats,
+		openCamera: cameratest.Opener(cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS}),
+		nextPress: func(ctx context.Context) (session.PressKind, error) {
+			select {
+			case k := <-presses:
+				return k, nil
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		},
+		sim:           &simHW{load: load, presses: presses},
+		halt:          func() { _ = dev.Halt() },
+		factoryOffset: hx711test.RefOffset, factoryScale: hx711test.RefCountsPerGram, factoryOK: true,
+	}
+	log.Info("simulated hardware", "rate", cfg.Scale.Rate, "camera", fmt.Sprintf("%dx%d@%d", cfg.Camera.Width, cfg.Camera.Height, cfg.Camera.FPS))
+	return hw, nil
+}
+
+var errNotSim = errors.New("only under weighd --sim")

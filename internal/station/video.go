@@ -1,0 +1,169 @@
+package station
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"weighin/drivers/camera"
+	"weighin/internal/label"
+)
+
+// videoCmd is an order for the video goroutine, which alone calls the
+// recorder (its Push, SetInfo, Start, Mark and Stop belong to one goroutine).
+type videoCmd struct {
+	start *startCmd
+	mark  *markCmd
+	info  *recInfo
+	stop  chan stopResult
+}
+
+type startCmd struct {
+	id  uint64
+	dir string
+}
+
+type markCmd struct {
+	at    time.Time
+	label string
+}
+
+type recInfo struct {
+	wall   time.Time
+	grams  float64
+	stable bool
+	order  string
+}
+
+// labelCmd is an order for the label goroutine.
+type labelCmd struct {
+	start  *labelStart
+	finish bool
+}
+
+type labelStart struct {
+	id  uint64
+	at  time.Time
+	out chan labelResult
+}
+
+// runVideo runs the camera (reconnecting after an unplug) and the video
+// goroutine that feeds the recorder's pre-roll and recording, and offers
+// frames to the label goroutine.
+func (s *Station) runVideo(ctx context.Context) error {
+	frames := make(chan camera.Frame, 8)
+	recon := &camera.Reconnector{
+		Open:    s.hw.openCamera,
+		Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
+		Log:     s.log.With("component", "camera"),
+	}
+	s.recon = recon
+	go func() {
+		_ = recon.Run(ctx, func(f camera.Frame) {
+			select {
+			case frames <- f:
+			default:
+				s.camDropped.Add(1)
+			}
+		})
+	}()
+	go s.runLabel(ctx)
+
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case f := <-frames:
+			s.rec.Push(f)
+			s.noteFrame(f)
+			select {
+			case s.labelFrames <- f:
+			default: // the label goroutine is busy scoring: skip this one
+			}
+		case c := <-s.video:
+			s.doVideo(ctx, c)
+		}
+	}
+}
+
+func (s *Station) doVideo(ctx context.Context, c videoCmd) {
+	switch {
+	case c.info != nil:
+		s.rec.SetInfo(c.info.wall, c.info.grams, c.info.stable, c.info.order)
+	case c.start != nil:
+		err := s.rec.Start(c.start.dir)
+		go s.send(ctx, startedEv{id: c.start.id, err: err})
+	case c.mark != nil:
+		if err := s.rec.Mark(c.mark.at, c.mark.label); err != nil {
+			s.log.Warn("mark", "err", err)
+		}
+	case c.stop != nil:
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		stats, err := s.rec.Stop(sctx)
+		cancel()
+		c.stop <- stopResult{stats: stats, err: err}
+	}
+}
+
+// runLabel scores frames for the label still during a session's first
+// seconds and delivers the best one.
+func (s *Station) runLabel(ctx context.Context) {
+	var sel *label.Selector
+	var cur *labelStart
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	finish := func() {
+		if sel == nil {
+			return
+		}
+		still, warns := sel.Best()
+		ok := len(still.JPEG) > 0
+		if ok {
+			still.JPEG = camera.EnsureHuffman(still.JPEG)
+		}
+		for _, w := range warns {
+			s.log.Info("label still", "warning", w.Code)
+		}
+		cur.out <- labelResult{still: still, warnings: warns, ok: ok}
+		if ok {
+			if t, err := label.ChooseTracking(still.Barcodes, func(n string) (bool, error) { return s.reg.Has(ctx, n) }); err == nil {
+				go s.send(ctx, trackingEv{id: cur.id, tracking: t.Number})
+			}
+		}
+		sel, cur = nil, nil
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-s.labelCtl:
+			if c.finish {
+				finish()
+			}
+			if c.start != nil {
+				finish()
+				ns, err := label.NewSelector(label.Options{Window: s.cfg.Session.LabelWindow}, c.start.at)
+				if err != nil {
+					s.log.Error("label selector", "err", err)
+					c.start.out <- labelResult{}
+					continue
+				}
+				sel, cur = ns, c.start
+			}
+		case f := <-s.labelFrames:
+			if sel == nil {
+				continue
+			}
+			if _, err := sel.Offer(f); err != nil && !errors.Is(err, label.ErrSkipped) && !errors.Is(err, label.ErrOutsideWindow) {
+				s.log.Debug("label frame", "err", err)
+			}
+			if sel.Done(f.Time) {
+				finish()
+			}
+		case now := <-tick.C:
+			if sel != nil && sel.Done(now) {
+				finish()
+			}
+		}
+	}
+}
