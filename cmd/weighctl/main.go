@@ -34,8 +34,27 @@ type command struct {
 // commands is the dispatch table; each subcommand lives in its own file.
 var commands = map[string]command{
 	"parcels": {"expected parcels: add, list, rm, import a CSV (registry under the state dir)", runParcels},
-	"replay":  {"replay a load-cell trace CSV through the daemon's weighing pipeline", runReplay},
-	"verify":  {"verify evidence bundles: signatures, hashes, chain, continuity (--chain DIR: the whole chain)", runVerify},
+	"replay":       {"replay a load-cell trace CSV through the daemon's weighing pipeline", runReplay},
+	"verify":       {"verify evidence bundles: signatures, hashes, chain, continuity (--chain DIR: the whole chain)", runVerify},
+	"status":       {"weighd's live state: weight, session, entries, hardware health (--json)", runStatus},
+	"tare":         {"set the present load as zero", simpleRunner("tare")},
+	"calibrate":    {"guided two-point calibration: empty platform, then a known mass (--mass N)", runCalibrate},
+	"start":        {"start a session (freeze the weight, take the label still, record)", simpleRunner("start")},
+	"stop":         {"stop the recording and seal the bundle", simpleRunner("stop")},
+	"mark":         {"mark this moment of the recording [LABEL]", simpleRunner("mark")},
+	"label-weight": {"enter the label weight GRAMS of the parcel on the scale", simpleRunner("label-weight")},
+	"order-ref":    {"enter the order reference REF", simpleRunner("order-ref")},
+	"tracking":     {"enter the tracking NUMBER by hand", simpleRunner("tracking")},
+	"exterior":     {"note the outer box: intact, crushed, wet, retaped, torn", simpleRunner("exterior")},
+	"issue":        {"enter the issue: missing item, damaged item, wrong item", simpleRunner("issue")},
+	"sessions":     {"list sessions (--tracking, --order, --verdict, --since, --json); offline when weighd is down", runSessions},
+	"show":         {"summarise a bundle's manifest SESSION, offline", runShow},
+	"dispute":      {"print the claim for SESSION, with --issue/--tier/--solution overrides", runDispute},
+	"outcome":      {"record how the dispute of SESSION ended: resolved|refused|escalated", runOutcome},
+	"record":       {"record a raw load-cell trace from the HX711 into a CSV (weighd stopped)", runRecord},
+	"doctor":       {"check GPIO, HX711, camera, broker, space, clock, calibration, key", runDoctor},
+	"sim":          {"drive weighd --sim: place GRAMS, remove, press [--long]", runSim},
+	"demo":         {"run the whole flow on simulated hardware and print what a user sees", runDemo},
 }
 
 func main() {

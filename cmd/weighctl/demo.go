@@ -1,0 +1,631 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"weighin/internal/api"
+	"weighin/internal/config"
+	"weighin/internal/registry"
+	"weighin/internal/result"
+	"weighin/internal/verdict"
+)
+
+const demoUsage = `usage: weighctl demo [--weighd PATH] [--keep] [--timeout 60s]
+
+Runs the whole flow on simulated hardware, in a temporary directory: starts
+weighd --sim with its own configuration (state, socket and embedded broker
+inside the directory), listens on the broker as Home Assistant would,
+registers a parcel (label 2350 g; Leather jacket 505 g, Sneakers 1120 g,
+Belt 210 g), enters the label weight and the order reference, places 1840 g,
+presses the button, records, marks, stops, and prints the verdict, the
+bundle, weighctl verify's report, the claim in English and Chinese, and the
+MQTT messages a subscriber saw. weighd is stopped with SIGTERM at the end and
+the directory removed unless --keep.
+
+Without --weighd, weighd is looked for beside weighctl, then in PATH, then
+built with go build from ./cmd/weighd.
+
+Exit status: 0 the demo ran and the verdict is the expected one; 1 a step
+failed (weighd's log is shown); 2 usage error.
+`
+
+// The demo parcel.
+var (
+	demoTracking = "LB123456789CN"
+	demoOrder    = "KB-2026-04417"
+	demoLabelG   = 2350.0
+	demoPlacedG  = 1840.0
+	demoItems    = []registry.Item{{Name: "Leather jacket", WeightG: 505}, {Name: "Sneakers", WeightG: 1120}, {Name: "Belt", WeightG: 210}}
+)
+
+// runDemo is `weighctl demo`.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fl := newFlagSet("demo", demoUsage, stderr)
+	weighdPath := fl.String("weighd", "", "the weighd binary")
+	keep := fl.Bool("keep", false, "keep the temporary directory (state, bundles, weighd.log)")
+	timeout := fl.Duration("timeout", 60*time.Second, "give up after this long")
+	pos, code, done := parseFlags(fl, args)
+	if done {
+		return code
+	}
+	if len(pos) > 0 {
+		return usageError(stderr, fl, "takes no arguments, got %q", pos[0])
+	}
+	d := &demo{out: stdout, errw: stderr, start: time.Now()}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	err := d.run(ctx, *weighdPath, *keep)
+	if err != nil {
+		fmt.Fprintf(stderr, "weighctl demo: %v\n", err)
+		d.showLog()
+		return exitProblem
+	}
+	return exitOK
+}
+
+type demo struct {
+	out, errw io.Writer
+	start     time.Time
+	dir       string
+	logPath   string
+	sub       *subscriber
+}
+
+func (d *demo) step(format string, args ...any) {
+	fmt.Fprintf(d.out, "[%5.1fs] %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// showLog prints the end of weighd's log after a failure.
+func (d *demo) showLog() {
+	if d.logPath == "" {
+		return
+	}
+	data, err := os.ReadFile(d.logPath)
+	if err != nil {
+		return
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > 40 {
+		lines = lines[len(lines)-40:]
+	}
+	fmt.Fprintf(d.errw, "--- last lines of %s ---\n%s\n", d.logPath, strings.Join(lines, "\n"))
+}
+
+func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error) {
+	dir, err := os.MkdirTemp("", "weighin-demo-")
+	if err != nil {
+		return err
+	}
+	d.dir = dir
+	defer func() {
+		if keep {
+			fmt.Fprintf(d.out, "kept %s (weighd.log, state/)\n", dir)
+			return
+		}
+		if err != nil {
+			// Keep the evidence of a failed run: the log is shown.
+			fmt.Fprintf(d.errw, "weighctl demo: kept %s for inspection\n", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}()
+
+	bin, err := findWeighd(ctx, weighdPath, dir)
+	if err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(dir, "weighd.yaml")
+	cfgText := demoConfig(dir, port)
+	if _, err := config.Parse(cfgPath, []byte(cfgText)); err != nil {
+		return fmt.Errorf("demo configuration: %w", err)
+	}
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
+		return err
+	}
+	cfg, _ := config.Parse(cfgPath, []byte(cfgText))
+
+	d.logPath = filepath.Join(dir, "weighd.log")
+	logf, err := os.Create(d.logPath)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "--sim", "--config", cfgPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if serr := stopWeighd(cmd, exited); serr != nil && err == nil {
+			err = serr
+		} else if serr == nil {
+			d.step("weighd stopped (SIGTERM)")
+		}
+	}()
+	d.step("started %s --sim --config %s (pid %d)", bin, cfgPath, cmd.Process.Pid)
+
+	c := api.NewClient(cfg.API.Socket)
+	st, err := waitAPI(ctx, c, exited)
+	if err != nil {
+		return err
+	}
+	d.step("weighd %s is up: station %s, API %s, embedded broker %s", st.Version, st.StationID, cfg.API.Socket, cfg.MQTT.EmbeddedListen)
+
+	d.sub, err = subscribe(ctx, "tcp://"+cfg.MQTT.EmbeddedListen, []string{"weighin/#", cfg.MQTT.DiscoveryPrefix + "/#"})
+	if err != nil {
+		return err
+	}
+	defer d.sub.close()
+	d.step("subscribed to weighin/# and %s/# as a Home Assistant would", cfg.MQTT.DiscoveryPrefix)
+
+	if err := registerParcel(ctx, filepath.Join(cfg.StateDir, registry.FileName)); err != nil {
+		return err
+	}
+	d.step("registered parcel %s (order %s, label %g g): %s", demoTracking, demoOrder, demoLabelG, registry.FormatItems(demoItems))
+
+	cmdStep := func(name, value, msg string) error {
+		if err := c.Command(ctx, name, value, nil); err != nil {
+			return fmt.Errorf("%s %q: %w", name, value, err)
+		}
+		d.step("%s", msg)
+		return nil
+	}
+	if err := cmdStep("tracking", demoTracking, "entered tracking "+demoTracking); err != nil {
+		return err
+	}
+	if err := cmdStep("label_weight", fmt.Sprint(demoLabelG), fmt.Sprintf("entered label weight %g g", demoLabelG)); err != nil {
+		return err
+	}
+	if err := cmdStep("order_ref", demoOrder, "entered order reference "+demoOrder); err != nil {
+		return err
+	}
+	if err := cmdStep(api.CmdSimPlace, fmt.Sprint(demoPlacedG), fmt.Sprintf("placed the parcel: %g g on the simulated scale", demoPlacedG)); err != nil {
+		return err
+	}
+	st, err = waitStatus(ctx, c, exited, 20*time.Second, "a stable weight", func(s api.Status) bool {
+		return s.Stable && s.WeightG > demoPlacedG-50 && s.WeightG < demoPlacedG+50
+	})
+	if err != nil {
+		return err
+	}
+	d.step("stable: %.1f g (spread %.2f g)", st.WeightG, st.SpreadG)
+	if err := cmdStep(api.CmdSimPress, "short", "pressed the button (short): weigh-in, label still, recording"); err != nil {
+		return err
+	}
+	st, err = waitStatus(ctx, c, exited, 20*time.Second, "recording", func(s api.Status) bool { return s.Recording })
+	if err != nil {
+		return err
+	}
+	session := st.SessionID
+	d.step("recording session %s", session)
+	if err := sleepCtx(ctx, 3*time.Second); err != nil {
+		return err
+	}
+	if err := cmdStep(api.CmdSimPress, "short", "pressed the button (short): mark"); err != nil {
+		return err
+	}
+	if err := sleepCtx(ctx, 1500*time.Millisecond); err != nil {
+		return err
+	}
+	if err := cmdStep(api.CmdSimPress, "long", "pressed the button (long): stop"); err != nil {
+		return err
+	}
+	st, err = waitStatus(ctx, c, exited, 30*time.Second, "the sealed result", func(s api.Status) bool {
+		return s.LastResult != nil && (session == "" || s.LastResult.SessionID == session) && !s.Recording
+	})
+	if err != nil {
+		return err
+	}
+	res := *st.LastResult
+	d.step("sealed %s", res.SessionID)
+	// Let the last retained messages arrive.
+	_ = d.sub.waitTopic(ctx, "/result", res.SessionID, 5*time.Second)
+
+	return d.report(ctx, cfg, res)
+}
+
+// report prints what the user sees and checks the verdict.
+func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result) error {
+	w := d.out
+	summary := resultSummary(cfg, res)
+	fmt.Fprintf(w, "\n== verdict\n%s (tier %d)\n", summary, res.Tier)
+	bundle := res.Bundle
+	if bundle != "" && !filepath.IsAbs(bundle) {
+		bundle = filepath.Join(cfg.StateDir, bundle)
+	}
+	if st, err := os.Stat(bundle); err != nil || !st.IsDir() {
+		alt := filepath.Join(cfg.StateDir, "sessions", res.SessionID)
+		if st, err := os.Stat(alt); err == nil && st.IsDir() {
+			bundle = alt
+		}
+	}
+	fmt.Fprintf(w, "\n== bundle\n%s\n", bundle)
+	entries, _ := os.ReadDir(bundle)
+	var names []string
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil {
+			names = append(names, fmt.Sprintf("%s (%s)", e.Name(), humanBytes(info.Size())))
+		}
+	}
+	fmt.Fprintf(w, "%s\n", strings.Join(names, ", "))
+
+	fmt.Fprintf(w, "\n== weighctl verify %s\n", bundle)
+	var verr bytes.Buffer
+	vcode := runVerify(ctx, []string{bundle}, w, &verr)
+	if verr.Len() > 0 {
+		fmt.Fprint(w, verr.String())
+	}
+
+	claim := res.Dispute
+	if data, err := os.ReadFile(filepath.Join(bundle, "dispute.txt")); err == nil {
+		claim = string(data)
+	}
+	fmt.Fprintf(w, "\n== claim (dispute.txt)\n%s", claim)
+	if !strings.HasSuffix(claim, "\n") {
+		fmt.Fprintln(w)
+	}
+
+	fmt.Fprintf(w, "\n== MQTT messages seen by a subscriber (weighin/#, %s/#)\n", cfg.MQTT.DiscoveryPrefix)
+	d.sub.summary(w)
+
+	var problems []string
+	if vcode != exitOK {
+		problems = append(problems, fmt.Sprintf("weighctl verify exited %d", vcode))
+	}
+	if res.Verdict != result.VerdictUnderweight || res.Tier != 3 ||
+		len(res.MissingCandidates) == 0 || strings.Join(res.MissingCandidates[0].Items, ",") != "Leather jacket" {
+		problems = append(problems, fmt.Sprintf("expected underweight, tier 3, missing Leather jacket; got %s, tier %d, candidates %v", res.Verdict, res.Tier, res.MissingCandidates))
+	}
+	if !d.sub.sawResult(res.SessionID) {
+		problems = append(problems, "no result message for "+res.SessionID+" on weighin/+/result")
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	fmt.Fprintf(w, "\ndemo finished in %.1f s\n", time.Since(d.start).Seconds())
+	return nil
+}
+
+// resultSummary is the one-line verdict, from internal/verdict with the
+// registered items.
+func resultSummary(cfg config.Config, res result.Result) string {
+	items := make([]verdict.Item, len(demoItems))
+	for i, it := range demoItems {
+		items[i] = verdict.Item{Name: it.Name, WeightG: it.WeightG}
+	}
+	r := res.LabelResolutionG
+	o, err := verdict.Evaluate(verdict.ParamsFrom(cfg.Verdict), verdict.Input{LabelG: res.LabelG, LabelResolutionG: &r,
+		MeasuredG: res.MeasuredG, MeasuredStable: res.MeasuredStable, Items: items,
+		ExteriorCondition: res.ExteriorCondition, IssueType: res.IssueType})
+	if err != nil {
+		return fmt.Sprintf("%s (measured %g g)", res.Verdict, res.MeasuredG)
+	}
+	return o.Summary
+}
+
+// demoConfig is the weighd configuration of a demo run in dir.
+func demoConfig(dir string, port int) string {
+	return fmt.Sprintf(`# weighctl demo: everything inside %[1]s
+station_id: demo
+state_dir: %[1]s/state
+log_level: info
+scale:
+  rate: 80
+  warm_up: 0s
+recorder:
+  pre_roll: 2s
+mqtt:
+  embedded_listen: 127.0.0.1:%[2]d
+  state_interval: 500ms
+api:
+  socket: %[1]s/weighd.sock
+`, dir, port)
+}
+
+// findWeighd returns the weighd binary: the one given, the one beside this
+// program, the one in PATH, or one built from ./cmd/weighd into dir.
+func findWeighd(ctx context.Context, given, dir string) (string, error) {
+	if given != "" {
+		if _, err := os.Stat(given); err != nil {
+			return "", fmt.Errorf("--weighd: %w", err)
+		}
+		return filepath.Abs(given)
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "weighd")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && !strings.Contains(self, "go-build") {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("weighd"); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat("cmd/weighd"); err == nil {
+		out := filepath.Join(dir, "weighd")
+		b := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/weighd")
+		var msg bytes.Buffer
+		b.Stdout, b.Stderr = &msg, &msg
+		if err := b.Run(); err != nil {
+			return "", fmt.Errorf("go build ./cmd/weighd: %v\n%s", err, msg.String())
+		}
+		return out, nil
+	}
+	return "", errors.New("no weighd: give --weighd PATH (make demo builds bin/weighd)")
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitAPI polls weighd's status until it answers.
+func waitAPI(ctx context.Context, c *api.Client, exited <-chan error) (api.Status, error) {
+	return waitStatus(ctx, c, exited, 20*time.Second, "the API", func(api.Status) bool { return true })
+}
+
+// waitStatus polls the status until ok holds, weighd exits, or the time
+// runs out.
+func waitStatus(ctx context.Context, c *api.Client, exited <-chan error, limit time.Duration, what string, ok func(api.Status) bool) (api.Status, error) {
+	deadline := time.Now().Add(limit)
+	var last api.Status
+	var lastErr error
+	for {
+		select {
+		case err := <-exited:
+			return last, fmt.Errorf("weighd exited while waiting for %s: %v", what, err)
+		default:
+		}
+		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		var st api.Status
+		lastErr = c.Status(qctx, &st)
+		cancel()
+		if lastErr == nil {
+			last = st
+			if ok(st) {
+				return st, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			if lastErr != nil {
+				return last, fmt.Errorf("no %s after %v: %w", what, limit, lastErr)
+			}
+			return last, fmt.Errorf("no %s after %v: session %s, weight %.1f g %s, last error %q", what, limit, last.SessionState, last.WeightG, last.WeightState, last.LastError)
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return last, fmt.Errorf("waiting for %s: %w", what, err)
+		}
+	}
+}
+
+// stopWeighd sends SIGTERM and waits; SIGKILL after 10 s.
+func stopWeighd(cmd *exec.Cmd, exited <-chan error) error {
+	if cmd.ProcessState != nil {
+		return nil
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		select {
+		case <-exited:
+			return nil
+		default:
+			return fmt.Errorf("stop weighd: %w", err)
+		}
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			return fmt.Errorf("weighd after SIGTERM: %v", err)
+		}
+		return nil
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		return errors.New("weighd did not stop within 10 s of SIGTERM: killed")
+	}
+}
+
+// registerParcel adds the demo parcel to the registry weighd uses.
+func registerParcel(ctx context.Context, path string) error {
+	db, err := registry.Open(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	label := demoLabelG
+	err = db.AddParcel(ctx, registry.Parcel{Tracking: demoTracking, OrderRef: demoOrder, LabelG: &label, Items: demoItems})
+	if errors.Is(err, registry.ErrExists) {
+		return nil
+	}
+	return err
+}
+
+// message is one MQTT message the subscriber saw.
+type message struct {
+	topic    string
+	retained bool
+	payload  []byte
+}
+
+// subscriber collects what a Home Assistant would see on the broker.
+type subscriber struct {
+	client mqtt.Client
+	mu     sync.Mutex
+	msgs   []message
+	notify chan struct{}
+}
+
+func subscribe(ctx context.Context, broker string, topics []string) (*subscriber, error) {
+	s := &subscriber{notify: make(chan struct{}, 1)}
+	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("weighctl-demo-%d", os.Getpid())).
+		SetAutoReconnect(false).SetConnectTimeout(2 * time.Second).SetOrderMatters(true)
+	o.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { s.add(m) })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s.client = mqtt.NewClient(o)
+		tok := s.client.Connect()
+		if tok.WaitTimeout(3*time.Second) && tok.Error() == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("connect to the embedded broker %s: %v", broker, tok.Error())
+		}
+		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+	filters := map[string]byte{}
+	for _, t := range topics {
+		filters[t] = 1
+	}
+	tok := s.client.SubscribeMultiple(filters, func(_ mqtt.Client, m mqtt.Message) { s.add(m) })
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		s.client.Disconnect(100)
+		return nil, fmt.Errorf("subscribe %v: %v", topics, tok.Error())
+	}
+	return s, nil
+}
+
+func (s *subscriber) add(m mqtt.Message) {
+	s.mu.Lock()
+	s.msgs = append(s.msgs, message{topic: m.Topic(), retained: m.Retained(), payload: append([]byte(nil), m.Payload()...)})
+	s.mu.Unlock()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (s *subscriber) close() { s.client.Disconnect(250) }
+
+func (s *subscriber) sawResult(session string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.msgs {
+		if strings.HasSuffix(m.topic, "/result") && bytes.Contains(m.payload, []byte(session)) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitTopic waits until a message on a topic ending in suffix contains
+// want.
+func (s *subscriber) waitTopic(ctx context.Context, suffix, want string, limit time.Duration) error {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		for _, m := range s.msgs {
+			if strings.HasSuffix(m.topic, suffix) && bytes.Contains(m.payload, []byte(want)) {
+				s.mu.Unlock()
+				return nil
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.notify:
+		case <-t.C:
+			return fmt.Errorf("no %s message with %q within %v", suffix, want, limit)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// summary prints one line per topic: messages, retained, size of the last
+// and a short form of its payload.
+func (s *subscriber) summary(w io.Writer) {
+	s.mu.Lock()
+	msgs := append([]message(nil), s.msgs...)
+	s.mu.Unlock()
+	fmt.Fprint(w, summarizeMessages(msgs))
+}
+
+func summarizeMessages(msgs []message) string {
+	type agg struct {
+		n, retained int
+		last        message
+	}
+	by := map[string]*agg{}
+	var topics []string
+	for _, m := range msgs {
+		a := by[m.topic]
+		if a == nil {
+			a = &agg{}
+			by[m.topic] = a
+			topics = append(topics, m.topic)
+		}
+		a.n++
+		if m.retained {
+			a.retained++
+		}
+		a.last = m
+	}
+	sort.Strings(topics)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d messages on %d topics\n", len(msgs), len(topics))
+	for _, t := range topics {
+		a := by[t]
+		ret := "not retained"
+		switch {
+		case a.retained == a.n:
+			ret = "retained"
+		case a.retained > 0:
+			ret = fmt.Sprintf("%d retained", a.retained)
+		}
+		fmt.Fprintf(&b, "  %-44s %3d× %-12s last %6d B  %s\n", t, a.n, ret, len(a.last.payload), preview(a.last.payload))
+	}
+	return b.String()
+}
+
+// preview is a short, printable form of a payload.
+func preview(p []byte) string {
+	switch {
+	case len(p) >= 3 && p[0] == 0xFF && p[1] == 0xD8:
+		return "<JPEG image>"
+	case !utf8.Valid(p):
+		return "<binary>"
+	}
+	s := strings.Join(strings.Fields(string(p)), " ")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:60]) + "…"
+	}
+	return s
+}
