@@ -33,7 +33,7 @@ type command struct {
 
 // commands is the dispatch table; each subcommand lives in its own file.
 var commands = map[string]command{
-	"parcels": {"expected parcels: add, list, rm, import a CSV (registry under the state dir)", runParcels},
+	"parcels":      {"expected parcels: add, list, rm, import a CSV (registry under the state dir)", runParcels},
 	"replay":       {"replay a load-cell trace CSV through the daemon's weighing pipeline", runReplay},
 	"verify":       {"verify evidence bundles: signatures, hashes, chain, continuity (--chain DIR: the whole chain)", runVerify},
 	"status":       {"weighd's live state: weight, session, entries, hardware health (--json)", runStatus},
