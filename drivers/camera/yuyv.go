@@ -5,17 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"sync"
 )
 
 // ErrBadYUYV is returned (wrapped) by EncodeYUYV for a size or buffer that
 // does not describe a packed YUYV 4:2:2 image.
 var ErrBadYUYV = errors.New("camera: bad YUYV frame")
-
-// ycbcrPool keeps 4:2:2 images between calls so that encoding a stream of
-// frames of one size does not allocate a new image per frame.
-var ycbcrPool sync.Pool
 
 // YUYVToYCbCr converts a packed YUYV (YUY2, V4L2_PIX_FMT_YUYV) image of
 // width×height pixels into dst, a 4:2:2 image.YCbCr of the same size, with no
@@ -26,14 +21,8 @@ func YUYVToYCbCr(dst *image.YCbCr, yuyv []byte, width, height int) (*image.YCbCr
 }
 
 func yuyvToYCbCr(dst *image.YCbCr, yuyv []byte, width, height, stride int) (*image.YCbCr, error) {
-	if width <= 0 || height <= 0 || width%2 != 0 {
-		return nil, fmt.Errorf("%w: size %dx%d (width must be even and positive)", ErrBadYUYV, width, height)
-	}
-	if stride < 2*width {
-		return nil, fmt.Errorf("%w: line stride %d for width %d", ErrBadYUYV, stride, width)
-	}
-	if need := stride*(height-1) + 2*width; len(yuyv) < need {
-		return nil, fmt.Errorf("%w: %d bytes for %dx%d, need %d", ErrBadYUYV, len(yuyv), width, height, need)
+	if err := checkYUYV(len(yuyv), width, height, stride); err != nil {
+		return nil, err
 	}
 	if dst == nil || dst.Rect.Dx() != width || dst.Rect.Dy() != height || dst.SubsampleRatio != image.YCbCrSubsampleRatio422 {
 		dst = image.NewYCbCr(image.Rect(0, 0, width, height), image.YCbCrSubsampleRatio422)
@@ -55,27 +44,45 @@ func yuyvToYCbCr(dst *image.YCbCr, yuyv []byte, width, height, stride int) (*ima
 	return dst, nil
 }
 
-// EncodeYUYV encodes a packed YUYV 4:2:2 image of width×height pixels as a
-// baseline JPEG (with Huffman tables) at the given quality (1–100) and
-// appends it to dst. The samples go to the encoder as image.YCbCr, with no
-// round trip through RGB. It is the software path for cameras that offer no
-// MJPEG, and safe for concurrent use.
+// encoderPool keeps encoders (tables, blocks, output buffer) between calls.
+var encoderPool = sync.Pool{New: func() any { return new(yuyvEncoder) }}
+
+// EncodeYUYV encodes a packed YUYV 4:2:2 image (V4L2_PIX_FMT_YUYV) of
+// width×height pixels as a baseline JPEG at the given quality (1–100) and
+// appends it to dst. The JPEG keeps the camera's 4:2:2 sampling and carries
+// the standard Huffman tables; samples go from the YUYV rows into the DCT
+// as they are, with no RGB round trip and no intermediate image. It is the
+// software path for cameras that offer no MJPEG, and safe for concurrent
+// use.
 func EncodeYUYV(dst *bytes.Buffer, yuyv []byte, width, height, quality int) error {
 	return encodeYUYV(dst, yuyv, width, height, 2*width, quality)
+}
+
+func checkYUYV(n, width, height, stride int) error {
+	if width <= 0 || height <= 0 || width%2 != 0 || width > 65535 || height > 65535 {
+		return fmt.Errorf("%w: size %dx%d (width must be even, both 1–65535)", ErrBadYUYV, width, height)
+	}
+	if stride < 2*width {
+		return fmt.Errorf("%w: line stride %d for width %d", ErrBadYUYV, stride, width)
+	}
+	if need := stride*(height-1) + 2*width; n < need {
+		return fmt.Errorf("%w: %d bytes for %dx%d, need %d", ErrBadYUYV, n, width, height, need)
+	}
+	return nil
 }
 
 func encodeYUYV(dst *bytes.Buffer, yuyv []byte, width, height, stride, quality int) error {
 	if quality < 1 || quality > 100 {
 		return fmt.Errorf("%w: JPEG quality %d outside 1–100", ErrBadYUYV, quality)
 	}
-	img, _ := ycbcrPool.Get().(*image.YCbCr)
-	img, err := yuyvToYCbCr(img, yuyv, width, height, stride)
-	if err != nil {
+	if err := checkYUYV(len(yuyv), width, height, stride); err != nil {
 		return err
 	}
-	defer ycbcrPool.Put(img)
-	if err := jpeg.Encode(dst, img, &jpeg.Options{Quality: quality}); err != nil {
-		return fmt.Errorf("camera: encode YUYV %dx%d: %w", width, height, err)
-	}
+	e := encoderPool.Get().(*yuyvEncoder)
+	defer encoderPool.Put(e)
+	e.setQuality(quality)
+	e.out = e.out[:0]
+	e.encode(yuyv, width, height, stride)
+	dst.Write(e.out)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/jpeg"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"syscall"
 	"testing"
@@ -177,4 +178,107 @@ func BenchmarkYUYVToYCbCr640x480(b *testing.B) {
 	for b.Loop() {
 		img, _ = YUYVToYCbCr(img, in, 640, 480)
 	}
+}
+
+// planes returns the decoded image's Y plane and its chroma sampled at every
+// pixel, cropped to w×h.
+func planes(t *testing.T, jpg []byte, w, h int) (y, c []byte) {
+	t.Helper()
+	img, err := jpeg.Decode(bytes.NewReader(jpg))
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	m := img.(*image.YCbCr)
+	for py := range h {
+		for px := range w {
+			y = append(y, m.Y[m.YOffset(px, py)])
+			c = append(c, m.Cb[m.COffset(px, py)], m.Cr[m.COffset(px, py)])
+		}
+	}
+	return y, c
+}
+
+// TestEncodeYUYVAgainstImageJPEG encodes the same samples with our encoder
+// and with image/jpeg, at several sizes (edges not on block boundaries) and
+// qualities, and with noise that drives coefficients to their extremes.
+func TestEncodeYUYVAgainstImageJPEG(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	noise := func(w, h int) []byte {
+		b := make([]byte, w*h*2)
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		return b
+	}
+	tests := []struct {
+		name    string
+		w, h, q int
+		in      []byte
+		minPSNR float64
+	}{
+		{"gradient 640x480 q80", 640, 480, 80, yuyvFrame(640, 480, 3), 36},
+		{"gradient 50x30 q90", 50, 30, 90, yuyvFrame(50, 30, 1), 38},
+		{"gradient 2x1 q75", 2, 1, 75, []byte{200, 90, 30, 160}, 30},
+		{"noise 64x40 q100", 64, 40, 100, noise(64, 40), 40},
+		{"noise 48x16 q1", 48, 16, 1, noise(48, 16), 0},
+		{"black 32x8 q50", 32, 8, 50, make([]byte, 32*8*2), 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ours bytes.Buffer
+			if err := EncodeYUYV(&ours, tt.in, tt.w, tt.h, tt.q); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := JPEGLen(ours.Bytes()); err != nil || n != ours.Len() {
+				t.Fatalf("JPEGLen = %d, %v; want %d", n, err, ours.Len())
+			}
+			src, _ := YUYVToYCbCr(nil, tt.in, tt.w, tt.h)
+			var ref bytes.Buffer
+			if err := jpeg.Encode(&ref, src, &jpeg.Options{Quality: tt.q}); err != nil {
+				t.Fatal(err)
+			}
+			oy, oc := planes(t, ours.Bytes(), tt.w, tt.h)
+			ry, rc := planes(t, ref.Bytes(), tt.w, tt.h)
+			var srcY, srcC []byte
+			for py := range tt.h {
+				for px := range tt.w {
+					srcY = append(srcY, src.Y[src.YOffset(px, py)])
+					srcC = append(srcC, src.Cb[src.COffset(px, py)], src.Cr[src.COffset(px, py)])
+				}
+			}
+			py, pc := psnr(oy, srcY), psnr(oc, srcC)
+			ry2, rc2 := psnr(ry, srcY), psnr(rc, srcC)
+			t.Logf("PSNR vs source: ours Y %.1f C %.1f dB (%d bytes); image/jpeg Y %.1f C %.1f dB (%d bytes)", py, pc, ours.Len(), ry2, rc2, ref.Len())
+			if py < tt.minPSNR || pc < tt.minPSNR {
+				t.Errorf("PSNR Y %.1f, C %.1f dB; want ≥ %.0f", py, pc, tt.minPSNR)
+			}
+			// Same tables and DCT as image/jpeg: luma must be as good (within
+			// rounding), chroma better or equal (we keep 4:2:2).
+			if py < ry2-0.5 || pc < rc2-0.5 {
+				t.Errorf("worse than image/jpeg: Y %.1f vs %.1f, C %.1f vs %.1f dB", py, ry2, pc, rc2)
+			}
+		})
+	}
+}
+
+// BenchmarkImageJPEG640x480 is the reference: the same frame through
+// YUYVToYCbCr and image/jpeg (which resamples to 4:2:0 per pixel).
+func BenchmarkImageJPEG640x480(b *testing.B) {
+	in := yuyvFrame(640, 480, 0)
+	img, _ := YUYVToYCbCr(nil, in, 640, 480)
+	var out bytes.Buffer
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0 := threadCPU()
+	for b.Loop() {
+		out.Reset()
+		img, _ = YUYVToYCbCr(img, in, 640, 480)
+		if err := jpeg.Encode(&out, img, &jpeg.Options{Quality: 80}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu := threadCPU() - c0; cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "frames/s-core")
+	}
+	b.ReportMetric(float64(out.Len()), "jpeg-bytes")
 }
