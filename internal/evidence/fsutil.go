@@ -25,6 +25,17 @@ func isTemp(name string) bool {
 // directory, written, fsynced, renamed over the target, then the directory
 // fsynced. A crash leaves either the old or the new content.
 func writeFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
+	if err := writeFileRenamed(dir, name, data, perm); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// writeFileRenamed is writeFileAtomic without the directory fsync: the
+// content is durable, the new name only after the caller's next syncDir.
+// For files whose name may be lost in a crash without harm (the caller
+// syncs the directory before anything depends on them).
+func writeFileRenamed(dir, name string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(dir, "."+name+tmpMarker+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
@@ -52,7 +63,7 @@ func writeFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // syncDir fsyncs a directory so that renames and removals in it are durable.

@@ -197,11 +197,19 @@ func (s *Store) sealLocked(e *entry, res result.Result, known map[string]FileEnt
 	}
 	res = e.identity(res, s)
 	// The final result goes into the marker first: a crash while sealing
-	// recovers it rather than the last checkpoint.
-	if err := writeUnsealed(dir, res); err != nil {
+	// recovers it rather than the last checkpoint. Neither this nor
+	// allowed_signers needs its own directory fsync: the one after the
+	// manifest's rename covers them, and before it a crash loses nothing
+	// (recovery falls back to the previous checkpoint and rewrites
+	// allowed_signers).
+	data, err := marshalDoc(unsealedDoc{Type: typeUnsealed, Result: res})
+	if err != nil {
 		return fail(err)
 	}
-	if err := writeFileAtomic(dir, AllowedSignersFile, []byte(s.AllowedSigners()+"\n"), 0o644); err != nil {
+	if err := writeFileRenamed(dir, UnsealedFile, data, 0o644); err != nil {
+		return fail(err)
+	}
+	if err := writeFileRenamed(dir, AllowedSignersFile, []byte(s.AllowedSigners()+"\n"), 0o644); err != nil {
 		return fail(err)
 	}
 	files, err := s.collectFiles(dir, known)
@@ -213,7 +221,7 @@ func (s *Store) sealLocked(e *entry, res result.Result, known map[string]FileEnt
 		StationKey:     sshsig.MarshalAuthorizedKey(s.pub, ""),
 		KeyFingerprint: s.fp, Files: files, PreviousManifestSHA256: s.head,
 	}
-	data, err := marshalDoc(m)
+	data, err = marshalDoc(m)
 	if err != nil {
 		return fail(err)
 	}
@@ -236,17 +244,26 @@ func (s *Store) sealLocked(e *entry, res result.Result, known map[string]FileEnt
 // removes the unsealed marker. It returns the manifest's SHA-256.
 func (s *Store) writeSealFiles(dir string, manifest []byte, files []FileEntry) (string, error) {
 	sha := sha256Hex(manifest)
+	// The manifest's rename is made durable (with every name before it)
+	// before the derived files; those are made durable together before the
+	// marker goes, so a bundle without unsealed.json always has all four.
 	if err := writeFileAtomic(dir, ManifestFile, manifest, 0o644); err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(dir, ManifestSigFile, s.sign(manifest), 0o644); err != nil {
-		return "", err
-	}
 	sums := SumsListing(files, sha)
-	if err := writeFileAtomic(dir, SumsFile, sums, 0o644); err != nil {
-		return "", err
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{
+		{ManifestSigFile, s.sign(manifest)},
+		{SumsFile, sums},
+		{SumsSigFile, s.sign(sums)},
+	} {
+		if err := writeFileRenamed(dir, f.name, f.data, 0o644); err != nil {
+			return "", err
+		}
 	}
-	if err := writeFileAtomic(dir, SumsSigFile, s.sign(sums), 0o644); err != nil {
+	if err := syncDir(dir); err != nil {
 		return "", err
 	}
 	if err := os.Remove(filepath.Join(dir, UnsealedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -286,3 +286,15 @@ func BenchmarkSign(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkVerify(b *testing.B) {
+	priv := testKey(11)
+	pub := priv.Public().(ed25519.PublicKey)
+	msg := bytes.Repeat([]byte("x"), 4096)
+	sig, _ := Sign(priv, "weighin", msg)
+	for b.Loop() {
+		if err := Verify(pub, "weighin", msg, sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
