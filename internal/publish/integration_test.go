@@ -281,15 +281,9 @@ func TestOutageReplay(t *testing.T) {
 
 func countEntries(t *testing.T, dir string) int {
 	t.Helper()
-	ents, err := os.ReadDir(dir)
+	n, err := publish.Inspect(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".json") {
-			n++
-		}
 	}
 	return n
 }

@@ -151,6 +151,10 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 	return p, nil
 }
 
+// Close releases the outbox (and its lock). Call it after Run returned;
+// PublishResult fails afterwards.
+func (p *Publisher) Close() error { return p.outbox.Close() }
+
 // Topics returns the station's topic tree.
 func (p *Publisher) Topics() Topics { return p.topics }
 
