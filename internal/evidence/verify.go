@@ -26,6 +26,7 @@ type Problem struct {
 	Reason string `json:"reason"`
 }
 
+// String is "file: reason".
 func (p Problem) String() string { return p.File + ": " + p.Reason }
 
 // FileCheck is the state of one file listed in the manifest.
@@ -457,8 +458,8 @@ func reanalyze(r *Report, dir string, m *Manifest, analyze func(string) (result.
 	r.note("video re-analysed: %d frames, %.3f s", frames, dur)
 }
 
-// ErrNotBundle: the path given to VerifyBundle or VerifyChain is not a
-// directory.
+// ErrNotBundle is returned when the path given to VerifyBundle or
+// VerifyChain is not a readable directory.
 var ErrNotBundle = errors.New("evidence: not a bundle directory")
 
 // VerifyBundle verifies the bundle directory dir (see VerifyFS), re-analyses
