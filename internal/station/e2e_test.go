@@ -1,0 +1,442 @@
+package station_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"weighin/internal/api"
+	"weighin/internal/evidence"
+	"weighin/internal/publish/mqtttest"
+	"weighin/internal/registry"
+	"weighin/internal/result"
+)
+
+// buildWeighd builds cmd/weighd once per test binary.
+var buildWeighd = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "weighd-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "weighd")
+	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/weighd").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build weighd: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// daemon is one weighd --sim process.
+type daemon struct {
+	t      *testing.T
+	bin    string
+	conf   string
+	sock   string
+	state  string
+	cmd    *exec.Cmd
+	log    *os.File
+	client *api.Client
+}
+
+func newDaemon(t *testing.T, broker string) *daemon {
+	t.Helper()
+	bin, err := buildWeighd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	d := &daemon{t: t, bin: bin, sock: filepath.Join(dir, "w.sock"), state: filepath.Join(dir, "state"), conf: filepath.Join(dir, "weighd.yaml")}
+	conf := fmt.Sprintf(`station_id: e2e
+state_dir: %s
+log_level: debug
+api:
+  socket: %s
+mqtt:
+  broker: %s
+scale:
+  rate: 80
+camera:
+  width: 320
+  height: 240
+  fps: 15
+session:
+  label_window: 1s
+  stable_wait: 2s
+`, d.state, d.sock, broker)
+	if err := os.WriteFile(d.conf, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.client = api.NewClient(d.sock)
+	return d
+}
+
+func (d *daemon) start() {
+	d.t.Helper()
+	logf, err := os.OpenFile(filepath.Join(filepath.Dir(d.conf), "weighd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.log = logf
+	d.cmd = exec.Command(d.bin, "--sim", "--config", d.conf)
+	d.cmd.Stdout, d.cmd.Stderr = logf, logf
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.t.Cleanup(func() { d.kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var st api.Status
+		if err := d.client.Status(context.Background(), &st); err == nil && st.Calibrated {
+			return
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("weighd did not come up:\n%s", d.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (d *daemon) logText() string {
+	data, _ := os.ReadFile(filepath.Join(filepath.Dir(d.conf), "weighd.log"))
+	return string(data)
+}
+
+func (d *daemon) kill() {
+	if d.cmd != nil && d.cmd.ProcessState == nil {
+		_ = d.cmd.Process.Signal(syscall.SIGKILL)
+		_ = d.cmd.Wait()
+	}
+	if d.log != nil {
+		d.log.Close()
+	}
+}
+
+func (d *daemon) stop() {
+	d.t.Helper()
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			d.t.Errorf("weighd exit: %v\n%s", err, d.logText())
+		}
+	case <-time.After(30 * time.Second):
+		d.t.Fatalf("weighd did not stop on SIGTERM")
+	}
+}
+
+func (d *daemon) do(name, value string) {
+	d.t.Helper()
+	if err := d.client.Command(context.Background(), name, value, nil); err != nil {
+		d.t.Fatalf("command %s %q: %v", name, value, err)
+	}
+}
+
+func (d *daemon) status() api.Status {
+	d.t.Helper()
+	var st api.Status
+	if err := d.client.Status(context.Background(), &st); err != nil {
+		d.t.Fatalf("status: %v", err)
+	}
+	return st
+}
+
+// waitFor polls the status until cond holds.
+func (d *daemon) waitFor(what string, timeout time.Duration, cond func(api.Status) bool) api.Status {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := d.status()
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("timed out waiting for %s; status %+v\nlog:\n%s", what, st, d.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// session runs one weigh-in: place, press, mark, stop; it returns the result.
+func (d *daemon) session(grams float64, recordFor time.Duration) result.Result {
+	d.t.Helper()
+	before := d.status().LastResult
+	d.do(api.CmdSimPlace, fmt.Sprint(grams))
+	d.waitFor("a stable weight", 15*time.Second, func(s api.Status) bool {
+		return s.WeightState == "stable" && math.Abs(s.WeightG-grams) < 3
+	})
+	d.do(api.CmdSimPress, "short")
+	d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording })
+	time.Sleep(recordFor / 2)
+	d.do(api.CmdSimPress, "short") // mark
+	time.Sleep(recordFor / 2)
+	d.do(api.CmdSimPress, "long") // stop
+	st := d.waitFor("the sealed result", 30*time.Second, func(s api.Status) bool {
+		return s.LastResult != nil && (before == nil || s.LastResult.SessionID != before.SessionID) && s.SessionState != "sealing"
+	})
+	d.do(api.CmdSimRemove, "")
+	d.waitFor("an empty platform", 15*time.Second, func(s api.Status) bool { return s.WeightState == "empty" })
+	return *st.LastResult
+}
+
+func TestEndToEndWithMosquitto(t *testing.T) {
+	port, err := mqtttest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mdir := t.TempDir()
+	mq, err := mqtttest.Start(mdir, port, mqtttest.Config(port, mdir, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mq.Stop() })
+	sub, err := mqtttest.Subscribe("-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "weighin/#", "-t", "homeassistant/#")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Close)
+	var msgsMu sync.Mutex
+	var msgs []mqtttest.Msg
+	// collect returns the first message, already seen or still to come,
+	// that matches.
+	collect := func(timeout time.Duration, match func(mqtttest.Msg) bool) mqtttest.Msg {
+		t.Helper()
+		msgsMu.Lock()
+		for _, m := range msgs {
+			if match(m) {
+				msgsMu.Unlock()
+				return m
+			}
+		}
+		msgsMu.Unlock()
+		m, err := sub.Wait(timeout, func(m mqtttest.Msg) bool {
+			msgsMu.Lock()
+			msgs = append(msgs, m)
+			msgsMu.Unlock()
+			return match(m)
+		})
+		if err != nil {
+			t.Fatalf("mosquitto_sub: %v\n%s", err, sub.Stderr())
+		}
+		return m
+	}
+
+	d := newDaemon(t, mq.URL())
+	// The expected parcel, registered before it arrives.
+	reg, err := openRegistry(d.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := 2350.0
+	if err := reg.AddParcel(context.Background(), registry.Parcel{
+		Tracking: "LX123456785CN", OrderRef: "12345", LabelG: &label, LabelResolutionG: 10,
+		Items: []registry.Item{{Name: "Leather jacket", WeightG: 505}, {Name: "Sneakers", WeightG: 1120}, {Name: "Belt", WeightG: 210}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reg.Close()
+
+	d.start()
+	collect(20*time.Second, func(m mqtttest.Msg) bool { return m.Topic == "homeassistant/device/e2e/config" })
+	collect(10*time.Second, func(m mqtttest.Msg) bool {
+		return m.Topic == "weighin/e2e/availability" && m.Payload == "online"
+	})
+
+	// Flow 1, the demo: 1840 g in a parcel labelled 2350 g.
+	d.do("tracking", "LX123456785CN")
+	first := d.session(1840, 3*time.Second)
+	if first.Verdict != result.VerdictUnderweight || first.Tier != 3 {
+		t.Errorf("demo flow: verdict %s tier %d, want underweight tier 3", first.Verdict, first.Tier)
+	}
+	if first.DeltaG == nil || math.Abs(*first.DeltaG+510) > 3 {
+		t.Errorf("demo flow: delta %v, want about -510 g", first.DeltaG)
+	}
+	if len(first.MissingCandidates) == 0 || first.MissingCandidates[0].Items[0] != "Leather jacket" {
+		t.Errorf("demo flow: missing candidates %+v, want Leather jacket first", first.MissingCandidates)
+	}
+	if len(first.Marks) != 1 || first.OrderRef != "12345" || first.Tracking != "LX123456785CN" {
+		t.Errorf("demo flow: marks %v order %q tracking %q", first.Marks, first.OrderRef, first.Tracking)
+	}
+	if !strings.Contains(first.Dispute, "Leather jacket") || !strings.Contains(first.Dispute, "订单") {
+		t.Errorf("dispute text lacks the item or the Chinese part:\n%s", first.Dispute)
+	}
+
+	// Flow 2: a match within tolerance, no registered parcel.
+	d.do("label_weight", "2350")
+	d.do("order_ref", "A-2")
+	second := d.session(2342, 2*time.Second)
+	if second.Verdict != result.VerdictMatch || second.Tier != 0 {
+		t.Errorf("match flow: verdict %s tier %d, want match tier 0", second.Verdict, second.Tier)
+	}
+
+	// Both bundles verify, and the chain holds.
+	for _, r := range []result.Result{first, second} {
+		rep, err := evidence.VerifyBundle(filepath.Join(d.state, r.Bundle), evidence.VerifyOptions{})
+		if err != nil || !rep.OK() {
+			t.Errorf("verify %s: %v %+v", r.Bundle, err, rep)
+		}
+	}
+	chain, err := evidence.VerifyChain(filepath.Join(d.state, "sessions"), evidence.ChainOptions{})
+	if err != nil || !chain.OK() {
+		t.Errorf("verify chain: %v %+v", err, chain)
+	}
+	if second.ChainHead != second.ManifestSHA256 || second.KeyFingerprint == "" {
+		t.Errorf("chain head %q, manifest %q, key %q", second.ChainHead, second.ManifestSHA256, second.KeyFingerprint)
+	}
+
+	// What Home Assistant sees: both results on results, the second
+	// retained on result, and every entity's template over its topic's
+	// latest payload giving the right state.
+	for _, r := range []result.Result{first, second} {
+		collect(20*time.Second, func(m mqtttest.Msg) bool {
+			var got result.Result
+			return m.Topic == "weighin/e2e/results" && json.Unmarshal([]byte(m.Payload), &got) == nil && got.SessionID == r.SessionID
+		})
+	}
+	collect(5*time.Second, func(m mqtttest.Msg) bool { return m.Topic == "weighin/e2e/label" })
+	d.stop()
+	collect(10*time.Second, func(m mqtttest.Msg) bool {
+		return m.Topic == "weighin/e2e/availability" && m.Payload == "offline"
+	})
+
+	// A fresh subscriber gets the retained state of every entity.
+	latest := retainedSnapshot(t, port)
+	var dp struct {
+		Cmps map[string]map[string]any `json:"cmps"`
+	}
+	if err := json.Unmarshal([]byte(latest["homeassistant/device/e2e/config"]), &dp); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"verdict": "match", "tier": "0", "discrepancy": "OFF", "last_session": second.SessionID,
+		"measured_weight": fmt.Sprint(second.MeasuredG), "label_weight": "2350",
+		"recording": "OFF",
+	}
+	for key, comp := range dp.Cmps {
+		topic, _ := comp["state_topic"].(string)
+		tpl, _ := comp["value_template"].(string)
+		if topic == "" || tpl == "" {
+			continue
+		}
+		payload, ok := latest[topic]
+		if !ok {
+			t.Errorf("entity %s: no retained message on %s", key, topic)
+			continue
+		}
+		got, err := renderTemplate(tpl, payload)
+		if err != nil {
+			t.Errorf("entity %s: %v", key, err)
+			continue
+		}
+		if w, ok := want[key]; ok && got != w {
+			t.Errorf("entity %s = %q, want %q", key, got, w)
+		}
+	}
+}
+
+// retainedSnapshot subscribes anew and collects the retained messages.
+func retainedSnapshot(t *testing.T, port int) map[string]string {
+	t.Helper()
+	sub, err := mqtttest.Subscribe("-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "weighin/#", "-t", "homeassistant/#", "-W", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	got := map[string]string{}
+	for {
+		m, err := sub.Wait(3*time.Second, func(m mqtttest.Msg) bool { return m.Retained })
+		if err != nil {
+			return got
+		}
+		got[m.Topic] = m.Payload
+	}
+}
+
+var (
+	tplField = regexp.MustCompile(`^\{\{ value_json\.(\w+) \}\}$`)
+	tplOnOff = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) else 'OFF' \}\}$`)
+	tplIn    = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) in \[([^\]]*)\] else 'OFF' \}\}$`)
+	tplSlice = regexp.MustCompile(`^\{\{ \(value_json\.(\w+) or ''\)\[:(\d+)\] \}\}$`)
+)
+
+// renderTemplate evaluates the Jinja forms our discovery uses, as Home
+// Assistant would; an unknown form is an error, so a new template must be
+// taught here.
+func renderTemplate(tpl, payload string) (string, error) {
+	var v map[string]any
+	if err := json.Unmarshal([]byte(payload), &v); err != nil {
+		return "", fmt.Errorf("payload not JSON: %v", err)
+	}
+	str := func(x any) string {
+		switch x := x.(type) {
+		case nil:
+			return "None"
+		case string:
+			return x
+		case bool:
+			if x {
+				return "True"
+			}
+			return "False"
+		}
+		return fmt.Sprint(x)
+	}
+	truthy := func(x any) bool {
+		switch x := x.(type) {
+		case nil:
+			return false
+		case bool:
+			return x
+		case string:
+			return x != ""
+		case float64:
+			return x != 0
+		}
+		return true
+	}
+	if m := tplField.FindStringSubmatch(tpl); m != nil {
+		return str(v[m[1]]), nil
+	}
+	if m := tplOnOff.FindStringSubmatch(tpl); m != nil {
+		if truthy(v[m[1]]) {
+			return "ON", nil
+		}
+		return "OFF", nil
+	}
+	if m := tplIn.FindStringSubmatch(tpl); m != nil {
+		for _, o := range strings.Split(m[2], ",") {
+			if strings.Trim(strings.TrimSpace(o), "'") == str(v[m[1]]) {
+				return "ON", nil
+			}
+		}
+		return "OFF", nil
+	}
+	if m := tplSlice.FindStringSubmatch(tpl); m != nil {
+		s := str(v[m[1]])
+		var n int
+		fmt.Sscan(m[2], &n)
+		if r := []rune(s); len(r) > n {
+			s = string(r[:n])
+		}
+		return s, nil
+	}
+	return "", fmt.Errorf("template form not understood: %s", tpl)
+}
+
+func openRegistry(stateDir string) (*registry.DB, error) {
+	if err := os.MkdirAll(stateDir, 0o750); err != nil {
+		return nil, err
+	}
+	return registry.Open(filepath.Join(stateDir, "registry.db"))
+}
