@@ -150,6 +150,7 @@ type Recorder struct {
 
 	// Shared with Run.
 	q       chan op
+	room    chan struct{} // Options.BlockWhenFull: a token per op taken
 	free    chan []byte
 	results chan sessionResult
 	failed  atomic.Bool
@@ -201,6 +202,7 @@ func New(cfg config.Recorder, opt Options) (*Recorder, error) {
 		pool:    bufPool{max: 4},
 		info:    Info{WeightG: 0},
 		q:       make(chan op, n),
+		room:    make(chan struct{}, 1),
 		free:    make(chan []byte, n),
 		results: make(chan sessionResult, 1),
 	}, nil
@@ -311,9 +313,12 @@ func (r *Recorder) Push(f camera.Frame) {
 			r.dropped(DropWriteFailed)
 			return
 		}
-		if !r.opt.BlockWhenFull && len(r.q) >= cap(r.q)-controlReserve {
-			r.dropped(DropQueueFull)
-			return
+		for len(r.q) >= cap(r.q)-controlReserve {
+			if !r.opt.BlockWhenFull {
+				r.dropped(DropQueueFull)
+				return
+			}
+			<-r.room // the writer took an op: look again
 		}
 	}
 	b := r.buffer(len(f.Data))
@@ -515,6 +520,12 @@ func (r *Recorder) release(b []byte) {
 }
 
 func (r *Recorder) handle(s *session, o op) *session {
+	if r.opt.BlockWhenFull {
+		select {
+		case r.room <- struct{}{}:
+		default:
+		}
+	}
 	switch o.kind {
 	case opStart:
 		if s != nil {
