@@ -325,3 +325,42 @@ func TestRunPeriodic(t *testing.T) {
 		t.Fatal("Run with interval 0 accepted")
 	}
 }
+
+// TestRemovalCutShort: the power went after the tombstone was written but
+// before every data file was deleted (or between a signature and its
+// document): verify still passes, noting the leftovers, and Open finishes
+// the job.
+func TestRemovalCutShort(t *testing.T) {
+	state := t.TempDir()
+	st := openStore(t, state, Options{})
+	a := sealOne(t, st, t0, true, sampleResult(result.VerdictMatch))
+	dir := filepath.Join(state, SessionsDir, a.SessionID)
+	saved := map[string][]byte{}
+	for _, n := range []string{"video.mkv", SumsFile} {
+		saved[n], _ = os.ReadFile(filepath.Join(dir, n))
+	}
+	st.mu.Lock()
+	_, err := st.tombstoneLocked(st.entries[0], ReasonLowSpace, "test", t0, true)
+	st.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, data := range saved {
+		os.WriteFile(filepath.Join(dir, n), data, 0o644)
+	}
+	// An outcome signature whose document never made it.
+	os.WriteFile(filepath.Join(dir, "outcome-001.sig"), []byte("x"), 0o644)
+	rep, _ := VerifyBundle(dir, VerifyOptions{})
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "video.mkv: left over") }) {
+		t.Errorf("leftover not noted: %v", rep.Notes)
+	}
+	openStore(t, state, Options{})
+	for _, n := range []string{"video.mkv", SumsFile, "outcome-001.sig"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there after Open", n)
+		}
+	}
+	if rep, _ := VerifyBundle(dir, VerifyOptions{}); !rep.OK() || rep.State != "tombstoned" {
+		t.Fatalf("after Open: %+v", rep)
+	}
+}
