@@ -31,6 +31,7 @@ type Window struct {
 	// Mean is the mean of the conversions (gross grams); Min and Max are
 	// the extremes of the smoothed values.
 	Mean, Min, Max float64
+	span           time.Duration
 }
 
 // Spread is Max − Min.
@@ -58,7 +59,7 @@ func (d *detector) add(t time.Duration, g, y float64) {
 
 // summary summarises the conversions newer than span before the newest.
 func (d *detector) summary(span time.Duration) Window {
-	w := Window{Min: math.Inf(1), Max: math.Inf(-1)}
+	w := Window{Min: math.Inf(1), Max: math.Inf(-1), span: span}
 	if len(d.buf) == 0 {
 		return w
 	}

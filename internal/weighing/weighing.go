@@ -134,7 +134,9 @@ type Pipeline struct {
 	rev      reversals
 	// fastUntil: the fast part decides while steady until then.
 	fastUntil time.Duration
-	r         Reading
+	// steadyFrom is where the window that decided the steady state began.
+	steadyFrom time.Duration
+	r          Reading
 }
 
 // New returns a pipeline in the Undecided state with no zero correction.
@@ -261,9 +263,15 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 	if changed && steady && usedFast && s.t > p.fastUntil {
 		p.fastUntil = s.t + p.o.Window - p.det.fastSpan()
 	}
+	if changed && steady {
+		p.steadyFrom = s.t - p.win.span
+	}
 	grams := y - p.zero
 	if steady {
-		grams = mean
+		// While steady, average all the conversions since the window that
+		// decided it, up to two windows: the longer the parcel rests, the
+		// less noise.
+		grams = p.det.summary(min(s.t-p.steadyFrom, 2*p.o.Window)).Mean - p.zero
 	}
 	p.r = Reading{
 		T: s.t, Grams: grams, State: p.state, Stable: p.state == Empty || p.state == Stable,

@@ -45,8 +45,11 @@ func run(w io.Writer, dir string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "weighing: latency = settled (truth entered the band) -> first correct stable report, in trace time\n")
-	fmt.Fprintf(w, "pipeline = internal/weighing with config.Default().Scale; baseline = moving average of 10, stable when the last 5 averages agree within 1 g\n\n")
+	fmt.Fprintf(w, "weighing, in trace time: lat = settled (truth entered the band) -> first correct stable report; trust = settled -> correct\n")
+	fmt.Fprintf(w, "and no wrong stable report after it until removal; err = worst |reported - mass| of the stable reports while settled;\n")
+	fmt.Fprintf(w, "hold = |weight shown - mass| just before removal (what a press freezes; unst:N = not stable then)\n")
+	fmt.Fprintf(w, "pipeline = internal/weighing with config.Default().Scale; baseline = moving average of 10, stable when the last 5 averages agree within 1 g;\n")
+	fmt.Fprintf(w, "base-1s = the baseline with its counts scaled to 80 SPS (average of 80, 40 averages agree: the same 1 s / 0.5 s as at 10 SPS)\n\n")
 	return report(w, fmt.Sprintf("reference set: %d traces in %s", len(cases), dir), cases, verbose)
 }
 
@@ -55,17 +58,30 @@ func report(w io.Writer, title string, cases []scoring.Case, verbose bool) error
 	if err != nil {
 		return err
 	}
+	timed, _ := scoring.ScoreWith(cases, func(c scoring.Case) (scoring.Weigher, error) { return scoring.TimedBaseline(c), nil })
 	fmt.Fprintln(w, title)
-	fmt.Fprintf(w, "%-5s %-9s %7s %7s %9s %9s %9s %9s %8s %7s %s\n", "rate", "who", "placed", "missed", "lat med", "lat worst", "err med", "err worst", "flicker", "wrong", "wrong stable reports by kind")
+	fmt.Fprintf(w, "%-5s %-9s %7s %7s %9s %9s %9s %9s %9s %9s %9s %9s %8s %7s %s\n", "rate", "who", "placed", "missed", "lat med", "lat worst", "trust med", "trust max", "err med", "err worst", "hold med", "hold max", "flicker", "wrong", "wrong stable reports by kind")
 	for _, rate := range []int{10, 80} {
 		for _, who := range []struct {
 			name   string
 			scores []scoring.TraceScore
-		}{{"pipeline", ours}, {"baseline", base}} {
+		}{{"pipeline", ours}, {"baseline", base}, {"base-1s", timed}} {
+			if who.name == "base-1s" && rate == 10 {
+				continue // the same as the baseline at 10 SPS
+			}
 			s := scoring.Summarize(who.scores, rate)
-			fmt.Fprintf(w, "%-5s %-9s %7d %7d %9s %9s %8.2fg %8.2fg %8d %7d %s\n",
+			trustMax := sec(s.WorstTrust)
+			if s.Untrusted > 0 {
+				trustMax = fmt.Sprintf("never:%d", s.Untrusted)
+			}
+			holdMax := fmt.Sprintf("%.2fg", s.WorstHoldErrG)
+			if s.HoldUnstable > 0 {
+				holdMax = fmt.Sprintf("unst:%d", s.HoldUnstable)
+			}
+			fmt.Fprintf(w, "%-5s %-9s %7d %7d %9s %9s %9s %9s %8.2fg %8.2fg %8.2fg %9s %8d %7d %s\n",
 				fmt.Sprintf("%d", rate), who.name, s.Placements, s.Missed,
-				sec(s.MedianLatency), sec(s.WorstLatency), s.MedianErrG, s.WorstErrG, s.Flickers, s.Violations, kinds(s.ByKind))
+				sec(s.MedianLatency), sec(s.WorstLatency), sec(s.MedianTrust), trustMax, s.MedianErrG, s.WorstErrG,
+				s.MedianHoldErrG, holdMax, s.Flickers, s.Violations, kinds(s.ByKind))
 		}
 	}
 	so := scoring.Summarize(ours, 0)

@@ -53,16 +53,39 @@ func Pipeline(c Case) (*weighing.Pipeline, error) {
 
 // ScoreAll runs the daemon's pipeline and the baseline over cases.
 func ScoreAll(cases []Case) (ours, base []TraceScore, err error) {
-	for _, c := range cases {
-		p, err := Pipeline(c)
-		if err != nil {
-			return nil, nil, err
-		}
-		ours = append(ours, Score(c.Truth, Run(p, c.Samples)))
-		b := NewBaseline(c.Truth.Offset, c.Truth.CountsPerGram)
-		base = append(base, Score(c.Truth, Run(b, c.Samples)))
+	ours, err = ScoreWith(cases, func(c Case) (Weigher, error) { return Pipeline(c) })
+	if err != nil {
+		return nil, nil, err
 	}
+	base, _ = ScoreWith(cases, func(c Case) (Weigher, error) {
+		return NewBaseline(c.Truth.Offset, c.Truth.CountsPerGram), nil
+	})
 	return ours, base, nil
+}
+
+// ScoreWith runs a weigher made for each case and scores it.
+func ScoreWith(cases []Case, make func(Case) (Weigher, error)) ([]TraceScore, error) {
+	var out []TraceScore
+	for _, c := range cases {
+		w, err := make(c)
+		if err != nil {
+			return nil, err
+		}
+		ev, readings := Run(w, c.Samples)
+		ts := Score(c.Truth, ev)
+		ScoreHold(&ts, c.Truth, readings)
+		out = append(out, ts)
+	}
+	return out, nil
+}
+
+// TimedBaseline is the baseline with its counts scaled to the trace's rate,
+// so it averages over 1 s and wants 0.5 s of agreement at any rate (the
+// same hobby design, tuned for 80 SPS).
+func TimedBaseline(c Case) *Baseline {
+	b := NewBaseline(c.Truth.Offset, c.Truth.CountsPerGram)
+	b.Avg, b.Agree = c.Truth.RateSPS, c.Truth.RateSPS/2
+	return b
 }
 
 // Generated returns cases generated in memory from synthetic scenarios.

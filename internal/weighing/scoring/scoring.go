@@ -29,16 +29,36 @@ type Event struct {
 	Grams float64
 }
 
-// Run feeds samples to w and returns its events.
-func Run(w Weigher, samples []trace.Sample) []Event {
+// Run feeds samples to w and returns its events and its reading after
+// every sample.
+func Run(w Weigher, samples []trace.Sample) ([]Event, []weighing.Reading) {
 	var ev []Event
-	for _, s := range samples {
+	readings := make([]weighing.Reading, len(samples))
+	for i, s := range samples {
 		r, changed := w.Add(s.T, s.Raw)
 		if changed {
 			ev = append(ev, Event{T: r.T, State: r.State, Grams: r.Grams})
 		}
+		readings[i] = r
 	}
-	return ev
+	return ev, readings
+}
+
+// ScoreHold sets each placement's HoldErrG from the readings (one per
+// sample, in order): the weight a press would freeze just before the
+// parcel is lifted (or at the end of the trace).
+func ScoreHold(ts *TraceScore, tr trace.Truth, readings []weighing.Reading) {
+	for i, p := range tr.Placements {
+		end := time.Duration(tr.DurationMs)*ms + 1
+		if p.RemovedMs != 0 {
+			end = time.Duration(p.RemovedMs) * ms
+		}
+		k := sort.Search(len(readings), func(j int) bool { return readings[j].T >= end }) - 1
+		ts.Placements[i].HoldErrG = math.NaN()
+		if k >= 0 && readings[k].State == weighing.Stable {
+			ts.Placements[i].HoldErrG = math.Abs(readings[k].Grams - p.MassG)
+		}
+	}
 }
 
 // PlacementScore is the outcome for one placement.
@@ -54,6 +74,15 @@ type PlacementScore struct {
 	// MaxErrG is the largest |weight − mass| of the stable weights in
 	// effect between EnteredMs and removal.
 	MaxErrG float64
+	// Trusted: from some moment on, until removal, only correct stable
+	// weights were shown; TrustLatency is from EnteredMs to that moment (a
+	// scale that shows a wrong weight after a right one is trusted later,
+	// or never).
+	Trusted      bool
+	TrustLatency time.Duration
+	// HoldErrG is |weight − mass| of the reading just before removal (what
+	// a press freezes); NaN when it was not stable then.
+	HoldErrG float64
 }
 
 // Violation is a stable (or empty) weight published that was wrong.
@@ -113,6 +142,20 @@ func Score(tr trace.Truth, ev []Event) TraceScore {
 				ps.Latency = max(0, e.T-entered)
 			}
 		}
+		// Trust: the last steady event between set-down and removal that
+		// was wrong, and the first correct one after it.
+		ps.Trusted = false
+		for j := sort.Search(len(ev), func(j int) bool { return ev[j].T >= setDown }); j < len(ev) && ev[j].T < end; j++ {
+			e := ev[j]
+			switch {
+			case correct(e):
+				if !ps.Trusted {
+					ps.Trusted, ps.TrustLatency = true, max(0, e.T-entered)
+				}
+			case e.State != weighing.Unstable:
+				ps.Trusted = false
+			}
+		}
 		ts.Placements = append(ts.Placements, ps)
 	}
 	for i := 2; i < len(ev); i++ {
@@ -163,20 +206,28 @@ func Score(tr trace.Truth, ev []Event) TraceScore {
 
 // Summary aggregates placement scores.
 type Summary struct {
-	Placements, Missed           int
-	MedianLatency, WorstLatency  time.Duration
-	MedianErrG, WorstErrG        float64
-	Violations, Flickers         int
-	ByKind                       map[string]int
-	WorstErrOverTol              float64 // worst MaxErrG / tolerance
-	WorstLatencyAt, WorstErrorAt string
+	Placements, Missed          int
+	MedianLatency, WorstLatency time.Duration
+	// MedianTrust and WorstTrust summarise TrustLatency; Untrusted counts
+	// placements never trusted.
+	MedianTrust, WorstTrust time.Duration
+	Untrusted               int
+	MedianErrG, WorstErrG   float64
+	// MedianHoldErrG and WorstHoldErrG summarise HoldErrG; HoldUnstable
+	// counts placements not stable just before removal.
+	MedianHoldErrG, WorstHoldErrG float64
+	HoldUnstable                  int
+	Violations, Flickers          int
+	ByKind                        map[string]int
+	WorstErrOverTol               float64 // worst MaxErrG / tolerance
+	WorstLatencyAt, WorstErrorAt  string
 }
 
 // Summarize aggregates the scores of the traces at one rate (0 = all).
 func Summarize(scores []TraceScore, rate int) Summary {
 	s := Summary{ByKind: map[string]int{}}
-	var lat []time.Duration
-	var errs []float64
+	var lat, trust []time.Duration
+	var errs, holds []float64
 	for _, ts := range scores {
 		if rate != 0 && ts.Rate != rate {
 			continue
@@ -188,6 +239,18 @@ func Summarize(scores []TraceScore, rate int) Summary {
 		}
 		for _, p := range ts.Placements {
 			s.Placements++
+			if math.IsNaN(p.HoldErrG) {
+				s.HoldUnstable++
+			} else {
+				holds = append(holds, p.HoldErrG)
+				s.WorstHoldErrG = math.Max(s.WorstHoldErrG, p.HoldErrG)
+			}
+			if p.Trusted {
+				trust = append(trust, p.TrustLatency)
+				s.WorstTrust = max(s.WorstTrust, p.TrustLatency)
+			} else {
+				s.Untrusted++
+			}
 			if !p.Found {
 				s.Missed++
 				continue
@@ -208,6 +271,14 @@ func Summarize(scores []TraceScore, rate int) Summary {
 		sort.Float64s(errs)
 		s.MedianLatency = medianDur(lat)
 		s.MedianErrG = median(errs)
+	}
+	if len(holds) > 0 {
+		sort.Float64s(holds)
+		s.MedianHoldErrG = median(holds)
+	}
+	if len(trust) > 0 {
+		sort.Slice(trust, func(i, j int) bool { return trust[i] < trust[j] })
+		s.MedianTrust = medianDur(trust)
 	}
 	return s
 }
