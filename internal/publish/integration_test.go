@@ -327,7 +327,7 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func runPublisher(t *testing.T, cfg config.MQTT, h publish.Handler, log *slog.Logger) (*publish.Publisher, context.CancelFunc, <-chan error) {
+func runPublisher(t *testing.T, cfg config.MQTT, h publish.Handler, log *slog.Logger) (*publish.Publisher, func()) {
 	t.Helper()
 	p, err := publish.New(cfg, "st1", t.TempDir(), h, log, publish.WithReconnect(200*time.Millisecond, time.Second), publish.WithVersion("test"))
 	if err != nil {
@@ -336,15 +336,23 @@ func runPublisher(t *testing.T, cfg config.MQTT, h publish.Handler, log *slog.Lo
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("Run did not return within 10 s of cancel")
-		}
-	})
-	return p, cancel, done
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("Run did not return within 10 s of cancel")
+			}
+			p.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return p, stop
 }
 
 // TestCommandsThroughBroker sends good and bad commands with mosquitto_pub:
@@ -366,7 +374,7 @@ func TestCommandsThroughBroker(t *testing.T) {
 	// A retained command left on the broker reaches the station with the
 	// retain flag when it subscribes: ignored, and answered.
 	pub("weighin/st1/cmd/tare", "PRESS", "-r")
-	p, _, _ := runPublisher(t, cfg, rec, testLogger(t))
+	p, _ := runPublisher(t, cfg, rec, testLogger(t))
 	wait(t, live, "online", 15*time.Second, isMsg(availTopic, "online"))
 	wait(t, live, "discovery", 15*time.Second, isMsg(discoveryTopic, ""))
 	msg := wait(t, live, "error for the retained command", 10*time.Second, isMsg("weighin/st1/error", ""))
@@ -481,7 +489,7 @@ func TestLabelRetained(t *testing.T) {
 	cfg := config.Default().MQTT
 	cfg.Broker = m.URL()
 	live := subscribe(t, m, "-q", "1", "-t", availTopic)
-	p, _, _ := runPublisher(t, cfg, newRecorder(), testLogger(t))
+	p, _ := runPublisher(t, cfg, newRecorder(), testLogger(t))
 	wait(t, live, "online", 15*time.Second, isMsg(availTopic, "online"))
 	jpeg := []byte("\xff\xd8\xff\xe0JFIF-test-\x00\x01\x02\xff\xd9")
 	if err := p.PublishLabel(jpeg); err != nil {

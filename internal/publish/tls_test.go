@@ -139,7 +139,7 @@ func TestTLS(t *testing.T) {
 
 	t.Run("publisher over TLS", func(t *testing.T) {
 		rec := newRecorder()
-		_, _, _ = runPublisher(t, cfg, rec, testLogger(t))
+		_, _ = runPublisher(t, cfg, rec, testLogger(t))
 		sub := subscribe(t, m, "--cafile", filepath.Join(p.dir, "ca.pem"), "--cert", cliCert, "--key", cliKey,
 			"-q", "1", "-t", availTopic, "-t", discoveryTopic)
 		wait(t, sub, "online over TLS", 15*time.Second, isMsg(availTopic, "online"))
