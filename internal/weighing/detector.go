@@ -22,8 +22,8 @@ type entry struct {
 	g, y float64
 }
 
-// Window summarises a span of the newest conversions.
-type Window struct {
+// summary summarises a span of the newest conversions.
+type summary struct {
 	// Full: the conversions cover the whole span.
 	Full bool
 	// N is the number of conversions in it.
@@ -35,7 +35,7 @@ type Window struct {
 }
 
 // Spread is Max − Min.
-func (w Window) Spread() float64 { return w.Max - w.Min }
+func (w summary) Spread() float64 { return w.Max - w.Min }
 
 // fastSpan is the newest part of the window that may decide stability right
 // after a step: 40 % of the window, at least five conversions (at 10 SPS
@@ -58,8 +58,8 @@ func (d *detector) add(t time.Duration, g, y float64) {
 }
 
 // summary summarises the conversions newer than span before the newest.
-func (d *detector) summary(span time.Duration) Window {
-	w := Window{Min: math.Inf(1), Max: math.Inf(-1), span: span}
+func (d *detector) summary(span time.Duration) summary {
+	w := summary{Min: math.Inf(1), Max: math.Inf(-1), span: span}
 	if len(d.buf) == 0 {
 		return w
 	}

@@ -91,7 +91,7 @@ func (r *reversals) bounceRecent(t, d time.Duration) bool {
 // motion (a hand pressing a few grams) needs the whole window. Once steady
 // on the fast part, the fast part goes on deciding until the whole window
 // holds only conversions from the steady time.
-func (p *Pipeline) fastPath(t time.Duration, whole, fast Window) bool {
+func (p *Pipeline) fastPath(t time.Duration, whole, fast summary) bool {
 	if !fast.Full || p.rev.handRecent(t, 4*p.o.Window) || p.rev.bounceRecent(t, 4*p.o.Window) {
 		return false
 	}

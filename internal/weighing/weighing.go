@@ -26,18 +26,27 @@
 //     delayed; a real step is delayed by one conversion.
 //  4. Smoothing for the detector: a moving average over one 10 SPS
 //     conversion period (1 conversion at 10 SPS, 8 at 80 SPS), so both
-//     rates see about the same noise.
+//     rates see about the same noise, and a platform ring at 10 Hz and its
+//     multiples cancels.
 //  5. Stability: the spread (max − min) of the smoothed values over the
-//     last Window must not exceed max(ThresholdG, ThresholdPct % of the
-//     load). The weight reported is the mean of the conversions in the
-//     window. Nothing is decided until the first window is filled.
+//     decision window must not exceed max(ThresholdG, ThresholdPct % of the
+//     load). The decision window is Window; right after a step (a set-down,
+//     a removal) or while the platform rings down, its newest 40 % (at
+//     least five conversions, so only at 80 SPS) decides, unless a hand or
+//     a bounce was seen; after hand-like motion (slow turning points that
+//     do not decay) it is two Windows. Nothing is decided until the first
+//     window is filled.
 //  6. States: empty (steady within ±ZeroBandG of zero), stable (a steady
 //     load), unstable. A steady weight that moves by more than its
 //     threshold without passing through unstable is a new stable reading
-//     (changed is true).
+//     (changed is true). While steady, Grams averages every conversion
+//     since the deciding window began, up to two Windows.
 //  7. Zero tracking: while empty, the zero follows the reading at no more
 //     than ZeroTrackGPerS, so a drifting empty platform stays empty, and a
 //     parcel (outside the zero band) is never tracked away.
+//
+// Figures over the synthetic trace set (testdata/traces) are in
+// docs/perf-weighing.md; `make bench-weighing` prints them.
 package weighing
 
 import (
@@ -74,8 +83,9 @@ func (s State) String() string {
 type Reading struct {
 	// T is the time of the conversion that made this reading.
 	T time.Duration
-	// Grams is the net weight: the window's mean while steady (empty or
-	// stable), else the latest smoothed value.
+	// Grams is the net weight: while steady (empty or stable) the mean of
+	// the conversions since the window that decided it (up to two
+	// windows), else the latest smoothed value.
 	Grams float64
 	// State and Stable (State is Empty or Stable).
 	State  State
@@ -130,7 +140,7 @@ type Pipeline struct {
 	zero     float64
 	state    State
 	reported float64
-	win      Window
+	win      summary
 	rev      reversals
 	// fastUntil: the fast part decides while steady until then.
 	fastUntil time.Duration
