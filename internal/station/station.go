@@ -127,7 +127,7 @@ func Run(ctx context.Context, opts Options) error {
 		labelCtl:    make(chan labelCmd, 4),
 		labelFrames: make(chan camera.Frame, 1),
 		scaleReqs:   make(chan scaleReq, 1),
-		mqttURL: mqttCfg.Broker, embedded: embedded,
+		mqttURL:     mqttCfg.Broker, embedded: embedded,
 	}
 	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version))
 	if err != nil {

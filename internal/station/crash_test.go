@@ -1,0 +1,115 @@
+package station_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"weighin/internal/api"
+	"weighin/internal/evidence"
+	"weighin/internal/publish/mqtttest"
+)
+
+// TestKillDuringRecording kills weighd with SIGKILL at random moments of
+// recordings; after each restart the interrupted session must be sealed
+// (interrupted) and its video must play to within 2 s of the kill, as judged
+// by ffprobe.
+func TestKillDuringRecording(t *testing.T) {
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		t.Fatal("ffprobe not found: `make deps` installs Debian's ffmpeg")
+	}
+	port, err := mqtttest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mdir := t.TempDir()
+	mq, err := mqtttest.Start(mdir, port, mqtttest.Config(port, mdir, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mq.Stop() })
+
+	d := newDaemon(t, mq.URL())
+	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
+	const kills = 10
+	type killed struct {
+		session string
+		rec     time.Duration // how long it had recorded when killed
+	}
+	var victims []killed
+	for i := range kills {
+		d.start()
+		if i > 0 {
+			checkRecovered(t, d, victims[i-1].session, victims[i-1].rec)
+		}
+		d.do(api.CmdSimPlace, fmt.Sprint(500+100*i))
+		d.waitFor("a stable weight", 15*time.Second, func(s api.Status) bool { return s.WeightState == "stable" })
+		d.do(api.CmdSimPress, "short")
+		st := d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording && s.SessionID != "" })
+		began := time.Now()
+		time.Sleep(time.Duration(1500+rng.IntN(3000)) * time.Millisecond)
+		rec := time.Since(began)
+		d.kill()
+		t.Logf("kill %d: session %s after %.1f s of recording", i+1, st.SessionID, rec.Seconds())
+		victims = append(victims, killed{st.SessionID, rec})
+	}
+	d.start()
+	checkRecovered(t, d, victims[kills-1].session, victims[kills-1].rec)
+	chain, err := evidence.VerifyChain(filepath.Join(d.state, "sessions"), evidence.ChainOptions{})
+	if err != nil || !chain.OK() {
+		t.Errorf("chain after %d kills: %v %+v", kills, err, chain)
+	}
+	d.stop()
+}
+
+// checkRecovered checks that the session killed after rec of recording is
+// sealed as interrupted and that its video holds at least rec − 2 s.
+func checkRecovered(t *testing.T, d *daemon, id string, rec time.Duration) {
+	t.Helper()
+	dir := filepath.Join(d.state, "sessions", id)
+	rep, err := evidence.VerifyBundle(dir, evidence.VerifyOptions{})
+	if err != nil || !rep.OK() {
+		t.Errorf("%s after restart: %v %+v", id, err, rep)
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(dir, evidence.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, _, err := evidence.ParseManifest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := man.Result
+	if !m.Interrupted {
+		t.Errorf("%s: not marked interrupted", id)
+	}
+	// The pre-roll is in the file too, so the video is longer than the
+	// recording; what matters is that no more than 2 s before the kill is
+	// lost.
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", filepath.Join(dir, "video-000.mkv")).CombinedOutput()
+	if err != nil {
+		t.Errorf("%s: ffprobe: %v\n%s", id, err, out)
+		return
+	}
+	frames, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	const fps = 15
+	preRoll := 5.0 // config default; the daemon ran for several seconds first
+	wantMin := int((rec.Seconds() - 2) * fps)
+	if frames < wantMin {
+		t.Errorf("%s: %d frames play, want at least %d (%.1f s recorded, 2 s may be lost)", id, frames, wantMin, rec.Seconds())
+	}
+	if float64(frames) > (rec.Seconds()+preRoll+1)*fps {
+		t.Errorf("%s: %d frames, more than the recording and pre-roll could hold", id, frames)
+	}
+	if m.Continuity.Frames != int64(frames) {
+		t.Errorf("%s: manifest says %d frames, ffprobe decodes %d", id, m.Continuity.Frames, frames)
+	}
+}
