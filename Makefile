@@ -87,8 +87,10 @@ bench-recorder: deps ## recorder vs ffmpeg stream copy, allocations, YUYV->JPEG 
 bench-mqtt: deps ## result latency vs bare paho publish->subscribe on Mosquitto
 	$(GO) run ./internal/publish/benchmqtt
 
-demo: ## the whole flow on simulated hardware (needs only Go)
-	$(GO) run ./cmd/weighctl demo
+demo: ## the whole flow on simulated hardware (needs only Go): builds bin/weighd and bin/weighctl, runs weighctl demo
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/weighd ./cmd/weighctl
+	$(BIN)/weighctl demo --weighd $(BIN)/weighd
 
 dist: build-pi ## tarballs per architecture: binaries, unit, config, install script, dashboard
 	@for t in $(PI_TARGETS); do \

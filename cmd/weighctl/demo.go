@@ -288,7 +288,15 @@ func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result)
 	}
 
 	fmt.Fprintf(w, "\n== MQTT messages seen by a subscriber (weighin/#, %s/#)\n", cfg.MQTT.DiscoveryPrefix)
-	d.sub.summary(w)
+	// A live subscriber gets every message with the retain flag cleared; a
+	// second, fresh subscription shows what the broker keeps for the next
+	// subscriber (Home Assistant after a restart).
+	topics := []string{"weighin/#", cfg.MQTT.DiscoveryPrefix + "/#"}
+	retained, rerr := retainedNow(ctx, "tcp://"+cfg.MQTT.EmbeddedListen, topics)
+	if rerr != nil {
+		return fmt.Errorf("fresh subscription for retained messages: %w", rerr)
+	}
+	d.sub.summary(w, retained)
 
 	var problems []string
 	if vcode != exitOK {
@@ -571,17 +579,49 @@ func (s *subscriber) waitTopic(ctx context.Context, suffix, want string, limit t
 
 // summary prints one line per topic: messages, retained, size of the last
 // and a short form of its payload.
-func (s *subscriber) summary(w io.Writer) {
+func (s *subscriber) summary(w io.Writer, retained map[string]bool) {
 	s.mu.Lock()
 	msgs := append([]message(nil), s.msgs...)
 	s.mu.Unlock()
-	fmt.Fprint(w, summarizeMessages(msgs))
+	fmt.Fprint(w, summarizeMessages(msgs, retained))
 }
 
-func summarizeMessages(msgs []message) string {
+// retainedNow subscribes afresh and returns the topics that hold a
+// retained message, waiting until no message came for 500 ms.
+func retainedNow(ctx context.Context, broker string, topics []string) (map[string]bool, error) {
+	s, err := subscribe(ctx, broker, topics)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.notify:
+			continue
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		break
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]bool{}
+	for _, m := range s.msgs {
+		if m.retained {
+			out[m.topic] = true
+		}
+	}
+	return out, nil
+}
+
+// summarizeMessages describes the messages per topic; retained names the
+// topics a fresh subscriber receives a retained message on.
+func summarizeMessages(msgs []message, retained map[string]bool) string {
 	type agg struct {
-		n, retained int
-		last        message
+		n    int
+		last message
 	}
 	by := map[string]*agg{}
 	var topics []string
@@ -593,24 +633,18 @@ func summarizeMessages(msgs []message) string {
 			topics = append(topics, m.topic)
 		}
 		a.n++
-		if m.retained {
-			a.retained++
-		}
 		a.last = m
 	}
 	sort.Strings(topics)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d messages on %d topics\n", len(msgs), len(topics))
+	fmt.Fprintf(&b, "%d messages on %d topics (retained: kept by the broker for the next subscriber)\n", len(msgs), len(topics))
 	for _, t := range topics {
 		a := by[t]
-		ret := "not retained"
-		switch {
-		case a.retained == a.n:
+		ret := "-"
+		if retained[t] {
 			ret = "retained"
-		case a.retained > 0:
-			ret = fmt.Sprintf("%d retained", a.retained)
 		}
-		fmt.Fprintf(&b, "  %-44s %3d× %-12s last %6d B  %s\n", t, a.n, ret, len(a.last.payload), preview(a.last.payload))
+		fmt.Fprintf(&b, "  %-40s %3d× %-8s last %6d B  %s\n", t, a.n, ret, len(a.last.payload), preview(a.last.payload))
 	}
 	return b.String()
 }

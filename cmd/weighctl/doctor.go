@@ -146,11 +146,6 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		} else {
 			add("FAIL", "camera", cam.Device+" not connected"+suffix(cam.LastErr), "plug the camera in; check camera.device (ls /dev/v4l/by-id/)")
 		}
-		if st.MQTT.Connected {
-			add("ok", "broker", st.MQTT.Broker+yesNo(st.MQTT.Embedded, " (embedded)", "")+" connected", "")
-		} else {
-			add("FAIL", "broker", st.MQTT.Broker+" not connected", "check mqtt.broker and the broker's log; results wait in the outbox")
-		}
 		if st.Calibrated {
 			add("ok", "calibration", fmt.Sprintf("offset %.0f, %.2f counts/g", sc.Offset, sc.Scale), "")
 		} else {
@@ -178,13 +173,6 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		default:
 			add("ok", "camera", detail, "")
 		}
-		if cfg.MQTT.Broker == "" {
-			add("WARN", "broker", "embedded broker on "+cfg.MQTT.EmbeddedListen+" runs inside weighd, which is not running", "systemctl start weighd")
-		} else if err := p.broker(ctx, cfg.MQTT, "weighctl-doctor"); err != nil {
-			add("FAIL", "broker", err.Error(), "check mqtt.broker, credentials and TLS files; is the broker up?")
-		} else {
-			add("ok", "broker", cfg.MQTT.Broker+" reachable", "")
-		}
 		calPath := cfg.Scale.CalibrationFile
 		if !filepath.IsAbs(calPath) {
 			calPath = filepath.Join(cfg.StateDir, calPath)
@@ -197,6 +185,8 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 			add("ok", "calibration", calPath, "")
 		}
 	}
+
+	out = append(out, brokerCheck(ctx, cfg, running, st, p))
 
 	free, err := p.free(cfg.StateDir)
 	min := cfg.Retention.MinFreeBytes
@@ -238,6 +228,25 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		add("ok", "station key", keyPath+fp, "")
 	}
 	return out
+}
+
+// brokerCheck tries one connection to the broker: the configured one, or
+// the embedded one while weighd runs it.
+func brokerCheck(ctx context.Context, cfg config.Config, running bool, st api.Status, p doctorProbes) check {
+	m := cfg.MQTT
+	if m.Broker == "" {
+		if !running {
+			return check{"WARN", "broker", "embedded broker on " + m.EmbeddedListen + " runs inside weighd, which is not running", "systemctl start weighd"}
+		}
+		m.Broker = "tcp://" + m.EmbeddedListen
+	}
+	if err := p.broker(ctx, m, fmt.Sprintf("weighctl-doctor-%d", os.Getpid())); err != nil {
+		return check{"FAIL", "broker", err.Error(), "check mqtt.broker, credentials and TLS files; is the broker up?"}
+	}
+	if running && !st.MQTT.Connected {
+		return check{"WARN", "broker", m.Broker + " reachable, but weighd reports it is not connected", "journalctl -u weighd; results wait in the outbox"}
+	}
+	return check{"ok", "broker", m.Broker + " reachable" + yesNo(running && st.MQTT.Connected, ", weighd connected", ""), ""}
 }
 
 func suffix(s string) string {

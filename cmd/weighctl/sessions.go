@@ -656,7 +656,9 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// weighd shares the state directory: do not open the store while it
 	// seals a session.
 	var st api.Status
+	running := false
 	if err := api.NewClient(cfg.API.Socket).Status(ctx, &st); err == nil {
+		running = true
 		switch st.SessionState {
 		case "starting", "recording", "sealing":
 			fmt.Fprintf(stderr, "weighctl outcome: weighd is %s a session; record the outcome when it has finished\n", st.SessionState)
@@ -679,10 +681,13 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", evidence.OutcomeFileName(a.N), dir, o)
 	fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", store.KeyFingerprint(), dir)
-	if o.Open() {
-		fmt.Fprintln(stdout, "the dispute is still open: retention keeps this bundle until a resolved outcome is recorded")
+	if running {
+		fmt.Fprintln(stdout, "weighd is running: it reads the new outcome from the bundle at its next start")
+	}
+	if why := evidence.ProtectedBecause(readBundle(dir).res, &o); why != "" {
+		fmt.Fprintf(stdout, "retention keeps this bundle (%s)\n", why)
 	} else {
-		fmt.Fprintln(stdout, "the dispute is closed: retention may now reduce this bundle to a tombstone when space runs short")
+		fmt.Fprintln(stdout, "the dispute is closed: retention may reduce this bundle to a tombstone when space runs short")
 	}
 	return exitOK
 }
