@@ -6,11 +6,13 @@ import (
 )
 
 // reversals finds the turning points of the smoothed signal (with
-// hysteresis) and remembers the last time the motion looked like a hand or
-// a bounce rather than a set-down settling: two turning points at least
-// handGap apart (a hand sways at 0.3–4 Hz; a platform rings at 6 Hz and
-// more), or a swing of a quarter of the load or more (the parcel left the
-// platform and came back).
+// hysteresis of two thresholds) and classifies each swing between two of
+// them: a bounce (a swing of a quarter of the load or more: the parcel left
+// the platform and came back), a hand (turning points at least handGap and
+// four conversions apart, the swing not smaller than 70 % of the one before:
+// a hand sways at 0.3–4 Hz and keeps swaying), or else a ring (a platform
+// rings at 6 Hz and more, and decays). It remembers when each was last
+// seen.
 type reversals struct {
 	dir      int // +1 rising, -1 falling, 0 not started
 	ext      float64
@@ -40,10 +42,8 @@ const handGap = 150 * time.Millisecond
 func (r *reversals) add(t time.Duration, y, h, load float64) {
 	switch {
 	case r.dir == 0:
+		// Start as rising; the first reversal sets the real direction.
 		r.dir, r.ext, r.extT = 1, y, t
-		if y < r.ext {
-			r.dir = -1
-		}
 		return
 	case r.dir > 0 && y >= r.ext, r.dir < 0 && y <= r.ext:
 		r.ext, r.extT = y, t

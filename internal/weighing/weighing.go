@@ -127,7 +127,7 @@ type Pipeline struct {
 	o      Options
 	period time.Duration
 	det    detector
-	smooth []float64 // ring of the last smoothN gross grams
+	smooth []float64 // ring of the gross grams of the last 100 ms
 	sPos   int
 	sN     int
 
@@ -174,7 +174,9 @@ func (p *Pipeline) Reading() Reading { return p.r }
 // Add feeds one conversion: t is its time since the cell was powered up
 // (non-decreasing), raw the signed 24-bit count. It returns the reading
 // and whether the state changed (or a steady weight moved by more than
-// its threshold): the moments `weighctl replay` prints.
+// its threshold): the moments `weighctl replay` prints. When a held-back
+// conversion turns out to be a real step, it and this one are processed
+// together and their changes are reported as one, with the later state.
 func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
 	if raw >= rawMax || raw <= rawMin {
 		p.satRun++
