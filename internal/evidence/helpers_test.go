@@ -86,6 +86,7 @@ func openStore(t testing.TB, dir string, opts Options) *Store {
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
+	t.Cleanup(func() { st.Close() })
 	return st
 }
 

@@ -57,8 +57,7 @@ type RetentionReport struct {
 // verifies. When space is still short and only protected bundles remain it
 // returns ErrNoSpace (wrapped), having removed nothing protected.
 func (s *Store) Enforce(now time.Time, clockSynced bool) (RetentionReport, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 	return s.enforceLocked(now, clockSynced)
 }
 
@@ -73,6 +72,9 @@ func (s *Store) enforceLocked(now time.Time, clockSynced bool) (RetentionReport,
 	if pol.MaxAge > 0 && clockSynced {
 		for _, e := range s.entries {
 			if e.state != stSealed || !e.res.ClockSynced || ProtectedBecause(e.res, e.latest) != "" {
+				continue
+			}
+			if s.refreshOutcomes(e); ProtectedBecause(e.res, e.latest) != "" {
 				continue
 			}
 			started, err := time.Parse(time.RFC3339, e.res.StartedAt)
@@ -101,10 +103,17 @@ func (s *Store) enforceLocked(now time.Time, clockSynced bool) (RetentionReport,
 		}
 		var victim *entry
 		for _, e := range s.entries {
-			if e.state == stSealed && ProtectedBecause(e.res, e.latest) == "" {
-				victim = e
-				break
+			if e.state != stSealed || ProtectedBecause(e.res, e.latest) != "" {
+				continue
 			}
+			// An outcome recorded by another process since Open may
+			// protect it now.
+			if s.refreshOutcomes(e); ProtectedBecause(e.res, e.latest) != "" {
+				rep.Protected++
+				continue
+			}
+			victim = e
+			break
 		}
 		if victim == nil {
 			return rep, fmt.Errorf("%w: %d bytes free, retention.min_free_bytes is %d, and the %d remaining bundles are protected (discrepancy, mark, claim or open outcome); copy evidence off the station or lower retention.min_free_bytes",

@@ -364,3 +364,31 @@ func TestRemovalCutShort(t *testing.T) {
 		t.Fatalf("after Open: %+v", rep)
 	}
 }
+
+// TestTwoProcesses: weighctl records an outcome through its own Store while
+// weighd's Store is open on the same state directory. weighd's retention
+// sees the new outcome, and outcome numbers never collide.
+func TestTwoProcesses(t *testing.T) {
+	state := t.TempDir()
+	disk := &fakeDisk{free: 100 << 20}
+	daemon := openStore(t, state, Options{Retention: Retention{MinFreeBytes: 10 << 20}, FreeSpace: disk.FreeSpace})
+	a := sealOne(t, daemon, t0, true, sampleResult(result.VerdictMatch))
+	b := sealOne(t, daemon, t0.Add(time.Hour), true, sampleResult(result.VerdictMatch))
+
+	ctl := openStore(t, state, Options{})
+	if _, err := ctl.RecordOutcome(a.SessionID, Outcome{Status: StatusEscalated}, t0, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := daemon.RecordOutcome(a.SessionID, Outcome{Status: StatusRefused}, t0, true); err != nil || n.N != 2 {
+		t.Fatalf("daemon's outcome after weighctl's: n %d, %v", n.N, err)
+	}
+	disk.set(1)
+	rep, err := daemon.Enforce(t0.Add(2*time.Hour), true)
+	if !errors.Is(err, ErrNoSpace) || len(rep.Removed) != 1 || rep.Removed[0].SessionID != b.SessionID {
+		t.Fatalf("Enforce: %v, removed %+v (want only %s)", err, rep.Removed, b.SessionID)
+	}
+	r, _ := VerifyBundle(filepath.Join(state, SessionsDir, a.SessionID), VerifyOptions{})
+	if !r.OK() || r.State != "sealed" || len(r.Outcomes) != 2 {
+		t.Fatalf("bundle with the open outcome: %+v", r)
+	}
+}

@@ -28,8 +28,7 @@ type Session struct {
 // directory <seq>-<time|unsynced>[-tracking] with an unsealed.json marker.
 // startedAt names the directory only when clockSynced.
 func (s *Store) Begin(startedAt time.Time, clockSynced bool, tracking string) (*Session, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 	if s.open != nil {
 		return nil, fmt.Errorf("%w: %s", ErrSessionOpen, s.open.entry.name)
 	}
@@ -42,6 +41,14 @@ func (s *Store) Begin(startedAt time.Time, clockSynced bool, tracking string) (*
 		return nil, fmt.Errorf("evidence: begin: %w", err)
 	}
 	seq := s.nextSeq
+	// Never reuse a number, whatever appeared on disk since Open.
+	if des, err := os.ReadDir(s.sessions); err == nil {
+		for _, de := range des {
+			if n, ok := ParseSessionDirName(de.Name()); ok && n >= seq {
+				seq = n + 1
+			}
+		}
+	}
 	name := SessionDirName(seq, startedAt, clockSynced, tracking)
 	res := result.Result{
 		Schema: result.Schema, SessionID: name, Seq: seq, StationID: s.opts.StationID,
@@ -175,8 +182,7 @@ func (ss *Session) Seal(res result.Result, files ...FileEntry) (result.Result, e
 		}
 	}
 	s := ss.store
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 	if ss.entry.state != stUnsealed || s.open != ss {
 		return result.Result{}, fmt.Errorf("%w: %s", ErrSealed, ss.entry.name)
 	}
@@ -344,8 +350,7 @@ type Analyzer func(dir string, checkpoint result.Result) (result.Result, error)
 // power went is completed as it was sealed. It returns the sealed results
 // for publication. Do not call it while recording.
 func (s *Store) Recover(analyze Analyzer) ([]result.Result, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 	var out []result.Result
 	for _, e := range s.entries {
 		if e.state != stUnsealed {

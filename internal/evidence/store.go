@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"weighin/internal/evidence/sshsig"
@@ -28,6 +29,10 @@ const (
 	PublicKeyFile = "station_ed25519.pub"
 	// SessionsDir is the directory of bundles under the state directory.
 	SessionsDir = "sessions"
+	// LockFile serialises changes between processes sharing the state
+	// directory (weighd, and weighctl recording an outcome): every change
+	// holds an exclusive flock on it.
+	LockFile = "evidence.lock"
 )
 
 // Errors returned by the Store; test with errors.Is.
@@ -118,6 +123,8 @@ type Store struct {
 	pub  ed25519.PublicKey
 	fp   string
 
+	lockFile *os.File
+
 	mu      sync.Mutex
 	entries []*entry // by seq
 	head    string
@@ -149,14 +156,71 @@ func Open(stateDir string, log *slog.Logger, opts Options) (*Store, error) {
 	if err := os.MkdirAll(s.sessions, 0o750); err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
 	}
+	lf, err := os.OpenFile(filepath.Join(stateDir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	s.lockFile = lf
+	unlock := s.lock()
+	defer unlock()
 	if err := s.scan(); err != nil {
+		lf.Close()
 		return nil, err
 	}
 	if err := s.loadKey(); err != nil {
+		lf.Close()
 		return nil, err
 	}
 	s.finishInterrupted()
 	return s, nil
+}
+
+// Close releases the store's lock file. The store must not be used after.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lockFile == nil {
+		return nil
+	}
+	err := s.lockFile.Close()
+	s.lockFile = nil
+	return err
+}
+
+// lock takes the store's mutex and the inter-process lock; it returns the
+// function that releases both.
+func (s *Store) lock() func() {
+	s.mu.Lock()
+	if s.lockFile == nil {
+		return s.mu.Unlock
+	}
+	fd := int(s.lockFile.Fd())
+	var err error
+	for {
+		if err = syscall.Flock(fd, syscall.LOCK_EX); err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		s.log.Warn("evidence lock not taken; going on without it", "err", err)
+		return s.mu.Unlock
+	}
+	return func() {
+		syscall.Flock(fd, syscall.LOCK_UN)
+		s.mu.Unlock()
+	}
+}
+
+// refreshOutcomes re-reads a bundle's outcome addenda, which another
+// process (weighctl outcome) may have added since Open.
+func (s *Store) refreshOutcomes(e *entry) {
+	if e.state != stSealed && e.state != stTombstoned {
+		return
+	}
+	fresh := readEntry(filepath.Join(s.sessions, e.name), e.name, e.seq)
+	if fresh.state == e.state && fresh.manifestSHA == e.manifestSHA {
+		e.outcomes, e.lastOutcome, e.latest = fresh.outcomes, fresh.lastOutcome, fresh.latest
+	}
 }
 
 // KeyFingerprint is the station key's fingerprint as ssh-keygen prints it
@@ -524,8 +588,7 @@ func (s *Store) RecordOutcome(sessionID string, o Outcome, at time.Time, clockSy
 	if err := o.Validate(); err != nil {
 		return Addendum{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 	e := s.find(sessionID)
 	if e == nil {
 		return Addendum{}, fmt.Errorf("%w: %q", ErrNotFound, sessionID)
@@ -533,6 +596,7 @@ func (s *Store) RecordOutcome(sessionID string, o Outcome, at time.Time, clockSy
 	if e.state != stSealed && e.state != stTombstoned {
 		return Addendum{}, fmt.Errorf("%w: %s is %s", ErrNotSealed, sessionID, e.state)
 	}
+	s.refreshOutcomes(e)
 	a := Addendum{
 		Type: TypeOutcome, Version: 1, SessionID: e.name, Seq: e.seq, N: e.outcomes + 1,
 		ManifestSHA256: e.manifestSHA, PreviousSHA256: e.lastOutcome,
