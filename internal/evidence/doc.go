@@ -33,6 +33,12 @@
 // applies retention that never removes protected evidence (Enforce, Run).
 // VerifyBundle and VerifyChain check what it wrote.
 //
+// Processes: weighd owns the store (Begin, Seal, Recover, Enforce, Run);
+// another process may Open the same state directory to RecordOutcome (as
+// weighctl outcome does). Every change holds an exclusive flock on
+// <state>/evidence.lock, and outcomes are re-read from disk before they are
+// numbered and before retention decides, so the two never collide.
+//
 // Durability: every document is written to a temporary file, fsynced,
 // renamed into place, and the directory fsynced; data files are fsynced
 // before the manifest that lists them is written.
