@@ -109,7 +109,6 @@ type Trace struct {
 type placeModel struct {
 	Place
 	landMs    float64 // when the full load is first carried (ring starts)
-	phase     float64
 	ringHz    float64
 	swayF1    float64
 	swayF2    float64
