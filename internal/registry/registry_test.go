@@ -381,7 +381,7 @@ func TestKillDuringImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 20000
+	const n = 10000
 	run := func(prefix string, killAfter time.Duration) (killed bool) {
 		csv := filepath.Join(dir, prefix+".csv")
 		if err := os.WriteFile(csv, []byte(bigCSV(prefix, n)), 0o644); err != nil {

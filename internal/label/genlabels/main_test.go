@@ -10,7 +10,15 @@ import (
 // TestReproducible: the generator reproduces the committed test images and
 // labels.json byte for byte.
 func TestReproducible(t *testing.T) {
-	files, err := Generate()
+	var keep func(label, variant string) bool
+	if raceEnabled {
+		// The race detector slows the float-heavy rendering tenfold: check
+		// a few images (all of them in the non-race passes).
+		keep = func(label, variant string) bool {
+			return label == "two-code128" && (variant == "clean" || variant == "covered" || variant == "dimblur")
+		}
+	}
+	files, err := generate(keep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +27,7 @@ func TestReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(committed) != len(files) {
+	if keep == nil && len(committed) != len(files) {
 		t.Errorf("testdata/labels has %d files, the generator makes %d", len(committed), len(files))
 	}
 	for name, data := range files {
