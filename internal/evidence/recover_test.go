@@ -125,6 +125,9 @@ func TestRecoverAnalyzerFailsKeepsCheckpoint(t *testing.T) {
 	if err != nil || len(outs) != 1 {
 		t.Fatal(err)
 	}
+	if outs[0].Tracking != cp.Tracking {
+		t.Errorf("tracking %q, want the checkpoint's %q", outs[0].Tracking, cp.Tracking)
+	}
 	if outs[0].Verdict != result.VerdictEmpty || !outs[0].Interrupted || outs[0].ClockSynced {
 		t.Errorf("got %+v", outs[0])
 	}

@@ -94,7 +94,8 @@ func writeUnsealed(dir string, res result.Result) error {
 // identity returns res with the fields the store owns set from the entry:
 // schema, session id, seq, start time and clock state, bundle path, key
 // fingerprint; the chain fields are cleared (they are filled on
-// publication).
+// publication). Station id and tracking number default to the store's and
+// Begin's.
 func (e *entry) identity(res result.Result, s *Store) result.Result {
 	res.Schema = result.Schema
 	res.SessionID = e.name
@@ -105,6 +106,9 @@ func (e *entry) identity(res result.Result, s *Store) result.Result {
 	}
 	if res.StationID == "" {
 		res.StationID = s.opts.StationID
+	}
+	if res.Tracking == "" {
+		res.Tracking = e.res.Tracking
 	}
 	res.Bundle = SessionsDir + "/" + e.name
 	res.KeyFingerprint = s.fp

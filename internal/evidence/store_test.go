@@ -84,7 +84,7 @@ func TestSealLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Result.ManifestSHA256 != "" || m.Result.ChainHead != "" || m.PreviousManifestSHA256 != "" || m.Result.Verdict != result.VerdictUnderweight {
+	if m.Result.ManifestSHA256 != "" || m.Result.ChainHead != "" || m.PreviousManifestSHA256 != "" || m.Result.Verdict != result.VerdictUnderweight || m.Result.Tracking != res.Tracking {
 		t.Errorf("manifest result: %+v", m.Result)
 	}
 	if sha256Hex(data) != out.ManifestSHA256 {
@@ -397,4 +397,19 @@ func editManifest(t *testing.T, dir string, key ed25519.PrivateKey, whole bool) 
 	ssig, _ := sshsig.Sign(key, Namespace, sums)
 	os.WriteFile(filepath.Join(dir, SumsFile), sums, 0o644)
 	os.WriteFile(filepath.Join(dir, SumsSigFile), ssig, 0o644)
+}
+
+func TestTrackingFromBegin(t *testing.T) {
+	st := openStore(t, t.TempDir(), Options{StationID: "bench"})
+	s, err := st.Begin(t0, true, "LP42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Seal(result.Result{Verdict: result.VerdictMatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Tracking != "LP42" || out.StationID != "bench" {
+		t.Errorf("tracking %q station %q, want LP42 and bench", out.Tracking, out.StationID)
+	}
 }
