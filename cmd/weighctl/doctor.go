@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/blackjack/webcam"
 
 	"weighin/drivers/camera"
+	"weighin/internal/calib"
 	"weighin/internal/api"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
@@ -80,7 +80,11 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			cfg.API.Socket = g.socket
 		}
 	} else {
-		add("ok", "config", g.config, "")
+		detail := g.config
+		if _, err := os.Stat(g.config); errors.Is(err, fs.ErrNotExist) {
+			detail += " absent: the defaults"
+		}
+		add("ok", "config", detail, "")
 	}
 	checks = append(checks, doctorChecks(ctx, cfg, probes)...)
 	failed := false
@@ -173,16 +177,19 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		default:
 			add("ok", "camera", detail, "")
 		}
-		calPath := cfg.Scale.CalibrationFile
-		if !filepath.IsAbs(calPath) {
-			calPath = filepath.Join(cfg.StateDir, calPath)
-		}
-		if data, err := os.ReadFile(calPath); err != nil {
-			add("FAIL", "calibration", err.Error(), "weighctl calibrate (with weighd running)")
-		} else if !json.Valid(data) {
-			add("FAIL", "calibration", calPath+" is not valid JSON", "weighctl calibrate again")
-		} else {
-			add("ok", "calibration", calPath, "")
+		calPath := calib.Path(cfg.StateDir, cfg.Scale.CalibrationFile)
+		c, err := calib.Load(calPath)
+		switch {
+		case errors.Is(err, calib.ErrNotCalibrated):
+			add("FAIL", "calibration", "none at "+calPath, "weighctl calibrate (with weighd running)")
+		case err != nil:
+			add("FAIL", "calibration", err.Error(), "weighctl calibrate again")
+		default:
+			if err := c.Check(cfg.Scale.Gain); err != nil {
+				add("FAIL", "calibration", err.Error(), "weighctl calibrate again at scale.gain")
+			} else {
+				add("ok", "calibration", fmt.Sprintf("%s: offset %.0f, %.2f counts/g", calPath, c.Offset, c.Scale), "")
+			}
 		}
 	}
 
