@@ -14,8 +14,8 @@ import (
 	"github.com/blackjack/webcam"
 
 	"weighin/drivers/camera"
-	"weighin/internal/calib"
 	"weighin/internal/api"
+	"weighin/internal/calib"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/publish"
