@@ -40,14 +40,22 @@ func newDev(t testing.TB, chip *hx711test.Chip, o hx711.Opts) *hx711.Dev {
 	return d
 }
 
-// dataFrames returns the frames whose value a driver may return: a settled
-// conversion shifted out completely, without a stall.
+// dataFrames returns the frames whose value the driver must return: a
+// conversion shifted out completely with every high phase within the
+// driver's 50 µs bound (a harmless short stall included).
 func dataFrames(frames []hx711test.Frame) []hx711test.Frame {
 	var out []hx711test.Frame
+outer:
 	for _, f := range frames {
-		if f.Data && !f.Stalled && f.Pulses >= 25 && (f.Outcome == hx711test.FrameComplete || f.Outcome == hx711test.FrameOpen) {
-			out = append(out, f)
+		if !f.Data || f.Pulses < 25 || (f.Outcome != hx711test.FrameComplete && f.Outcome != hx711test.FrameOpen) {
+			continue
 		}
+		for _, h := range f.Highs {
+			if h > 50*time.Microsecond {
+				continue outer
+			}
+		}
+		out = append(out, f)
 	}
 	return out
 }

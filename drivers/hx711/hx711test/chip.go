@@ -21,7 +21,10 @@
 //     lasts four periods (400 ms / 50 ms): conversions that complete sooner
 //     after a reset or a gain change are marked unsettled and ramp up from 0.
 //     Back-to-back mode converts every 200 µs instead, so that 10,000 reads
-//     take seconds on the real clock.
+//     take seconds on the real clock. It is a speed mode, not a protocol
+//     model: conversions that complete under a frame are dropped, and a
+//     frame left with fewer than 25 pulses for 2 ms is abandoned without
+//     the error state.
 //   - Output is 24-bit two's complement, saturating at 0x7FFFFF / 0x800000.
 //
 // Time comes from a Clock shared with the driver: with a VirtualClock a test
@@ -56,6 +59,10 @@ const PowerDownAfter = 60 * time.Microsecond
 
 // BackToBackPeriod is the conversion period in back-to-back mode.
 const BackToBackPeriod = 200 * time.Microsecond
+
+// backToBackAbandon is how long a frame with fewer than 25 pulses may rest
+// in back-to-back mode before it is abandoned.
+const backToBackAbandon = 2 * time.Millisecond
 
 // maxPending is the depth of the simulated kernel edge-event queue.
 const maxPending = 16
@@ -187,7 +194,8 @@ type Opts struct {
 	Rate int
 	// BackToBack converts every BackToBackPeriod instead of 1/Rate, so
 	// 10,000 reads take seconds on the real clock. Settling is then four
-	// such periods, and a frame in progress is never a protocol error.
+	// such periods; a frame left with fewer than 25 pulses is abandoned
+	// after 2 ms instead of putting the chip in its error state.
 	BackToBack bool
 	// Source gives the load in raw counts; nil means a Load made with
 	// NewLoad(clock, nil), available from Chip.Load.
@@ -240,6 +248,7 @@ type Chip struct {
 	rng         *rand.Rand
 	faults      Faults
 	sckHigh     bool
+	lastEdge    time.Time
 	highStart   time.Time
 	powered     bool
 	errState    bool
@@ -431,7 +440,7 @@ func (c *Chip) advance(now time.Time) {
 			pd = c.highStart.Add(PowerDownAfter)
 		}
 		switch {
-		case pdOK && !pd.After(now) && (!ok || !next.Before(pd)):
+		case pdOK && pd.Before(now) && (!ok || !next.Before(pd)):
 			c.powerDown()
 		case ok && !next.After(now):
 			c.complete(next)
@@ -476,11 +485,17 @@ func (c *Chip) complete(at time.Time) {
 	c.stats.Conversions++
 	conv := c.convert(at)
 	if c.cur != nil {
-		if c.cur.Pulses >= 25 {
+		switch {
+		case c.cur.Pulses >= 25:
 			c.closeFrame(FrameComplete)
-		} else {
-			c.missed++
-			if c.missed >= 2 && !c.b2b {
+		case c.b2b && at.Sub(c.lastEdge) >= backToBackAbandon:
+			// Abandoned: recorded, but the chip keeps converting.
+			c.stats.ProtocolErrors++
+			c.closeFrame(FrameProtocolError)
+		case c.b2b:
+			return // dropped while the frame is clocked out
+		default:
+			if c.missed++; c.missed >= 2 {
 				c.protocolError()
 			}
 			return
@@ -573,7 +588,7 @@ func (c *Chip) rising(now time.Time) {
 		return
 	}
 	c.sckHigh = true
-	c.highStart = now
+	c.highStart, c.lastEdge = now, now
 	if c.cur == nil {
 		f := &Frame{Start: c.since(now), Data: c.ready && !c.errState, Conv: c.latest}
 		if !f.Data {
@@ -581,7 +596,7 @@ func (c *Chip) rising(now time.Time) {
 		}
 		c.ready = false
 		c.cur, c.last = f, f
-		c.before = sequence{c.input, c.epoch, c.k, c.settleUntil}
+		c.before = sequence{c.input, c.epoch, c.settleUntil}
 		c.stats.Frames++
 		c.frames = append(c.frames, f)
 		if len(c.frames) > c.keep {
@@ -614,6 +629,7 @@ func (c *Chip) falling(now time.Time) {
 		return
 	}
 	c.sckHigh = false
+	c.lastEdge = now
 	if f := c.last; f != nil && len(f.Highs) < f.Pulses {
 		f.Highs = append(f.Highs, now.Sub(c.highStart))
 	}
@@ -623,13 +639,15 @@ func (c *Chip) falling(now time.Time) {
 	}
 	if f := c.cur; f != nil && f.Pulses >= 25 && f.Pulses <= 27 && !c.errState {
 		// Pulses 25, 26, 27 select A128, B32, A64 in turn; the frame's
-		// last one counts. A selection equal to the input before the frame
-		// leaves the conversion sequence as it was.
-		if in := Input(f.Pulses); in == c.before.input {
-			if c.k == 0 || c.epoch.Equal(c.before.epoch) {
-				c.input, c.epoch, c.k, c.settleUntil = c.before.input, c.before.epoch, c.before.k, c.before.settleUntil
-			}
-		} else if in != c.input || c.epoch.Equal(c.before.epoch) {
+		// last one counts. Going back to the input from before the frame
+		// (with no conversion since the provisional change) continues the
+		// old conversion sequence, as if nothing had changed.
+		switch in := Input(f.Pulses); {
+		case in == c.input:
+		case in == c.before.input && c.k == 0:
+			c.input, c.epoch, c.settleUntil = c.before.input, c.before.epoch, c.before.settleUntil
+			c.k = int(now.Sub(c.epoch) / c.period)
+		default:
 			c.input = in
 			c.restart(now)
 		}
@@ -640,7 +658,6 @@ func (c *Chip) falling(now time.Time) {
 type sequence struct {
 	input       Input
 	epoch       time.Time
-	k           int
 	settleUntil time.Time
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/cmplx"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -99,10 +100,13 @@ type Load struct {
 }
 
 type step struct {
-	t      time.Duration
-	grams  float64 // mass from t on
-	delta  float64 // change at t
-	bounce bool
+	t     time.Duration
+	grams float64 // mass from t on
+	// creep and bounce accumulate the changes up to this step, each decayed
+	// to t: creep by exp(-Δt/CreepTau), bounce by exp((-1/BounceTau+iω)Δt).
+	// Counts is then O(log n) in the number of steps.
+	creep  float64
+	bounce complex128
 }
 
 // NewLoad returns an empty Load whose time 0 is clk.Now(). A nil opts means
@@ -135,13 +139,51 @@ func (l *Load) change(grams float64, bounce bool) {
 	t := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	prev := l.gramsLocked(t)
 	// A change dated before the last one (clock skew between goroutines) is
 	// moved up to it, so steps stay sorted.
-	if n := len(l.steps); n > 0 && l.steps[n-1].t > t {
-		t = l.steps[n-1].t
+	var prev step
+	if n := len(l.steps); n > 0 {
+		prev = l.steps[n-1]
+		t = max(t, prev.t)
 	}
-	l.steps = append(l.steps, step{t: t, grams: grams, delta: grams - prev, bounce: bounce})
+	delta := grams - prev.grams
+	s := step{t: t, grams: grams}
+	s.creep = l.creepAt(prev, t) + delta
+	s.bounce = l.bounceAt(prev, t)
+	if bounce {
+		s.bounce += complex(delta, 0)
+	}
+	l.steps = append(l.steps, s)
+}
+
+// creepAt and bounceAt decay a step's accumulators to t >= s.t.
+func (l *Load) creepAt(s step, t time.Duration) float64 {
+	if l.o.CreepTau <= 0 || s.creep == 0 {
+		return 0
+	}
+	return s.creep * math.Exp(-(t-s.t).Seconds()/l.o.CreepTau.Seconds())
+}
+
+func (l *Load) bounceAt(s step, t time.Duration) complex128 {
+	if l.o.BounceTau <= 0 || s.bounce == 0 {
+		return 0
+	}
+	dt := (t - s.t).Seconds()
+	return s.bounce * cmplx.Exp(complex(-dt/l.o.BounceTau.Seconds(), 2*math.Pi*l.o.BounceHz*dt))
+}
+
+// at returns the last step at or before t.
+func (l *Load) at(t time.Duration) (step, bool) {
+	i, _ := slices.BinarySearchFunc(l.steps, t, func(s step, t time.Duration) int {
+		if s.t <= t {
+			return -1
+		}
+		return 1
+	})
+	if i == 0 {
+		return step{}, false
+	}
+	return l.steps[i-1], true
 }
 
 // Set makes the load grams from now on, with no transient.
@@ -150,9 +192,11 @@ func (l *Load) Set(grams float64) { l.change(grams, false) }
 // Place adds grams to the load from now on, as a parcel set down: the
 // reading overshoots and rings for a moment (see LoadOpts.BounceFraction).
 func (l *Load) Place(grams float64) {
-	t := l.now()
 	l.mu.Lock()
-	cur := l.gramsLocked(t)
+	cur := 0.0
+	if n := len(l.steps); n > 0 {
+		cur = l.steps[n-1].grams
+	}
 	l.mu.Unlock()
 	l.change(cur+grams, true)
 }
@@ -165,22 +209,8 @@ func (l *Load) Remove() { l.change(0, true) }
 func (l *Load) Grams(t time.Duration) float64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.gramsLocked(t)
-}
-
-func (l *Load) gramsLocked(t time.Duration) float64 {
-	i, _ := slices.BinarySearchFunc(l.steps, t, func(s step, t time.Duration) int {
-		switch {
-		case s.t <= t:
-			return -1
-		default:
-			return 1
-		}
-	})
-	if i == 0 {
-		return 0
-	}
-	return l.steps[i-1].grams
+	s, _ := l.at(t)
+	return s.grams
 }
 
 // Counts returns the noiseless count at t: offset + span × (mass + bounce +
@@ -190,22 +220,15 @@ func (l *Load) Counts(t time.Duration) float64 {
 		t = 0
 	}
 	o := &l.o
-	g := 0.0
 	l.mu.Lock()
-	for _, s := range l.steps {
-		if s.t > t {
-			break
-		}
-		g = s.grams
-		dt := (t - s.t).Seconds()
-		if o.CreepTau > 0 {
-			g += s.delta * o.Creep * (1 - math.Exp(-dt/o.CreepTau.Seconds()))
-		}
-		if s.bounce && o.BounceTau > 0 {
-			g += s.delta * o.BounceFraction * math.Exp(-dt/o.BounceTau.Seconds()) * math.Cos(2*math.Pi*o.BounceHz*dt)
-		}
-	}
+	s, ok := l.at(t)
 	l.mu.Unlock()
+	g := 0.0
+	if ok {
+		// Creep: the reading approaches Creep × the load; the decayed
+		// accumulator is what it has not crept yet.
+		g = s.grams + o.Creep*(s.grams-l.creepAt(s, t)) + o.BounceFraction*real(l.bounceAt(s, t))
+	}
 	ts := t.Seconds()
 	if o.WarmUpTau > 0 {
 		g += l.sign * o.WarmUpDriftG * (1 - math.Exp(-ts/o.WarmUpTau.Seconds()))
