@@ -30,9 +30,9 @@ type Barcode struct {
 }
 
 // linearAngles are the extra rotations (degrees) tried for 1D symbols when
-// nothing at all is found: a linear symbol reads up to about ±12° from the
-// scan direction, so these (each also turned by 90°) extend the upright
-// and 90° passes to slanted labels.
+// no Code 128, QR code or Data Matrix is found: a linear symbol reads up to
+// about ±12° from the scan direction, so these (each also turned by 90°)
+// extend the upright and 90° passes to slanted labels.
 var linearAngles = []float64{20, -20}
 
 // maxDepth bounds the search for several linear symbols of one kind in one
@@ -74,9 +74,11 @@ func Decode(g *image.Gray) []Barcode {
 		}
 	}
 
-	n := linear(g) + linear(rotate90(g))
-	if n == 0 && len(found) == 0 {
-		// Nothing at all: the label may be held at a slant.
+	linear(g)
+	linear(rotate90(g))
+	if !hasTrackingSymbol(found) {
+		// No symbol that could carry a tracking number (a product code at
+		// most): the label may be held at a slant.
 		for _, a := range linearAngles {
 			rg := rotate(g, a)
 			if linear(rg)+linear(rotate90(rg)) > 0 {
@@ -96,6 +98,18 @@ func Decode(g *image.Gray) []Barcode {
 		return out[i].Text < out[j].Text
 	})
 	return out
+}
+
+// hasTrackingSymbol reports whether found holds a Code 128, QR code or
+// Data Matrix: the symbologies that carry tracking numbers.
+func hasTrackingSymbol(found map[Barcode]bool) bool {
+	for b := range found {
+		switch b.Format {
+		case FormatCode128, FormatQR, FormatDataMatrix:
+			return true
+		}
+	}
+	return false
 }
 
 func add(found map[Barcode]bool, r *gozxing.Result) bool {
