@@ -41,7 +41,8 @@ const maxDepth = 3
 
 // Decode finds the barcodes in a luma plane: Code 128, EAN-13 and UPC-A
 // (several of each, in the four right-angle orientations, and slanted when
-// nothing else is found), QR codes (several) and one Data Matrix. gozxing's
+// no Code 128, QR code or Data Matrix is found), QR codes (several) and one
+// Data Matrix. gozxing's
 // "try harder" mode is on. A linear symbol counts only when it decodes on
 // two separate groups of rows (see confirmed).
 // The result is sorted by format, then text, without duplicates; an image
