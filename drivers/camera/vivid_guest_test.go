@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -66,14 +67,22 @@ func findControl(path, name string) (uint32, error) {
 	}
 }
 
-// pullDisconnect presses vivid's "Disconnect" button through a second file
-// descriptor: the driver acts as if the USB cable was pulled.
-func pullDisconnect(path string, id uint32) error {
+// unplug acts out a USB unplug on vivid: the device node disappears (as
+// udev removes it) and the driver fails every call on open descriptors with
+// ENODEV (vivid's "Disconnect" button, pressed through a second
+// descriptor). The node goes first: vivid re-registers the device when its
+// last user closes after a Disconnect, which a real unplug never does, and
+// the Reconnector must not find it again before the "replug" (rmmod and a
+// fresh insmod).
+func unplug(path string, id uint32) error {
 	w, err := webcam.Open(path)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
+	if err := os.Remove(path); err != nil {
+		return err
+	}
 	return w.SetControl(webcam.ControlID(id), 0)
 }
 
@@ -83,6 +92,82 @@ func run(name string, args ...string) error {
 		return fmt.Errorf("%s %v: %w: %s", name, args, err, out)
 	}
 	return nil
+}
+
+// grep returns the lines of a file that contain s.
+func grep(path, s string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// fdsTo lists this process's file descriptors whose target contains s.
+func fdsTo(s string) string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var out []string
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.Contains(l, s) {
+			out = append(out, e.Name()+"->"+l)
+		}
+	}
+	return fmt.Sprint(out)
+}
+
+// eventLog records the Reconnector's opens and closes.
+type eventLog struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (l *eventLog) add(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log = append(l.log, time.Now().Format("05.000")+" "+fmt.Sprintf(format, args...))
+}
+
+func (l *eventLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.log, "; ")
+}
+
+type loggedSource struct {
+	camera.Source
+	l *eventLog
+}
+
+func (s loggedSource) Next(ctx context.Context) (camera.Frame, error) {
+	f, err := s.Source.Next(ctx)
+	if err != nil {
+		s.l.add("next: %v (fds %s)", err, fdsTo("video"))
+	}
+	return f, err
+}
+
+func (s loggedSource) Close() error {
+	err := s.Source.Close()
+	s.l.add("close: %v (fds %s)", err, fdsTo("video"))
+	return err
+}
+
+func (l *eventLog) opener(open camera.OpenFunc) camera.OpenFunc {
+	return func(ctx context.Context) (camera.Source, error) {
+		src, err := open(ctx)
+		if err != nil {
+			l.add("open: %v", err)
+			return nil, err
+		}
+		l.add("open: ok (fds %s)", fdsTo("video"))
+		return loggedSource{src, l}, nil
+	}
 }
 
 func guestOpts() camera.Opts {
@@ -210,8 +295,9 @@ func TestVividCaptureReplug(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	var events eventLog
 	r := &camera.Reconnector{
-		Open:    camera.DevOpener(guestOpts()),
+		Open:    events.opener(camera.DevOpener(guestOpts())),
 		Backoff: camera.Backoff{Min: 50 * time.Millisecond, Max: 400 * time.Millisecond},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -277,7 +363,7 @@ func TestVividCaptureReplug(t *testing.T) {
 
 	// Unplug: the driver must report it and close the device.
 	tUnplug := time.Now()
-	if err := pullDisconnect("/dev/video0", ctrl); err != nil {
+	if err := unplug("/dev/video0", ctrl); err != nil {
 		t.Fatalf("press Disconnect: %v", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -303,15 +389,20 @@ func TestVividCaptureReplug(t *testing.T) {
 	// Replug: unload vivid (possible only once every fd is closed) and load
 	// it again; devtmpfs makes a new /dev/video0.
 	var rmErr error
-	for range 50 {
+	tries := 0
+	for rmStart := time.Now(); time.Since(rmStart) < 20*time.Second; tries++ {
 		if rmErr = run("rmmod", "vivid"); rmErr == nil {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	if rmErr != nil {
+		t.Errorf("module: %s", grep("/proc/modules", "vivid"))
+		t.Errorf("our video fds and maps: %s %s", fdsTo("video"), grep("/proc/self/maps", "video"))
+		t.Errorf("source events: %s; stats %+v", events.String(), r.Stats())
 		t.Fatalf("driver did not let go of the device: %v", rmErr)
 	}
+	t.Logf("rmmod vivid after %d failed tries", tries)
 	if err := run("insmod", append([]string{ko}, koArgs...)...); err != nil {
 		t.Fatal(err)
 	}
