@@ -174,7 +174,7 @@ func guestOpts() camera.Opts {
 	return camera.Opts{
 		Device: "/dev/video0", Format: "auto",
 		FallbackWidth: 320, FallbackHeight: 180, FallbackFPS: 30,
-		JPEGQuality: 75, Buffers: 3, FrameTimeout: 3 * time.Second,
+		JPEGQuality: 75, Buffers: 3, FrameTimeout: 10 * time.Second,
 	}
 }
 
@@ -361,6 +361,9 @@ func TestVividCaptureReplug(t *testing.T) {
 	rate := fps(first)
 	t.Logf("captured %d frames at %.2f fps", len(first), rate)
 
+	if st := r.Stats(); st.Losses != 0 || st.Opens != 1 {
+		t.Fatalf("camera lost before the unplug: %+v (events %s)", st, events.String())
+	}
 	// Unplug: the driver must report it and close the device.
 	tUnplug := time.Now()
 	if err := unplug("/dev/video0", ctrl); err != nil {
