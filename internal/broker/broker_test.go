@@ -62,22 +62,34 @@ func TestEmbeddedWithPublisherAndMosquittoSub(t *testing.T) {
 	}()
 
 	host, port := hostPort(t, b)
+	live, err := mqtttest.Subscribe("-h", host, "-p", port, "-q", "1", "-t", "weighin/emb1/availability")
+	if err != nil {
+		t.Fatalf("broker: %v", err)
+	}
+	defer live.Close()
+	if _, err := live.Wait(15*time.Second, func(m mqtttest.Msg) bool { return m.Payload == "online" }); err != nil {
+		t.Fatalf("online on the embedded broker: %v", err)
+	}
+	// A subscriber arriving now gets both retained.
 	sub, err := mqtttest.Subscribe("-h", host, "-p", port, "-q", "1", "-t", "weighin/emb1/availability", "-t", "homeassistant/device/emb1/config")
 	if err != nil {
 		t.Fatalf("broker: %v", err)
 	}
 	defer sub.Close()
 	got := map[string]mqtttest.Msg{}
-	deadline := time.Now().Add(15 * time.Second)
-	for !(got["weighin/emb1/availability"].Payload == "online" && got["homeassistant/device/emb1/config"].Retained) {
-		m, err := sub.Wait(time.Until(deadline), func(mqtttest.Msg) bool { return true })
+	for len(got) < 2 {
+		m, err := sub.Wait(10*time.Second, func(mqtttest.Msg) bool { return true })
 		if err != nil {
-			t.Fatalf("embedded broker: %v (got %v)", err, got)
+			t.Fatalf("retained messages from the embedded broker: %v (have %d)", err, len(got))
 		}
 		got[m.Topic] = m
 	}
-	if !strings.Contains(got["homeassistant/device/emb1/config"].Payload, `"cmps"`) {
-		t.Errorf("discovery payload %.100s", got["homeassistant/device/emb1/config"].Payload)
+	if a := got["weighin/emb1/availability"]; !a.Retained || a.Payload != "online" {
+		t.Errorf("availability retained=%v %q, want retained online", a.Retained, a.Payload)
+	}
+	d := got["homeassistant/device/emb1/config"]
+	if !d.Retained || !strings.Contains(d.Payload, `"cmps"`) {
+		t.Errorf("discovery retained=%v %.100s", d.Retained, d.Payload)
 	}
 	// A result goes through the outbox to the embedded broker.
 	res, err := mqtttest.Subscribe("-h", host, "-p", port, "-q", "1", "-t", "weighin/emb1/results")

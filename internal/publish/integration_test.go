@@ -375,9 +375,18 @@ func TestCommandsThroughBroker(t *testing.T) {
 	// retain flag when it subscribes: ignored, and answered.
 	pub("weighin/st1/cmd/tare", "PRESS", "-r")
 	p, _ := runPublisher(t, cfg, rec, testLogger(t))
-	wait(t, live, "online", 15*time.Second, isMsg(availTopic, "online"))
-	wait(t, live, "discovery", 15*time.Second, isMsg(discoveryTopic, ""))
-	msg := wait(t, live, "error for the retained command", 10*time.Second, isMsg("weighin/st1/error", ""))
+	// The station subscribes before it announces itself: the refusal may
+	// come before "online".
+	var msg mqtttest.Msg
+	seen := map[string]bool{}
+	for !seen[availTopic] || !seen[discoveryTopic] || !seen["weighin/st1/error"] {
+		m := wait(t, live, fmt.Sprintf("online, discovery and the retained command's refusal (have %v)", seen), 15*time.Second,
+			func(m mqtttest.Msg) bool { return m.Topic != availTopic || m.Payload == "online" })
+		seen[m.Topic] = true
+		if m.Topic == "weighin/st1/error" {
+			msg = m
+		}
+	}
 	if !strings.Contains(msg.Payload, "retained") || !strings.Contains(msg.Payload, `"command":"tare"`) {
 		t.Errorf("retained command answer %s", msg.Payload)
 	}

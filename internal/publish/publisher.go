@@ -228,6 +228,7 @@ func clientOptions(cfg config.MQTT, id string, retry, maxReconnect time.Duration
 	o.SetWriteTimeout(defaultAckTimeout)
 	o.SetKeepAlive(30 * time.Second)
 	o.SetProtocolVersion(4)
+	o.SetStore(newCopyStore())
 	if cfg.Username != "" {
 		o.SetUsername(cfg.Username)
 		o.SetPassword(string(cfg.Password))
@@ -371,8 +372,9 @@ func (p *Publisher) conn() mqtt.Client {
 	return c
 }
 
-// onConnect runs in its own goroutine after every (re)connection: online,
-// discovery, subscriptions, the last state and label, then the outbox.
+// onConnect runs in its own goroutine after every (re)connection:
+// subscriptions, online, discovery, the last state and label, then the
+// outbox.
 func (p *Publisher) onConnect(c mqtt.Client) {
 	ctx := p.ctx()
 	p.mu.Lock()
@@ -383,17 +385,15 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	if cleared {
 		return
 	}
-	if err := p.announce(ctx); err != nil {
-		p.log.Error("announce", "err", err)
-	}
-	subs := map[string]mqtt.MessageHandler{
-		p.topics.CmdFilter: p.onMessage,
-		p.topics.HAStatus:  p.onMessage,
-	}
-	for topic, h := range subs {
-		if err := waitToken(ctx, c.Subscribe(topic, 1, h), p.ackTimeout); err != nil {
+	// Subscribe first, so that a command sent as soon as "online" shows is
+	// not lost.
+	for _, topic := range []string{p.topics.CmdFilter, p.topics.HAStatus} {
+		if err := waitToken(ctx, c.Subscribe(topic, 1, p.onMessage), p.ackTimeout); err != nil {
 			p.log.Error("subscribe", "topic", topic, "err", err)
 		}
+	}
+	if err := p.announce(ctx); err != nil {
+		p.log.Error("announce", "err", err)
 	}
 	p.mu.Lock()
 	last, ok := p.limiter.Last()
