@@ -3,8 +3,15 @@ package recorder
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"weighin/drivers/camera"
 )
 
 // recordToMemory makes a small recording with a mark, in memory.
@@ -95,5 +102,161 @@ func TestAnalyzeSeedFile(t *testing.T) {
 	}
 	if _, err := AnalyzeReader(bytes.NewReader([]byte("RIFF....AVI LIST")), "x.avi", time.Second); err != ErrNotMatroska {
 		t.Errorf("AVI: %v, want ErrNotMatroska", err)
+	}
+}
+
+// FuzzRecorderOps drives the Recorder with random sequences of Push
+// (normal, duplicate, back in time, empty), Start, Mark and Stop, into
+// in-memory files, and checks the invariants: every frame handed over while
+// recording is written, dropped or a duplicate; the statistics agree with
+// what Analyze finds in the files; nothing panics or hangs.
+func FuzzRecorderOps(f *testing.F) {
+	f.Add([]byte{0, 10, 0, 10, 5, 0, 10, 6, 0, 10, 7})
+	f.Add([]byte{5, 0, 200, 8, 30, 16, 0, 24, 5, 0, 255, 0, 255, 0, 255, 6, 7, 7, 5, 7})
+	f.Add([]byte{0, 1, 0, 1, 0, 1, 5, 32, 1, 6, 6, 6, 0, 250, 0, 250, 0, 250, 0, 250, 7})
+	f.Fuzz(recorderOps)
+}
+
+func recorderOps(t *testing.T, ops []byte) {
+	{
+		if len(ops) > 400 {
+			ops = ops[:400]
+		}
+		cfg := testConfig()
+		cfg.PreRoll = time.Second
+		cfg.MaxFileBytes = 64 << 10
+		cfg.MaxFileDuration = time.Second
+		var mu sync.Mutex
+		files := map[string]*syncFile{}
+		r, err := New(cfg, Options{QueueFrames: 32, Create: func(p string) (File, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if files[p] != nil {
+				return nil, os.ErrExist
+			}
+			files[p] = &syncFile{}
+			return files[p], nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		defer func() {
+			cancel()
+			<-done
+		}()
+
+		payload := bytes.Repeat([]byte{0xFF, 0xD8, 0x42}, 400)
+		base := time.Unix(1000, 0)
+		var seq uint64
+		now := base
+		recording, sessions := false, 0
+		var handed, marks int64
+		check := func() {
+			ctx, cancelStop := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancelStop()
+			st, err := r.Stop(ctx)
+			if err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			var dropped int64
+			for _, n := range st.Dropped {
+				dropped += n
+			}
+			if st.Frames+dropped+st.Duplicated != handed {
+				t.Fatalf("frames %d + dropped %d + duplicated %d != %d handed over", st.Frames, dropped, st.Duplicated, handed)
+			}
+			if int64(len(st.Marks)) != marks {
+				t.Fatalf("%d marks, %d made", len(st.Marks), marks)
+			}
+			var frames int64
+			var dur time.Duration
+			mu.Lock()
+			defer mu.Unlock()
+			for _, fi := range st.Files {
+				sf := files[filepath.Join(fmt.Sprint("s", sessions), fi.Name)]
+				if sf == nil {
+					t.Fatalf("no file %s", fi.Name)
+				}
+				an, err := AnalyzeReader(bytes.NewReader(sf.buf.Bytes()), fi.Name, time.Hour)
+				if err != nil && fi.Frames > 0 {
+					t.Fatalf("%s: %v", fi.Name, err)
+				}
+				if an.Frames != fi.Frames || int64(sf.buf.Len()) != fi.Bytes {
+					t.Fatalf("%s: Analyze %d frames, %d bytes; stats %+v", fi.Name, an.Frames, sf.buf.Len(), fi)
+				}
+				if fi.Frames > 0 && an.Duration != fi.Duration {
+					t.Fatalf("%s: Analyze %v, stats %v", fi.Name, an.Duration, fi.Duration)
+				}
+				frames += fi.Frames
+				dur += fi.Duration
+			}
+			if frames != st.Frames || dur != st.Duration {
+				t.Fatalf("files hold %d frames over %v; stats %d over %v", frames, dur, st.Frames, st.Duration)
+			}
+			recording = false
+		}
+		for i := 0; i < len(ops); i++ {
+			op := ops[i]
+			arg := byte(0)
+			if i+1 < len(ops) {
+				arg = ops[i+1]
+			}
+			switch op % 8 {
+			case 0, 1, 2, 3, 4:
+				i++
+				data := payload[:50+int(arg)]
+				switch op >> 5 {
+				case 1: // duplicate
+				case 2: // back in time
+					seq++
+					now = now.Add(-time.Duration(arg) * time.Millisecond)
+				case 3:
+					seq++
+					data = nil
+				default:
+					seq++
+					now = now.Add(time.Duration(arg) * 2 * time.Millisecond)
+				}
+				if recording {
+					handed++
+				}
+				r.Push(camera.Frame{Data: data, Seq: seq, Time: now, Width: 320, Height: 240})
+			case 5:
+				if recording {
+					if err := r.Start("x"); !errors.Is(err, ErrRecording) {
+						t.Fatalf("Start while recording: %v", err)
+					}
+					continue
+				}
+				n, _, _ := r.PreRoll()
+				sessions++
+				if err := r.Start(fmt.Sprint("s", sessions)); err != nil {
+					t.Fatalf("Start: %v", err)
+				}
+				recording, handed, marks = true, int64(n), 0
+			case 6:
+				err := r.Mark(time.Time{}, "m")
+				switch {
+				case recording && err == nil:
+					marks++
+				case recording && errors.Is(err, ErrQueueFull):
+				case !recording && errors.Is(err, ErrNotRecording):
+				default:
+					t.Fatalf("Mark (recording %v): %v", recording, err)
+				}
+			case 7:
+				if recording {
+					check()
+				} else if _, err := r.Stop(context.Background()); !errors.Is(err, ErrNotRecording) {
+					t.Fatalf("Stop while idle: %v", err)
+				}
+			}
+		}
+		if recording {
+			check()
+		}
 	}
 }

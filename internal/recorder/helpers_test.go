@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,19 +166,6 @@ func srt(t testing.TB, path string) string {
 	return string(out)
 }
 
-// decodeCount decodes every video frame with ffmpeg and counts them.
-func decodeCount(t testing.TB, path string) (int64, string) {
-	t.Helper()
-	cmd := exec.Command(tool(t, "ffmpeg"), "-v", "error", "-i", path, "-map", "0:v:0", "-f", "null", "-")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("ffmpeg decode %s: %v\n%s", path, err, stderr.String())
-	}
-	p := ffprobeLoose(t, path)
-	return p, stderr.String()
-}
-
 // ffprobeLoose counts decoded video frames, tolerating messages (cut files).
 func ffprobeLoose(t testing.TB, path string) int64 {
 	t.Helper()
@@ -211,7 +197,6 @@ func fileSize(t testing.TB, path string) int64 {
 	return fi.Size()
 }
 
-var _ = filepath.Join
 
 // packet is one video packet as ffprobe reports it.
 type packet struct {

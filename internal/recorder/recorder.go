@@ -74,9 +74,9 @@ type Options struct {
 	Rand io.Reader
 }
 
-// Info is what the subtitle track shows: wall-clock time, live weight and
-// order reference.
-type Info struct {
+// subInfo is what the subtitle track shows: wall-clock time, live weight
+// and order reference.
+type subInfo struct {
 	Wall      time.Time
 	WeightG   float64
 	Stable    bool
@@ -137,7 +137,7 @@ type Recorder struct {
 	// Owned by the caller's goroutine.
 	ring  ring
 	pool  bufPool
-	info  Info
+	info  subInfo
 	state state
 	last  struct {
 		ok   bool
@@ -200,7 +200,6 @@ func New(cfg config.Recorder, opt Options) (*Recorder, error) {
 		cfg: cfg, opt: opt, log: log,
 		ring:    ring{span: cfg.PreRoll},
 		pool:    bufPool{max: 4},
-		info:    Info{WeightG: 0},
 		q:       make(chan op, n),
 		room:    make(chan struct{}, 1),
 		free:    make(chan []byte, n),
@@ -233,7 +232,7 @@ func FileName(i int) string { return fmt.Sprintf("video-%03d.mkv", i) }
 // the live weight and whether it is stable, and the order reference. Call
 // it at least twice a second while recording, e.g. on every weight reading.
 func (r *Recorder) SetInfo(wall time.Time, weightG float64, stable bool, orderRef string) {
-	r.info = Info{Wall: wall, WeightG: weightG, Stable: stable, OrderRef: orderRef, hasWeight: true}
+	r.info = subInfo{Wall: wall, WeightG: weightG, Stable: stable, OrderRef: orderRef, hasWeight: true}
 }
 
 // reclaim takes back the buffers the writer has finished with: while
@@ -741,7 +740,7 @@ func (s *session) frame(fr frameRec) {
 }
 
 // appendInfoText formats the subtitle line.
-func appendInfoText(b []byte, in Info) []byte {
+func appendInfoText(b []byte, in subInfo) []byte {
 	if in.Wall.IsZero() {
 		b = append(b, "time unknown"...)
 	} else {

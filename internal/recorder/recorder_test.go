@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"weighin/drivers/camera"
+	"weighin/internal/recorder/recordertest"
 )
 
 const fps30 = 33333 * time.Microsecond
@@ -410,5 +411,42 @@ func TestRunEnds(t *testing.T) {
 	written := ffprobe(t, filepath.Join(dir, FileName(0))).frames(t)
 	if written != st.Frames || st.Frames+st.Dropped[DropQueueFull] != 30 || !st.Files[0].Complete {
 		t.Errorf("stats %+v; ffprobe %d frames", st, written)
+	}
+}
+
+// TestRotationOnSizeChange: a frame of another size (the camera fell back
+// to YUYV at 640×480) starts a new file, so each file has one frame size.
+func TestRotationOnSizeChange(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	r := runRecorder(t, cfg, Options{BlockWhenFull: true})
+	small := smallJPEGs(t)
+	vga, err := recordertest.JPEGs(2, 640, 480, 70, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now()
+	if err := r.Start(dir); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		js, w, h := small, 320, 240
+		if i >= 30 {
+			js, w, h = vga, 640, 480
+		}
+		r.Push(camera.Frame{Data: js[i%len(js)], Seq: uint64(i), Time: base.Add(time.Duration(i) * fps30), Width: w, Height: h})
+	}
+	st, err := stop(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Files) != 2 || st.Files[0].Frames != 30 || st.Files[1].Frames != 30 {
+		t.Fatalf("files %+v, want 2 of 30 frames", st.Files)
+	}
+	for i, want := range [][2]int{{320, 240}, {640, 480}} {
+		v := ffprobe(t, filepath.Join(dir, FileName(i))).video(t)
+		if v.Width != want[0] || v.Height != want[1] || v.NbReadFrames != "30" {
+			t.Errorf("%s: %dx%d, %s frames; want %dx%d, 30", FileName(i), v.Width, v.Height, v.NbReadFrames, want[0], want[1])
+		}
 	}
 }

@@ -11,7 +11,7 @@ type frameRec struct {
 	seq           uint64
 	t             time.Time
 	width, height int
-	info          Info
+	info          subInfo
 }
 
 // bufPool recycles frame buffers by size class. A class is a size with four
