@@ -197,7 +197,6 @@ func fileSize(t testing.TB, path string) int64 {
 	return fi.Size()
 }
 
-
 // packet is one video packet as ffprobe reports it.
 type packet struct {
 	pts, dur  time.Duration
