@@ -76,7 +76,7 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "recording %s for %g s into %s (Ctrl-C stops early)\n", dev, *seconds, *out)
-	n, err := recordTrace(ctx, dev.Read, time.Duration(*seconds*float64(time.Second)), f, stderr)
+	n, err := recordTrace(ctx, dev.Read, time.Now, time.Duration(*seconds*float64(time.Second)), f, stderr)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -116,22 +116,24 @@ func openScale(sc config.Scale, stderr io.Writer) (*hx711.Dev, error) {
 	if doutPin == nil {
 		return nil, fmt.Errorf("scale.dout_pin %q: no such GPIO on this machine", sc.DOUTPin)
 	}
-	return newScale(sckPin, doutPin, sc)
+	return newScale(sckPin, doutPin, sc, nil)
 }
 
-func newScale(sck gpio.PinOut, dout gpio.PinIn, sc config.Scale) (*hx711.Dev, error) {
+// newScale opens the HX711 with the configuration's gain, rate and read
+// timeout; clk is nil (the system clock) except in tests.
+func newScale(sck gpio.PinOut, dout gpio.PinIn, sc config.Scale, clk hx711.Clock) (*hx711.Dev, error) {
 	gain, err := hx711.GainFor(sc.Gain)
 	if err != nil {
 		return nil, err
 	}
-	return hx711.New(sck, dout, &hx711.Opts{Gain: gain, Rate: sc.Rate, Timeout: sc.ReadTimeout})
+	return hx711.New(sck, dout, &hx711.Opts{Gain: gain, Rate: sc.Rate, Timeout: sc.ReadTimeout, Clock: clk})
 }
 
 // recordTrace reads conversions until limit has passed or ctx ends and
 // writes them as t_ms,raw lines (the trace contract's two required
-// columns). t_ms counts from the first sample. A cancelled ctx is a normal
+// columns). t_ms counts from the first sample, on now's clock. A cancelled ctx is a normal
 // end; maxConsecutiveReadErrors failed reads in a row are an error.
-func recordTrace(ctx context.Context, read func(context.Context) (int32, error), limit time.Duration, w io.Writer, stderr io.Writer) (int, error) {
+func recordTrace(ctx context.Context, read func(context.Context) (int32, error), now func() time.Time, limit time.Duration, w io.Writer, stderr io.Writer) (int, error) {
 	bw := bufio.NewWriter(w)
 	if _, err := bw.WriteString("t_ms,raw\n"); err != nil {
 		return 0, err
@@ -157,14 +159,14 @@ func recordTrace(ctx context.Context, read func(context.Context) (int32, error),
 			continue
 		}
 		bad = 0
-		now := time.Now()
+		at := now()
 		if n == 0 {
-			start = now
+			start = at
 		}
 		if raw < trace.RawMin || raw > trace.RawMax {
 			return n, fmt.Errorf("raw %d outside the 24-bit range", raw)
 		}
-		line = strconv.AppendInt(line[:0], now.Sub(start).Milliseconds(), 10)
+		line = strconv.AppendInt(line[:0], at.Sub(start).Milliseconds(), 10)
 		line = append(line, ',')
 		line = strconv.AppendInt(line, int64(raw), 10)
 		line = append(line, '\n')
@@ -172,7 +174,7 @@ func recordTrace(ctx context.Context, read func(context.Context) (int32, error),
 			return n, err
 		}
 		n++
-		if now.Sub(start) >= limit {
+		if at.Sub(start) >= limit {
 			break
 		}
 	}

@@ -16,22 +16,24 @@ import (
 )
 
 // TestRecordTraceChip records from the real driver over the simulated chip
+// (on a virtual clock shared by both, so the timing guard holds under -race)
 // and reads the file back with the trace parser the tests and replay use.
 func TestRecordTraceChip(t *testing.T) {
-	chip, err := hx711test.New(hx711test.Opts{BackToBack: true, Noise: hx711test.RefNoise(80), Seed: 7})
+	clk := hx711test.NewVirtualClock(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	chip, err := hx711test.New(hx711test.Opts{Clock: clk, Rate: 80, Noise: hx711test.RefNoise(80), Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
 	chip.Load().Set(1000)
 	sc := config.Default().Scale
 	sc.Rate = 80
-	dev, err := newScale(chip.SCK(), chip.DOUT(), sc)
+	dev, err := newScale(chip.SCK(), chip.DOUT(), sc, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dev.Halt()
 	var buf, errb bytes.Buffer
-	n, err := recordTrace(context.Background(), dev.Read, 300*time.Millisecond, &buf, &errb)
+	n, err := recordTrace(context.Background(), dev.Read, clk.Now, 2*time.Second, &buf, &errb)
 	if err != nil {
 		t.Fatalf("recordTrace: %v (stderr %q)", err, errb.String())
 	}
@@ -45,8 +47,18 @@ func TestRecordTraceChip(t *testing.T) {
 	if len(samples) != n || n < 2 {
 		t.Fatalf("%d samples parsed, %d recorded", len(samples), n)
 	}
-	if samples[0].T != 0 || samples[n-1].T < 300*time.Millisecond {
-		t.Errorf("times run from %v to %v, want 0 to at least 300ms", samples[0].T, samples[n-1].T)
+	if samples[0].T != 0 || samples[n-1].T < 2*time.Second {
+		t.Errorf("times run from %v to %v, want 0 to at least 2s", samples[0].T, samples[n-1].T)
+	}
+	// 80 SPS: about 160 conversions in 2 s, each 12.5 ms after the last.
+	if n < 150 || n > 170 {
+		t.Errorf("%d samples in 2 s at 80 SPS, want about 160", n)
+	}
+	for i := 1; i < n; i++ {
+		if d := samples[i].T - samples[i-1].T; d < 10*time.Millisecond || d > 15*time.Millisecond {
+			t.Errorf("samples %d and %d are %v apart, want 12.5 ms (80 SPS)", i-1, i, d)
+			break
+		}
 	}
 	want := float64(hx711test.RefOffset) + 1000*hx711test.RefCountsPerGram
 	for i, s := range samples {
@@ -57,7 +69,7 @@ func TestRecordTraceChip(t *testing.T) {
 			t.Errorf("sample %d: raw %d, want about %.0f (1000 g)", i, s.Raw, want)
 		}
 	}
-	t.Logf("%d samples in 300 ms from the simulated chip (back to back)", n)
+	t.Logf("%d samples in 2 s (virtual) from the simulated chip at 80 SPS", n)
 }
 
 func TestRecordTraceErrors(t *testing.T) {
@@ -67,7 +79,7 @@ func TestRecordTraceErrors(t *testing.T) {
 		return 0, errors.New("hx711: read: timeout")
 	}
 	var buf, errb bytes.Buffer
-	_, err := recordTrace(context.Background(), failing, time.Second, &buf, &errb)
+	_, err := recordTrace(context.Background(), failing, time.Now, time.Second, &buf, &errb)
 	if err == nil || calls != maxConsecutiveReadErrors || !strings.Contains(err.Error(), "5 reads in a row failed") {
 		t.Errorf("after %d failing reads: %v", calls, err)
 	}
@@ -83,14 +95,14 @@ func TestRecordTraceErrors(t *testing.T) {
 		return int32(8000 + reads), nil
 	}
 	buf.Reset()
-	n, err := recordTrace(ctx, counting, time.Hour, &buf, &errb)
+	n, err := recordTrace(ctx, counting, time.Now, time.Hour, &buf, &errb)
 	if err != nil || n != 2 || strings.Count(buf.String(), "\n") != 3 {
 		t.Errorf("cancelled recording: n %d, err %v, file %q", n, err, buf.String())
 	}
 	// Nothing read at all is an error.
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	if _, err := recordTrace(ctx2, counting, time.Hour, &buf, &errb); err == nil {
+	if _, err := recordTrace(ctx2, counting, time.Now, time.Hour, &buf, &errb); err == nil {
 		t.Error("a recording without samples returned no error")
 	}
 }
