@@ -51,12 +51,17 @@
 //
 // Nothing is written twice: the SHA-256 of each file is computed from the
 // bytes as they are written (no second read), which rules out seeking back
-// to patch the header. So the Segment Info carries no Duration element and
-// the header no SeekHead pointing at the Cues; the duration is in the
-// DURATION tags and in the packets' timestamps, the index is in the Cues at
-// the end. Players show the video, subtitles and chapters; a player that
-// wants a duration before reading the file (ffprobe's format duration)
-// finds none.
+// to patch the header — any patch would change bytes already hashed. So the
+// Segment Info carries no Duration element and the header no SeekHead
+// pointing at the Cues; the duration is in the DURATION tags and in the
+// packets' timestamps, the index is in the Cues at the end. Players show
+// the video, subtitles and chapters; a player that wants a duration before
+// reading the file (ffprobe's format duration, a seek bar) finds none.
+//
+// The writer does reserve room for both at the start (a 128-byte Void
+// before Info, an 11-byte Void inside it). SealHeader fills it in after the
+// recording, on complete or cut files, and returns the file's new SHA-256;
+// it costs one more read of the file, so the caller decides.
 //
 // # Errors
 //

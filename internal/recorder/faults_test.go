@@ -386,3 +386,70 @@ func TestSyncInterval(t *testing.T) {
 		}
 	})
 }
+
+// TestRotationCreateFails: when the next file cannot be created the
+// recording ends with that error; the finished file stays complete.
+func TestRotationCreateFails(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.PreRoll = 0
+	cfg.MaxFileDuration = time.Second
+	r := runRecorder(t, cfg, Options{BlockWhenFull: true, Create: func(p string) (File, error) {
+		if filepath.Base(p) == FileName(1) {
+			return nil, &os.PathError{Op: "open", Path: p, Err: syscall.EDQUOT}
+		}
+		return createFile(p)
+	}})
+	js := smallJPEGs(t)
+	if err := r.Start(dir); err != nil {
+		t.Fatal(err)
+	}
+	pushFrames(r, js, time.Now(), 0, 60, fps30)
+	st, err := stop(t, r)
+	if !errors.Is(err, syscall.EDQUOT) {
+		t.Fatalf("Stop: %v, want EDQUOT", err)
+	}
+	if len(st.Files) != 1 || !st.Files[0].Complete || st.Frames != 31 || st.Dropped[DropWriteFailed] != 29 { // frame 30 is at 999.99 ms
+		t.Errorf("stats %+v", st)
+	}
+	if got := ffprobe(t, filepath.Join(dir, FileName(0))).frames(t); got != 31 {
+		t.Errorf("ffprobe %d frames, want 31", got)
+	}
+}
+
+// TestAnalyzeOtherMuxers: Analyze also reads Matroska written by ffmpeg
+// and by mkvmerge (known-size clusters, Info Duration).
+func TestAnalyzeOtherMuxers(t *testing.T) {
+	dir := t.TempDir()
+	ff := filepath.Join(dir, "ffmpeg.mkv")
+	if out, err := exec.Command(tool(t, "ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25",
+		"-t", "2", "-c:v", "mjpeg", ff).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	s, err := Analyze(ff, 100*time.Millisecond)
+	if err != nil || s.Frames != 50 || s.Duration != 2*time.Second || len(s.Gaps) != 0 {
+		t.Errorf("ffmpeg's file: %+v, %v; want 50 frames, 2s", s, err)
+	}
+
+	// Our file remuxed by mkvmerge.
+	r := runRecorder(t, testConfig(), Options{BlockWhenFull: true})
+	js := smallJPEGs(t)
+	ours := filepath.Join(dir, "ours")
+	os.Mkdir(ours, 0o755)
+	if err := r.Start(ours); err != nil {
+		t.Fatal(err)
+	}
+	pushFrames(r, js, time.Now(), 0, 90, fps30)
+	st, err := stop(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm := filepath.Join(dir, "mkvmerge.mkv")
+	if out, err := exec.Command(tool(t, "mkvmerge"), "-q", "-o", mm, filepath.Join(ours, FileName(0))).CombinedOutput(); err != nil {
+		t.Fatalf("mkvmerge: %v\n%s", err, out)
+	}
+	s, err = Analyze(mm, 100*time.Millisecond)
+	if err != nil || s.Frames != st.Frames || (s.Duration-st.Duration).Abs() > 40*time.Millisecond {
+		t.Errorf("mkvmerge's remux: %+v, %v; want %d frames, %v", s, err, st.Frames, st.Duration)
+	}
+}
