@@ -18,8 +18,8 @@ var (
 	// timeout. The Dev is closed when it is returned; open a new one.
 	ErrUnplugged = errors.New("camera: unplugged")
 	// ErrFrameTimeout is wrapped together with ErrUnplugged when no frame
-	// came within Opts.FrameTimeout.
-	ErrFrameTimeout = errors.New("camera: no frame within the frame timeout")
+	// came within Opts.FrameTimeout (its text follows "camera: unplugged:").
+	ErrFrameTimeout = errors.New("no frame within the frame timeout")
 	// ErrClosed is returned by Next after Close (or after an unplug).
 	ErrClosed = errors.New("camera: closed")
 )

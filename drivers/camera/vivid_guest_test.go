@@ -8,9 +8,11 @@
 package camera_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,6 +209,13 @@ func TestVividNegotiation(t *testing.T) {
 	if f.Width != 320 || f.Height != 180 {
 		t.Errorf("frame SOF size %dx%d, want 320x180", f.Width, f.Height)
 	}
+	img, err := jpeg.Decode(bytes.NewReader(f.Data))
+	if err != nil {
+		t.Fatalf("first frame does not decode: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 320 || b.Dy() != 180 {
+		t.Errorf("first frame decodes to %v", b)
+	}
 	// MJPEG is refused on a camera that has none.
 	o := guestOpts()
 	o.Format = "mjpeg"
@@ -215,6 +224,42 @@ func TestVividNegotiation(t *testing.T) {
 			d2.Close()
 		}
 		t.Errorf("open with format mjpeg: err %v, want ErrNoFormat", err)
+	}
+}
+
+// TestVividFrameTimeout runs vivid at 1 frame/s with a 300 ms frame timeout:
+// the driver reports an unplug by timeout and closes the device.
+func TestVividFrameTimeout(t *testing.T) {
+	o := guestOpts()
+	o.FallbackFPS, o.FrameTimeout = 1, 300*time.Millisecond
+	d, err := camera.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.Mode().FPS() != 1 {
+		t.Fatalf("mode %v, want 1 fps", d.Mode())
+	}
+	start := time.Now()
+	for i := 0; ; i++ {
+		_, err := d.Next(context.Background())
+		if err == nil {
+			if i == 3 {
+				t.Fatal("3 frames at 1 fps without a timeout of 300 ms")
+			}
+			continue
+		}
+		if !errors.Is(err, camera.ErrUnplugged) || !errors.Is(err, camera.ErrFrameTimeout) {
+			t.Fatalf("err %v, want ErrUnplugged and ErrFrameTimeout", err)
+		}
+		t.Logf("timeout reported after %v: %v", time.Since(start), err)
+		break
+	}
+	if _, err := d.Next(context.Background()); !errors.Is(err, camera.ErrClosed) {
+		t.Errorf("after the timeout: %v, want ErrClosed", err)
+	}
+	if fds := fdsTo("video"); fds != "[]" {
+		t.Errorf("device still open after the timeout: %s", fds)
 	}
 }
 
