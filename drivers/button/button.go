@@ -73,10 +73,10 @@ func New(pin gpio.PinIn, opts *Opts) (*Dev, error) {
 	}
 	var errs []error
 	if o.Debounce < 0 || o.Debounce > time.Second {
-		errs = append(errs, fmt.Errorf("Debounce must be between 0 and 1 s, got %v", o.Debounce))
+		errs = append(errs, fmt.Errorf("invalid Opts.Debounce: must be between 0 and 1 s, got %v", o.Debounce))
 	}
 	if o.LongPress <= o.Debounce {
-		errs = append(errs, fmt.Errorf("LongPress (%v) must be longer than Debounce (%v)", o.LongPress, o.Debounce))
+		errs = append(errs, fmt.Errorf("invalid Opts.LongPress: %v must be longer than the debounce time %v", o.LongPress, o.Debounce))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("button: New: %w", errors.Join(errs...))

@@ -205,9 +205,9 @@ func TestNewErrors(t *testing.T) {
 		opts button.Opts
 		want string
 	}{
-		{button.Opts{Debounce: -ms}, "Debounce must be between 0 and 1 s"},
-		{button.Opts{Debounce: 2 * time.Second, LongPress: 3 * time.Second}, "Debounce must be between 0 and 1 s"},
-		{button.Opts{LongPress: 20 * ms}, "LongPress (20ms) must be longer than Debounce (30ms)"},
+		{button.Opts{Debounce: -ms}, "invalid Opts.Debounce: must be between 0 and 1 s"},
+		{button.Opts{Debounce: 2 * time.Second, LongPress: 3 * time.Second}, "invalid Opts.Debounce: must be between 0 and 1 s"},
+		{button.Opts{LongPress: 20 * ms}, "invalid Opts.LongPress: 20ms must be longer than the debounce time 30ms"},
 	} {
 		if _, err := button.New(pin, &tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want %q", tc.opts, err, tc.want)

@@ -214,7 +214,7 @@ func New(sck gpio.PinOut, dout gpio.PinIn, opts *Opts) (*Dev, error) {
 	switch d.gain {
 	case A128, A64, B32:
 	default:
-		errs = append(errs, fmt.Errorf("Gain must be A128, A64 or B32, got %d", o.Gain))
+		errs = append(errs, fmt.Errorf("invalid Opts.Gain: must be A128, A64 or B32, got %d", o.Gain))
 	}
 	switch d.rate {
 	case 0, 10:
@@ -222,30 +222,30 @@ func New(sck gpio.PinOut, dout gpio.PinIn, opts *Opts) (*Dev, error) {
 	case 80:
 		d.period = 12500 * time.Microsecond
 	default:
-		errs = append(errs, fmt.Errorf("Rate must be 10 or 80 SPS, got %d", o.Rate))
+		errs = append(errs, fmt.Errorf("invalid Opts.Rate: must be 10 or 80 SPS, got %d", o.Rate))
 	}
 	if d.timeout == 0 {
 		d.timeout = time.Second
 	}
 	if d.timeout < 0 {
-		errs = append(errs, fmt.Errorf("Timeout must not be negative, got %v", o.Timeout))
+		errs = append(errs, fmt.Errorf("invalid Opts.Timeout: must not be negative, got %v", o.Timeout))
 	}
 	if d.maxHigh == 0 {
 		d.maxHigh = 50 * time.Microsecond
 	}
 	if d.maxHigh < 0 || d.maxHigh >= 60*time.Microsecond {
-		errs = append(errs, fmt.Errorf("MaxHigh must be between 0 and 60 µs (power-down), got %v", o.MaxHigh))
+		errs = append(errs, fmt.Errorf("invalid Opts.MaxHigh: must be between 0 and 60 µs (power-down), got %v", o.MaxHigh))
 	}
 	if d.settle == 0 {
 		d.settle = 4 * d.period
 	}
 	if d.settle < 0 {
-		errs = append(errs, fmt.Errorf("Settle must not be negative, got %v", o.Settle))
+		errs = append(errs, fmt.Errorf("invalid Opts.Settle: must not be negative, got %v", o.Settle))
 	}
 	switch o.Pull {
 	case gpio.PullNoChange, gpio.Float, gpio.PullUp, gpio.PullDown:
 	default:
-		errs = append(errs, fmt.Errorf("Pull %d is not a gpio.Pull", o.Pull))
+		errs = append(errs, fmt.Errorf("invalid Opts.Pull: %d is not a gpio.Pull", o.Pull))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("hx711: New: %w", errors.Join(errs...))

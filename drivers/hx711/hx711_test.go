@@ -496,12 +496,12 @@ func TestNewErrors(t *testing.T) {
 		opts hx711.Opts
 		want string
 	}{
-		{"gain", hx711.Opts{Gain: 7}, "Gain must be A128, A64 or B32, got 7"},
-		{"rate", hx711.Opts{Rate: 40}, "Rate must be 10 or 80 SPS, got 40"},
-		{"timeout", hx711.Opts{Timeout: -1}, "Timeout must not be negative"},
-		{"max high at power-down", hx711.Opts{MaxHigh: 60 * time.Microsecond}, "MaxHigh must be between 0 and 60 µs"},
-		{"settle", hx711.Opts{Settle: -time.Second}, "Settle must not be negative"},
-		{"pull", hx711.Opts{Pull: 9}, "Pull 9 is not a gpio.Pull"},
+		{"gain", hx711.Opts{Gain: 7}, "invalid Opts.Gain: must be A128, A64 or B32, got 7"},
+		{"rate", hx711.Opts{Rate: 40}, "invalid Opts.Rate: must be 10 or 80 SPS, got 40"},
+		{"timeout", hx711.Opts{Timeout: -1}, "invalid Opts.Timeout: must not be negative"},
+		{"max high at power-down", hx711.Opts{MaxHigh: 60 * time.Microsecond}, "invalid Opts.MaxHigh: must be between 0 and 60 µs"},
+		{"settle", hx711.Opts{Settle: -time.Second}, "invalid Opts.Settle: must not be negative"},
+		{"pull", hx711.Opts{Pull: 9}, "invalid Opts.Pull: 9 is not a gpio.Pull"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -523,6 +523,29 @@ func TestNewErrors(t *testing.T) {
 		t.Logf("GainFor(%d) = %v, %v (%d pulses)", g, gain, err, gain.Pulses())
 		if (err != nil) != (g == 16) {
 			t.Errorf("GainFor(%d) error %v", g, err)
+		}
+	}
+}
+
+// The configuration periph's gpioioctl driver (the real Pi) needs: DOUT
+// an input with falling-edge detection (WaitForEdge returns false at once
+// without it) and no bias, HX711 driving it push-pull. Every WaitForEdge
+// timeout is positive: the simulated DOUT panics otherwise, because 0 waits
+// forever on gpioioctl.
+func TestPinConfigurationForGpioioctl(t *testing.T) {
+	for _, pull := range []gpio.Pull{gpio.PullNoChange, gpio.Float, gpio.PullUp} {
+		chip, _ := newSim(t, hx711test.Opts{})
+		d := newDev(t, chip, hx711.Opts{Pull: pull})
+		for range 2 { // the second read waits for DOUT to fall
+			if _, err := d.Read(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if e, p := chip.DOUT().Edge(), chip.DOUT().Pull(); e != gpio.FallingEdge || p != pull {
+			t.Errorf("DOUT configured with %v, %v; want FallingEdge, %v", p, e, pull)
+		}
+		if chip.Stats().EdgeWaits == 0 {
+			t.Error("the read did not wait on an edge")
 		}
 	}
 }

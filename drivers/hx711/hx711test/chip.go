@@ -819,5 +819,12 @@ func (p *DOUTPin) Pull() gpio.Pull {
 	return p.c.pull
 }
 
+// Edge returns the edge detection set by In.
+func (p *DOUTPin) Edge() gpio.Edge {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	return p.c.edge
+}
+
 // DefaultPull returns gpio.PullNoChange, as gpioioctl does.
 func (p *DOUTPin) DefaultPull() gpio.Pull { return gpio.PullNoChange }
