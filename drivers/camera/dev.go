@@ -96,6 +96,15 @@ func (o Opts) withDefaults() (Opts, error) {
 	return o, errors.Join(errs...)
 }
 
+// bufferQueue is the part of *webcam.Webcam that streaming uses.
+type bufferQueue interface {
+	// GetFrame dequeues a filled buffer; the slice aliases the mmap buffer.
+	GetFrame() ([]byte, uint32, error)
+	// ReleaseFrame queues the buffer again; the kernel may then overwrite it.
+	ReleaseFrame(index uint32) error
+	Close() error
+}
+
 // Stats counts what a Dev has seen since Open.
 type Stats struct {
 	// Frames is the number of frames delivered.
@@ -108,8 +117,12 @@ type Stats struct {
 // Dev is an open, streaming camera. It is not safe for concurrent use: one
 // goroutine calls Next.
 type Dev struct {
-	opts    Opts
+	opts Opts
+	// cam is the open device while Open sets it up; q is the same device
+	// seen through the three calls streaming needs (a fake in tests). q is
+	// nil once the Dev is closed.
 	cam     *webcam.Webcam
+	q       bufferQueue
 	fd      int
 	name    string
 	mode    Mode
@@ -139,6 +152,7 @@ func Open(opts Opts) (*Dev, error) {
 		cam.Close()
 		return nil, fmt.Errorf("camera: %s: %w", o.Device, err)
 	}
+	d.q = cam
 	return d, nil
 }
 
@@ -239,7 +253,7 @@ const pollSlice = 100 * time.Millisecond
 // within Opts.FrameTimeout — the Dev is closed and the error wraps
 // ErrUnplugged. A cancelled ctx returns ctx.Err() and leaves the Dev open.
 func (d *Dev) Next(ctx context.Context) (Frame, error) {
-	if d.cam == nil {
+	if d.q == nil {
 		return Frame{}, ErrClosed
 	}
 	if d.pending != nil {
@@ -288,7 +302,7 @@ func unplugErr(err error) bool {
 // dequeue takes one buffer, copies it out, re-queues it and makes a frame.
 // ok is false when there was no frame after all (EAGAIN) or it was skipped.
 func (d *Dev) dequeue() (f Frame, ok bool, err error) {
-	data, index, err := d.cam.GetFrame()
+	data, index, err := d.q.GetFrame()
 	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 		return Frame{}, false, nil
 	}
@@ -300,7 +314,7 @@ func (d *Dev) dequeue() (f Frame, ok bool, err error) {
 	}
 	t := time.Now()
 	d.raw = append(d.raw[:0], data...)
-	if err := d.cam.ReleaseFrame(index); err != nil {
+	if err := d.q.ReleaseFrame(index); err != nil {
 		// Keep this frame; the next call reports the failure.
 		if unplugErr(err) {
 			d.pending = fmt.Errorf("%w: %s: queue buffer: %w", ErrUnplugged, d.opts.Device, err)
@@ -337,11 +351,11 @@ func (d *Dev) dequeue() (f Frame, ok bool, err error) {
 }
 
 func (d *Dev) close() error {
-	if d.cam == nil {
+	if d.q == nil {
 		return nil
 	}
-	err := d.cam.Close()
-	d.cam = nil
+	err := d.q.Close()
+	d.q, d.cam = nil, nil
 	return err
 }
 
