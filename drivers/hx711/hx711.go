@@ -134,7 +134,9 @@ type Opts struct {
 	// time and the silence after which the chip is reset. Default 10.
 	Rate int
 	// Timeout bounds one Read, retries and settling included, when the
-	// context has no earlier deadline. Default 1 s.
+	// context has no earlier deadline. Default 1 s. A Read that times out
+	// while the chip settles leaves the settling running: the next Read
+	// continues it.
 	Timeout time.Duration
 	// MaxHigh is the longest PD_SCK high phase accepted, measured around
 	// the two Out calls. Default 50 µs (datasheet T3 maximum); it must be

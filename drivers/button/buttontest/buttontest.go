@@ -50,6 +50,9 @@ func (p *Pin) Set(l gpio.Level) {
 	}
 	p.level = l
 	p.record = append(p.record, Change{At: time.Now(), Level: l})
+	if len(p.record) >= 2*keep {
+		p.record = append(p.record[:0], p.record[len(p.record)-keep:]...)
+	}
 	if p.edge == gpio.BothEdges || (p.edge == gpio.RisingEdge && l == gpio.High) || (p.edge == gpio.FallingEdge && l == gpio.Low) {
 		select {
 		case p.edges <- struct{}{}:
@@ -95,11 +98,14 @@ func Press(activeLow bool, wait, hold time.Duration, bounces int, gap time.Durat
 	return append(s, Bounce(up, bounces, gap)...)
 }
 
-// Changes returns the level changes so far.
+// keep is how many changes Changes returns at most.
+const keep = 4096
+
+// Changes returns the level changes so far, the last 4096 at most.
 func (p *Pin) Changes() []Change {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Change(nil), p.record...)
+	return append([]Change(nil), p.record[max(0, len(p.record)-keep):]...)
 }
 
 // Waits returns how many times WaitForEdge was called.

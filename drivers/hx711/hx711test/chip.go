@@ -372,8 +372,9 @@ func (c *Chip) Frames() []Frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.advance(c.clk.Now())
-	out := make([]Frame, len(c.frames))
-	for i, f := range c.frames {
+	frames := c.frames[max(0, len(c.frames)-c.keep):]
+	out := make([]Frame, len(frames))
+	for i, f := range frames {
 		out[i] = *f
 		out[i].Highs = append([]time.Duration(nil), f.Highs...)
 	}
@@ -599,7 +600,7 @@ func (c *Chip) rising(now time.Time) {
 		c.before = sequence{c.input, c.epoch, c.settleUntil}
 		c.stats.Frames++
 		c.frames = append(c.frames, f)
-		if len(c.frames) > c.keep {
+		if len(c.frames) >= 2*c.keep { // trim in batches: O(1) per frame
 			n := copy(c.frames, c.frames[len(c.frames)-c.keep:])
 			clear(c.frames[n:])
 			c.frames = c.frames[:n]

@@ -38,8 +38,15 @@ func (p *Pin) Out(l gpio.Level) error {
 		return p.err
 	}
 	p.log = append(p.log, Change{At: time.Now(), Level: l})
+	if len(p.log) >= 2*keep {
+		p.log = append(p.log[:0], p.log[len(p.log)-keep:]...)
+	}
 	return nil
 }
+
+// keep is how many changes Changes returns at most (a long weighd --sim
+// run must not grow without bound).
+const keep = 4096
 
 // Fail makes every later Out return err (nil heals the pin).
 func (p *Pin) Fail(err error) {
@@ -48,11 +55,11 @@ func (p *Pin) Fail(err error) {
 	p.err = err
 }
 
-// Changes returns the recorded Out calls.
+// Changes returns the recorded Out calls, the last 4096 at most.
 func (p *Pin) Changes() []Change {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Change(nil), p.log...)
+	return append([]Change(nil), p.log[max(0, len(p.log)-keep):]...)
 }
 
 // Level returns the last level driven (Low if none).
