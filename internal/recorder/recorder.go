@@ -376,9 +376,12 @@ func (r *Recorder) Start(dir string) error {
 }
 
 // Mark records a moment of the recording: at is its time on the same
-// clock as camera.Frame.Time (the zero time means "the last frame").
-// It is written as a chapter (and a subtitle) into the file holding that
-// moment, and returned in Stop's Stats.
+// clock as camera.Frame.Time (the zero time means "the last frame pushed").
+// It belongs to the file being written when the writer reaches it (after
+// every frame pushed before it), in that file's video time (never before
+// its first frame); it is written there as a chapter and a "MARK: label"
+// subtitle, and returned in Stop's Stats. Labels are cut to 200 bytes of
+// valid UTF-8.
 func (r *Recorder) Mark(at time.Time, label string) error {
 	if r.state != stateRecording {
 		return ErrNotRecording

@@ -71,8 +71,10 @@ type Gap struct {
 
 // Mark is a marked moment.
 type Mark struct {
-	File  string
-	At    time.Duration
+	// File and At locate the moment: video time in that file.
+	File string
+	At   time.Duration
+	// Label is the caller's text ("damage here").
 	Label string
 }
 
