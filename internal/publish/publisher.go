@@ -99,7 +99,10 @@ type Publisher struct {
 	cleared  bool
 	connects int
 
-	labelMu sync.Mutex // serialises label publishes so the newest stays retained
+	// retainMu serialises every retained publish with Clear, so nothing
+	// retained is published after the station was cleared, and the newest
+	// label stays retained.
+	retainMu sync.Mutex
 }
 
 // New prepares a publisher for the broker named by cfg.Broker (the daemon
@@ -405,17 +408,24 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 		}
 	}
 	if label != nil {
-		p.labelMu.Lock()
-		if err := p.publishWait(ctx, p.topics.Label, 1, true, label); err != nil {
-			p.log.Warn("republish label", "err", err)
+		p.retainMu.Lock()
+		if !p.isCleared() {
+			if err := p.publishWait(ctx, p.topics.Label, 1, true, label); err != nil {
+				p.log.Warn("republish label", "err", err)
+			}
 		}
-		p.labelMu.Unlock()
+		p.retainMu.Unlock()
 	}
 	p.kick()
 }
 
 // announce publishes "online" and the discovery document, both retained.
 func (p *Publisher) announce(ctx context.Context) error {
+	p.retainMu.Lock()
+	defer p.retainMu.Unlock()
+	if p.isCleared() {
+		return nil
+	}
 	if err := p.publishWait(ctx, p.topics.Availability, 1, true, []byte("online")); err != nil {
 		return fmt.Errorf("online: %w", err)
 	}
@@ -591,7 +601,7 @@ func (p *Publisher) drain(ctx context.Context) bool {
 			p.log.Warn("result not acknowledged; will retry", "entry", e.Seq, "err", err)
 			return false
 		}
-		if err := p.publishWait(ctx, p.topics.Result, 1, true, e.Payload); err != nil {
+		if err := p.publishRetainedResult(ctx, e.Payload); err != nil {
 			p.log.Warn("retained result not acknowledged; will retry", "entry", e.Seq, "err", err)
 			return false
 		}
@@ -664,7 +674,27 @@ func (p *Publisher) publishState(ctx context.Context, s State) error {
 	if err != nil {
 		return fmt.Errorf("publish: encode state: %w", err)
 	}
+	p.retainMu.Lock()
+	defer p.retainMu.Unlock()
+	if p.isCleared() {
+		return nil
+	}
 	return p.publishWait(ctx, p.topics.State, 0, true, b)
+}
+
+func (p *Publisher) publishRetainedResult(ctx context.Context, payload []byte) error {
+	p.retainMu.Lock()
+	defer p.retainMu.Unlock()
+	if p.isCleared() {
+		return nil
+	}
+	return p.publishWait(ctx, p.topics.Result, 1, true, payload)
+}
+
+func (p *Publisher) isCleared() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cleared
 }
 
 // PublishLabel publishes the label still (raw JPEG) retained on
@@ -674,8 +704,11 @@ func (p *Publisher) PublishLabel(jpeg []byte) error {
 	p.mu.Lock()
 	p.label = b
 	p.mu.Unlock()
-	p.labelMu.Lock()
-	defer p.labelMu.Unlock()
+	p.retainMu.Lock()
+	defer p.retainMu.Unlock()
+	if p.isCleared() {
+		return nil
+	}
 	err := p.publishWait(p.ctx(), p.topics.Label, 1, true, b)
 	if errors.Is(err, ErrNotConnected) {
 		return nil // sent on the next connect
@@ -697,6 +730,8 @@ func (p *Publisher) Clear(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+	p.retainMu.Lock()
+	defer p.retainMu.Unlock()
 	p.mu.Lock()
 	p.cleared = true
 	p.label = nil
