@@ -130,6 +130,10 @@ type simpleCmd struct {
 	check func(string) (string, error)
 	// done is printed on success.
 	done string
+	// press is sent as the value of a button command (tare, start, stop):
+	// weighd parses API commands as it parses MQTT's, where a button's
+	// only payload is PRESS.
+	press bool
 }
 
 func (s simpleCmd) run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -162,12 +166,15 @@ func (s simpleCmd) run(ctx context.Context, args []string, stdout, stderr io.Wri
 	if c == nil {
 		return code
 	}
+	if s.press {
+		value = publish.PressPayload
+	}
 	var reply json.RawMessage
 	if err := c.Command(ctx, s.apiName, value, &reply); err != nil {
 		return apiExit(stderr, s.name, err)
 	}
 	msg := s.done
-	if value != "" {
+	if value != "" && !s.press {
 		msg = strings.ReplaceAll(msg, "VALUE", value)
 	}
 	fmt.Fprintln(stdout, msg)
@@ -249,9 +256,9 @@ func checkTracking(s string) (string, error) {
 
 // simpleCommands are the one-call commands, registered in main.go's table.
 var simpleCommands = map[string]simpleCmd{
-	"tare":  {name: "tare", apiName: "tare", help: "Sets the present load as zero.", done: "tared"},
-	"start": {name: "start", apiName: "start", help: "Starts a session (as a short press on an idle station does): freezes the weight, takes the label still, starts recording. A no-op when already recording.", done: "started"},
-	"stop":  {name: "stop", apiName: "stop", help: "Stops the recording and seals the bundle (as a long press does). A no-op when not recording.", done: "stopped"},
+	"tare":  {name: "tare", apiName: "tare", help: "Sets the present load as zero.", done: "tared", press: true},
+	"start": {name: "start", apiName: "start", help: "Starts a session (as a short press on an idle station does): freezes the weight, takes the label still, starts recording. A no-op when already recording.", done: "started", press: true},
+	"stop":  {name: "stop", apiName: "stop", help: "Stops the recording and seals the bundle (as a long press does). A no-op when not recording.", done: "stopped", press: true},
 	"mark": {name: "mark", apiName: "mark", args: "[LABEL]", help: "Marks this moment of the recording, with an optional label (\"damage here\").", done: "marked",
 		check: checkText(64)},
 	"label-weight": {name: "label-weight", apiName: "label_weight", args: "GRAMS", help: "Enters the weight printed on the shipping label, in grams.", done: "label weight set to VALUE g", check: checkGrams},
@@ -399,7 +406,7 @@ func printStatus(w io.Writer, st api.Status) {
 	fmt.Fprintf(w, "clock     %s\n", yesNo(st.ClockSynced, "synchronised", "NOT synchronised (bundles are named unsynced)"))
 	fmt.Fprintf(w, "key       %s, chain head %s\n", st.KeyFingerprint, short(st.ChainHead))
 	if st.LastError != "" {
-		fmt.Fprintf(w, "last error %s\n", st.LastError)
+		fmt.Fprintf(w, "error     %s\n", st.LastError)
 	}
 	if r := st.LastResult; r != nil {
 		fmt.Fprintf(w, "last      %s: %s, tier %d, %s\n", r.SessionID, r.Verdict, r.Tier, r.Bundle)

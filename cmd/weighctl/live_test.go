@@ -120,9 +120,9 @@ func TestLiveCommands(t *testing.T) {
 		stdout  string // substring
 		stderr  string // substring
 	}{
-		{name: "tare", args: []string{"tare"}, wantReq: []string{"tare="}, stdout: "tared"},
-		{name: "start", args: []string{"start"}, wantReq: []string{"start="}, stdout: "started"},
-		{name: "stop", args: []string{"stop"}, wantReq: []string{"stop="}, stdout: "stopped"},
+		{name: "tare", args: []string{"tare"}, wantReq: []string{"tare=PRESS"}, stdout: "tared"},
+		{name: "start", args: []string{"start"}, wantReq: []string{"start=PRESS"}, stdout: "started"},
+		{name: "stop", args: []string{"stop"}, wantReq: []string{"stop=PRESS"}, stdout: "stopped"},
 		{name: "mark without label", args: []string{"mark"}, wantReq: []string{"mark="}, stdout: "marked"},
 		{name: "mark with label", args: []string{"mark", "damage here"}, wantReq: []string{"mark=damage here"}},
 		{name: "label weight", args: []string{"label-weight", "2350"}, wantReq: []string{"label_weight=2350"}, stdout: "label weight set to 2350 g"},
@@ -144,9 +144,9 @@ func TestLiveCommands(t *testing.T) {
 		{name: "flags after argument", args: []string{"order-ref", "KB-2", "--config", noConfig}, wantReq: []string{"order_ref=KB-2"}},
 		{name: "extra argument", args: []string{"tare", "now"}, code: exitUsage, stderr: "takes no arguments"},
 		{name: "refused", args: []string{"start"}, refuse: map[string]error{"start": errors.New("nothing on the scale")},
-			wantReq: []string{"start="}, code: exitProblem, stderr: "weighd refused: nothing on the scale"},
+			wantReq: []string{"start=PRESS"}, code: exitProblem, stderr: "weighd refused: nothing on the scale"},
 		{name: "unknown to weighd", args: []string{"tare"}, refuse: map[string]error{"tare": api.ErrUnknownCommand},
-			wantReq: []string{"tare="}, code: exitUsage, stderr: "does not know"},
+			wantReq: []string{"tare=PRESS"}, code: exitUsage, stderr: "does not know"},
 		{name: "sim place", args: []string{"sim", "place", "1840"}, wantReq: []string{"sim_place=1840"}, stdout: "placed 1840 g"},
 		{name: "sim remove", args: []string{"sim", "remove"}, wantReq: []string{"sim_remove="}},
 		{name: "sim press", args: []string{"sim", "press"}, wantReq: []string{"sim_press=short"}},
