@@ -227,7 +227,7 @@ func sessionsFromBundles(dir string, f registry.Filter) ([]registry.Session, err
 		}
 		out = append(out, registry.Session{SessionID: r.SessionID, Seq: r.Seq, StartedAt: r.StartedAt,
 			Tracking: r.Tracking, OrderRef: r.OrderRef, Verdict: r.Verdict, Tier: r.Tier,
-			Bundle: b.dir, DeltaG: r.DeltaG, Outcome: outcome})
+			Bundle: filepath.Join(evidence.SessionsDir, de.Name()), DeltaG: r.DeltaG, Outcome: outcome})
 	}
 	slices.SortFunc(out, func(a, b registry.Session) int { return int(a.Seq - b.Seq) })
 	return out, nil
