@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"runtime"
 	"sort"
 	"strings"
@@ -181,14 +182,25 @@ func run() error {
 	if os_.p99 > target {
 		verdict = "MISSED"
 	}
-	fmt.Printf("benchmqtt: %d results each, Mosquitto %s on loopback, GOOS/GOARCH %s/%s, %d CPUs, outbox in %s\n",
-		len(ours), "2.x", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), state)
+	fmt.Printf("benchmqtt: %d results each, %s on loopback, GOOS/GOARCH %s/%s, %d CPUs, outbox in %s\n",
+		len(ours), mosquittoVersion(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), state)
 	fmt.Printf("%-42s %9s %9s %9s %9s\n", "path", "p50", "p99", "mean", "max")
 	fmt.Printf("%-42s %9s %9s %9s %9s\n", "floor: bare paho QoS 1 publish → subscriber", ms(fs.p50), ms(fs.p99), ms(fs.mean), ms(fs.max))
 	fmt.Printf("%-42s %9s %9s %9s %9s\n", "station: PublishResult (outbox) → results", ms(os_.p50), ms(os_.p99), ms(os_.mean), ms(os_.max))
 	fmt.Printf("%-42s %9s %9s %9s %9s\n", "  of which outbox write (fsync) returns", ms(as.p50), ms(as.p99), ms(as.mean), ms(as.max))
 	fmt.Printf("target p99 ≤ 2 × floor p99 + 5 ms = %s: %s\n", ms(target), verdict)
 	return nil
+}
+
+// mosquittoVersion is the first line of `mosquitto -h`, e.g.
+// "mosquitto version 2.0.11".
+func mosquittoVersion() string {
+	out, _ := exec.Command(mqtttest.MosquittoPath, "-h").CombinedOutput()
+	line, _, _ := strings.Cut(string(out), "\n")
+	if line == "" {
+		return "mosquitto"
+	}
+	return strings.TrimSpace(line)
 }
 
 type summary struct{ p50, p99, mean, max time.Duration }
