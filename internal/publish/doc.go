@@ -7,7 +7,8 @@
 //     retained, republished when <prefix>/status turns "online";
 //   - live state on <base>/state, retained, rate-limited by a pure Limiter
 //     (state_interval, weight_deadband_g);
-//   - results from a durable outbox (fsynced files under <state>/outbox),
+//   - results from a durable outbox (a CRC-checked, preallocated journal
+//     under <state>/outbox, one fdatasync per result),
 //     QoS 1 on <base>/results and retained on <base>/result, removed only
 //     after the broker acknowledged them, replayed in order after a
 //     reconnect or a restart;
