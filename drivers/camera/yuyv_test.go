@@ -282,3 +282,39 @@ func BenchmarkImageJPEG640x480(b *testing.B) {
 	}
 	b.ReportMetric(float64(out.Len()), "jpeg-bytes")
 }
+
+// FuzzEncodeYUYV: any samples, size and quality make a JPEG that image/jpeg
+// decodes to that size, whose SOF tells that size and whose length
+// JPEGLen finds.
+func FuzzEncodeYUYV(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4}, uint8(2), uint8(1), uint8(80))
+	f.Add(yuyvFrame(34, 18, 0), uint8(34), uint8(18), uint8(100))
+	f.Add(bytes.Repeat([]byte{0xFF}, 64*2*9), uint8(64), uint8(9), uint8(1))
+	f.Fuzz(func(t *testing.T, samples []byte, w8, h8, q8 uint8) {
+		w, h, q := 2*(1+int(w8)%40), 1+int(h8)%40, 1+int(q8)%100
+		in := make([]byte, w*h*2)
+		for i := range in {
+			if len(samples) > 0 {
+				in[i] = samples[i%len(samples)] + byte(i/len(samples))
+			}
+		}
+		var b bytes.Buffer
+		if err := EncodeYUYV(&b, in, w, h, q); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := JPEGLen(b.Bytes()); err != nil || n != b.Len() {
+			t.Fatalf("JPEGLen = %d, %v; want %d", n, err, b.Len())
+		}
+		sof, err := ParseSOF(b.Bytes())
+		if err != nil || sof.Width != w || sof.Height != h {
+			t.Fatalf("SOF %+v, %v; want %dx%d", sof, err, w, h)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b.Bytes()))
+		if err != nil {
+			t.Fatalf("%dx%d q%d: decode: %v", w, h, q, err)
+		}
+		if img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+			t.Fatalf("decoded %v, want %dx%d", img.Bounds(), w, h)
+		}
+	})
+}
