@@ -216,6 +216,15 @@ func TestVividNegotiation(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 320 || b.Dy() != 180 {
 		t.Errorf("first frame decodes to %v", b)
 	}
+	// A cancelled context ends Next but leaves the device streaming.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := d.Next(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Next with a cancelled context: %v", err)
+	}
+	if f2, err := d.Next(context.Background()); err != nil || f2.Seq != f.Seq+1 {
+		t.Errorf("after a cancelled Next: seq %d, %v; want %d", f2.Seq, err, f.Seq+1)
+	}
 	// MJPEG is refused on a camera that has none.
 	o := guestOpts()
 	o.Format = "mjpeg"
