@@ -21,11 +21,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"weighin/internal/config"
 	"weighin/internal/station"
 )
+
+// memLimit is the Go runtime's soft memory limit unless GOMEMLIMIT is set.
+const memLimit = 40 << 20
 
 const (
 	exitOK      = 0
@@ -77,6 +81,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	log := newLogger(stderr, cfg.LogLevel, *jsonLog)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A Pi Zero has 512 MB for everything: keep the heap near what
+		// the pre-roll needs rather than letting it double between GCs.
+		debug.SetMemoryLimit(memLimit)
+	}
 	if err := station.Run(ctx, station.Options{Config: cfg, Sim: *sim, Log: log}); err != nil {
 		log.Error("weighd stopped", "err", err)
 		if errors.Is(err, config.ErrInvalid) {

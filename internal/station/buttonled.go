@@ -4,12 +4,17 @@ import (
 	"context"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"weighin/drivers/led"
+	"weighin/internal/result"
 	"weighin/internal/session"
 )
 
-// ledDriver shows the station's state on the status LED.
+// ledDriver shows a pattern on the status LED.
 type ledDriver interface {
-	show(phase string, discrepancy, warming, fault bool, now time.Time)
+	run(ctx context.Context) error
+	set(p led.Pattern)
 	off()
 }
 
@@ -32,30 +37,50 @@ func (s *Station) runButton(ctx context.Context) error {
 			}
 			continue
 		}
-		s.log.Info("press", "kind", map[session.PressKind]string{session.PressShort: "short", session.PressLong: "long"}[k])
+		s.log.Info("press", "long", k == session.PressLong)
 		s.send(ctx, pressEv{kind: k})
 	}
 }
 
-// runLED drives the status LED from the status, 20 times a second.
+// runLED drives the status LED from the station's status.
 func (s *Station) runLED(ctx context.Context) error {
 	if s.hw.led == nil {
 		return nil
 	}
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case now := <-t.C:
-			s.mu.Lock()
-			phase := s.status.SessionState
-			warming := s.status.WarmingUp
-			fault := s.status.Scale.LastErr != "" || s.status.LastError != ""
-			disc := s.preview != nil && s.preview.Verdict != "" && s.preview.Verdict != "match" && s.preview.Verdict != "no_label_weight"
-			s.mu.Unlock()
-			s.hw.led.show(phase, disc, warming, fault, now)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.hw.led.run(ctx) })
+	g.Go(func() error {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				s.hw.led.set(s.ledPattern())
+			}
 		}
+	})
+	return g.Wait()
+}
+
+// ledPattern chooses the LED pattern: an error outranks everything, then
+// recording, a discrepancy in the last result, warming up, a stable weight.
+func (s *Station) ledPattern() led.Pattern {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &s.status
+	switch {
+	case st.Scale.LastErr != "" || st.LastError != "":
+		return led.Error
+	case st.Recording:
+		return led.Recording
+	case st.LastResult != nil && st.LastResult.Verdict != result.VerdictMatch && st.LastResult.Verdict != result.VerdictNoLabelWeight && st.SessionState == session.PhaseIdle.String():
+		return led.Discrepancy
+	case st.WarmingUp:
+		return led.WarmingUp
+	case st.Stable && st.WeightState == "stable":
+		return led.Stable
 	}
+	return led.Idle
 }

@@ -1,15 +1,56 @@
 package station
 
 import (
-	"errors"
+	"context"
+	"fmt"
 
 	"periph.io/x/conn/v3/gpio"
 
+	"weighin/drivers/button"
+	"weighin/drivers/led"
 	"weighin/internal/config"
+	"weighin/internal/session"
 )
 
+// realButton opens the push button on its pin. Double presses are off:
+// short presses are reported at release, without waiting for a second.
 func realButton(cfg config.Button, hw *hardware) error {
-	return errors.New("button driver not wired yet")
+	p, err := inPin(cfg.Pin, "button.pin")
+	if err != nil {
+		return err
+	}
+	dev, err := button.New(p, &button.Opts{ActiveLow: cfg.ActiveLow, Debounce: cfg.Debounce, LongPress: cfg.LongPress, DoubleWindow: -1})
+	if err != nil {
+		return fmt.Errorf("button: %w", err)
+	}
+	hw.nextPress = func(ctx context.Context) (session.PressKind, error) {
+		for {
+			pr, err := dev.Next(ctx)
+			if err != nil {
+				return 0, err
+			}
+			switch pr.Kind {
+			case button.Short:
+				return session.PressShort, nil
+			case button.Long:
+				return session.PressLong, nil
+			}
+		}
+	}
+	return nil
 }
 
-func newLED(p gpio.PinOut) ledDriver { return nil }
+// ledDev adapts drivers/led to the station.
+type ledDev struct{ d *led.Dev }
+
+func newLED(p gpio.PinOut) (ledDriver, error) {
+	d, err := led.New(p, nil)
+	if err != nil {
+		return nil, fmt.Errorf("led: %w", err)
+	}
+	return ledDev{d}, nil
+}
+
+func (l ledDev) run(ctx context.Context) error { return l.d.Run(ctx) }
+func (l ledDev) set(p led.Pattern)             { l.d.Set(p) }
+func (l ledDev) off()                          { _ = l.d.Halt() }

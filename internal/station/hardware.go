@@ -95,7 +95,9 @@ func openHardware(cfg config.Config, sim bool, log *slog.Logger) (*hardware, err
 		if err != nil {
 			return nil, err
 		}
-		hw.led = newLED(p)
+		if hw.led, err = newLED(p); err != nil {
+			return nil, err
+		}
 		halts = append(halts, func() { hw.led.off() })
 	}
 	hw.halt = func() {
@@ -146,7 +148,7 @@ func openSim(cfg config.Config, gain hx711.Gain, log *slog.Logger) (*hardware, e
 	hw := &hardware{
 		readRaw:    dev.Read,
 		scaleStats: dev.Stats,
-		openCamera: cameratest.Opener(cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS}),
+		openCamera: cameratest.Opener(cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, Quality: cfg.Camera.JPEGQuality}),
 		nextPress: func(ctx context.Context) (session.PressKind, error) {
 			select {
 			case k := <-presses:

@@ -77,6 +77,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	closers = append(closers, func() { store.Close() })
 	recovered, err := store.Recover(analyzer(cfg.Recorder.GapThreshold))
 	if err != nil {
 		log.Error("recovery of unsealed sessions failed", "err", err)
