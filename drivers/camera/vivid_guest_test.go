@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -30,10 +31,23 @@ import (
 	"weighin/internal/recorder"
 )
 
+// resultsTTY is the guest's second serial port: the host reads the RESULT
+// lines from it, apart from kernel messages on the console.
+var resultsTTY = sync.OnceValues(func() (*os.File, error) {
+	return os.OpenFile("/dev/ttyS1", os.O_WRONLY|syscall.O_NOCTTY, 0)
+})
+
 func result(t *testing.T, format string, args ...any) {
 	t.Helper()
-	// One write per line, so that it is not interleaved with kernel messages.
-	fmt.Fprintf(os.Stdout, "RESULT "+format+"\n", args...)
+	line := fmt.Sprintf("RESULT "+format+"\n", args...)
+	os.Stdout.WriteString(line)
+	tty, err := resultsTTY()
+	if err == nil {
+		_, err = tty.WriteString(line)
+	}
+	if err != nil {
+		t.Fatalf("results port: %v", err)
+	}
 }
 
 // v4l2QueryCtrl mirrors struct v4l2_queryctrl.

@@ -214,6 +214,7 @@ func TestVividInQemu(t *testing.T) {
 	}
 	t.Logf("guest assembled in %v", time.Since(start).Round(time.Millisecond))
 
+	resultsPath := filepath.Join(dir, "results.txt")
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	qemu := exec.CommandContext(ctx, paths["qemu-system-x86_64"],
@@ -221,7 +222,9 @@ func TestVividInQemu(t *testing.T) {
 		"-kernel", vmlinuz, "-initrd", initrd,
 		"-append", "console=ttyS0 panic=-1 loglevel=4",
 		"-drive", "file="+disk+",format=raw,if=virtio",
-		"-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-nodefaults",
+		// ttyS0 is the console; the guest writes its RESULT lines to ttyS1.
+		"-display", "none", "-monitor", "none", "-serial", "stdio", "-serial", "file:"+resultsPath,
+		"-no-reboot", "-nodefaults",
 	)
 	var console bytes.Buffer
 	pr, pw := io.Pipe()
@@ -265,7 +268,11 @@ func TestVividInQemu(t *testing.T) {
 		t.Logf("boot to guest tests %v, whole qemu run %v", guestStart.Sub(bootStart).Round(time.Millisecond), elapsed.Round(time.Millisecond))
 	}
 
-	kv, arts := parseResults(out)
+	results, err := os.ReadFile(resultsPath)
+	if err != nil {
+		t.Fatalf("guest results: %v", err)
+	}
+	kv, arts := parseResults(string(results))
 	for _, k := range []string{"frames", "fps", "replug_to_frame_ms", "max_gap_ms", "mode"} {
 		if kv[k] == "" {
 			t.Fatalf("guest did not report %s; console:\n%s", k, out)
