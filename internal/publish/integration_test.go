@@ -3,6 +3,7 @@ package publish_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -511,4 +512,57 @@ func TestLabelRetained(t *testing.T) {
 	if string(out) != string(jpeg) {
 		t.Errorf("label %q, want %q", out, jpeg)
 	}
+}
+
+// TestClearStation: with the station stopped, ClearStation removes every
+// retained message it left.
+func TestClearStation(t *testing.T) {
+	m := startMosquitto(t, "")
+	cfg := config.Default().MQTT
+	cfg.Broker = m.URL()
+	live := subscribe(t, m, "-q", "1", "-t", availTopic, "-t", "weighin/st1/result")
+	p, stop := runPublisher(t, cfg, newRecorder(), testLogger(t))
+	wait(t, live, "online", 15*time.Second, isMsg(availTopic, "online"))
+	if err := p.PublishResult(result.Result{Schema: 1, SessionID: "000001-clear", Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	p.PublishState(publish.State{WeightG: 12})
+	if err := p.PublishLabel([]byte{0xff, 0xd8, 0xff, 0xd9}); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, live, "result", 10*time.Second, isMsg("weighin/st1/result", ""))
+	stop()
+	before := retainedTopics(t, m)
+	for _, topic := range []string{availTopic, discoveryTopic, "weighin/st1/result", "weighin/st1/state", "weighin/st1/label"} {
+		if !before[topic] {
+			t.Errorf("%s not retained before the clear (have %v)", topic, before)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := publish.ClearStation(ctx, cfg, "st1"); err != nil {
+		t.Fatal(err)
+	}
+	if after := retainedTopics(t, m); len(after) != 0 {
+		t.Errorf("retained after ClearStation: %v", after)
+	}
+}
+
+// retainedTopics lists the station's retained topics: mosquitto_sub prints
+// retained messages at once, then -W ends it.
+func retainedTopics(t *testing.T, m *mqtttest.Mosquitto) map[string]bool {
+	t.Helper()
+	out, err := exec.Command("mosquitto_sub", "-h", "127.0.0.1", "-p", strconv.Itoa(m.Port), "-t", "weighin/st1/#",
+		"-t", discoveryTopic, "--retained-only", "-W", "1", "-F", "%t").Output()
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 27) {
+		t.Fatalf("mosquitto_sub: %v", err)
+	}
+	got := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" {
+			got[l] = true
+		}
+	}
+	return got
 }

@@ -744,3 +744,35 @@ func (p *Publisher) Clear(ctx context.Context) error {
 	p.log.Info("cleared retained discovery and state")
 	return nil
 }
+
+// ClearStation removes a station's retained messages (discovery, state,
+// result, label, availability) with one connection of its own, for
+// decommissioning while weighd is stopped. It connects with cfg (TLS and
+// credentials as Publisher) under the client id "<client id>-clear", so it
+// does not take over a running station's session.
+func ClearStation(ctx context.Context, cfg config.MQTT, stationID string) error {
+	if stationID == "" || config.SanitizeStationID(stationID) != stationID {
+		return fmt.Errorf("%w: station id %q must be non-empty [a-z0-9_-]", ErrConfig, stationID)
+	}
+	if cfg.DiscoveryPrefix == "" {
+		cfg.DiscoveryPrefix = "homeassistant"
+	}
+	o, err := clientOptions(cfg, clientID(cfg, stationID)+"-clear", time.Second, time.Second)
+	if err != nil {
+		return err
+	}
+	o.SetConnectRetry(false)
+	o.SetAutoReconnect(false)
+	c := mqtt.NewClient(o)
+	if err := waitToken(ctx, c.Connect(), defaultConnectTimeout); err != nil {
+		return fmt.Errorf("publish: clear: connect to %s: %w", redactURL(cfg.Broker), err)
+	}
+	defer c.Disconnect(250)
+	t := NewTopics(stationID, cfg.DiscoveryPrefix)
+	for _, topic := range []string{t.Discovery, t.State, t.Result, t.Label, t.Availability} {
+		if err := waitToken(ctx, c.Publish(topic, 1, true, []byte{}), defaultAckTimeout); err != nil {
+			return fmt.Errorf("publish: clear %s: %w", topic, err)
+		}
+	}
+	return nil
+}
