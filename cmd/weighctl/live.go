@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"weighin/internal/api"
 	"weighin/internal/config"
@@ -235,8 +237,16 @@ func checkText(max int) func(string) (string, error) {
 		if s == "" || strings.TrimSpace(s) != s {
 			return "", fmt.Errorf("%q: empty, or leading or trailing space", s)
 		}
-		if n := len([]rune(s)); n > max {
+		if !utf8.ValidString(s) {
+			return "", fmt.Errorf("%q is not valid UTF-8", s)
+		}
+		if n := utf8.RuneCountInString(s); n > max {
 			return "", fmt.Errorf("%d characters, at most %d", n, max)
+		}
+		for i, r := range s {
+			if !unicode.IsPrint(r) {
+				return "", fmt.Errorf("control or non-printable character %U at byte %d", r, i)
+			}
 		}
 		return s, nil
 	}

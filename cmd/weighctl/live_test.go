@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"weighin/internal/api"
+	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
 )
@@ -286,6 +287,34 @@ func TestCalibrate(t *testing.T) {
 		code, _, errs := runCtl(t, "calibrate", "--mass", "1000", "--socket", sock, "--config", noConfig)
 		if code != exitProblem || !strings.Contains(errs, "weight not stable") {
 			t.Errorf("exit %d, stderr %q; want 1 and weighd's reason", code, errs)
+		}
+	})
+}
+
+// FuzzEntryValues: whatever weighctl accepts for a command, weighd's
+// command parser (the MQTT one, which the API shares) accepts too, so a
+// value checked locally is never refused for its form.
+func FuzzEntryValues(f *testing.F) {
+	for _, s := range []string{"2350", "2350.5", "0.5", "1e3", " 12", "KB-1", "LB123", "a b", "crushed", "Torn",
+		"missing_item", "damaged", "wrong-item", "x\x00y", "\u200b", "１２３", "00012", "100000", "100000.1"} {
+		f.Add(s)
+	}
+	checks := []struct {
+		name  string
+		check func(string) (string, error)
+	}{
+		{"label_weight", checkGrams}, {"order_ref", checkText(publish.MaxOrderRefRunes)}, {"tracking", checkTracking},
+		{"exterior_condition", checkExterior}, {"issue_type", checkIssue},
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, c := range checks {
+			v, err := c.check(s)
+			if err != nil {
+				continue
+			}
+			if _, perr := publish.ParseCommand(c.name, []byte(v), false); perr != nil {
+				t.Errorf("weighctl accepts %q for %s as %q, weighd refuses it: %v", s, c.name, v, perr)
+			}
 		}
 	})
 }
