@@ -42,13 +42,12 @@ const maxCSVErrors = 20
 
 // Limits on parcel fields.
 const (
-	maxLabelG    = 100000 // 100 kg
-	maxResG      = 10000
-	maxItems     = 200
-	maxTextLen   = 200
-	minTracking  = 4
-	maxTracking  = 40
-	maxItemCount = maxItems
+	maxLabelG   = 100000 // 100 kg
+	maxResG     = 10000
+	maxItems    = 200
+	maxTextLen  = 200
+	minTracking = 4
+	maxTracking = 40
 )
 
 // ParseCSV reads a parcel CSV (format in the package documentation). name
@@ -169,15 +168,23 @@ func csvReadErr(name string, err error) error {
 // zero is allowed.
 func number(s string, maxV float64, zeroOK bool) (float64, string) {
 	v, err := strconv.ParseFloat(s, 64)
-	switch {
-	case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+	if err != nil {
 		return 0, "not a number of grams"
-	case v < 0 || (v == 0 && !zeroOK):
-		return 0, "must be greater than 0"
-	case v > maxV:
-		return 0, fmt.Sprintf("more than %g g", maxV)
 	}
-	return v, ""
+	return v, checkGrams(v, maxV, zeroOK)
+}
+
+// checkGrams returns why v is not an acceptable weight, or "".
+func checkGrams(v, maxV float64, zeroOK bool) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "not a number of grams"
+	case v < 0 || (v == 0 && !zeroOK):
+		return "must be greater than 0"
+	case v > maxV:
+		return fmt.Sprintf("more than %g g", maxV)
+	}
+	return ""
 }
 
 // ParseItems parses an items field: "name:grams" pairs separated by ";",
@@ -190,8 +197,8 @@ func ParseItems(s string) ([]Item, error) {
 		return nil, nil
 	}
 	parts := strings.Split(s, ";")
-	if len(parts) > maxItemCount {
-		return nil, fmt.Errorf("%d items, at most %d", len(parts), maxItemCount)
+	if len(parts) > maxItems {
+		return nil, fmt.Errorf("%d items, at most %d", len(parts), maxItems)
 	}
 	items := make([]Item, 0, len(parts))
 	for i, part := range parts {

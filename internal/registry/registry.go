@@ -216,19 +216,26 @@ func validate(p *Parcel) error {
 		errs = append(errs, fmt.Sprintf("order_ref: longer than %d characters or has a line break", maxTextLen))
 	}
 	if p.LabelG != nil {
-		if _, msg := number(fmt.Sprint(*p.LabelG), maxLabelG, false); msg != "" {
+		if msg := checkGrams(*p.LabelG, maxLabelG, false); msg != "" {
 			errs = append(errs, "label_g: "+msg)
 		}
 	}
-	if _, msg := number(fmt.Sprint(p.LabelResolutionG), maxResG, true); msg != "" {
+	if msg := checkGrams(p.LabelResolutionG, maxResG, true); msg != "" {
 		errs = append(errs, "label_resolution_g: "+msg)
 	}
-	if _, err := ParseItems(FormatItems(p.Items)); err != nil || len(p.Items) > maxItems {
-		errs = append(errs, fmt.Sprintf("items: %v", err))
+	if len(p.Items) > maxItems {
+		errs = append(errs, fmt.Sprintf("items: %d, at most %d", len(p.Items), maxItems))
 	}
-	for _, it := range p.Items {
-		if strings.Contains(it.Name, ";") {
-			errs = append(errs, fmt.Sprintf("items: name %q contains ';'", it.Name))
+	for i, it := range p.Items {
+		name := strings.TrimSpace(it.Name)
+		switch {
+		case name == "" || name != it.Name:
+			errs = append(errs, fmt.Sprintf("items: item %d: name %q empty or with surrounding spaces", i+1, it.Name))
+		case len(name) > maxTextLen || strings.ContainsAny(name, ";\r\n"):
+			errs = append(errs, fmt.Sprintf("items: item %d: name longer than %d characters or has ';' or a line break", i+1, maxTextLen))
+		}
+		if msg := checkGrams(it.WeightG, maxLabelG, false); msg != "" {
+			errs = append(errs, fmt.Sprintf("items: item %d %q: weight %s", i+1, it.Name, msg))
 		}
 	}
 	if len(errs) > 0 {
