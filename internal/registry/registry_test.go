@@ -476,3 +476,26 @@ func BenchmarkImport10000(b *testing.B) {
 		}
 	}
 }
+
+func TestAddParcelInvalid(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTemp(t)
+	tests := []struct {
+		name string
+		p    Parcel
+		want string
+	}{
+		{"no tracking", Parcel{}, "tracking: required"},
+		{"zero label", Parcel{Tracking: "AB12345", LabelG: f64(0)}, "label_g: must be greater than 0"},
+		{"negative resolution", Parcel{Tracking: "AB12345", LabelResolutionG: -1}, "label_resolution_g: must be greater than 0"},
+		{"item name with ;", Parcel{Tracking: "AB12345", Items: []Item{{"a;b", 10}}}, "item 1: name longer than 200 characters or has ';'"},
+		{"item without name", Parcel{Tracking: "AB12345", Items: []Item{{"", 10}}}, "item 1: name \"\" empty"},
+		{"item weight zero", Parcel{Tracking: "AB12345", Items: []Item{{"Belt", 0}}}, "item 1 \"Belt\": weight must be greater than 0"},
+	}
+	for _, tc := range tests {
+		err := db.AddParcel(ctx, tc.p)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: AddParcel = %v, want ErrInvalid with %q", tc.name, err, tc.want)
+		}
+	}
+}
