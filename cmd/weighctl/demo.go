@@ -130,6 +130,9 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 	if err != nil {
 		return err
 	}
+	if filepath.Dir(bin) == dir {
+		d.step("built weighd from ./cmd/weighd (make demo uses bin/weighd)")
+	}
 	port, err := freePort()
 	if err != nil {
 		return err
