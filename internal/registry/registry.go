@@ -127,6 +127,9 @@ var SchemaVersion = len(migrations)
 // busy timeout, so weighd and weighctl can have it open at once, and
 // brings its schema up to date.
 func Open(path string) (*DB, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("%w: registry path %q (empty, or has ? or #)", ErrInvalid, path)
+	}
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
@@ -137,6 +140,15 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("registry: open %s: %w", path, err)
 	}
 	r := &DB{db: db, path: path}
+	var mode string
+	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("registry: open %s: %w", path, err)
+	}
+	if mode != "wal" {
+		db.Close()
+		return nil, fmt.Errorf("registry: open %s: journal mode is %q, not wal (a file system without shared memory?)", path, mode)
+	}
 	if err := r.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, err

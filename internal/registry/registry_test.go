@@ -196,6 +196,23 @@ func TestParcelsCRUD(t *testing.T) {
 	}
 }
 
+func TestOpenErrors(t *testing.T) {
+	for _, p := range []string{"", "/tmp/a?b.db"} {
+		if _, err := Open(p); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Open(%q) = %v, want ErrInvalid", p, err)
+		}
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "missing-dir", FileName)); err == nil {
+		t.Error("Open in a missing directory succeeded")
+	}
+	// Not a database.
+	bad := filepath.Join(t.TempDir(), FileName)
+	os.WriteFile(bad, []byte(strings.Repeat("not sqlite ", 100)), 0o600)
+	if _, err := Open(bad); err == nil {
+		t.Error("Open of a text file succeeded")
+	}
+}
+
 func TestOpenNewerSchema(t *testing.T) {
 	db, path := openTemp(t)
 	if _, err := db.db.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion+1)); err != nil {
