@@ -47,3 +47,24 @@ func TestParcelsCommand(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestParcelsConfigStateDir: without --state-dir the registry goes under
+// the config's state_dir; a bad config is a usage error.
+func TestParcelsConfigStateDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "weighd.yaml")
+	state := filepath.Join(dir, "state")
+	os.WriteFile(cfg, []byte("state_dir: "+state+"\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"parcels", "--config", cfg, "add", "--tracking", "RR987654326CN"}, &out, &errb); code != 0 {
+		t.Fatalf("code %d: %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(state, "registry.db")); err != nil {
+		t.Error(err)
+	}
+	os.WriteFile(cfg, []byte("state_dir: relative\nbogus: 1\n"), 0o644)
+	errb.Reset()
+	if code := run(context.Background(), []string{"parcels", "--config", cfg, "list"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "bogus") {
+		t.Errorf("bad config: code %d, %q", code, errb.String())
+	}
+}
