@@ -133,45 +133,54 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 	if filepath.Dir(bin) == dir {
 		d.step("built weighd from ./cmd/weighd (make demo uses bin/weighd)")
 	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	cfgPath := filepath.Join(dir, "weighd.yaml")
-	cfgText := demoConfig(dir, port)
-	if _, err := config.Parse(cfgPath, []byte(cfgText)); err != nil {
-		return fmt.Errorf("demo configuration: %w", err)
-	}
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
-		return err
-	}
-	cfg, _ := config.Parse(cfgPath, []byte(cfgText))
-
-	d.logPath = filepath.Join(dir, "weighd.log")
-	logf, err := os.Create(d.logPath)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "--sim", "--config", cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	var (
+		cfg  config.Config
+		proc *weighdProc
+		st   api.Status
+		c    *api.Client
+	)
 	defer func() {
-		if serr := stopWeighd(cmd, exited); serr != nil && err == nil {
+		if proc == nil {
+			return
+		}
+		if serr := proc.stop(); serr != nil && err == nil {
 			err = serr
 		} else if serr == nil {
 			d.step("weighd stopped (SIGTERM)")
 		}
 	}()
-	d.step("started %s --sim --config %s (pid %d)", bin, cfgPath, cmd.Process.Pid)
-
-	c := api.NewClient(cfg.API.Socket)
-	st, err := waitAPI(ctx, c, exited)
-	if err != nil {
+	// The broker's port is free when chosen but could be taken before
+	// weighd binds it: start again on another port then.
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		cfgPath := filepath.Join(dir, "weighd.yaml")
+		cfgText := demoConfig(dir, port)
+		if cfg, err = config.Parse(cfgPath, []byte(cfgText)); err != nil {
+			return fmt.Errorf("demo configuration: %w", err)
+		}
+		if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
+			return err
+		}
+		d.logPath = filepath.Join(dir, "weighd.log")
+		proc, err = startWeighd(bin, cfgPath, d.logPath)
+		if err != nil {
+			return err
+		}
+		d.step("started %s --sim --config %s (pid %d)", bin, cfgPath, proc.cmd.Process.Pid)
+		c = api.NewClient(cfg.API.Socket)
+		st, err = waitAPI(ctx, c, proc.done)
+		if err == nil {
+			break
+		}
+		logText, _ := os.ReadFile(d.logPath)
+		if proc.exited() && attempt < 3 && strings.Contains(string(logText), "address already in use") {
+			d.step("port %d was taken: starting weighd again", port)
+			proc = nil
+			continue
+		}
 		return err
 	}
 	d.step("weighd %s is up: station %s, API %s, embedded broker %s", st.Version, st.StationID, cfg.API.Socket, cfg.MQTT.EmbeddedListen)
@@ -207,7 +216,7 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 	if err := cmdStep(api.CmdSimPlace, fmt.Sprint(demoPlacedG), fmt.Sprintf("placed the parcel: %g g on the simulated scale", demoPlacedG)); err != nil {
 		return err
 	}
-	st, err = waitStatus(ctx, c, exited, 20*time.Second, "a stable weight", func(s api.Status) bool {
+	st, err = waitStatus(ctx, c, proc.done, 20*time.Second, "a stable weight", func(s api.Status) bool {
 		return s.Stable && s.WeightG > demoPlacedG-50 && s.WeightG < demoPlacedG+50
 	})
 	if err != nil {
@@ -217,7 +226,7 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 	if err := cmdStep(api.CmdSimPress, "short", "pressed the button (short): weigh-in, label still, recording"); err != nil {
 		return err
 	}
-	st, err = waitStatus(ctx, c, exited, 20*time.Second, "recording", func(s api.Status) bool { return s.Recording })
+	st, err = waitStatus(ctx, c, proc.done, 20*time.Second, "recording", func(s api.Status) bool { return s.Recording })
 	if err != nil {
 		return err
 	}
@@ -235,7 +244,7 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 	if err := cmdStep(api.CmdSimPress, "long", "pressed the button (long): stop"); err != nil {
 		return err
 	}
-	st, err = waitStatus(ctx, c, exited, 30*time.Second, "the sealed result", func(s api.Status) bool {
+	st, err = waitStatus(ctx, c, proc.done, 30*time.Second, "the sealed result", func(s api.Status) bool {
 		return s.LastResult != nil && (session == "" || s.LastResult.SessionID == session) && !s.Recording
 	})
 	if err != nil {
@@ -408,20 +417,20 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // waitAPI polls weighd's status until it answers.
-func waitAPI(ctx context.Context, c *api.Client, exited <-chan error) (api.Status, error) {
+func waitAPI(ctx context.Context, c *api.Client, exited <-chan struct{}) (api.Status, error) {
 	return waitStatus(ctx, c, exited, 20*time.Second, "the API", func(api.Status) bool { return true })
 }
 
 // waitStatus polls the status until ok holds, weighd exits, or the time
 // runs out.
-func waitStatus(ctx context.Context, c *api.Client, exited <-chan error, limit time.Duration, what string, ok func(api.Status) bool) (api.Status, error) {
+func waitStatus(ctx context.Context, c *api.Client, exited <-chan struct{}, limit time.Duration, what string, ok func(api.Status) bool) (api.Status, error) {
 	deadline := time.Now().Add(limit)
 	var last api.Status
 	var lastErr error
 	for {
 		select {
-		case err := <-exited:
-			return last, fmt.Errorf("weighd exited while waiting for %s: %v", what, err)
+		case <-exited:
+			return last, fmt.Errorf("weighd exited while waiting for %s", what)
 		default:
 		}
 		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -446,28 +455,64 @@ func waitStatus(ctx context.Context, c *api.Client, exited <-chan error, limit t
 	}
 }
 
-// stopWeighd sends SIGTERM and waits; SIGKILL after 10 s.
-func stopWeighd(cmd *exec.Cmd, exited <-chan error) error {
-	if cmd.ProcessState != nil {
+// weighdProc is the weighd the demo runs.
+type weighdProc struct {
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{} // closed when weighd has exited
+	err  error         // its exit, valid once done is closed
+}
+
+// startWeighd starts weighd --sim with its output in logPath.
+func startWeighd(bin, cfgPath, logPath string) (*weighdProc, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	p := &weighdProc{cmd: exec.Command(bin, "--sim", "--config", cfgPath), log: logf, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *weighdProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM and waits; SIGKILL after 10 s. A weighd that had
+// already exited is an error unless it exited cleanly.
+func (p *weighdProc) stop() error {
+	if p.exited() {
+		if p.err != nil {
+			return fmt.Errorf("weighd exited early: %v", p.err)
+		}
 		return nil
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		select {
-		case <-exited:
-			return nil
-		default:
-			return fmt.Errorf("stop weighd: %w", err)
-		}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !p.exited() {
+		return fmt.Errorf("stop weighd: %w", err)
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			return fmt.Errorf("weighd after SIGTERM: %v", err)
+	case <-p.done:
+		if p.err != nil {
+			return fmt.Errorf("weighd after SIGTERM: %v", p.err)
 		}
 		return nil
 	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-exited
+		p.cmd.Process.Kill()
+		<-p.done
 		return errors.New("weighd did not stop within 10 s of SIGTERM: killed")
 	}
 }

@@ -106,3 +106,35 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("the demo left %v behind", left)
 	}
 }
+
+// TestDemoWeighdFails: a weighd that cannot start ends the demo with exit
+// 1, its log shown and the directory kept; a port taken under it is retried.
+func TestDemoWeighdFails(t *testing.T) {
+	tmp := t.TempDir()
+	fake := filepath.Join(tmp, "weighd")
+	script := "#!/bin/sh\necho 'level=ERROR msg=\"embedded broker\" err=\"listen tcp: bind: address already in use\"' >&2\nexit 1\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(tmp, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", work)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--weighd", fake, "--timeout", "30s"}, &out, &errb)
+	if code != exitProblem {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitProblem, out.String(), errb.String())
+	}
+	if n := strings.Count(out.String(), "was taken: starting weighd again"); n != 2 {
+		t.Errorf("%d retries, want 2:\n%s", n, out.String())
+	}
+	for _, want := range []string{"weighd exited while waiting for the API", "address already in use", "kept "} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(work, "weighin-demo-*", "weighd.log")); len(left) != 1 {
+		t.Errorf("the failed run's directory with weighd.log was not kept: %v", left)
+	}
+}
