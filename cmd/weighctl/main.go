@@ -2,6 +2,8 @@
 // talk to weighd over its unix socket; offline operations (replay, verify,
 // dispute) work on files.
 //
+// Every command takes --help; docs/weighctl.md is the reference.
+//
 // Exit codes: 0 success; 1 the operation ran and found a problem (verify:
 // integrity failure); 2 usage or input error (bad flags, bad file); 3 weighd
 // unreachable.

@@ -597,7 +597,7 @@ func reevaluate(p verdict.Params, res result.Result, items []verdict.Item, issue
 }
 
 const outcomeUsage = `usage: weighctl outcome SESSION resolved|refused|escalated [--resolution R]
-                         [--amount X --currency CODE] [--note TEXT] [--config FILE]
+                         [--amount X --currency CODE] [--note TEXT] [--json] [--config FILE]
 
 Records how a dispute ended (seed, Phase 4) as a signed addendum
 (outcome-NNN.json and .sig) beside the bundle's manifest, offline, with the
@@ -619,6 +619,7 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	amount := fl.String("amount", "", "amount refunded")
 	fl.StringVar(&o.Currency, "currency", "", "ISO 4217 currency code of --amount (USD, CNY, EUR …)")
 	fl.StringVar(&o.Note, "note", "", "free text, at most 1000 bytes")
+	jsonOut := fl.Bool("json", false, "print the signed addendum as JSON")
 	pos, code, done := parseFlags(fl, args)
 	if done {
 		return code
@@ -678,6 +679,9 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return exitUsage
 		}
 		return exitProblem
+	}
+	if *jsonOut {
+		return writeJSON(stdout, a)
 	}
 	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", evidence.OutcomeFileName(a.N), dir, o)
 	fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", store.KeyFingerprint(), dir)

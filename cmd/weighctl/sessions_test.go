@@ -311,6 +311,11 @@ func TestOutcome(t *testing.T) {
 			}
 		})
 	}
+	code, out, errs := runCtl(t, "outcome", "2", "escalated", "--json", "--note", "seller silent", "--config", ts.config)
+	var a evidence.Addendum
+	if err := json.Unmarshal([]byte(out), &a); err != nil || code != exitOK || a.N != 2 || a.Outcome.Status != "escalated" || a.SessionID != ts.match.SessionID {
+		t.Errorf("outcome --json: exit %d, %v, %+v (stderr %q)", code, err, a, errs)
+	}
 	rep, err := evidence.VerifyBundle(filepath.Join(ts.dir, ts.under.Bundle), evidence.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -322,7 +327,7 @@ func TestOutcome(t *testing.T) {
 	// While weighd records, the store is left alone.
 	f, sock := startFake(t)
 	f.status.SessionState = "recording"
-	code, _, errs := runCtl(t, "outcome", "1", "escalated", "--config", ts.config, "--socket", sock)
+	code, _, errs = runCtl(t, "outcome", "1", "escalated", "--config", ts.config, "--socket", sock)
 	if code != exitProblem || !strings.Contains(errs, "weighd is recording a session") {
 		t.Errorf("outcome while recording: exit %d, stderr %q", code, errs)
 	}
