@@ -14,7 +14,7 @@ PI_TARGETS  := linux-arm6 linux-arm7 linux-arm64
 CMDS        := weighd weighctl
 
 .PHONY: help build build-pi check test test-unit test-386 test-bench test-kernel test-install \
-        bench bench-weighing bench-recorder bench-mqtt deps kernel demo dist clean
+        bench bench-weighing bench-recorder bench-mqtt bench-weighd deps kernel demo dist clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -76,7 +76,7 @@ test-kernel: deps kernel ## the camera driver against the kernel's vivid device,
 test-install: deps ## install.sh inside a Debian bookworm root made by debootstrap
 	$(GO) test -tags rootfs -count=1 -v -timeout 10m ./deploy/
 
-bench: bench-weighing bench-recorder bench-mqtt ## all figures for docs/PERFORMANCE.md
+bench: bench-weighing bench-recorder bench-mqtt bench-weighd ## all figures for docs/PERFORMANCE.md
 
 bench-weighing: ## our pipeline vs a naive moving average over the trace set
 	$(GO) run ./internal/weighing/benchweigh -traces testdata/traces
@@ -86,6 +86,9 @@ bench-recorder: deps ## recorder vs ffmpeg stream copy, allocations, YUYV->JPEG 
 
 bench-mqtt: deps ## result latency vs bare paho publish->subscribe on Mosquitto
 	$(GO) run ./internal/publish/benchmqtt
+
+bench-weighd: ## weighd --sim at 720p30: CPU capturing/recording, RSS, start-up, arm64 size
+	$(GO) run ./internal/station/benchstation
 
 demo: ## the whole flow on simulated hardware (needs only Go): builds bin/weighd and bin/weighctl, runs weighctl demo
 	@mkdir -p $(BIN)

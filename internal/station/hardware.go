@@ -52,12 +52,7 @@ func openHardware(cfg config.Config, sim bool, log *slog.Logger) (*hardware, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: scale.gain: %v", config.ErrInvalid, err)
 	}
-	camOpts := camera.Opts{
-		Device: cfg.Camera.Device, Format: cfg.Camera.Format,
-		Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS,
-		FallbackWidth: cfg.Camera.FallbackWidth, FallbackHeight: cfg.Camera.FallbackHeight, FallbackFPS: cfg.Camera.FallbackFPS,
-		JPEGQuality: cfg.Camera.JPEGQuality, Buffers: cfg.Camera.Buffers, FrameTimeout: cfg.Camera.FrameTimeout,
-	}
+	camOpts := camera.OptsFromConfig(cfg.Camera)
 	if sim {
 		return openSim(cfg, gain, log)
 	}
