@@ -57,9 +57,9 @@ func Decode(g *image.Gray) []Barcode {
 		gozxing.DecodeHintType_POSSIBLE_FORMATS: []gozxing.BarcodeFormat{gozxing.BarcodeFormat_EAN_13, gozxing.BarcodeFormat_UPC_A},
 	}
 
-	linear := func(img *image.Gray) int {
+	linear := func(img *image.Gray, sharpen bool) int {
 		n := 0
-		plane := threshold(img)
+		plane := threshold(img, sharpen)
 		n += decodeLinear(img, plane, img.Rect, oned.NewCode128Reader(), hints, found, 0)
 		n += decodeLinear(img, plane, img.Rect, oned.NewMultiFormatUPCEANReader(upcHints), upcHints, found, 0)
 		return n
@@ -75,14 +75,20 @@ func Decode(g *image.Gray) []Barcode {
 		}
 	}
 
-	linear(g)
-	linear(rotate90(g))
+	r90 := rotate90(g)
+	linear(g, false)
+	linear(r90, false)
+	if !hasFormat(found, FormatCode128) {
+		// Focus blur merges thin bars: try again on sharpened rows.
+		linear(g, true)
+		linear(r90, true)
+	}
 	if !hasTrackingSymbol(found) {
 		// No symbol that could carry a tracking number (a product code at
 		// most): the label may be held at a slant.
 		for _, a := range linearAngles {
 			rg := rotate(g, a)
-			if linear(rg)+linear(rotate90(rg)) > 0 {
+			if linear(rg, false)+linear(rotate90(rg), false) > 0 {
 				break
 			}
 		}
@@ -99,6 +105,16 @@ func Decode(g *image.Gray) []Barcode {
 		return out[i].Text < out[j].Text
 	})
 	return out
+}
+
+// hasFormat reports whether found holds a symbol of format f.
+func hasFormat(found map[Barcode]bool, f string) bool {
+	for b := range found {
+		if b.Format == f {
+			return true
+		}
+	}
+	return false
 }
 
 // hasTrackingSymbol reports whether found holds a Code 128, QR code or

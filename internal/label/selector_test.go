@@ -198,6 +198,7 @@ func TestSelectorWarnings(t *testing.T) {
 		{"clean", "ups-clean.jpg", Options{}, nil},
 		{"too dim for a strict minimum", "ups-dim.jpg", Options{MinMean: 100}, []string{WarnDark}},
 		{"bright", "ups-clean.jpg", Options{MaxMean: 150}, []string{WarnBright}},
+		{"glare", "ups-glare.jpg", Options{}, []string{WarnBright}},
 		{"sharpness", "ups-blur1.jpg", Options{MinSharpness: 5000}, []string{WarnBlurry}},
 	}
 	for _, tc := range tests {

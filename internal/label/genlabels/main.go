@@ -113,6 +113,8 @@ var variants = []variant{
 	{name: "dimblur", scale: 1, gain: 0.5, noise: 3, blur: 1.0},
 	{name: "far", scale: 0.8, gain: 1, blur: 0.6},
 	{name: "covered", angle: 3, scale: 1, gain: 1, cover: true},
+	{name: "blur3", scale: 1, gain: 1, blur: 2.2},
+	{name: "glare", angle: -4, scale: 1, gain: 1.7, noise: 2},
 }
 
 func s10(prefix string, serial int, country string) string {
