@@ -119,6 +119,7 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 	err := api.NewClient(cfg.API.Socket).Status(sctx, &st)
 	cancel()
 	running := err == nil
+	alive := running || !errors.Is(err, api.ErrUnreachable)
 	switch {
 	case running:
 		mode := ""
@@ -155,6 +156,11 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		} else {
 			add("FAIL", "calibration", "weighd has no calibration", "weighctl calibrate")
 		}
+	} else if !errors.Is(err, api.ErrUnreachable) {
+		// Something answers on the socket: weighd may hold the pins and
+		// the camera, so they are not opened.
+		add("FAIL", "hx711", "not checked: weighd answers but its status failed", "journalctl -u weighd")
+		add("FAIL", "camera", "not checked: weighd answers but its status failed", "journalctl -u weighd")
 	} else {
 		raw, gpioDetail, err := p.scale(ctx, cfg.Scale)
 		switch {
@@ -193,7 +199,7 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		}
 	}
 
-	out = append(out, brokerCheck(ctx, cfg, running, st, p))
+	out = append(out, brokerCheck(ctx, cfg, alive, st, p))
 
 	free, err := p.free(cfg.StateDir)
 	min := cfg.Retention.MinFreeBytes

@@ -114,6 +114,19 @@ func TestDoctorWeighdRunning(t *testing.T) {
 	}
 }
 
+// TestDoctorWeighdBroken: weighd answers but its status fails; the
+// hardware it may hold is not opened.
+func TestDoctorWeighdBroken(t *testing.T) {
+	f, sock := startFake(t)
+	f.statusErr = errors.New("status: internal error")
+	_, cfgPath := doctorState(t, sock, true)
+	code, got := doctor(t, fakeProbes(t, false), "--config", cfgPath)
+	wantChecks(t, got, map[string]string{"weighd": "FAIL", "hx711": "FAIL", "camera": "FAIL"})
+	if code != exitProblem || !strings.Contains(got["weighd"].Detail, "internal error") {
+		t.Errorf("exit %d, weighd check %+v", code, got["weighd"])
+	}
+}
+
 func TestDoctorOffline(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "none.sock")
 	dir, cfgPath := doctorState(t, sock, true)

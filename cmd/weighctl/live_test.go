@@ -26,6 +26,8 @@ type fakeStation struct {
 	status   api.Status
 	errs     map[string]error
 	sessions []registry.Session
+	// statusErr, when set, is Status's answer.
+	statusErr error
 }
 
 var fakeKnown = []string{"tare", "start", "stop", "mark", "label_weight", "order_ref", "tracking", "exterior_condition",
@@ -34,6 +36,9 @@ var fakeKnown = []string{"tare", "start", "stop", "mark", "label_weight", "order
 func (f *fakeStation) Status(ctx context.Context) (any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.statusErr != nil {
+		return nil, f.statusErr
+	}
 	return f.status, nil
 }
 
