@@ -62,13 +62,19 @@ func TestEmbeddedWithPublisherAndMosquittoSub(t *testing.T) {
 	}()
 
 	host, port := hostPort(t, b)
-	live, err := mqtttest.Subscribe("-h", host, "-p", port, "-q", "1", "-t", "weighin/emb1/availability")
+	live, err := mqtttest.Subscribe("-h", host, "-p", port, "-q", "1", "-t", "weighin/emb1/availability", "-t", "homeassistant/device/emb1/config")
 	if err != nil {
 		t.Fatalf("broker: %v", err)
 	}
 	defer live.Close()
-	if _, err := live.Wait(15*time.Second, func(m mqtttest.Msg) bool { return m.Payload == "online" }); err != nil {
-		t.Fatalf("online on the embedded broker: %v", err)
+	for seen := map[string]bool{}; len(seen) < 2; {
+		m, err := live.Wait(15*time.Second, func(m mqtttest.Msg) bool {
+			return m.Payload == "online" || m.Topic == "homeassistant/device/emb1/config"
+		})
+		if err != nil {
+			t.Fatalf("online and discovery on the embedded broker: %v", err)
+		}
+		seen[m.Topic] = true
 	}
 	// A subscriber arriving now gets both retained.
 	sub, err := mqtttest.Subscribe("-h", host, "-p", port, "-q", "1", "-t", "weighin/emb1/availability", "-t", "homeassistant/device/emb1/config")

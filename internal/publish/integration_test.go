@@ -3,8 +3,8 @@ package publish_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -72,16 +73,33 @@ func tail(s string, n int) string {
 	return s
 }
 
+// subscribe starts mosquitto_sub and returns once its subscription is in
+// place (a probe message went through), so no live message is missed.
 func subscribe(t *testing.T, m *mqtttest.Mosquitto, args ...string) *mqtttest.Sub {
 	t.Helper()
-	all := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(m.Port)}, args...)
+	probe := fmt.Sprintf("probe/%s/%d", strings.ReplaceAll(t.Name(), "/", "_"), probeN.Add(1))
+	all := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(m.Port), "-t", probe}, args...)
 	s, err := mqtttest.Subscribe(all...)
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
 	t.Cleanup(s.Close)
+	// The probe connects as the subscriber does (TLS options included).
+	pubArgs := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(m.Port), "-t", probe, "-m", "ready"}
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--cafile", "--cert", "--key", "-u", "-P":
+			pubArgs = append(pubArgs, args[i], args[i+1])
+		}
+	}
+	pub := func() error { return mqtttest.Publish(pubArgs...) }
+	if err := s.Ready(probe, pub, 15*time.Second); err != nil {
+		t.Fatalf("subscriber %v: %v", args, err)
+	}
 	return s
 }
+
+var probeN atomic.Int64
 
 func wait(t *testing.T, s *mqtttest.Sub, what string, timeout time.Duration, match func(mqtttest.Msg) bool) mqtttest.Msg {
 	t.Helper()
@@ -174,10 +192,11 @@ func isMsg(topic, payload string) func(mqtttest.Msg) bool {
 // back.
 func TestAvailabilityLastWill(t *testing.T) {
 	m := startMosquitto(t, "")
-	live := subscribe(t, m, "-q", "1", "-t", availTopic)
+	live := subscribe(t, m, "-q", "1", "-t", availTopic, "-t", discoveryTopic)
 	state := t.TempDir()
 	h := startHelper(t, m, state)
 	wait(t, live, "online", 15*time.Second, isMsg(availTopic, "online"))
+	wait(t, live, "discovery", 15*time.Second, isMsg(discoveryTopic, ""))
 
 	// A late subscriber sees both retained.
 	late := subscribe(t, m, "-q", "1", "-t", availTopic, "-t", discoveryTopic)
@@ -219,7 +238,6 @@ func TestOutageReplay(t *testing.T) {
 	// while it is away, and its session survives the broker's restart.
 	obsArgs := []string{"-q", "1", "-c", "-i", "outage-observer", "-t", "weighin/st1/results"}
 	obs := subscribe(t, m, obsArgs...)
-	time.Sleep(200 * time.Millisecond) // let it subscribe before the outage
 	obs.Close()
 	if err := m.Stop(); err != nil {
 		t.Fatal(err)

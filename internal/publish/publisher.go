@@ -86,9 +86,10 @@ type Publisher struct {
 	ackTimeout    time.Duration
 	delivered     func(uint64)
 
-	wakeOutbox chan struct{}
-	wakeState  chan struct{}
-	inbox      chan inbound
+	wakeOutbox  chan struct{}
+	wakeState   chan struct{}
+	repeatState chan struct{}
+	inbox       chan inbound
 
 	mu       sync.Mutex
 	runCtx   context.Context
@@ -133,7 +134,8 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 		handler: h, log: log.With("component", "mqtt"), outbox: ob,
 		retryInterval: defaultRetryInterval, maxReconnect: defaultMaxReconnect, ackTimeout: defaultAckTimeout,
 		wakeOutbox: make(chan struct{}, 1), wakeState: make(chan struct{}, 1), inbox: make(chan inbound, inboxDepth),
-		limiter: Limiter{Interval: cfg.StateInterval, DeadbandG: cfg.WeightDeadbandG},
+		repeatState: make(chan struct{}, 1),
+		limiter:     Limiter{Interval: cfg.StateInterval, DeadbandG: cfg.WeightDeadbandG},
 	}
 	for _, o := range opts {
 		o(p)
@@ -398,15 +400,10 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	if err := p.announce(ctx); err != nil {
 		p.log.Error("announce", "err", err)
 	}
+	p.repeat()
 	p.mu.Lock()
-	last, ok := p.limiter.Last()
 	label := p.label
 	p.mu.Unlock()
-	if ok {
-		if err := p.publishState(ctx, last); err != nil {
-			p.log.Warn("republish state", "err", err)
-		}
-	}
 	if label != nil {
 		p.retainMu.Lock()
 		if !p.isCleared() {
@@ -492,13 +489,14 @@ func (p *Publisher) onHAStatus(payload string) {
 	if err := p.announce(p.ctx()); err != nil {
 		p.log.Error("republish discovery", "err", err)
 	}
-	p.mu.Lock()
-	last, ok := p.limiter.Last()
-	p.mu.Unlock()
-	if ok {
-		if err := p.publishState(p.ctx(), last); err != nil {
-			p.log.Warn("republish state", "err", err)
-		}
+	p.repeat()
+}
+
+// repeat asks the state loop to send the last state again, rate-limited.
+func (p *Publisher) repeat() {
+	select {
+	case p.repeatState <- struct{}{}:
+	default:
 	}
 }
 
@@ -651,6 +649,15 @@ func (p *Publisher) stateLoop(ctx context.Context) {
 				if !due.IsZero() {
 					timer.Reset(time.Until(due))
 				}
+			}
+			p.mu.Unlock()
+		case <-p.repeatState:
+			p.mu.Lock()
+			var due time.Time
+			send, due = p.limiter.Repeat(time.Now())
+			s, _ = p.limiter.Last()
+			if !due.IsZero() {
+				timer.Reset(time.Until(due))
 			}
 			p.mu.Unlock()
 		case <-timer.C:

@@ -80,6 +80,26 @@ func (l *Limiter) Due(now time.Time) (State, bool) {
 	return s, true
 }
 
+// Repeat asks for the last sent state to go out again (after a reconnect,
+// or when Home Assistant comes online), within the rate limit: send = true
+// means now; otherwise it is held (unless a newer state already is) and
+// due tells when to call Due. Nothing was ever sent: nothing to repeat.
+func (l *Limiter) Repeat(now time.Time) (send bool, due time.Time) {
+	if !l.sent {
+		return false, time.Time{}
+	}
+	if l.pending {
+		return false, l.dueAt
+	}
+	if now.Sub(l.lastAt) >= l.Interval {
+		l.lastAt = now
+		return true, time.Time{}
+	}
+	l.pending, l.newest = true, l.last
+	l.dueAt = l.lastAt.Add(l.Interval)
+	return false, l.dueAt
+}
+
 // Pending reports whether a state is held, and when it is due.
 func (l *Limiter) Pending() (time.Time, bool) { return l.dueAt, l.pending }
 

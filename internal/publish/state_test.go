@@ -83,3 +83,29 @@ func TestLimiterRate(t *testing.T) {
 		t.Errorf("last sent weight %v, want close to 2000", last.WeightG)
 	}
 }
+
+func TestLimiterRepeat(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	l := Limiter{Interval: 500 * time.Millisecond, DeadbandG: 1}
+	if send, due := l.Repeat(at(0)); send || !due.IsZero() {
+		t.Fatal("repeat before anything was sent")
+	}
+	l.Offer(State{WeightG: 10}, at(0))
+	if send, due := l.Repeat(at(100)); send || !due.Equal(at(500)) {
+		t.Fatalf("repeat inside the interval: send %v due %v", send, due.Sub(t0))
+	}
+	s, ok := l.Due(at(500))
+	if !ok || s.WeightG != 10 {
+		t.Fatalf("Due = %v %v, want the repeated state", s, ok)
+	}
+	if send, _ := l.Repeat(at(1100)); !send {
+		t.Fatal("repeat after a quiet interval was held")
+	}
+	// A newer held state wins over a repeat.
+	l.Offer(State{WeightG: 50}, at(1200))
+	l.Repeat(at(1300))
+	if s, ok := l.Due(at(1600)); !ok || s.WeightG != 50 {
+		t.Fatalf("Due = %v %v, want the newer state", s, ok)
+	}
+}

@@ -171,6 +171,8 @@ type Sub struct {
 	mu     sync.Mutex
 	stderr strings.Builder
 	done   chan struct{}
+	held   []Msg  // messages that arrived while Ready waited
+	probe  string // topic of Ready's probes, never returned by Wait
 }
 
 // Subscribe starts mosquitto_sub with args (host, port, topics, …) and a
@@ -222,15 +224,59 @@ func (s *Sub) Stderr() string {
 	return s.stderr.String()
 }
 
+// Ready makes sure the subscription is in place: it publishes to probe
+// (a topic the subscriber was started with) with publish until the
+// subscriber sees it. Messages arriving meanwhile are kept for Wait.
+func (s *Sub) Ready(probe string, publish func() error, timeout time.Duration) error {
+	s.mu.Lock()
+	s.probe = probe
+	s.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if err := publish(); err != nil {
+			return err
+		}
+		tick := time.After(300 * time.Millisecond)
+	round:
+		for {
+			select {
+			case m := <-s.C:
+				if m.Topic == probe {
+					return nil
+				}
+				s.mu.Lock()
+				s.held = append(s.held, m)
+				s.mu.Unlock()
+			case <-s.done:
+				return fmt.Errorf("mqtttest: mosquitto_sub exited: %s", s.Stderr())
+			case <-tick:
+				break round
+			}
+		}
+	}
+	return fmt.Errorf("mqtttest: subscription not ready within %v", timeout)
+}
+
 // Wait returns the next message for which match is true, or an error after
-// timeout.
+// timeout. Messages that do not match are dropped, as are Ready's probes.
 func (s *Sub) Wait(timeout time.Duration, match func(Msg) bool) (Msg, error) {
+	s.mu.Lock()
+	for len(s.held) > 0 {
+		m := s.held[0]
+		s.held = s.held[1:]
+		if m.Topic != s.probe && match(m) {
+			s.mu.Unlock()
+			return m, nil
+		}
+	}
+	probe := s.probe
+	s.mu.Unlock()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
 		select {
 		case m := <-s.C:
-			if match(m) {
+			if m.Topic != probe && match(m) {
 				return m, nil
 			}
 		case <-s.done:
