@@ -153,3 +153,14 @@ func BenchmarkDecodeBarcodes720p(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeBarcodesNothing720p is the worst case: a frame in which
+// nothing decodes runs every pass (sharpened rows, slanted angles).
+func BenchmarkDecodeBarcodesNothing720p(b *testing.B) {
+	g := readLuma(b, "cn-ems-blur3.jpg")
+	for b.Loop() {
+		if len(Decode(g)) != 0 {
+			b.Fatal("decoded something in the heavy-blur frame")
+		}
+	}
+}
