@@ -185,6 +185,13 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 	}
 	d.step("weighd %s is up: station %s, API %s, embedded broker %s", st.Version, st.StationID, cfg.API.Socket, cfg.MQTT.EmbeddedListen)
 
+	st, err = waitStatus(ctx, c, proc.done, 20*time.Second, "the camera", func(s api.Status) bool { return s.Camera.Connected })
+	if err != nil {
+		return err
+	}
+	cameraAt := time.Now()
+	d.step("camera %s: %dx%d", st.Camera.Device, st.Camera.Width, st.Camera.Height)
+
 	d.sub, err = subscribe(ctx, "tcp://"+cfg.MQTT.EmbeddedListen, []string{"weighin/#", cfg.MQTT.DiscoveryPrefix + "/#"})
 	if err != nil {
 		return err
@@ -223,6 +230,13 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 		return err
 	}
 	d.step("stable: %.1f g (spread %.2f g)", st.WeightG, st.SpreadG)
+	// A user presses when the parcel is still; the recording opens with
+	// the pre-roll, which the camera fills from its first frame.
+	if wait := cfg.Recorder.PreRoll - time.Since(cameraAt); wait > 0 {
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+	}
 	if err := cmdStep(api.CmdSimPress, "short", "pressed the button (short): weigh-in, label still, recording"); err != nil {
 		return err
 	}
