@@ -93,6 +93,7 @@ type CommandError struct {
 	Err     error
 }
 
+// Error says which command was refused and why.
 func (e *CommandError) Error() string {
 	return fmt.Sprintf("command %q refused: %s", e.Command, e.Reason)
 }
