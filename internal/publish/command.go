@@ -41,7 +41,9 @@ const PressPayload = "PRESS"
 var ExteriorConditions = []string{"intact", "crushed", "wet", "retaped", "torn"}
 
 // IssueTypes are the values of the issue_type command (seed, Phase 2).
-var IssueTypes = []string{"missing item", "damaged item", "wrong item"}
+// "damaged item" is functional damage (tier 2); "damaged item (cosmetic)"
+// lets the buyer choose tier 1, as the seed's resolution matrix asks.
+var IssueTypes = []string{"missing item", "damaged item", "damaged item (cosmetic)", "wrong item"}
 
 // Limits of command payloads.
 const (

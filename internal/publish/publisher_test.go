@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -82,7 +83,8 @@ func TestReplayAfterReconnect(t *testing.T) {
 	cfg.Broker = m.URL()
 	obsArgs := []string{"-q", "1", "-c", "-i", "reconnect-observer", "-t", "weighin/st1/results"}
 	obs := subscribe(t, m, append(obsArgs, "-t", availTopic)...)
-	p, _ := runPublisher(t, cfg, newRecorder(), testLogger(t))
+	rec := newRecorder()
+	p, _ := runPublisher(t, cfg, rec, testLogger(t))
 	wait(t, obs, "online", 15*time.Second, isMsg(availTopic, "online"))
 	mk := func(i int) result.Result {
 		return result.Result{Schema: 1, SessionID: fmt.Sprintf("%06d-reconnect", i), Seq: int64(i), StationID: "st1", Verdict: result.VerdictMatch}
@@ -130,6 +132,100 @@ func TestReplayAfterReconnect(t *testing.T) {
 		default:
 			t.Fatalf("result %d arrived before %d", r.Seq, next)
 		}
+	}
+	// The command subscription was renewed on the new connection.
+	if err := mqtttest.Publish("-h", "127.0.0.1", "-p", fmt.Sprint(m.Port), "-q", "1", "-t", "weighin/st1/cmd/tare", "-m", "PRESS"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-rec.got:
+		if c.Name != publish.CmdTare {
+			t.Errorf("after reconnect the handler got %v", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no command handled after the reconnect")
+	}
+}
+
+// slowHandler blocks on each command until released, recording the order.
+type slowHandler struct {
+	release chan struct{}
+	mu      sync.Mutex
+	got     []string
+}
+
+func (h *slowHandler) Command(ctx context.Context, c publish.Command) error {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	h.mu.Lock()
+	h.got = append(h.got, c.Text)
+	h.mu.Unlock()
+	return nil
+}
+
+// TestCommandsInOrderAndBusy: commands reach a slow handler one at a time in
+// the order sent; beyond the queue they are refused as busy, not dropped
+// silently.
+func TestCommandsInOrderAndBusy(t *testing.T) {
+	m := startMosquitto(t, "")
+	cfg := config.Default().MQTT
+	cfg.Broker = m.URL()
+	h := &slowHandler{release: make(chan struct{})}
+	live := subscribe(t, m, "-q", "1", "-t", availTopic, "-t", "weighin/st1/error")
+	runPublisher(t, cfg, h, testLogger(t))
+	wait(t, live, "online", 15*time.Second, isMsg(availTopic, "online"))
+	const n = 60
+	// One mosquitto_pub connection sends them all, in order (-l: a line
+	// per message).
+	var lines strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&lines, "#%03d\n", i)
+	}
+	cmd := exec.Command("mosquitto_pub", "-h", "127.0.0.1", "-p", fmt.Sprint(m.Port), "-q", "1", "-t", "weighin/st1/cmd/order_ref", "-l")
+	cmd.Stdin = strings.NewReader(lines.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub -l: %v %s", err, out)
+	}
+	busy := 0
+	for {
+		msg, err := live.Wait(2*time.Second, isMsg("weighin/st1/error", ""))
+		if err != nil {
+			break
+		}
+		if !strings.Contains(msg.Payload, "busy") {
+			t.Errorf("unexpected refusal %s", msg.Payload)
+		}
+		busy++
+	}
+	close(h.release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.mu.Lock()
+		handled := len(h.got)
+		h.mu.Unlock()
+		if handled+busy >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.got)+busy != n {
+		t.Errorf("handled %d + busy %d != %d sent", len(h.got), busy, n)
+	}
+	if busy == 0 {
+		t.Errorf("a blocked handler with %d commands sent: none refused as busy", n)
+	}
+	for i := 1; i < len(h.got); i++ {
+		if h.got[i] <= h.got[i-1] {
+			t.Fatalf("commands out of order: %v", h.got)
+		}
+	}
+	if len(h.got) == 0 || h.got[0] != "#000" {
+		t.Errorf("first command handled %v, want #000", h.got)
 	}
 }
 
