@@ -255,6 +255,11 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 
 	// Flow 1, the demo: 1840 g in a parcel labelled 2350 g.
 	d.do("tracking", "LX123456785CN")
+	d.do("issue_type", "missing item")
+	d.do("exterior_condition", "retaped")
+	if st := d.status(); !st.MQTT.Connected || st.Entries.IssueType != "missing_item" {
+		t.Errorf("status: mqtt connected %v, issue type %q; want true, missing_item", st.MQTT.Connected, st.Entries.IssueType)
+	}
 	first := d.session(1840, 3*time.Second)
 	if first.Verdict != result.VerdictUnderweight || first.Tier != 3 {
 		t.Errorf("demo flow: verdict %s tier %d, want underweight tier 3", first.Verdict, first.Tier)
@@ -264,6 +269,9 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	}
 	if len(first.MissingCandidates) == 0 || first.MissingCandidates[0].Items[0] != "Leather jacket" {
 		t.Errorf("demo flow: missing candidates %+v, want Leather jacket first", first.MissingCandidates)
+	}
+	if first.IssueType != "missing_item" || first.ExteriorCondition != "retaped" {
+		t.Errorf("demo flow: issue %q exterior %q", first.IssueType, first.ExteriorCondition)
 	}
 	if len(first.Marks) != 1 || first.OrderRef != "12345" || first.Tracking != "LX123456785CN" {
 		t.Errorf("demo flow: marks %v order %q tracking %q", first.Marks, first.OrderRef, first.Tracking)

@@ -506,7 +506,20 @@ func (s *Station) shutdown(cur *current, ss session.State) {
 
 // mqttCommand is the publisher's Handler.
 func (s *Station) mqttCommand(ctx context.Context, c publish.Command) error {
-	return s.command(ctx, session.Command{Kind: session.CommandKind(c.Name), Text: c.Text, Grams: c.Grams, Source: "mqtt"})
+	return s.command(ctx, sessionCommand(c, "mqtt"))
+}
+
+// sessionCommand turns a command checked by publish.ParseCommand (MQTT and
+// the API use the same strict parser) into the session's; issue types go
+// into the verdict's canonical form ("missing item" → missing_item).
+func sessionCommand(c publish.Command, source string) session.Command {
+	sc := session.Command{Kind: session.CommandKind(c.Name), Text: c.Text, Grams: c.Grams, Source: source}
+	if sc.Kind == session.CmdIssueType {
+		if v, err := verdict.ParseIssueType(c.Text); err == nil {
+			sc.Text = v
+		}
+	}
+	return sc
 }
 
 // command hands a command to loop and waits for its verdict.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 	"time"
 
 	"weighin/drivers/camera"
@@ -138,6 +140,7 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 			st.Camera.LastErr = rs.LastErr.Error()
 		}
 	}
+	st.MQTT.Connected = s.pub.Connected()
 	if n, err := s.pub.Outbox().Len(); err == nil {
 		st.MQTT.Pending = n
 	}
@@ -167,13 +170,15 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return nil, s.scaleDo(ctx, "span", g)
 	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress:
 		return nil, s.simCommand(ctx, name, value)
-	case "mark":
+	case string(publish.CmdMark):
 		// The API's mark carries a free label; MQTT's is just PRESS.
-		c, err := publish.ParseCommand("mark", []byte("PRESS"), false)
-		if err != nil {
-			return nil, err
+		if strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 || r == 0x7f }) || !utf8.ValidString(value) {
+			return nil, errors.New("mark: the label must be printable text")
 		}
-		return nil, s.command(ctx, session.Command{Kind: session.CmdMark, Text: labelText(value), Source: "api", Grams: c.Grams})
+		return nil, s.command(ctx, session.Command{Kind: session.CmdMark, Text: labelText(value), Source: "api"})
+	}
+	if value == "" && (name == string(publish.CmdTare) || name == string(publish.CmdStart) || name == string(publish.CmdStop)) {
+		value = publish.PressPayload // the buttons' payload on MQTT; the API needs none
 	}
 	c, err := publish.ParseCommand(name, []byte(value), false)
 	if err != nil {
@@ -182,7 +187,7 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		}
 		return nil, err
 	}
-	return nil, s.command(ctx, session.Command{Kind: session.CommandKind(c.Name), Text: c.Text, Grams: c.Grams, Source: "api"})
+	return nil, s.command(ctx, sessionCommand(c, "api"))
 }
 
 func labelText(v string) string {

@@ -95,12 +95,27 @@ func ParseIssueType(s string) (string, error) {
 	if v == "none" {
 		v = IssueNone
 	}
+	if alias, ok := issueAliases[v]; ok {
+		v = alias
+	}
 	for _, t := range IssueTypes {
 		if v == t {
 			return v, nil
 		}
 	}
 	return "", fmt.Errorf("%w: issue_type %q is not one of none, missing_item, wrong_item, damaged_cosmetic, damaged_functional", ErrInvalidInput, s)
+}
+
+// issueAliases are the human forms of the issue types, as Home
+// Assistant's select and the MQTT issue_type command send them. Plain
+// "damaged item" is functional damage (tier 2); the buyer picks
+// "damaged item (cosmetic)" for tier 1.
+var issueAliases = map[string]string{
+	"missing item":              IssueMissingItem,
+	"wrong item":                IssueWrongItem,
+	"damaged item":              IssueDamagedFunctional,
+	"damaged item (functional)": IssueDamagedFunctional,
+	"damaged item (cosmetic)":   IssueDamagedCosmetic,
 }
 
 // Exterior conditions: the buyer's note on the outer box before opening it

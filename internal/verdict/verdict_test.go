@@ -292,7 +292,9 @@ func TestEvaluateReportsEveryProblem(t *testing.T) {
 }
 
 func TestParsers(t *testing.T) {
-	for in, want := range map[string]string{"": "", "none": "", " Wrong_Item": "wrong_item", "damaged_cosmetic": "damaged_cosmetic"} {
+	for in, want := range map[string]string{"": "", "none": "", " Wrong_Item": "wrong_item", "damaged_cosmetic": "damaged_cosmetic",
+		"missing item": "missing_item", "wrong item": "wrong_item", "damaged item": "damaged_functional",
+		"Damaged item (cosmetic)": "damaged_cosmetic"} {
 		if got, err := ParseIssueType(in); err != nil || got != want {
 			t.Errorf("ParseIssueType(%q) = %q, %v; want %q", in, got, err, want)
 		}
