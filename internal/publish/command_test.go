@@ -31,6 +31,7 @@ func TestParseCommandAccepts(t *testing.T) {
 		{"tracking dash", "tracking", "1Z-999-AA1", Command{Name: CmdTracking, Text: "1Z-999-AA1"}},
 		{"exterior", "exterior_condition", "retaped", Command{Name: CmdExteriorCondition, Text: "retaped"}},
 		{"issue", "issue_type", "missing item", Command{Name: CmdIssueType, Text: "missing item"}},
+		{"issue cosmetic", "issue_type", "damaged item (cosmetic)", Command{Name: CmdIssueType, Text: "damaged item (cosmetic)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
