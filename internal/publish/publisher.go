@@ -366,6 +366,9 @@ func (p *Publisher) publishWait(ctx context.Context, topic string, qos byte, ret
 	return waitToken(ctx, c.Publish(topic, qos, retained, payload), p.ackTimeout)
 }
 
+// Connected reports whether the connection to the broker is open now.
+func (p *Publisher) Connected() bool { return p.conn() != nil }
+
 // conn returns the client when its connection is open, else nil.
 func (p *Publisher) conn() mqtt.Client {
 	p.mu.Lock()
