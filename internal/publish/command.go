@@ -24,12 +24,17 @@ const (
 	CmdTracking          CommandName = "tracking"
 	CmdExteriorCondition CommandName = "exterior_condition"
 	CmdIssueType         CommandName = "issue_type"
+	// CmdParcel registers an expected parcel: a JSON Parcel.
+	CmdParcel CommandName = "parcel"
+	// CmdOutcome records how a session's claim ended: a JSON Outcome.
+	CmdOutcome CommandName = "outcome"
 )
 
 // Commands lists every command name, in the order of the topic table.
 var Commands = []CommandName{
 	CmdTare, CmdStart, CmdStop, CmdMark, CmdLabelWeight,
 	CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType,
+	CmdParcel, CmdOutcome,
 }
 
 // PressPayload is the only payload a button command (tare, start, stop,
@@ -47,8 +52,11 @@ var IssueTypes = []string{"missing item", "damaged item", "damaged item (cosmeti
 
 // Limits of command payloads.
 const (
-	// MaxPayloadBytes bounds every command payload before it is looked at.
+	// MaxPayloadBytes bounds every command payload before it is looked at,
+	// but for the JSON commands (parcel, outcome).
 	MaxPayloadBytes = 256
+	// MaxJSONPayloadBytes bounds the payload of parcel and outcome.
+	MaxJSONPayloadBytes = 8192
 	// MinLabelWeightG and MaxLabelWeightG bound label_weight (grams).
 	MinLabelWeightG = 1
 	MaxLabelWeightG = 100000
@@ -65,10 +73,51 @@ const (
 // Name is set: Grams for label_weight, Text for order_ref, tracking,
 // exterior_condition and issue_type; none for the buttons.
 type Command struct {
-	Name  CommandName
-	Grams float64
-	Text  string
+	Name    CommandName
+	Grams   float64
+	Text    string
+	Parcel  *Parcel
+	Outcome *Outcome
 }
+
+// Parcel is the payload of the parcel command: an expected parcel as the
+// agent describes it. Its shape is checked here (known keys only, finite
+// numbers in range, printable text within length); the registry checks the
+// rest.
+type Parcel struct {
+	Tracking         string   `json:"tracking"`
+	OrderRef         string   `json:"order_ref"`
+	LabelG           *float64 `json:"label_g"`
+	LabelResolutionG float64  `json:"label_resolution_g"`
+	Items            []Item   `json:"items"`
+}
+
+// Item is one of the agent's items in a Parcel.
+type Item struct {
+	Name    string  `json:"name"`
+	WeightG float64 `json:"weight_g"`
+}
+
+// Outcome is the payload of the outcome command: how a session's claim
+// ended (the evidence store signs it as an addendum to the bundle).
+type Outcome struct {
+	SessionID  string   `json:"session_id"`
+	Status     string   `json:"status"`
+	Resolution string   `json:"resolution"`
+	Amount     *float64 `json:"amount"`
+	Currency   string   `json:"currency"`
+	Note       string   `json:"note"`
+}
+
+// Limits of the JSON commands.
+const (
+	MaxItems       = 24
+	MaxItemRunes   = 64
+	MaxNoteBytes   = 1000
+	maxSessionID   = 80
+	MaxAmount      = 1e7
+	maxResolutionG = 10000
+)
 
 // String describes the command for logs.
 func (c Command) String() string {
@@ -131,8 +180,12 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 	if retained {
 		return refuse(name, ErrRetained, "retained message: commands must not be retained")
 	}
-	if len(payload) > MaxPayloadBytes {
-		return refuse(name, ErrBadPayload, "payload of %d bytes exceeds %d", len(payload), MaxPayloadBytes)
+	limit := MaxPayloadBytes
+	if cmd == CmdParcel || cmd == CmdOutcome {
+		limit = MaxJSONPayloadBytes
+	}
+	if len(payload) > limit {
+		return refuse(name, ErrBadPayload, "payload of %d bytes exceeds %d", len(payload), limit)
 	}
 	if len(payload) == 0 {
 		return refuse(name, ErrBadPayload, "empty payload")
@@ -168,6 +221,24 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 			}
 		}
 		return Command{Name: cmd, Text: s}, nil
+	case CmdParcel:
+		var p Parcel
+		if reason := decodeStrict(payload, &p); reason != "" {
+			return refuse(name, ErrBadPayload, "%s", reason)
+		}
+		if reason := checkParcel(p); reason != "" {
+			return refuse(name, ErrBadPayload, "%s", reason)
+		}
+		return Command{Name: cmd, Parcel: &p}, nil
+	case CmdOutcome:
+		var o Outcome
+		if reason := decodeStrict(payload, &o); reason != "" {
+			return refuse(name, ErrBadPayload, "%s", reason)
+		}
+		if reason := checkOutcome(o); reason != "" {
+			return refuse(name, ErrBadPayload, "%s", reason)
+		}
+		return Command{Name: cmd, Outcome: &o}, nil
 	case CmdExteriorCondition:
 		if !oneOf(s, ExteriorConditions) {
 			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(ExteriorConditions, ", "))

@@ -32,6 +32,13 @@ func TestParseCommandAccepts(t *testing.T) {
 		{"exterior", "exterior_condition", "retaped", Command{Name: CmdExteriorCondition, Text: "retaped"}},
 		{"issue", "issue_type", "missing item", Command{Name: CmdIssueType, Text: "missing item"}},
 		{"issue cosmetic", "issue_type", "damaged item (cosmetic)", Command{Name: CmdIssueType, Text: "damaged item (cosmetic)"}},
+		{"parcel", "parcel", `{"tracking":"LX123456785CN","order_ref":"12345","label_g":2350,"label_resolution_g":10,"items":[{"name":"Belt","weight_g":210}]}`,
+			Command{Name: CmdParcel, Parcel: &Parcel{Tracking: "LX123456785CN", OrderRef: "12345", LabelG: ptr(2350.0), LabelResolutionG: 10, Items: []Item{{"Belt", 210}}}}},
+		{"parcel minimal", "parcel", `{"tracking":"AB1"}`, Command{Name: CmdParcel, Parcel: &Parcel{Tracking: "AB1"}}},
+		{"outcome refund", "outcome", `{"session_id":"000001-unsynced","status":"resolved","resolution":"partial_refund","amount":12.5,"currency":"USD"}`,
+			Command{Name: CmdOutcome, Outcome: &Outcome{SessionID: "000001-unsynced", Status: "resolved", Resolution: "partial_refund", Amount: ptr(12.5), Currency: "USD"}}},
+		{"outcome refused", "outcome", `{"session_id":"000002-20261126T050000Z","status":"refused","note":"seller says the box was full"}`,
+			Command{Name: CmdOutcome, Outcome: &Outcome{SessionID: "000002-20261126T050000Z", Status: "refused", Note: "seller says the box was full"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,6 +107,20 @@ func TestParseCommandRefuses(t *testing.T) {
 		{"empty name", "", []byte("PRESS"), false, ErrUnknownCommand, "unknown command"},
 		{"wildcard name", "#", []byte("PRESS"), false, ErrUnknownCommand, "unknown command"},
 		{"nested name", "start/now", []byte("PRESS"), false, ErrUnknownCommand, "unknown command"},
+		{"parcel not JSON", "parcel", []byte("LX1"), false, ErrBadPayload, "not a JSON object"},
+		{"parcel unknown key", "parcel", []byte(`{"tracking":"A1","colour":"red"}`), false, ErrBadPayload, "unknown field"},
+		{"parcel no tracking", "parcel", []byte(`{"order_ref":"1"}`), false, ErrBadPayload, "tracking is required"},
+		{"parcel label string", "parcel", []byte(`{"tracking":"A1","label_g":"2350"}`), false, ErrBadPayload, "label_g must be float64"},
+		{"parcel label huge", "parcel", []byte(`{"tracking":"A1","label_g":1e308}`), false, ErrBadPayload, "label_g must be between"},
+		{"parcel negative item", "parcel", []byte(`{"tracking":"A1","items":[{"name":"x","weight_g":-5}]}`), false, ErrBadPayload, "items[0].weight_g"},
+		{"parcel nameless item", "parcel", []byte(`{"tracking":"A1","items":[{"weight_g":5}]}`), false, ErrBadPayload, "items[0].name is required"},
+		{"parcel two values", "parcel", []byte(`{"tracking":"A1"}{"tracking":"B2"}`), false, ErrBadPayload, "more than one JSON value"},
+		{"parcel control char", "parcel", []byte("{\"tracking\":\"A1\",\"order_ref\":\"a\\u0007b\"}"), false, ErrBadPayload, "non-printable"},
+		{"outcome bad status", "outcome", []byte(`{"session_id":"000001-x","status":"won"}`), false, ErrBadPayload, "status must be"},
+		{"outcome resolved no resolution", "outcome", []byte(`{"session_id":"000001-x","status":"resolved"}`), false, ErrBadPayload, "resolution must be"},
+		{"outcome bad session", "outcome", []byte(`{"session_id":"../etc","status":"refused"}`), false, ErrBadPayload, "session_id may hold only"},
+		{"outcome negative amount", "outcome", []byte(`{"session_id":"000001-x","status":"resolved","resolution":"refund","amount":-1}`), false, ErrBadPayload, "amount must be"},
+		{"outcome currency", "outcome", []byte(`{"session_id":"000001-x","status":"resolved","resolution":"refund","currency":"dollars"}`), false, ErrBadPayload, "ISO 4217"},
 	}
 	if len(tests) < 25 {
 		t.Fatalf("only %d bad payloads", len(tests))
@@ -110,7 +131,7 @@ func TestParseCommandRefuses(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseCommand(%q, %.40q, %v) = %v, want an error", tt.cmd, tt.payload, tt.retained, got)
 			}
-			if got != (Command{}) {
+			if !cmp.Equal(got, Command{}) {
 				t.Errorf("refused command returned a value %v", got)
 			}
 			if !errors.Is(err, tt.sentinel) {
@@ -192,3 +213,5 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }

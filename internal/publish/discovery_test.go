@@ -302,7 +302,10 @@ func TestDiscoveryEntities(t *testing.T) {
 		}
 	}
 	for _, c := range Commands {
-		if !seen[string(c)] {
+		// parcel and outcome carry JSON documents longer than a text
+		// entity's 255 characters: Home Assistant sends them from scripts
+		// and automations (mqtt.publish), not from an entity.
+		if !seen[string(c)] && c != CmdParcel && c != CmdOutcome {
 			t.Errorf("command %s has no entity", c)
 		}
 	}

@@ -233,22 +233,24 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	}
 
 	d := newDaemon(t, mq.URL())
-	// The expected parcel, registered before it arrives.
-	reg, err := openRegistry(d.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	label := 2350.0
-	if err := reg.AddParcel(context.Background(), registry.Parcel{
-		Tracking: "LX123456785CN", OrderRef: "12345", LabelG: &label, LabelResolutionG: 10,
-		Items: []registry.Item{{Name: "Leather jacket", WeightG: 505}, {Name: "Sneakers", WeightG: 1120}, {Name: "Belt", WeightG: 210}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	reg.Close()
-
 	d.start()
 	collect(20*time.Second, func(m mqtttest.Msg) bool { return m.Topic == "homeassistant/device/e2e/config" })
+	pub := func(cmd, payload string) {
+		t.Helper()
+		if err := mqtttest.Publish("-h", "127.0.0.1", "-p", fmt.Sprint(port), "-q", "1", "-t", "weighin/e2e/cmd/"+cmd, "-m", payload); err != nil {
+			t.Fatalf("mosquitto_pub %s: %v", cmd, err)
+		}
+	}
+	// The expected parcel, registered from Home Assistant before it arrives.
+	pub("parcel", `{"tracking":"LX123456785CN","order_ref":"12345","label_g":2350,"label_resolution_g":10,`+
+		`"items":[{"name":"Leather jacket","weight_g":505},{"name":"Sneakers","weight_g":1120},{"name":"Belt","weight_g":210}]}`)
+	// A bad one is refused on <base>/error, naming the reason.
+	pub("parcel", `{"tracking":"LX1","label_g":-3}`)
+	refusal := collect(10*time.Second, func(m mqtttest.Msg) bool { return m.Topic == "weighin/e2e/error" })
+	if !strings.Contains(refusal.Payload, "label_g must be between") {
+		t.Errorf("refusal %s does not give the reason", refusal.Payload)
+	}
+	waitParcel(t, d.state, "LX123456785CN")
 	collect(10*time.Second, func(m mqtttest.Msg) bool {
 		return m.Topic == "weighin/e2e/availability" && m.Payload == "online"
 	})
@@ -279,6 +281,11 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	if !strings.Contains(first.Dispute, "Leather jacket") || !strings.Contains(first.Dispute, "订单") {
 		t.Errorf("dispute text lacks the item or the Chinese part:\n%s", first.Dispute)
 	}
+
+	// The seller refunded the jacket: the outcome, sent over MQTT, becomes a
+	// signed addendum that verification follows.
+	pub("outcome", `{"session_id":"`+first.SessionID+`","status":"resolved","resolution":"partial_refund","amount":89.5,"currency":"USD"}`)
+	waitFile(t, filepath.Join(d.state, first.Bundle, evidence.OutcomeFileName(1)))
 
 	// Flow 2: a match within tolerance, no registered parcel.
 	d.do("label_weight", "2350")
@@ -442,9 +449,36 @@ func renderTemplate(tpl, payload string) (string, error) {
 	return "", fmt.Errorf("template form not understood: %s", tpl)
 }
 
-func openRegistry(stateDir string) (*registry.DB, error) {
-	if err := os.MkdirAll(stateDir, 0o750); err != nil {
-		return nil, err
+// waitParcel waits until weighd has registered tracking.
+func waitParcel(t *testing.T, stateDir, tracking string) {
+	t.Helper()
+	reg, err := registry.Open(filepath.Join(stateDir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return registry.Open(filepath.Join(stateDir, "registry.db"))
+	defer reg.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ok, err := reg.Has(context.Background(), tracking); err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("parcel %s never registered", tracking)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never appeared", path)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

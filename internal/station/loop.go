@@ -506,6 +506,9 @@ func (s *Station) shutdown(cur *current, ss session.State) {
 
 // mqttCommand is the publisher's Handler.
 func (s *Station) mqttCommand(ctx context.Context, c publish.Command) error {
+	if ok, err := s.direct(ctx, c); ok {
+		return err
+	}
 	return s.command(ctx, sessionCommand(c, "mqtt"))
 }
 

@@ -187,6 +187,9 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		}
 		return nil, err
 	}
+	if ok, err := s.direct(ctx, c); ok {
+		return nil, err
+	}
 	return nil, s.command(ctx, sessionCommand(c, "api"))
 }
 

@@ -1,0 +1,49 @@
+package station
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"weighin/internal/evidence"
+	"weighin/internal/publish"
+	"weighin/internal/registry"
+)
+
+// direct carries out the commands that do not go through the session:
+// registering an expected parcel and recording a claim's outcome. It
+// reports whether c was one of them.
+func (s *Station) direct(ctx context.Context, c publish.Command) (bool, error) {
+	switch c.Name {
+	case publish.CmdParcel:
+		return true, s.addParcel(ctx, *c.Parcel)
+	case publish.CmdOutcome:
+		return true, s.recordOutcome(*c.Outcome)
+	}
+	return false, nil
+}
+
+func (s *Station) addParcel(ctx context.Context, p publish.Parcel) error {
+	rp := registry.Parcel{Tracking: p.Tracking, OrderRef: p.OrderRef, LabelG: p.LabelG, LabelResolutionG: p.LabelResolutionG}
+	for _, it := range p.Items {
+		rp.Items = append(rp.Items, registry.Item{Name: it.Name, WeightG: it.WeightG})
+	}
+	if err := s.reg.AddParcel(ctx, rp); err != nil {
+		return fmt.Errorf("parcel %s: %w", p.Tracking, err)
+	}
+	s.log.Info("parcel registered", "tracking", p.Tracking, "order_ref", p.OrderRef, "items", len(p.Items))
+	return nil
+}
+
+func (s *Station) recordOutcome(o publish.Outcome) error {
+	out := evidence.Outcome{Status: o.Status, Resolution: o.Resolution, Amount: o.Amount, Currency: o.Currency, Note: o.Note}
+	if err := out.Validate(); err != nil {
+		return err
+	}
+	add, err := s.store.RecordOutcome(o.SessionID, out, time.Now(), clockSynced())
+	if err != nil {
+		return fmt.Errorf("outcome for %s: %w", o.SessionID, err)
+	}
+	s.log.Info("outcome recorded", "session", o.SessionID, "outcome", out.String(), "addendum", add.N)
+	return nil
+}
