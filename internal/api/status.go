@@ -37,8 +37,12 @@ type Status struct {
 	Camera CameraStatus `json:"camera"`
 	MQTT   MQTTStatus   `json:"mqtt"`
 
-	// LastError is the latest fault (refused start, camera lost, …).
+	// LastError is the latest fault (a recording that could not start,
+	// a seal that failed, …), cleared when a recording starts.
 	LastError string `json:"last_error,omitempty"`
+	// LED is the pattern the status LED shows (idle, warming_up, stable,
+	// recording, discrepancy, error).
+	LED string `json:"led"`
 	// LastResult is the result of the last sealed session.
 	LastResult *result.Result `json:"last_result,omitempty"`
 }

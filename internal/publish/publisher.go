@@ -534,6 +534,19 @@ func (p *Publisher) onCommand(in inbound) {
 	p.log.Info("command", "command", cmd.String())
 }
 
+// PublishFault reports on <base>/error, in the shape of a refused command,
+// something the station could not do that no command asked for at that
+// moment: a recording that could not start because storage is full of
+// protected evidence, a camera that went away. It does not wait for the
+// broker and is dropped when not connected (the API's status and the LED
+// still show it).
+func (p *Publisher) PublishFault(what, reason string) {
+	b, _ := json.Marshal(commandError{Command: what, Reason: reason, At: time.Now().UTC().Format(time.RFC3339Nano)})
+	if c := p.conn(); c != nil {
+		c.Publish(p.topics.Error, 1, false, b)
+	}
+}
+
 func (p *Publisher) refuse(command, reason string, payloadBytes int) {
 	p.log.Warn("command refused", "command", command, "reason", reason, "payload_bytes", payloadBytes)
 	b, _ := json.Marshal(commandError{Command: command, Reason: reason, At: time.Now().UTC().Format(time.RFC3339Nano)})

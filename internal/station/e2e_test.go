@@ -48,7 +48,9 @@ type daemon struct {
 	client *api.Client
 }
 
-func newDaemon(t *testing.T, broker string) *daemon {
+// newDaemon prepares weighd --sim on broker; extra is appended to its
+// configuration.
+func newDaemon(t *testing.T, broker string, extra ...string) *daemon {
 	t.Helper()
 	bin, err := buildWeighd()
 	if err != nil {
@@ -72,7 +74,7 @@ camera:
 session:
   label_window: 1s
   stable_wait: 2s
-`, d.state, d.sock, broker)
+`, d.state, d.sock, broker) + strings.Join(extra, "")
 	if err := os.WriteFile(d.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package station
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -153,6 +152,7 @@ func (s *Station) loop(ctx context.Context) error {
 					cur = nil
 				} else {
 					ev = session.RecordingStarted{Session: e.id}
+					s.setError("")
 				}
 			case sealedEv:
 				if e.err != nil {
@@ -193,10 +193,10 @@ func (s *Station) loop(ctx context.Context) error {
 					r <- err
 				}
 				pending = nil
-				s.setError(err.Error())
 			case session.Fault:
 				s.log.Warn("session fault", "session", eff.Session, "reason", eff.Reason)
 				s.setError(eff.Reason)
+				s.pub.PublishFault("session", eff.Reason)
 			case session.Tare:
 				if err := s.tare(ctx); err != nil {
 					s.log.Warn("tare failed", "err", err)
@@ -275,12 +275,13 @@ func (s *Station) begin(ctx context.Context, eff session.StartRecording, ss sess
 		go s.send(ctx, startedEv{id: eff.Session, err: err})
 		return cur
 	}
-	es, err := s.store.Begin(eff.SessionStart, synced, ss.Entries.Tracking)
+	tracking := ss.Entries.Tracking
+	if tracking == "" && p != nil {
+		tracking = p.Tracking
+	}
+	es, err := s.store.Begin(eff.SessionStart, synced, tracking)
 	if err != nil {
-		if errors.Is(err, evidence.ErrNoSpace) {
-			return fail(fmt.Errorf("storage full of protected evidence: free space or back up and remove bundles: %w", err))
-		}
-		return fail(err)
+		return fail(err) // ErrNoSpace says what to do
 	}
 	cur.es = es
 	f, err := os.OpenFile(filepath.Join(es.Dir(), "weight.csv"), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o640)

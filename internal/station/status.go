@@ -141,6 +141,7 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 		}
 	}
 	st.MQTT.Connected = s.pub.Connected()
+	st.LED = s.ledPattern().String()
 	if n, err := s.pub.Outbox().Len(); err == nil {
 		st.MQTT.Pending = n
 	}
