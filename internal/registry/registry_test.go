@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -375,6 +376,8 @@ func TestMain(m *testing.M) {
 			if ferr != nil {
 				err = ferr
 			} else {
+				// Tell the test the import starts now.
+				fmt.Println("importing")
 				_, err = db.ImportCSV(context.Background(), f, f.Name())
 			}
 		}
@@ -398,7 +401,11 @@ func TestKillDuringImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 10000
+	n := 10000
+	if raceEnabled {
+		n = 3000
+	}
+	var importTime time.Duration
 	run := func(prefix string, killAfter time.Duration) (killed bool) {
 		csv := filepath.Join(dir, prefix+".csv")
 		if err := os.WriteFile(csv, []byte(bigCSV(prefix, n)), 0o644); err != nil {
@@ -407,18 +414,30 @@ func TestKillDuringImport(t *testing.T) {
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), "WEIGHIN_REGISTRY_IMPORT_DB="+path, "WEIGHIN_REGISTRY_IMPORT_CSV="+csv)
 		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// Wait for the helper to reach the import, so the kill moments
+		// cover the import itself rather than the process start.
+		line := make([]byte, len("importing\n"))
+		if _, err := io.ReadFull(out, line); err != nil || string(line) != "importing\n" {
+			t.Fatalf("helper did not start its import: %q, %v", line, err)
+		}
 		if killAfter < 0 {
+			start := time.Now()
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("helper: %v", err)
 			}
+			importTime = time.Since(start)
 			return false
 		}
 		time.Sleep(killAfter)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
+		err = cmd.Wait()
 		return err != nil
 	}
 	count := func(db *DB, prefix string) int {
@@ -429,17 +448,16 @@ func TestKillDuringImport(t *testing.T) {
 		return c
 	}
 	// Calibrate: one import to completion.
-	start := time.Now()
 	run("AA", -1)
-	full := time.Since(start)
-	t.Logf("a %d-parcel import in a helper process takes %v", n, full)
+	full := importTime
+	t.Logf("a %d-parcel import in a helper process takes %v (from the start of the import to the process's exit)", n, full)
 	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	present, absent := 0, 0
 	for i := range 8 {
 		prefix := fmt.Sprintf("K%d", i)
-		// Random moments over the helper's life, the commit included; the
-		// last one lands after it has finished.
-		at := full*3/10 + time.Duration(rng.Int64N(int64(full)))
+		// Random moments over the import, the commit included; the last
+		// one lands after the helper has finished.
+		at := time.Duration(rng.Int64N(int64(full * 13 / 10)))
 		if i == 7 {
 			at = full * 2
 		}
