@@ -91,10 +91,18 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	closers = append(closers, func() { reg.Close() })
-	for _, r := range recovered {
-		if err := reg.IndexSession(ctx, r); err != nil {
-			log.Warn("index recovered session", "session", r.SessionID, "err", err)
+	// The bundles are the source of truth: the session index is rebuilt
+	// from them at every start (recovered sessions included).
+	var sealed []result.Result
+	for _, b := range store.List() {
+		if b.State == "sealed" {
+			sealed = append(sealed, b.Result)
 		}
+	}
+	if n, err := reg.Rebuild(ctx, registry.Results(sealed)); err != nil {
+		log.Warn("rebuild the session index from the bundles", "err", err)
+	} else {
+		log.Debug("session index rebuilt", "sessions", n)
 	}
 
 	hw, err := openHardware(cfg, opts.Sim, log)
