@@ -239,7 +239,7 @@ func printSessions(w io.Writer, list []registry.Session) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tSTARTED\tTRACKING\tORDER\tVERDICT\tTIER\tDELTA\tSESSION")
+	fmt.Fprintln(tw, "SEQ\tSTARTED\tTRACKING\tORDER\tVERDICT\tTIER\tDELTA\tCLAIM\tSESSION")
 	for _, s := range list {
 		delta := "-"
 		if s.DeltaG != nil {
@@ -249,7 +249,7 @@ func printSessions(w io.Writer, list []registry.Session) {
 		if s.Outcome == registry.OutcomeInterrupted {
 			v += " (interrupted)"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Seq, s.StartedAt, dash(s.Tracking), dash(s.OrderRef), v, s.Tier, delta, s.SessionID)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Seq, s.StartedAt, dash(s.Tracking), dash(s.OrderRef), v, s.Tier, delta, dash(s.Claim), s.SessionID)
 	}
 	tw.Flush()
 }
@@ -657,9 +657,7 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// weighd shares the state directory: do not open the store while it
 	// seals a session.
 	var st api.Status
-	running := false
 	if err := api.NewClient(cfg.API.Socket).Status(ctx, &st); err == nil {
-		running = true
 		switch st.SessionState {
 		case "starting", "recording", "sealing":
 			fmt.Fprintf(stderr, "weighctl outcome: weighd is %s a session; record the outcome when it has finished\n", st.SessionState)
@@ -683,11 +681,14 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *jsonOut {
 		return writeJSON(stdout, a)
 	}
+	if db, err := registry.Open(filepath.Join(cfg.StateDir, registry.FileName)); err == nil {
+		if err := db.SetClaim(ctx, a.SessionID, o.String()); err != nil && !errors.Is(err, registry.ErrNotFound) {
+			fmt.Fprintf(stderr, "weighctl outcome: session index: %v (the signed addendum is written; weighd re-indexes at its next start)\n", err)
+		}
+		db.Close()
+	}
 	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", evidence.OutcomeFileName(a.N), dir, o)
 	fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", store.KeyFingerprint(), dir)
-	if running {
-		fmt.Fprintln(stdout, "weighd is running: it reads the new outcome from the bundle at its next start")
-	}
 	if why := evidence.ProtectedBecause(readBundle(dir).res, &o); why != "" {
 		fmt.Fprintf(stdout, "retention keeps this bundle (%s)\n", why)
 	} else {

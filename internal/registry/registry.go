@@ -66,6 +66,8 @@ type Session struct {
 	// Outcome is "complete", or "interrupted" for a session sealed at
 	// recovery after a crash or power cut.
 	Outcome string `json:"outcome"`
+	// Claim is the claim's latest recorded outcome ("" while none).
+	Claim string `json:"claim,omitempty"`
 }
 
 // Outcomes of a session.
@@ -117,6 +119,8 @@ var migrations = []string{
 	CREATE INDEX sessions_order ON sessions(order_ref);
 	CREATE INDEX sessions_verdict ON sessions(verdict);
 	CREATE INDEX sessions_started ON sessions(started_ms);`,
+	// 2: the claim's outcome as the buyer recorded it (evidence addenda).
+	`ALTER TABLE sessions ADD COLUMN claim TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema version this code writes (PRAGMA
@@ -447,6 +451,21 @@ func (r *DB) IndexSession(ctx context.Context, res result.Result) error {
 	return nil
 }
 
+// SetClaim records the latest outcome of a session's claim ("resolved:
+// refund", "refused", …), as the signed addendum beside its manifest says.
+// Indexing the session again keeps it; Rebuild clears it, and the caller
+// sets it again from the bundles.
+func (r *DB) SetClaim(ctx context.Context, sessionID, claim string) error {
+	res, err := r.db.ExecContext(ctx, `UPDATE sessions SET claim = ? WHERE session_id = ?`, claim, sessionID)
+	if err != nil {
+		return fmt.Errorf("registry: claim of %s: %w", sessionID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: session %s", ErrNotFound, sessionID)
+	}
+	return nil
+}
+
 // Sessions returns the indexed sessions matching f, by sequence number.
 func (r *DB) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	var where []string
@@ -463,7 +482,7 @@ func (r *DB) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	if !f.Since.IsZero() {
 		where, args = append(where, "started_ms >= ?"), append(args, f.Since.UnixMilli())
 	}
-	q := `SELECT session_id, seq, started_at, tracking, order_ref, verdict, tier, bundle, delta_g, outcome FROM sessions`
+	q := `SELECT session_id, seq, started_at, tracking, order_ref, verdict, tier, bundle, delta_g, outcome, claim FROM sessions`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -476,7 +495,7 @@ func (r *DB) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	for rows.Next() {
 		var s Session
 		var delta sql.NullFloat64
-		if err := rows.Scan(&s.SessionID, &s.Seq, &s.StartedAt, &s.Tracking, &s.OrderRef, &s.Verdict, &s.Tier, &s.Bundle, &delta, &s.Outcome); err != nil {
+		if err := rows.Scan(&s.SessionID, &s.Seq, &s.StartedAt, &s.Tracking, &s.OrderRef, &s.Verdict, &s.Tier, &s.Bundle, &delta, &s.Outcome, &s.Claim); err != nil {
 			return nil, fmt.Errorf("registry: sessions: %w", err)
 		}
 		if delta.Valid {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -532,5 +533,45 @@ func TestAddParcelInvalid(t *testing.T) {
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: AddParcel = %v, want ErrInvalid with %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestMigrateV1KeepsSessions: a database made by the first schema opens
+// under the second, its sessions intact and their claims empty.
+func TestMigrateV1KeepsSessions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(migrations[0] + `;
+		INSERT INTO sessions VALUES ('000001-unsynced', 1, '2026-11-26T05:00:00Z', 0, 'LX1', 'o', 'match', 0, 'sessions/000001-unsynced', NULL, 'complete');
+		PRAGMA user_version = 1;`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	ss, err := db.Sessions(ctx, Filter{})
+	if err != nil || len(ss) != 1 || ss[0].Claim != "" || ss[0].Verdict != "match" {
+		t.Fatalf("after migration: %+v, %v", ss, err)
+	}
+	if err := db.SetClaim(ctx, "000001-unsynced", "resolved: refund"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetClaim(ctx, "000009-nope", "refused"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("claim of a missing session: %v, want ErrNotFound", err)
+	}
+	// Indexing the session again keeps its claim.
+	if err := db.IndexSession(ctx, result.Result{SessionID: "000001-unsynced", Seq: 1, StartedAt: "2026-11-26T05:00:00Z", Verdict: "match", Bundle: "sessions/000001-unsynced"}); err != nil {
+		t.Fatal(err)
+	}
+	ss, _ = db.Sessions(ctx, Filter{})
+	if len(ss) != 1 || ss[0].Claim != "resolved: refund" {
+		t.Errorf("claim after re-index: %+v", ss)
 	}
 }

@@ -288,6 +288,10 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	// signed addendum that verification follows.
 	pub("outcome", `{"session_id":"`+first.SessionID+`","status":"resolved","resolution":"partial_refund","amount":89.5,"currency":"USD"}`)
 	waitFile(t, filepath.Join(d.state, first.Bundle, evidence.OutcomeFileName(1)))
+	var index []registry.Session
+	if err := d.client.Sessions(context.Background(), map[string]string{"tracking": "LX123456785CN"}, &index); err != nil || len(index) != 1 || !strings.Contains(index[0].Claim, "partial_refund") {
+		t.Errorf("session index after the outcome: %+v, %v", index, err)
+	}
 
 	// Flow 2: a match within tolerance, no registered parcel.
 	d.do("label_weight", "2350")

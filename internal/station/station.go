@@ -94,15 +94,24 @@ func Run(ctx context.Context, opts Options) error {
 	// The bundles are the source of truth: the session index is rebuilt
 	// from them at every start (recovered sessions included).
 	var sealed []result.Result
+	claims := map[string]string{}
 	for _, b := range store.List() {
 		if b.State == "sealed" {
 			sealed = append(sealed, b.Result)
+			if b.Outcome != nil {
+				claims[b.SessionID] = b.Outcome.String()
+			}
 		}
 	}
 	if n, err := reg.Rebuild(ctx, registry.Results(sealed)); err != nil {
 		log.Warn("rebuild the session index from the bundles", "err", err)
 	} else {
 		log.Debug("session index rebuilt", "sessions", n)
+		for id, c := range claims {
+			if err := reg.SetClaim(ctx, id, c); err != nil {
+				log.Warn("session index: claim", "session", id, "err", err)
+			}
+		}
 	}
 
 	hw, err := openHardware(cfg, opts.Sim, log)
