@@ -1,6 +1,8 @@
 # weighin — `make help` lists the targets. `make test` is what CI runs.
 SHELL   := /bin/bash
 GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X weighin/internal/station.Version=$(VERSION)
 BIN     := bin
 CACHE   := $(CURDIR)/.cache
 # Debian packages the tests use; `make deps` installs the missing ones.
@@ -22,14 +24,14 @@ help: ## list the targets
 
 build: ## build weighd and weighctl for this machine into bin/
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 build-pi: ## cross-build for Raspberry Pi: bin/linux-arm6, linux-arm7, linux-arm64
 	@for t in $(PI_TARGETS); do \
 	  case $$t in linux-arm6) a=arm; v=6;; linux-arm7) a=arm; v=7;; linux-arm64) a=arm64; v=;; esac; \
 	  mkdir -p $(BIN)/$$t; \
 	  echo "build $$t"; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a GOARM=$$v $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/$$t/ ./cmd/... || exit 1; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a GOARM=$$v $(GO) build -trimpath -ldflags='-s -w $(LDFLAGS)' -o $(BIN)/$$t/ ./cmd/... || exit 1; \
 	done
 	@ls -l $(BIN)/linux-*/*
 
@@ -92,7 +94,7 @@ bench-weighd: ## weighd --sim at 720p30: CPU capturing/recording, RSS, start-up,
 
 demo: ## the whole flow on simulated hardware (needs only Go): builds bin/weighd and bin/weighctl, runs weighctl demo
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/weighd ./cmd/weighctl
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/ ./cmd/weighd ./cmd/weighctl
 	$(BIN)/weighctl demo --weighd $(BIN)/weighd
 
 dist: build-pi ## tarballs per architecture: binaries, unit, config, install script, dashboard

@@ -53,11 +53,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stateDir := fs.String("state-dir", "", "override state_dir")
 	socket := fs.String("socket", "", "override api.socket")
 	jsonLog := fs.Bool("log-json", false, "log JSON lines instead of text")
+	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *version {
+		fmt.Fprintln(stdout, "weighd", station.Version)
+		return exitOK
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "weighd: unexpected argument %q\n", fs.Arg(0))
