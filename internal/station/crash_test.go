@@ -13,7 +13,6 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/evidence"
-	"weighin/internal/publish/mqtttest"
 )
 
 // TestKillDuringRecording kills weighd with SIGKILL at random moments of
@@ -24,16 +23,7 @@ func TestKillDuringRecording(t *testing.T) {
 	if _, err := exec.LookPath("ffprobe"); err != nil {
 		t.Fatal("ffprobe not found: `make deps` installs Debian's ffmpeg")
 	}
-	port, err := mqtttest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mdir := t.TempDir()
-	mq, err := mqtttest.Start(mdir, port, mqtttest.Config(port, mdir, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mq.Stop() })
+	mq, _ := startMosquitto(t)
 
 	d := newDaemon(t, mq.URL())
 	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))

@@ -192,17 +192,25 @@ func (d *daemon) session(grams float64, recordFor time.Duration) result.Result {
 	return *st.LastResult
 }
 
-func TestEndToEndWithMosquitto(t *testing.T) {
+// startMosquitto runs Debian's Mosquitto on a free loopback port for the
+// test.
+func startMosquitto(t *testing.T) (*mqtttest.Mosquitto, int) {
+	t.Helper()
 	port, err := mqtttest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	mdir := t.TempDir()
-	mq, err := mqtttest.Start(mdir, port, mqtttest.Config(port, mdir, ""))
+	dir := t.TempDir()
+	mq, err := mqtttest.Start(dir, port, mqtttest.Config(port, dir, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mq.Stop() })
+	return mq, port
+}
+
+func TestEndToEndWithMosquitto(t *testing.T) {
+	mq, port := startMosquitto(t)
 	sub, err := mqtttest.Subscribe("-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "weighin/#", "-t", "homeassistant/#")
 	if err != nil {
 		t.Fatal(err)

@@ -17,16 +17,7 @@ import (
 // evidence; the station refuses to record and says why on the API, on
 // MQTT and with the LED.
 func TestRefusesRecordingWhenOnlyEvidenceRemains(t *testing.T) {
-	port, err := mqtttest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mdir := t.TempDir()
-	mq, err := mqtttest.Start(mdir, port, mqtttest.Config(port, mdir, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mq.Stop() })
+	mq, port := startMosquitto(t)
 	sub, err := mqtttest.Subscribe("-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "weighin/e2e/error")
 	if err != nil {
 		t.Fatal(err)
