@@ -105,7 +105,11 @@ func TestInstallInBookwormRoot(t *testing.T) {
 	}
 
 	out := install()
-	t.Logf("first install:\n%s", out)
+	defer func() {
+		if t.Failed() {
+			t.Logf("first install said:\n%s", out)
+		}
+	}()
 	mustExist("usr/local/bin/weighd", 0o755)
 	mustExist("usr/local/bin/weighctl", 0o755)
 	mustExist("etc/systemd/system/weighd.service", 0o644)
