@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"weighin/internal/verdict"
 )
 
 // CommandName names a command; it is the last level of <base>/cmd/<name>.
@@ -24,6 +26,11 @@ const (
 	CmdTracking          CommandName = "tracking"
 	CmdExteriorCondition CommandName = "exterior_condition"
 	CmdIssueType         CommandName = "issue_type"
+	// CmdSolution chooses the remedy the claim asks for (one of
+	// Solutions).
+	CmdSolution CommandName = "solution"
+	// CmdTier overrides the claim's tier: "0"–"3", or "auto".
+	CmdTier CommandName = "tier"
 	// CmdParcel registers an expected parcel: a JSON Parcel.
 	CmdParcel CommandName = "parcel"
 	// CmdOutcome records how a session's claim ended: a JSON Outcome.
@@ -34,8 +41,22 @@ const (
 var Commands = []CommandName{
 	CmdTare, CmdStart, CmdStop, CmdMark, CmdLabelWeight,
 	CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType,
-	CmdParcel, CmdOutcome,
+	CmdSolution, CmdTier, CmdParcel, CmdOutcome,
 }
+
+// Solutions are the values of the solution command: "default" (the remedy
+// the tier suggests) and every remedy the dispute text can ask for.
+var Solutions = func() []string {
+	out := []string{"default"}
+	for _, s := range verdict.Solutions {
+		out = append(out, string(s))
+	}
+	return out
+}()
+
+// Tiers are the values of the tier command: "auto" (the computed tier)
+// and the seed's tiers.
+var Tiers = []string{"auto", "0", "1", "2", "3"}
 
 // PressPayload is the only payload a button command (tare, start, stop,
 // mark) accepts; it is Home Assistant's default payload_press.
@@ -239,6 +260,20 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 			return refuse(name, ErrBadPayload, "%s", reason)
 		}
 		return Command{Name: cmd, Outcome: &o}, nil
+	case CmdSolution:
+		if !oneOf(s, Solutions) {
+			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(Solutions, ", "))
+		}
+		return Command{Name: cmd, Text: s}, nil
+	case CmdTier:
+		if !oneOf(s, Tiers) {
+			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(Tiers, ", "))
+		}
+		g := -1.0
+		if s != "auto" {
+			g = float64(s[0] - '0')
+		}
+		return Command{Name: cmd, Grams: g}, nil
 	case CmdExteriorCondition:
 		if !oneOf(s, ExteriorConditions) {
 			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(ExteriorConditions, ", "))

@@ -153,6 +153,14 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	add("select", "exterior_condition", "Exterior condition", Component{
 		"command_topic": t.Cmd(CmdExteriorCondition), "options": append([]string(nil), ExteriorConditions...),
 	})
+	add("select", "solution", "Requested solution", Component{
+		"command_topic": t.Cmd(CmdSolution), "options": append([]string(nil), Solutions...),
+		"icon": "mdi:hand-coin",
+	})
+	add("select", "tier_override", "Claim tier override", Component{
+		"command_topic": t.Cmd(CmdTier), "options": append([]string(nil), Tiers...),
+		"icon": "mdi:stairs",
+	})
 	add("select", "issue_type", "Issue type", Component{
 		"command_topic": t.Cmd(CmdIssueType), "options": append([]string(nil), IssueTypes...),
 	})

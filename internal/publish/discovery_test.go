@@ -222,7 +222,7 @@ func TestDiscoveryEntities(t *testing.T) {
 		"tier": "sensor", "tracking_number": "sensor", "last_session": "sensor", "free_storage": "sensor",
 		"dispute": "sensor", "label": "image", "tare": "button", "start": "button", "stop": "button",
 		"mark": "button", "label_weight_input": "number", "order_ref": "text", "tracking": "text",
-		"exterior_condition": "select", "issue_type": "select",
+		"exterior_condition": "select", "issue_type": "select", "solution": "select", "tier_override": "select",
 	}
 	for key, platform := range want {
 		c, ok := cmps[key].(map[string]any)

@@ -211,7 +211,13 @@ func (w *world) event(op, arg byte) Event {
 	case 11:
 		return Command{Kind: CmdLabelWeight, Grams: grams - 100}
 	case 12:
-		return Command{Kind: CmdIssueType, Text: []string{"wrong_item", "none", "bad", "damaged_cosmetic"}[arg%4]}
+		switch arg % 3 {
+		case 0:
+			return Command{Kind: CmdIssueType, Text: []string{"wrong_item", "none", "bad", "damaged_cosmetic"}[arg%4]}
+		case 1:
+			return Command{Kind: CmdSolution, Text: []string{"full_refund", "default", "bad"}[arg%3]}
+		}
+		return Command{Kind: CmdTier, Grams: float64(int(arg%6) - 1)}
 	case 13:
 		return Tick{}
 	case 14, 15:

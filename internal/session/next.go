@@ -164,7 +164,7 @@ func (st *step) command(c Command) {
 			return
 		}
 		st.emit(Tare{})
-	case CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType:
+	case CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType, CmdSolution, CmdTier:
 		st.entry(c, refuse)
 	default:
 		refuse("unknown command")
@@ -185,6 +185,16 @@ func (st *step) entry(c Command, refuse func(string)) {
 			return
 		}
 		e.LabelG, e.HasLabelG = c.Grams, true
+	case CmdTier:
+		switch g := c.Grams; {
+		case g == -1:
+			e.Tier, e.HasTier = 0, false
+		case g == 0 || g == 1 || g == 2 || g == 3:
+			e.Tier, e.HasTier = int(g), true
+		default:
+			refuse(fmt.Sprintf("tier must be 0, 1, 2 or 3 (or -1 for the computed tier), got %v", g))
+			return
+		}
 	default:
 		if err := checkText(c); err != nil {
 			refuse(err.Error())
@@ -200,6 +210,9 @@ func (st *step) entry(c Command, refuse func(string)) {
 			e.ExteriorCondition, _ = verdict.ParseExteriorCondition(v)
 		case CmdIssueType:
 			e.IssueType, _ = verdict.ParseIssueType(v)
+		case CmdSolution:
+			sol, _ := verdict.ParseSolution(v)
+			e.Solution = string(sol)
 		}
 	}
 	if e == s.Entries {

@@ -187,6 +187,11 @@ type Entries struct {
 	Tracking          string
 	ExteriorCondition string
 	IssueType         string
+	// Solution is the buyer's choice of remedy ("" = the tier's).
+	Solution string
+	// Tier overrides the computed tier when HasTier.
+	Tier    int
+	HasTier bool
 }
 
 // State is the machine's whole state. It is a value: Next never modifies
@@ -301,10 +306,16 @@ const (
 	CmdTracking          CommandKind = "tracking"
 	CmdExteriorCondition CommandKind = "exterior_condition"
 	CmdIssueType         CommandKind = "issue_type"
+	// CmdSolution overrides the remedy the claim asks for (Text is one of
+	// verdict.Solutions; "" or "default" goes back to the tier's).
+	CmdSolution CommandKind = "solution"
+	// CmdTier overrides the claim's tier (Grams holds 0–3; −1 goes back to
+	// the computed tier).
+	CmdTier CommandKind = "tier"
 )
 
 // Commands lists every command kind.
-var Commands = []CommandKind{CmdStart, CmdStop, CmdMark, CmdTare, CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType}
+var Commands = []CommandKind{CmdStart, CmdStop, CmdMark, CmdTare, CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType, CmdSolution, CmdTier}
 
 // Command is one command.
 type Command struct {
@@ -320,56 +331,6 @@ type Command struct {
 
 // MaxTextLen is the longest text value a command may carry, in bytes.
 const MaxTextLen = 100
-
-// ParseCommand turns a command name and payload (an MQTT message or a local
-// API request) into a Command. Payloads are trimmed; label_weight is grams
-// as a decimal number; the start, stop, mark and tare payloads are
-// ignored except that mark keeps a label other than "PRESS".
-func ParseCommand(name, payload, source string) (Command, error) {
-	k := CommandKind(name)
-	if !validKind(k) {
-		return Command{}, fmt.Errorf("%w: unknown command %q", ErrInvalidCommand, name)
-	}
-	c := Command{Kind: k, Source: source}
-	p := strings.TrimSpace(payload)
-	if len(p) > MaxTextLen {
-		return Command{}, fmt.Errorf("%w: %s: payload of %d bytes, at most %d", ErrInvalidCommand, name, len(p), MaxTextLen)
-	}
-	if strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return Command{}, fmt.Errorf("%w: %s: payload contains control characters", ErrInvalidCommand, name)
-	}
-	switch k {
-	case CmdLabelWeight:
-		g, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return Command{}, fmt.Errorf("%w: label_weight: %q is not a number of grams", ErrInvalidCommand, payload)
-		}
-		if err := checkLabel(g); err != nil {
-			return Command{}, fmt.Errorf("%w: %s", ErrInvalidCommand, err)
-		}
-		c.Grams = g
-	case CmdMark:
-		if !strings.EqualFold(p, "PRESS") {
-			c.Text = p
-		}
-	case CmdStart, CmdStop, CmdTare:
-	default:
-		c.Text = p
-		if err := checkText(c); err != nil {
-			return Command{}, fmt.Errorf("%w: %s", ErrInvalidCommand, err)
-		}
-	}
-	return c, nil
-}
-
-func validKind(k CommandKind) bool {
-	for _, c := range Commands {
-		if k == c {
-			return true
-		}
-	}
-	return false
-}
 
 func checkLabel(g float64) error {
 	if math.IsNaN(g) || math.IsInf(g, 0) || g <= 0 || g > verdict.MaxWeightG {
@@ -388,6 +349,9 @@ func checkText(c Command) error {
 		return err
 	case CmdExteriorCondition:
 		_, err := verdict.ParseExteriorCondition(c.Text)
+		return err
+	case CmdSolution:
+		_, err := verdict.ParseSolution(c.Text)
 		return err
 	}
 	return nil

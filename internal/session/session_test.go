@@ -353,40 +353,40 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestParseCommand(t *testing.T) {
-	tests := []struct {
-		name, payload string
-		want          Command
-		err           string
-	}{
-		{"start", "PRESS", Command{Kind: CmdStart, Source: "mqtt"}, ""},
-		{"mark", "PRESS", Command{Kind: CmdMark, Source: "mqtt"}, ""},
-		{"mark", " torn sleeve ", Command{Kind: CmdMark, Text: "torn sleeve", Source: "mqtt"}, ""},
-		{"label_weight", " 2350.5\n", Command{Kind: CmdLabelWeight, Grams: 2350.5, Source: "mqtt"}, ""},
-		{"issue_type", "wrong_item", Command{Kind: CmdIssueType, Text: "wrong_item", Source: "mqtt"}, ""},
-		{"order_ref", "#12345", Command{Kind: CmdOrderRef, Text: "#12345", Source: "mqtt"}, ""},
-		{"label_weight", "2,35 kg", Command{}, `label_weight: "2,35 kg" is not a number of grams`},
-		{"label_weight", "0", Command{}, "label_weight must be greater than 0"},
-		{"label_weight", "-5", Command{}, "label_weight must be greater than 0"},
-		{"label_weight", "NaN", Command{}, "got NaN"},
-		{"label_weight", "1e9", Command{}, "at most 200000 g"},
-		{"issue_type", "furious", Command{}, `issue_type "furious" is not one of`},
-		{"exterior_condition", "soggy", Command{}, `exterior_condition "soggy" is not one of`},
-		{"tracking", strings.Repeat("9", 101), Command{}, "payload of 101 bytes, at most 100"},
-		{"order_ref", "12\x1b[2J", Command{}, "control characters"},
-		{"reboot", "", Command{}, `unknown command "reboot"`},
+func TestOverrides(t *testing.T) {
+	s, err := New(defaultConfig())
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		got, err := ParseCommand(tc.name, tc.payload, "mqtt")
-		if tc.err != "" {
-			if !errors.Is(err, ErrInvalidCommand) || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ParseCommand(%q, %q) error %v, want ErrInvalidCommand saying %q", tc.name, tc.payload, err, tc.err)
+	now := time.Unix(0, 0)
+	for _, tc := range []struct {
+		c      Command
+		refuse bool
+	}{
+		{Command{Kind: CmdSolution, Text: "full_refund"}, false},
+		{Command{Kind: CmdTier, Grams: 2}, false},
+		{Command{Kind: CmdTier, Grams: 7}, true},
+		{Command{Kind: CmdTier, Grams: 1.5}, true},
+		{Command{Kind: CmdSolution, Text: "money back now"}, true},
+	} {
+		var effs []Effect
+		s, effs = Next(s, tc.c, now)
+		refused := false
+		for _, e := range effs {
+			if _, ok := e.(Refuse); ok {
+				refused = true
 			}
-			continue
 		}
-		if err != nil || got != tc.want {
-			t.Errorf("ParseCommand(%q, %q) = %+v, %v; want %+v", tc.name, tc.payload, got, err, tc.want)
+		if refused != tc.refuse {
+			t.Errorf("%+v: refused %v, want %v (effects %v)", tc.c, refused, tc.refuse, effs)
 		}
+	}
+	if s.Entries.Solution != "full_refund" || !s.Entries.HasTier || s.Entries.Tier != 2 {
+		t.Errorf("entries %+v", s.Entries)
+	}
+	s, _ = Next(s, Command{Kind: CmdTier, Grams: -1}, now)
+	if s.Entries.HasTier {
+		t.Errorf("tier -1 did not clear the override: %+v", s.Entries)
 	}
 }
 
