@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -45,6 +47,60 @@ type hardware struct {
 type simHW struct {
 	load    *hx711test.Load
 	presses chan session.PressKind
+	// scaleDown makes every HX711 read time out, as a chip whose DOUT
+	// wire came loose.
+	scaleDown atomic.Bool
+	camera    *simCamera
+}
+
+// simCamera wraps the synthetic camera so that it can be unplugged on
+// demand: the open source fails with camera.ErrUnplugged and opens fail
+// until the unplug's end.
+type simCamera struct {
+	open camera.OpenFunc
+
+	mu    sync.Mutex
+	gen   uint64    // counts unplugs; a source from an earlier one is gone
+	until time.Time // opens fail before this
+}
+
+func (c *simCamera) state() (uint64, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen, c.until
+}
+
+// unplug pulls the camera out for d.
+func (c *simCamera) unplug(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.until = time.Now().Add(d)
+}
+
+func (c *simCamera) Open(ctx context.Context) (camera.Source, error) {
+	gen, until := c.state()
+	if time.Now().Before(until) {
+		return nil, fmt.Errorf("%w: simulated camera unplugged", camera.ErrUnplugged)
+	}
+	src, err := c.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &simSource{Source: src, cam: c, gen: gen}, nil
+}
+
+type simSource struct {
+	camera.Source
+	cam *simCamera
+	gen uint64
+}
+
+func (s *simSource) Next(ctx context.Context) (camera.Frame, error) {
+	if gen, _ := s.cam.state(); gen != s.gen {
+		return camera.Frame{}, fmt.Errorf("%w: simulated camera pulled out", camera.ErrUnplugged)
+	}
+	return s.Source.Next(ctx)
 }
 
 func openHardware(cfg config.Config, sim bool, log *slog.Logger) (*hardware, error) {
@@ -140,10 +196,24 @@ func openSim(cfg config.Config, gain hx711.Gain, log *slog.Logger) (*hardware, e
 		return nil, err
 	}
 	presses := make(chan session.PressKind, 4)
+	sim := &simHW{load: load, presses: presses, camera: &simCamera{
+		open: cameratest.Opener(cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, Quality: cfg.Camera.JPEGQuality}),
+	}}
+	readTimeout := cfg.Scale.ReadTimeout
 	hw := &hardware{
-		readRaw:    dev.Read,
+		readRaw: func(ctx context.Context) (int32, error) {
+			if sim.scaleDown.Load() {
+				select {
+				case <-time.After(readTimeout):
+				case <-ctx.Done():
+					return 0, ctx.Err()
+				}
+				return 0, fmt.Errorf("%w: simulated HX711 disconnected", hx711.ErrTimeout)
+			}
+			return dev.Read(ctx)
+		},
 		scaleStats: dev.Stats,
-		openCamera: cameratest.Opener(cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, Quality: cfg.Camera.JPEGQuality}),
+		openCamera: sim.camera.Open,
 		nextPress: func(ctx context.Context) (session.PressKind, error) {
 			select {
 			case k := <-presses:
@@ -152,7 +222,7 @@ func openSim(cfg config.Config, gain hx711.Gain, log *slog.Logger) (*hardware, e
 				return 0, ctx.Err()
 			}
 		},
-		sim:           &simHW{load: load, presses: presses},
+		sim:           sim,
 		halt:          func() { _ = dev.Halt() },
 		factoryOffset: hx711test.RefOffset, factoryScale: hx711test.RefCountsPerGram, factoryOK: true,
 	}

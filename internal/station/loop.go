@@ -43,12 +43,17 @@ type startedEv struct {
 	err error
 }
 
-// sealedEv is the sealer's answer.
+// sealedEv is a seal attempt's answer, with what it received from the
+// recording and the label goroutine for the next attempt.
 type sealedEv struct {
 	id  uint64
 	res result.Result
+	got sealInputs
 	err error
 }
+
+// scaleFaultEv: the HX711 stopped answering; the next sampleEv ends it.
+type scaleFaultEv struct{ err error }
 
 // trackingEv is a tracking number decoded from the label still.
 type trackingEv struct {
@@ -56,21 +61,32 @@ type trackingEv struct {
 	tracking string
 }
 
-// current is the session in progress, owned by loop.
+// current is the session in progress, owned by loop: it exists exactly
+// while the session machine is in a session (starting, recording,
+// sealing). A seal attempt gets a copy.
 type current struct {
 	id      uint64
-	es      *evidence.Session
+	es      *evidence.Session // nil when the bundle could not be opened
 	start   time.Time
 	t0      time.Duration // scale time of the start, for weight.csv
 	weightF *os.File
 	weightW *trace.Writer
-	// label delivers the label still once; stop delivers the recording's end.
-	label   chan labelResult
-	stop    chan stopResult
-	stats   *stopResult
-	still   *labelResult
+	// label delivers the label still once; stop, made when the recording
+	// is stopped, delivers its end once.
+	label chan labelResult
+	stop  chan stopResult
+	// got is what earlier seal attempts received from label and stop.
+	got sealInputs
+	// sealing is set while a seal attempt runs.
+	sealing bool
 	preview verdict.Outcome
 	parcel  *registry.Parcel
+}
+
+// sealInputs are the recording's end and the label still, once received.
+type sealInputs struct {
+	stats *stopResult
+	still *labelResult
 }
 
 type stopResult struct {
@@ -88,8 +104,13 @@ func (s *Station) send(ctx context.Context, ev event) {
 	select {
 	case s.events <- ev:
 	case <-ctx.Done():
+	case <-s.loopDone:
 	}
 }
+
+// shutdownTimeout bounds the seal of a recording in progress when weighd
+// is stopped; systemd's TimeoutStopSec (20 s) must leave room for it.
+const shutdownTimeout = 15 * time.Second
 
 // loop owns the session state machine.
 func (s *Station) loop(ctx context.Context) error {
@@ -100,25 +121,38 @@ func (s *Station) loop(ctx context.Context) error {
 	params := verdict.ParamsFrom(s.cfg.Verdict)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	defer close(s.loopDone)
 	var cur *current
 	var pending []chan error // replies waiting on the current event's refusals
 	var lastReading weighing.Reading
 	var evalParcel *registry.Parcel
 	var evalOut verdict.Outcome
+	var scaleErr error // the HX711 is not answering
 
 	for {
 		var ev session.Event
 		var reply chan error
-		now := time.Now()
+		var e event
 		select {
 		case <-ctx.Done():
 			s.shutdown(cur, ss)
 			return nil
 		case <-timer.C:
-			ev = session.Tick{}
-		case e := <-s.events:
+			e = session.Tick{}
+		case e = <-s.events:
+		}
+		// The time of the event, not of the previous one: a Tick must see
+		// the deadline it was armed for.
+		now := time.Now()
+		{
 			switch e := e.(type) {
+			case session.Tick:
+				ev = e
+			case scaleFaultEv:
+				scaleErr = e.err
+				continue
 			case sampleEv:
+				scaleErr = nil
 				lastReading = e.reading
 				s.noteReading(e.reading)
 				if cur != nil && cur.weightW != nil {
@@ -139,8 +173,18 @@ func (s *Station) loop(ctx context.Context) error {
 				}
 				ev = session.Reading{Grams: e.reading.Grams, State: ws}
 			case pressEv:
+				if e.kind == session.PressShort && scaleErr != nil && startsSession(ss.Phase) {
+					reason := "the scale is not answering: " + scaleErr.Error()
+					s.log.Warn("refused", "command", "start", "source", "button", "reason", reason)
+					s.pub.PublishFault("start", reason)
+					continue
+				}
 				ev = session.Press{Kind: e.kind}
 			case cmdEv:
+				if e.cmd.Kind == session.CmdStart && scaleErr != nil && startsSession(ss.Phase) {
+					e.reply <- fmt.Errorf("start refused: the scale is not answering: %v", scaleErr)
+					continue
+				}
 				ev, reply = e.cmd, e.reply
 			case startedEv:
 				if cur == nil || cur.id != e.id {
@@ -148,21 +192,19 @@ func (s *Station) loop(ctx context.Context) error {
 				}
 				if e.err != nil {
 					ev = session.RecordingFailed{Session: e.id, Reason: e.err.Error()}
-					s.abandon(cur)
-					cur = nil
 				} else {
 					ev = session.RecordingStarted{Session: e.id}
 					s.setError("")
 				}
 			case sealedEv:
+				if cur != nil && cur.id == e.id {
+					cur.sealing, cur.got = false, e.got
+				}
 				if e.err != nil {
 					ev = session.SealFailed{Session: e.id, Reason: e.err.Error()}
 				} else {
 					ev = session.Sealed{Session: e.id, Bundle: e.res.Bundle}
 					s.setLastResult(e.res)
-					if cur != nil && cur.id == e.id {
-						cur = nil
-					}
 				}
 			case trackingEv:
 				if cur == nil || cur.id != e.id || ss.Entries.Tracking != "" {
@@ -227,19 +269,18 @@ func (s *Station) loop(ctx context.Context) error {
 			case session.StartRecording:
 				cur = s.begin(ctx, eff, ss, lastReading, evalParcel, evalOut)
 			case session.Mark:
-				if cur != nil {
+				if cur != nil && cur.id == eff.Session {
 					s.video <- videoCmd{mark: &markCmd{at: eff.At, label: eff.Label}}
 				}
 			case session.StopRecording:
+				s.log.Info("recording stopping", "session", eff.Session, "reason", eff.Reason)
 				if cur != nil && cur.id == eff.Session && cur.stop == nil {
-					cur.stop = make(chan stopResult, 1)
-					s.video <- videoCmd{stop: cur.stop}
-					s.labelCtl <- labelCmd{finish: true}
-					s.closeWeightLog(cur)
+					s.stopRecording(cur)
 				}
 			case session.Seal:
-				if cur != nil && cur.id == eff.Session {
-					go s.seal(ctx, cur, ss.Weighin, ss.Entries, params, eff.Attempt)
+				if cur != nil && cur.id == eff.Session && !cur.sealing {
+					cur.sealing = true
+					go s.seal(ctx, *cur, ss.Weighin, ss.Entries, params, eff.Attempt)
 				}
 			}
 		}
@@ -250,8 +291,18 @@ func (s *Station) loop(ctx context.Context) error {
 		if ss.Phase != prev.Phase {
 			s.log.Debug("phase", "from", prev.Phase, "to", ss.Phase)
 		}
+		if cur != nil && !ss.Phase.InSession() {
+			s.leave(cur)
+			cur = nil
+		}
 		s.publishState(ss, cur)
 	}
+}
+
+// startsSession reports whether a short press or a start in phase p
+// begins a session.
+func startsSession(p session.Phase) bool {
+	return p == session.PhaseIdle || p == session.PhasePresent || p == session.PhaseStable
 }
 
 func weightState(st weighing.State) (session.WeightState, bool) {
@@ -296,10 +347,37 @@ func (s *Station) begin(ctx context.Context, eff session.StartRecording, ss sess
 	return cur
 }
 
-// abandon cleans up after a start that failed: the bundle stays on disk
-// unsealed and is sealed interrupted at the next start.
-func (s *Station) abandon(cur *current) {
+// stopRecording ends cur's recording, label still and weight log.
+func (s *Station) stopRecording(cur *current) {
+	cur.stop = make(chan stopResult, 1)
+	s.video <- videoCmd{stop: cur.stop}
+	s.labelCtl <- labelCmd{finish: true}
 	s.closeWeightLog(cur)
+}
+
+// leave ends cur after the session machine left the session. A bundle
+// left unsealed (the recording did not start, or every seal attempt
+// failed) is sealed as interrupted now, so that the next session can
+// begin (the store keeps one session open) and its evidence is published.
+func (s *Station) leave(cur *current) {
+	s.closeWeightLog(cur)
+	if cur.es == nil {
+		return
+	}
+	recovered, err := s.store.Recover(analyzer(s.cfg.Recorder.GapThreshold))
+	if err != nil {
+		s.log.Error("sealing an abandoned session as interrupted failed; it is retried at the next start", "err", err)
+	}
+	for _, r := range recovered {
+		s.log.Warn("sealed an abandoned session as interrupted", "session", r.SessionID, "frames", r.Continuity.Frames)
+		s.setLastResult(r)
+		if err := s.reg.IndexSession(context.Background(), r); err != nil {
+			s.log.Warn("index session", "session", r.SessionID, "err", err)
+		}
+		if err := s.pub.PublishResult(r); err != nil {
+			s.log.Error("queue result for MQTT", "session", r.SessionID, "err", err)
+		}
+	}
 }
 
 func (s *Station) closeWeightLog(cur *current) {
@@ -379,36 +457,60 @@ func (s *Station) partialResult(cur *current, w session.Weighin, e session.Entri
 	return res
 }
 
-// seal waits for the recording's end and the label still, writes the
-// remaining files, seals the bundle, indexes and publishes the result. It
-// runs in its own goroutine and answers with a sealedEv.
-func (s *Station) seal(ctx context.Context, cur *current, w session.Weighin, e session.Entries, params verdict.Params, attempt int) {
-	res, err := s.seal1(ctx, cur, w, e, params)
+// seal is one seal attempt, in its own goroutine, on a copy of the
+// session: it answers loop with a sealedEv. Sealing is not cut short when
+// weighd is stopped: loop's shutdown waits for it, within its bound.
+func (s *Station) seal(ctx context.Context, c current, w session.Weighin, e session.Entries, params verdict.Params, attempt int) {
+	res, got, err := s.seal1(context.WithoutCancel(ctx), c, w, e, params)
 	if err != nil {
-		s.log.Error("seal failed", "session", cur.es.ID(), "attempt", attempt, "err", err)
+		s.log.Error("seal failed", "session", c.es.ID(), "attempt", attempt, "err", err)
 	}
-	s.send(context.Background(), sealedEv{id: cur.id, res: res, err: err})
+	s.send(context.Background(), sealedEv{id: c.id, res: res, got: got, err: err})
 }
 
-func (s *Station) seal1(ctx context.Context, cur *current, w session.Weighin, e session.Entries, params verdict.Params) (result.Result, error) {
-	if cur.stats == nil {
-		r := <-cur.stop
-		cur.stats = &r
-	}
-	if cur.still == nil {
+// seal1 waits for the recording's end and the label still (unless an
+// earlier attempt received them, in c.got), writes the remaining files,
+// seals the bundle, indexes and publishes the result. It returns what it
+// received, for a retry.
+func (s *Station) seal1(ctx context.Context, c current, w session.Weighin, e session.Entries, params verdict.Params) (result.Result, sealInputs, error) {
+	got := c.got
+	if got.stats == nil {
 		select {
-		case l := <-cur.label:
-			cur.still = &l
-		case <-time.After(5 * time.Second):
-			cur.still = &labelResult{}
+		case r := <-c.stop:
+			got.stats = &r
+		case <-ctx.Done():
+			return result.Result{}, got, fmt.Errorf("waiting for the recording to stop: %w", ctx.Err())
 		}
 	}
-	res := s.partialResult(cur, w, e, cur.start, clockSynced())
-	if cur.stats.err != nil {
-		s.log.Warn("recording ended on an error", "session", cur.es.ID(), "err", cur.stats.err)
+	if got.still == nil {
+		t := time.NewTimer(labelWait)
+		select {
+		case l := <-c.label:
+			got.still = &l
+		case <-t.C:
+			s.log.Warn("no label still came", "session", c.es.ID())
+			got.still = &labelResult{}
+		case <-ctx.Done():
+			t.Stop()
+			return result.Result{}, got, fmt.Errorf("waiting for the label still: %w", ctx.Err())
+		}
+		t.Stop()
 	}
-	if cur.still.ok && e.Tracking == "" {
-		if t, err := label.ChooseTracking(cur.still.still.Barcodes, func(n string) (bool, error) { return s.reg.Has(ctx, n) }); err == nil {
+	res, err := s.sealWith(ctx, &c, got, w, e, params)
+	return res, got, err
+}
+
+// labelWait bounds the wait for the label still once the recording ended.
+const labelWait = 5 * time.Second
+
+func (s *Station) sealWith(ctx context.Context, c *current, got sealInputs, w session.Weighin, e session.Entries, params verdict.Params) (result.Result, error) {
+	stats, still := got.stats, got.still
+	res := s.partialResult(c, w, e, c.start, clockSynced())
+	if stats.err != nil {
+		s.log.Warn("recording ended on an error", "session", c.es.ID(), "err", stats.err)
+	}
+	if still.ok && e.Tracking == "" {
+		if t, err := label.ChooseTracking(still.still.Barcodes, func(n string) (bool, error) { return s.reg.Has(ctx, n) }); err == nil {
 			res.Tracking = t.Number
 			e.Tracking = t.Number
 		}
@@ -422,8 +524,8 @@ func (s *Station) seal1(ctx context.Context, cur *current, w session.Weighin, e 
 		return res, fmt.Errorf("verdict: %w", err)
 	}
 	out.Apply(&res)
-	res.Continuity = cur.stats.stats.Continuity()
-	res.Marks = cur.stats.stats.ResultMarks()
+	res.Continuity = stats.stats.Continuity()
+	res.Marks = stats.stats.ResultMarks()
 	if res.Marks == nil {
 		res.Marks = []result.Mark{}
 	}
@@ -434,20 +536,20 @@ func (s *Station) seal1(ctx context.Context, cur *current, w session.Weighin, e 
 	res.Dispute = msg.String()
 
 	var files []evidence.FileEntry
-	for _, f := range cur.stats.stats.Files {
+	for _, f := range stats.stats.Files {
 		files = append(files, evidence.FileEntry{Name: f.Name, Bytes: f.Bytes, SHA256: f.SHA256})
 	}
-	if err := writeFileSync(filepath.Join(cur.es.Dir(), "dispute.txt"), []byte(res.Dispute+"\n")); err != nil {
+	if err := writeFileSync(filepath.Join(c.es.Dir(), "dispute.txt"), []byte(res.Dispute+"\n")); err != nil {
 		return res, err
 	}
-	var still []byte
-	if cur.still.ok {
-		still = cur.still.still.JPEG
-		if err := writeFileSync(filepath.Join(cur.es.Dir(), "label.jpg"), still); err != nil {
+	var jpeg []byte
+	if still.ok {
+		jpeg = still.still.JPEG
+		if err := writeFileSync(filepath.Join(c.es.Dir(), "label.jpg"), jpeg); err != nil {
 			return res, err
 		}
 	}
-	sealed, err := cur.es.Seal(res, files...)
+	sealed, err := c.es.Seal(res, files...)
 	if err != nil {
 		return res, err
 	}
@@ -459,8 +561,8 @@ func (s *Station) seal1(ctx context.Context, cur *current, w session.Weighin, e 
 	if err := s.pub.PublishResult(sealed); err != nil {
 		s.log.Error("queue result for MQTT", "session", sealed.SessionID, "err", err)
 	}
-	if still != nil {
-		if err := s.pub.PublishLabel(still); err != nil {
+	if jpeg != nil {
+		if err := s.pub.PublishLabel(jpeg); err != nil {
 			s.log.Warn("publish label still", "err", err)
 		}
 	}
@@ -483,23 +585,39 @@ func writeFileSync(path string, data []byte) error {
 	return f.Close()
 }
 
-// shutdown ends a recording in progress cleanly when weighd is stopped: the
-// recording is stopped and the bundle sealed, within a bound.
+// shutdown ends a session in progress cleanly when weighd is stopped,
+// within shutdownTimeout: a seal attempt under way is waited for; else the
+// recording is stopped (if it still runs) and the bundle sealed. The
+// camera, recorder and label goroutines run until loop has returned. What
+// does not finish in time is sealed as interrupted at the next start.
 func (s *Station) shutdown(cur *current, ss session.State) {
 	if cur == nil || cur.es == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if cur.stop == nil {
-		cur.stop = make(chan stopResult, 1)
-		s.video <- videoCmd{stop: cur.stop}
-		s.labelCtl <- labelCmd{finish: true}
-		s.closeWeightLog(cur)
+	s.log.Info("stopping: sealing the session in progress", "session", cur.es.ID(), "phase", ss.Phase)
+	for cur.sealing {
+		select {
+		case ev := <-s.events:
+			if e, ok := ev.(sealedEv); ok && e.id == cur.id {
+				if e.err == nil {
+					s.setLastResult(e.res)
+					return
+				}
+				cur.sealing, cur.got = false, e.got
+			}
+		case <-ctx.Done():
+			s.log.Error("the seal under way did not finish in time; the session is sealed interrupted at the next start", "session", cur.es.ID())
+			return
+		}
 	}
-	res, err := s.seal1(ctx, cur, ss.Weighin, ss.Entries, verdict.ParamsFrom(s.cfg.Verdict))
+	if cur.stop == nil {
+		s.stopRecording(cur)
+	}
+	res, _, err := s.seal1(ctx, *cur, ss.Weighin, ss.Entries, verdict.ParamsFrom(s.cfg.Verdict))
 	if err != nil {
-		s.log.Error("seal at shutdown failed; it is sealed interrupted at the next start", "err", err)
+		s.log.Error("seal at shutdown failed; the session is sealed interrupted at the next start", "session", cur.es.ID(), "err", err)
 		return
 	}
 	s.setLastResult(res)

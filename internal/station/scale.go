@@ -88,6 +88,13 @@ func (s *Station) runScale(ctx context.Context) error {
 			}
 			failures++
 			s.noteScaleError(err)
+			if failures == 1 {
+				select { // loop refuses to start a session on a stale weight
+				case s.events <- scaleFaultEv{err: err}:
+				case <-ctx.Done():
+					return nil
+				}
+			}
 			if failures == 1 || failures%100 == 0 {
 				s.log.Warn("hx711 read failed", "err", err, "failures", failures)
 			}

@@ -145,7 +145,13 @@ func Run(ctx context.Context, opts Options) error {
 		labelCtl:    make(chan labelCmd, 4),
 		labelFrames: make(chan camera.Frame, 1),
 		scaleReqs:   make(chan scaleReq, 1),
+		loopDone:    make(chan struct{}),
 		mqttURL:     mqttCfg.Broker, embedded: embedded,
+	}
+	st.recon = &camera.Reconnector{
+		Open:    hw.openCamera,
+		Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
+		Log:     log.With("component", "camera"),
 	}
 	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version))
 	if err != nil {
@@ -166,17 +172,25 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	// The camera, the recorder and the label goroutine outlive loop: when
+	// weighd is stopped, loop stops and seals the recording in progress
+	// with them, then ends them.
+	mctx, stopMedia := context.WithCancel(context.WithoutCancel(gctx))
+	defer stopMedia()
 	g.Go(func() error { return api.Serve(gctx, ln, st) })
 	g.Go(func() error { return pub.Run(gctx) })
-	g.Go(func() error { return rec.Run(gctx) })
+	g.Go(func() error { return rec.Run(mctx) })
 	g.Go(func() error { return st.runScale(gctx) })
-	g.Go(func() error { return st.runVideo(gctx) })
+	g.Go(func() error { return st.runVideo(mctx) })
 	g.Go(func() error { return st.runButton(gctx) })
 	g.Go(func() error { return st.runLED(gctx) })
 	g.Go(func() error {
 		return store.Run(gctx, cfg.Retention.CheckInterval, func() (time.Time, bool) { return time.Now(), clockSynced() })
 	})
-	g.Go(func() error { return st.loop(gctx) })
+	g.Go(func() error {
+		defer stopMedia()
+		return st.loop(gctx)
+	})
 	g.Go(func() error { return runWatchdog(gctx, st.healthy, log) })
 
 	log.Info("weighd ready", "sim", opts.Sim, "socket", cfg.API.Socket, "mqtt", mqttCfg.Broker,
@@ -241,6 +255,7 @@ type Station struct {
 	labelCtl    chan labelCmd
 	labelFrames chan camera.Frame
 	scaleReqs   chan scaleReq
+	loopDone    chan struct{} // closed when loop returns
 	recon       *camera.Reconnector
 	camDropped  atomic.Int64
 

@@ -48,13 +48,17 @@ func (s *Station) noteReading(r weighing.Reading) {
 	s.status.Scale.LastErr = ""
 }
 
+// noteScaleError shows a failed HX711 read: the last weight is no longer
+// known.
 func (s *Station) noteScaleError(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status.Scale.LastErr = err.Error()
+	s.status.WeightState, s.status.Stable = "undecided", false
 }
 
-func (s *Station) noteFrame(f camera.Frame) {
+// noteFrame shows a frame the recorder took, and the pre-roll it holds.
+func (s *Station) noteFrame(f camera.Frame, preFrames int, preSpan time.Duration, preBytes int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.lastFrame.IsZero() {
@@ -64,7 +68,11 @@ func (s *Station) noteFrame(f camera.Frame) {
 	}
 	s.lastFrame = f.Time
 	c := &s.status.Camera
-	c.Connected, c.Frames, c.Width, c.Height = true, f.Seq+1, f.Width, f.Height
+	c.Frames, c.Width, c.Height = f.Seq+1, f.Width, f.Height
+	c.PreRollS, c.PreRollB = 0, preBytes
+	if preFrames > 0 {
+		c.PreRollS = preSpan.Seconds()
+	}
 }
 
 func (s *Station) setCalibration(offset, scale float64, ok bool) {
@@ -116,9 +124,6 @@ func (s *Station) publishState(ss session.State, cur *current) {
 	st.FreeStorageBytes = free
 	st.ClockSynced = clockSynced()
 	st.UptimeS = time.Since(s.started).Seconds()
-	if !s.lastFrame.IsZero() && time.Since(s.lastFrame) > s.cfg.Camera.FrameTimeout {
-		st.Camera.Connected = false
-	}
 	st.Camera.FPS = s.fps
 	ps := publish.State{
 		WeightG: st.WeightG, Stable: st.Stable, Recording: st.Recording, SessionState: st.SessionState,
@@ -133,12 +138,15 @@ func (s *Station) publishState(ss session.State, cur *current) {
 func (s *Station) Status(ctx context.Context) (any, error) {
 	s.mu.Lock()
 	st := s.status
+	lastFrame := s.lastFrame
 	s.mu.Unlock()
-	if s.recon != nil {
-		rs := s.recon.Stats()
-		if rs.LastErr != nil {
-			st.Camera.LastErr = rs.LastErr.Error()
-		}
+	// The camera is connected while the reconnector's source delivers:
+	// frames came since the last loss, and recently.
+	rs := s.recon.Stats()
+	st.Camera.Connected = rs.Frames > 0 && !rs.LastResume.Before(rs.LastLoss) &&
+		time.Since(lastFrame) <= s.cfg.Camera.FrameTimeout
+	if rs.LastErr != nil {
+		st.Camera.LastErr = rs.LastErr.Error()
 	}
 	st.MQTT.Connected = s.pub.Connected()
 	st.LED = s.ledPattern().String()
@@ -169,7 +177,7 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			return nil, fmt.Errorf("calibrate_span: value must be the known mass in grams, got %q", value)
 		}
 		return nil, s.scaleDo(ctx, "span", g)
-	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress:
+	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, CmdSimUnplug, CmdSimScale:
 		return nil, s.simCommand(ctx, name, value)
 	case string(publish.CmdMark):
 		// The API's mark carries a free label; MQTT's is just PRESS.
@@ -211,6 +219,17 @@ func parseSince(v string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("since: %q is not a date (2006-01-02) or RFC 3339 time", v)
 }
 
+// Simulator commands of the local API beyond internal/api's sim_* ones
+// (weighd --sim only), for fault tests.
+const (
+	// CmdSimUnplug pulls the synthetic camera out for value, a duration
+	// such as "2s"; the camera reconnector brings it back after that.
+	CmdSimUnplug = "sim_unplug"
+	// CmdSimScale: value "fail" makes every HX711 read time out, as a
+	// loose DOUT wire; "ok" ends the fault.
+	CmdSimScale = "sim_scale"
+)
+
 func (s *Station) simCommand(ctx context.Context, name, value string) error {
 	if s.hw.sim == nil {
 		return fmt.Errorf("%s: %w", name, errNotSim)
@@ -237,6 +256,21 @@ func (s *Station) simCommand(ctx context.Context, name, value string) error {
 		case s.hw.sim.presses <- kind:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+	case CmdSimUnplug:
+		d, err := time.ParseDuration(value)
+		if err != nil || d <= 0 || d > time.Minute {
+			return fmt.Errorf("sim_unplug: value must be a duration up to 1m, got %q", value)
+		}
+		s.hw.sim.camera.unplug(d)
+	case CmdSimScale:
+		switch value {
+		case "fail":
+			s.hw.sim.scaleDown.Store(true)
+		case "ok":
+			s.hw.sim.scaleDown.Store(false)
+		default:
+			return fmt.Errorf("sim_scale: value must be fail or ok, got %q", value)
 		}
 	}
 	return nil

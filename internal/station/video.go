@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"weighin/drivers/camera"
 	"weighin/internal/label"
 )
@@ -47,35 +49,40 @@ type labelStart struct {
 	out chan labelResult
 }
 
-// runVideo runs the camera (reconnecting after an unplug) and the video
-// goroutine that feeds the recorder's pre-roll and recording, and offers
-// frames to the label goroutine.
+// runVideo runs the camera (reconnecting after an unplug), the label
+// goroutine, and the video goroutine that feeds the recorder's pre-roll and
+// recording and offers frames to the label goroutine. It returns when all
+// three have ended.
 func (s *Station) runVideo(ctx context.Context) error {
 	frames := make(chan camera.Frame, 8)
-	recon := &camera.Reconnector{
-		Open:    s.hw.openCamera,
-		Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
-		Log:     s.log.With("component", "camera"),
-	}
-	s.recon = recon
-	go func() {
-		_ = recon.Run(ctx, func(f camera.Frame) {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return s.recon.Run(ctx, func(f camera.Frame) {
 			select {
 			case frames <- f:
 			default:
 				s.camDropped.Add(1)
 			}
 		})
-	}()
-	go s.runLabel(ctx)
+	})
+	g.Go(func() error {
+		s.runLabel(ctx)
+		return nil
+	})
+	g.Go(func() error { return s.videoLoop(ctx, frames) })
+	return g.Wait()
+}
 
+// videoLoop is the video goroutine.
+func (s *Station) videoLoop(ctx context.Context, frames <-chan camera.Frame) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case f := <-frames:
 			s.rec.Push(f)
-			s.noteFrame(f)
+			n, span, bytes := s.rec.PreRoll()
+			s.noteFrame(f, n, span, bytes)
 			select {
 			case s.labelFrames <- f:
 			default: // the label goroutine is busy scoring: skip this one

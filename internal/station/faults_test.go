@@ -1,0 +1,204 @@
+package station_test
+
+import (
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"weighin/internal/api"
+	"weighin/internal/evidence"
+	"weighin/internal/result"
+	"weighin/internal/station"
+)
+
+// sealedManifest checks that the bundle of session id verifies and returns
+// its result.
+func sealedManifest(t *testing.T, d *daemon, id string) result.Result {
+	t.Helper()
+	dir := filepath.Join(d.state, "sessions", id)
+	rep, err := evidence.VerifyBundle(dir, evidence.VerifyOptions{})
+	if err != nil || !rep.OK() {
+		t.Fatalf("%s does not verify: %v %+v\nlog:\n%s", id, err, rep, d.logText())
+	}
+	data, err := os.ReadFile(filepath.Join(dir, evidence.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, _, err := evidence.ParseManifest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return man.Result
+}
+
+// weightLog reads a bundle's weight.csv: the t_ms of every row.
+func weightLog(t *testing.T, d *daemon, id string) []int64 {
+	t.Helper()
+	f, err := os.Open(filepath.Join(d.state, "sessions", id, "weight.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 2 || rows[0][0] != "t_ms" {
+		t.Fatalf("weight.csv of %s: %d rows, header %v", id, len(rows), rows[0])
+	}
+	var ts []int64
+	for _, r := range rows[1:] {
+		v, err := strconv.ParseInt(r[0], 10, 64)
+		if err != nil {
+			t.Fatalf("weight.csv of %s: t_ms %q: %v", id, r[0], err)
+		}
+		ts = append(ts, v)
+	}
+	return ts
+}
+
+// startRecording places grams, presses and waits for the recording; it
+// returns its session id.
+func (d *daemon) startRecording(grams float64) string {
+	d.t.Helper()
+	d.do(api.CmdSimPlace, strconv.FormatFloat(grams, 'f', -1, 64))
+	d.waitFor("a stable weight", 15*time.Second, func(s api.Status) bool { return s.WeightState == "stable" })
+	d.do(api.CmdSimPress, "short")
+	return d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording && s.SessionID != "" }).SessionID
+}
+
+// waitSealed waits until the session id is the last result and the station
+// is out of it.
+func (d *daemon) waitSealed(id string, timeout time.Duration) result.Result {
+	d.t.Helper()
+	st := d.waitFor("session "+id+" sealed", timeout, func(s api.Status) bool {
+		return s.LastResult != nil && s.LastResult.SessionID == id && !s.Recording && s.SessionState != "sealing"
+	})
+	return *st.LastResult
+}
+
+// TestCameraUnplugAndStopSignal: the camera is pulled out in the middle of a
+// recording and comes back; the session seals complete and its continuity
+// shows the gap. Then weighd is stopped (SIGTERM) in the middle of a
+// recording: it must stop the recording and seal the bundle before it exits
+// (complete, not left to be recovered as interrupted), with the weight log
+// covering the whole session.
+func TestCameraUnplugAndStopSignal(t *testing.T) {
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		t.Fatal("ffprobe not found: `make deps` installs Debian's ffmpeg")
+	}
+	mq, _ := startMosquitto(t)
+	d := newDaemon(t, mq.URL())
+	d.start()
+
+	id := d.startRecording(900)
+	time.Sleep(2 * time.Second)
+	d.do(station.CmdSimUnplug, "1500ms")
+	d.waitFor("the camera lost", 10*time.Second, func(s api.Status) bool { return !s.Camera.Connected })
+	d.waitFor("the camera back", 20*time.Second, func(s api.Status) bool { return s.Camera.Connected })
+	time.Sleep(time.Second)
+	d.do(api.CmdSimPress, "long")
+	res := d.waitSealed(id, 40*time.Second)
+	if res.Interrupted {
+		t.Errorf("unplug session sealed interrupted")
+	}
+	if len(res.Continuity.Gaps) == 0 || res.Continuity.MaxGapMS < 1000 {
+		t.Errorf("continuity after a 1.5 s unplug: max gap %.0f ms, gaps %+v; want a gap of at least 1 s",
+			res.Continuity.MaxGapMS, res.Continuity.Gaps)
+	}
+	if m := sealedManifest(t, d, id); m.Continuity.MaxGapMS != res.Continuity.MaxGapMS {
+		t.Errorf("manifest max gap %v, published %v", m.Continuity.MaxGapMS, res.Continuity.MaxGapMS)
+	}
+	d.do(api.CmdSimRemove, "")
+	d.waitFor("an empty platform", 15*time.Second, func(s api.Status) bool { return s.WeightState == "empty" })
+
+	// SIGTERM during a recording.
+	id = d.startRecording(1300)
+	began := time.Now()
+	time.Sleep(3 * time.Second)
+	recorded := time.Since(began)
+	d.stop()
+	m := sealedManifest(t, d, id)
+	if m.Interrupted {
+		t.Errorf("session stopped by SIGTERM was left to recovery (sealed interrupted)\nlog:\n%s", d.logText())
+	}
+	if m.Continuity.Frames < int64(recorded.Seconds()-1)*15 {
+		t.Errorf("session stopped by SIGTERM: %d frames after %.1f s at 15 fps", m.Continuity.Frames, recorded.Seconds())
+	}
+	if _, err := os.Stat(filepath.Join(d.state, "sessions", id, "label.jpg")); err != nil {
+		t.Errorf("label still: %v", err)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", filepath.Join(d.state, "sessions", id, "video-000.mkv")).CombinedOutput()
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(out))); err != nil || int64(n) != m.Continuity.Frames {
+		t.Errorf("ffprobe decodes %s (%v); the manifest says %d frames", out, err, m.Continuity.Frames)
+	}
+	// weight.csv: time from the session's start, over the whole recording.
+	ts := weightLog(t, d, id)
+	if ts[0] < 0 || ts[0] > 1000 {
+		t.Errorf("weight.csv starts at t_ms %d, want the session's start (0–1000)", ts[0])
+	}
+	if last := ts[len(ts)-1]; last < recorded.Milliseconds()-1000 {
+		t.Errorf("weight.csv ends at t_ms %d after %v of recording", last, recorded)
+	}
+	// Nothing is left for recovery at the next start.
+	d.start()
+	if strings.Contains(d.logText(), "sealed an interrupted session") {
+		t.Errorf("a session was recovered after a clean stop:\n%s", d.logText())
+	}
+	d.stop()
+}
+
+// TestForgottenRecordingStopsItself: the inactivity guard and the
+// max-duration guard end a recording nobody stops, through the loop's
+// timer — also when the scale has stopped answering, so that no reading
+// wakes the loop. A failing HX711 shows on the status and the LED.
+func TestForgottenRecordingStopsItself(t *testing.T) {
+	mq, _ := startMosquitto(t)
+	d := newDaemon(t, mq.URL(), "  max_duration: 14s\n  inactivity_stop: 10s\n")
+	d.start()
+
+	// Inactivity, with the scale dead: only the timer can stop it.
+	id := d.startRecording(700)
+	d.do(station.CmdSimScale, "fail")
+	st := d.waitFor("the scale error", 15*time.Second, func(s api.Status) bool { return s.Scale.LastErr != "" })
+	if !strings.Contains(st.Scale.LastErr, "timeout") || st.LED != "error" {
+		t.Errorf("scale failing: last_err %q, LED %q; want a timeout and the error LED", st.Scale.LastErr, st.LED)
+	}
+	d.waitSealed(id, 40*time.Second)
+	if !strings.Contains(d.logText(), "reason=inactivity") {
+		t.Errorf("the recording did not stop for inactivity:\n%s", d.logText())
+	}
+	if st := d.status(); st.WeightState == "stable" {
+		t.Errorf("with the scale failing, status still shows a stable weight: %+v", st)
+	}
+	d.do(station.CmdSimScale, "ok")
+	d.waitFor("the scale back", 15*time.Second, func(s api.Status) bool { return s.Scale.LastErr == "" && s.WeightState == "stable" })
+	if st := d.status(); st.LED == "error" {
+		t.Errorf("LED still shows error after the scale recovered (last_error %q)", st.LastError)
+	}
+
+	// Max duration: the weight keeps changing, so inactivity never fires.
+	id = d.startRecording(800)
+	began := time.Now()
+	for g := 0; ; g++ {
+		if st := d.status(); !st.Recording {
+			break
+		}
+		if time.Since(began) > 40*time.Second {
+			t.Fatalf("recording still running after %v with max_duration 14s\n%s", time.Since(began), d.logText())
+		}
+		d.do(api.CmdSimPlace, strconv.Itoa(800+100*(g%2)))
+		time.Sleep(2 * time.Second)
+	}
+	d.waitSealed(id, 40*time.Second)
+	if !strings.Contains(d.logText(), "reason=max_duration") {
+		t.Errorf("the recording did not stop at max_duration:\n%s", d.logText())
+	}
+	d.stop()
+}
