@@ -20,6 +20,7 @@ import (
 // (interrupted) and its video must play to within 2 s of the kill, as judged
 // by ffprobe.
 func TestKillDuringRecording(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("ffprobe"); err != nil {
 		t.Fatal("ffprobe not found: `make deps` installs Debian's ffmpeg")
 	}

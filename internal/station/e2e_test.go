@@ -22,14 +22,16 @@ import (
 	"weighin/internal/result"
 )
 
-// buildWeighd builds cmd/weighd once per test binary.
+// buildWeighd builds cmd/weighd once per test binary, with the race
+// detector when the tests have it.
 var buildWeighd = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "weighd-bin")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "weighd")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/weighd").CombinedOutput()
+	args := append(append([]string{"build"}, raceFlags...), "-o", bin, "../../cmd/weighd")
+	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build weighd: %v\n%s", err, out)
 	}
@@ -46,6 +48,7 @@ type daemon struct {
 	cmd    *exec.Cmd
 	log    *os.File
 	client *api.Client
+	raced  bool // a data race was reported already
 }
 
 // newDaemon prepares weighd --sim on broker; extra is appended to its
@@ -120,6 +123,17 @@ func (d *daemon) kill() {
 	}
 	if d.log != nil {
 		d.log.Close()
+	}
+	d.checkRaces()
+}
+
+// checkRaces fails the test when the race detector reported in weighd's
+// log (a killed weighd has no exit status to say so).
+func (d *daemon) checkRaces() {
+	d.t.Helper()
+	if log := d.logText(); strings.Contains(log, "WARNING: DATA RACE") && !d.raced {
+		d.raced = true
+		d.t.Errorf("weighd: data race\n%s", log)
 	}
 }
 
@@ -210,6 +224,7 @@ func startMosquitto(t *testing.T) (*mqtttest.Mosquitto, int) {
 }
 
 func TestEndToEndWithMosquitto(t *testing.T) {
+	t.Parallel()
 	mq, port := startMosquitto(t)
 	sub, err := mqtttest.Subscribe("-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "weighin/#", "-t", "homeassistant/#")
 	if err != nil {

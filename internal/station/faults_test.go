@@ -89,6 +89,7 @@ func (d *daemon) waitSealed(id string, timeout time.Duration) result.Result {
 // (complete, not left to be recovered as interrupted), with the weight log
 // covering the whole session.
 func TestCameraUnplugAndStopSignal(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("ffprobe"); err != nil {
 		t.Fatal("ffprobe not found: `make deps` installs Debian's ffmpeg")
 	}
@@ -159,6 +160,7 @@ func TestCameraUnplugAndStopSignal(t *testing.T) {
 // timer — also when the scale has stopped answering, so that no reading
 // wakes the loop. A failing HX711 shows on the status and the LED.
 func TestForgottenRecordingStopsItself(t *testing.T) {
+	t.Parallel()
 	mq, _ := startMosquitto(t)
 	d := newDaemon(t, mq.URL(), "  max_duration: 14s\n  inactivity_stop: 10s\n")
 	d.start()

@@ -17,6 +17,7 @@ import (
 // evidence; the station refuses to record and says why on the API, on
 // MQTT and with the LED.
 func TestRefusesRecordingWhenOnlyEvidenceRemains(t *testing.T) {
+	t.Parallel()
 	mq, port := startMosquitto(t)
 	sub, err := mqtttest.Subscribe("-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "weighin/e2e/error")
 	if err != nil {
