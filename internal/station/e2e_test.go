@@ -48,7 +48,8 @@ type daemon struct {
 	cmd    *exec.Cmd
 	log    *os.File
 	client *api.Client
-	raced  bool // a data race was reported already
+	raced  bool     // a data race was reported already
+	env    []string // added to weighd's environment
 }
 
 // newDaemon prepares weighd --sim on broker; extra is appended to its
@@ -93,6 +94,7 @@ func (d *daemon) start() {
 	}
 	d.log = logf
 	d.cmd = exec.Command(d.bin, "--sim", "--config", d.conf)
+	d.cmd.Env = append(os.Environ(), d.env...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)

@@ -2,11 +2,14 @@ package station_test
 
 import (
 	"encoding/csv"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,6 +85,38 @@ func (d *daemon) waitSealed(id string, timeout time.Duration) result.Result {
 	return *st.LastResult
 }
 
+// notifySocket makes d's weighd talk to a systemd notify socket with a
+// 1 s watchdog; the function returned lists the messages so far.
+func notifySocket(t *testing.T, d *daemon) func() []string {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(d.conf), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	d.env = append(d.env, "NOTIFY_SOCKET="+path, "WATCHDOG_USEC=1000000")
+	var mu sync.Mutex
+	var msgs []string
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			msgs = append(msgs, strings.Fields(string(buf[:n]))...)
+			mu.Unlock()
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(msgs)
+	}
+}
+
 // TestCameraUnplugAndStopSignal: the camera is pulled out in the middle of a
 // recording and comes back; the session seals complete and its continuity
 // shows the gap. Then weighd is stopped (SIGTERM) in the middle of a
@@ -95,6 +130,7 @@ func TestCameraUnplugAndStopSignal(t *testing.T) {
 	}
 	mq, _ := startMosquitto(t)
 	d := newDaemon(t, mq.URL())
+	notes := notifySocket(t, d)
 	d.start()
 
 	id := d.startRecording(900)
@@ -146,6 +182,14 @@ func TestCameraUnplugAndStopSignal(t *testing.T) {
 	}
 	if last := ts[len(ts)-1]; last < recorded.Milliseconds()-1000 {
 		t.Errorf("weight.csv ends at t_ms %d after %v of recording", last, recorded)
+	}
+	// systemd was told: ready, alive (the watchdog, also while recording
+	// and sealing), stopping.
+	got := notes()
+	for _, want := range []string{"READY=1", "WATCHDOG=1", "STOPPING=1"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("sd_notify messages %q lack %s", got, want)
+		}
 	}
 	// Nothing is left for recovery at the next start.
 	d.start()

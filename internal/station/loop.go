@@ -55,6 +55,9 @@ type sealedEv struct {
 // scaleFaultEv: the HX711 stopped answering; the next sampleEv ends it.
 type scaleFaultEv struct{ err error }
 
+// pingEv asks loop to show it is alive, for the watchdog.
+type pingEv struct{ reply chan struct{} }
+
 // trackingEv is a tracking number decoded from the label still.
 type trackingEv struct {
 	id       uint64
@@ -150,6 +153,9 @@ func (s *Station) loop(ctx context.Context) error {
 				ev = e
 			case scaleFaultEv:
 				scaleErr = e.err
+				continue
+			case pingEv:
+				e.reply <- struct{}{}
 				continue
 			case sampleEv:
 				scaleErr = nil

@@ -98,6 +98,10 @@ func (s *Station) runScale(ctx context.Context) error {
 			if failures == 1 || failures%100 == 0 {
 				s.log.Warn("hx711 read failed", "err", err, "failures", failures)
 			}
+			if procReq != nil && time.Now().After(procDeadline) {
+				procReq.reply <- fmt.Errorf("calibration: the scale is not answering: %w", err)
+				proc, procReq = nil, nil
+			}
 			select {
 			case <-time.After(min(time.Duration(failures)*100*time.Millisecond, 2*time.Second)):
 			case <-ctx.Done():
@@ -175,11 +179,15 @@ func (s *Station) tare(ctx context.Context) error {
 		return errors.New("scale busy")
 	}
 	go func() {
-		if err := <-reply; err != nil {
-			s.log.Warn("tare refused", "err", err)
-			s.setError("tare: " + err.Error())
-		} else {
-			s.log.Info("tared")
+		select {
+		case err := <-reply:
+			if err != nil {
+				s.log.Warn("tare refused", "err", err)
+				s.setError("tare: " + err.Error())
+			} else {
+				s.log.Info("tared")
+			}
+		case <-ctx.Done(): // the scale goroutine stopped with the request unread
 		}
 	}()
 	return nil

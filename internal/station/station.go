@@ -191,7 +191,7 @@ func Run(ctx context.Context, opts Options) error {
 		defer stopMedia()
 		return st.loop(gctx)
 	})
-	g.Go(func() error { return runWatchdog(gctx, st.healthy, log) })
+	g.Go(func() error { return runWatchdog(gctx, st.alive, log) })
 
 	log.Info("weighd ready", "sim", opts.Sim, "socket", cfg.API.Socket, "mqtt", mqttCfg.Broker,
 		"state_dir", cfg.StateDir, "key", store.KeyFingerprint(), "startup", time.Since(start).Round(time.Millisecond))
@@ -266,8 +266,22 @@ type Station struct {
 	preview   *verdict.Outcome
 }
 
-func (s *Station) healthy() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.status.Scale.LastErr == "" || s.status.Scale.Reads > 0
+// alive reports whether loop answers within d: the watchdog's health
+// check. A stuck loop gets weighd restarted; a faulty device does not (a
+// restart would not mend it; the status and the LED show it).
+func (s *Station) alive(ctx context.Context, d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	reply := make(chan struct{}, 1)
+	select {
+	case s.events <- pingEv{reply: reply}:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case <-reply:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

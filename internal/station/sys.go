@@ -43,9 +43,10 @@ func notifyReady(log *slog.Logger) {
 // notifyStopping tells systemd we are shutting down.
 func notifyStopping() { _, _ = daemon.SdNotify(false, daemon.SdNotifyStopping) }
 
-// runWatchdog pings systemd's watchdog at half its interval while healthy()
-// holds, until ctx ends. Without WatchdogSec it returns at once.
-func runWatchdog(ctx context.Context, healthy func() bool, log *slog.Logger) error {
+// runWatchdog pings systemd's watchdog at half its interval while healthy
+// answers true within a quarter of it, until ctx ends. Without WatchdogSec
+// it returns at once.
+func runWatchdog(ctx context.Context, healthy func(ctx context.Context, within time.Duration) bool, log *slog.Logger) error {
 	iv, err := daemon.SdWatchdogEnabled(false)
 	if err != nil || iv == 0 {
 		return nil
@@ -57,7 +58,7 @@ func runWatchdog(ctx context.Context, healthy func() bool, log *slog.Logger) err
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if healthy() {
+			if healthy(ctx, iv/4) {
 				_, _ = daemon.SdNotify(false, daemon.SdNotifyWatchdog)
 			} else {
 				log.Warn("unhealthy: not petting the watchdog")

@@ -9,6 +9,7 @@ import (
 
 	"weighin/drivers/camera"
 	"weighin/internal/label"
+	"weighin/internal/recorder"
 )
 
 // videoCmd is an order for the video goroutine, which alone calls the
@@ -48,6 +49,9 @@ type labelStart struct {
 	at  time.Time
 	out chan labelResult
 }
+
+// stopTimeout bounds the wait for the recorder to finalise a recording.
+const stopTimeout = 30 * time.Second
 
 // runVideo runs the camera (reconnecting after an unplug), the label
 // goroutine, and the video goroutine that feeds the recorder's pre-roll and
@@ -99,13 +103,22 @@ func (s *Station) doVideo(ctx context.Context, c videoCmd) {
 		s.rec.SetInfo(c.info.wall, c.info.grams, c.info.stable, c.info.order)
 	case c.start != nil:
 		err := s.rec.Start(c.start.dir)
+		if errors.Is(err, recorder.ErrStopping) {
+			// An earlier Stop gave up waiting: collect that recording now,
+			// or the recorder refuses every start from here on.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+			_, serr := s.rec.Stop(sctx)
+			cancel()
+			s.log.Warn("collected a recording whose stop had timed out", "err", serr)
+			err = s.rec.Start(c.start.dir)
+		}
 		go s.send(ctx, startedEv{id: c.start.id, err: err})
 	case c.mark != nil:
 		if err := s.rec.Mark(c.mark.at, c.mark.label); err != nil {
 			s.log.Warn("mark", "err", err)
 		}
 	case c.stop != nil:
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 		stats, err := s.rec.Stop(sctx)
 		cancel()
 		c.stop <- stopResult{stats: stats, err: err}
