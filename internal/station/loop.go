@@ -147,79 +147,77 @@ func (s *Station) loop(ctx context.Context) error {
 		// The time of the event, not of the previous one: a Tick must see
 		// the deadline it was armed for.
 		now := time.Now()
-		{
-			switch e := e.(type) {
-			case session.Tick:
-				ev = e
-			case scaleFaultEv:
-				scaleErr = e.err
-				continue
-			case pingEv:
-				e.reply <- struct{}{}
-				continue
-			case sampleEv:
-				scaleErr = nil
-				lastReading = e.reading
-				s.noteReading(e.reading)
-				if cur != nil && cur.weightW != nil {
-					_ = cur.weightW.Write(trace.Record{
-						Sample: trace.Sample{T: e.reading.T - cur.t0, Raw: e.raw},
-						Grams:  e.reading.Grams, Stable: e.reading.Stable,
-					})
+		switch e := e.(type) {
+		case session.Tick:
+			ev = e
+		case scaleFaultEv:
+			scaleErr = e.err
+			continue
+		case pingEv:
+			e.reply <- struct{}{}
+			continue
+		case sampleEv:
+			scaleErr = nil
+			lastReading = e.reading
+			s.noteReading(e.reading)
+			if cur != nil && cur.weightW != nil {
+				_ = cur.weightW.Write(trace.Record{
+					Sample: trace.Sample{T: e.reading.T - cur.t0, Raw: e.raw},
+					Grams:  e.reading.Grams, Stable: e.reading.Stable,
+				})
+			}
+			if ss.Phase == session.PhaseRecording {
+				select { // the subtitle track; skipping one is harmless
+				case s.video <- videoCmd{info: &recInfo{wall: now, grams: e.reading.Grams, stable: e.reading.Stable, order: ss.Entries.OrderRef}}:
+				default:
 				}
-				if ss.Phase == session.PhaseRecording {
-					select { // the subtitle track; skipping one is harmless
-					case s.video <- videoCmd{info: &recInfo{wall: now, grams: e.reading.Grams, stable: e.reading.Stable, order: ss.Entries.OrderRef}}:
-					default:
-					}
-				}
-				ws, ok := weightState(e.reading.State)
-				if !ok {
-					continue
-				}
-				ev = session.Reading{Grams: e.reading.Grams, State: ws}
-			case pressEv:
-				if e.kind == session.PressShort && scaleErr != nil && startsSession(ss.Phase) {
-					reason := "the scale is not answering: " + scaleErr.Error()
-					s.log.Warn("refused", "command", "start", "source", "button", "reason", reason)
-					s.pub.PublishFault("start", reason)
-					continue
-				}
-				ev = session.Press{Kind: e.kind}
-			case cmdEv:
-				if e.cmd.Kind == session.CmdStart && scaleErr != nil && startsSession(ss.Phase) {
-					e.reply <- fmt.Errorf("start refused: the scale is not answering: %v", scaleErr)
-					continue
-				}
-				ev, reply = e.cmd, e.reply
-			case startedEv:
-				if cur == nil || cur.id != e.id {
-					continue
-				}
-				if e.err != nil {
-					ev = session.RecordingFailed{Session: e.id, Reason: e.err.Error()}
-				} else {
-					ev = session.RecordingStarted{Session: e.id}
-					s.setError("")
-				}
-			case sealedEv:
-				if cur != nil && cur.id == e.id {
-					cur.sealing, cur.got = false, e.got
-				}
-				if e.err != nil {
-					ev = session.SealFailed{Session: e.id, Reason: e.err.Error()}
-				} else {
-					ev = session.Sealed{Session: e.id, Bundle: e.res.Bundle}
-					s.setLastResult(e.res)
-				}
-			case trackingEv:
-				if cur == nil || cur.id != e.id || ss.Entries.Tracking != "" {
-					continue
-				}
-				ev = session.Command{Kind: session.CmdTracking, Text: e.tracking, Source: "barcode"}
-			default:
+			}
+			ws, ok := weightState(e.reading.State)
+			if !ok {
 				continue
 			}
+			ev = session.Reading{Grams: e.reading.Grams, State: ws}
+		case pressEv:
+			if e.kind == session.PressShort && scaleErr != nil && startsSession(ss.Phase) {
+				reason := "the scale is not answering: " + scaleErr.Error()
+				s.log.Warn("refused", "command", "start", "source", "button", "reason", reason)
+				s.pub.PublishFault("start", reason)
+				continue
+			}
+			ev = session.Press{Kind: e.kind}
+		case cmdEv:
+			if e.cmd.Kind == session.CmdStart && scaleErr != nil && startsSession(ss.Phase) {
+				e.reply <- fmt.Errorf("start refused: the scale is not answering: %v", scaleErr)
+				continue
+			}
+			ev, reply = e.cmd, e.reply
+		case startedEv:
+			if cur == nil || cur.id != e.id {
+				continue
+			}
+			if e.err != nil {
+				ev = session.RecordingFailed{Session: e.id, Reason: e.err.Error()}
+			} else {
+				ev = session.RecordingStarted{Session: e.id}
+				s.setError("")
+			}
+		case sealedEv:
+			if cur != nil && cur.id == e.id {
+				cur.sealing, cur.got = false, e.got
+			}
+			if e.err != nil {
+				ev = session.SealFailed{Session: e.id, Reason: e.err.Error()}
+			} else {
+				ev = session.Sealed{Session: e.id, Bundle: e.res.Bundle}
+				s.setLastResult(e.res)
+			}
+		case trackingEv:
+			if cur == nil || cur.id != e.id || ss.Entries.Tracking != "" {
+				continue
+			}
+			ev = session.Command{Kind: session.CmdTracking, Text: e.tracking, Source: "barcode"}
+		default:
+			continue
 		}
 
 		prev := ss
@@ -265,7 +263,6 @@ func (s *Station) loop(ctx context.Context) error {
 					break
 				}
 				evalOut = out
-				s.setPreview(out)
 				if cur != nil && cur.id == eff.Session {
 					cur.parcel, cur.preview = evalParcel, evalOut
 					if cur.es != nil {

@@ -3,14 +3,24 @@
 // publisher and the local API, under one errgroup. One goroutine (loop) owns
 // the session: it feeds events to the pure state machine in
 // internal/session and carries out the effects it returns. Everything else
-// sends it events and never touches session state.
+// sends it events and never touches session state; a seal attempt works on
+// a copy of the session and answers with an event.
 //
 //	scale ──Reading──┐
 //	button ──Press───┤
 //	MQTT/API ─Cmd────┼──▶ loop ──effects──▶ video (recorder), label, sealer,
 //	video/sealer ────┘                       publisher, LED
 //
-// Devices are halted in reverse order of opening when Run returns.
+// Stopping: when Run's context ends, loop stops a recording in progress and
+// seals its bundle (within shutdownTimeout, inside systemd's
+// TimeoutStopSec) while the camera, recorder and label goroutines still
+// run; they end after loop. Devices are halted in reverse order of opening
+// when Run returns. A bundle that could not be sealed (a start that failed,
+// every seal attempt failed) is sealed as interrupted at once, or at the
+// next start.
+//
+// Under --sim the local API's sim_* commands drive the simulated hardware,
+// faults included (CmdSimUnplug, CmdSimScale).
 package station
 
 import (
@@ -21,7 +31,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -35,7 +44,6 @@ import (
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
 	"weighin/internal/result"
-	"weighin/internal/verdict"
 )
 
 // Version is weighd's version, set at link time.
@@ -257,13 +265,11 @@ type Station struct {
 	scaleReqs   chan scaleReq
 	loopDone    chan struct{} // closed when loop returns
 	recon       *camera.Reconnector
-	camDropped  atomic.Int64
 
 	mu        sync.Mutex
 	status    api.Status
 	lastFrame time.Time
 	fps       float64
-	preview   *verdict.Outcome
 }
 
 // alive reports whether loop answers within d: the watchdog's health

@@ -15,7 +15,6 @@ import (
 	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/session"
-	"weighin/internal/verdict"
 	"weighin/internal/weighing"
 )
 
@@ -85,12 +84,6 @@ func (s *Station) setError(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status.LastError = msg
-}
-
-func (s *Station) setPreview(o verdict.Outcome) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.preview = &o
 }
 
 func (s *Station) setLastResult(r result.Result) {

@@ -64,8 +64,7 @@ func (s *Station) runVideo(ctx context.Context) error {
 		return s.recon.Run(ctx, func(f camera.Frame) {
 			select {
 			case frames <- f:
-			default:
-				s.camDropped.Add(1)
+			default: // the video goroutine is behind: the gap shows in the continuity
 			}
 		})
 	})
