@@ -119,7 +119,8 @@ func notifySocket(t *testing.T, d *daemon) func() []string {
 
 // TestCameraUnplugAndStopSignal: the camera is pulled out in the middle of a
 // recording and comes back; the session seals complete and its continuity
-// shows the gap. Then weighd is stopped (SIGTERM) in the middle of a
+// shows the gap. A session started while the camera is out seals without
+// a label still. Then weighd is stopped (SIGTERM) in the middle of a
 // recording: it must stop the recording and seal the bundle before it exits
 // (complete, not left to be recovered as interrupted), with the weight log
 // covering the whole session.
@@ -151,6 +152,25 @@ func TestCameraUnplugAndStopSignal(t *testing.T) {
 	if m := sealedManifest(t, d, id); m.Continuity.MaxGapMS != res.Continuity.MaxGapMS {
 		t.Errorf("manifest max gap %v, published %v", m.Continuity.MaxGapMS, res.Continuity.MaxGapMS)
 	}
+	// A press while the camera is out: the label window sees no frame;
+	// the session still seals, without a label still, once the camera is
+	// back and the recording stopped.
+	d.do(station.CmdSimUnplug, "4s")
+	d.waitFor("the camera lost", 10*time.Second, func(s api.Status) bool { return !s.Camera.Connected })
+	d.do(api.CmdSimPress, "short")
+	id = d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording && s.SessionID != "" }).SessionID
+	d.waitFor("the camera back", 20*time.Second, func(s api.Status) bool { return s.Camera.Connected })
+	time.Sleep(time.Second)
+	d.do(api.CmdSimPress, "long")
+	res = d.waitSealed(id, 40*time.Second)
+	if res.Interrupted || res.Continuity.MaxGapMS < 2000 {
+		t.Errorf("session pressed with the camera out: interrupted %v, max gap %.0f ms; want a complete seal and a gap of at least 2 s",
+			res.Interrupted, res.Continuity.MaxGapMS)
+	}
+	if _, err := os.Stat(filepath.Join(d.state, "sessions", id, "label.jpg")); err == nil {
+		t.Errorf("a label still was written with no frame in the label window")
+	}
+	sealedManifest(t, d, id)
 	d.do(api.CmdSimRemove, "")
 	d.waitFor("an empty platform", 15*time.Second, func(s api.Status) bool { return s.WeightState == "empty" })
 

@@ -210,6 +210,7 @@ func (s *Station) loop(ctx context.Context) error {
 			} else {
 				ev = session.Sealed{Session: e.id, Bundle: e.res.Bundle}
 				s.setLastResult(e.res)
+				s.setError("") // a failed attempt's fault is over
 			}
 		case trackingEv:
 			if cur == nil || cur.id != e.id || ss.Entries.Tracking != "" {
