@@ -268,3 +268,39 @@ func TestForgottenRecordingStopsItself(t *testing.T) {
 	}
 	d.stop()
 }
+
+// TestSealRetry: the first seal attempt fails (dispute.txt cannot be
+// written); the next attempt, after the session's retry pause, seals the
+// bundle complete with what the first one received from the recording and
+// the label still.
+func TestSealRetry(t *testing.T) {
+	t.Parallel()
+	mq, _ := startMosquitto(t)
+	d := newDaemon(t, mq.URL())
+	d.start()
+	id := d.startRecording(1100)
+	blocker := filepath.Join(d.state, "sessions", id, "dispute.txt")
+	if err := os.Mkdir(blocker, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	d.do(api.CmdSimPress, "long")
+	d.waitFor("the failed seal attempt", 30*time.Second, func(s api.Status) bool {
+		return strings.Contains(s.LastError, "sealing failed") && s.SessionState == "sealing"
+	})
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	res := d.waitSealed(id, 40*time.Second)
+	m := sealedManifest(t, d, id)
+	if res.Interrupted || m.Interrupted || m.Continuity.Frames < 15 {
+		t.Errorf("after a retry: interrupted %v/%v, %d frames", res.Interrupted, m.Interrupted, m.Continuity.Frames)
+	}
+	if _, err := os.Stat(filepath.Join(d.state, "sessions", id, "label.jpg")); err != nil {
+		t.Errorf("label still after a retry: %v", err)
+	}
+	if st := d.status(); st.LastError != "" || st.LED == "error" {
+		t.Errorf("after the successful retry: last_error %q, LED %s", st.LastError, st.LED)
+	}
+	d.stop()
+}
