@@ -272,7 +272,7 @@ func TestForgottenRecordingStopsItself(t *testing.T) {
 // TestSealRetry: the first seal attempt fails (dispute.txt cannot be
 // written); the next attempt, after the session's retry pause, seals the
 // bundle complete with what the first one received from the recording and
-// the label still.
+// the label still. Then weighd is stopped just after a press.
 func TestSealRetry(t *testing.T) {
 	t.Parallel()
 	mq, _ := startMosquitto(t)
@@ -302,5 +302,19 @@ func TestSealRetry(t *testing.T) {
 	if st := d.status(); st.LastError != "" || st.LED == "error" {
 		t.Errorf("after the successful retry: last_error %q, LED %s", st.LastError, st.LED)
 	}
+
+	// SIGTERM as soon as a press has made a session (starting, or just
+	// recording): it is sealed all the same.
+	d.do(api.CmdSimPlace, "1600")
+	d.waitFor("a stable weight", 15*time.Second, func(s api.Status) bool { return s.WeightState == "stable" && s.WeightG > 1500 })
+	d.do(api.CmdSimPress, "short")
+	d.waitFor("the session", 15*time.Second, func(s api.Status) bool { return s.SessionID != "" })
 	d.stop()
+	dirs, _ := filepath.Glob(filepath.Join(d.state, "sessions", "0*"))
+	if len(dirs) != 2 {
+		t.Fatalf("bundles after a press and SIGTERM: %v, want 2", dirs)
+	}
+	if m := sealedManifest(t, d, filepath.Base(dirs[1])); m.Interrupted {
+		t.Errorf("session stopped while starting was left to recovery\n%s", d.logText())
+	}
 }
