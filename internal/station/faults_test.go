@@ -1,6 +1,7 @@
 package station_test
 
 import (
+	"context"
 	"encoding/csv"
 	"net"
 	"os"
@@ -242,6 +243,10 @@ func TestForgottenRecordingStopsItself(t *testing.T) {
 	}
 	if st := d.status(); st.WeightState == "stable" {
 		t.Errorf("with the scale failing, status still shows a stable weight: %+v", st)
+	}
+	// No session starts on the last weight the scale gave.
+	if err := d.client.Command(context.Background(), "start", "", nil); err == nil || !strings.Contains(err.Error(), "scale is not answering") {
+		t.Errorf("start with the scale failing: %v, want a refusal naming the scale", err)
 	}
 	d.do(station.CmdSimScale, "ok")
 	d.waitFor("the scale back", 15*time.Second, func(s api.Status) bool { return s.Scale.LastErr == "" && s.WeightState == "stable" })

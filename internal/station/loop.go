@@ -2,6 +2,7 @@ package station
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -604,12 +605,18 @@ func (s *Station) shutdown(cur *current, ss session.State) {
 	for cur.sealing {
 		select {
 		case ev := <-s.events:
-			if e, ok := ev.(sealedEv); ok && e.id == cur.id {
+			switch e := ev.(type) {
+			case sealedEv:
+				if e.id != cur.id {
+					break
+				}
 				if e.err == nil {
 					s.setLastResult(e.res)
 					return
 				}
 				cur.sealing, cur.got = false, e.got
+			case cmdEv:
+				e.reply <- errors.New("weighd is stopping")
 			}
 		case <-ctx.Done():
 			s.log.Error("the seal under way did not finish in time; the session is sealed interrupted at the next start", "session", cur.es.ID())
