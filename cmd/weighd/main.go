@@ -8,6 +8,10 @@
 // behind fake pins, a synthetic camera, a virtual button and the embedded
 // MQTT broker, with extra API calls to place a load and press the button.
 //
+// SIGTERM or SIGINT stops it cleanly: a recording in progress is stopped and
+// its bundle sealed first (within 15 s, inside the unit's TimeoutStopSec); a
+// second signal kills at once.
+//
 // Exit codes: 0 clean stop; 1 runtime failure (systemd restarts it);
 // 78 (EX_CONFIG) bad configuration (systemd's RestartPreventExitStatus).
 package main
