@@ -54,6 +54,9 @@ type Entries struct {
 	Tracking          string   `json:"tracking,omitempty"`
 	ExteriorCondition string   `json:"exterior_condition,omitempty"`
 	IssueType         string   `json:"issue_type,omitempty"`
+	// Solution and Tier are the buyer's overrides of the claim.
+	Solution string `json:"solution,omitempty"`
+	Tier     *int   `json:"tier,omitempty"`
 }
 
 // ScaleStatus is the HX711's health.

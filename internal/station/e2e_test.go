@@ -285,6 +285,7 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	// Flow 1, the demo: 1840 g in a parcel labelled 2350 g.
 	d.do("tracking", "LX123456785CN")
 	d.do("issue_type", "missing item")
+	pub("solution", "full_refund_or_reshipment") // the buyer's choice of remedy, from the dashboard
 	d.do("exterior_condition", "retaped")
 	if st := d.status(); !st.MQTT.Connected || st.Entries.IssueType != "missing_item" {
 		t.Errorf("status: mqtt connected %v, issue type %q; want true, missing_item", st.MQTT.Connected, st.Entries.IssueType)
@@ -304,6 +305,9 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	}
 	if len(first.Marks) != 1 || first.OrderRef != "12345" || first.Tracking != "LX123456785CN" {
 		t.Errorf("demo flow: marks %v order %q tracking %q", first.Marks, first.OrderRef, first.Tracking)
+	}
+	if !strings.Contains(first.Dispute, "a full refund or an immediate reshipment") {
+		t.Errorf("the requested solution is not in the claim:\n%s", first.Dispute)
 	}
 	if !strings.Contains(first.Dispute, "Leather jacket") || !strings.Contains(first.Dispute, "订单") {
 		t.Errorf("dispute text lacks the item or the Chinese part:\n%s", first.Dispute)

@@ -418,6 +418,10 @@ func (s *Station) evaluate(params verdict.Params, w session.Weighin, e session.E
 		MeasuredG: w.Grams, MeasuredStable: w.Stable,
 		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
 	}
+	if e.HasTier {
+		t := e.Tier
+		in.TierOverride = &t
+	}
 	if e.HasLabelG {
 		g := e.LabelG
 		in.LabelG = &g
@@ -534,7 +538,7 @@ func (s *Station) sealWith(ctx context.Context, c *current, got sealInputs, w se
 	if res.Marks == nil {
 		res.Marks = []result.Mark{}
 	}
-	msg, err := verdict.Compose(res, verdict.DisputeOptions{})
+	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: verdict.Solution(e.Solution)})
 	if err != nil {
 		return res, fmt.Errorf("dispute: %w", err)
 	}

@@ -109,6 +109,11 @@ func (s *Station) publishState(ss session.State, cur *current) {
 	st.Entries = api.Entries{
 		OrderRef: ss.Entries.OrderRef, Tracking: ss.Entries.Tracking,
 		ExteriorCondition: ss.Entries.ExteriorCondition, IssueType: ss.Entries.IssueType,
+		Solution: ss.Entries.Solution,
+	}
+	if ss.Entries.HasTier {
+		t := ss.Entries.Tier
+		st.Entries.Tier = &t
 	}
 	if ss.Entries.HasLabelG {
 		g := ss.Entries.LabelG
