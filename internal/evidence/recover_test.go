@@ -187,3 +187,49 @@ func TestRecoverFailedSeal(t *testing.T) {
 	}
 	sealOne(t, st, t0.Add(time.Hour), true, sampleResult(result.VerdictMatch))
 }
+
+// TestRecoverQuarantinesForeignEntries: a stray subdirectory or a file with
+// a reserved name in an unsealed bundle must not keep it unsealed (and the
+// station unable to record) forever: recovery moves them to the quarantine,
+// deleting nothing, and seals.
+func TestRecoverQuarantinesForeignEntries(t *testing.T) {
+	state := t.TempDir()
+	st := openStore(t, state, Options{})
+	s, err := st.Begin(t0, true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir(), "weight.csv"), []byte("t_ms,raw\n0,1\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(s.Dir(), "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir(), "sub", "note.txt"), []byte("kept"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir(), "outcome-001.json"), []byte("{}"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Seal(sampleResult(result.VerdictMatch)); !errors.Is(err, ErrBadFile) {
+		t.Fatalf("Seal with foreign entries: %v, want ErrBadFile", err)
+	}
+	res, err := st.Recover(nil)
+	if err != nil || len(res) != 1 || !res[0].Interrupted {
+		t.Fatalf("Recover = %+v, %v; want one interrupted session", res, err)
+	}
+	q := filepath.Join(state, QuarantineDir, s.ID())
+	if data, err := os.ReadFile(filepath.Join(q, "sub", "note.txt")); err != nil || string(data) != "kept" {
+		t.Errorf("quarantined subdirectory: %q, %v", data, err)
+	}
+	if _, err := os.Stat(filepath.Join(q, "outcome-001.json")); err != nil {
+		t.Errorf("quarantined file: %v", err)
+	}
+	rep, err := VerifyBundle(s.Dir(), VerifyOptions{})
+	if err != nil || !rep.OK() {
+		t.Errorf("recovered bundle does not verify: %v %+v", err, rep)
+	}
+	if _, err := st.Begin(t0.Add(time.Hour), true, ""); err != nil {
+		t.Errorf("Begin after recovery: %v", err)
+	}
+}

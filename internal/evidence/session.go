@@ -372,6 +372,39 @@ func (s *Store) Recover(analyze Analyzer) ([]result.Result, error) {
 	return out, nil
 }
 
+// QuarantineDir is where recovery moves what does not belong in a bundle
+// (a subdirectory, a file with a reserved or invalid name), so that a stray
+// entry cannot keep a session unsealed, and the station unable to record,
+// forever. Nothing is deleted.
+const QuarantineDir = "quarantine"
+
+// quarantineForeign moves the entries of an unsealed bundle that Seal would
+// refuse into <state>/quarantine/<session>/.
+func (s *Store) quarantineForeign(session, dir string) error {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		name := de.Name()
+		switch {
+		case isTemp(name), name == UnsealedFile, name == AllowedSignersFile:
+			continue
+		case ValidFileName(name) && de.Type().IsRegular():
+			continue
+		}
+		q := filepath.Join(s.dir, QuarantineDir, session)
+		if err := os.MkdirAll(q, 0o750); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(dir, name), filepath.Join(q, name)); err != nil {
+			return err
+		}
+		s.log.Warn("moved an entry that does not belong in a bundle out of it", "session", session, "entry", name, "to", q)
+	}
+	return syncDir(dir)
+}
+
 func (s *Store) recoverLocked(e *entry, analyze Analyzer) (result.Result, error) {
 	dir := filepath.Join(s.sessions, e.name)
 	if res, ok := s.completeSeal(e, dir); ok {
@@ -381,6 +414,9 @@ func (s *Store) recoverLocked(e *entry, analyze Analyzer) (result.Result, error)
 		if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return result.Result{}, fmt.Errorf("evidence: recover %s: %w", e.name, err)
 		}
+	}
+	if err := s.quarantineForeign(e.name, dir); err != nil {
+		return result.Result{}, fmt.Errorf("evidence: recover %s: %w", e.name, err)
 	}
 	base := e.res
 	if doc, err := readUnsealed(dir); err == nil {
