@@ -515,6 +515,11 @@ const labelWait = 5 * time.Second
 func (s *Station) sealWith(ctx context.Context, c *current, got sealInputs, w session.Weighin, e session.Entries, params verdict.Params) (result.Result, error) {
 	stats, still := got.stats, got.still
 	res := s.partialResult(c, w, e, c.start, clockSynced())
+	if errors.Is(stats.err, context.DeadlineExceeded) || errors.Is(stats.err, context.Canceled) {
+		// The recorder has not finished its files: sealing now would hash a
+		// file still being written. Recovery seals it at the next start.
+		return res, fmt.Errorf("the recording is not finished: %w", stats.err)
+	}
 	if stats.err != nil {
 		s.log.Warn("recording ended on an error", "session", c.es.ID(), "err", stats.err)
 	}

@@ -117,9 +117,20 @@ func (s *Station) doVideo(ctx context.Context, c videoCmd) {
 			s.log.Warn("mark", "err", err)
 		}
 	case c.stop != nil:
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
-		stats, err := s.rec.Stop(sctx)
-		cancel()
+		// A slow card may take longer than stopTimeout to take the queued
+		// frames: keep waiting while the station runs. The bundle must not
+		// be sealed (hashed) while the recorder still writes its files.
+		var stats recorder.Stats
+		var err error
+		for {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+			stats, err = s.rec.Stop(sctx)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+				break
+			}
+			s.log.Warn("the recorder is still writing the recording; waiting", "waited", stopTimeout)
+		}
 		c.stop <- stopResult{stats: stats, err: err}
 	}
 }
