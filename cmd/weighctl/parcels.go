@@ -33,7 +33,7 @@ func runParcels(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	stateDir := fs.String("state-dir", "", "state directory (default: the config's state_dir, "+config.Default().StateDir+")")
 	fs.Usage = usage
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return helpOrUsage(err)
 	}
 	if fs.NArg() == 0 {
 		usage()
@@ -116,7 +116,11 @@ func parcelsAdd(ctx context.Context, db *registry.DB, args []string, stdout, std
 	labelG := fs.String("label-g", "", "label weight in grams")
 	resG := fs.Float64("resolution-g", 0, "carrier's rounding step in grams (0: config default)")
 	items := fs.String("items", "", `items, "Name:grams;Name:grams"`)
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := fs.Parse(args); err != nil {
+		return helpOrUsage(err)
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "weighctl %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		return exitUsage
 	}
 	p := registry.Parcel{Tracking: *tracking, OrderRef: *order, LabelResolutionG: *resG}
@@ -148,7 +152,11 @@ func parcelsList(ctx context.Context, db *registry.DB, args []string, stdout, st
 	fs := flag.NewFlagSet("parcels list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "one JSON object per line")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := fs.Parse(args); err != nil {
+		return helpOrUsage(err)
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "weighctl %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		return exitUsage
 	}
 	ps, err := db.ListParcels(ctx)
@@ -179,4 +187,13 @@ func parcelsList(ctx context.Context, db *registry.DB, args []string, stdout, st
 		return exitProblem
 	}
 	return exitOK
+}
+
+// helpOrUsage is the exit code after a flag parse error: 0 when the user
+// asked for --help, 2 otherwise.
+func helpOrUsage(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
 }
