@@ -3,7 +3,9 @@
 // paced by the clock: Synthetic draws a moving test pattern with the frame
 // number and time in it, and Replay plays back an MJPEG stream file
 // (concatenated JPEGs). `weighd --sim` uses Synthetic as its camera; tests
-// use both. Both work with camera.Reconnector, and with testing/synctest
+// use both. Synthetic can show a given JPEG for a while (Show), such as a
+// shipping label with a Code 128 barcode drawn by LabelJPEG, as a label held
+// up to the camera. Both work with camera.Reconnector, and with testing/synctest
 // (they wait on time.Timer).
 package cameratest
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"sync"
 	"time"
 
 	"golang.org/x/image/font"
@@ -83,6 +84,12 @@ type Synthetic struct {
 	seq    uint64
 	drops  int64
 	closed bool
+
+	// showMu guards the image on show (see Show), set from other
+	// goroutines.
+	showMu    sync.Mutex
+	showData  []byte
+	showUntil time.Time
 }
 
 // NewSynthetic makes a source; in loop mode it encodes the loop now. The
@@ -190,13 +197,15 @@ func (s *Synthetic) Next(ctx context.Context) (camera.Frame, error) {
 	}
 	now := time.Now()
 	s.drops += skipped
-	var data []byte
-	if s.opts.Live {
+	data := s.shown(now) // a label held up to the camera hides the pattern
+	switch {
+	case data != nil:
+	case s.opts.Live:
 		data, err = s.render(int(tick), fmt.Sprintf("#%06d %s", s.seq, now.Format("15:04:05.000")))
 		if err != nil {
 			return camera.Frame{}, err
 		}
-	} else {
+	default:
 		data = bytes.Clone(s.loop[tick%int64(len(s.loop))])
 	}
 	f := camera.Frame{Data: data, Seq: s.seq, Time: now, Width: s.opts.Width, Height: s.opts.Height}
