@@ -51,6 +51,8 @@ type simHW struct {
 	// wire came loose.
 	scaleDown atomic.Bool
 	camera    *simCamera
+	// label opens the synthetic cameras and shows labels on them.
+	label *simLabel
 }
 
 // simCamera wraps the synthetic camera so that it can be unplugged on
@@ -196,9 +198,8 @@ func openSim(cfg config.Config, gain hx711.Gain, log *slog.Logger) (*hardware, e
 		return nil, err
 	}
 	presses := make(chan session.PressKind, 4)
-	sim := &simHW{load: load, presses: presses, camera: &simCamera{
-		open: cameratest.Opener(cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, Quality: cfg.Camera.JPEGQuality}),
-	}}
+	lbl := &simLabel{opts: cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, Quality: cfg.Camera.JPEGQuality}}
+	sim := &simHW{load: load, presses: presses, camera: &simCamera{open: lbl.open}, label: lbl}
 	readTimeout := cfg.Scale.ReadTimeout
 	hw := &hardware{
 		readRaw: func(ctx context.Context) (int32, error) {
