@@ -32,8 +32,11 @@ Runs the whole flow on simulated hardware, in a temporary directory: starts
 weighd --sim with its own configuration (state, socket and embedded broker
 inside the directory), listens on the broker as Home Assistant would,
 registers a parcel (label 2350 g; Leather jacket 505 g, Sneakers 1120 g,
-Belt 210 g), enters the label weight and the order reference, places 1840 g,
-presses the button, records, marks, stops, and prints the verdict, the
+Belt 210 g), enters the order reference, places 1840 g, holds the parcel's
+shipping label up to the synthetic camera (sim_label: a Code 128 barcode of
+its tracking number) and presses the button, so that the label still gives
+the tracking number and the registry the label weight and items; records,
+marks, stops, and prints the verdict, the
 bundle, weighctl verify's report, the claim in English and Chinese, and the
 MQTT messages a subscriber saw. weighd is stopped with SIGTERM at the end and
 the directory removed unless --keep.
@@ -211,12 +214,6 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 		d.step("%s", msg)
 		return nil
 	}
-	if err := cmdStep("tracking", demoTracking, "entered tracking "+demoTracking); err != nil {
-		return err
-	}
-	if err := cmdStep("label_weight", fmt.Sprint(demoLabelG), fmt.Sprintf("entered label weight %g g", demoLabelG)); err != nil {
-		return err
-	}
 	if err := cmdStep("order_ref", demoOrder, "entered order reference "+demoOrder); err != nil {
 		return err
 	}
@@ -236,6 +233,12 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 		if err := sleepCtx(ctx, wait); err != nil {
 			return err
 		}
+	}
+	// No tracking number or label weight is typed: the label held up to
+	// the camera at the press carries the tracking number, and the
+	// registry knows the rest.
+	if err := cmdStep(simLabelCmd, demoTracking, "held the shipping label up to the camera: Code 128 barcode of "+demoTracking); err != nil {
+		return err
 	}
 	if err := cmdStep(api.CmdSimPress, "short", "pressed the button (short): weigh-in, label still, recording"); err != nil {
 		return err
@@ -266,6 +269,9 @@ func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error
 	}
 	res := *st.LastResult
 	d.step("sealed %s", res.SessionID)
+	if res.Tracking != "" {
+		d.step("tracking number %s read from the label's barcode (none typed); label weight %s g and items from the registry", res.Tracking, gramsText(res.LabelG))
+	}
 	// Let the last retained messages arrive.
 	_ = d.sub.waitTopic(ctx, "/result", res.SessionID, 5*time.Second)
 
@@ -332,6 +338,9 @@ func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result)
 		len(res.MissingCandidates) == 0 || strings.Join(res.MissingCandidates[0].Items, ",") != "Leather jacket" {
 		problems = append(problems, fmt.Sprintf("expected underweight, tier 3, missing Leather jacket; got %s, tier %d, candidates %v", res.Verdict, res.Tier, res.MissingCandidates))
 	}
+	if res.Tracking != demoTracking || res.LabelG == nil || *res.LabelG != demoLabelG {
+		problems = append(problems, fmt.Sprintf("expected tracking %s read from the label and label weight %g g from the registry; got tracking %q, label %s g", demoTracking, demoLabelG, res.Tracking, gramsText(res.LabelG)))
+	}
 	if !d.sub.sawResult(res.SessionID) {
 		problems = append(problems, "no result message for "+res.SessionID+" on weighin/+/result")
 	}
@@ -340,6 +349,14 @@ func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result)
 	}
 	fmt.Fprintf(w, "\ndemo finished in %.1f s\n", time.Since(d.start).Seconds())
 	return nil
+}
+
+// gramsText prints an optional weight, "none" when absent.
+func gramsText(g *float64) string {
+	if g == nil {
+		return "none"
+	}
+	return fmt.Sprint(*g)
 }
 
 // resultSummary is the one-line verdict, from internal/verdict with the

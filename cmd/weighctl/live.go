@@ -534,15 +534,21 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return exitOK
 }
 
-const simUsage = `usage: weighctl sim place GRAMS | sim remove | sim press [--long]   [--socket PATH] [--config FILE]
+const simUsage = `usage: weighctl sim place GRAMS | sim remove | sim press [--long] | sim label TRACKING
+       [--socket PATH] [--config FILE]
 
 Drives weighd's simulated hardware (weighd --sim only): place a load on the
-simulated scale, empty it, or press the virtual button (short: start or mark;
---long: stop).
+simulated scale, empty it, press the virtual button (short: start or mark;
+--long: stop), or hold a shipping label with TRACKING as a Code 128 barcode
+up to the synthetic camera for 4 s (press within them: the label still then
+gives the tracking number).
 
 Exit status: 0 done; 1 weighd refused (not running with --sim); 2 usage
 error; 3 weighd unreachable.
 `
+
+// simLabelCmd is weighd's sim_label command (station.CmdSimLabel).
+const simLabelCmd = "sim_label"
 
 // runSim is `weighctl sim`.
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -554,7 +560,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if len(pos) == 0 {
-		return usageError(stderr, fl, "want place GRAMS, remove or press")
+		return usageError(stderr, fl, "want place GRAMS, remove, press or label TRACKING")
 	}
 	var name, value, msg string
 	switch pos[0] {
@@ -580,8 +586,17 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if *long {
 			value, msg = "long", "pressed (long)"
 		}
+	case "label":
+		if len(pos) != 2 {
+			return usageError(stderr, fl, "label takes one TRACKING argument")
+		}
+		tr, err := checkTracking(pos[1])
+		if err != nil {
+			return usageError(stderr, fl, "label: %v", err)
+		}
+		name, value, msg = simLabelCmd, tr, "holding the label of "+tr+" up to the camera for 4 s: press now"
 	default:
-		return usageError(stderr, fl, "unknown action %q: want place, remove or press", pos[0])
+		return usageError(stderr, fl, "unknown action %q: want place, remove, press or label", pos[0])
 	}
 	if *long && pos[0] != "press" {
 		return usageError(stderr, fl, "--long goes with press")
