@@ -55,7 +55,7 @@ var commands = map[string]command{
 	"outcome":      {"record how the dispute of SESSION ended: resolved|refused|escalated", runOutcome},
 	"record":       {"record a raw load-cell trace from the HX711 into a CSV (weighd stopped)", runRecord},
 	"doctor":       {"check GPIO, HX711, camera, broker, space, clock, calibration, key", runDoctor},
-	"sim":          {"drive weighd --sim: place GRAMS, remove, press [--long]", runSim},
+	"sim":          {"drive weighd --sim: place GRAMS, remove, press [--long], label TRACKING", runSim},
 	"demo":         {"run the whole flow on simulated hardware and print what a user sees", runDemo},
 }
 
