@@ -351,7 +351,7 @@ func Evaluate(p Params, in Input) (Outcome, error) {
 	}
 
 	if in.LabelG == nil {
-		o.Summary = fmt.Sprintf("no label weight — %s g measured", grams(in.MeasuredG))
+		o.Summary = fmt.Sprintf("no label weight — %s g measured", wholeGrams(in.MeasuredG))
 	} else {
 		label := *in.LabelG
 		lo, hi, t := p.Band(label, r)
@@ -371,10 +371,10 @@ func Evaluate(p Params, in Input) (Outcome, error) {
 		switch {
 		case in.MeasuredG > hi:
 			o.Verdict = result.VerdictOverweight
-			o.Summary = fmt.Sprintf("overweight by %s g — possibly a wrong item; check the contents", grams(delta))
+			o.Summary = fmt.Sprintf("overweight by %s g — possibly a wrong item; check the contents", wholeGrams(delta))
 		case in.MeasuredG >= lo:
 			o.Verdict = result.VerdictMatch
-			o.Summary = fmt.Sprintf("match — %s g measured, label %s g", grams(in.MeasuredG), grams(label))
+			o.Summary = fmt.Sprintf("match — %s g measured, label %s g", wholeGrams(in.MeasuredG), wholeGrams(label))
 		default:
 			deficit := label - in.MeasuredG
 			cands := infer(in.Items, deficit, deficit-r-t, deficit+t, MaxCandidates)
@@ -385,19 +385,19 @@ func Evaluate(p Params, in Input) (Outcome, error) {
 			case allIn:
 				o.Verdict = result.VerdictEmpty
 				o.WeightTier, o.Basis = 3, BasisEmpty
-				o.Summary = fmt.Sprintf("empty — %s g measured, about the packaging alone (%s g)", grams(in.MeasuredG), grams(label-itemsSum))
+				o.Summary = fmt.Sprintf("empty — %s g measured, about the packaging alone (%s g)", wholeGrams(in.MeasuredG), wholeGrams(label-itemsSum))
 			case len(cands) > 0:
 				o.Verdict = result.VerdictUnderweight
 				o.WeightTier, o.Basis = 3, BasisWholeItems
 				if o.Ambiguous {
-					o.Summary = fmt.Sprintf("underweight by %s g — ambiguous, missing either %s", grams(deficit), alternativesEN(ambiguousSet(o.MissingCandidates, t)))
+					o.Summary = fmt.Sprintf("underweight by %s g — ambiguous, missing either %s", wholeGrams(deficit), alternativesEN(ambiguousSet(o.MissingCandidates, t)))
 				} else {
-					o.Summary = fmt.Sprintf("underweight by %s g — most likely missing: %s", grams(deficit), itemsEN(o.MissingCandidates[0]))
+					o.Summary = fmt.Sprintf("underweight by %s g — most likely missing: %s", wholeGrams(deficit), itemsEN(o.MissingCandidates[0]))
 				}
 			case len(in.Items) > 0 && deficit < lightest:
 				o.Verdict = result.VerdictUnderweight
 				o.WeightTier, o.Basis = 2, BasisBelowLightest
-				o.Summary = fmt.Sprintf("underweight by %s g — less than the lightest item (%s g): a part may be missing", grams(deficit), grams(lightest))
+				o.Summary = fmt.Sprintf("underweight by %s g — less than the lightest item (%s g): a part may be missing", wholeGrams(deficit), wholeGrams(lightest))
 			default:
 				o.Verdict = result.VerdictUnderweight
 				share := deficit / label * 100
@@ -413,7 +413,7 @@ func Evaluate(p Params, in Input) (Outcome, error) {
 				if len(in.Items) > 0 {
 					what = "no set of whole items explains it"
 				}
-				o.Summary = fmt.Sprintf("underweight by %s g (%s %% of the label) — %s", grams(deficit), oneDecimal(share), what)
+				o.Summary = fmt.Sprintf("underweight by %s g (%s %% of the label) — %s", wholeGrams(deficit), oneDecimal(share), what)
 			}
 		}
 	}
@@ -518,6 +518,17 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // grams formats a weight for people: whole grams when the value is within
 // 0.05 g of one, else one decimal.
+// wholeGrams formats a weight for the one-line summary, to the gram: a
+// scale that settles within about a gram should not show 509.9 g one day
+// and 510.1 g the next for the same parcel.
+func wholeGrams(v float64) string {
+	r := math.Round(v)
+	if r == 0 {
+		r = 0 // no "-0"
+	}
+	return fmt.Sprintf("%.0f", r)
+}
+
 func grams(v float64) string {
 	r := math.Round(v*10) / 10
 	if r == 0 {
