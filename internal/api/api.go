@@ -19,6 +19,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,14 +180,14 @@ func (c *Client) Status(ctx context.Context, v any) error {
 // Sessions fetches the session index into v.
 func (c *Client) Sessions(ctx context.Context, q map[string]string, v any) error {
 	p := "/v1/sessions"
-	var parts []string
+	vals := url.Values{}
 	for k, val := range q {
 		if val != "" {
-			parts = append(parts, k+"="+urlEscape(val))
+			vals.Set(k, val)
 		}
 	}
-	if len(parts) > 0 {
-		p += "?" + strings.Join(parts, "&")
+	if len(vals) > 0 {
+		p += "?" + vals.Encode()
 	}
 	return c.do(ctx, http.MethodGet, p, nil, v)
 }
@@ -239,15 +240,3 @@ type RemoteError struct {
 }
 
 func (e *RemoteError) Error() string { return e.Msg }
-
-func urlEscape(s string) string {
-	var b strings.Builder
-	for _, c := range []byte(s) {
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
