@@ -95,13 +95,19 @@ func apiExit(stderr io.Writer, name string, err error) int {
 // returns done with exitOK, on a flag error done with exitUsage.
 func parseFlags(fl *flag.FlagSet, args []string) (pos []string, code int, done bool) {
 	pos, err := parseInterleaved(fl, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil, exitOK, true
-	}
 	if err != nil {
-		return nil, exitUsage, true
+		return nil, helpOrUsage(err), true
 	}
 	return pos, exitOK, false
+}
+
+// helpOrUsage is the exit code after a flag parse error: 0 when the user
+// asked for --help, 2 otherwise.
+func helpOrUsage(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
 }
 
 func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {

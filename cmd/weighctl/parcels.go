@@ -188,12 +188,3 @@ func parcelsList(ctx context.Context, db *registry.DB, args []string, stdout, st
 	}
 	return exitOK
 }
-
-// helpOrUsage is the exit code after a flag parse error: 0 when the user
-// asked for --help, 2 otherwise.
-func helpOrUsage(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	return exitUsage
-}

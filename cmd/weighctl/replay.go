@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,25 +32,17 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "weighctl replay: "+format+"\n", a...)
-		fs.Usage()
-		return exitUsage
+		return helpOrUsage(err)
 	}
 	switch {
 	case fs.NArg() != 1:
-		return usageErr("want exactly one FILE.csv, got %d arguments", fs.NArg())
+		return usageError(stderr, fs, "want exactly one FILE.csv, got %d arguments", fs.NArg())
 	case math.IsNaN(*offset) || math.IsInf(*offset, 0):
-		return usageErr("--offset COUNTS is required")
+		return usageError(stderr, fs, "--offset COUNTS is required")
 	case math.IsNaN(*scale) || math.IsInf(*scale, 0) || *scale == 0:
-		return usageErr("--scale COUNTS_PER_GRAM is required and must not be 0")
+		return usageError(stderr, fs, "--scale COUNTS_PER_GRAM is required and must not be 0")
 	case *rate != 10 && *rate != 80:
-		return usageErr("--rate must be 10 or 80, got %d", *rate)
+		return usageError(stderr, fs, "--rate must be 10 or 80, got %d", *rate)
 	}
 	samples, err := trace.ReadFile(fs.Arg(0))
 	if err != nil {

@@ -35,14 +35,11 @@ the fingerprint printed with the one published with the results.
 
 Exit status: 0 all good; 1 an integrity failure (the file is named), or
 with --strict a continuity finding; 2 usage error.
-
-flags:
 `
 
 // runVerify is `weighctl verify`.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlagSet("verify", verifyUsage, stderr)
 	jsonOut := fl.Bool("json", false, "print the report as JSON")
 	strict := fl.Bool("strict", false, "fail (exit 1) on continuity findings too: gaps, dropped frames, an interrupted session")
 	chain := fl.Bool("chain", false, "verify every bundle of DIR and the chain through them")
@@ -51,16 +48,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	head := fl.String("head", "", "with --chain: the chain head published last; the newest manifest must match it")
 	noVideo := fl.Bool("no-video", false, "do not re-analyse the video files")
 	gap := fl.Duration("gap-threshold", 200*time.Millisecond, "gap threshold for the video re-analysis (recorder.gap_threshold)")
-	fl.Usage = func() {
-		fmt.Fprint(stderr, verifyUsage)
-		fl.PrintDefaults()
-	}
-	paths, err := parseInterleaved(fl, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	paths, code, done := parseFlags(fl, args)
+	if done {
+		return code
 	}
 	switch {
 	case len(paths) == 0:
