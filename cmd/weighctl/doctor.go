@@ -156,7 +156,7 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		} else {
 			add("FAIL", "calibration", "weighd has no calibration", "weighctl calibrate")
 		}
-	} else if !errors.Is(err, api.ErrUnreachable) {
+	} else if alive {
 		// Something answers on the socket: weighd may hold the pins and
 		// the camera, so they are not opened.
 		add("FAIL", "hx711", "not checked: weighd answers but its status failed", "journalctl -u weighd")

@@ -59,13 +59,13 @@ func (g *globals) load() (config.Config, error) {
 
 // client loads the configuration and returns a client for its socket; on a
 // bad configuration it prints the problem and returns exitUsage.
-func (g *globals) client(name string, stderr io.Writer) (*api.Client, config.Config, int) {
+func (g *globals) client(name string, stderr io.Writer) (*api.Client, int) {
 	cfg, err := g.load()
 	if err != nil {
 		fmt.Fprintf(stderr, "weighctl %s: %v\n", name, err)
-		return nil, cfg, exitUsage
+		return nil, exitUsage
 	}
-	return api.NewClient(cfg.API.Socket), cfg, exitOK
+	return api.NewClient(cfg.API.Socket), exitOK
 }
 
 // apiExit reports a failed API call and returns its exit code: 3 when weighd
@@ -170,7 +170,7 @@ func (s simpleCmd) run(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		value = v
 	}
-	c, _, code := g.client(s.name, stderr)
+	c, code := g.client(s.name, stderr)
 	if c == nil {
 		return code
 	}
@@ -313,7 +313,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if len(pos) > 0 {
 		return usageError(stderr, fl, "takes no arguments, got %q", pos[0])
 	}
-	c, _, code := g.client("status", stderr)
+	c, code := g.client("status", stderr)
 	if c == nil {
 		return code
 	}
@@ -484,7 +484,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		mass = m
 	}
-	c, _, code := g.client("calibrate", stderr)
+	c, code := g.client("calibrate", stderr)
 	if c == nil {
 		return code
 	}
@@ -607,7 +607,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *long && pos[0] != "press" {
 		return usageError(stderr, fl, "--long goes with press")
 	}
-	c, _, code := g.client("sim", stderr)
+	c, code := g.client("sim", stderr)
 	if c == nil {
 		return code
 	}
