@@ -266,6 +266,11 @@ type Station struct {
 	loopDone    chan struct{} // closed when loop returns
 	recon       *camera.Reconnector
 
+	// sysChecked, free and synced are loop's, refreshed by publishState.
+	sysChecked time.Time
+	free       int64
+	synced     bool
+
 	mu        sync.Mutex
 	status    api.Status
 	lastFrame time.Time

@@ -11,6 +11,7 @@ import (
 
 	"weighin/drivers/camera"
 	"weighin/internal/api"
+	"weighin/internal/evidence"
 	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
@@ -96,7 +97,14 @@ func (s *Station) setLastResult(r result.Result) {
 // publishState refreshes the status from the session and hands the live
 // state to the publisher (which rate-limits it).
 func (s *Station) publishState(ss session.State, cur *current) {
-	free := freeBytes(s.cfg.StateDir)
+	// publishState runs after every event, samples included (80 a second
+	// at 80 SPS): statfs and adjtimex are asked at most once a second.
+	if now := time.Now(); now.Sub(s.sysChecked) >= time.Second {
+		s.sysChecked = now
+		s.free, _ = evidence.FreeBytes(s.cfg.StateDir)
+		s.synced = clockSynced()
+	}
+	free := s.free
 	s.mu.Lock()
 	st := &s.status
 	st.SessionState = ss.Phase.String()
@@ -120,7 +128,7 @@ func (s *Station) publishState(ss session.State, cur *current) {
 		st.Entries.LabelG = &g
 	}
 	st.FreeStorageBytes = free
-	st.ClockSynced = clockSynced()
+	st.ClockSynced = s.synced
 	st.UptimeS = time.Since(s.started).Seconds()
 	st.Camera.FPS = s.fps
 	ps := publish.State{

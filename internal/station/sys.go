@@ -6,29 +6,12 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
-	"golang.org/x/sys/unix"
+
+	"weighin/internal/sysclock"
 )
 
-// clockSynced reports whether the kernel considers the system clock
-// synchronised (NTP cleared STA_UNSYNC). A Pi has no RTC: until then,
-// timestamps are not trusted and bundles are named "unsynced".
-func clockSynced() bool {
-	var tx unix.Timex
-	state, err := unix.Adjtimex(&tx)
-	if err != nil {
-		return false
-	}
-	return state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0
-}
-
-// freeBytes is the space available to an unprivileged user under path.
-func freeBytes(path string) int64 {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return -1
-	}
-	return int64(st.Bavail) * int64(st.Bsize)
-}
+// clockSynced reports whether timestamps can be trusted; see sysclock.
+var clockSynced = sysclock.Synced
 
 // notifyReady tells systemd (when it started us with Type=notify) that
 // weighd is up; a no-op otherwise.

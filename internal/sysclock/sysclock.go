@@ -1,0 +1,15 @@
+// Package sysclock tells whether the system clock can be trusted. A
+// Raspberry Pi has no battery-backed clock: until NTP has synchronised it,
+// timestamps are guesses, bundles are named "unsynced" and age-based
+// retention does nothing.
+package sysclock
+
+import "golang.org/x/sys/unix"
+
+// Synced reports whether the kernel considers the clock synchronised: an
+// NTP client has cleared STA_UNSYNC and the clock is not in TIME_ERROR.
+func Synced() bool {
+	var tx unix.Timex
+	state, err := unix.Adjtimex(&tx)
+	return err == nil && state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0
+}
