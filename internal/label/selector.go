@@ -193,7 +193,8 @@ func (s *Selector) Best() (Still, []Warning) {
 		return Still{}, append(warns, Warning{WarnNoFrames, "no camera frame in the label window"})
 	}
 	for _, c := range s.best {
-		g, err := DecodeLuma(camera.EnsureHuffman(c.f.Data))
+		data := camera.EnsureHuffman(c.f.Data)
+		g, err := DecodeLuma(data)
 		if err != nil {
 			continue // scored before, so not expected
 		}
@@ -201,12 +202,12 @@ func (s *Selector) Best() (Still, []Warning) {
 		if len(codes) == 0 {
 			continue
 		}
-		st := still(c.f, c.score)
+		st := still(c.f, data, c.score)
 		st.Barcodes = codes
 		return st, append(warns, s.quality(st.Score)...)
 	}
 	// Fallback: the frame at the trigger.
-	st := still(*s.trigger, Score{})
+	st := still(*s.trigger, camera.EnsureHuffman(s.trigger.Data), Score{})
 	st.Trigger = true
 	warns = append(warns, Warning{WarnNoBarcode, fmt.Sprintf("no barcode decoded in the %d sharpest of %d scored frames; using the frame at the trigger", min(len(s.best), s.opts.Candidates), s.scoredN)})
 	if g, err := DecodeLuma(st.JPEG); err == nil {
@@ -216,8 +217,10 @@ func (s *Selector) Best() (Still, []Warning) {
 	return st, warns
 }
 
-func still(f camera.Frame, sc Score) Still {
-	return Still{JPEG: camera.EnsureHuffman(f.Data), Seq: f.Seq, Time: f.Time, Width: f.Width, Height: f.Height, Score: sc}
+// still makes the Still of frame f, whose data with Huffman tables ensured
+// is data.
+func still(f camera.Frame, data []byte, sc Score) Still {
+	return Still{JPEG: data, Seq: f.Seq, Time: f.Time, Width: f.Width, Height: f.Height, Score: sc}
 }
 
 // quality returns the legibility warnings for a score.

@@ -310,6 +310,14 @@ func alternativesZH(cs []result.MissingCandidate) string {
 
 // videoFiles reports whether the marks point into more than one file, in
 // which case each timestamp names its file.
+// allowedRange is the band [label − resolution − tolerance, label +
+// tolerance] as the evidence states it, from the Result's rounded figures.
+// The caller checks LabelG is set.
+func (d disputeData) allowedRange() (lo, hi float64) {
+	r := d.res
+	return *r.LabelG - r.LabelResolutionG - r.ToleranceG, *r.LabelG + r.ToleranceG
+}
+
 func (d disputeData) manyFiles() bool {
 	for _, m := range d.res.Marks {
 		if m.File != d.res.Marks[0].File {

@@ -226,8 +226,7 @@ func (d disputeData) evidenceEN() []string {
 	}
 	ev = append(ev, mw)
 	if r.LabelG != nil && r.DeltaG != nil && r.DeltaPct != nil {
-		lo := *r.LabelG - r.LabelResolutionG - r.ToleranceG
-		hi := *r.LabelG + r.ToleranceG
+		lo, hi := d.allowedRange()
 		ev = append(ev, fmt.Sprintf("Difference: %s g (%s %%). Allowed range: %s g to %s g.", signed(*r.DeltaG), signedPct(*r.DeltaPct), grams(lo), grams(hi)))
 	}
 	switch {

@@ -214,8 +214,7 @@ func (d disputeData) evidenceZH() []string {
 	}
 	ev = append(ev, mw)
 	if r.LabelG != nil && r.DeltaG != nil && r.DeltaPct != nil {
-		lo := *r.LabelG - r.LabelResolutionG - r.ToleranceG
-		hi := *r.LabelG + r.ToleranceG
+		lo, hi := d.allowedRange()
 		ev = append(ev, fmt.Sprintf("差值：%s 克（%s%%）。允许范围：%s 克至 %s 克。", signed(*r.DeltaG), signedPct(*r.DeltaPct), grams(lo), grams(hi)))
 	}
 	switch {
