@@ -29,7 +29,7 @@ func runParcels(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fs := flag.NewFlagSet("parcels", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "weighd config file (for state_dir)")
+	cfgPath := fs.String("config", defaultConfigPath, "weighd's configuration file, for state_dir (a missing file means the defaults)")
 	stateDir := fs.String("state-dir", "", "state directory (default: the config's state_dir, "+config.Default().StateDir+")")
 	fs.Usage = usage
 	if err := fs.Parse(args); err != nil {
@@ -41,13 +41,10 @@ func runParcels(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	dir := *stateDir
 	if dir == "" {
-		cfg := config.Default()
-		if *cfgPath != "" {
-			var err error
-			if cfg, err = config.Load(*cfgPath); err != nil {
-				fmt.Fprintln(stderr, "weighctl parcels:", err)
-				return exitUsage
-			}
+		cfg, err := (&globals{config: *cfgPath}).load()
+		if err != nil {
+			fmt.Fprintln(stderr, "weighctl parcels:", err)
+			return exitUsage
 		}
 		dir = cfg.StateDir
 	}

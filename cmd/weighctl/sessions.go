@@ -18,13 +18,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"weighin/internal/api"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/registry"
 	"weighin/internal/result"
+	"weighin/internal/sysclock"
 	"weighin/internal/verdict"
 )
 
@@ -678,14 +677,14 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		return exitProblem
 	}
-	if *jsonOut {
-		return writeJSON(stdout, a)
-	}
 	if db, err := registry.Open(filepath.Join(cfg.StateDir, registry.FileName)); err == nil {
 		if err := db.SetClaim(ctx, a.SessionID, o.String()); err != nil && !errors.Is(err, registry.ErrNotFound) {
 			fmt.Fprintf(stderr, "weighctl outcome: session index: %v (the signed addendum is written; weighd re-indexes at its next start)\n", err)
 		}
 		db.Close()
+	}
+	if *jsonOut {
+		return writeJSON(stdout, a)
 	}
 	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", evidence.OutcomeFileName(a.N), dir, o)
 	fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", store.KeyFingerprint(), dir)
@@ -697,9 +696,5 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitOK
 }
 
-// clockSynced reports whether the kernel considers the clock synchronised.
-func clockSynced() bool {
-	var tx unix.Timex
-	state, err := unix.Adjtimex(&tx)
-	return err == nil && state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0
-}
+// clockSynced reports whether timestamps can be trusted; see sysclock.
+var clockSynced = sysclock.Synced
