@@ -107,7 +107,7 @@ demo: ## the whole flow on simulated hardware (needs only Go): builds bin/weighd
 dist: build-pi ## tarballs per architecture: binaries, unit, config, install script, dashboard
 	@for t in $(PI_TARGETS); do \
 	  d=$(BIN)/dist/weighin-$$t; rm -rf $$d; mkdir -p $$d; \
-	  cp $(BIN)/$$t/* $$d/; cp systemd/weighd.service deploy/weighd.yaml README.md $$d/; \
+	  cp $(BIN)/$$t/* $$d/; cp systemd/weighd.service deploy/weighd.yaml README.md docs/NOTICE.md $$d/; \
 	  cp -r deploy/install.sh deploy/udev deploy/homeassistant $$d/ 2>/dev/null || true; \
 	  tar -C $(BIN)/dist -czf $(BIN)/dist/weighin-$$t.tar.gz weighin-$$t; \
 	  echo "$(BIN)/dist/weighin-$$t.tar.gz"; \
