@@ -31,7 +31,7 @@ uninstall() {
 	systemd_running && systemctl daemon-reload || true
 	say "removed weighd, weighctl, the unit and the udev rules"
 	say "kept the evidence in $STATE, the config in $ETC and the user weighin"
-	say "(remove them by hand once the evidence is backed up, with the station key $STATE/station_key)"
+	say "(remove them by hand once the evidence is backed up, with the station key $STATE/station_ed25519)"
 }
 
 arch() {

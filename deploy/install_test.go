@@ -141,7 +141,7 @@ func TestInstallInBookwormRoot(t *testing.T) {
 	}
 
 	// Uninstall removes the program and keeps the evidence.
-	if err := os.WriteFile(in("var/lib/weighin/station_key"), []byte("key"), 0o600); err != nil {
+	if err := os.WriteFile(in("var/lib/weighin/station_ed25519"), []byte("key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	install("--uninstall")
@@ -150,6 +150,6 @@ func TestInstallInBookwormRoot(t *testing.T) {
 			t.Errorf("%s still there after --uninstall", p)
 		}
 	}
-	mustExist("var/lib/weighin/station_key", 0o600)
+	mustExist("var/lib/weighin/station_ed25519", 0o600)
 	mustExist("etc/weighin/weighd.yaml", 0)
 }

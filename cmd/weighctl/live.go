@@ -232,10 +232,12 @@ func checkIssue(s string) (string, error) {
 		return "missing item", nil
 	case "wrong", "wrong item":
 		return "wrong item", nil
-	case "damaged", "damaged item", "damaged cosmetic", "damaged functional":
+	case "damaged", "damaged item", "damaged functional", "damaged item (functional)":
 		return "damaged item", nil
+	case "cosmetic", "damaged cosmetic", "damaged item (cosmetic)":
+		return "damaged item (cosmetic)", nil
 	}
-	return "", fmt.Errorf("issue type %q is not one of: missing item, damaged item, wrong item", s)
+	return "", fmt.Errorf("issue type %q is not one of: missing item, damaged item, damaged item (cosmetic), wrong item", s)
 }
 
 func checkText(max int) func(string) (string, error) {

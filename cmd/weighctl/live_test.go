@@ -145,6 +145,7 @@ func TestLiveCommands(t *testing.T) {
 		{name: "exterior unknown", args: []string{"exterior", "bent"}, code: exitUsage, stderr: "not one of intact"},
 		{name: "issue schema form", args: []string{"issue", "missing_item"}, wantReq: []string{"issue_type=missing item"}},
 		{name: "issue damaged", args: []string{"issue", "damaged_functional"}, wantReq: []string{"issue_type=damaged item"}},
+		{name: "issue cosmetic", args: []string{"issue", "damaged_cosmetic"}, wantReq: []string{"issue_type=damaged item (cosmetic)"}},
 		{name: "issue mqtt form", args: []string{"issue", "wrong item"}, wantReq: []string{"issue_type=wrong item"}},
 		{name: "issue unknown", args: []string{"issue", "lost"}, code: exitUsage},
 		{name: "flags after argument", args: []string{"order-ref", "KB-2", "--config", noConfig}, wantReq: []string{"order_ref=KB-2"}},
