@@ -293,8 +293,15 @@ func TestSlowCardDropsNotBlocks(t *testing.T) {
 	if drops < 150 || st.Frames+drops != 230 {
 		t.Errorf("frames %d, dropped %v; want ≥ 150 dropped, 230 in all", st.Frames, st.Dropped)
 	}
-	if len(st.Gaps) != 1 || st.Gaps[0].Gap < time.Duration(drops)*fps30 {
-		t.Errorf("gaps %+v, want one covering %d dropped frames; %+v", st.Gaps, drops, st)
+	// The drops usually make one hole; on a loaded machine the writer may
+	// take a frame in the middle and split it in two. Either way the gaps
+	// must account for every dropped frame.
+	var holes time.Duration
+	for _, g := range st.Gaps {
+		holes += g.Gap
+	}
+	if len(st.Gaps) == 0 || holes < time.Duration(drops)*fps30 {
+		t.Errorf("gaps %+v, want them to cover %d dropped frames; %+v", st.Gaps, drops, st)
 	}
 	if got := ffprobe(t, filepath.Join(dir, FileName(0))).frames(t); got != st.Frames {
 		t.Errorf("ffprobe %d frames, stats %d", got, st.Frames)
