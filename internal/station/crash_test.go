@@ -6,8 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -84,13 +82,10 @@ func checkRecovered(t *testing.T, d *daemon, id string, rec time.Duration) {
 	// The pre-roll is in the file too, so the video is longer than the
 	// recording; what matters is that no more than 2 s before the kill is
 	// lost.
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", filepath.Join(dir, "video-000.mkv")).CombinedOutput()
-	if err != nil {
-		t.Errorf("%s: ffprobe: %v\n%s", id, err, out)
+	frames, ok := ffprobeFrames(t, filepath.Join(dir, "video-000.mkv"))
+	if !ok {
 		return
 	}
-	frames, _ := strconv.Atoi(strings.TrimSpace(string(out)))
 	const fps = 15
 	preRoll := 5.0 // config default; the daemon ran for several seconds first
 	wantMin := int((rec.Seconds() - 2) * fps)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -516,4 +517,25 @@ func waitFile(t *testing.T, path string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// ffprobeFrames is the number of video frames ffprobe decodes in path. Its
+// diagnostics (a cut file's last element, say) go to stderr and are only
+// logged: the count on stdout is what is judged.
+func ffprobeFrames(t *testing.T, path string) (int, bool) {
+	t.Helper()
+	var stderr strings.Builder
+	cmd := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if stderr.Len() > 0 {
+		t.Logf("ffprobe %s: %s", filepath.Base(path), stderr.String())
+	}
+	n, perr := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || perr != nil {
+		t.Errorf("ffprobe %s: %v %v: %q", path, err, perr, out)
+		return 0, false
+	}
+	return n, true
 }

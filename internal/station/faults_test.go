@@ -191,10 +191,8 @@ func TestCameraUnplugAndStopSignal(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(d.state, "sessions", id, "label.jpg")); err != nil {
 		t.Errorf("label still: %v", err)
 	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", filepath.Join(d.state, "sessions", id, "video-000.mkv")).CombinedOutput()
-	if n, _ := strconv.Atoi(strings.TrimSpace(string(out))); err != nil || int64(n) != m.Continuity.Frames {
-		t.Errorf("ffprobe decodes %s (%v); the manifest says %d frames", out, err, m.Continuity.Frames)
+	if n, ok := ffprobeFrames(t, filepath.Join(d.state, "sessions", id, "video-000.mkv")); ok && int64(n) != m.Continuity.Frames {
+		t.Errorf("ffprobe decodes %d frames; the manifest says %d", n, m.Continuity.Frames)
 	}
 	// weight.csv: time from the session's start, over the whole recording.
 	ts := weightLog(t, d, id)
