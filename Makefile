@@ -15,8 +15,14 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PI_TARGETS  := linux-arm6 linux-arm7 linux-arm64
 CMDS        := weighd weighctl
 
-.PHONY: help build build-pi check test test-unit test-386 test-arm test-bench test-kernel test-install \
-        bench bench-weighing bench-recorder bench-mqtt bench-weighd deps kernel demo dist clean
+.PHONY: help build build-pi check check-fmt test test-unit test-386 test-arm test-bench test-kernel test-install \
+        test-make tree-snapshot i386-mode qemu-i386 bench bench-weighing bench-recorder bench-mqtt bench-weighd deps kernel demo dist clean
+
+# Every tier of `make test` records how long it took; `make test` prints the
+# table at the end. tier-start/tier-end bracket a tier's recipe.
+TIMES      := $(CACHE)/test-times
+tier-start  = @mkdir -p $(CACHE); date +%s > $(CACHE)/.tier-$@
+tier-end    = @printf '%-14s %5ss\n' $@ $$(( $$(date +%s) - $$(cat $(CACHE)/.tier-$@) )) >> $(TIMES); rm -f $(CACHE)/.tier-$@
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -35,22 +41,35 @@ build-pi: ## cross-build for Raspberry Pi: bin/linux-arm6, linux-arm7, linux-arm
 	done
 	@ls -l $(BIN)/linux-*/*
 
-check: ## gofmt, go vet, staticcheck, go mod tidy -diff
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+check: ## gofmt, go vet (plain and with every build tag), staticcheck, go mod tidy -diff
+	$(tier-start)
+	@$(MAKE) -s --no-print-directory check-fmt
 	$(GO) vet ./...
 	$(GO) vet -tags kernel ./drivers/camera/...
+	$(GO) vet -tags vividguest ./drivers/camera/
+	$(GO) vet -tags rootfs ./deploy/...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) mod tidy -diff
+	$(tier-end)
+
+# gofmt looks at every Go file git would commit: tracked ones and untracked
+# ones that are not ignored, so a new unformatted file fails before it is added.
+check-fmt: ## gofmt -l on every tracked or untracked, unignored Go file
+	@out=$$(git ls-files --cached --others --exclude-standard '*.go' | xargs -r gofmt -l); \
+	if [ -n "$$out" ]; then echo "gofmt would reformat:"; echo "$$out" | sed 's/^/  /'; exit 1; fi
 
 deps: ## install the Debian packages the tests need, when missing
+	$(tier-start)
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+	$(tier-end)
 
 kernel: ## fetch and unpack Debian's amd64 kernel into .cache/kernel (for the vivid tests)
+	$(tier-start)
 	@if [ ! -f $(KERNEL_DIR)/.done ]; then \
 	  set -e; rm -rf $(KERNEL_DIR); mkdir -p $(KERNEL_DIR)/deb; \
 	  pkg=$$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $$2; exit}'); \
@@ -60,30 +79,123 @@ kernel: ## fetch and unpack Debian's amd64 kernel into .cache/kernel (for the vi
 	  dpkg -x $(KERNEL_DIR)/deb/*.deb $(KERNEL_DIR)/root; \
 	  touch $(KERNEL_DIR)/.done; \
 	fi
+	$(tier-end)
 
-test: deps kernel test-unit test-386 test-arm test-bench test-kernel test-install ## everything CI runs: unit + integration (-race), 386, benchmarks once, kernel tier
+# `make test`: a snapshot of the work tree first, every tier, then the tree
+# compared with the snapshot (a build or a test that writes into the tree
+# fails here, naming the file) and each tier's time.
+test: tree-snapshot deps kernel qemu-i386 check test-unit test-386 test-arm test-bench test-kernel test-install test-make ## everything CI runs: style, unit + integration (-race), 386, ARM, benchmarks once, kernel tier, install, Makefile
+	@.ci/treestate compare $(CACHE)/tree-before
+	@echo "time per tier:"; cat $(TIMES)
+
+tree-snapshot:
+	@mkdir -p $(CACHE); rm -f $(TIMES)
+	@.ci/treestate snapshot $(CACHE)/tree-before
 
 test-unit: ## all tests with -race
+	$(tier-start)
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(tier-end)
 
-test-386: ## the tests again as a 32-bit build
-	GOARCH=386 $(GO) test -count=1 -timeout 15m ./...
+# test-386: the tests again as 32-bit x86. Some machines of our kind cannot
+# execute 386 binaries (a kernel without IA32 emulation: "exec format
+# error"). i386-mode runs a tiny 386 program (I386_PROBE) to find out; where
+# it cannot start, every test binary runs under qemu-i386 user emulation
+# (go test -exec $(I386_EMULATOR)). -exec wraps only the test binary, so the
+# packages whose tests build and start programs of their own are left out of
+# the emulated pass (their children would be 386 binaries started natively);
+# they still run natively in test-unit, and in this tier where 386 runs.
+# Debian 12's own qemu-i386 (7.2) corrupts a Go program's state when it
+# delivers a signal (SIGURG preemption, SIGCHLD: "bad g in signal handler",
+# "exitsyscall: syscall frame is no longer valid"), so the emulator is
+# qemu-user from Debian's bookworm-backports (10.x, static binaries), fetched
+# with apt-get download into .cache/qemu and unpacked, never installed
+# (target qemu-i386), like the kernel. The emulated pass also turns off the
+# runtime's asynchronous preemption (GODEBUG=asyncpreemptoff=1): its SIGURG
+# is by far the most frequent signal, and even qemu 10 has been seen to
+# mishandle a signal that lands in a system call; goroutines are still
+# preempted at function calls.
+# Left out of the emulated pass:
+#   cmd/weighctl        the demo test builds and starts weighd
+#   systemd             builds weighd to check the unit against it
+#   internal/publish    builds and starts its helper program (pubhelper)
+#   internal/registry   re-executes its own test binary to kill it mid-import
+#   internal/station    builds and starts weighd and weighctl
+I386_PROBE      ?= $(CACHE)/probe386/probe
+QEMU_DIR        := $(CACHE)/qemu
+I386_EMULATOR   := $(QEMU_DIR)/root/usr/bin/qemu-i386
+QEMU_APT        := -o Dir::Etc::sourcelist=$(QEMU_DIR)/sources.list -o Dir::Etc::sourceparts=- \
+                   -o Dir::State::Lists=$(QEMU_DIR)/lists -o Dir::Cache=$(QEMU_DIR)/apt-cache
+I386_NATIVE_ONLY := weighin/(cmd/weighctl|systemd|internal/(publish|registry|station))$$
+
+i386-mode: ## print how this machine runs 386 binaries: native, or qemu (qemu-i386-static)
+	@if [ "$(I386_PROBE)" = "$(CACHE)/probe386/probe" ] && [ ! -x "$(I386_PROBE)" ]; then \
+	  mkdir -p $(CACHE)/probe386 && printf 'package main\n\nfunc main() {}\n' > $(CACHE)/probe386/main.go && \
+	  (cd $(CACHE)/probe386 && GOARCH=386 $(GO) build -o probe main.go) || exit 1; \
+	fi; \
+	if "$(I386_PROBE)" >/dev/null 2>&1; then echo native; else echo qemu; fi
+
+qemu-i386: ## fetch qemu-user (qemu-i386) from Debian's bookworm-backports into .cache/qemu: apt-get download, unpacked, never installed
+	@if [ ! -f $(QEMU_DIR)/.done ]; then \
+	  set -e; rm -rf $(QEMU_DIR); mkdir -p $(QEMU_DIR)/lists/partial $(QEMU_DIR)/apt-cache/archives/partial $(QEMU_DIR)/deb; \
+	  echo "deb http://deb.debian.org/debian bookworm-backports main" > $(QEMU_DIR)/sources.list; \
+	  apt-get $(QEMU_APT) update -qq; \
+	  ver=$$(apt-cache $(QEMU_APT) madison qemu-user | awk '/bookworm-backports/{print $$3; exit}'); \
+	  test -n "$$ver" || { echo "qemu-i386: no qemu-user in bookworm-backports"; exit 1; }; \
+	  echo "qemu-user $$ver (bookworm-backports)"; \
+	  (cd $(QEMU_DIR)/deb && apt-get $(QEMU_APT) download -qq qemu-user=$$ver 2>&1 | grep -v 'unsandboxed' || true); \
+	  dpkg -x $(QEMU_DIR)/deb/qemu-user_*.deb $(QEMU_DIR)/root; \
+	  $(I386_EMULATOR) --version | head -n 1; \
+	  touch $(QEMU_DIR)/.done; \
+	fi
+
+test-386: deps qemu-i386 ## the tests again as a 32-bit build: natively where the kernel runs 386, else under qemu-i386 (backports)
+	$(tier-start)
+	@mode=$$($(MAKE) -s --no-print-directory i386-mode); \
+	if [ "$$mode" = native ]; then \
+	  echo "test-386: this machine runs 386 binaries natively: every package"; \
+	  echo "GOARCH=386 $(GO) test -count=1 -timeout 15m ./..."; \
+	  GOARCH=386 $(GO) test -count=1 -timeout 15m ./...; \
+	else \
+	  echo "test-386: this machine cannot run 386 binaries: test binaries under $(I386_EMULATOR)"; \
+	  echo "test-386: left out (they start programs of their own; run natively in test-unit): $$($(GO) list ./... | grep -E '$(I386_NATIVE_ONLY)' | tr '\n' ' ')"; \
+	  pkgs=$$($(GO) list ./... | grep -v -E '$(I386_NATIVE_ONLY)'); \
+	  echo "GOARCH=386 GODEBUG=asyncpreemptoff=1 $(GO) test -count=1 -timeout 20m -exec $(I386_EMULATOR) <packages>"; \
+	  GOARCH=386 GODEBUG=asyncpreemptoff=1 $(GO) test -count=1 -timeout 20m -exec $(I386_EMULATOR) $$pkgs; \
+	fi
+	$(tier-end)
+
+# test-make: the Makefile's own logic, in a throw-away clone: i386-mode's two
+# branches, and that an unformatted file or a file a test leaves in the tree
+# fails with its name.
+test-make: ## the Makefile's detection logic and tree/style gates (.ci/makefile_test)
+	$(tier-start)
+	.ci/makefile_test
+	$(tier-end)
 
 # test-arm leaves out the packages whose tests start programs they build
 # (weighd, helper processes): without binfmt_misc those ARM binaries
 # cannot be started here. They run natively in test-unit and test-386.
 test-arm: deps ## the drivers' and pure packages' tests as linux/arm GOARM=6 (Pi Zero) under qemu-arm
+	$(tier-start)
 	GOARCH=arm GOARM=6 $(GO) test -count=1 -timeout 15m -exec /usr/bin/qemu-arm-static \
 	  $$($(GO) list ./drivers/... ./internal/... | grep -v -E 'internal/(publish|registry|station)|kerneltest|/bench|gentraces|genlabels')
+	$(tier-end)
 
 test-bench: ## every benchmark once, so none rots
+	$(tier-start)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 15m ./...
+	$(tier-end)
 
 test-kernel: deps kernel ## the camera driver against the kernel's vivid device, in qemu
+	$(tier-start)
 	WEIGHIN_KERNEL_DIR=$(KERNEL_DIR)/root $(GO) test -tags kernel -count=1 -v -timeout 15m ./drivers/camera/kerneltest/
+	$(tier-end)
 
 test-install: deps ## install.sh inside a Debian bookworm root made by debootstrap
+	$(tier-start)
 	$(GO) test -tags rootfs -count=1 -v -timeout 10m ./deploy/
+	$(tier-end)
 
 bench: bench-weighing bench-recorder bench-mqtt bench-weighd ## all figures for docs/PERFORMANCE.md
 
