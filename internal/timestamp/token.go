@@ -1,0 +1,205 @@
+package timestamp
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/digitorus/pkcs7"
+	rfc3161 "github.com/digitorus/timestamp"
+)
+
+// Reasons a token fails; every error CheckResponse returns wraps one of
+// them (test with errors.Is) and says what was found.
+var (
+	// ErrMalformed: not a DER TimeStampResp holding a timestamp token.
+	ErrMalformed = errors.New("not a timestamp response")
+	// ErrRefused: the TSA answered with a failure status instead of a token.
+	ErrRefused = errors.New("the TSA refused")
+	// ErrImprint: the token is for other data (its message imprint is not
+	// the SHA-256 of the file).
+	ErrImprint = errors.New("token for other data")
+	// ErrSignature: the token's signature does not verify, or no
+	// certificate for its signer is at hand.
+	ErrSignature = errors.New("token signature invalid")
+	// ErrValidity: the token's time lies outside the validity of the TSA
+	// certificate that signed it.
+	ErrValidity = errors.New("token time outside the TSA certificate's validity")
+	// ErrNotTSA: the signing certificate is not a timestamping certificate
+	// (RFC 3161 §2.3: a critical extended key usage of timeStamping only).
+	ErrNotTSA = errors.New("not a TSA certificate")
+	// ErrChain: the TSA certificate does not chain to a trusted root.
+	ErrChain = errors.New("TSA certificate not trusted")
+)
+
+// Token is a timestamp token that passed CheckResponse.
+type Token struct {
+	// Time is the TSA's genTime: when the TSA saw the data's hash.
+	Time     time.Time
+	Accuracy time.Duration
+	Serial   *big.Int
+	Policy   asn1.ObjectIdentifier
+	Nonce    *big.Int
+	// Signer is the TSA certificate; Chain the verified chain from it to a
+	// trusted root, root last.
+	Signer *x509.Certificate
+	Chain  []*x509.Certificate
+}
+
+// TSA names the token's signer for reports: its subject's common name, or
+// the whole subject.
+func (t *Token) TSA() string {
+	if t.Signer.Subject.CommonName != "" {
+		return t.Signer.Subject.CommonName
+	}
+	return t.Signer.Subject.String()
+}
+
+// ChainPEM is the verified chain as PEM, TSA certificate first, root last:
+// the <file>.tsa.pem stored beside the token.
+func (t *Token) ChainPEM() []byte {
+	var b bytes.Buffer
+	for _, c := range t.Chain {
+		pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	return b.Bytes()
+}
+
+// timeStampResp is the outer RFC 3161 TimeStampResp, decoded only to tell a
+// refusal from a token; the token itself is parsed by the libraries.
+type timeStampResp struct {
+	Status pkiStatusInfo
+	Token  asn1.RawValue `asn1:"optional"`
+}
+
+type pkiStatusInfo struct {
+	Status       int
+	StatusString []string       `asn1:"optional,utf8"`
+	FailInfo     asn1.BitString `asn1:"optional"`
+}
+
+var oidEKU = asn1.ObjectIdentifier{2, 5, 29, 37}
+
+// CheckResponse checks a DER TimeStampResp (a .tsr file, as `openssl ts
+// -reply` writes it) against the SHA-256 of the data it must be for: the
+// TSA granted it; the token's signature verifies (with the certificates it
+// carries, or extra when it carries none); the imprint is sha256 digest; the
+// token's time lies within the TSA certificate's validity; the certificate
+// has the critical timeStamping extended key usage; and it chains, at the
+// token's time, to roots (extra certificates may serve as intermediates).
+// A nil roots skips only the chain check. The error wraps one of the Err
+// reasons above.
+func CheckResponse(resp, digest []byte, roots *x509.CertPool, extra []*x509.Certificate) (*Token, error) {
+	var outer timeStampResp
+	rest, err := asn1.Unmarshal(resp, &outer)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	case len(rest) > 0:
+		return nil, fmt.Errorf("%w: %d bytes after the response", ErrMalformed, len(rest))
+	case outer.Status.Status != 0 && outer.Status.Status != 1: // granted, grantedWithMods
+		_, perr := rfc3161.ParseResponse(resp) // names the status and failure
+		return nil, fmt.Errorf("%w: %v", ErrRefused, perr)
+	case len(outer.Token.FullBytes) == 0:
+		return nil, fmt.Errorf("%w: granted, but no token", ErrMalformed)
+	}
+	token := outer.Token.FullBytes
+
+	p7, err := pkcs7.Parse(token)
+	if err != nil {
+		return nil, fmt.Errorf("%w: token: %v", ErrMalformed, err)
+	}
+	if len(p7.Certificates) == 0 {
+		p7.Certificates = extra
+	}
+	signer := p7.GetOnlySigner()
+	if signer == nil {
+		return nil, fmt.Errorf("%w: no certificate for the token's signer (in the token or its .tsa.pem)", ErrSignature)
+	}
+	if err := p7.Verify(); err != nil {
+		return nil, fmt.Errorf("%w: %v (signer %s)", ErrSignature, err, signer.Subject)
+	}
+	ts, err := rfc3161.Parse(token)
+	if err != nil {
+		return nil, fmt.Errorf("%w: token: %v", ErrMalformed, err)
+	}
+	if ts.HashAlgorithm != crypto.SHA256 {
+		return nil, fmt.Errorf("%w: the imprint uses %v, not SHA-256", ErrImprint, ts.HashAlgorithm)
+	}
+	if !bytes.Equal(ts.HashedMessage, digest) {
+		return nil, fmt.Errorf("%w: the token is for sha256 %s, the file's is %s", ErrImprint, hex.EncodeToString(ts.HashedMessage), hex.EncodeToString(digest))
+	}
+	if ts.Time.Before(signer.NotBefore) || ts.Time.After(signer.NotAfter) {
+		return nil, fmt.Errorf("%w: token time %s, certificate %q valid from %s to %s", ErrValidity,
+			ts.Time.UTC().Format(time.RFC3339), signer.Subject.String(), signer.NotBefore.UTC().Format(time.RFC3339), signer.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if err := checkTSACert(signer); err != nil {
+		return nil, err
+	}
+	tok := &Token{Time: ts.Time, Accuracy: ts.Accuracy, Serial: ts.SerialNumber, Policy: ts.Policy, Nonce: ts.Nonce, Signer: signer, Chain: []*x509.Certificate{signer}}
+	if roots == nil {
+		return tok, nil
+	}
+	inter := x509.NewCertPool()
+	for _, c := range append(append([]*x509.Certificate{}, p7.Certificates...), extra...) {
+		inter.AddCert(c)
+	}
+	chains, err := signer.Verify(x509.VerifyOptions{
+		Roots: roots, Intermediates: inter, CurrentTime: ts.Time,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q (issued by %q) does not chain to a trusted root at the token's time %s: %v",
+			ErrChain, signer.Subject.String(), signer.Issuer.String(), ts.Time.UTC().Format(time.RFC3339), err)
+	}
+	tok.Chain = chains[0]
+	return tok, nil
+}
+
+// checkTSACert requires RFC 3161's extended key usage: timeStamping, alone,
+// in a critical extension (openssl ts -verify requires it too).
+func checkTSACert(c *x509.Certificate) error {
+	critical := false
+	for _, e := range c.Extensions {
+		if e.Id.Equal(oidEKU) {
+			critical = e.Critical
+		}
+	}
+	if len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping || len(c.UnknownExtKeyUsage) > 0 || !critical {
+		return fmt.Errorf("%w: %q lacks the critical extended key usage timeStamping (alone)", ErrNotTSA, c.Subject.String())
+	}
+	return nil
+}
+
+// ParsePEM reads the certificates of a PEM file (a .tsa.pem, or
+// trust.tsa_ca_file): at least one; blocks other than CERTIFICATE are an
+// error, text around the blocks is ignored.
+func ParsePEM(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for n := 1; ; n++ {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("PEM block %d is %q, not CERTIFICATE", n, b.Type)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("PEM block %d: %v", n, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no PEM certificate in it")
+	}
+	return out, nil
+}
