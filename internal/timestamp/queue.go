@@ -190,11 +190,11 @@ func Open(stateDir string, opts Options) (*Queue, error) {
 			return nil, fmt.Errorf("timestamp: %w", err)
 		}
 	}
-	ids, err := q.ids(q.queue)
+	ids, err := q.ids(q.queue, true)
 	if err != nil {
 		return nil, err
 	}
-	failed, err := q.ids(q.failed)
+	failed, err := q.ids(q.failed, true)
 	if err != nil {
 		return nil, err
 	}
@@ -214,9 +214,10 @@ func Open(stateDir string, opts Options) (*Queue, error) {
 	return q, nil
 }
 
-// ids lists the request numbers in dir, oldest first, and removes the
-// temporary files of an interrupted write.
-func (q *Queue) ids(dir string) ([]int64, error) {
+// ids lists the request numbers in dir, oldest first; clean removes the
+// temporary files of an interrupted write (only at Open: later, one may be
+// an Enqueue in progress).
+func (q *Queue) ids(dir string, clean bool) ([]int64, error) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("timestamp: %w", err)
@@ -225,7 +226,9 @@ func (q *Queue) ids(dir string) ([]int64, error) {
 	for _, de := range des {
 		n := de.Name()
 		if strings.HasPrefix(n, ".") && strings.Contains(n, tmpMarker) {
-			os.Remove(filepath.Join(dir, n))
+			if clean {
+				os.Remove(filepath.Join(dir, n))
+			}
 			continue
 		}
 		if base, ok := strings.CutSuffix(n, ".json"); ok {
@@ -341,7 +344,7 @@ func (q *Queue) Run(ctx context.Context) error {
 	}
 	log := q.opts.Log
 	for {
-		ids, err := q.ids(q.queue)
+		ids, err := q.ids(q.queue, false)
 		if err != nil {
 			log.Error("timestamp queue unreadable", "err", err)
 			if !q.sleep(ctx, q.opts.MaxBackoff, false) {

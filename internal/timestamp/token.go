@@ -123,6 +123,15 @@ func CheckResponse(resp, digest []byte, roots *x509.CertPool, extra []*x509.Cert
 	if signer == nil {
 		return nil, fmt.Errorf("%w: no certificate for the token's signer (in the token or its .tsa.pem)", ErrSignature)
 	}
+	// The validity first: the signature check would refuse it for the
+	// same reason, less clearly.
+	var head tstInfoHead
+	if _, err := asn1.Unmarshal(p7.Content, &head); err != nil {
+		return nil, fmt.Errorf("%w: TSTInfo: %v", ErrMalformed, err)
+	}
+	if err := checkValidity(head.GenTime, signer); err != nil {
+		return nil, err
+	}
 	if err := p7.Verify(); err != nil {
 		return nil, fmt.Errorf("%w: %v (signer %s)", ErrSignature, err, signer.Subject)
 	}
@@ -136,9 +145,8 @@ func CheckResponse(resp, digest []byte, roots *x509.CertPool, extra []*x509.Cert
 	if !bytes.Equal(ts.HashedMessage, digest) {
 		return nil, fmt.Errorf("%w: the token is for sha256 %s, the file's is %s", ErrImprint, hex.EncodeToString(ts.HashedMessage), hex.EncodeToString(digest))
 	}
-	if ts.Time.Before(signer.NotBefore) || ts.Time.After(signer.NotAfter) {
-		return nil, fmt.Errorf("%w: token time %s, certificate %q valid from %s to %s", ErrValidity,
-			ts.Time.UTC().Format(time.RFC3339), signer.Subject.String(), signer.NotBefore.UTC().Format(time.RFC3339), signer.NotAfter.UTC().Format(time.RFC3339))
+	if err := checkValidity(ts.Time, signer); err != nil {
+		return nil, err
 	}
 	if err := checkTSACert(signer); err != nil {
 		return nil, err
@@ -161,6 +169,25 @@ func CheckResponse(resp, digest []byte, roots *x509.CertPool, extra []*x509.Cert
 	}
 	tok.Chain = chains[0]
 	return tok, nil
+}
+
+// tstInfoHead is the start of RFC 3161's TSTInfo, up to genTime: the
+// token's time is needed before the library's parser, which verifies the
+// signature (and the certificate's validity at the signing time) first.
+type tstInfoHead struct {
+	Version        int
+	Policy         asn1.ObjectIdentifier
+	MessageImprint asn1.RawValue
+	SerialNumber   *big.Int
+	GenTime        time.Time `asn1:"generalized"`
+}
+
+func checkValidity(at time.Time, signer *x509.Certificate) error {
+	if at.Before(signer.NotBefore) || at.After(signer.NotAfter) {
+		return fmt.Errorf("%w: token time %s, certificate %q valid from %s to %s", ErrValidity,
+			at.UTC().Format(time.RFC3339), signer.Subject.String(), signer.NotBefore.UTC().Format(time.RFC3339), signer.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // checkTSACert requires RFC 3161's extended key usage: timeStamping, alone,
