@@ -152,7 +152,7 @@ func checkFile(fsys fs.FS, f, tsr, chain string, haveChain bool, roots *x509.Cer
 	sum := sha256.Sum256(data)
 	tok, err := CheckResponse(resp, sum[:], roots, extra)
 	if errors.Is(err, ErrImprint) {
-		return nil, fmt.Errorf("token for other data, not this %s: %v", f, errors.Unwrap(err))
+		return nil, fmt.Errorf("%w, not this %s: %s", ErrImprint, f, strings.TrimPrefix(err.Error(), ErrImprint.Error()+": "))
 	}
 	return tok, err
 }
