@@ -39,6 +39,7 @@ func TestCheckResponse(t *testing.T) {
 		reason string
 	}{
 		{"valid", good, sum[:], []string{"rootA"}, nil, ""},
+		{"valid, ESS signingCertificate (v1)", stampWith(t, "tsaAv1", data), sum[:], []string{"rootA"}, nil, ""},
 		{"token for other data", good, other[:], []string{"rootA"}, ErrImprint, "the token is for sha256"},
 		{"wrong chain", stampWith(t, "tsaB", data), sum[:], []string{"rootA"}, ErrChain, `"CN=weighin test tsaB" (issued by "CN=weighin test rootB") does not chain to a trusted root`},
 		{"time outside the certificate's validity", stampWith(t, "tsaOld", data), sum[:], []string{"rootA"}, ErrValidity, "certificate \"CN=weighin test tsaOld\" valid from 2020-01-01T00:00:00Z to 2020-01-02T00:00:00Z"},

@@ -3,7 +3,9 @@ package timestamp
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha1"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
@@ -135,6 +137,9 @@ func CheckResponse(resp, digest []byte, roots *x509.CertPool, extra []*x509.Cert
 	if err := p7.Verify(); err != nil {
 		return nil, fmt.Errorf("%w: %v (signer %s)", ErrSignature, err, signer.Subject)
 	}
+	if err := checkESS(p7, signer); err != nil {
+		return nil, err
+	}
 	ts, err := rfc3161.Parse(token)
 	if err != nil {
 		return nil, fmt.Errorf("%w: token: %v", ErrMalformed, err)
@@ -186,6 +191,70 @@ func checkValidity(at time.Time, signer *x509.Certificate) error {
 	if at.Before(signer.NotBefore) || at.After(signer.NotAfter) {
 		return fmt.Errorf("%w: token time %s, certificate %q valid from %s to %s", ErrValidity,
 			at.UTC().Format(time.RFC3339), signer.Subject.String(), signer.NotBefore.UTC().Format(time.RFC3339), signer.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ESS signing-certificate attributes (RFC 2634 §5.4, RFC 5035): the signed
+// attributes name the hash of the certificate that signed, so no other
+// certificate with the same key can pass for it. RFC 3161 §2.4.2 requires
+// one; openssl ts -verify checks it. The libraries do not, hence these few
+// structures.
+var (
+	oidSigningCertificate   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
+	oidSigningCertificateV2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+)
+
+type essCertIDv2 struct {
+	HashAlgorithm pkix.AlgorithmIdentifier `asn1:"optional"` // default SHA-256
+	CertHash      []byte
+	IssuerSerial  asn1.RawValue `asn1:"optional"`
+}
+
+type signingCertificateV2 struct {
+	Certs    []essCertIDv2
+	Policies asn1.RawValue `asn1:"optional"`
+}
+
+type essCertID struct {
+	CertHash     []byte // SHA-1
+	IssuerSerial asn1.RawValue `asn1:"optional"`
+}
+
+type signingCertificate struct {
+	Certs    []essCertID
+	Policies asn1.RawValue `asn1:"optional"`
+}
+
+var hashByOID = map[string]crypto.Hash{
+	"2.16.840.1.101.3.4.2.1": crypto.SHA256,
+	"2.16.840.1.101.3.4.2.2": crypto.SHA384,
+	"2.16.840.1.101.3.4.2.3": crypto.SHA512,
+}
+
+func checkESS(p7 *pkcs7.PKCS7, signer *x509.Certificate) error {
+	var want, got []byte
+	var v2 signingCertificateV2
+	var v1 signingCertificate
+	if err := p7.UnmarshalSignedAttribute(oidSigningCertificateV2, &v2); err == nil && len(v2.Certs) > 0 {
+		h := crypto.SHA256
+		if alg := v2.Certs[0].HashAlgorithm.Algorithm; len(alg) > 0 {
+			var ok bool
+			if h, ok = hashByOID[alg.String()]; !ok {
+				return fmt.Errorf("%w: the signing certificate is named by an unsupported hash %v", ErrSignature, alg)
+			}
+		}
+		hh := h.New()
+		hh.Write(signer.Raw)
+		want, got = v2.Certs[0].CertHash, hh.Sum(nil)
+	} else if err := p7.UnmarshalSignedAttribute(oidSigningCertificate, &v1); err == nil && len(v1.Certs) > 0 {
+		sum := sha1.Sum(signer.Raw)
+		want, got = v1.Certs[0].CertHash, sum[:]
+	} else {
+		return fmt.Errorf("%w: no ESS signing-certificate attribute naming the TSA certificate", ErrSignature)
+	}
+	if !bytes.Equal(want, got) {
+		return fmt.Errorf("%w: the signed attributes name another certificate than %q", ErrSignature, signer.Subject.String())
 	}
 	return nil
 }

@@ -67,13 +67,16 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `
 
-func tsaSection(name string) string {
+// tsaSection is the openssl TSA config section name, signing with cert and
+// naming it in the ESS attribute by essAlg (sha256: signingCertificateV2,
+// sha1: signingCertificate).
+func tsaSection(name, cert, essAlg string) string {
 	return fmt.Sprintf(`[ %[1]s ]
 dir = DIR
 serial = $dir/%[1]s.serial
 crypto_device = builtin
-signer_cert = $dir/%[1]s.pem
-signer_key = $dir/%[1]s.key
+signer_cert = $dir/%[2]s.pem
+signer_key = $dir/%[2]s.key
 signer_digest = sha256
 default_policy = 1.3.6.1.4.1.55555.1
 digests = sha256, sha384, sha512
@@ -81,8 +84,8 @@ accuracy = secs:1
 ordering = yes
 tsa_name = yes
 ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-`, name)
+ess_cert_id_alg = %[3]s
+`, name, cert, essAlg)
 }
 
 func openssl(t testing.TB) string {
@@ -102,8 +105,9 @@ func testPKI(t testing.TB) string {
 		d := pkiDir
 		conf := strings.ReplaceAll(pkiConf, "DIR", d)
 		for _, s := range []string{"tsaA", "tsaB", "tsaOld"} {
-			conf += strings.ReplaceAll(tsaSection(s), "DIR", d)
+			conf += strings.ReplaceAll(tsaSection(s, s, "sha256"), "DIR", d)
 		}
+		conf += strings.ReplaceAll(tsaSection("tsaAv1", "tsaA", "sha1"), "DIR", d)
 		if err := os.WriteFile(filepath.Join(d, "pki.cnf"), []byte(conf), 0o644); err != nil {
 			pkiErr = err
 			return
