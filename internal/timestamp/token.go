@@ -217,7 +217,7 @@ type signingCertificateV2 struct {
 }
 
 type essCertID struct {
-	CertHash     []byte // SHA-1
+	CertHash     []byte        // SHA-1
 	IssuerSerial asn1.RawValue `asn1:"optional"`
 }
 
