@@ -272,11 +272,27 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// opensslVerify runs, in dir, exactly what a seller runs:
+// sellerArgs is the openssl command line of SellerText, the one a seller
+// runs, with ROOT.pem and the file names given.
+func sellerArgs(t testing.TB, data, token, root string) []string {
+	t.Helper()
+	for _, line := range strings.Split(SellerText, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "openssl ts -verify ") {
+			continue
+		}
+		r := strings.NewReplacer("SHA256SUMS.tsr", token, "SHA256SUMS", data, "ROOT.pem", root)
+		return strings.Fields(r.Replace(line))[1:]
+	}
+	t.Fatal("SellerText has no openssl ts -verify line")
+	return nil
+}
+
+// opensslVerify runs, in dir, exactly what SellerText tells a seller:
 // openssl ts -verify -data FILE -in TOKEN -CAfile ROOT.
 func opensslVerify(t testing.TB, dir, data, token, root string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(openssl(t), "ts", "-verify", "-data", data, "-in", token, "-CAfile", filepath.Join(testPKI(t), root+".pem"))
+	cmd := exec.Command(openssl(t), sellerArgs(t, data, token, filepath.Join(testPKI(t), root+".pem"))...)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError

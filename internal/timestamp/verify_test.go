@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"weighin/internal/config"
 	"weighin/internal/evidence"
 )
 
@@ -139,5 +140,58 @@ func TestShippedRoots(t *testing.T) {
 	os.WriteFile(bad, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600)
 	if _, err := Roots(bad); err == nil || !strings.Contains(err.Error(), "trust.tsa_ca_file") || !strings.Contains(err.Error(), "not CERTIFICATE") {
 		t.Errorf("Roots(a key file) = %v, want an error naming trust.tsa_ca_file", err)
+	}
+}
+
+func TestSellerLine(t *testing.T) {
+	got := strings.Join(sellerArgs(t, "SHA256SUMS", "SHA256SUMS.tsr", "/r.pem"), " ")
+	if want := "ts -verify -data SHA256SUMS -in SHA256SUMS.tsr -CAfile /r.pem"; got != want {
+		t.Errorf("seller's line %q, want %q", got, want)
+	}
+}
+
+func TestDoctor(t *testing.T) {
+	urls := []string{"http://timestamp.digicert.com"}
+	tests := []struct {
+		name         string
+		urls         []string
+		ca           string
+		st           *Status
+		status, text string
+	}{
+		{"off", nil, "", nil, "ok", "off: no timestamp authority configured"},
+		{"bad ca file", urls, "/nonexistent/roots.pem", nil, "FAIL", "trust.tsa_ca_file"},
+		{"weighd down", urls, "", nil, "ok", "1 TSA(s): http://timestamp.digicert.com"},
+		{"offline", urls, "", &Status{State: "backoff", Backlog: 3, Attempts: 4, LastError: "connection refused"}, "WARN", "3 waiting since"},
+		{"given up", urls, "", &Status{State: "idle", Failed: 1, LastError: "SHA256SUMS changed"}, "WARN", "1 request(s) given up"},
+		{"working", urls, "", &Status{State: "idle", LastTokenAt: "2026-12-01T10:00:00Z", LastTSA: "DigiCert Timestamp 2025"}, "ok", "last token 2026-12-01T10:00:00Z from DigiCert"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, detail, fix := Doctor(tt.urls, tt.ca, "/var/lib/weighin", tt.st)
+			if status != tt.status || !strings.Contains(detail, tt.text) {
+				t.Errorf("Doctor = %s %q (fix %q), want %s …%s…", status, detail, fix, tt.status, tt.text)
+			}
+		})
+	}
+	if !strings.Contains(Proposal, "http://timestamp.digicert.com") || !strings.Contains(Proposal, "https://freetsa.org/tsr") {
+		t.Error("Proposal does not name the two TSAs")
+	}
+}
+
+// TestProposalParses: the lines Proposal tells the user to add are a valid
+// configuration.
+func TestProposalParses(t *testing.T) {
+	i := strings.Index(Proposal, "  trust:\n")
+	j := strings.Index(Proposal[i:], "\n\n")
+	if i < 0 || j < 0 {
+		t.Fatal("no trust: block in Proposal")
+	}
+	cfg, err := config.Parse("proposal.yaml", []byte(Proposal[i:i+j+1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Trust.TSAURLs) != 2 || cfg.Trust.TSACAFile == "" {
+		t.Errorf("trust = %+v", cfg.Trust)
 	}
 }
