@@ -92,3 +92,25 @@ func TestRefusal(t *testing.T) {
 		t.Fatalf("CheckResponse(refusal) = %v, want ErrRefused naming the rejection", err)
 	}
 }
+
+// BenchmarkCheckResponse is weighctl verify's cost per token (imprint,
+// signature, ESS, chain); compare with `openssl ts -verify` on the same
+// token (docs/perf-timestamp.md).
+func BenchmarkCheckResponse(b *testing.B) {
+	data := []byte("0123  SHA256SUMS of a bundle\n")
+	sum := sha256.Sum256(data)
+	req, _, err := request(sum[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := reply(b, "tsaA", req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	roots := pool(b, "rootA")
+	for b.Loop() {
+		if _, err := CheckResponse(resp, sum[:], roots, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
