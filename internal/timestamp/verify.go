@@ -51,7 +51,7 @@ type Report struct {
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
 // addendumRE matches an addendum document (addendum-NNN-<kind>.json).
-var addendumRE = regexp.MustCompile(`^addendum-[0-9]{3,}-([a-z0-9_]+)\.json$`)
+var addendumRE = regexp.MustCompile(`^addendum-[0-9]{3,}-([a-z0-9][a-z0-9_-]*)\.json$`)
 
 // Stamped lists the files of a bundle that get a token, given the names of
 // its files: SHA256SUMS, and every addendum document not of kind Kind.

@@ -113,8 +113,8 @@ func TestVerifyAddenda(t *testing.T) {
 }
 
 func TestStampedAndNames(t *testing.T) {
-	got := Stamped([]string{"manifest.json", "SHA256SUMS", "SHA256SUMS.tsr", "addendum-002-timestamp.json", "addendum-001-outcome.json", "addendum-001-outcome.sig", "outcome-001.json", "weight.csv"})
-	want := []string{"SHA256SUMS", "addendum-001-outcome.json"}
+	got := Stamped([]string{"manifest.json", "SHA256SUMS", "SHA256SUMS.tsr", "addendum-002-timestamp.json", "addendum-001-outcome.json", "addendum-001-outcome.sig", "outcome-001.json", "weight.csv", "addendum-004-evidence-sheet.json"})
+	want := []string{"SHA256SUMS", "addendum-001-outcome.json", "addendum-004-evidence-sheet.json"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("Stamped = %v, want %v", got, want)
 	}
