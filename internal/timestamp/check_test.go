@@ -30,6 +30,8 @@ func TestCheckResponse(t *testing.T) {
 	sum := sha256.Sum256(data)
 	other := sha256.Sum256([]byte("other data"))
 	good := stampWith(t, "tsaA", data)
+	altered := append([]byte{}, good...)
+	altered[len(altered)-1] ^= 0x01 // the last byte of the signature value
 	tests := []struct {
 		name   string
 		resp   []byte
@@ -43,6 +45,7 @@ func TestCheckResponse(t *testing.T) {
 		{"token for other data", good, other[:], []string{"rootA"}, ErrImprint, "the token is for sha256"},
 		{"wrong chain", stampWith(t, "tsaB", data), sum[:], []string{"rootA"}, ErrChain, `"CN=weighin test tsaB" (issued by "CN=weighin test rootB") does not chain to a trusted root`},
 		{"time outside the certificate's validity", stampWith(t, "tsaOld", data), sum[:], []string{"rootA"}, ErrValidity, "certificate \"CN=weighin test tsaOld\" valid from 2020-01-01T00:00:00Z to 2020-01-02T00:00:00Z"},
+		{"signature altered", altered, sum[:], []string{"rootA"}, ErrSignature, "signer CN=weighin test tsaA"},
 		{"not DER", []byte("hello"), sum[:], []string{"rootA"}, ErrMalformed, ""},
 		{"truncated", good[:len(good)/2], sum[:], []string{"rootA"}, ErrMalformed, ""},
 	}

@@ -345,3 +345,40 @@ func TestOff(t *testing.T) {
 		t.Errorf("Verify of a bundle without a token = %+v, want OK with a pending note", r)
 	}
 }
+
+// TestDamagedKeptAnswer: a kept answer that no longer verifies (cut by a
+// crash mid-write of an older version, or altered) is dropped and the TSA
+// asked again; leftovers of interrupted writes are removed at Open.
+func TestDamagedKeptAnswer(t *testing.T) {
+	tsa := newTSAServer(t, "tsaA")
+	tsa.up(t)
+	state := t.TempDir()
+	store := openStore(t, state)
+	rec := &recorder{}
+	q, err := Open(state, fastOptions(t, rec, tsa.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := seal(t, store, 1, true)
+	if err := q.Enqueue(b, evidence.SumsFile); err != nil {
+		t.Fatal(err)
+	}
+	qdir := filepath.Join(state, Dir, "queue")
+	os.WriteFile(filepath.Join(qdir, jobName(1)+".tsr"), []byte("cut short"), 0o644)
+	os.WriteFile(filepath.Join(qdir, "."+jobName(2)+".json"+tmpMarker+"123"), []byte("{"), 0o644)
+	q, err = Open(state, fastOptions(t, rec, tsa.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(qdir, "."+jobName(2)+".json"+tmpMarker+"123")); err == nil {
+		t.Error("temporary file of an interrupted write left in the queue")
+	}
+	running(t, q)
+	waitFor(t, "the token", func() bool { return rec.count() == 1 })
+	if n := tsa.h.requests.Load(); n != 1 {
+		t.Errorf("TSA asked %d times, want 1", n)
+	}
+	if out, err := opensslVerify(t, b, evidence.SumsFile, TokenName(evidence.SumsFile), "rootA"); err != nil {
+		t.Errorf("openssl ts -verify: %v\n%s", err, out)
+	}
+}
