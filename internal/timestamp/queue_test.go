@@ -203,6 +203,9 @@ func TestTwentySealsOfflineThenOnline(t *testing.T) {
 		if !r.OK() || len(r.Tokens) != 1 || r.Tokens[0].Status != "ok" {
 			t.Errorf("%s: Verify = %+v", filepath.Base(b), r)
 		}
+		if i < 2 {
+			t.Logf("%s: %s", filepath.Base(b), strings.Join(r.Notes, "; "))
+		}
 		wantNote := "after the session's start by the station's clock"
 		if i%2 == 1 {
 			wantNote = "bundle named unsynced"
