@@ -56,7 +56,7 @@ func TestBadConfigs(t *testing.T) {
 		want []string // every message, in order
 	}{
 		{"unknown top key", "colour: red\n",
-			[]string{`w.yaml:1: colour: unknown key (known: api, button, camera, led, log_level, mqtt, recorder, retention, scale, session, state_dir, station_id, verdict)`}},
+			[]string{`w.yaml:1: colour: unknown key (known: api, button, camera, led, log_level, mqtt, recorder, retention, scale, session, state_dir, station_id, trust, verdict)`}},
 		{"unknown nested key", "scale:\n  rate: 10\n  sped: 3\n",
 			[]string{`w.yaml:3: scale.sped: unknown key (known: calibration_file, dout_pin, gain, rate, read_timeout, sck_pin, stable_threshold_g, stable_threshold_pct, stable_window, warm_up, zero_band_g, zero_track_g_per_s)`}},
 		{"duplicate key", "log_level: info\nlog_level: debug\n", []string{`w.yaml:2: log_level: duplicate key`}},
@@ -79,6 +79,13 @@ func TestBadConfigs(t *testing.T) {
 			`w.yaml:2: scale.rate: must be 10 or 80 (the HX711 RATE pin), got 20`,
 			`w.yaml:5: button.long_press: must be between 500ms and 10s, got 1h0m0s`,
 		}},
+		{"tsa url scheme", "trust:\n  tsa_urls: [ftp://tsa.example]\n", []string{`w.yaml:2: trust.tsa_urls: entry 1 "ftp://tsa.example": scheme must be http or https`}},
+		{"tsa url credentials", "trust:\n  tsa_urls:\n    - https://tsa.example/tsr\n    - https://u:pw@tsa.example/x\n",
+			[]string{`w.yaml:2: trust.tsa_urls: entry 2 must not carry credentials (they would appear in logs and on the status)`}},
+		{"tsa url twice", "trust:\n  tsa_urls: [http://a.example, http://a.example]\n", []string{`w.yaml:2: trust.tsa_urls: entry 2 "http://a.example" is listed twice`}},
+		{"tsa url no host", "trust:\n  tsa_urls: [\"https:///tsr\"]\n", []string{`w.yaml:2: trust.tsa_urls: entry 1 "https:///tsr" has no host`}},
+		{"tsa ca relative", "trust:\n  tsa_ca_file: roots.pem\n", []string{`w.yaml:2: trust.tsa_ca_file: must be an absolute path, got "roots.pem"`}},
+		{"tsa unknown key", "trust:\n  tsa_url: http://a.example\n", []string{`w.yaml:2: trust.tsa_url: unknown key (known: tsa_ca_file, tsa_urls)`}},
 		{"not a mapping", "- a\n- b\n", []string{"w.yaml:1: cannot unmarshal seq into config.Config"}},
 		{"syntax", "scale: [\n", []string{"w.yaml: line 1: did not find expected node content"}},
 	}
@@ -133,4 +140,19 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted a config that Validate rejects: %v", err)
 		}
 	})
+}
+
+func TestTrustOverrides(t *testing.T) {
+	got, err := Parse("w.yaml", []byte("trust:\n  tsa_urls:\n    - http://timestamp.digicert.com\n    - https://freetsa.org/tsr\n  tsa_ca_file: /etc/weighin/tsa-roots.pem\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Trust = Trust{TSAURLs: []string{"http://timestamp.digicert.com", "https://freetsa.org/tsr"}, TSACAFile: "/etc/weighin/tsa-roots.pem"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+	if len(Default().Trust.TSAURLs) != 0 {
+		t.Errorf("default trust.tsa_urls = %v, want none (contact nothing by default)", Default().Trust.TSAURLs)
+	}
 }
