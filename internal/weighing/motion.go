@@ -82,6 +82,21 @@ func (r *reversals) bounceRecent(t, d time.Duration) bool {
 	return r.bounce && t-r.lastBounce < d
 }
 
+// handFactor: after hand-like motion the readings must agree over this
+// many configured windows (or the noise's window, if longer).
+const handFactor = 1.5
+
+func (p *Pipeline) handSpan() time.Duration {
+	return max(time.Duration(handFactor*float64(p.o.Window)), p.window)
+}
+
+// fastSpan is the newest part of the window that may decide stability right
+// after a step: 40 % of the window, at least five conversions (at 10 SPS
+// that is the whole default window: too few conversions to tell more).
+func (p *Pipeline) fastSpan() time.Duration {
+	return max(p.window*2/5, 5*p.period)
+}
+
 // fastPath reports whether the newest part of the window may decide
 // stability on its own. Never after hand-like motion (within four windows).
 // Otherwise yes while a step from another weight (a set-down, a removal: a
@@ -92,7 +107,7 @@ func (r *reversals) bounceRecent(t, d time.Duration) bool {
 // on the fast part, the fast part goes on deciding until the whole window
 // holds only conversions from the steady time.
 func (p *Pipeline) fastPath(t time.Duration, whole, fast summary) bool {
-	if !fast.Full || p.rev.handRecent(t, 4*p.o.Window) || p.rev.bounceRecent(t, 4*p.o.Window) {
+	if !fast.Full || p.rev.handRecent(t, 4*p.window) || p.rev.bounceRecent(t, 4*p.window) {
 		return false
 	}
 	if (p.state == Stable || p.state == Empty) && t <= p.fastUntil {
@@ -101,10 +116,10 @@ func (p *Pipeline) fastPath(t time.Duration, whole, fast summary) bool {
 		// does not flicker the state.
 		return true
 	}
-	thr := p.o.Threshold(whole.Mean - p.zero)
+	thr := p.Threshold(whole.Mean - p.zero)
 	spread := whole.Spread()
 	if spread >= max(0.25*math.Abs(fast.Mean-p.zero), 20*thr) {
 		return true
 	}
-	return p.rev.ring && t-p.rev.lastRing <= p.o.Window && spread <= 4*thr
+	return p.rev.ring && t-p.rev.lastRing <= p.window && spread <= 4*thr
 }

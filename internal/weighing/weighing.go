@@ -121,12 +121,36 @@ type sample struct {
 	g float64 // gross grams
 }
 
+// Adaptive decision constants (see the package doc).
+const (
+	// maxWindowFactor bounds how far the window grows for a noisy cell.
+	maxWindowFactor = 2
+	// zAccuracy: the window holds enough conversions that the mean is
+	// within the accuracy bound at zAccuracy standard errors.
+	zAccuracy = 2
+	// cQuiet10 and cQuiet80: the allowed spread is this times the quiet
+	// spread (the lower quartile of a window's spread when nothing
+	// happens): the 99.9th percentile of the spread of one window of white
+	// Gaussian noise over its lower quartile (5 conversions at 10 SPS; 40
+	// smoothed over 8 at 80 SPS), found by simulation.
+	cQuiet10 = 3.23
+	cQuiet80 = 2.25
+	// cGrow: a window r times the configured one has a wider spread, by
+	// 1 + cGrow·ln r (the same simulation: 1.13 at r = 3).
+	cGrow = 0.12
+	// faultBurst read faults within faultSpan mean the chip is failing:
+	// unstable until they stop.
+	faultBurst = 5
+	faultSpan  = 5 * time.Second
+)
+
 // Pipeline is one load cell's weighing state. It is not safe for concurrent
 // use: one goroutine feeds it.
 type Pipeline struct {
 	o      Options
 	period time.Duration
 	det    detector
+	noise  noise
 	smooth []float64 // ring of the gross grams of the last 100 ms
 	sPos   int
 	sN     int
@@ -136,7 +160,13 @@ type Pipeline struct {
 	pending  sample
 	held     bool
 	satRun   int
-
+	// lastT is the time of the last conversion received, accepted or not.
+	lastT    time.Duration
+	haveT    bool
+	faults   [faultBurst]time.Duration // ring of the last read-fault times
+	fPos     int
+	nFaults  int
+	window   time.Duration // the decision window in use
 	zero     float64
 	state    State
 	reported float64
@@ -159,8 +189,10 @@ func New(o Options) (*Pipeline, error) {
 		o:      o,
 		period: time.Second / time.Duration(o.Rate),
 		smooth: make([]float64, n),
+		noise:  newNoise(),
+		window: o.Window,
 	}
-	p.det = detector{window: o.Window, period: p.period}
+	p.det = detector{keep: 2 * maxWindowFactor * o.Window, period: p.period}
 	p.rev.period = p.period
 	return p, nil
 }
@@ -171,6 +203,80 @@ func (p *Pipeline) Options() Options { return p.o }
 // Reading returns the latest reading.
 func (p *Pipeline) Reading() Reading { return p.r }
 
+// Noise returns the conversion noise (σ of one conversion, grams) the
+// pipeline has estimated so far, and the spread its detector sees over one
+// window when nothing happens; NaN until enough conversions were seen.
+func (p *Pipeline) Noise() (sigma, quiet float64) { return p.noise.sigma, p.noise.quiet }
+
+// Threshold is the allowed spread over the decision window for a net load
+// of grams: the configured max(ThresholdG, ThresholdPct %) or, for a cell
+// noisier than that allows, a multiple of the measured quiet spread (grown
+// for a longer window).
+func (p *Pipeline) Threshold(grams float64) float64 {
+	thr := p.o.Threshold(grams)
+	if q := p.noise.quiet; !math.IsNaN(q) {
+		r := float64(p.windowFor(grams)) / float64(p.o.Window)
+		c := cQuiet10
+		if p.o.Rate == 80 {
+			c = cQuiet80
+		}
+		thr = math.Max(thr, c*q*(1+cGrow*math.Log(r)))
+	}
+	return thr
+}
+
+// windowFor is the decision window for a net load: the configured Window,
+// or longer (up to maxWindowFactor times) when the cell is so noisy that
+// the mean of one window would miss the accuracy bound
+// max(ThresholdG, ThresholdPct %) at zAccuracy standard errors.
+func (p *Pipeline) windowFor(grams float64) time.Duration {
+	s := p.noise.sigma
+	if math.IsNaN(s) || s == 0 {
+		return p.o.Window
+	}
+	acc := p.o.Threshold(grams)
+	n := math.Ceil(math.Pow(zAccuracy*s/acc, 2))
+	w := time.Duration(n) * p.period
+	return min(max(w, p.o.Window), maxWindowFactor*p.o.Window)
+}
+
+// minN is how many conversions a span of d must hold to decide: 70 % of
+// what the rate gives (a gap or lost conversions leave too few).
+func (p *Pipeline) minN(d time.Duration) int {
+	return max(2, int(math.Ceil(0.7*float64(d)/float64(p.period))))
+}
+
+// fault records a read fault at t.
+func (p *Pipeline) fault(t time.Duration) {
+	p.faults[p.fPos] = t
+	p.fPos = (p.fPos + 1) % faultBurst
+	p.nFaults = min(p.nFaults+1, faultBurst)
+	p.noise.breakBlock()
+}
+
+// faultSince reports whether a read fault came after t.
+func (p *Pipeline) faultSince(t time.Duration) bool {
+	for i := range p.nFaults {
+		if p.faults[i] > t {
+			return true
+		}
+	}
+	return false
+}
+
+// failing: faultBurst read faults within faultSpan of t.
+func (p *Pipeline) failing(t time.Duration) bool {
+	if p.nFaults < faultBurst {
+		return false
+	}
+	for _, f := range p.faults {
+		if f <= t-faultSpan {
+			return false
+		}
+	}
+	return true
+}
+
 // Add feeds one conversion: t is its time since the cell was powered up
 // (non-decreasing), raw the signed 24-bit count. It returns the reading
 // and whether the state changed (or a steady weight moved by more than
@@ -178,12 +284,19 @@ func (p *Pipeline) Reading() Reading { return p.r }
 // conversion turns out to be a real step, it and this one are processed
 // together and their changes are reported as one, with the later state.
 func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
-	if raw >= rawMax || raw <= rawMin {
-		p.satRun++
+	early := p.haveT && t-p.lastT < p.period/4
+	p.lastT, p.haveT = t, true
+	if raw >= rawMax || raw <= rawMin || early {
+		// A saturated code, or a conversion sooner than the chip can make
+		// one (a garbled re-read): a read fault.
+		p.fault(t)
 		changed := false
-		if p.satRun >= 2 {
+		if raw >= rawMax || raw <= rawMin {
+			p.satRun++
+		}
+		if p.satRun >= 2 || p.failing(t) {
 			changed = p.setState(Unstable, 0)
-			p.r.Overload = true
+			p.r.Overload = p.satRun >= 2
 			p.r.State, p.r.Stable = p.state, false
 		}
 		p.r.T, p.r.Rejected = t, true
@@ -196,7 +309,7 @@ func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
 	if !p.haveLast {
 		return p.accept(s)
 	}
-	limit := 3 * p.o.Threshold(p.last.g-p.zero)
+	limit := 3 * p.Threshold(p.last.g-p.zero)
 	if !p.held {
 		if math.Abs(g-p.last.g) <= limit {
 			return p.accept(s)
@@ -208,13 +321,14 @@ func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
 	}
 	p.held = false
 	switch {
-	case math.Abs(g-p.pending.g) <= 3*p.o.Threshold(p.pending.g-p.zero):
+	case math.Abs(g-p.pending.g) <= 3*p.Threshold(p.pending.g-p.zero):
 		// A real step: both go on.
 		_, c1 := p.accept(p.pending)
 		r, c2 := p.accept(s)
 		return r, c1 || c2
 	case math.Abs(g-p.last.g) <= limit:
 		// The held conversion was a read fault.
+		p.fault(p.pending.t)
 		return p.accept(s)
 	default:
 		// Still moving: the held one goes on, this one waits.
@@ -230,6 +344,12 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 	var dt time.Duration
 	if p.haveLast {
 		dt = s.t - p.last.t
+		if !p.failing(s.t) {
+			p.noise.addDiff(s.g - p.last.g)
+		}
+		if dt > 5*p.period/2 {
+			p.noise.breakBlock() // a gap: conversions were lost
+		}
 	}
 	p.last, p.haveLast = s, true
 	p.smooth[p.sPos] = s.g
@@ -243,37 +363,48 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 	}
 	y /= float64(p.sN)
 	p.det.add(s.t, s.g, y)
-	p.rev.add(s.t, y, 2*p.o.Threshold(y-p.zero), y-p.zero)
-	whole, fast := p.det.summary(p.o.Window), p.det.summary(p.det.fastSpan())
+	if !p.failing(s.t) {
+		p.noise.addSmoothed(s.t, y, p.o.Window, p.minN(p.o.Window))
+	}
+	// The window follows the noise and the load (the mean of the longest
+	// window, so a step does not make it flicker).
+	p.window = p.windowFor(p.det.summary(p.window).Mean - p.zero)
+	p.rev.add(s.t, y, 2*p.Threshold(y-p.zero), y-p.zero)
+	whole, fast := p.det.summary(p.window), p.det.summary(p.fastSpan())
 	usedFast := p.fastPath(s.t, whole, fast)
 	switch {
 	case usedFast:
 		p.win = fast
-	case p.rev.handRecent(s.t, 4*p.o.Window):
-		// A hand was on the parcel: the readings must agree twice as long.
-		p.win = p.det.summary(2 * p.o.Window)
+	case p.rev.handRecent(s.t, 4*p.window):
+		// A hand was on the parcel: the readings must agree longer.
+		p.win = p.det.summary(p.handSpan())
 	default:
 		p.win = whole
 	}
 	mean := p.win.Mean - p.zero
-	thr := p.o.Threshold(mean)
+	thr := p.Threshold(mean)
 	changed := false
-	steady := false
-	// Decide once the first window is full; after that (a gap in the
-	// conversions) decide on what the window holds.
-	if p.state != Undecided || (p.win.Full && p.sN == len(p.smooth)) {
-		steady = p.win.Spread() <= thr
-		switch {
-		case !steady:
-			changed = p.setState(Unstable, 0)
-		case math.Abs(mean) <= p.o.ZeroBandG:
-			changed = p.setState(Empty, mean)
-		default:
-			changed = p.setState(Stable, mean)
-		}
+	quiet := p.win.Spread() <= thr
+	// Enough conversions: the span is covered and not thinned by a gap.
+	enough := p.win.Full && p.win.N >= p.minN(p.win.span) && p.sN == len(p.smooth)
+	steady := quiet && enough
+	switch {
+	case p.failing(s.t):
+		changed = p.setState(Unstable, 0)
+		steady = false
+	case !quiet && (p.state != Undecided || enough):
+		changed = p.setState(Unstable, 0)
+	case !steady || p.faultSince(s.t-p.win.span):
+		// Too few conversions, or a read fault inside the window: no new
+		// decision (a steady state stays, an unstable one too).
+		steady = steady && (p.state == Empty || p.state == Stable)
+	case math.Abs(mean) <= p.o.ZeroBandG:
+		changed = p.setState(Empty, mean)
+	default:
+		changed = p.setState(Stable, mean)
 	}
 	if changed && steady && usedFast && s.t > p.fastUntil {
-		p.fastUntil = s.t + p.o.Window - p.det.fastSpan()
+		p.fastUntil = s.t + p.window - p.fastSpan()
 	}
 	if changed && steady {
 		p.steadyFrom = s.t - p.win.span
@@ -283,7 +414,7 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 		// While steady, average all the conversions since the window that
 		// decided it, up to two windows: the longer the parcel rests, the
 		// less noise.
-		grams = p.det.summary(min(s.t-p.steadyFrom, 2*p.o.Window)).Mean - p.zero
+		grams = p.det.summary(min(s.t-p.steadyFrom, 2*p.window)).Mean - p.zero
 	}
 	p.r = Reading{
 		T: s.t, Grams: grams, State: p.state, Stable: p.state == Empty || p.state == Stable,
@@ -292,7 +423,7 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 	}
 	// Zero tracking, for the next conversions: only while empty, at a
 	// bounded rate (a gap counts as at most one second).
-	if p.state == Empty && p.o.ZeroTrackGPerS > 0 && dt > 0 {
+	if steady && p.state == Empty && math.Abs(mean) <= p.o.ZeroBandG && p.o.ZeroTrackGPerS > 0 && dt > 0 {
 		step := p.o.ZeroTrackGPerS * min(dt, time.Second).Seconds()
 		p.zero += max(-step, min(step, mean))
 	}
@@ -309,11 +440,22 @@ func (p *Pipeline) setState(st State, v float64) bool {
 		p.state = Unstable
 		return true
 	}
-	if p.state == st && math.Abs(v-p.reported) <= p.o.Threshold(p.reported) {
+	if p.state == st && math.Abs(v-p.reported) <= p.moved(p.reported) {
 		return false
 	}
 	p.state, p.reported = st, v
 	return true
+}
+
+// moved is how far a steady weight must move to be a new reading: the
+// accuracy bound max(ThresholdG, ThresholdPct %), or, for a noisy cell,
+// zAccuracy standard errors of the window's mean.
+func (p *Pipeline) moved(grams float64) float64 {
+	m := p.o.Threshold(grams)
+	if s := p.noise.sigma; !math.IsNaN(s) && p.win.N > 0 {
+		m = math.Max(m, zAccuracy*s/math.Sqrt(float64(p.win.N)))
+	}
+	return m
 }
 
 // Tare makes the current steady weight the new zero (a box on the

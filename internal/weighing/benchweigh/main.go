@@ -24,7 +24,15 @@ func main() {
 	dir := flag.String("traces", "testdata/traces", "directory of NAME.csv + NAME.truth.json")
 	verbose := flag.Bool("v", false, "print every placement and violation")
 	holdout := flag.Int("holdout", 200, "also score this many random hold-out scenarios (synth.Random, seed 1)")
+	real := flag.String("real", scoring.RealDir, "directory of the real recordings (read there, never copied)")
 	flag.Parse()
+	if *real != "" {
+		if err := reportReal(os.Stdout, *real, *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "benchweigh:", err)
+			os.Exit(1)
+		}
+		fmt.Println()
+	}
 	if err := run(os.Stdout, *dir, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "benchweigh:", err)
 		os.Exit(1)
@@ -113,4 +121,46 @@ func kinds(m map[string]int) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, " ")
+}
+
+func reportReal(w io.Writer, dir string, verbose bool) error {
+	cases, err := scoring.LoadReal(dir)
+	if err != nil {
+		return err
+	}
+	var ours, base []scoring.RealScore
+	for _, c := range cases {
+		p, err := scoring.RealPipeline(c)
+		if err != nil {
+			return err
+		}
+		ours = append(ours, scoring.ScoreReal(c, p))
+		base = append(base, scoring.ScoreReal(c, scoring.NewBaseline(c.Truth.Offset, c.Truth.Scale)))
+	}
+	fmt.Fprintf(w, "real recordings: %d traces in %s\n", len(cases), dir)
+	fmt.Fprintf(w, "%-5s %-9s %8s %6s %9s %9s %10s %9s %s\n", "rate", "who", "plateaus", "found", "delay med", "delay max", "err/tol md", "in-event", "worst at")
+	for _, rate := range []int{10, 80, 0} {
+		for _, who := range []struct {
+			name   string
+			scores []scoring.RealScore
+		}{{"pipeline", ours}, {"baseline", base}} {
+			s := scoring.SummarizeReal(who.scores, rate)
+			r := fmt.Sprint(rate)
+			if rate == 0 {
+				r = "all"
+			}
+			fmt.Fprintf(w, "%-5s %-9s %8d %6d %9s %9s %10.2f %9d %s\n", r, who.name, s.Plateaus, s.Found, sec(s.MedianDelay), sec(s.WorstDelay), s.MedianErrOverTol, s.Violations, s.WorstDelayAt)
+		}
+	}
+	if verbose {
+		for i := range ours {
+			for _, p := range ours[i].Plateaus {
+				fmt.Fprintf(w, "%-28s #%d %8.2fg tol %5.2fg found=%-5v ready %7.2fs delay %6s err %.2fg\n", p.Trace, p.Index, p.LevelG, p.TolG, p.Found, p.Ready.Seconds(), sec(p.Delay), p.ErrG)
+			}
+			for _, v := range ours[i].Violations {
+				fmt.Fprintf(w, "  pipeline wrong: %s\n", v)
+			}
+		}
+	}
+	return nil
 }

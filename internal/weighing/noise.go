@@ -1,0 +1,111 @@
+package weighing
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// noise estimates, online and robustly, how much the readings of this cell
+// move when nothing happens, so thresholds and windows follow the cell, not
+// a constant.
+//
+// Two figures, both from quantiles, so that steps, spikes and a hand on the
+// platform do not inflate them:
+//
+//   - sigma, the conversion noise (σ of one conversion, grams): the median
+//     absolute difference of consecutive accepted conversions over the last
+//     diffCap of them, divided by 0.6745·√2. A step or a spike moves one or
+//     two differences; the median ignores them until half the memory is
+//     motion.
+//   - quiet, the spread (max − min of the smoothed values) the detector
+//     sees over one decision window when nothing happens: the blocks of one
+//     window each are recorded, and quiet is the quietQuantile of the last
+//     blockCap of them. It includes what sigma misses: noise that is not
+//     white (1/f wander, mains pickup aliased at 80 SPS, vibration).
+//     Motion only fills the upper quantiles; the estimate rises only when
+//     more than three quarters of the blocks in memory (two minutes at the
+//     default window) are disturbed.
+type noise struct {
+	diffs  []float64 // ring of |Δg|
+	dPos   int
+	blocks []float64 // ring of block spreads
+	bPos   int
+	// the block being filled
+	bStart     time.Duration
+	bMin, bMax float64
+	bN         int
+	bOpen      bool
+
+	sigma, quiet float64 // NaN until known
+}
+
+const (
+	diffCap       = 512
+	blockCap      = 256
+	quietQuantile = 0.25
+	// minBlocks and minDiffs: how much must be seen before the estimates
+	// are used.
+	minBlocks = 4
+	minDiffs  = 16
+)
+
+func newNoise() noise {
+	return noise{sigma: math.NaN(), quiet: math.NaN()}
+}
+
+// addDiff records the difference of two consecutive accepted conversions.
+func (n *noise) addDiff(d float64) {
+	d = math.Abs(d)
+	if len(n.diffs) < diffCap {
+		n.diffs = append(n.diffs, d)
+	} else {
+		n.diffs[n.dPos] = d
+		n.dPos = (n.dPos + 1) % diffCap
+	}
+}
+
+// addSmoothed records a smoothed value for the block spreads. block is the
+// current decision window, minN the conversions a block needs to count (a
+// gap makes a block too thin to say anything).
+func (n *noise) addSmoothed(t time.Duration, y float64, block time.Duration, minN int) {
+	if n.bOpen && t-n.bStart >= block {
+		if n.bN >= minN {
+			s := n.bMax - n.bMin
+			if len(n.blocks) < blockCap {
+				n.blocks = append(n.blocks, s)
+			} else {
+				n.blocks[n.bPos] = s
+				n.bPos = (n.bPos + 1) % blockCap
+			}
+		}
+		n.bOpen = false
+		n.update()
+	}
+	if !n.bOpen {
+		n.bStart, n.bMin, n.bMax, n.bN, n.bOpen = t, y, y, 0, true
+	}
+	n.bMin, n.bMax = math.Min(n.bMin, y), math.Max(n.bMax, y)
+	n.bN++
+}
+
+// breakBlock drops the block being filled (after a read fault or a gap).
+func (n *noise) breakBlock() { n.bOpen = false }
+
+// update recomputes the estimates (once per block: cheap at any rate).
+func (n *noise) update() {
+	if len(n.diffs) >= minDiffs {
+		n.sigma = quantile(n.diffs, 0.5) / (0.6745 * math.Sqrt2)
+	}
+	if len(n.blocks) >= minBlocks {
+		n.quiet = quantile(n.blocks, quietQuantile)
+	}
+}
+
+// quantile returns the q-quantile of v (not modified), nearest rank.
+func quantile(v []float64, q float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	i := int(math.Round(q * float64(len(s)-1)))
+	return s[i]
+}
