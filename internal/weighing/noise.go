@@ -13,11 +13,13 @@ import (
 // Two figures, both from quantiles, so that steps, spikes and a hand on the
 // platform do not inflate them:
 //
-//   - sigma, the conversion noise (σ of one conversion, grams): the median
-//     absolute difference of consecutive accepted conversions over the last
-//     diffCap of them, divided by 0.6745·√2. A step or a spike moves one or
-//     two differences; the median ignores them until half the memory is
-//     motion.
+//   - sigma, the conversion noise (σ of one conversion, grams): the lower
+//     quartile of the absolute differences of consecutive accepted
+//     conversions over the last diffCap of them, divided by 0.3186·√2 (the
+//     quartile of |N(0, 2σ²)|). A step or a spike moves one or two
+//     differences; a hand or an animal on the platform fills the upper
+//     quantiles; the quartile ignores them until three quarters of the
+//     memory is motion.
 //   - quiet, the spread (max − min of the smoothed values) the detector
 //     sees over one decision window when nothing happens: the blocks of one
 //     window each are recorded, and quiet is the quietQuantile of the last
@@ -26,6 +28,11 @@ import (
 //     Motion only fills the upper quantiles; the estimate rises only when
 //     more than three quarters of the blocks in memory (two minutes at the
 //     default window) are disturbed.
+//
+// Once known, either figure may fall at once but rise at most twofold in
+// riseTime: a hand resting on a parcel for 6 s right after power-up (when
+// the memory is short) cannot loosen the thresholds under it, while a cell
+// that really got noisier is followed within a minute.
 type noise struct {
 	diffs  []float64 // ring of |Δg|
 	dPos   int
@@ -38,6 +45,7 @@ type noise struct {
 	bOpen      bool
 
 	sigma, quiet float64 // NaN until known
+	lastUpdate   time.Duration
 }
 
 const (
@@ -48,6 +56,7 @@ const (
 	// are used.
 	minBlocks = 4
 	minDiffs  = 16
+	riseTime  = 30 * time.Second
 )
 
 func newNoise() noise {
@@ -80,7 +89,7 @@ func (n *noise) addSmoothed(t time.Duration, y float64, block time.Duration, min
 			}
 		}
 		n.bOpen = false
-		n.update()
+		n.update(t)
 	}
 	if !n.bOpen {
 		n.bStart, n.bMin, n.bMax, n.bN, n.bOpen = t, y, y, 0, true
@@ -92,13 +101,22 @@ func (n *noise) addSmoothed(t time.Duration, y float64, block time.Duration, min
 // breakBlock drops the block being filled (after a read fault or a gap).
 func (n *noise) breakBlock() { n.bOpen = false }
 
-// update recomputes the estimates (once per block: cheap at any rate).
-func (n *noise) update() {
+// update recomputes the estimates at t (once per block: cheap at any
+// rate).
+func (n *noise) update(t time.Duration) {
+	rise := math.Exp2(float64(t-n.lastUpdate) / float64(riseTime))
+	n.lastUpdate = t
+	limit := func(old, v float64) float64 {
+		if math.IsNaN(old) {
+			return v
+		}
+		return math.Min(v, old*rise)
+	}
 	if len(n.diffs) >= minDiffs {
-		n.sigma = quantile(n.diffs, 0.5) / (0.6745 * math.Sqrt2)
+		n.sigma = limit(n.sigma, quantile(n.diffs, 0.25)/(0.3186*math.Sqrt2))
 	}
 	if len(n.blocks) >= minBlocks {
-		n.quiet = quantile(n.blocks, quietQuantile)
+		n.quiet = limit(n.quiet, quantile(n.blocks, quietQuantile))
 	}
 }
 

@@ -142,6 +142,9 @@ const (
 	// unstable until they stop.
 	faultBurst = 5
 	faultSpan  = 5 * time.Second
+	// chipJump: a single conversion this many thresholds off, that comes
+	// back at once, is the chip's or the read's fault, not motion.
+	chipJump = 50
 )
 
 // Pipeline is one load cell's weighing state. It is not safe for concurrent
@@ -161,17 +164,20 @@ type Pipeline struct {
 	held     bool
 	satRun   int
 	// lastT is the time of the last conversion received, accepted or not.
-	lastT    time.Duration
-	haveT    bool
-	faults   [faultBurst]time.Duration // ring of the last read-fault times
-	fPos     int
-	nFaults  int
-	window   time.Duration // the decision window in use
-	zero     float64
-	state    State
-	reported float64
-	win      summary
-	rev      reversals
+	lastT   time.Duration
+	haveT   bool
+	faults  [faultBurst]time.Duration // ring of the last read-fault times
+	fPos    int
+	nFaults int
+	// lastFault is the time of the last read fault of any kind.
+	lastFault time.Duration
+	haveFault bool
+	window    time.Duration // the decision window in use
+	zero      float64
+	state     State
+	reported  float64
+	win       summary
+	rev       reversals
 	// fastUntil: the fast part decides while steady until then.
 	fastUntil time.Duration
 	// steadyFrom is where the window that decided the steady state began.
@@ -246,22 +252,26 @@ func (p *Pipeline) minN(d time.Duration) int {
 	return max(2, int(math.Ceil(0.7*float64(d)/float64(p.period))))
 }
 
-// fault records a read fault at t.
-func (p *Pipeline) fault(t time.Duration) {
+// fault records a read fault at t. chip: the fault can only be the chip or
+// its read (a saturated code, a conversion sooner than the chip makes one,
+// a single conversion off by far more than any motion seen); only those
+// count towards a burst. A conversion that jumped and came back by less may
+// have been a hand: it only keeps the window from deciding.
+func (p *Pipeline) fault(t time.Duration, chip bool) {
+	p.lastFault = t
+	p.haveFault = true
+	p.noise.breakBlock()
+	if !chip {
+		return
+	}
 	p.faults[p.fPos] = t
 	p.fPos = (p.fPos + 1) % faultBurst
 	p.nFaults = min(p.nFaults+1, faultBurst)
-	p.noise.breakBlock()
 }
 
 // faultSince reports whether a read fault came after t.
 func (p *Pipeline) faultSince(t time.Duration) bool {
-	for i := range p.nFaults {
-		if p.faults[i] > t {
-			return true
-		}
-	}
-	return false
+	return p.haveFault && p.lastFault > t
 }
 
 // failing: faultBurst read faults within faultSpan of t.
@@ -289,7 +299,7 @@ func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
 	if raw >= rawMax || raw <= rawMin || early {
 		// A saturated code, or a conversion sooner than the chip can make
 		// one (a garbled re-read): a read fault.
-		p.fault(t)
+		p.fault(t, true)
 		changed := false
 		if raw >= rawMax || raw <= rawMin {
 			p.satRun++
@@ -328,7 +338,7 @@ func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
 		return r, c1 || c2
 	case math.Abs(g-p.last.g) <= limit:
 		// The held conversion was a read fault.
-		p.fault(p.pending.t)
+		p.fault(p.pending.t, math.Abs(p.pending.g-p.last.g) > chipJump*p.Threshold(p.last.g-p.zero))
 		return p.accept(s)
 	default:
 		// Still moving: the held one goes on, this one waits.

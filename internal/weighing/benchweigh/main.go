@@ -138,7 +138,7 @@ func reportReal(w io.Writer, dir string, verbose bool) error {
 		base = append(base, scoring.ScoreReal(c, scoring.NewBaseline(c.Truth.Offset, c.Truth.Scale)))
 	}
 	fmt.Fprintf(w, "real recordings: %d traces in %s\n", len(cases), dir)
-	fmt.Fprintf(w, "%-5s %-9s %8s %6s %9s %9s %10s %9s %s\n", "rate", "who", "plateaus", "found", "delay med", "delay max", "err/tol md", "in-event", "worst at")
+	fmt.Fprintf(w, "%-5s %-9s %8s %6s %9s %9s %9s %10s %9s %8s %s\n", "rate", "who", "plateaus", "found", "found net", "delay med", "delay max", "err/tol md", "in-event", "off-lvl", "worst at")
 	for _, rate := range []int{10, 80, 0} {
 		for _, who := range []struct {
 			name   string
@@ -149,7 +149,7 @@ func reportReal(w io.Writer, dir string, verbose bool) error {
 			if rate == 0 {
 				r = "all"
 			}
-			fmt.Fprintf(w, "%-5s %-9s %8d %6d %9s %9s %10.2f %9d %s\n", r, who.name, s.Plateaus, s.Found, sec(s.MedianDelay), sec(s.WorstDelay), s.MedianErrOverTol, s.Violations, s.WorstDelayAt)
+			fmt.Fprintf(w, "%-5s %-9s %8d %6d %9d %9s %9s %10.2f %9d %8d %s\n", r, who.name, s.Plateaus, s.Found, s.FoundNet, sec(s.MedianDelay), sec(s.WorstDelay), s.MedianErrOverTol, s.Violations, s.StableOffLevel, s.WorstDelayAt)
 		}
 	}
 	if verbose {

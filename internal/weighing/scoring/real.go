@@ -129,8 +129,11 @@ type RealPlateau struct {
 	LevelG float64
 	TolG   float64
 	// Found: a stable report within TolG of the level was in effect at some
-	// moment between t_place and t_remove.
-	Found bool
+	// moment between t_place and t_remove. The value compared is the
+	// reading in the recording's own calibration (Grams + Zero: the zero
+	// tracking or tare the pipeline applied is added back), as plateau_g
+	// is defined in it. FoundNet compares Grams alone.
+	Found, FoundNet bool
 	// Ready is the first moment (at least 0.5 s after t_place, inside the
 	// plateau window) at which the last 0.5 s of samples all lie within
 	// TolG of the level: the earliest a detector with a 0.5 s window could
@@ -161,8 +164,8 @@ type RealScore struct {
 	Plateaus   []RealPlateau
 	Violations []RealViolation
 	// StableOffLevel counts Stable (not empty) reports on a recording with
-	// no placements whose value is off its quiet levels and level track
-	// outside events: informative (the drift log's load is constant).
+	// no placements, outside events, whose value is off its quiet levels:
+	// informative (the drift log's load is constant, but it drifts).
 	StableOffLevel int
 	Events         int
 }
@@ -192,27 +195,48 @@ func ScoreRealEvents(c RealCase, ev []Event) RealScore {
 		k := max(0, sort.Search(len(ev), func(j int) bool { return ev[j].T > from })-1)
 		for ; k < len(ev) && ev[k].T < to; k++ {
 			e := ev[k]
-			if e.State == weighing.Stable && math.Abs(e.Grams-p.PlateauG) <= tol {
+			if e.State != weighing.Stable {
+				continue
+			}
+			if math.Abs(e.Grams-p.PlateauG) <= tol {
+				pl.FoundNet = true
+			}
+			if !pl.Found && math.Abs(e.Grams+e.Zero-p.PlateauG) <= tol {
 				pl.Found = true
 				pl.Delay = max(0, max(e.T, from)-pl.Ready)
-				pl.ErrG = math.Abs(e.Grams - p.PlateauG)
-				break
+				pl.ErrG = math.Abs(e.Grams + e.Zero - p.PlateauG)
 			}
 		}
 		rs.Plateaus = append(rs.Plateaus, pl)
 	}
 	onLevel := func(e Event) bool {
+		g := e.Grams + e.Zero
 		for _, p := range tr.Placements {
-			if math.Abs(e.Grams-p.PlateauG) <= RealTolerance(p.PlateauG, p.PlateauSdG) {
+			if math.Abs(g-p.PlateauG) <= RealTolerance(p.PlateauG, p.PlateauSdG) {
 				return true
 			}
 		}
 		for _, s := range tr.Segments {
-			if math.Abs(e.Grams-s.LevelG) <= RealTolerance(s.LevelG, s.SdG) {
+			if math.Abs(g-s.LevelG) <= RealTolerance(s.LevelG, s.SdG) {
 				return true
 			}
 		}
 		return false
+	}
+	// before is the load before a disturbance or glitch on a constant
+	// load (the drift log): the median of the 10 s before it.
+	before := func(x RealEvent) float64 {
+		var v []float64
+		for _, s := range c.Samples {
+			if t := s.T.Seconds(); t >= x.T0-10 && t < x.T0 {
+				v = append(v, (float64(s.Raw)-tr.Offset)/tr.Scale)
+			}
+		}
+		if len(v) == 0 {
+			return math.NaN()
+		}
+		sort.Float64s(v)
+		return median(v)
 	}
 	for _, e := range ev {
 		if e.State != weighing.Stable && e.State != weighing.Empty {
@@ -224,31 +248,20 @@ func ScoreRealEvents(c RealCase, ev []Event) RealScore {
 				continue
 			}
 			inEvent = true
-			if x.Kind == "corrupted" || !onLevel(e) {
+			ok := onLevel(e)
+			if x.Kind == "disturbance" || x.Kind == "glitch" {
+				ok = ok || math.Abs(e.Grams+e.Zero-before(x)) <= RealTolerance(0, tr.NoiseSdG)
+			}
+			if x.Kind == "corrupted" || !ok {
 				rs.Violations = append(rs.Violations, RealViolation{Trace: tr.Name, Event: e, Kind: x.Kind})
 				break
 			}
 		}
-		if !inEvent && len(tr.Placements) == 0 && e.State == weighing.Stable && !onLevel(e) && !onTrack(tr, e) {
+		if !inEvent && len(tr.Placements) == 0 && e.State == weighing.Stable && !onLevel(e) {
 			rs.StableOffLevel++
 		}
 	}
 	return rs
-}
-
-// onTrack: e is within the tolerance of the level track near its time.
-func onTrack(tr RealTruth, e Event) bool {
-	tol := RealTolerance(0, tr.NoiseSdG)
-	for i, lt := range tr.LevelTrack {
-		next := math.Inf(1)
-		if i+1 < len(tr.LevelTrack) {
-			next = tr.LevelTrack[i+1][0]
-		}
-		if t := e.T.Seconds(); t >= lt[0]-30 && t < next+30 && math.Abs(e.Grams-lt[1]) <= tol {
-			return true
-		}
-	}
-	return false
 }
 
 // readyAt is the README's "first moment the data allows it": a sample time
@@ -277,7 +290,7 @@ func readyAt(samples []trace.Sample, tr RealTruth, p RealPlacement, tol float64)
 
 // RealSummary aggregates plateau scores.
 type RealSummary struct {
-	Plateaus, Found             int
+	Plateaus, Found, FoundNet   int
 	MedianDelay, WorstDelay     time.Duration
 	WorstDelayAt                string
 	Violations, StableOffLevel  int
@@ -297,6 +310,9 @@ func SummarizeReal(scores []RealScore, rate int) RealSummary {
 		s.StableOffLevel += rs.StableOffLevel
 		for _, p := range rs.Plateaus {
 			s.Plateaus++
+			if p.FoundNet {
+				s.FoundNet++
+			}
 			if !p.Found {
 				continue
 			}

@@ -27,6 +27,9 @@ type Event struct {
 	T     time.Duration
 	State weighing.State
 	Grams float64
+	// Zero is the zero correction (zero tracking, tare) the weigher had
+	// subtracted from Grams.
+	Zero float64
 }
 
 // Run feeds samples to w and returns its events and its reading after
@@ -37,7 +40,7 @@ func Run(w Weigher, samples []trace.Sample) ([]Event, []weighing.Reading) {
 	for i, s := range samples {
 		r, changed := w.Add(s.T, s.Raw)
 		if changed {
-			ev = append(ev, Event{T: r.T, State: r.State, Grams: r.Grams})
+			ev = append(ev, Event{T: r.T, State: r.State, Grams: r.Grams, Zero: r.Zero})
 		}
 		readings[i] = r
 	}
