@@ -305,7 +305,7 @@ func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
 			p.satRun++
 		}
 		if p.satRun >= 2 || p.failing(t) {
-			changed = p.setState(Unstable, 0)
+			changed = p.setState(Unstable, 0, 0)
 			p.r.Overload = p.satRun >= 2
 			p.r.State, p.r.Stable = p.state, false
 		}
@@ -400,24 +400,34 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 	steady := quiet && enough
 	switch {
 	case p.failing(s.t):
-		changed = p.setState(Unstable, 0)
+		changed = p.setState(Unstable, 0, 0)
 		steady = false
 	case !quiet && (p.state != Undecided || enough):
-		changed = p.setState(Unstable, 0)
+		changed = p.setState(Unstable, 0, 0)
 	case !steady || p.faultSince(s.t-p.win.span):
 		// Too few conversions, or a read fault inside the window: no new
 		// decision (a steady state stays, an unstable one too).
 		steady = steady && (p.state == Empty || p.state == Stable)
-	case math.Abs(mean) <= p.o.ZeroBandG:
-		changed = p.setState(Empty, mean)
 	default:
-		changed = p.setState(Stable, mean)
+		st := Stable
+		if math.Abs(mean) <= p.o.ZeroBandG {
+			st = Empty
+		}
+		was := p.state
+		v, n := mean, p.win.N
+		if was == st {
+			// Staying steady: judge a move on the mean since the deciding
+			// window (up to two windows), which is less noisy.
+			long := p.det.summary(min(s.t-p.steadyFrom, 2*p.window))
+			v, n = long.Mean-p.zero, long.N
+		}
+		changed = p.setState(st, v, n)
+		if changed && was != st {
+			p.steadyFrom = s.t - p.win.span
+		}
 	}
 	if changed && steady && usedFast && s.t > p.fastUntil {
 		p.fastUntil = s.t + p.window - p.fastSpan()
-	}
-	if changed && steady {
-		p.steadyFrom = s.t - p.win.span
 	}
 	grams := y - p.zero
 	if steady {
@@ -440,9 +450,9 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 	return p.r, changed
 }
 
-// setState moves to st (with value v when steady) and reports whether that
-// is a change to publish.
-func (p *Pipeline) setState(st State, v float64) bool {
+// setState moves to st (with value v, the mean of n conversions, when
+// steady) and reports whether that is a change to publish.
+func (p *Pipeline) setState(st State, v float64, n int) bool {
 	if st == Unstable {
 		if p.state == Unstable {
 			return false
@@ -450,20 +460,20 @@ func (p *Pipeline) setState(st State, v float64) bool {
 		p.state = Unstable
 		return true
 	}
-	if p.state == st && math.Abs(v-p.reported) <= p.moved(p.reported) {
+	if p.state == st && math.Abs(v-p.reported) <= p.moved(p.reported, n) {
 		return false
 	}
 	p.state, p.reported = st, v
 	return true
 }
 
-// moved is how far a steady weight must move to be a new reading: the
-// accuracy bound max(ThresholdG, ThresholdPct %), or, for a noisy cell,
-// zAccuracy standard errors of the window's mean.
-func (p *Pipeline) moved(grams float64) float64 {
+// moved is how far a steady weight (the mean of n conversions) must move to
+// be a new reading: the accuracy bound max(ThresholdG, ThresholdPct %), or,
+// for a noisy cell, zAccuracy standard errors of that mean.
+func (p *Pipeline) moved(grams float64, n int) float64 {
 	m := p.o.Threshold(grams)
-	if s := p.noise.sigma; !math.IsNaN(s) && p.win.N > 0 {
-		m = math.Max(m, zAccuracy*s/math.Sqrt(float64(p.win.N)))
+	if s := p.noise.sigma; !math.IsNaN(s) && n > 0 {
+		m = math.Max(m, zAccuracy*s/math.Sqrt(float64(n)))
 	}
 	return m
 }
