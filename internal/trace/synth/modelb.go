@@ -66,7 +66,7 @@ func DefaultCellB() CellB {
 		Red1G: 0.12, Red1TauS: 0.4, Red2G: 0.15, Red2TauS: 9,
 		MainsHz: 50, MainsG: 1.5,
 		JitterMs: 2.5,
-		Creep1: 0.00012, Creep1TauS: 6, Creep2: 0.00018, Creep2TauS: 150,
+		Creep1:   0.00012, Creep1TauS: 6, Creep2: 0.00018, Creep2TauS: 150,
 	}
 }
 
