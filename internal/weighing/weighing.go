@@ -1,8 +1,8 @@
 // Package weighing turns HX711 raw counts into weights a person can trust:
-// calibration (offset and span), rejection of single-conversion read faults,
-// a stability detector whose threshold scales with the load, zero tracking
-// near zero at a bounded rate (as OIML R76 instruments do), a tare, and a
-// warm-up flag.
+// calibration (offset and span), rejection of the HX711's read faults, a
+// stability decision that adapts to the cell's measured noise and to the
+// load, zero tracking near zero at a bounded rate (as OIML R76 instruments
+// do), a tare, and a warm-up flag.
 //
 // It is pure: no I/O, no clock. The caller passes each conversion with its
 // time (from the chip's power-up, so the warm-up flag means something):
@@ -15,38 +15,60 @@
 //
 // The pipeline, per conversion:
 //
-//  1. A saturated code (0x7FFFFF, 0x800000) is rejected; two in a row mean
-//     overload: the state becomes unstable with Overload set.
+//  1. Read faults the HX711 and a bit-banged read produce are rejected: a
+//     saturated code (0x7FFFFF, 0x800000; two in a row mean overload: the
+//     state becomes unstable with Overload set), and a conversion sooner
+//     than a quarter period after the last one (the chip cannot make one
+//     that fast: a garbled re-read, as Linux user-space reads give).
 //  2. grams = (raw − offset) / scale.
 //  3. Outlier rejection: a conversion that jumps from the last accepted one
 //     by more than three stability thresholds is held back for one
 //     conversion. If the next one agrees with it, it was a real step (a
 //     parcel) and both go on; if the next one agrees with the value before,
 //     it was a read fault and is dropped. Steady readings are never
-//     delayed; a real step is delayed by one conversion.
-//  4. Smoothing for the detector: a moving average over one 10 SPS
+//     delayed; a real step is delayed by one conversion. A window that
+//     holds a read fault decides nothing new; five chip-like faults (the
+//     above, or a dropped conversion 50 thresholds off) within 5 s mean the
+//     chip or its read is failing: unstable until they stop, whatever the
+//     garbage looks like.
+//  4. Noise, estimated online and robustly (noise.go): σ of one conversion
+//     from the lower quartile of |Δ| between conversions, and the quiet
+//     spread of one window from the lower quartile of past windows'
+//     spreads; spikes, steps and a hand on the platform only fill the
+//     upper quantiles, and an estimate rises at most twofold per 30 s.
+//  5. Smoothing for the detector: a moving average over one 10 SPS
 //     conversion period (1 conversion at 10 SPS, 8 at 80 SPS), so both
 //     rates see about the same noise, and a platform ring at 10 Hz and its
 //     multiples cancels.
-//  5. Stability: the spread (max − min) of the smoothed values over the
-//     decision window must not exceed max(ThresholdG, ThresholdPct % of the
-//     load). The decision window is Window; right after a step (a set-down,
-//     a removal) or while the platform rings down, its newest 40 % (at
-//     least five conversions, so only at 80 SPS) decides, unless a hand or
-//     a bounce was seen; after hand-like motion (slow turning points that
-//     do not decay) it is two Windows. Nothing is decided until the first
-//     window is filled.
-//  6. States: empty (steady within ±ZeroBandG of zero), stable (a steady
-//     load), unstable. A steady weight that moves by more than its
-//     threshold without passing through unstable is a new stable reading
-//     (changed is true). While steady, Grams averages every conversion
-//     since the deciding window began, up to two Windows.
-//  7. Zero tracking: while empty, the zero follows the reading at no more
-//     than ZeroTrackGPerS, so a drifting empty platform stays empty, and a
-//     parcel (outside the zero band) is never tracked away.
+//  6. Stability: the spread (max − min) of the smoothed values over the
+//     decision window must not exceed the threshold: max(ThresholdG,
+//     ThresholdPct % of the load) or, on a cell noisier than that allows,
+//     the quiet spread times the 99.9th/25th percentile ratio of a window
+//     of Gaussian noise (3.23 at 10 SPS, 2.25 at 80 SPS). The window is
+//     Window, or longer — up to two Windows — when the mean of one window
+//     would miss max(ThresholdG, ThresholdPct %) at two standard errors
+//     (a σ 3 g cell: 1 s); beyond that the error bound is 2σ/√n and the
+//     published spread_g shows the noise. The window must hold 70 % of
+//     the conversions its length gives (a gap decides nothing). Right
+//     after a step (a set-down, a removal) or while the platform rings
+//     down, its newest 40 % (at least five conversions, so only at
+//     80 SPS) decides, unless a hand or a bounce was seen; after hand-like
+//     motion (slow turning points that do not decay) it is 1.5 Windows.
+//  7. States: empty (steady within ±ZeroBandG of zero), stable (a steady
+//     load), unstable. A steady weight whose mean since the deciding
+//     window moves by more than max(ThresholdG, ThresholdPct %) — or two
+//     standard errors of that mean, on a noisy cell — without passing
+//     through unstable is a new stable reading (changed is true). While
+//     steady, Grams averages every conversion since the deciding window
+//     began, up to two windows.
+//  8. Zero tracking: when a window decides empty, the zero follows the
+//     reading at no more than ZeroTrackGPerS, so a drifting empty platform
+//     stays empty, and a parcel (outside the zero band) is never tracked
+//     away.
 //
-// Figures over the synthetic trace set (testdata/traces) are in
-// docs/perf-weighing.md; `make bench-weighing` prints them.
+// Figures — the synthetic sets of two physical models, a σ 3 g cell and
+// real recordings (../shared/real-traces) — are in docs/perf-weighing.md;
+// `make bench-weighing` prints them.
 package weighing
 
 import (
