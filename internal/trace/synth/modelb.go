@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -414,4 +415,68 @@ func NoisyScenarios() []ScenarioB {
 		sc("hand-18kg", 307, PlaceB{AtMs: 3500, MassG: 18000, How: "hand", ReleaseMs: 800, TremorG: 60}),
 		sc("slide-350g", 308, PlaceB{AtMs: 2900, MassG: 350, How: "slide", ReleaseMs: 600, TremorG: 3.5}),
 	}
+}
+
+// RandomB returns n model-B scenarios drawn at random (from seed), a
+// hold-out for model B itself: 10 or 80 SPS; 50 g to 18 kg (log-uniform);
+// the platform's stiffness, damping, contact, noise and mains frequency
+// varied around DefaultCellB; set down by hand, dropped, slid, with a hand
+// resting on it, with read faults, or two parcels in a row.
+func RandomB(seed uint64, n int) []ScenarioB {
+	rng := rand.New(rand.NewPCG(seed, 0x72616e646f6d62)) // "randomb"
+	uni := func(lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
+	mass := func() float64 { return math.Round(50 * math.Pow(360, rng.Float64())) }
+	place := func(at int64) PlaceB {
+		m := mass()
+		p := PlaceB{AtMs: at, MassG: m, How: "hand", ReleaseMs: uni(250, 800), TremorG: uni(0.002, 0.006) * m}
+		switch rng.IntN(3) {
+		case 1:
+			p.How, p.DropMm, p.ReleaseMs, p.TremorG = "drop", uni(5, 30), 0, 0
+		case 2:
+			p.How, p.ReleaseMs = "slide", uni(400, 1000)
+		}
+		return p
+	}
+	out := make([]ScenarioB, 0, n)
+	for i := range n {
+		c := DefaultCellB()
+		c.PlatformKg = uni(1, 4)
+		c.StiffNPerM = uni(2e5, 8e5)
+		c.Zeta = uni(0.02, 0.08)
+		c.ContactNPerM = uni(3e4, 2e5)
+		c.ContactZeta = uni(0.15, 0.4)
+		c.White10, c.White80 = uni(0.15, 0.5), uni(0.4, 1.0)
+		c.MainsG = uni(0, 3)
+		if rng.IntN(2) == 1 {
+			c.MainsHz = 60
+		}
+		s := ScenarioB{Seed: seed*1000 + uint64(i), Rate: 10, DurationMs: 15000, Cell: c}
+		if rng.IntN(2) == 1 {
+			s.Rate = 80
+		}
+		p := place(int64(uni(2500, 4000)))
+		kind := []string{"place", "sway", "faults", "two"}[rng.IntN(4)]
+		switch kind {
+		case "sway":
+			from := p.AtMs + int64(p.ReleaseMs) + int64(uni(200, 600))
+			p.SwayFromMs, p.SwayToMs, p.SwayG = from, from+int64(uni(2000, 5000)), uni(5, 120)
+			s.DurationMs = p.SwayToMs + 6000
+		case "faults":
+			for t := int64(uni(500, 1500)); t < s.DurationMs-500; t += int64(uni(1500, 4000)) {
+				s.Spikes = append(s.Spikes, t)
+			}
+			s.LostEvery = 50
+		case "two":
+			p.RemoveMs = p.AtMs + int64(uni(4000, 7000))
+			q := place(p.RemoveMs + int64(uni(2000, 4000)))
+			q.RemoveMs = q.AtMs + int64(uni(4000, 7000))
+			s.Placements = append(s.Placements, q)
+			s.DurationMs = q.RemoveMs + 4000
+		}
+		s.Placements = append([]PlaceB{p}, s.Placements...)
+		s.Name = fmt.Sprintf("randomb-%d-%s-%s-%dsps", s.Seed, kind, p.How, s.Rate)
+		s.Description = "model B hold-out: " + kind
+		out = append(out, s)
+	}
+	return out
 }
