@@ -113,7 +113,14 @@ func (n *noise) update(t time.Duration) {
 		return math.Min(v, old*rise)
 	}
 	if len(n.diffs) >= minDiffs {
-		n.sigma = limit(n.sigma, quantile(n.diffs, 0.25)/(0.3186*math.Sqrt2))
+		v := quantile(n.diffs, 0.25) / (0.3186 * math.Sqrt2)
+		if len(n.diffs) < diffCap/2 {
+			// Too few differences for a quartile to be sure of: do not
+			// let an early low estimate hold the figure down.
+			n.sigma = v
+		} else {
+			n.sigma = limit(n.sigma, v)
+		}
 	}
 	if len(n.blocks) >= minBlocks {
 		n.quiet = limit(n.quiet, quantile(n.blocks, quietQuantile))

@@ -195,11 +195,13 @@ type Pipeline struct {
 	lastFault time.Duration
 	haveFault bool
 	window    time.Duration // the decision window in use
-	zero      float64
-	state     State
-	reported  float64
-	win       summary
-	rev       reversals
+	// need is the span whose mean meets the accuracy bound (windowFor).
+	need     time.Duration
+	zero     float64
+	state    State
+	reported float64
+	win      summary
+	rev      reversals
 	// fastUntil: the fast part decides while steady until then.
 	fastUntil time.Duration
 	// steadyFrom is where the window that decided the steady state began.
@@ -258,14 +260,15 @@ func (p *Pipeline) Threshold(grams float64) float64 {
 // the mean of one window would miss the accuracy bound
 // max(ThresholdG, ThresholdPct %) at zAccuracy standard errors.
 func (p *Pipeline) windowFor(grams float64) time.Duration {
+	p.need = 0
 	s := p.noise.sigma
 	if math.IsNaN(s) || s == 0 {
 		return p.o.Window
 	}
 	acc := p.o.Threshold(grams)
-	n := math.Ceil(math.Pow(zAccuracy*s/acc, 2))
-	w := time.Duration(n) * p.period
-	return min(max(w, p.o.Window), maxWindowFactor*p.o.Window)
+	n := math.Min(math.Ceil(math.Pow(zAccuracy*s/acc, 2)), 1000)
+	p.need = time.Duration(n) * p.period
+	return min(max(p.need, p.o.Window), maxWindowFactor*p.o.Window)
 }
 
 // minN is how many conversions a span of d must hold to decide: 70 % of
