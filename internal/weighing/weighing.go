@@ -64,7 +64,10 @@
 //  8. Zero tracking: when a window decides empty, the zero follows the
 //     reading at no more than ZeroTrackGPerS, so a drifting empty platform
 //     stays empty, and a parcel (outside the zero band) is never tracked
-//     away.
+//     away. When the platform returns to empty after a load was weighed,
+//     the zero is set to it at once (zero on return): a cell's creep
+//     recovering after a heavy load does not read as grams on an empty
+//     platform. Zero tracking off (ZeroTrackGPerS 0) turns both off.
 //
 // Figures — the synthetic sets of two physical models, a σ 3 g cell and
 // real recordings (../shared/real-traces) — are in docs/perf-weighing.md;
@@ -195,6 +198,8 @@ type Pipeline struct {
 	lastFault time.Duration
 	haveFault bool
 	window    time.Duration // the decision window in use
+	// loaded: the last steady state was a load (outside the zero band).
+	loaded bool
 	// need is the span whose mean meets the accuracy bound (windowFor).
 	need     time.Duration
 	zero     float64
@@ -446,10 +451,21 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 			long := p.det.summary(min(s.t-p.steadyFrom, 2*p.window))
 			v, n = long.Mean-p.zero, long.N
 		}
+		if st == Empty && was != Empty && p.loaded && p.o.ZeroTrackGPerS > 0 {
+			// Back to empty after a load was weighed: the zero is set to
+			// the empty platform at once (zero on return, as indicators
+			// do), so a cell's creep recovering after a heavy load or
+			// the drift during the weighing does not show as grams on an
+			// empty platform. Only within the zero band; zero tracking
+			// goes on from there.
+			p.zero += mean
+			v, mean = 0, 0
+		}
 		changed = p.setState(st, v, n)
 		if changed && was != st {
 			p.steadyFrom = s.t - p.win.span
 		}
+		p.loaded = st == Stable
 	}
 	if changed && steady && usedFast && s.t > p.fastUntil {
 		p.fastUntil = s.t + p.window - p.fastSpan()
