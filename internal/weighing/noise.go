@@ -14,8 +14,8 @@ import (
 // platform do not inflate them:
 //
 //   - sigma, the conversion noise (σ of one conversion, grams): the lower
-//     quartile of the absolute differences of consecutive accepted
-//     conversions over the last diffCap of them, divided by 0.3186·√2 (the
+//     quartile of the absolute differences of consecutive conversions
+//     (every one that is not a chip fault) over the last diffCap of them, divided by 0.3186·√2 (the
 //     quartile of |N(0, 2σ²)|). A step or a spike moves one or two
 //     differences; a hand or an animal on the platform fills the upper
 //     quantiles; the quartile ignores them until three quarters of the
@@ -29,10 +29,12 @@ import (
 //     more than three quarters of the blocks in memory (two minutes at the
 //     default window) are disturbed.
 //
-// Once known, either figure may fall at once but rise at most twofold in
-// riseTime: a hand resting on a parcel for 6 s right after power-up (when
-// the memory is short) cannot loosen the thresholds under it, while a cell
-// that really got noisier is followed within a minute.
+// Once known (sigma: from 64 differences on), either figure may fall at
+// once but rise at most twofold in riseTime: a hand resting on a parcel for
+// 6 s right after power-up (when the memory is short) cannot loosen the
+// thresholds under it, while a cell that really got noisier is followed
+// within a minute. The detector never takes the quiet spread below what
+// white noise of sigma gives.
 type noise struct {
 	diffs  []float64 // ring of |Δg|
 	dPos   int
@@ -114,7 +116,7 @@ func (n *noise) update(t time.Duration) {
 	}
 	if len(n.diffs) >= minDiffs {
 		v := quantile(n.diffs, 0.25) / (0.3186 * math.Sqrt2)
-		if len(n.diffs) < diffCap/2 {
+		if len(n.diffs) < 4*minDiffs {
 			// Too few differences for a quartile to be sure of: do not
 			// let an early low estimate hold the figure down.
 			n.sigma = v

@@ -149,7 +149,7 @@ type sample struct {
 // Adaptive decision constants (see the package doc).
 const (
 	// maxWindowFactor bounds how far the window grows for a noisy cell.
-	maxWindowFactor = 2
+	maxWindowFactor = 3
 	// zAccuracy: the window holds enough conversions that the mean is
 	// within the accuracy bound at zAccuracy standard errors.
 	zAccuracy = 2
@@ -160,6 +160,10 @@ const (
 	// smoothed over 8 at 80 SPS), found by simulation.
 	cQuiet10 = 3.23
 	cQuiet80 = 2.25
+	// qWhite10 and qWhite80: the lower quartile of one window's spread for
+	// white noise of σ 1 (same simulation).
+	qWhite10 = 1.70
+	qWhite80 = 1.01
 	// cGrow: a window r times the configured one has a wider spread, by
 	// 1 + cGrow·ln r (the same simulation: 1.13 at r = 3).
 	cGrow = 0.12
@@ -198,6 +202,9 @@ type Pipeline struct {
 	lastFault time.Duration
 	haveFault bool
 	window    time.Duration // the decision window in use
+	// rawLast is the last conversion that was not a chip fault.
+	rawLast float64
+	haveRaw bool
 	// loaded: the last steady state was a load (outside the zero band).
 	loaded bool
 	// need is the span whose mean meets the accuracy bound (windowFor).
@@ -249,12 +256,19 @@ func (p *Pipeline) Noise() (sigma, quiet float64) { return p.noise.sigma, p.nois
 // for a longer window).
 func (p *Pipeline) Threshold(grams float64) float64 {
 	thr := p.o.Threshold(grams)
-	if q := p.noise.quiet; !math.IsNaN(q) {
+	c, white := cQuiet10, qWhite10
+	if p.o.Rate == 80 {
+		c, white = cQuiet80, qWhite80
+	}
+	q := p.noise.quiet
+	if s := p.noise.sigma; !math.IsNaN(s) {
+		// The quiet spread is never less than white noise of the measured
+		// σ gives (so conversions the outlier rule held back cannot make it
+		// look quieter than it is).
+		q = math.Max(nanTo0(q), white*s)
+	}
+	if !math.IsNaN(q) {
 		r := float64(p.windowFor(grams)) / float64(p.o.Window)
-		c := cQuiet10
-		if p.o.Rate == 80 {
-			c = cQuiet80
-		}
 		thr = math.Max(thr, c*q*(1+cGrow*math.Log(r)))
 	}
 	return thr
@@ -290,7 +304,6 @@ func (p *Pipeline) minN(d time.Duration) int {
 func (p *Pipeline) fault(t time.Duration, chip bool) {
 	p.lastFault = t
 	p.haveFault = true
-	p.noise.breakBlock()
 	if !chip {
 		return
 	}
@@ -346,6 +359,14 @@ func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
 	p.satRun = 0
 	g := (float64(raw) - p.o.Offset) / p.o.Scale
 	s := sample{t: t, g: g}
+	// The noise sees every conversion that is not a chip fault, before the
+	// outlier rule: what that rule holds back must not make the cell look
+	// quieter than it is (a spike moves two differences; the quartile
+	// ignores them).
+	if p.haveRaw && !p.failing(t) {
+		p.noise.addDiff(g - p.rawLast)
+	}
+	p.rawLast, p.haveRaw = g, true
 	if !p.haveLast {
 		return p.accept(s)
 	}
@@ -384,9 +405,6 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 	var dt time.Duration
 	if p.haveLast {
 		dt = s.t - p.last.t
-		if !p.failing(s.t) {
-			p.noise.addDiff(s.g - p.last.g)
-		}
 		if dt > 5*p.period/2 {
 			p.noise.breakBlock() // a gap: conversions were lost
 		}
@@ -530,4 +548,11 @@ func (p *Pipeline) Tare() error {
 	p.state, p.reported = Empty, 0
 	p.r.Grams, p.r.Zero, p.r.State, p.r.Stable = 0, p.zero, Empty, true
 	return nil
+}
+
+func nanTo0(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return v
 }

@@ -28,6 +28,7 @@ func main() {
 	dir := flag.String("traces", "testdata/traces", "directory of NAME.csv + NAME.truth.json")
 	verbose := flag.Bool("v", false, "print every placement and violation")
 	holdout := flag.Int("holdout", 200, "also score this many random hold-out scenarios (synth.Random, seed 1)")
+	holdoutB := flag.Int("holdout-b", 100, "also score this many random model-B scenarios (synth.RandomB, seed 1)")
 	real := flag.String("real", scoring.RealDir, "directory of the real recordings (read there, never copied); empty: skip")
 	dirB := flag.String("traces-b", "testdata/traces-b", "model B's trace set (the hold-out model)")
 	dirN := flag.String("traces-noisy", "testdata/traces-noisy", "the sigma 3 g cell's trace set")
@@ -61,14 +62,21 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if *holdout <= 0 {
-		return
+	if *holdout > 0 {
+		fmt.Println()
+		if err := report(os.Stdout, fmt.Sprintf("hold-out: %d random scenarios (synth.Random seed 1), not used for tuning", *holdout),
+			scoring.Generated(synth.Random(1, *holdout)), *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "benchweigh:", err)
+			os.Exit(1)
+		}
 	}
-	fmt.Println()
-	if err := report(os.Stdout, fmt.Sprintf("hold-out: %d random scenarios (synth.Random seed 1), not used for tuning", *holdout),
-		scoring.Generated(synth.Random(1, *holdout)), *verbose); err != nil {
-		fmt.Fprintln(os.Stderr, "benchweigh:", err)
-		os.Exit(1)
+	if *holdoutB > 0 {
+		fmt.Println()
+		if err := report(os.Stdout, fmt.Sprintf("model-B hold-out: %d random model-B scenarios (synth.RandomB seed 1), not used for tuning", *holdoutB),
+			scoring.GeneratedB(synth.RandomB(1, *holdoutB)), *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "benchweigh:", err)
+			os.Exit(1)
+		}
 	}
 }
 

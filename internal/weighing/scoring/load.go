@@ -114,3 +114,13 @@ func Generated(ss []synth.Scenario) []Case {
 	}
 	return out
 }
+
+// GeneratedB returns cases generated in memory from model-B scenarios.
+func GeneratedB(ss []synth.ScenarioB) []Case {
+	out := make([]Case, 0, len(ss))
+	for _, s := range ss {
+		tr := synth.GenerateB(s)
+		out = append(out, Case{Truth: tr.Truth, Samples: tr.Samples})
+	}
+	return out
+}
