@@ -32,10 +32,12 @@
 //     chip or its read is failing: unstable until they stop, whatever the
 //     garbage looks like.
 //  4. Noise, estimated online and robustly (noise.go): σ of one conversion
-//     from the lower quartile of |Δ| between conversions, and the quiet
-//     spread of one window from the lower quartile of past windows'
-//     spreads; spikes, steps and a hand on the platform only fill the
-//     upper quantiles, and an estimate rises at most twofold per 30 s.
+//     from the lower quartile of |Δ| between conversions (all but chip
+//     faults, before step 3 holds any back), and the quiet spread of one
+//     window from the lower quartile of past windows' spreads, never below
+//     what white noise of σ gives; spikes, steps and a hand on the platform
+//     only fill the upper quantiles, and an estimate rises at most twofold
+//     per 30 s.
 //  5. Smoothing for the detector: a moving average over one 10 SPS
 //     conversion period (1 conversion at 10 SPS, 8 at 80 SPS), so both
 //     rates see about the same noise, and a platform ring at 10 Hz and its
@@ -45,15 +47,16 @@
 //     ThresholdPct % of the load) or, on a cell noisier than that allows,
 //     the quiet spread times the 99.9th/25th percentile ratio of a window
 //     of Gaussian noise (3.23 at 10 SPS, 2.25 at 80 SPS). The window is
-//     Window, or longer — up to two Windows — when the mean of one window
-//     would miss max(ThresholdG, ThresholdPct %) at two standard errors
-//     (a σ 3 g cell: 1 s); beyond that the error bound is 2σ/√n and the
-//     published spread_g shows the noise. The window must hold 70 % of
-//     the conversions its length gives (a gap decides nothing). Right
-//     after a step (a set-down, a removal) or while the platform rings
-//     down, its newest 40 % (at least five conversions, so only at
-//     80 SPS) decides, unless a hand or a bounce was seen; after hand-like
-//     motion (slow turning points that do not decay) it is 1.5 Windows.
+//     Window, or longer — up to three Windows — when the mean of one
+//     window would miss max(ThresholdG, ThresholdPct %) at two standard
+//     errors (a σ 3 g cell: 1.5 s); beyond that the error bound is 2σ/√n
+//     and the published spread_g shows the noise. The window must hold
+//     70 % of the conversions its length gives (a gap decides nothing).
+//     Right after a step of 20 thresholds (a set-down, a removal) or while
+//     the platform rings down, its newest 40 % (four conversions at
+//     10 SPS; never less than the accuracy needs) decides, unless a hand
+//     was seen within four windows or a bounce within one; after hand-like
+//     motion (slow turning points that do not decay) it is 1.4 Windows.
 //  7. States: empty (steady within ±ZeroBandG of zero), stable (a steady
 //     load), unstable. A steady weight whose mean since the deciding
 //     window moves by more than max(ThresholdG, ThresholdPct %) — or two
