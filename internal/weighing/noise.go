@@ -2,7 +2,6 @@ package weighing
 
 import (
 	"math"
-	"slices"
 	"time"
 )
 
@@ -48,6 +47,7 @@ type noise struct {
 
 	sigma, quiet float64 // NaN until known
 	lastUpdate   time.Duration
+	scratch      []float64 // for quantiles, reused: no allocation per update
 }
 
 const (
@@ -115,7 +115,7 @@ func (n *noise) update(t time.Duration) {
 		return math.Min(v, old*rise)
 	}
 	if len(n.diffs) >= minDiffs {
-		v := quantile(n.diffs, 0.25) / (0.3186 * math.Sqrt2)
+		v := n.quantile(n.diffs, 0.25) / (0.3186 * math.Sqrt2)
 		if len(n.diffs) < 4*minDiffs {
 			// Too few differences for a quartile to be sure of: do not
 			// let an early low estimate hold the figure down.
@@ -125,14 +125,56 @@ func (n *noise) update(t time.Duration) {
 		}
 	}
 	if len(n.blocks) >= minBlocks {
-		n.quiet = limit(n.quiet, quantile(n.blocks, quietQuantile))
+		n.quiet = limit(n.quiet, n.quantile(n.blocks, quietQuantile))
 	}
 }
 
-// quantile returns the q-quantile of v (not modified), nearest rank.
-func quantile(v []float64, q float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	i := int(math.Round(q * float64(len(s)-1)))
-	return s[i]
+// quantile returns the q-quantile of v (not modified), nearest rank, by
+// selection in a reused scratch copy (linear time, no allocation once the
+// scratch has grown).
+func (n *noise) quantile(v []float64, q float64) float64 {
+	n.scratch = append(n.scratch[:0], v...)
+	return selectK(n.scratch, int(math.Round(q*float64(len(v)-1))))
+}
+
+// selectK returns the k-th smallest element of s (0-based), reordering s
+// (Hoare's quickselect with a median-of-three pivot).
+func selectK(s []float64, k int) float64 {
+	lo, hi := 0, len(s)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if s[mid] < s[lo] {
+			s[mid], s[lo] = s[lo], s[mid]
+		}
+		if s[hi] < s[lo] {
+			s[hi], s[lo] = s[lo], s[hi]
+		}
+		if s[hi] < s[mid] {
+			s[hi], s[mid] = s[mid], s[hi]
+		}
+		pivot := s[mid]
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < pivot {
+				i++
+			}
+			for s[j] > pivot {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return s[k]
+		}
+	}
+	return s[k]
 }
