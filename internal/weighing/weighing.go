@@ -271,7 +271,8 @@ func (p *Pipeline) Threshold(grams float64) float64 {
 		q = math.Max(nanTo0(q), white*s)
 	}
 	if !math.IsNaN(q) {
-		r := float64(p.windowFor(grams)) / float64(p.o.Window)
+		w, _ := p.windowFor(grams)
+		r := float64(w) / float64(p.o.Window)
 		thr = math.Max(thr, c*q*(1+cGrow*math.Log(r)))
 	}
 	return thr
@@ -280,17 +281,17 @@ func (p *Pipeline) Threshold(grams float64) float64 {
 // windowFor is the decision window for a net load: the configured Window,
 // or longer (up to maxWindowFactor times) when the cell is so noisy that
 // the mean of one window would miss the accuracy bound
-// max(ThresholdG, ThresholdPct %) at zAccuracy standard errors.
-func (p *Pipeline) windowFor(grams float64) time.Duration {
-	p.need = 0
+// max(ThresholdG, ThresholdPct %) at zAccuracy standard errors. need is the
+// span that mean needs (0 while the noise is unknown).
+func (p *Pipeline) windowFor(grams float64) (w, need time.Duration) {
 	s := p.noise.sigma
 	if math.IsNaN(s) || s == 0 {
-		return p.o.Window
+		return p.o.Window, 0
 	}
 	acc := p.o.Threshold(grams)
 	n := math.Min(math.Ceil(math.Pow(zAccuracy*s/acc, 2)), 1000)
-	p.need = time.Duration(n) * p.period
-	return min(max(p.need, p.o.Window), maxWindowFactor*p.o.Window)
+	need = time.Duration(n) * p.period
+	return min(max(need, p.o.Window), maxWindowFactor*p.o.Window), need
 }
 
 // minN is how many conversions a span of d must hold to decide: 70 % of
@@ -429,7 +430,7 @@ func (p *Pipeline) accept(s sample) (Reading, bool) {
 	}
 	// The window follows the noise and the load (the mean of the longest
 	// window, so a step does not make it flicker).
-	p.window = p.windowFor(p.det.summary(p.window).Mean - p.zero)
+	p.window, p.need = p.windowFor(p.det.summary(p.window).Mean - p.zero)
 	p.rev.add(s.t, y, 2*p.Threshold(y-p.zero), y-p.zero)
 	whole, fast := p.det.summary(p.window), p.det.summary(p.fastSpan())
 	usedFast := p.fastPath(s.t, whole, fast)
@@ -548,7 +549,7 @@ func (p *Pipeline) Tare() error {
 		return fmt.Errorf("tare: %w (state %s)", ErrNotStable, p.state)
 	}
 	p.zero = p.win.Mean
-	p.state, p.reported = Empty, 0
+	p.state, p.reported, p.loaded = Empty, 0, false
 	p.r.Grams, p.r.Zero, p.r.State, p.r.Stable = 0, p.zero, Empty, true
 	return nil
 }
