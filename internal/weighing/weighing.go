@@ -18,8 +18,9 @@
 //  1. Read faults the HX711 and a bit-banged read produce are rejected: a
 //     saturated code (0x7FFFFF, 0x800000; two in a row mean overload: the
 //     state becomes unstable with Overload set), and a conversion sooner
-//     than a quarter period after the last one (the chip cannot make one
-//     that fast: a garbled re-read, as Linux user-space reads give).
+//     than a quarter period after the last one whose value jumps (a
+//     garbled re-read, as Linux user-space reads give; a plausible one is a
+//     late read followed by an on-time one and goes on).
 //  2. grams = (raw − offset) / scale.
 //  3. Outlier rejection: a conversion that jumps from the last accepted one
 //     by more than three stability thresholds is held back for one
@@ -341,14 +342,20 @@ func (p *Pipeline) failing(t time.Duration) bool {
 // conversion turns out to be a real step, it and this one are processed
 // together and their changes are reported as one, with the later state.
 func (p *Pipeline) Add(t time.Duration, raw int32) (Reading, bool) {
-	early := p.haveT && t-p.lastT < p.period/4
+	saturated := raw >= rawMax || raw <= rawMin
+	// A conversion sooner than a quarter period after the last whose value
+	// is also off: a garbled re-read (Linux user-space reads give them in
+	// pairs under a millisecond apart). Soon but plausible is a conversion
+	// read late followed by one read on time, as a loaded machine gives:
+	// it goes on.
+	early := p.haveT && t-p.lastT < p.period/4 && p.haveLast && !saturated &&
+		math.Abs((float64(raw)-p.o.Offset)/p.o.Scale-p.last.g) > 3*p.Threshold(p.last.g-p.zero)
 	p.lastT, p.haveT = t, true
-	if raw >= rawMax || raw <= rawMin || early {
-		// A saturated code, or a conversion sooner than the chip can make
-		// one (a garbled re-read): a read fault.
+	if saturated || early {
+		// A saturated code or a garbled re-read: a read fault.
 		p.fault(t, true)
 		changed := false
-		if raw >= rawMax || raw <= rawMin {
+		if saturated {
 			p.satRun++
 		}
 		if p.satRun >= 2 || p.failing(t) {
