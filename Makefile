@@ -199,7 +199,7 @@ test-install: deps ## install.sh inside a Debian bookworm root made by debootstr
 
 bench: bench-weighing bench-recorder bench-mqtt bench-weighd ## all figures for docs/PERFORMANCE.md
 
-bench-weighing: ## our pipeline vs a naive moving average over the trace set
+bench-weighing: ## pipeline vs naive moving average: real recordings (../shared/real-traces), model A, model B, sigma-3 g cell, hold-out
 	$(GO) run ./internal/weighing/benchweigh -traces testdata/traces
 
 bench-recorder: deps ## recorder vs ffmpeg stream copy, allocations, YUYV->JPEG cost

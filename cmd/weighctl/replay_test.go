@@ -30,13 +30,13 @@ func TestReplayContract(t *testing.T) {
 	}
 	want := `{"t_ms":500,"state":"empty","grams":0.01,"spread_g":0.45}
 {"t_ms":3100,"state":"unstable"}
-{"t_ms":4000,"state":"stable","grams":700.35,"spread_g":0.66}
+{"t_ms":3800,"state":"stable","grams":700.74,"spread_g":1.00}
 {"t_ms":10100,"state":"unstable"}
-{"t_ms":10800,"state":"empty","grams":-0.09,"spread_g":0.70}
+{"t_ms":10700,"state":"empty","grams":0.00,"spread_g":0.70}
 {"t_ms":15100,"state":"unstable"}
-{"t_ms":16400,"state":"stable","grams":2100.13,"spread_g":0.97}
+{"t_ms":16300,"state":"stable","grams":2100.24,"spread_g":0.97}
 {"t_ms":23100,"state":"unstable"}
-{"t_ms":24000,"state":"empty","grams":0.02,"spread_g":0.65}
+{"t_ms":23900,"state":"empty","grams":0.00,"spread_g":0.65}
 `
 	if out != want {
 		t.Errorf("replay output\n%s\nwant\n%s", out, want)

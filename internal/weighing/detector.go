@@ -8,8 +8,8 @@ import (
 // detector keeps the conversions of the last two windows and summarises
 // spans of them.
 type detector struct {
-	// window is the time the readings must agree over.
-	window time.Duration
+	// keep is how much history is kept: two of the longest windows.
+	keep time.Duration
 	// period is the conversion period (1/rate). A span counts as full once
 	// it covers its length less one and a half periods, so a conversion
 	// dropped at its edge does not empty it.
@@ -37,19 +37,12 @@ type summary struct {
 // Spread is Max − Min.
 func (w summary) Spread() float64 { return w.Max - w.Min }
 
-// fastSpan is the newest part of the window that may decide stability right
-// after a step: 40 % of the window, at least five conversions (at 10 SPS
-// that is the whole window: too few conversions to tell more).
-func (d *detector) fastSpan() time.Duration {
-	return max(d.window*2/5, 5*d.period)
-}
-
 // add appends a conversion at t with value g and smoothed value y and drops
-// what is older than two windows.
+// what is older than keep.
 func (d *detector) add(t time.Duration, g, y float64) {
 	d.buf = append(d.buf, entry{t: t, g: g, y: y})
 	cut := 0
-	for cut < len(d.buf) && d.buf[cut].t <= t-2*d.window {
+	for cut < len(d.buf) && d.buf[cut].t <= t-d.keep {
 		cut++
 	}
 	if cut > 0 {

@@ -38,9 +38,9 @@ func Example() {
 	// Output:
 	// 500ms empty 0.00 g
 	// 2.1s unstable 333.33 g
-	// 2.7s stable 1000.00 g
+	// 2.6s stable 1000.00 g
 	// 6.1s unstable 0.00 g
-	// 6.4s empty 0.00 g
+	// 6.3s empty 0.00 g
 }
 
 func ExamplePipeline_Tare() {

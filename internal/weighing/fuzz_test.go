@@ -64,7 +64,16 @@ func FuzzPipeline(f *testing.F) {
 			}
 			v := int32(word<<8) >> 8 // sign-extend 24 bits
 			now += dt
+			z0 := p.zero
 			r, changed := p.Add(now, v)
+			if changed && r.State == Empty {
+				// Zero on return: back to empty after a load, the zero may
+				// jump, by no more than the zero band.
+				if jump := math.Abs(p.zero - z0); jump > o.ZeroBandG+o.ZeroTrackGPerS*dt.Seconds()+1e-9 {
+					t.Fatalf("zero jumped %.4f g on return to empty, beyond the %.1f g zero band", jump, o.ZeroBandG)
+				}
+				zero, since = p.zero, now
+			}
 			if changed && r.State == Undecided {
 				t.Fatalf("change reported while undecided: %+v", r)
 			}

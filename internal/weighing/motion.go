@@ -82,17 +82,34 @@ func (r *reversals) bounceRecent(t, d time.Duration) bool {
 	return r.bounce && t-r.lastBounce < d
 }
 
+// handFactor: after hand-like motion the readings must agree over this
+// many configured windows (or the noise's window, if longer).
+const handFactor = 1.4
+
+func (p *Pipeline) handSpan() time.Duration {
+	return max(time.Duration(handFactor*float64(p.o.Window)), p.window)
+}
+
+// fastSpan is the newest part of the window that may decide stability right
+// after a step: 40 % of the window, at least four conversions (3.5 periods,
+// so a chip whose oscillator runs fast does not put five in it): at 10 SPS
+// four of the window's five. Never shorter than the mean's accuracy needs
+// (on a noisy cell that is the whole window).
+func (p *Pipeline) fastSpan() time.Duration {
+	return max(p.window*2/5, 7*p.period/2, min(p.need, p.window))
+}
+
 // fastPath reports whether the newest part of the window may decide
-// stability on its own. Never after hand-like motion (within four windows).
-// Otherwise yes while a step from another weight (a set-down, a removal: a
-// spread of a quarter of the load or 20 thresholds, whichever is more) is
-// in the whole window, or while the platform rings down (fast reversals
+// stability on its own. Never after hand-like motion (within four windows)
+// or within a window of a bounce. Otherwise yes while a step from another
+// weight (a set-down, a removal: a spread of 20 thresholds) is within the
+// window, or twice the fast part if that is longer (at 10 SPS), or while the platform rings down (fast reversals
 // within the last window) with a spread within 4 thresholds. Any other
 // motion (a hand pressing a few grams) needs the whole window. Once steady
 // on the fast part, the fast part goes on deciding until the whole window
 // holds only conversions from the steady time.
 func (p *Pipeline) fastPath(t time.Duration, whole, fast summary) bool {
-	if !fast.Full || p.rev.handRecent(t, 4*p.o.Window) || p.rev.bounceRecent(t, 4*p.o.Window) {
+	if !fast.Full || p.rev.handRecent(t, 4*p.window) || p.rev.bounceRecent(t, p.window) {
 		return false
 	}
 	if (p.state == Stable || p.state == Empty) && t <= p.fastUntil {
@@ -101,10 +118,9 @@ func (p *Pipeline) fastPath(t time.Duration, whole, fast summary) bool {
 		// does not flicker the state.
 		return true
 	}
-	thr := p.o.Threshold(whole.Mean - p.zero)
-	spread := whole.Spread()
-	if spread >= max(0.25*math.Abs(fast.Mean-p.zero), 20*thr) {
+	thr := p.Threshold(whole.Mean - p.zero)
+	if p.det.summary(max(p.window, 2*p.fastSpan())).Spread() >= 20*thr {
 		return true
 	}
-	return p.rev.ring && t-p.rev.lastRing <= p.o.Window && spread <= 4*thr
+	return p.rev.ring && t-p.rev.lastRing <= p.window && whole.Spread() <= 4*thr
 }

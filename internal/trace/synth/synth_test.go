@@ -198,3 +198,105 @@ func TestRandomHoldout(t *testing.T) {
 		}
 	}
 }
+
+// TestCommittedModelBReproduces regenerates model B's set and the noisy
+// cell's and checks the committed files are byte-identical and complete.
+func TestCommittedModelBReproduces(t *testing.T) {
+	for _, set := range []struct {
+		dir string
+		ss  []ScenarioB
+	}{{"../../../testdata/traces-b", ScenariosB()}, {"../../../testdata/traces-noisy", NoisyScenarios()}} {
+		files, err := FilesB(set.ss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		onDisk, err := filepath.Glob(filepath.Join(set.dir, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, p := range onDisk {
+			name := filepath.Base(p)
+			if name == "README.md" {
+				continue
+			}
+			seen[name] = true
+			got, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, ok := files[name]; !ok {
+				t.Errorf("%s is committed but not generated (stale?)", p)
+			} else if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from what the generator writes; run go run ./internal/trace/gentraces", p)
+			}
+		}
+		for name := range files {
+			if !seen[name] {
+				t.Errorf("%s/%s is generated but not committed", set.dir, name)
+			}
+		}
+	}
+}
+
+// TestModelBPhysics checks model B behaves as its physics says: a load at
+// rest reads its mass through the negative calibration, a drop bounces
+// (the parcel leaves the platform: the load falls below half the mass after
+// the first impact), conversions come at the internal oscillator's rate, the
+// noisy cell has σ ≈ 3 g, and the truth reads back.
+func TestModelBPhysics(t *testing.T) {
+	byName := map[string]ScenarioB{}
+	for _, s := range append(ScenariosB(), NoisyScenarios()...) {
+		byName[s.Name] = s
+	}
+	hand := GenerateB(byName["b-hand-9500g-10sps"])
+	if err := checkTruth(hand.Truth); err != nil {
+		t.Fatal(err)
+	}
+	n := len(hand.Samples)
+	last := hand.Samples[n-1]
+	g := (float64(last.Raw) - hand.Truth.Offset) / hand.Truth.CountsPerGram
+	if hand.Truth.CountsPerGram >= 0 || math.Abs(g-9500) > 8 {
+		t.Errorf("9.5 kg at rest reads %.2f g (counts/g %v); want ≈9500 through a negative scale", g, hand.Truth.CountsPerGram)
+	}
+	if rate := float64(n-1) / (last.T - hand.Samples[0].T).Seconds(); rate < 10.3 || rate > 11 {
+		t.Errorf("%.2f conversions/s at 10 SPS; want the internal oscillator's ≈10.7", rate)
+	}
+	drop := GenerateB(byName["b-drop-3100g-80sps"])
+	if len(drop.Truth.Disturbance) != 1 || drop.Truth.Disturbance[0].Kind != "bounce" {
+		t.Fatalf("drop truth %+v: want one bounce window", drop.Truth.Disturbance)
+	}
+	peak, dip := 0.0, math.Inf(1)
+	for i, s := range drop.Samples {
+		if s.T.Milliseconds() < drop.Truth.Placements[0].SetDownMs {
+			continue
+		}
+		if drop.Grams[i] > peak {
+			peak = drop.Grams[i]
+		} else if peak > 3100 && s.T.Milliseconds() < drop.Truth.Disturbance[0].EndMs {
+			dip = math.Min(dip, drop.Grams[i])
+		}
+	}
+	if peak < 3500 || dip > 1550 {
+		t.Errorf("3.1 kg drop at 80 SPS: peak %.0f g, dip after it %.0f g; want an impact above the mass and a bounce", peak, dip)
+	}
+	noisy := GenerateB(byName["noisy-hand-800g"])
+	var res []float64
+	for i, s := range noisy.Samples {
+		if s.T.Milliseconds() >= noisy.Truth.Placements[0].SetDownMs {
+			break
+		}
+		res = append(res, (float64(s.Raw)-noisy.Truth.Offset)/noisy.Truth.CountsPerGram-noisy.Grams[i])
+	}
+	var m, v float64
+	for _, r := range res {
+		m += r
+	}
+	m /= float64(len(res))
+	for _, r := range res {
+		v += (r - m) * (r - m)
+	}
+	if sd := math.Sqrt(v / float64(len(res)-1)); sd < 2.2 || sd > 3.8 {
+		t.Errorf("noisy cell: σ %.2f g on the empty platform; want ≈3", sd)
+	}
+}

@@ -41,12 +41,40 @@ func Files() (map[string][]byte, error) {
 	return out, nil
 }
 
+// FilesB returns the files of a model-B set (ScenariosB, NoisyScenarios).
+func FilesB(ss []ScenarioB) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, s := range ss {
+		tr := GenerateB(s)
+		j, err := marshalTruth(tr)
+		if err != nil {
+			return nil, fmt.Errorf("synth: %s: %w", s.Name, err)
+		}
+		out[s.Name+".csv"] = CSV(tr)
+		out[s.Name+".truth.json"] = j
+	}
+	return out, nil
+}
+
 // WriteAll writes the reference set into dir (created if missing).
 func WriteAll(dir string) error {
 	files, err := Files()
 	if err != nil {
 		return err
 	}
+	return writeFiles(dir, files)
+}
+
+// WriteB writes a model-B set into dir (created if missing).
+func WriteB(dir string, ss []ScenarioB) error {
+	files, err := FilesB(ss)
+	if err != nil {
+		return err
+	}
+	return writeFiles(dir, files)
+}
+
+func writeFiles(dir string, files map[string][]byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("synth: %w", err)
 	}

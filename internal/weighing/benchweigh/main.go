@@ -1,8 +1,12 @@
 // Command benchweigh compares the daemon's weighing pipeline with a naive
-// moving-average scale over the synthetic trace set, in trace time: the
-// delay from the moment the true load settled (entered the tolerance band)
-// to the first correct stable weight, the error of the stable weights, and
-// the wrong stable weights shown.
+// moving-average scale, in trace time: on the real HX711 recordings in
+// ../shared/real-traces (plateaus found, delay from the moment the data
+// allows it, stable reports inside events), and on the synthetic sets —
+// the reference model (testdata/traces), the second physical model
+// (testdata/traces-b), the σ 3 g cell (testdata/traces-noisy) and random
+// hold-out scenarios: the delay from the moment the true load settled
+// (entered the tolerance band) to the first correct stable weight, the
+// error of the stable weights, and the wrong stable weights shown.
 //
 //	go run ./internal/weighing/benchweigh -traces testdata/traces [-v]
 package main
@@ -24,19 +28,55 @@ func main() {
 	dir := flag.String("traces", "testdata/traces", "directory of NAME.csv + NAME.truth.json")
 	verbose := flag.Bool("v", false, "print every placement and violation")
 	holdout := flag.Int("holdout", 200, "also score this many random hold-out scenarios (synth.Random, seed 1)")
+	holdoutB := flag.Int("holdout-b", 100, "also score this many random model-B scenarios (synth.RandomB, seed 1)")
+	real := flag.String("real", scoring.RealDir, "directory of the real recordings (read there, never copied); empty: skip")
+	dirB := flag.String("traces-b", "testdata/traces-b", "model B's trace set (the hold-out model)")
+	dirN := flag.String("traces-noisy", "testdata/traces-noisy", "the sigma 3 g cell's trace set")
 	flag.Parse()
+	if *real != "" {
+		if err := reportReal(os.Stdout, *real, *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "benchweigh:", err)
+			os.Exit(1)
+		}
+		fmt.Println()
+	}
 	if err := run(os.Stdout, *dir, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "benchweigh:", err)
 		os.Exit(1)
 	}
-	if *holdout <= 0 {
-		return
+	for _, set := range []struct {
+		dir, title string
+		floor      float64
+	}{
+		{*dirB, "model B (second physical model, hold-out)", 0},
+		{*dirN, "noisy cell (sigma 3 g at 10 SPS on model B's platform; tolerance max(2 g, 0.05 %))", 2},
+	} {
+		cases, err := scoring.LoadDir(set.dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchweigh:", err)
+			os.Exit(1)
+		}
+		fmt.Println()
+		if err := report(os.Stdout, fmt.Sprintf("%s: %d traces in %s", set.title, len(cases), set.dir), scoring.WithTolFloor(cases, set.floor), *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "benchweigh:", err)
+			os.Exit(1)
+		}
 	}
-	fmt.Println()
-	if err := report(os.Stdout, fmt.Sprintf("hold-out: %d random scenarios (synth.Random seed 1), not used for tuning", *holdout),
-		scoring.Generated(synth.Random(1, *holdout)), *verbose); err != nil {
-		fmt.Fprintln(os.Stderr, "benchweigh:", err)
-		os.Exit(1)
+	if *holdout > 0 {
+		fmt.Println()
+		if err := report(os.Stdout, fmt.Sprintf("hold-out: %d random scenarios (synth.Random seed 1), not used for tuning", *holdout),
+			scoring.Generated(synth.Random(1, *holdout)), *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "benchweigh:", err)
+			os.Exit(1)
+		}
+	}
+	if *holdoutB > 0 {
+		fmt.Println()
+		if err := report(os.Stdout, fmt.Sprintf("model-B hold-out: %d random model-B scenarios (synth.RandomB seed 1), not used for tuning", *holdoutB),
+			scoring.GeneratedB(synth.RandomB(1, *holdoutB)), *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "benchweigh:", err)
+			os.Exit(1)
+		}
 	}
 }
 
@@ -113,4 +153,46 @@ func kinds(m map[string]int) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, " ")
+}
+
+func reportReal(w io.Writer, dir string, verbose bool) error {
+	cases, err := scoring.LoadReal(dir)
+	if err != nil {
+		return err
+	}
+	var ours, base []scoring.RealScore
+	for _, c := range cases {
+		p, err := scoring.RealPipeline(c)
+		if err != nil {
+			return err
+		}
+		ours = append(ours, scoring.ScoreReal(c, p))
+		base = append(base, scoring.ScoreReal(c, scoring.NewBaseline(c.Truth.Offset, c.Truth.Scale)))
+	}
+	fmt.Fprintf(w, "real recordings: %d traces in %s\n", len(cases), dir)
+	fmt.Fprintf(w, "%-5s %-9s %8s %6s %9s %9s %9s %10s %9s %8s %s\n", "rate", "who", "plateaus", "found", "found net", "delay med", "delay max", "err/tol md", "in-event", "off-lvl", "worst at")
+	for _, rate := range []int{10, 80, 0} {
+		for _, who := range []struct {
+			name   string
+			scores []scoring.RealScore
+		}{{"pipeline", ours}, {"baseline", base}} {
+			s := scoring.SummarizeReal(who.scores, rate)
+			r := fmt.Sprint(rate)
+			if rate == 0 {
+				r = "all"
+			}
+			fmt.Fprintf(w, "%-5s %-9s %8d %6d %9d %9s %9s %10.2f %9d %8d %s\n", r, who.name, s.Plateaus, s.Found, s.FoundNet, sec(s.MedianDelay), sec(s.WorstDelay), s.MedianErrOverTol, s.Violations, s.StableOffLevel, s.WorstDelayAt)
+		}
+	}
+	if verbose {
+		for i := range ours {
+			for _, p := range ours[i].Plateaus {
+				fmt.Fprintf(w, "%-28s #%d %8.2fg tol %5.2fg found=%-5v ready %7.2fs delay %6s err %.2fg\n", p.Trace, p.Index, p.LevelG, p.TolG, p.Found, p.Ready.Seconds(), sec(p.Delay), p.ErrG)
+			}
+			for _, v := range ours[i].Violations {
+				fmt.Fprintf(w, "  pipeline wrong: %s\n", v)
+			}
+		}
+	}
+	return nil
 }

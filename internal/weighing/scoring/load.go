@@ -16,6 +16,23 @@ import (
 type Case struct {
 	Truth   trace.Truth
 	Samples []trace.Sample
+	// TolFloorG raises every tolerance to at least this (the noisy cell's
+	// target: max(2 g, 0.05 %)); 0 = the truth's max(1 g, 0.05 %).
+	TolFloorG float64
+}
+
+// WithTolFloor returns cases with every tolerance at least floorG.
+func WithTolFloor(cases []Case, floorG float64) []Case {
+	out := make([]Case, len(cases))
+	for i, c := range cases {
+		c.TolFloorG = floorG
+		c.Truth.Placements = append([]trace.Placement(nil), c.Truth.Placements...)
+		for j := range c.Truth.Placements {
+			c.Truth.Placements[j].ToleranceG = max(c.Truth.Placements[j].ToleranceG, floorG)
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // LoadDir reads every NAME.truth.json in dir and its NAME.csv, by name.
@@ -72,7 +89,7 @@ func ScoreWith(cases []Case, make func(Case) (Weigher, error)) ([]TraceScore, er
 			return nil, err
 		}
 		ev, readings := Run(w, c.Samples)
-		ts := Score(c.Truth, ev)
+		ts := ScoreTol(c.Truth, ev, c.TolFloorG)
 		ScoreHold(&ts, c.Truth, readings)
 		out = append(out, ts)
 	}
@@ -93,6 +110,16 @@ func Generated(ss []synth.Scenario) []Case {
 	out := make([]Case, 0, len(ss))
 	for _, s := range ss {
 		tr := synth.Generate(s)
+		out = append(out, Case{Truth: tr.Truth, Samples: tr.Samples})
+	}
+	return out
+}
+
+// GeneratedB returns cases generated in memory from model-B scenarios.
+func GeneratedB(ss []synth.ScenarioB) []Case {
+	out := make([]Case, 0, len(ss))
+	for _, s := range ss {
+		tr := synth.GenerateB(s)
 		out = append(out, Case{Truth: tr.Truth, Samples: tr.Samples})
 	}
 	return out

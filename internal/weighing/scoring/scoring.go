@@ -27,6 +27,9 @@ type Event struct {
 	T     time.Duration
 	State weighing.State
 	Grams float64
+	// Zero is the zero correction (zero tracking, tare) the weigher had
+	// subtracted from Grams.
+	Zero float64
 }
 
 // Run feeds samples to w and returns its events and its reading after
@@ -37,7 +40,7 @@ func Run(w Weigher, samples []trace.Sample) ([]Event, []weighing.Reading) {
 	for i, s := range samples {
 		r, changed := w.Add(s.T, s.Raw)
 		if changed {
-			ev = append(ev, Event{T: r.T, State: r.State, Grams: r.Grams})
+			ev = append(ev, Event{T: r.T, State: r.State, Grams: r.Grams, Zero: r.Zero})
 		}
 		readings[i] = r
 	}
@@ -115,7 +118,11 @@ type TraceScore struct {
 const ms = time.Millisecond
 
 // Score judges the events of one trace against its truth.
-func Score(tr trace.Truth, ev []Event) TraceScore {
+func Score(tr trace.Truth, ev []Event) TraceScore { return ScoreTol(tr, ev, 0) }
+
+// ScoreTol is Score with every tolerance at least floorG (placements keep
+// their ToleranceG if larger).
+func ScoreTol(tr trace.Truth, ev []Event, floorG float64) TraceScore {
 	ts := TraceScore{Name: tr.Name, Rate: tr.RateSPS, Events: len(ev)}
 	period := time.Second / time.Duration(tr.RateSPS)
 	for i, p := range tr.Placements {
@@ -181,8 +188,8 @@ func Score(tr trace.Truth, ev []Event) TraceScore {
 				want, alt = 0, p.MassG
 			}
 		}
-		tol := trace.Tolerance(want)
-		if math.Abs(e.Grams-want) <= tol || (!math.IsNaN(alt) && math.Abs(e.Grams-alt) <= trace.Tolerance(alt)) {
+		tol := max(trace.Tolerance(want), floorG)
+		if math.Abs(e.Grams-want) <= tol || (!math.IsNaN(alt) && math.Abs(e.Grams-alt) <= max(trace.Tolerance(alt), floorG)) {
 			continue
 		}
 		v := Violation{Trace: tr.Name, Event: e, WantG: want, Kind: "settling"}

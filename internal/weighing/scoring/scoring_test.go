@@ -30,44 +30,44 @@ func TestScore(t *testing.T) {
 		{
 			name: "clean",
 			ev: []Event{
-				{500 * ms, weighing.Empty, 0}, {2100 * ms, weighing.Unstable, 0},
-				{3400 * ms, weighing.Stable, 1000.3}, {10100 * ms, weighing.Unstable, 0}, {10800 * ms, weighing.Empty, 0.1},
+				{500 * ms, weighing.Empty, 0, 0}, {2100 * ms, weighing.Unstable, 0, 0},
+				{3400 * ms, weighing.Stable, 1000.3, 0}, {10100 * ms, weighing.Unstable, 0, 0}, {10800 * ms, weighing.Empty, 0.1, 0},
 			},
 			found: true, latency: 400 * ms, maxErr: 0.3,
 		},
 		{
 			name:  "correct before entering the band: latency 0",
-			ev:    []Event{{2950 * ms, weighing.Stable, 999.5}},
+			ev:    []Event{{2950 * ms, weighing.Stable, 999.5, 0}},
 			found: true, latency: 0, maxErr: 0.5,
 		},
 		{
 			name: "wrong first, then right",
 			ev: []Event{
-				{3100 * ms, weighing.Stable, 1003}, {3700 * ms, weighing.Stable, 1000.1},
+				{3100 * ms, weighing.Stable, 1003, 0}, {3700 * ms, weighing.Stable, 1000.1, 0},
 			},
 			found: true, latency: 700 * ms, maxErr: 3, violations: []string{"settling"},
 		},
 		{
 			name:       "wrong in a disturbance",
-			ev:         []Event{{2600 * ms, weighing.Stable, 1040}},
+			ev:         []Event{{2600 * ms, weighing.Stable, 1040, 0}},
 			found:      false,
 			violations: []string{"disturbance"},
 		},
 		{
 			name:       "wrong after a read fault",
-			ev:         []Event{{4000 * ms, weighing.Stable, 1000}, {10600 * ms, weighing.Empty, 0}, {15100 * ms, weighing.Stable, 30}},
+			ev:         []Event{{4000 * ms, weighing.Stable, 1000, 0}, {10600 * ms, weighing.Empty, 0, 0}, {15100 * ms, weighing.Stable, 30, 0}},
 			found:      true,
 			latency:    time.Second,
 			violations: []string{"spike"},
 		},
 		{
 			name:  "old weight during the removal is not wrong",
-			ev:    []Event{{3200 * ms, weighing.Stable, 1000}, {10200 * ms, weighing.Stable, 999.8}},
+			ev:    []Event{{3200 * ms, weighing.Stable, 1000, 0}, {10200 * ms, weighing.Stable, 999.8, 0}},
 			found: true, latency: 200 * ms, maxErr: 0,
 		},
 		{
 			name:  "never stable",
-			ev:    []Event{{2100 * ms, weighing.Unstable, 0}},
+			ev:    []Event{{2100 * ms, weighing.Unstable, 0, 0}},
 			found: false,
 		},
 	}
@@ -102,7 +102,7 @@ func absDiff(a, b float64) float64 {
 }
 
 func TestFlicker(t *testing.T) {
-	ev := []Event{{3400 * ms, weighing.Stable, 1000}, {3500 * ms, weighing.Unstable, 0}, {3800 * ms, weighing.Stable, 1000.2}}
+	ev := []Event{{3400 * ms, weighing.Stable, 1000, 0}, {3500 * ms, weighing.Unstable, 0, 0}, {3800 * ms, weighing.Stable, 1000.2, 0}}
 	if s := Score(truth(), ev); s.Flickers != 1 {
 		t.Fatalf("flickers %d, want 1", s.Flickers)
 	}
