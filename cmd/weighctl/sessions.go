@@ -332,13 +332,13 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	b := readBundle(dir)
 	if *jsonOut {
 		doc := struct {
-			Bundle   string               `json:"bundle"`
-			State    string               `json:"state"`
-			Problem  string               `json:"problem,omitempty"`
-			Result   result.Result        `json:"result"`
-			Files    []evidence.FileEntry `json:"files"`
-			Key      string               `json:"key_fingerprint,omitempty"`
-			Outcomes []evidence.Addendum  `json:"outcomes"`
+			Bundle   string                 `json:"bundle"`
+			State    string                 `json:"state"`
+			Problem  string                 `json:"problem,omitempty"`
+			Result   result.Result          `json:"result"`
+			Files    []evidence.FileEntry   `json:"files"`
+			Key      string                 `json:"key_fingerprint,omitempty"`
+			Outcomes []evidence.OutcomeInfo `json:"outcomes"`
 		}{Bundle: dir, State: b.state, Problem: b.problem, Result: b.res, Files: []evidence.FileEntry{}, Outcomes: outcomesOf(dir)}
 		if b.manifest != nil {
 			doc.Files, doc.Key = b.manifest.Files, b.manifest.KeyFingerprint
@@ -354,20 +354,7 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func outcomesOf(dir string) []evidence.Addendum {
-	out := []evidence.Addendum{}
-	for n := 1; ; n++ {
-		data, err := os.ReadFile(filepath.Join(dir, evidence.OutcomeFileName(n)))
-		if err != nil {
-			return out
-		}
-		a, _, err := evidence.ParseAddendum(data)
-		if err != nil {
-			return out
-		}
-		out = append(out, *a)
-	}
-}
+func outcomesOf(dir string) []evidence.OutcomeInfo { return evidence.BundleOutcomes(dir) }
 
 func fmtG(p *float64) string {
 	if p == nil {
@@ -686,7 +673,7 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *jsonOut {
 		return writeJSON(stdout, a)
 	}
-	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", evidence.OutcomeFileName(a.N), dir, o)
+	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", a.FileName(), dir, o)
 	fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", store.KeyFingerprint(), dir)
 	if why := evidence.ProtectedBecause(readBundle(dir).res, &o); why != "" {
 		fmt.Fprintf(stdout, "retention keeps this bundle (%s)\n", why)

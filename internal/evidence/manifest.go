@@ -124,7 +124,7 @@ func reservedName(name string) bool {
 	case ManifestFile, ManifestSigFile, SumsFile, SumsSigFile, UnsealedFile, TombstoneFile, TombstoneSigFile:
 		return true
 	}
-	return outcomeRE.MatchString(name)
+	return outcomeRE.MatchString(name) || addendumRE.MatchString(name)
 }
 
 // ValidFileName reports whether name may be a data file of a bundle: a plain

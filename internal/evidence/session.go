@@ -64,7 +64,7 @@ func (s *Store) Begin(startedAt time.Time, clockSynced bool, tracking string) (*
 	if err := os.Mkdir(tmp, 0o750); err != nil {
 		return nil, fmt.Errorf("evidence: begin: %w", err)
 	}
-	if err := writeUnsealed(tmp, e.identity(res, s)); err != nil {
+	if err := s.writeUnsealed(tmp, e.identity(res, s)); err != nil {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("evidence: begin: %w", err)
 	}
@@ -83,12 +83,12 @@ func (s *Store) Begin(startedAt time.Time, clockSynced bool, tracking string) (*
 	return sess, nil
 }
 
-func writeUnsealed(dir string, res result.Result) error {
+func (s *Store) writeUnsealed(dir string, res result.Result) error {
 	data, err := marshalDoc(unsealedDoc{Type: typeUnsealed, Result: res})
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, UnsealedFile, data, 0o644)
+	return s.putFile(dir, UnsealedFile, data, putReplace)
 }
 
 // identity returns res with the fields the store owns set from the entry:
@@ -156,13 +156,12 @@ func (ss *Session) AddFile(f FileEntry) error {
 // cut by a power failure is recovered with it.
 func (ss *Session) Checkpoint(res result.Result) error {
 	s := ss.store
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 	if ss.entry.state != stUnsealed || s.open != ss {
 		return fmt.Errorf("%w: %s", ErrSealed, ss.entry.name)
 	}
 	res = ss.entry.identity(res, s)
-	if err := writeUnsealed(ss.dir, res); err != nil {
+	if err := s.writeUnsealed(ss.dir, res); err != nil {
 		return fmt.Errorf("evidence: checkpoint: %w", err)
 	}
 	ss.entry.res = res
@@ -216,10 +215,10 @@ func (s *Store) sealLocked(e *entry, res result.Result, known map[string]FileEnt
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeFileRenamed(dir, UnsealedFile, data, 0o644); err != nil {
+	if err := s.putFile(dir, UnsealedFile, data, putReplace|putNoSync); err != nil {
 		return fail(err)
 	}
-	if err := writeFileRenamed(dir, AllowedSignersFile, []byte(s.AllowedSigners()+"\n"), 0o644); err != nil {
+	if err := s.putFile(dir, AllowedSignersFile, []byte(s.AllowedSigners()+"\n"), putReplace|putNoSync); err != nil {
 		return fail(err)
 	}
 	files, err := s.collectFiles(dir, known)
@@ -257,7 +256,7 @@ func (s *Store) writeSealFiles(dir string, manifest []byte, files []FileEntry) (
 	// The manifest's rename is made durable (with every name before it)
 	// before the derived files; those are made durable together before the
 	// marker goes, so a bundle without unsealed.json always has all four.
-	if err := writeFileAtomic(dir, ManifestFile, manifest, 0o644); err != nil {
+	if err := s.putFile(dir, ManifestFile, manifest, putReplace); err != nil {
 		return "", err
 	}
 	sums := SumsListing(files, sha)
@@ -269,7 +268,7 @@ func (s *Store) writeSealFiles(dir string, manifest []byte, files []FileEntry) (
 		{SumsFile, sums},
 		{SumsSigFile, s.sign(sums)},
 	} {
-		if err := writeFileRenamed(dir, f.name, f.data, 0o644); err != nil {
+		if err := s.putFile(dir, f.name, f.data, putReplace|putNoSync); err != nil {
 			return "", err
 		}
 	}
@@ -393,14 +392,9 @@ func (s *Store) quarantineForeign(session, dir string) error {
 		case ValidFileName(name) && de.Type().IsRegular():
 			continue
 		}
-		q := filepath.Join(s.dir, QuarantineDir, session)
-		if err := os.MkdirAll(q, 0o750); err != nil {
+		if err := s.quarantine(session, dir, name); err != nil {
 			return err
 		}
-		if err := os.Rename(filepath.Join(dir, name), filepath.Join(q, name)); err != nil {
-			return err
-		}
-		s.log.Warn("moved an entry that does not belong in a bundle out of it", "session", session, "entry", name, "to", q)
 	}
 	return syncDir(dir)
 }

@@ -383,8 +383,8 @@ func editManifest(t *testing.T, dir string, key ed25519.PrivateKey, whole bool) 
 			}
 		}
 		// The outcome belongs to the old manifest: drop it.
-		os.Remove(filepath.Join(dir, "outcome-001.json"))
-		os.Remove(filepath.Join(dir, "outcome-001.sig"))
+		os.Remove(filepath.Join(dir, "addendum-001-outcome.json"))
+		os.Remove(filepath.Join(dir, "addendum-001-outcome.sig"))
 	}
 	data, err = marshalDoc(m)
 	if err != nil {

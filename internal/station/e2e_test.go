@@ -317,7 +317,7 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	// The seller refunded the jacket: the outcome, sent over MQTT, becomes a
 	// signed addendum that verification follows.
 	pub("outcome", `{"session_id":"`+first.SessionID+`","status":"resolved","resolution":"partial_refund","amount":89.5,"currency":"USD"}`)
-	waitFile(t, filepath.Join(d.state, first.Bundle, evidence.OutcomeFileName(1)))
+	waitFile(t, filepath.Join(d.state, first.Bundle, evidence.AddendumFileName(1, evidence.KindOutcome)))
 	var index []registry.Session
 	if err := d.client.Sessions(context.Background(), map[string]string{"tracking": "LX123456785CN"}, &index); err != nil || len(index) != 1 || !strings.Contains(index[0].Claim, "partial_refund") {
 		t.Errorf("session index after the outcome: %+v, %v", index, err)
