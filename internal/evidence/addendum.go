@@ -170,7 +170,7 @@ type chainState struct {
 	listed  map[string]bool // every file name the chain's documents take
 	// outcomes are the chain's outcomes, legacy and addenda, in order.
 	outcomes []OutcomeInfo
-	bad     error           // the chain is broken here (latest is then escalated)
+	bad      error // the chain is broken here (latest is then escalated)
 }
 
 // readChain reads the outcome and addendum chain of the bundle in dir,
