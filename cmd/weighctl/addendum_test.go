@@ -32,7 +32,7 @@ func TestVerifyAddenda(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(s.Dir(), "weight.csv"), []byte("t_ms,raw,grams,stable\n0,8000,0.00,1\n"), 0o644)
-	res, err := s.Seal(result.Result{Verdict: result.VerdictUnderweight})
+	res, err := s.Seal(result.Result{Verdict: result.VerdictUnderweight, StopReason: result.StopButton})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func sealed(t *testing.T, store *evidence.Store, at time.Time, tracking string, 
 	if err := os.WriteFile(filepath.Join(s.Dir(), "weight.csv"), []byte("t_ms,raw,grams,stable\n0,8000,0.00,1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := result.Result{Tracking: tracking, OrderRef: order, StartedAt: at.Format(time.RFC3339), ClockSynced: true,
+	res := result.Result{Tracking: tracking, OrderRef: order, StartedAt: at.Format(time.RFC3339), ClockSynced: true, StopReason: result.StopButton,
 		Continuity: result.Continuity{Frames: 301, DurationS: 10, MeanFPS: 30, MaxGapMS: 40}}
 	o.Apply(&res)
 	if o.Verdict != result.VerdictMatch {

@@ -89,7 +89,7 @@ func vfSession(t *testing.T, st *evidence.Store, at time.Time, verdict string, h
 	}
 	res := result.Result{
 		Verdict: verdict, OrderRef: "KB-12345", MeasuredG: 1612.4, MeasuredStable: true,
-		Continuity: stats.Continuity(), Marks: stats.ResultMarks(),
+		Continuity: stats.Continuity(), Marks: stats.ResultMarks(), StopReason: result.StopButton,
 	}
 	out, err := s.Seal(res, files...)
 	if err != nil {

@@ -324,3 +324,81 @@ func TestNoTempFilesInBundles(t *testing.T) {
 		}
 	}
 }
+
+// TestResultSchemas: schema 2 needs a stop reason (Seal refuses a result
+// without one); recovery seals with "interrupted"; schema-1 bundles, with
+// no stop reason, still verify.
+func TestResultSchemas(t *testing.T) {
+	state := t.TempDir()
+	st := openStore(t, state, Options{})
+	s, err := st.Begin(t0, true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteFile("dispute.txt", []byte("claim\n")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Create("weight.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("t_ms,raw\n0,1\n")
+	f.Close()
+	if _, err := s.Create("weight.csv"); !errors.Is(err, os.ErrExist) {
+		t.Errorf("Create over an existing file: %v", err)
+	}
+	res := sampleResult(result.VerdictMatch)
+	res.StopReason = ""
+	if _, err := s.Seal(res); !errors.Is(err, ErrBadResult) {
+		t.Fatalf("Seal without a stop reason: %v", err)
+	}
+	res.StopReason = "bored"
+	if _, err := s.Seal(res); !errors.Is(err, ErrBadResult) {
+		t.Fatalf("Seal with an unknown stop reason: %v", err)
+	}
+	res.StopReason = result.StopMaxDuration
+	out, err := s.Seal(res)
+	if err != nil || out.Schema != 2 || out.StopReason != result.StopMaxDuration {
+		t.Fatalf("Seal: %+v %v", out, err)
+	}
+	if _, err := CreateBundleFile(filepath.Join(state, out.Bundle, "late.csv")); !errors.Is(err, ErrSealed) {
+		t.Errorf("a stream opened in a sealed bundle: %v", err)
+	}
+	// Recovery: interrupted.
+	s2, _ := st.Begin(t0.Add(time.Hour), true, "")
+	rec, err := st.Recover(nil)
+	if err != nil || len(rec) != 1 || rec[0].StopReason != result.StopInterrupted || !rec[0].Interrupted {
+		t.Fatalf("Recover: %+v %v", rec, err)
+	}
+	// A schema-1 bundle (as sealed before schema 2) verifies as it is.
+	dir := filepath.Join(state, SessionsDir, s2.ID())
+	data, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
+	m, _, err := ParseManifest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Result.Schema, m.Result.StopReason = 1, ""
+	resign := func(m *Manifest) string {
+		cp := filepath.Join(t.TempDir(), s2.ID())
+		copyDir(t, dir, cp)
+		data := must(marshalDoc(m))
+		os.WriteFile(filepath.Join(cp, ManifestFile), data, 0o644)
+		os.WriteFile(filepath.Join(cp, ManifestSigFile), st.sign(data), 0o644)
+		sums := SumsListing(m.Files, sha256Hex(data))
+		os.WriteFile(filepath.Join(cp, SumsFile), sums, 0o644)
+		os.WriteFile(filepath.Join(cp, SumsSigFile), st.sign(sums), 0o644)
+		return cp
+	}
+	if rep := VerifyFS(os.DirFS(resign(m)), VerifyOptions{}); !rep.OK() {
+		t.Errorf("schema-1 bundle: %v", rep.Problems)
+	}
+	for _, bad := range []struct {
+		schema int
+		reason string
+	}{{1, result.StopButton}, {2, ""}, {2, result.StopButton}, {3, result.StopInterrupted}} {
+		m.Result.Schema, m.Result.StopReason = bad.schema, bad.reason
+		if rep := VerifyFS(os.DirFS(resign(m)), VerifyOptions{}); rep.OK() || !mentions(rep, ManifestFile) {
+			t.Errorf("schema %d with stop_reason %q (interrupted) verifies: %v", bad.schema, bad.reason, rep.Problems)
+		}
+	}
+}

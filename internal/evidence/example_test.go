@@ -31,7 +31,7 @@ func Example() {
 	}
 	// The recorder writes into s.Dir(); here, just the weight log.
 	os.WriteFile(filepath.Join(s.Dir(), "weight.csv"), []byte("t_ms,raw,grams,stable\n0,8000,0.00,1\n"), 0o644)
-	res, err := s.Seal(result.Result{Verdict: result.VerdictMatch,
+	res, err := s.Seal(result.Result{Verdict: result.VerdictMatch, StopReason: result.StopButton,
 		Continuity: result.Continuity{Frames: 31, DurationS: 3, MeanFPS: 10, MaxGapMS: 100}})
 	if err != nil {
 		fmt.Println(err)
@@ -103,7 +103,7 @@ func ExampleStore_AddAddendum() {
 		return
 	}
 	s, _ := store.Begin(at.Add(-24*time.Hour), true, "")
-	res, err := s.Seal(result.Result{Verdict: result.VerdictUnderweight})
+	res, err := s.Seal(result.Result{Verdict: result.VerdictUnderweight, StopReason: result.StopInactivity})
 	if err != nil {
 		fmt.Println(err)
 		return

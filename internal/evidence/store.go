@@ -57,6 +57,8 @@ var (
 	ErrNotFound = errors.New("evidence: no such bundle")
 	// ErrNotSealed: the bundle is not sealed.
 	ErrNotSealed = errors.New("evidence: bundle not sealed")
+	// ErrBadResult: Seal was given a result the schema does not allow.
+	ErrBadResult = errors.New("evidence: bad result")
 )
 
 // Retention limits what the store keeps. The zero value keeps everything.

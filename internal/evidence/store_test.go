@@ -405,7 +405,7 @@ func TestTrackingFromBegin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Seal(result.Result{Verdict: result.VerdictMatch})
+	out, err := s.Seal(result.Result{Verdict: result.VerdictMatch, StopReason: result.StopCommand})
 	if err != nil {
 		t.Fatal(err)
 	}
