@@ -101,17 +101,25 @@ func (d *daemon) start() {
 		d.t.Fatal(err)
 	}
 	d.t.Cleanup(func() { d.kill() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	if !poll(20*time.Second, func() bool {
 		var st api.Status
-		if err := d.client.Status(context.Background(), &st); err == nil && st.Calibrated {
-			return
-		}
+		return d.client.Status(context.Background(), &st) == nil && st.Calibrated
+	}) {
+		d.t.Fatalf("weighd did not come up:\n%s", d.logText())
+	}
+}
+
+// poll checks cond every 50 ms until it holds (true) or timeout passes
+// (false): the one wait on the wall clock of the whole-daemon tests.
+func poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
 		if time.Now().After(deadline) {
-			d.t.Fatalf("weighd did not come up:\n%s", d.logText())
+			return false
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return true
 }
 
 func (d *daemon) logText() string {
@@ -174,17 +182,19 @@ func (d *daemon) status() api.Status {
 // waitFor polls the status until cond holds.
 func (d *daemon) waitFor(what string, timeout time.Duration, cond func(api.Status) bool) api.Status {
 	d.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		st := d.status()
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("timed out waiting for %s; status %+v\nlog:\n%s", what, st, d.logText())
-		}
-		time.Sleep(50 * time.Millisecond)
+	var st api.Status
+	if !poll(timeout, func() bool { st = d.status(); return cond(st) }) {
+		d.t.Fatalf("timed out waiting for %s; status %+v\nlog:\n%s", what, st, d.logText())
 	}
+	return st
+}
+
+// recordFor waits until the recording in progress has run for d.
+func (d *daemon) recordFor(dur time.Duration) {
+	d.t.Helper()
+	d.waitFor(fmt.Sprintf("%v of recording", dur), dur+20*time.Second, func(s api.Status) bool {
+		return s.Recording && s.RecordingS >= dur.Seconds()
+	})
 }
 
 // session runs one weigh-in: place, press, mark, stop; it returns the result.
@@ -197,9 +207,9 @@ func (d *daemon) session(grams float64, recordFor time.Duration) result.Result {
 	})
 	d.do(api.CmdSimPress, "short")
 	d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording })
-	time.Sleep(recordFor / 2)
+	d.recordFor(recordFor / 2)
 	d.do(api.CmdSimPress, "short") // mark
-	time.Sleep(recordFor / 2)
+	d.recordFor(recordFor)
 	d.do(api.CmdSimPress, "long") // stop
 	st := d.waitFor("the sealed result", 30*time.Second, func(s api.Status) bool {
 		return s.LastResult != nil && (before == nil || s.LastResult.SessionID != before.SessionID) && s.SessionState != "sealing"
@@ -493,29 +503,15 @@ func waitParcel(t *testing.T, stateDir, tracking string) {
 		t.Fatal(err)
 	}
 	defer reg.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if ok, err := reg.Has(context.Background(), tracking); err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("parcel %s never registered", tracking)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll(10*time.Second, func() bool { ok, err := reg.Has(context.Background(), tracking); return err == nil && ok }) {
+		t.Fatalf("parcel %s never registered", tracking)
 	}
 }
 
 func waitFile(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never appeared", path)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll(10*time.Second, func() bool { _, err := os.Stat(path); return err == nil }) {
+		t.Fatalf("%s never appeared", path)
 	}
 }
 
