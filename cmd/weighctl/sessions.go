@@ -363,6 +363,22 @@ func fmtG(p *float64) string {
 	return strconv.FormatFloat(*p, 'f', -1, 64) + " g"
 }
 
+// stopReasonText says why the recording ended (result schema 2).
+func stopReasonText(r result.Result) string {
+	why := map[string]string{
+		result.StopButton: "a long press of the button", result.StopCommand: "the stop command (MQTT or the API)",
+		result.StopMaxDuration: "session.max_duration reached", result.StopInactivity: "no weight change for session.inactivity_stop",
+		result.StopShutdown: "weighd was stopped", result.StopInterrupted: "cut by a crash or power failure, sealed at recovery",
+	}[r.StopReason]
+	switch {
+	case r.StopReason == "":
+		return fmt.Sprintf("- (not recorded in result schema %d)", r.Schema)
+	case why == "":
+		return r.StopReason
+	}
+	return r.StopReason + ": " + why
+}
+
 func printBundle(w io.Writer, b bundle) {
 	r := b.res
 	fmt.Fprintf(w, "bundle     %s (%s)\n", b.dir, b.state)
@@ -374,6 +390,7 @@ func printBundle(w io.Writer, b bundle) {
 	if r.Interrupted {
 		fmt.Fprintln(w, "           interrupted: sealed at recovery after a crash or power cut")
 	}
+	fmt.Fprintf(w, "stopped    %s\n", stopReasonText(r))
 	fmt.Fprintf(w, "parcel     tracking %s, order %s\n", dash(r.Tracking), dash(r.OrderRef))
 	delta := "-"
 	if r.DeltaG != nil {

@@ -86,3 +86,23 @@ func TestVerifyAddenda(t *testing.T) {
 		})
 	}
 }
+
+// TestShowStopReason: weighctl show prints why the recording ended, and
+// says so when a schema-1 result does not record it.
+func TestShowStopReason(t *testing.T) {
+	for _, tc := range []struct {
+		res  result.Result
+		want string
+	}{
+		{result.Result{Schema: 2, StopReason: result.StopInactivity}, "stopped    inactivity: no weight change for session.inactivity_stop"},
+		{result.Result{Schema: 2, StopReason: result.StopShutdown}, "stopped    shutdown: weighd was stopped"},
+		{result.Result{Schema: 2, StopReason: result.StopInterrupted, Interrupted: true}, "stopped    interrupted: cut by a crash"},
+		{result.Result{Schema: 1}, "stopped    - (not recorded in result schema 1)"},
+	} {
+		var out bytes.Buffer
+		printBundle(&out, bundle{state: "sealed", res: tc.res})
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("show of %+v lacks %q:\n%s", tc.res, tc.want, out.String())
+		}
+	}
+}
