@@ -360,10 +360,13 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	// retained on result, and every entity's template over its topic's
 	// latest payload giving the right state.
 	for _, r := range []result.Result{first, second} {
-		collect(20*time.Second, func(m mqtttest.Msg) bool {
+		m := collect(20*time.Second, func(m mqtttest.Msg) bool {
 			var got result.Result
 			return m.Topic == "weighin/e2e/results" && json.Unmarshal([]byte(m.Payload), &got) == nil && got.SessionID == r.SessionID
 		})
+		if !strings.Contains(m.Payload, `"schema":2`) || !strings.Contains(m.Payload, `"stop_reason":"button"`) {
+			t.Errorf("result on MQTT lacks schema 2 and stop_reason button: %s", m.Payload)
+		}
 	}
 	collect(5*time.Second, func(m mqtttest.Msg) bool { return m.Topic == "weighin/e2e/label" })
 	d.stop()

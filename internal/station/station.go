@@ -1,26 +1,18 @@
-// Package station wires weighd's parts and runs them: the scale, the camera,
-// the button, the recorder, the evidence store, the registry, the MQTT
-// publisher and the local API, under one errgroup. One goroutine (loop) owns
-// the session: it feeds events to the pure state machine in
-// internal/session and carries out the effects it returns. Everything else
-// sends it events and never touches session state; a seal attempt works on
-// a copy of the session and answers with an event.
+// Package station runs weighd's parts (Hardware from cmd/weighd) on one
+// road from the press to the sealed result; one goroutine, loop, owns it:
 //
-//	scale ──Reading──┐
-//	button ──Press───┤
-//	MQTT/API ─Cmd────┼──▶ loop ──effects──▶ video (recorder), label, sealer,
-//	video/sealer ────┘                       publisher, LED
-//
-// Stopping: when Run's context ends, loop stops a recording in progress and
-// seals its bundle (within shutdownTimeout, inside systemd's
-// TimeoutStopSec) while the camera, recorder and label goroutines still
-// run; they end after loop. Devices are halted in reverse order of opening
-// when Run returns. A bundle that could not be sealed (a start that failed,
-// every seal attempt failed) is sealed as interrupted at once, or at the
-// next start.
-//
-// Under --sim the local API's sim_* commands drive the simulated hardware,
-// faults included (CmdSimUnplug, CmdSimScale).
+//  1. press, command, reading → session event (loop.go translate; button
+//     in buttonled.go, commands in status.go, readings from scale.go)
+//  2. session.Next → effects, carried out in order (loop.go apply)
+//  3. Evaluate: parcel and preview verdict, checkpoint (loop.go evaluate)
+//  4. StartRecording: bundle, weight log, label window, recorder (loop.go
+//     begin; video.go runs the camera, recorder and label still, answering
+//     into the session's own channels, never into loop's events)
+//  5. StopRecording, Seal: once the recording's end and the label still are
+//     in, one finished sealInput to the sealer (loop.go trySeal)
+//  6. the verdict once, claim, label still, Seal (seal.go seal)
+//  7. result indexed, published, shown (loop.go deliver; also for leave
+//     and start-up recovery in station.go). SIGTERM is step 1's Shutdown.
 package station
 
 import (
