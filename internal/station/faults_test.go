@@ -188,7 +188,7 @@ func TestCameraUnplugAndStopSignal(t *testing.T) {
 		t.Errorf("session stopped by SIGTERM: %d frames after %.1f s at 15 fps", m.Continuity.Frames, recorded.Seconds())
 	}
 	if _, err := os.Stat(filepath.Join(d.state, "sessions", id, "label.jpg")); err != nil {
-		t.Errorf("label still: %v", err)
+		t.Errorf("label still: %v\nlog:\n%s", err, d.logText())
 	}
 	if n, ok := ffprobeFrames(t, filepath.Join(d.state, "sessions", id, "video-000.mkv")); ok && int64(n) != m.Continuity.Frames {
 		t.Errorf("ffprobe decodes %d frames; the manifest says %d", n, m.Continuity.Frames)

@@ -464,6 +464,10 @@ func (l *loopState) begin(eff session.StartRecording) {
 		s.log.Error("cannot start recording", "err", err)
 		cur.started <- err
 	}
+	// The label window opens first: the bundle's directory and fsyncs
+	// below may take a while on a slow card, and the window starts at the
+	// press.
+	s.labelCtl <- labelCmd{start: &labelStart{at: eff.SessionStart, out: cur.label}}
 	tracking := l.ss.Entries.Tracking
 	if tracking == "" && cur.parcel != nil {
 		tracking = cur.parcel.Tracking
@@ -481,7 +485,6 @@ func (l *loopState) begin(eff session.StartRecording) {
 	}
 	cur.weightF, cur.weightW = f, trace.NewWriter(f)
 	_ = es.Checkpoint(s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
-	s.labelCtl <- labelCmd{start: &labelStart{at: eff.SessionStart, out: cur.label}}
 	s.video <- videoCmd{start: &startCmd{dir: es.Dir(), reply: cur.started}}
 	s.log.Info("recording", "session", es.ID(), "dir", es.Dir())
 }
