@@ -530,11 +530,8 @@ func (l *loopState) leave() {
 	if cur.es == nil {
 		return
 	}
-	if cur.stats == nil && cur.stopped != nil {
-		// A stop under way (the start failed after all): the recorder
-		// answers into a channel nobody reads any more, which is fine.
-		s.log.Warn("leaving a session whose recording has not reported its end", "session", cur.es.ID())
-	}
+	// Answers still to come go into the session's channels, which nobody
+	// reads any more: the goroutines answering never wait.
 	s.recoverUnsealed("abandoned")
 }
 
