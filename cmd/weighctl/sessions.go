@@ -332,13 +332,13 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	b := readBundle(dir)
 	if *jsonOut {
 		doc := struct {
-			Bundle   string               `json:"bundle"`
-			State    string               `json:"state"`
-			Problem  string               `json:"problem,omitempty"`
-			Result   result.Result        `json:"result"`
-			Files    []evidence.FileEntry `json:"files"`
-			Key      string               `json:"key_fingerprint,omitempty"`
-			Outcomes []evidence.Addendum  `json:"outcomes"`
+			Bundle   string                 `json:"bundle"`
+			State    string                 `json:"state"`
+			Problem  string                 `json:"problem,omitempty"`
+			Result   result.Result          `json:"result"`
+			Files    []evidence.FileEntry   `json:"files"`
+			Key      string                 `json:"key_fingerprint,omitempty"`
+			Outcomes []evidence.OutcomeInfo `json:"outcomes"`
 		}{Bundle: dir, State: b.state, Problem: b.problem, Result: b.res, Files: []evidence.FileEntry{}, Outcomes: outcomesOf(dir)}
 		if b.manifest != nil {
 			doc.Files, doc.Key = b.manifest.Files, b.manifest.KeyFingerprint
@@ -354,26 +354,29 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func outcomesOf(dir string) []evidence.Addendum {
-	out := []evidence.Addendum{}
-	for n := 1; ; n++ {
-		data, err := os.ReadFile(filepath.Join(dir, evidence.OutcomeFileName(n)))
-		if err != nil {
-			return out
-		}
-		a, _, err := evidence.ParseAddendum(data)
-		if err != nil {
-			return out
-		}
-		out = append(out, *a)
-	}
-}
+func outcomesOf(dir string) []evidence.OutcomeInfo { return evidence.BundleOutcomes(dir) }
 
 func fmtG(p *float64) string {
 	if p == nil {
 		return "-"
 	}
 	return strconv.FormatFloat(*p, 'f', -1, 64) + " g"
+}
+
+// stopReasonText says why the recording ended (result schema 2).
+func stopReasonText(r result.Result) string {
+	why := map[string]string{
+		result.StopButton: "a long press of the button", result.StopCommand: "the stop command (MQTT or the API)",
+		result.StopMaxDuration: "session.max_duration reached", result.StopInactivity: "no weight change for session.inactivity_stop",
+		result.StopShutdown: "weighd was stopped", result.StopInterrupted: "cut by a crash or power failure, sealed at recovery",
+	}[r.StopReason]
+	switch {
+	case r.StopReason == "":
+		return fmt.Sprintf("- (not recorded in result schema %d)", r.Schema)
+	case why == "":
+		return r.StopReason
+	}
+	return r.StopReason + ": " + why
 }
 
 func printBundle(w io.Writer, b bundle) {
@@ -387,6 +390,7 @@ func printBundle(w io.Writer, b bundle) {
 	if r.Interrupted {
 		fmt.Fprintln(w, "           interrupted: sealed at recovery after a crash or power cut")
 	}
+	fmt.Fprintf(w, "stopped    %s\n", stopReasonText(r))
 	fmt.Fprintf(w, "parcel     tracking %s, order %s\n", dash(r.Tracking), dash(r.OrderRef))
 	delta := "-"
 	if r.DeltaG != nil {
@@ -686,7 +690,7 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *jsonOut {
 		return writeJSON(stdout, a)
 	}
-	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", evidence.OutcomeFileName(a.N), dir, o)
+	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", a.FileName(), dir, o)
 	fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", store.KeyFingerprint(), dir)
 	if why := evidence.ProtectedBecause(readBundle(dir).res, &o); why != "" {
 		fmt.Fprintf(stdout, "retention keeps this bundle (%s)\n", why)

@@ -40,7 +40,7 @@ func sealed(t *testing.T, store *evidence.Store, at time.Time, tracking string, 
 	if err := os.WriteFile(filepath.Join(s.Dir(), "weight.csv"), []byte("t_ms,raw,grams,stable\n0,8000,0.00,1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := result.Result{Tracking: tracking, OrderRef: order, StartedAt: at.Format(time.RFC3339), ClockSynced: true,
+	res := result.Result{Tracking: tracking, OrderRef: order, StartedAt: at.Format(time.RFC3339), ClockSynced: true, StopReason: result.StopButton,
 		Continuity: result.Continuity{Frames: 301, DurationS: 10, MeanFPS: 30, MaxGapMS: 40}}
 	o.Apply(&res)
 	if o.Verdict != result.VerdictMatch {
@@ -291,7 +291,7 @@ func TestOutcome(t *testing.T) {
 		out  string
 	}{
 		{name: "resolved partial refund", args: []string{"1", "resolved", "--resolution", "partial_refund", "--amount", "40", "--currency", "usd", "--note", "refund for the jacket"},
-			out: "recorded outcome-001.json"},
+			out: "recorded addendum-001-outcome.json"},
 		{name: "refused", args: []string{"1", "refused"}, out: "retention keeps this bundle (verdict underweight)"},
 		{name: "match resolved", args: []string{"2", "resolved", "--resolution", "replacement"}, out: "retention may reduce this bundle"},
 		{name: "resolved without resolution", args: []string{"1", "resolved"}, code: exitUsage},
@@ -313,7 +313,8 @@ func TestOutcome(t *testing.T) {
 	}
 	code, out, errs := runCtl(t, "outcome", "2", "escalated", "--json", "--note", "seller silent", "--config", ts.config)
 	var a evidence.Addendum
-	if err := json.Unmarshal([]byte(out), &a); err != nil || code != exitOK || a.N != 2 || a.Outcome.Status != "escalated" || a.SessionID != ts.match.SessionID {
+	err := json.Unmarshal([]byte(out), &a)
+	if o, _ := a.Outcome(); err != nil || code != exitOK || a.N != 2 || o.Status != "escalated" || a.SessionID != ts.match.SessionID {
 		t.Errorf("outcome --json: exit %d, %v, %+v (stderr %q)", code, err, a, errs)
 	}
 	rep, err := evidence.VerifyBundle(filepath.Join(ts.dir, ts.under.Bundle), evidence.VerifyOptions{})
@@ -331,7 +332,7 @@ func TestOutcome(t *testing.T) {
 	if code != exitProblem || !strings.Contains(errs, "weighd is recording a session") {
 		t.Errorf("outcome while recording: exit %d, stderr %q", code, errs)
 	}
-	if _, err := os.Stat(filepath.Join(ts.dir, ts.under.Bundle, evidence.OutcomeFileName(3))); err == nil {
+	if _, err := os.Stat(filepath.Join(ts.dir, ts.under.Bundle, evidence.AddendumFileName(3, evidence.KindOutcome))); err == nil {
 		t.Error("an outcome was written while weighd was recording")
 	}
 }

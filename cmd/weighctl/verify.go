@@ -215,6 +215,11 @@ func printVerify(w io.Writer, out verifyOutput) {
 		for _, o := range b.Outcomes {
 			fmt.Fprintf(w, "      %s: %s (%s)\n", o.File, o.Outcome, o.RecordedAt)
 		}
+		for _, a := range b.Addenda {
+			if a.Kind != evidence.KindOutcome {
+				fmt.Fprintf(w, "      %s: %s, %d file(s) (%s)\n", a.File, a.Kind, len(a.Files), a.RecordedAt)
+			}
+		}
 		for _, p := range b.Problems {
 			fmt.Fprintf(w, "      FAIL %s: %s\n", p.File, p.Reason)
 		}

@@ -89,7 +89,7 @@ func vfSession(t *testing.T, st *evidence.Store, at time.Time, verdict string, h
 	}
 	res := result.Result{
 		Verdict: verdict, OrderRef: "KB-12345", MeasuredG: 1612.4, MeasuredStable: true,
-		Continuity: stats.Continuity(), Marks: stats.ResultMarks(),
+		Continuity: stats.Continuity(), Marks: stats.ResultMarks(), StopReason: result.StopButton,
 	}
 	out, err := s.Seal(res, files...)
 	if err != nil {
@@ -137,7 +137,7 @@ func TestVerifyCLI(t *testing.T) {
 		for _, want := range []string{
 			"ok    " + b1 + "  sealed, verdict match",
 			"files: 5 ok",
-			"outcome-001.json: resolved: partial_refund 12.5 USD (2026-11-28T05:10:00Z)",
+			"addendum-001-outcome.json: resolved: partial_refund 12.5 USD (2026-11-28T05:10:00Z)",
 			"video re-analysed: 40 frames",
 			"key trusted: " + filepath.Join(state, evidence.PublicKeyFile),
 			st.KeyFingerprint(),

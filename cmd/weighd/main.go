@@ -29,6 +29,7 @@ import (
 	"syscall"
 
 	"weighin/internal/config"
+	simhw "weighin/internal/sim"
 	"weighin/internal/station"
 )
 
@@ -101,7 +102,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// the pre-roll needs rather than letting it double between GCs.
 		debug.SetMemoryLimit(memLimit)
 	}
-	if err := station.Run(ctx, station.Options{Config: cfg, Sim: *sim, Log: log}); err != nil {
+	// The one choice of real or simulated hardware.
+	openHW := station.OpenHardware
+	if *sim {
+		openHW = simhw.Open
+	}
+	hw, err := openHW(cfg, log)
+	if err != nil {
+		log.Error("weighd cannot open its hardware", "err", err)
+		if errors.Is(err, config.ErrInvalid) {
+			return exitConfig
+		}
+		return exitFailure
+	}
+	if err := station.Run(ctx, station.Options{Config: cfg, Hardware: hw, Log: log}); err != nil {
 		log.Error("weighd stopped", "err", err)
 		if errors.Is(err, config.ErrInvalid) {
 			return exitConfig

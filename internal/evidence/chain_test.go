@@ -242,18 +242,21 @@ func TestOutcomes(t *testing.T) {
 		name, file string
 		tamper     func(d string)
 	}{
-		{"middle outcome removed", "outcome-002.json", func(d string) {
-			os.Remove(filepath.Join(d, "outcome-002.json"))
-			os.Remove(filepath.Join(d, "outcome-002.sig"))
+		{"middle outcome removed", "addendum-002-*.json", func(d string) {
+			os.Remove(filepath.Join(d, "addendum-002-outcome.json"))
+			os.Remove(filepath.Join(d, "addendum-002-outcome.sig"))
 		}},
-		{"outcomes swapped", "outcome-002.json", func(d string) {
-			a, _ := os.ReadFile(filepath.Join(d, "outcome-002.json"))
-			b, _ := os.ReadFile(filepath.Join(d, "outcome-003.json"))
-			os.WriteFile(filepath.Join(d, "outcome-002.json"), b, 0o644)
-			os.WriteFile(filepath.Join(d, "outcome-003.json"), a, 0o644)
+		{"outcomes swapped", "addendum-002-outcome.json", func(d string) {
+			a, _ := os.ReadFile(filepath.Join(d, "addendum-002-outcome.json"))
+			b, _ := os.ReadFile(filepath.Join(d, "addendum-003-outcome.json"))
+			os.WriteFile(filepath.Join(d, "addendum-002-outcome.json"), b, 0o644)
+			os.WriteFile(filepath.Join(d, "addendum-003-outcome.json"), a, 0o644)
 		}},
-		{"oddly numbered", "outcome-0004.json", func(d string) {
-			os.WriteFile(filepath.Join(d, "outcome-0004.json"), []byte("{}"), 0o644)
+		{"oddly numbered", "addendum-0004-outcome.json", func(d string) {
+			os.WriteFile(filepath.Join(d, "addendum-0004-outcome.json"), []byte("{}"), 0o644)
+		}},
+		{"legacy outcome file added", "outcome-001.json", func(d string) {
+			os.WriteFile(filepath.Join(d, "outcome-001.json"), []byte("{}"), 0o644)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

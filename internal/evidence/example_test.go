@@ -31,7 +31,7 @@ func Example() {
 	}
 	// The recorder writes into s.Dir(); here, just the weight log.
 	os.WriteFile(filepath.Join(s.Dir(), "weight.csv"), []byte("t_ms,raw,grams,stable\n0,8000,0.00,1\n"), 0o644)
-	res, err := s.Seal(result.Result{Verdict: result.VerdictMatch,
+	res, err := s.Seal(result.Result{Verdict: result.VerdictMatch, StopReason: result.StopButton,
 		Continuity: result.Continuity{Frames: 31, DurationS: 3, MeanFPS: 10, MaxGapMS: 100}})
 	if err != nil {
 		fmt.Println(err)
@@ -87,4 +87,57 @@ func ExampleSessionDirName() {
 	// Output:
 	// 000012-20261126T051000Z-LP0012-3456789CN
 	// 000013-unsynced
+}
+
+// ExampleStore_AddAddendum adds an outcome and then an export, with its
+// file, to a sealed bundle: one numbered, signed chain of addenda that
+// VerifyBundle checks with every file they list.
+func ExampleStore_AddAddendum() {
+	state, _ := os.MkdirTemp("", "weighin-example-")
+	defer os.RemoveAll(state)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	store, err := evidence.Open(state, log, evidence.Options{Clock: func() (time.Time, bool) { return at, true }})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, _ := store.Begin(at.Add(-24*time.Hour), true, "")
+	res, err := s.Seal(result.Result{Verdict: result.VerdictUnderweight, StopReason: result.StopInactivity})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	bundle := filepath.Join(state, res.Bundle)
+
+	// An outcome: the body is the Outcome.
+	o, err := store.AddAddendum(bundle, evidence.KindOutcome, evidence.Outcome{Status: evidence.StatusEscalated}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// An export: finish the file under TempDir, then hand it over; it is
+	// moved into the bundle and listed with its size and SHA-256.
+	tmp, _ := store.TempDir()
+	clip := filepath.Join(tmp, "clip-in-progress")
+	os.WriteFile(clip, []byte("the exported clip"), 0o600)
+	e, err := store.AddAddendum(bundle, evidence.KindExport,
+		map[string]string{"command": "ffmpeg -ss 3 -i video-000.mkv clip.mp4"},
+		[]evidence.AddendumFile{{Name: "export-clip.mp4", Path: clip}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(o.FileName(), e.FileName(), e.Files[0].Name, e.Files[0].Bytes)
+
+	rep, _ := evidence.VerifyBundle(bundle, evidence.VerifyOptions{Key: store.PublicKey()})
+	fmt.Println("ok:", rep.OK())
+	for _, a := range rep.Addenda {
+		fmt.Println(" ", a.N, a.Kind, len(a.Files), "file(s)")
+	}
+	// Output:
+	// addendum-001-outcome.json addendum-002-export.json export-clip.mp4 17
+	// ok: true
+	//   1 outcome 0 file(s)
+	//   2 export 1 file(s)
 }

@@ -3,6 +3,7 @@ package evidence
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // tmpMarker is part of every temporary name this package creates; such files
@@ -21,49 +24,121 @@ func isTemp(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.Contains(name, tmpMarker)
 }
 
-// writeFileAtomic replaces dir/name with data: a temporary file in the same
-// directory, written, fsynced, renamed over the target, then the directory
-// fsynced. A crash leaves either the old or the new content.
-func writeFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
-	if err := writeFileRenamed(dir, name, data, perm); err != nil {
-		return err
+// TmpDir is the directory under the state directory where files bound for
+// a bundle are finished before they are moved in (see Store.TempDir): on the
+// bundles' file system, so the move is a rename, and never in a bundle.
+const TmpDir = "tmp"
+
+// stagePrefix starts the name of every temporary file this package stages
+// in TmpDir; Open removes leftovers of an interrupted write.
+const stagePrefix = ".evidence-"
+
+// TempDir returns <state>/tmp (mode 0700), created if need be: the place to
+// finish a file before handing it to AddAddendum, on the same file system
+// as the bundles.
+func (s *Store) TempDir() (string, error) {
+	dir := filepath.Join(s.dir, TmpDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("evidence: %w", err)
 	}
-	return syncDir(dir)
+	return dir, nil
 }
 
-// writeFileRenamed is writeFileAtomic without the directory fsync: the
-// content is durable, the new name only after the caller's next syncDir.
-// For files whose name may be lost in a crash without harm (the caller
-// syncs the directory before anything depends on them).
-func writeFileRenamed(dir, name string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(dir, "."+name+tmpMarker+"*")
+// put modes.
+const (
+	putReplace = 1 << iota // rename over an existing file
+	putNoSync              // leave the directory fsync to the caller
+)
+
+// putFile is the one durable write of a whole file, into a bundle or the
+// state directory: data is staged in <state>/tmp (never in the target
+// directory, so no temporary file ever sits in a bundle), fsynced, moved to
+// dir/name and dir fsynced. Without putReplace an existing dir/name is an
+// error (fs.ErrExist) and is left untouched: a bundle's files are written
+// once. A crash leaves either no file or the whole one (with putReplace:
+// the old or the new content).
+func (s *Store) putFile(dir, name string, data []byte, mode int) error {
+	fail := func(err error) error { return fmt.Errorf("write %s: %w", filepath.Join(dir, name), err) }
+	stage, err := s.TempDir()
 	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
+		return fail(err)
+	}
+	f, err := os.CreateTemp(stage, stagePrefix+name+"-*")
+	if err != nil {
+		return fail(err)
 	}
 	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(filePerm(name))
 	}
-	if _, err := f.Write(data); err != nil {
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = moveInto(tmp, filepath.Join(dir, name), mode&putReplace != 0)
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return fail(err)
 	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
+	if mode&putNoSync == 0 {
+		return syncDir(dir)
 	}
 	return nil
+}
+
+// filePerm is the mode of a file written by putFile: the station key is
+// its owner's alone, everything else is evidence anyone may read.
+func filePerm(name string) os.FileMode {
+	if name == KeyFile {
+		return 0o600
+	}
+	return 0o644
+}
+
+// moveInto renames src to dst on one file system. Without replace it never
+// overwrites: renameat2(RENAME_NOREPLACE), or where the file system lacks
+// it a hard link and the removal of src. An existing dst gives fs.ErrExist.
+func moveInto(src, dst string, replace bool) error {
+	if replace {
+		return os.Rename(src, dst)
+	}
+	err := unix.Renameat2(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EEXIST):
+		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: fs.ErrExist}
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.ENOTSUP):
+		if err := os.Link(src, dst); err != nil {
+			return err
+		}
+		return os.Remove(src)
+	default:
+		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
+	}
+}
+
+// cleanStaging removes what an interrupted putFile or AddAddendum left in
+// <state>/tmp. Called under the store's lock, when no write of this package
+// is in flight in any process.
+func (s *Store) cleanStaging() {
+	dir := filepath.Join(s.dir, TmpDir)
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), stagePrefix) {
+			if err := os.Remove(filepath.Join(dir, de.Name())); err == nil {
+				s.log.Info("removed a file staged by an interrupted write", "file", filepath.Join(dir, de.Name()))
+			}
+		}
+	}
 }
 
 // syncDir fsyncs a directory so that renames and removals in it are durable.

@@ -72,7 +72,7 @@ func FuzzVerifyCorrupted(f *testing.F) {
 		slices.Sort(out)
 		return out
 	}
-	for _, n := range []string{ManifestFile, ManifestSigFile, SumsFile, "outcome-001.json"} {
+	for _, n := range []string{ManifestFile, ManifestSigFile, SumsFile, "addendum-001-outcome.json"} {
 		f.Add(uint8(0), uint8(slices.Index(names(sealed), n)), sealed[n].Data)
 	}
 	f.Add(uint8(1), uint8(slices.Index(names(tombstoned), TombstoneFile)), tombstoned[TombstoneFile].Data)

@@ -98,7 +98,7 @@ func sampleResult(verdict string) result.Result {
 		StationID: "bench", Tracking: "LP00123456789CN", OrderRef: "KB-12345",
 		LabelG: ptr(1840), LabelResolutionG: 10, MeasuredG: 1612.4, MeasuredStable: true,
 		DeltaG: ptr(-227.6), DeltaPct: ptr(-12.37), ToleranceG: 20,
-		Verdict: verdict, Tier: 0,
+		Verdict: verdict, Tier: 0, StopReason: result.StopButton,
 		Continuity: result.Continuity{Frames: 30, DurationS: 2.9, MeanFPS: 10, MaxGapMS: 100},
 		Dispute:    "Order KB-12345 arrived 227.6 g under its label weight.\n订单 KB-12345 比标签重量轻 227.6 克。\n",
 	}

@@ -124,7 +124,7 @@ func reservedName(name string) bool {
 	case ManifestFile, ManifestSigFile, SumsFile, SumsSigFile, UnsealedFile, TombstoneFile, TombstoneSigFile:
 		return true
 	}
-	return outcomeRE.MatchString(name)
+	return outcomeRE.MatchString(name) || addendumRE.MatchString(name)
 }
 
 // ValidFileName reports whether name may be a data file of a bundle: a plain
@@ -221,8 +221,16 @@ func ParseManifest(data []byte) (*Manifest, ed25519.PublicKey, error) {
 	if m.BundleVersion != BundleVersion {
 		return bad("bundle_version %d, this tool reads %d", m.BundleVersion, BundleVersion)
 	}
-	if m.Result.Schema != result.Schema {
-		return bad("result.schema %d, this tool reads %d", m.Result.Schema, result.Schema)
+	if m.Result.Schema < result.MinSchema || m.Result.Schema > result.Schema {
+		return bad("result.schema %d, this tool reads %d to %d", m.Result.Schema, result.MinSchema, result.Schema)
+	}
+	switch {
+	case m.Result.Schema == 1 && m.Result.StopReason != "":
+		return bad("result.stop_reason %q in a schema-1 result", m.Result.StopReason)
+	case m.Result.Schema >= 2 && !slices.Contains(result.StopReasons, m.Result.StopReason):
+		return bad("result.stop_reason %q, want one of %s", m.Result.StopReason, strings.Join(result.StopReasons, ", "))
+	case m.Result.Schema >= 2 && m.Result.Interrupted != (m.Result.StopReason == result.StopInterrupted):
+		return bad("result.stop_reason %q does not agree with interrupted %v", m.Result.StopReason, m.Result.Interrupted)
 	}
 	if m.Result.Seq < 1 {
 		return bad("result.seq %d, want at least 1", m.Result.Seq)

@@ -108,17 +108,19 @@ func (o Outcome) String() string {
 	return s
 }
 
-// Addendum is the content of outcome-NNN.json, a signed record added beside
-// a sealed bundle's manifest. Addenda are numbered from 1 and chained: each
-// names the bundle's manifest hash and the previous addendum's hash.
-type Addendum struct {
+// OutcomeAddendum is the content of a legacy outcome-NNN.json, the signed
+// outcome record written before the addendum mechanism (see Addendum). Such
+// files are still read and verified; new outcomes are addenda of kind
+// KindOutcome. Legacy outcomes are numbered from 1 and chained like addenda;
+// the first addendum of a bundle that has them names the last one's hash.
+type OutcomeAddendum struct {
 	Type           string `json:"type"`
 	Version        int    `json:"version"`
 	SessionID      string `json:"session_id"`
 	Seq            int64  `json:"seq"`
 	N              int    `json:"n"`
 	ManifestSHA256 string `json:"manifest_sha256"`
-	// PreviousSHA256 is the previous addendum's SHA-256, empty for n = 1.
+	// PreviousSHA256 is the previous outcome's SHA-256, empty for n = 1.
 	PreviousSHA256 string `json:"previous_sha256"`
 	// RecordedAt is RFC 3339 UTC, trustworthy only when ClockSynced.
 	RecordedAt  string  `json:"recorded_at"`
@@ -127,7 +129,7 @@ type Addendum struct {
 	StationKey  string  `json:"station_key"`
 }
 
-// OutcomeFileName is the name of addendum n: outcome-001.json; its
+// OutcomeFileName is the name of legacy outcome n: outcome-001.json; its
 // signature is outcome-001.sig.
 func OutcomeFileName(n int) string { return fmt.Sprintf("outcome-%03d.json", n) }
 
@@ -135,13 +137,14 @@ func outcomeSigName(jsonName string) string {
 	return jsonName[:len(jsonName)-len(path.Ext(jsonName))] + ".sig"
 }
 
-// ParseAddendum decodes and checks an outcome-NNN.json (not its signature).
-func ParseAddendum(data []byte) (*Addendum, ed25519.PublicKey, error) {
-	var a Addendum
+// ParseOutcomeAddendum decodes and checks a legacy outcome-NNN.json (not its
+// signature).
+func ParseOutcomeAddendum(data []byte) (*OutcomeAddendum, ed25519.PublicKey, error) {
+	var a OutcomeAddendum
 	if err := decodeStrict(data, &a); err != nil {
 		return nil, nil, fmt.Errorf("%w: outcome: %v", ErrFormat, err)
 	}
-	bad := func(format string, args ...any) (*Addendum, ed25519.PublicKey, error) {
+	bad := func(format string, args ...any) (*OutcomeAddendum, ed25519.PublicKey, error) {
 		return nil, nil, fmt.Errorf("%w: outcome: %s", ErrFormat, fmt.Sprintf(format, args...))
 	}
 	if a.Type != TypeOutcome || a.Version != 1 {

@@ -65,16 +65,16 @@ func (s *Store) enforceLocked(now time.Time, clockSynced bool) (RetentionReport,
 	var rep RetentionReport
 	pol := s.opts.Retention
 	for _, e := range s.entries {
-		if e.state == stSealed && ProtectedBecause(e.res, e.latest) != "" {
+		if e.state == stSealed && ProtectedBecause(e.res, e.latest()) != "" {
 			rep.Protected++
 		}
 	}
 	if pol.MaxAge > 0 && clockSynced {
 		for _, e := range s.entries {
-			if e.state != stSealed || !e.res.ClockSynced || ProtectedBecause(e.res, e.latest) != "" {
+			if e.state != stSealed || !e.res.ClockSynced || ProtectedBecause(e.res, e.latest()) != "" {
 				continue
 			}
-			if s.refreshOutcomes(e); ProtectedBecause(e.res, e.latest) != "" {
+			if s.refreshChain(e); ProtectedBecause(e.res, e.latest()) != "" {
 				continue
 			}
 			started, err := time.Parse(time.RFC3339, e.res.StartedAt)
@@ -103,12 +103,12 @@ func (s *Store) enforceLocked(now time.Time, clockSynced bool) (RetentionReport,
 		}
 		var victim *entry
 		for _, e := range s.entries {
-			if e.state != stSealed || ProtectedBecause(e.res, e.latest) != "" {
+			if e.state != stSealed || ProtectedBecause(e.res, e.latest()) != "" {
 				continue
 			}
 			// An outcome recorded by another process since Open may
 			// protect it now.
-			if s.refreshOutcomes(e); ProtectedBecause(e.res, e.latest) != "" {
+			if s.refreshChain(e); ProtectedBecause(e.res, e.latest()) != "" {
 				rep.Protected++
 				continue
 			}

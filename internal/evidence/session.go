@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"weighin/internal/evidence/sshsig"
@@ -64,7 +66,7 @@ func (s *Store) Begin(startedAt time.Time, clockSynced bool, tracking string) (*
 	if err := os.Mkdir(tmp, 0o750); err != nil {
 		return nil, fmt.Errorf("evidence: begin: %w", err)
 	}
-	if err := writeUnsealed(tmp, e.identity(res, s)); err != nil {
+	if err := s.writeUnsealed(tmp, e.identity(res, s)); err != nil {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("evidence: begin: %w", err)
 	}
@@ -83,12 +85,12 @@ func (s *Store) Begin(startedAt time.Time, clockSynced bool, tracking string) (*
 	return sess, nil
 }
 
-func writeUnsealed(dir string, res result.Result) error {
+func (s *Store) writeUnsealed(dir string, res result.Result) error {
 	data, err := marshalDoc(unsealedDoc{Type: typeUnsealed, Result: res})
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, UnsealedFile, data, 0o644)
+	return s.putFile(dir, UnsealedFile, data, putReplace)
 }
 
 // identity returns res with the fields the store owns set from the entry:
@@ -136,6 +138,56 @@ func (ss *Session) Path(name string) (string, error) {
 	return filepath.Join(ss.dir, name), nil
 }
 
+// WriteFile writes a whole file of the open session (the label still, the
+// claim) with the store's one durable write — staged in <state>/tmp,
+// fsynced, renamed into place — and records its size and SHA-256 for Seal.
+// A seal retry may write it again.
+func (ss *Session) WriteFile(name string, data []byte) error {
+	if !ValidFileName(name) {
+		return fmt.Errorf("%w: %q is not a valid bundle file name", ErrBadFile, name)
+	}
+	s := ss.store
+	if err := s.putFile(ss.dir, name, data, putReplace); err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	return ss.AddFile(FileEntry{Name: name, Bytes: int64(len(data)), SHA256: sha256Hex(data)})
+}
+
+// Create opens a new streaming file of the open session for writing (the
+// live weight log), never over an existing file; see CreateBundleFile. Seal
+// fsyncs and hashes it.
+func (ss *Session) Create(name string) (*os.File, error) {
+	p, err := ss.Path(name)
+	if err != nil {
+		return nil, err
+	}
+	return CreateBundleFile(p)
+}
+
+// CreateBundleFile opens a new streaming file at path, inside an open
+// (unsealed) bundle, for writing: a valid bundle file name, created with
+// O_EXCL (never over an existing file), mode 0644, its directory entry
+// fsynced. It fits recorder.Options.Create, so the recorder's video files
+// are opened through the evidence store's rules too.
+func CreateBundleFile(path string) (*os.File, error) {
+	dir, name := filepath.Split(path)
+	if !ValidFileName(name) {
+		return nil, fmt.Errorf("%w: %q is not a valid bundle file name", ErrBadFile, name)
+	}
+	if _, err := os.Stat(filepath.Join(dir, UnsealedFile)); err != nil {
+		return nil, fmt.Errorf("%w: %s is not in an open bundle: %v", ErrSealed, path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syncDir(filepath.Clean(dir)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // AddFile records a file's size and SHA-256 computed while writing it, so
 // Seal need not read it again (Seal checks the size).
 func (ss *Session) AddFile(f FileEntry) error {
@@ -156,13 +208,12 @@ func (ss *Session) AddFile(f FileEntry) error {
 // cut by a power failure is recovered with it.
 func (ss *Session) Checkpoint(res result.Result) error {
 	s := ss.store
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 	if ss.entry.state != stUnsealed || s.open != ss {
 		return fmt.Errorf("%w: %s", ErrSealed, ss.entry.name)
 	}
 	res = ss.entry.identity(res, s)
-	if err := writeUnsealed(ss.dir, res); err != nil {
+	if err := s.writeUnsealed(ss.dir, res); err != nil {
 		return fmt.Errorf("evidence: checkpoint: %w", err)
 	}
 	ss.entry.res = res
@@ -206,6 +257,10 @@ func (s *Store) sealLocked(e *entry, res result.Result, known map[string]FileEnt
 		return result.Result{}, fmt.Errorf("evidence: seal %s: %w", e.name, err)
 	}
 	res = e.identity(res, s)
+	if !slices.Contains(result.StopReasons, res.StopReason) || res.Interrupted != (res.StopReason == result.StopInterrupted) {
+		return fail(fmt.Errorf("%w: stop_reason %q (interrupted %v): a result names why its recording ended, one of %s",
+			ErrBadResult, res.StopReason, res.Interrupted, strings.Join(result.StopReasons, ", ")))
+	}
 	// The final result goes into the marker first: a crash while sealing
 	// recovers it rather than the last checkpoint. Neither this nor
 	// allowed_signers needs its own directory fsync: the one after the
@@ -216,10 +271,10 @@ func (s *Store) sealLocked(e *entry, res result.Result, known map[string]FileEnt
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeFileRenamed(dir, UnsealedFile, data, 0o644); err != nil {
+	if err := s.putFile(dir, UnsealedFile, data, putReplace|putNoSync); err != nil {
 		return fail(err)
 	}
-	if err := writeFileRenamed(dir, AllowedSignersFile, []byte(s.AllowedSigners()+"\n"), 0o644); err != nil {
+	if err := s.putFile(dir, AllowedSignersFile, []byte(s.AllowedSigners()+"\n"), putReplace|putNoSync); err != nil {
 		return fail(err)
 	}
 	files, err := s.collectFiles(dir, known)
@@ -257,7 +312,7 @@ func (s *Store) writeSealFiles(dir string, manifest []byte, files []FileEntry) (
 	// The manifest's rename is made durable (with every name before it)
 	// before the derived files; those are made durable together before the
 	// marker goes, so a bundle without unsealed.json always has all four.
-	if err := writeFileAtomic(dir, ManifestFile, manifest, 0o644); err != nil {
+	if err := s.putFile(dir, ManifestFile, manifest, putReplace); err != nil {
 		return "", err
 	}
 	sums := SumsListing(files, sha)
@@ -269,7 +324,7 @@ func (s *Store) writeSealFiles(dir string, manifest []byte, files []FileEntry) (
 		{SumsFile, sums},
 		{SumsSigFile, s.sign(sums)},
 	} {
-		if err := writeFileRenamed(dir, f.name, f.data, 0o644); err != nil {
+		if err := s.putFile(dir, f.name, f.data, putReplace|putNoSync); err != nil {
 			return "", err
 		}
 	}
@@ -393,14 +448,9 @@ func (s *Store) quarantineForeign(session, dir string) error {
 		case ValidFileName(name) && de.Type().IsRegular():
 			continue
 		}
-		q := filepath.Join(s.dir, QuarantineDir, session)
-		if err := os.MkdirAll(q, 0o750); err != nil {
+		if err := s.quarantine(session, dir, name); err != nil {
 			return err
 		}
-		if err := os.Rename(filepath.Join(dir, name), filepath.Join(q, name)); err != nil {
-			return err
-		}
-		s.log.Warn("moved an entry that does not belong in a bundle out of it", "session", session, "entry", name, "to", q)
 	}
 	return syncDir(dir)
 }
@@ -435,7 +485,7 @@ func (s *Store) recoverLocked(e *entry, analyze Analyzer) (result.Result, error)
 		}
 	}
 	e.res.StartedAt, e.res.ClockSynced = base.StartedAt, base.ClockSynced
-	base.Interrupted = true
+	base.Interrupted, base.StopReason = true, result.StopInterrupted
 	res := base
 	if analyze != nil {
 		r, err := analyze(dir, base)
@@ -445,7 +495,7 @@ func (s *Store) recoverLocked(e *entry, analyze Analyzer) (result.Result, error)
 			res = r
 		}
 	}
-	res.Interrupted = true
+	res.Interrupted, res.StopReason = true, result.StopInterrupted
 	out, err := s.sealLocked(e, res, nil)
 	if err != nil {
 		return result.Result{}, err

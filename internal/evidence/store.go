@@ -19,6 +19,7 @@ import (
 
 	"weighin/internal/evidence/sshsig"
 	"weighin/internal/result"
+	"weighin/internal/sysclock"
 )
 
 // Key files in the state directory.
@@ -56,6 +57,8 @@ var (
 	ErrNotFound = errors.New("evidence: no such bundle")
 	// ErrNotSealed: the bundle is not sealed.
 	ErrNotSealed = errors.New("evidence: bundle not sealed")
+	// ErrBadResult: Seal was given a result the schema does not allow.
+	ErrBadResult = errors.New("evidence: bad result")
 )
 
 // Retention limits what the store keeps. The zero value keeps everything.
@@ -78,6 +81,9 @@ type Options struct {
 	// FreeSpace reports the free bytes of the file system holding a path;
 	// nil means FreeBytes (statfs).
 	FreeSpace func(path string) (int64, error)
+	// Clock gives the time of an addendum and whether the system clock is
+	// synchronised; nil means time.Now and sysclock.Synced.
+	Clock func() (time.Time, bool)
 }
 
 type entryState int
@@ -104,11 +110,12 @@ type entry struct {
 	res         result.Result
 	files       []FileEntry
 	removed     []FileEntry // tombstoned: the files retention removed
-	outcomes    int
-	lastOutcome string // SHA-256 of the latest addendum
-	latest      *Outcome
-	problem     string // damaged: why
+	chain       chainState  // outcomes and addenda, as last read
+	problem     string      // damaged: why
 }
+
+// latest is the bundle's latest outcome, nil if none.
+func (e *entry) latest() *Outcome { return e.chain.latest }
 
 // Store is the station's evidence: the signing key and the bundle
 // directories under <state>/sessions. Its methods are safe for concurrent
@@ -147,6 +154,9 @@ func Open(stateDir string, log *slog.Logger, opts Options) (*Store, error) {
 	if opts.FreeSpace == nil {
 		opts.FreeSpace = FreeBytes
 	}
+	if opts.Clock == nil {
+		opts.Clock = func() (time.Time, bool) { return time.Now(), sysclock.Synced() }
+	}
 	s := &Store{
 		dir:      stateDir,
 		sessions: filepath.Join(stateDir, SessionsDir),
@@ -163,6 +173,7 @@ func Open(stateDir string, log *slog.Logger, opts Options) (*Store, error) {
 	s.lockFile = lf
 	unlock := s.lock()
 	defer unlock()
+	s.cleanStaging()
 	if err := s.scan(); err != nil {
 		lf.Close()
 		return nil, err
@@ -208,18 +219,6 @@ func (s *Store) lock() func() {
 	return func() {
 		syscall.Flock(fd, syscall.LOCK_UN)
 		s.mu.Unlock()
-	}
-}
-
-// refreshOutcomes re-reads a bundle's outcome addenda, which another
-// process (weighctl outcome) may have added since Open.
-func (s *Store) refreshOutcomes(e *entry) {
-	if e.state != stSealed && e.state != stTombstoned {
-		return
-	}
-	fresh := readEntry(filepath.Join(s.sessions, e.name), e.name, e.seq)
-	if fresh.state == e.state && fresh.manifestSHA == e.manifestSHA {
-		e.outcomes, e.lastOutcome, e.latest = fresh.outcomes, fresh.lastOutcome, fresh.latest
 	}
 }
 
@@ -288,7 +287,7 @@ func (s *Store) List() []BundleInfo {
 		out = append(out, BundleInfo{
 			SessionID: e.name, Seq: e.seq, State: e.state.String(),
 			ManifestSHA256: e.manifestSHA, Result: e.published(s.head),
-			Outcome: e.latest, Protected: ProtectedBecause(e.res, e.latest), Problem: e.problem,
+			Outcome: e.latest(), Protected: ProtectedBecause(e.res, e.latest()), Problem: e.problem,
 		})
 	}
 	return out
@@ -387,22 +386,7 @@ func readEntry(dir, name string, seq int64) *entry {
 		e.state = stTombstoned
 		e.removed = t.Removed
 	}
-	for n := 1; ; n++ {
-		adata, err := os.ReadFile(filepath.Join(dir, OutcomeFileName(n)))
-		if err != nil {
-			break
-		}
-		a, _, err := ParseAddendum(adata)
-		if err != nil {
-			// A bad addendum protects the bundle: its outcome is unknown.
-			e.latest = &Outcome{Status: StatusEscalated, Note: err.Error()}
-			break
-		}
-		e.outcomes = n
-		e.lastOutcome = sha256Hex(adata)
-		o := a.Outcome
-		e.latest = &o
-	}
+	e.chain = readChain(dir, e.manifestSHA)
 	return e
 }
 
@@ -447,7 +431,7 @@ func (s *Store) loadKey() error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrKey, err)
 		}
-		if err := writeFileAtomic(s.dir, KeyFile, pem, 0o600); err != nil {
+		if err := s.putFile(s.dir, KeyFile, pem, putReplace); err != nil {
 			return fmt.Errorf("%w: %v", ErrKey, err)
 		}
 		s.priv = priv
@@ -476,7 +460,7 @@ func (s *Store) loadKey() error {
 	}
 	pubLine := []byte(s.AuthorizedKey() + "\n")
 	if old, err := os.ReadFile(filepath.Join(s.dir, PublicKeyFile)); err != nil || !bytes.Equal(old, pubLine) {
-		if err := writeFileAtomic(s.dir, PublicKeyFile, pubLine, 0o644); err != nil {
+		if err := s.putFile(s.dir, PublicKeyFile, pubLine, putReplace); err != nil {
 			return fmt.Errorf("%w: %v", ErrKey, err)
 		}
 	}
@@ -484,8 +468,11 @@ func (s *Store) loadKey() error {
 }
 
 // finishInterrupted completes removals and addenda that a crash cut short:
-// data files left in a tombstoned bundle, and signature files without their
-// document.
+// data files left in a tombstoned bundle, signature files without their
+// document, and files moved in for an addendum never written (or put there
+// by hand), which no manifest or addendum lists: those go to
+// <state>/quarantine/<session>/, so the bundle verifies again and nothing
+// is deleted.
 func (s *Store) finishInterrupted() {
 	for _, e := range s.entries {
 		dir := filepath.Join(s.sessions, e.name)
@@ -497,6 +484,13 @@ func (s *Store) finishInterrupted() {
 		if e.state != stSealed && e.state != stTombstoned {
 			continue
 		}
+		known := map[string]bool{
+			ManifestFile: true, ManifestSigFile: true, SumsFile: true, SumsSigFile: true,
+			TombstoneFile: true, TombstoneSigFile: true,
+		}
+		for _, f := range e.files {
+			known[f.Name] = true
+		}
 		des, _ := os.ReadDir(dir)
 		for _, de := range des {
 			n := de.Name()
@@ -504,10 +498,15 @@ func (s *Store) finishInterrupted() {
 			switch {
 			case n == TombstoneSigFile:
 				doc = TombstoneFile
-			case strings.HasPrefix(n, "outcome-") && strings.HasSuffix(n, ".sig"):
+			case (outcomeRE.MatchString(n) || addendumRE.MatchString(n)) && strings.HasSuffix(n, ".sig"):
 				doc = strings.TrimSuffix(n, ".sig") + ".json"
 			case isTemp(n):
 				os.Remove(filepath.Join(dir, n))
+				continue
+			case e.chain.bad == nil && !known[n] && !e.chain.listed[n]:
+				if err := s.quarantine(e.name, dir, n); err != nil {
+					s.log.Error("moving a file no manifest or addendum lists out of a bundle", "session", e.name, "file", n, "err", err)
+				}
 				continue
 			default:
 				continue
@@ -518,6 +517,28 @@ func (s *Store) finishInterrupted() {
 			}
 		}
 	}
+}
+
+// quarantine moves dir/name to <state>/quarantine/<session>/, never over a
+// file already there.
+func (s *Store) quarantine(session, dir, name string) error {
+	q := filepath.Join(s.dir, QuarantineDir, session)
+	if err := os.MkdirAll(q, 0o750); err != nil {
+		return err
+	}
+	dst := filepath.Join(q, name)
+	for i := 1; ; i++ {
+		err := moveInto(filepath.Join(dir, name), dst, false)
+		if !errors.Is(err, fs.ErrExist) || i == 100 {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		dst = filepath.Join(q, fmt.Sprintf("%s.%d", name, i))
+	}
+	s.log.Warn("moved an entry that does not belong in the bundle out of it", "session", session, "entry", name, "to", dst)
+	return syncDir(dir)
 }
 
 func tombstoneVictims(removed []FileEntry) []string {
@@ -566,10 +587,14 @@ func (s *Store) sign(data []byte) []byte {
 // a crash in between leaves a signature without document, which Open
 // removes, never a document without signature.
 func (s *Store) writeSigned(dir, name, sigName string, data []byte) error {
-	if err := writeFileAtomic(dir, sigName, s.sign(data), 0o644); err != nil {
+	if err := s.putFile(dir, sigName, s.sign(data), 0); err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, name, data, 0o644)
+	if err := s.putFile(dir, name, data, 0); err != nil {
+		os.Remove(filepath.Join(dir, sigName))
+		return err
+	}
+	return nil
 }
 
 func (s *Store) find(sessionID string) *entry {
@@ -579,41 +604,4 @@ func (s *Store) find(sessionID string) *entry {
 		}
 	}
 	return nil
-}
-
-// RecordOutcome adds a signed outcome addendum (outcome-NNN.json and .sig)
-// to a sealed bundle and returns it. at is the time of recording; it is
-// trusted only when clockSynced.
-func (s *Store) RecordOutcome(sessionID string, o Outcome, at time.Time, clockSynced bool) (Addendum, error) {
-	if err := o.Validate(); err != nil {
-		return Addendum{}, err
-	}
-	defer s.lock()()
-	e := s.find(sessionID)
-	if e == nil {
-		return Addendum{}, fmt.Errorf("%w: %q", ErrNotFound, sessionID)
-	}
-	if e.state != stSealed && e.state != stTombstoned {
-		return Addendum{}, fmt.Errorf("%w: %s is %s", ErrNotSealed, sessionID, e.state)
-	}
-	s.refreshOutcomes(e)
-	a := Addendum{
-		Type: TypeOutcome, Version: 1, SessionID: e.name, Seq: e.seq, N: e.outcomes + 1,
-		ManifestSHA256: e.manifestSHA, PreviousSHA256: e.lastOutcome,
-		RecordedAt: at.UTC().Format(time.RFC3339), ClockSynced: clockSynced,
-		Outcome: o, StationKey: sshsig.MarshalAuthorizedKey(s.pub, ""),
-	}
-	data, err := marshalDoc(a)
-	if err != nil {
-		return Addendum{}, fmt.Errorf("evidence: outcome: %w", err)
-	}
-	name := OutcomeFileName(a.N)
-	if err := s.writeSigned(filepath.Join(s.sessions, e.name), name, outcomeSigName(name), data); err != nil {
-		return Addendum{}, fmt.Errorf("evidence: outcome: %w", err)
-	}
-	e.outcomes = a.N
-	e.lastOutcome = sha256Hex(data)
-	e.latest = &o
-	s.log.Info("outcome recorded", "session", e.name, "n", a.N, "outcome", o.String())
-	return a, nil
 }

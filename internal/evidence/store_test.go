@@ -383,8 +383,8 @@ func editManifest(t *testing.T, dir string, key ed25519.PrivateKey, whole bool) 
 			}
 		}
 		// The outcome belongs to the old manifest: drop it.
-		os.Remove(filepath.Join(dir, "outcome-001.json"))
-		os.Remove(filepath.Join(dir, "outcome-001.sig"))
+		os.Remove(filepath.Join(dir, "addendum-001-outcome.json"))
+		os.Remove(filepath.Join(dir, "addendum-001-outcome.sig"))
 	}
 	data, err = marshalDoc(m)
 	if err != nil {
@@ -405,7 +405,7 @@ func TestTrackingFromBegin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Seal(result.Result{Verdict: result.VerdictMatch})
+	out, err := s.Seal(result.Result{Verdict: result.VerdictMatch, StopReason: result.StopCommand})
 	if err != nil {
 		t.Fatal(err)
 	}

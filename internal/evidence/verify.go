@@ -38,7 +38,17 @@ type FileCheck struct {
 	Status string `json:"status"`
 }
 
-// OutcomeInfo is one verified outcome addendum.
+// AddendumInfo is one verified addendum.
+type AddendumInfo struct {
+	File       string      `json:"file"`
+	N          int         `json:"n"`
+	Kind       string      `json:"kind"`
+	RecordedAt string      `json:"recorded_at"`
+	Files      []FileCheck `json:"files"`
+}
+
+// OutcomeInfo is one verified outcome: a legacy outcome-NNN.json or an
+// addendum of kind outcome.
 type OutcomeInfo struct {
 	File       string  `json:"file"`
 	N          int     `json:"n"`
@@ -50,21 +60,22 @@ type OutcomeInfo struct {
 // Problems; Findings are about the recording (gaps, drops, interruption)
 // rather than integrity.
 type Report struct {
-	Bundle                 string        `json:"bundle"`
-	SessionID              string        `json:"session_id"`
-	Seq                    int64         `json:"seq"`
-	State                  string        `json:"state"`
-	KeyFingerprint         string        `json:"key_fingerprint"`
-	ManifestSHA256         string        `json:"manifest_sha256"`
-	PreviousManifestSHA256 string        `json:"previous_manifest_sha256"`
-	Verdict                string        `json:"verdict"`
-	Interrupted            bool          `json:"interrupted"`
-	Tombstone              *Tombstone    `json:"tombstone,omitempty"`
-	Files                  []FileCheck   `json:"files"`
-	Outcomes               []OutcomeInfo `json:"outcomes"`
-	Problems               []Problem     `json:"problems"`
-	Findings               []string      `json:"findings"`
-	Notes                  []string      `json:"notes"`
+	Bundle                 string         `json:"bundle"`
+	SessionID              string         `json:"session_id"`
+	Seq                    int64          `json:"seq"`
+	State                  string         `json:"state"`
+	KeyFingerprint         string         `json:"key_fingerprint"`
+	ManifestSHA256         string         `json:"manifest_sha256"`
+	PreviousManifestSHA256 string         `json:"previous_manifest_sha256"`
+	Verdict                string         `json:"verdict"`
+	Interrupted            bool           `json:"interrupted"`
+	Tombstone              *Tombstone     `json:"tombstone,omitempty"`
+	Files                  []FileCheck    `json:"files"`
+	Outcomes               []OutcomeInfo  `json:"outcomes"`
+	Addenda                []AddendumInfo `json:"addenda"`
+	Problems               []Problem      `json:"problems"`
+	Findings               []string       `json:"findings"`
+	Notes                  []string       `json:"notes"`
 
 	key ed25519.PublicKey
 }
@@ -109,7 +120,7 @@ func VerifyFS(fsys fs.FS, opts VerifyOptions) *Report {
 // verifyContent is VerifyFS; dir, when not empty, is the bundle's path on
 // disk, for video re-analysis.
 func verifyContent(fsys fs.FS, dir string, opts VerifyOptions) *Report {
-	r := &Report{State: "damaged", Files: []FileCheck{}, Outcomes: []OutcomeInfo{}, Problems: []Problem{}, Findings: []string{}, Notes: []string{}}
+	r := &Report{State: "damaged", Files: []FileCheck{}, Outcomes: []OutcomeInfo{}, Addenda: []AddendumInfo{}, Problems: []Problem{}, Findings: []string{}, Notes: []string{}}
 	des, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		r.problem(".", "cannot list the bundle: %v", err)
@@ -173,10 +184,11 @@ func verifyContent(fsys fs.FS, dir string, opts VerifyOptions) *Report {
 		verifyFiles(r, fsys, m)
 		verifySums(r, fsys, present, m, key)
 	}
-	verifyOutcomes(r, fsys, present, key)
+	tip := verifyOutcomes(r, fsys, present, key)
+	verifyAddenda(r, fsys, present, known, tip, key)
 	for name := range present {
-		if !known[name] && !outcomeRE.MatchString(name) {
-			r.problem(name, "not listed in %s (not covered by the signature)", ManifestFile)
+		if !known[name] && !outcomeRE.MatchString(name) && !addendumRE.MatchString(name) {
+			r.problem(name, "listed by neither %s nor an addendum (not covered by a signature)", ManifestFile)
 		}
 	}
 	slices.SortFunc(r.Problems, func(a, b Problem) int {
@@ -289,7 +301,10 @@ func verifyTombstone(r *Report, fsys fs.FS, present map[string]bool, m *Manifest
 	r.note("data removed by retention at %s (%s: %s)", t.RemovedAt, t.Reason, t.Detail)
 }
 
-func verifyOutcomes(r *Report, fsys fs.FS, present map[string]bool, key ed25519.PublicKey) {
+// verifyOutcomes checks the legacy outcome-NNN.json chain and returns the
+// SHA-256 of its last document ("" if none, "?" if it is broken), which the
+// first addendum names.
+func verifyOutcomes(r *Report, fsys fs.FS, present map[string]bool, key ed25519.PublicKey) string {
 	nums := map[int]bool{}
 	maxN := 0
 	for name := range present {
@@ -322,7 +337,7 @@ func verifyOutcomes(r *Report, fsys fs.FS, present map[string]bool, key ed25519.
 			prev = "?"
 			continue
 		}
-		a, akey, err := ParseAddendum(data)
+		a, akey, err := ParseOutcomeAddendum(data)
 		if err != nil {
 			r.problem(name, "%v", detail(err))
 			prev = "?"
@@ -340,6 +355,112 @@ func verifyOutcomes(r *Report, fsys fs.FS, present map[string]bool, key ed25519.
 			r.problem(name, "previous_sha256 %q does not match the previous outcome (%q)", a.PreviousSHA256, prev)
 		}
 		r.Outcomes = append(r.Outcomes, OutcomeInfo{File: name, N: n, RecordedAt: a.RecordedAt, Outcome: a.Outcome})
+		prev = sha256Hex(data)
+	}
+	return prev
+}
+
+// verifyAddenda checks the addendum chain: numbers 1..N with one file each,
+// every addendum signed by the manifest's key, for this manifest, linked to
+// the previous one (the first to the legacy outcomes' tip), and every file it
+// lists present, intact and listed nowhere else. The files it lists join
+// known.
+func verifyAddenda(r *Report, fsys fs.FS, present, known map[string]bool, tip string, key ed25519.PublicKey) {
+	byN := map[int][]string{}
+	sigs := map[int][]string{}
+	maxN := 0
+	for name := range present {
+		m := addendumRE.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		n, err := strconv.Atoi(m[1])
+		if err != nil || fmt.Sprintf("%03d", n) != m[1] {
+			r.problem(name, "not a valid addendum file name")
+			continue
+		}
+		maxN = max(maxN, n)
+		if m[3] == "json" {
+			byN[n] = append(byN[n], name)
+		} else if !present[strings.TrimSuffix(name, ".sig")+".json"] {
+			sigs[n] = append(sigs[n], name)
+		}
+	}
+	prev := tip
+	for n := 1; n <= maxN; n++ {
+		names := byN[n]
+		slices.Sort(names)
+		for _, sig := range sigs[n] {
+			if len(names) == 0 {
+				r.problem(strings.TrimSuffix(sig, ".sig")+".json", "missing (its signature %s is there)", sig)
+			} else {
+				r.problem(sig, "signature without its addendum")
+			}
+		}
+		switch {
+		case len(names) == 0 && len(sigs[n]) == 0:
+			r.problem(fmt.Sprintf("addendum-%03d-*.json", n), "missing, but a later addendum exists")
+			prev = "?"
+			continue
+		case len(names) == 0:
+			prev = "?"
+			continue
+		case len(names) > 1:
+			r.problem(names[1], "a second addendum numbered %d (beside %s)", n, names[0])
+			prev = "?"
+			continue
+		}
+		name := names[0]
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			r.problem(name, "%v", err)
+			prev = "?"
+			continue
+		}
+		a, akey, err := ParseAddendum(data)
+		if err != nil {
+			r.problem(name, "%v", detail(err))
+			prev = "?"
+			continue
+		}
+		checkSig(r, fsys, name, AddendumSigName(a.N, a.Kind), data, key)
+		switch {
+		case !akey.Equal(key):
+			r.problem(name, "names key %s, the manifest %s", sshsig.Fingerprint(akey), r.KeyFingerprint)
+		case a.N != n || a.FileName() != name:
+			r.problem(name, "says it is addendum %d of kind %q (%s)", a.N, a.Kind, a.FileName())
+		case a.ManifestSHA256 != r.ManifestSHA256:
+			r.problem(name, "is for manifest %s, not this one (%s)", a.ManifestSHA256, r.ManifestSHA256)
+		case prev != "?" && a.PreviousSHA256 != prev:
+			r.problem(name, "previous_sha256 %q does not match the previous addendum or outcome (%q)", a.PreviousSHA256, prev)
+		}
+		info := AddendumInfo{File: name, N: n, Kind: a.Kind, RecordedAt: a.RecordedAt, Files: []FileCheck{}}
+		for _, f := range a.Files {
+			fc := FileCheck{Name: f.Name, Bytes: f.Bytes, Status: "ok"}
+			if known[f.Name] {
+				r.problem(f.Name, "listed by %s but already part of the bundle", name)
+				fc.Status = "sha256"
+			} else if n, sum, err := hashFile(fsys, f.Name); errors.Is(err, fs.ErrNotExist) {
+				fc.Status = "missing"
+				r.problem(f.Name, "missing (listed in %s)", name)
+			} else if err != nil {
+				fc.Status = "missing"
+				r.problem(f.Name, "unreadable: %v", err)
+			} else if n != f.Bytes {
+				fc.Status = "size"
+				r.problem(f.Name, "%d bytes, %s says %d", n, name, f.Bytes)
+			} else if sum != f.SHA256 {
+				fc.Status = "sha256"
+				r.problem(f.Name, "sha256 %s does not match %s (%s): content altered", sum, name, f.SHA256)
+			}
+			known[f.Name] = true
+			info.Files = append(info.Files, fc)
+		}
+		r.Addenda = append(r.Addenda, info)
+		if a.Kind == KindOutcome {
+			o, _ := a.Outcome()
+			r.Outcomes = append(r.Outcomes, OutcomeInfo{File: name, N: n, RecordedAt: a.RecordedAt, Outcome: o})
+		}
 		prev = sha256Hex(data)
 	}
 }

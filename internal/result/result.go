@@ -1,11 +1,29 @@
-// Package result defines the session result, schema 1: the record that goes
+// Package result defines the session result, schema 2: the record that goes
 // into every evidence bundle's manifest.json and onto MQTT (<base>/result and
 // <base>/results). Field names are a contract with outside tools; see
-// shared/design/architecture.md, "Session result (schema 1)".
+// docs/contracts.md, "Session result (schema 2)". Schema 2 is schema 1 with
+// stop_reason; schema-1 results (no stop_reason) are still read as they are.
 package result
 
 // Schema is the version of Result written by this code.
-const Schema = 1
+const Schema = 2
+
+// MinSchema is the oldest version of Result this code reads.
+const MinSchema = 1
+
+// Stop reasons (schema 2): why the recording ended, or StopInterrupted for a
+// session sealed at recovery.
+const (
+	StopButton      = "button"       // a long press
+	StopCommand     = "command"      // stop from MQTT or the local API
+	StopMaxDuration = "max_duration" // session.max_duration reached
+	StopInactivity  = "inactivity"   // no weight change for session.inactivity_stop
+	StopShutdown    = "shutdown"     // weighd was stopped (SIGTERM) while recording
+	StopInterrupted = "interrupted"  // sealed at recovery after a crash, a power cut or failed seals
+)
+
+// StopReasons lists every stop_reason value.
+var StopReasons = []string{StopButton, StopCommand, StopMaxDuration, StopInactivity, StopShutdown, StopInterrupted}
 
 // Verdict values, exactly as the schema names them.
 const (
@@ -31,6 +49,8 @@ type Result struct {
 	// Interrupted is true when the session was sealed at recovery after a
 	// crash or power cut rather than by a stop.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// StopReason (schema 2) is one of StopReasons; empty in schema 1.
+	StopReason string `json:"stop_reason,omitempty"`
 
 	Tracking string `json:"tracking"`
 	OrderRef string `json:"order_ref"`

@@ -37,6 +37,8 @@ func Next(s State, ev Event, now time.Time) (State, []Effect) {
 	case Command:
 		st.command(e)
 	case Tick:
+	case Shutdown:
+		st.stop(StopShutdown)
 	case RecordingStarted:
 		st.recordingStarted(e)
 	case RecordingFailed:

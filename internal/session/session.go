@@ -161,12 +161,13 @@ const (
 // StopReason says why a recording ended.
 type StopReason string
 
-// Stop reasons, as written into the bundle.
+// Stop reasons, as the result's stop_reason (schema 2) records them.
 const (
 	StopButton      StopReason = "button"       // long press
 	StopCommand     StopReason = "command"      // stop from MQTT or the local API
 	StopMaxDuration StopReason = "max_duration" // session.max_duration reached
 	StopInactivity  StopReason = "inactivity"   // no weight change for session.inactivity_stop
+	StopShutdown    StopReason = "shutdown"     // weighd is stopping (SIGTERM)
 )
 
 // Weighin is the frozen weight of the unopened parcel.
@@ -269,7 +270,7 @@ func (s State) RecordingFor(now time.Time) time.Duration {
 	return now.Sub(s.startedAt)
 }
 
-// Event is an input to Next: Reading, Press, Command, Tick,
+// Event is an input to Next: Reading, Press, Command, Tick, Shutdown,
 // RecordingStarted, RecordingFailed, Sealed, SealFailed.
 type Event interface{ event() }
 
@@ -360,6 +361,11 @@ func checkText(c Command) error {
 // Tick wakes the machine so it can act on its deadlines.
 type Tick struct{}
 
+// Shutdown: weighd is stopping. A recording is stopped (StopShutdown) and
+// sealed; a start under way is stopped as soon as it records; a start
+// still waiting for a stable weight is called off.
+type Shutdown struct{}
+
 // RecordingStarted: the recorder is recording session Session.
 type RecordingStarted struct{ Session uint64 }
 
@@ -386,6 +392,7 @@ func (Reading) event()          {}
 func (Press) event()            {}
 func (Command) event()          {}
 func (Tick) event()             {}
+func (Shutdown) event()         {}
 func (RecordingStarted) event() {}
 func (RecordingFailed) event()  {}
 func (Sealed) event()           {}

@@ -117,6 +117,22 @@ func TestFlow(t *testing.T) {
 			{61 * time.Second, Sealed{1, "000001-x"}, PhaseStable, nil, false},
 			{62 * time.Second, stop, PhaseStable, nil, false},
 		})},
+		{"shutdown stops a recording with its own reason", script(started1, []s{
+			{60 * time.Second, Shutdown{}, PhaseSealing, []Effect{StopRecording{1, StopShutdown}, Seal{1, 1}}, false},
+			{60 * time.Second, Shutdown{}, PhaseSealing, nil, false},
+		})},
+		{"shutdown while starting stops as soon as the recorder records", []s{
+			{0, parcel, PhaseStable, nil, false},
+			{2 * time.Second, start, PhaseStarting, []Effect{
+				FreezeWeight{1, weighin}, CaptureLabel{1}, Evaluate{1, weighin, Entries{}}, StartRecording{1, at(2 * time.Second)},
+			}, false},
+			{2 * time.Second, Shutdown{}, PhaseStarting, nil, false},
+			{3 * time.Second, RecordingStarted{1}, PhaseSealing, []Effect{StopRecording{1, StopShutdown}, Seal{1, 1}}, false},
+		}},
+		{"shutdown outside a session does nothing", []s{
+			{0, parcel, PhaseStable, nil, false},
+			{time.Second, Shutdown{}, PhaseStable, nil, false},
+		}},
 		{"a redelivered start never stops a recording nor starts another", script(started1, []s{
 			{4 * time.Second, start, PhaseRecording, nil, false},
 			{5 * time.Second, start, PhaseRecording, nil, false},

@@ -11,13 +11,6 @@ import (
 	"weighin/internal/session"
 )
 
-// ledDriver shows a pattern on the status LED.
-type ledDriver interface {
-	run(ctx context.Context) error
-	set(p led.Pattern)
-	off()
-}
-
 // runButton turns presses into events for loop.
 func (s *Station) runButton(ctx context.Context) error {
 	if s.hw.nextPress == nil {
@@ -38,7 +31,11 @@ func (s *Station) runButton(ctx context.Context) error {
 			continue
 		}
 		s.log.Info("press", "long", k == session.PressLong)
-		s.send(ctx, pressEv{kind: k})
+		select {
+		case s.events <- pressEv{kind: k}:
+		case <-ctx.Done():
+			return nil
+		}
 	}
 }
 
@@ -48,7 +45,7 @@ func (s *Station) runLED(ctx context.Context) error {
 		return nil
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.hw.led.run(ctx) })
+	g.Go(func() error { return s.hw.led.Run(ctx) })
 	g.Go(func() error {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
@@ -57,7 +54,7 @@ func (s *Station) runLED(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			case <-t.C:
-				s.hw.led.set(s.ledPattern())
+				s.hw.led.Set(s.ledPattern())
 			}
 		}
 	})

@@ -14,16 +14,16 @@ import (
 
 // realButton opens the push button on its pin. Double presses are off:
 // short presses are reported at release, without waiting for a second.
-func realButton(cfg config.Button, hw *hardware) error {
+func realButton(cfg config.Button) (func(ctx context.Context) (session.PressKind, error), error) {
 	p, err := inPin(cfg.Pin, "button.pin")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dev, err := button.New(p, &button.Opts{ActiveLow: cfg.ActiveLow, Debounce: cfg.Debounce, LongPress: cfg.LongPress, DoubleWindow: -1})
 	if err != nil {
-		return fmt.Errorf("button: %w", err)
+		return nil, fmt.Errorf("button: %w", err)
 	}
-	hw.nextPress = func(ctx context.Context) (session.PressKind, error) {
+	return func(ctx context.Context) (session.PressKind, error) {
 		for {
 			pr, err := dev.Next(ctx)
 			if err != nil {
@@ -36,14 +36,13 @@ func realButton(cfg config.Button, hw *hardware) error {
 				return session.PressLong, nil
 			}
 		}
-	}
-	return nil
+	}, nil
 }
 
 // ledDev adapts drivers/led to the station.
 type ledDev struct{ d *led.Dev }
 
-func newLED(p gpio.PinOut) (ledDriver, error) {
+func newLED(p gpio.PinOut) (LED, error) {
 	d, err := led.New(p, nil)
 	if err != nil {
 		return nil, fmt.Errorf("led: %w", err)
@@ -51,6 +50,6 @@ func newLED(p gpio.PinOut) (ledDriver, error) {
 	return ledDev{d}, nil
 }
 
-func (l ledDev) run(ctx context.Context) error { return l.d.Run(ctx) }
-func (l ledDev) set(p led.Pattern)             { l.d.Set(p) }
-func (l ledDev) off()                          { _ = l.d.Halt() }
+func (l ledDev) Run(ctx context.Context) error { return l.d.Run(ctx) }
+func (l ledDev) Set(p led.Pattern)             { l.d.Set(p) }
+func (l ledDev) Off()                          { _ = l.d.Halt() }

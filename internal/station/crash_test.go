@@ -11,6 +11,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/evidence"
+	"weighin/internal/result"
 )
 
 // TestKillDuringRecording kills weighd with SIGKILL at random moments of
@@ -42,7 +43,7 @@ func TestKillDuringRecording(t *testing.T) {
 		d.do(api.CmdSimPress, "short")
 		st := d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording && s.SessionID != "" })
 		began := time.Now()
-		time.Sleep(time.Duration(1500+rng.IntN(3000)) * time.Millisecond)
+		d.recordFor(time.Duration(1500+rng.IntN(3000)) * time.Millisecond)
 		rec := time.Since(began)
 		d.kill()
 		t.Logf("kill %d: session %s after %.1f s of recording", i+1, st.SessionID, rec.Seconds())
@@ -76,8 +77,8 @@ func checkRecovered(t *testing.T, d *daemon, id string, rec time.Duration) {
 		t.Fatal(err)
 	}
 	m := man.Result
-	if !m.Interrupted {
-		t.Errorf("%s: not marked interrupted", id)
+	if !m.Interrupted || m.StopReason != result.StopInterrupted {
+		t.Errorf("%s: interrupted %v, stop_reason %q; want interrupted", id, m.Interrupted, m.StopReason)
 	}
 	// The pre-roll is in the file too, so the video is longer than the
 	// recording; what matters is that no more than 2 s before the kill is

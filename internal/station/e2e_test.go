@@ -101,17 +101,25 @@ func (d *daemon) start() {
 		d.t.Fatal(err)
 	}
 	d.t.Cleanup(func() { d.kill() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	if !poll(20*time.Second, func() bool {
 		var st api.Status
-		if err := d.client.Status(context.Background(), &st); err == nil && st.Calibrated {
-			return
-		}
+		return d.client.Status(context.Background(), &st) == nil && st.Calibrated
+	}) {
+		d.t.Fatalf("weighd did not come up:\n%s", d.logText())
+	}
+}
+
+// poll checks cond every 50 ms until it holds (true) or timeout passes
+// (false): the one wait on the wall clock of the whole-daemon tests.
+func poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
 		if time.Now().After(deadline) {
-			d.t.Fatalf("weighd did not come up:\n%s", d.logText())
+			return false
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return true
 }
 
 func (d *daemon) logText() string {
@@ -174,17 +182,19 @@ func (d *daemon) status() api.Status {
 // waitFor polls the status until cond holds.
 func (d *daemon) waitFor(what string, timeout time.Duration, cond func(api.Status) bool) api.Status {
 	d.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		st := d.status()
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("timed out waiting for %s; status %+v\nlog:\n%s", what, st, d.logText())
-		}
-		time.Sleep(50 * time.Millisecond)
+	var st api.Status
+	if !poll(timeout, func() bool { st = d.status(); return cond(st) }) {
+		d.t.Fatalf("timed out waiting for %s; status %+v\nlog:\n%s", what, st, d.logText())
 	}
+	return st
+}
+
+// recordFor waits until the recording in progress has run for d.
+func (d *daemon) recordFor(dur time.Duration) {
+	d.t.Helper()
+	d.waitFor(fmt.Sprintf("%v of recording", dur), dur+20*time.Second, func(s api.Status) bool {
+		return s.Recording && s.RecordingS >= dur.Seconds()
+	})
 }
 
 // session runs one weigh-in: place, press, mark, stop; it returns the result.
@@ -197,9 +207,9 @@ func (d *daemon) session(grams float64, recordFor time.Duration) result.Result {
 	})
 	d.do(api.CmdSimPress, "short")
 	d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording })
-	time.Sleep(recordFor / 2)
+	d.recordFor(recordFor / 2)
 	d.do(api.CmdSimPress, "short") // mark
-	time.Sleep(recordFor / 2)
+	d.recordFor(recordFor)
 	d.do(api.CmdSimPress, "long") // stop
 	st := d.waitFor("the sealed result", 30*time.Second, func(s api.Status) bool {
 		return s.LastResult != nil && (before == nil || s.LastResult.SessionID != before.SessionID) && s.SessionState != "sealing"
@@ -317,7 +327,7 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	// The seller refunded the jacket: the outcome, sent over MQTT, becomes a
 	// signed addendum that verification follows.
 	pub("outcome", `{"session_id":"`+first.SessionID+`","status":"resolved","resolution":"partial_refund","amount":89.5,"currency":"USD"}`)
-	waitFile(t, filepath.Join(d.state, first.Bundle, evidence.OutcomeFileName(1)))
+	waitFile(t, filepath.Join(d.state, first.Bundle, evidence.AddendumFileName(1, evidence.KindOutcome)))
 	var index []registry.Session
 	if err := d.client.Sessions(context.Background(), map[string]string{"tracking": "LX123456785CN"}, &index); err != nil || len(index) != 1 || !strings.Contains(index[0].Claim, "partial_refund") {
 		t.Errorf("session index after the outcome: %+v, %v", index, err)
@@ -350,10 +360,13 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	// retained on result, and every entity's template over its topic's
 	// latest payload giving the right state.
 	for _, r := range []result.Result{first, second} {
-		collect(20*time.Second, func(m mqtttest.Msg) bool {
+		m := collect(20*time.Second, func(m mqtttest.Msg) bool {
 			var got result.Result
 			return m.Topic == "weighin/e2e/results" && json.Unmarshal([]byte(m.Payload), &got) == nil && got.SessionID == r.SessionID
 		})
+		if !strings.Contains(m.Payload, `"schema":2`) || !strings.Contains(m.Payload, `"stop_reason":"button"`) {
+			t.Errorf("result on MQTT lacks schema 2 and stop_reason button: %s", m.Payload)
+		}
 	}
 	collect(5*time.Second, func(m mqtttest.Msg) bool { return m.Topic == "weighin/e2e/label" })
 	d.stop()
@@ -493,29 +506,15 @@ func waitParcel(t *testing.T, stateDir, tracking string) {
 		t.Fatal(err)
 	}
 	defer reg.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if ok, err := reg.Has(context.Background(), tracking); err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("parcel %s never registered", tracking)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll(10*time.Second, func() bool { ok, err := reg.Has(context.Background(), tracking); return err == nil && ok }) {
+		t.Fatalf("parcel %s never registered", tracking)
 	}
 }
 
 func waitFile(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never appeared", path)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll(10*time.Second, func() bool { _, err := os.Stat(path); return err == nil }) {
+		t.Fatalf("%s never appeared", path)
 	}
 }
 

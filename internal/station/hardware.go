@@ -5,159 +5,140 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/host/v3"
 
 	"weighin/drivers/camera"
-	"weighin/drivers/camera/cameratest"
 	"weighin/drivers/hx711"
-	"weighin/drivers/hx711/hx711test"
+	"weighin/drivers/led"
 	"weighin/internal/config"
 	"weighin/internal/session"
 )
 
-// hardware is what the station reads and drives, real or simulated.
+// Hardware is what the station reads and drives. cmd/weighd chooses it:
+// OpenHardware for the real devices on periph pins, internal/sim for
+// weighd --sim. Run owns it from then on and calls Halt when it returns.
+type Hardware struct {
+	// ReadRaw blocks for the next HX711 conversion.
+	ReadRaw func(ctx context.Context) (int32, error)
+	// ScaleStats reports the driver's counters.
+	ScaleStats func() hx711.Stats
+	// OpenCamera opens the camera once (the reconnector retries it).
+	OpenCamera camera.OpenFunc
+	// CameraName is shown as the status' camera device ("" = camera.device).
+	CameraName string
+	// NextPress blocks for the next button press; nil: no button.
+	NextPress func(ctx context.Context) (session.PressKind, error)
+	// LED shows a pattern; nil: no LED.
+	LED LED
+	// Sim carries out the local API's sim_* commands; nil on real hardware.
+	Sim Simulator
+	// Halt powers the devices down, in reverse order of opening.
+	Halt func()
+	// FactoryOffset and FactoryScale are the calibration used when none is
+	// saved (the simulator's reference cell) when FactoryOK.
+	FactoryOffset, FactoryScale float64
+	FactoryOK                   bool
+}
+
+// LED is the status LED.
+type LED interface {
+	Run(ctx context.Context) error
+	Set(p led.Pattern)
+	Off()
+}
+
+// Simulator carries out the local API's sim_* commands (weighd --sim).
+type Simulator interface {
+	Command(ctx context.Context, name, value string) error
+}
+
+// hardware is the station's own view of Hardware.
 type hardware struct {
-	// readRaw blocks for the next HX711 conversion.
-	readRaw func(ctx context.Context) (int32, error)
-	// scaleStats reports the driver's counters.
-	scaleStats func() hx711.Stats
-	// openCamera opens the camera once (the reconnector retries it).
-	openCamera camera.OpenFunc
-	// nextPress blocks for the next button press.
-	nextPress func(ctx context.Context) (session.PressKind, error)
-	// led shows a pattern; nil when there is no LED.
-	led ledDriver
-	// sim is set under --sim.
-	sim *simHW
-	// halt powers devices down, in reverse order of opening.
-	halt func()
-	// factory is the calibration used when none is saved (the simulator's
-	// reference cell); ok is false on real hardware.
+	readRaw                     func(ctx context.Context) (int32, error)
+	scaleStats                  func() hx711.Stats
+	openCamera                  camera.OpenFunc
+	cameraName                  string
+	nextPress                   func(ctx context.Context) (session.PressKind, error)
+	led                         LED
+	sim                         Simulator
+	halt                        func()
 	factoryOffset, factoryScale float64
 	factoryOK                   bool
 }
 
-// simHW are the simulator's controls, for the sim_* API commands.
-type simHW struct {
-	load    *hx711test.Load
-	presses chan session.PressKind
-	// scaleDown makes every HX711 read time out, as a chip whose DOUT
-	// wire came loose.
-	scaleDown atomic.Bool
-	camera    *simCamera
-	// label opens the synthetic cameras and shows labels on them.
-	label *simLabel
-}
-
-// simCamera wraps the synthetic camera so that it can be unplugged on
-// demand: the open source fails with camera.ErrUnplugged and opens fail
-// until the unplug's end.
-type simCamera struct {
-	open camera.OpenFunc
-
-	mu    sync.Mutex
-	gen   uint64    // counts unplugs; a source from an earlier one is gone
-	until time.Time // opens fail before this
-}
-
-func (c *simCamera) state() (uint64, time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.gen, c.until
-}
-
-// unplug pulls the camera out for d.
-func (c *simCamera) unplug(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	c.until = time.Now().Add(d)
-}
-
-func (c *simCamera) Open(ctx context.Context) (camera.Source, error) {
-	gen, until := c.state()
-	if time.Now().Before(until) {
-		return nil, fmt.Errorf("%w: simulated camera unplugged", camera.ErrUnplugged)
+func newHardware(h Hardware) *hardware {
+	hw := &hardware{
+		readRaw: h.ReadRaw, scaleStats: h.ScaleStats, openCamera: h.OpenCamera, cameraName: h.CameraName, nextPress: h.NextPress,
+		led: h.LED, sim: h.Sim, halt: h.Halt,
+		factoryOffset: h.FactoryOffset, factoryScale: h.FactoryScale, factoryOK: h.FactoryOK,
 	}
-	src, err := c.open(ctx)
-	if err != nil {
-		return nil, err
+	if hw.halt == nil {
+		hw.halt = func() {}
 	}
-	return &simSource{Source: src, cam: c, gen: gen}, nil
-}
-
-type simSource struct {
-	camera.Source
-	cam *simCamera
-	gen uint64
-}
-
-func (s *simSource) Next(ctx context.Context) (camera.Frame, error) {
-	if gen, _ := s.cam.state(); gen != s.gen {
-		return camera.Frame{}, fmt.Errorf("%w: simulated camera pulled out", camera.ErrUnplugged)
+	if hw.scaleStats == nil {
+		hw.scaleStats = func() hx711.Stats { return hx711.Stats{} }
 	}
-	return s.Source.Next(ctx)
+	return hw
 }
 
-func openHardware(cfg config.Config, sim bool, log *slog.Logger) (*hardware, error) {
+// OpenHardware opens the real devices: the HX711 on scale.sck_pin and
+// scale.dout_pin, the V4L2 camera, the button and the LED. A pin the board
+// does not have is a configuration error (config.ErrInvalid).
+func OpenHardware(cfg config.Config, log *slog.Logger) (Hardware, error) {
 	gain, err := hx711.GainFor(cfg.Scale.Gain)
 	if err != nil {
-		return nil, fmt.Errorf("%w: scale.gain: %v", config.ErrInvalid, err)
+		return Hardware{}, fmt.Errorf("%w: scale.gain: %v", config.ErrInvalid, err)
 	}
-	camOpts := camera.OptsFromConfig(cfg.Camera)
-	if sim {
-		return openSim(cfg, gain, log)
-	}
-
 	state, err := host.Init()
 	if err != nil {
-		return nil, fmt.Errorf("periph host.Init: %w", err)
+		return Hardware{}, fmt.Errorf("periph host.Init: %w", err)
 	}
 	for _, f := range state.Failed {
 		log.Debug("periph driver failed to load", "driver", f.D.String(), "err", f.Err)
 	}
 	sck, err := outPin(cfg.Scale.SCKPin, "scale.sck_pin")
 	if err != nil {
-		return nil, err
+		return Hardware{}, err
 	}
 	dout, err := inPin(cfg.Scale.DOUTPin, "scale.dout_pin")
 	if err != nil {
-		return nil, err
+		return Hardware{}, err
 	}
 	dev, err := hx711.New(sck, dout, &hx711.Opts{Gain: gain, Rate: cfg.Scale.Rate, Timeout: cfg.Scale.ReadTimeout, Pull: gpio.PullUp})
 	if err != nil {
-		return nil, err
+		return Hardware{}, err
 	}
-	hw := &hardware{
-		readRaw:    dev.Read,
-		scaleStats: dev.Stats,
-		openCamera: camera.DevOpener(camOpts),
+	hw := Hardware{
+		ReadRaw:    dev.Read,
+		ScaleStats: dev.Stats,
+		OpenCamera: camera.DevOpener(camera.OptsFromConfig(cfg.Camera)),
 	}
 	halts := []func(){func() { _ = dev.Halt() }}
-	if err := realButton(cfg.Button, hw); err != nil {
-		return nil, err
-	}
-	if cfg.LED.Pin != "" {
-		p, err := outPin(cfg.LED.Pin, "led.pin")
-		if err != nil {
-			return nil, err
-		}
-		if hw.led, err = newLED(p); err != nil {
-			return nil, err
-		}
-		halts = append(halts, func() { hw.led.off() })
-	}
-	hw.halt = func() {
+	halt := func() {
 		for i := len(halts) - 1; i >= 0; i-- {
 			halts[i]()
 		}
 	}
+	if hw.NextPress, err = realButton(cfg.Button); err != nil {
+		halt()
+		return Hardware{}, err
+	}
+	if cfg.LED.Pin != "" {
+		p, err := outPin(cfg.LED.Pin, "led.pin")
+		if err != nil {
+			halt()
+			return Hardware{}, err
+		}
+		if hw.LED, err = newLED(p); err != nil {
+			halt()
+			return Hardware{}, err
+		}
+		halts = append(halts, hw.LED.Off)
+	}
+	hw.Halt = halt
 	return hw, nil
 }
 
@@ -177,58 +158,5 @@ func inPin(name, key string) (gpio.PinIO, error) {
 	return p, nil
 }
 
-// openSim builds the simulated station: an HX711 chip behind fake pins with
-// the reference cell's load model, read by our real driver; a synthetic
-// camera at the configured size and rate; a virtual button.
-func openSim(cfg config.Config, gain hx711.Gain, log *slog.Logger) (*hardware, error) {
-	clk := hx711test.SystemClock{}
-	load, err := hx711test.NewLoad(clk, nil)
-	if err != nil {
-		return nil, err
-	}
-	chip, err := hx711test.New(hx711test.Opts{
-		Clock: clk, Rate: cfg.Scale.Rate, Source: load.Source(),
-		Noise: hx711test.RefNoise(cfg.Scale.Rate), Seed: uint64(time.Now().UnixNano()),
-	})
-	if err != nil {
-		return nil, err
-	}
-	dev, err := hx711.New(chip.SCK(), chip.DOUT(), &hx711.Opts{Gain: gain, Rate: cfg.Scale.Rate, Timeout: cfg.Scale.ReadTimeout, Clock: clk})
-	if err != nil {
-		return nil, err
-	}
-	presses := make(chan session.PressKind, 4)
-	lbl := &simLabel{opts: cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, Quality: cfg.Camera.JPEGQuality}}
-	sim := &simHW{load: load, presses: presses, camera: &simCamera{open: lbl.open}, label: lbl}
-	readTimeout := cfg.Scale.ReadTimeout
-	hw := &hardware{
-		readRaw: func(ctx context.Context) (int32, error) {
-			if sim.scaleDown.Load() {
-				select {
-				case <-time.After(readTimeout):
-				case <-ctx.Done():
-					return 0, ctx.Err()
-				}
-				return 0, fmt.Errorf("%w: simulated HX711 disconnected", hx711.ErrTimeout)
-			}
-			return dev.Read(ctx)
-		},
-		scaleStats: dev.Stats,
-		openCamera: sim.camera.Open,
-		nextPress: func(ctx context.Context) (session.PressKind, error) {
-			select {
-			case k := <-presses:
-				return k, nil
-			case <-ctx.Done():
-				return 0, ctx.Err()
-			}
-		},
-		sim:           sim,
-		halt:          func() { _ = dev.Halt() },
-		factoryOffset: hx711test.RefOffset, factoryScale: hx711test.RefCountsPerGram, factoryOK: true,
-	}
-	log.Info("simulated hardware", "rate", cfg.Scale.Rate, "camera", fmt.Sprintf("%dx%d@%d", cfg.Camera.Width, cfg.Camera.Height, cfg.Camera.FPS))
-	return hw, nil
-}
-
-var errNotSim = errors.New("only under weighd --sim")
+// ErrNotSim: a sim_* command on real hardware.
+var ErrNotSim = errors.New("only under weighd --sim")

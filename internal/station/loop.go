@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"weighin/internal/evidence"
@@ -20,7 +19,10 @@ import (
 	"weighin/internal/weighing"
 )
 
-// event is anything sent to loop.
+// event is anything sent to loop on Station.events: by the scale, the
+// button, the API and MQTT, the watchdog. The answers of the video, label
+// and seal goroutines come instead on channels the session owns (current),
+// each written once, so no goroutine ever waits for loop to answer it.
 type event any
 
 // sampleEv is one conversion and what the pipeline made of it.
@@ -38,269 +40,398 @@ type cmdEv struct {
 	reply chan error
 }
 
-// startedEv is the recorder's answer to a start.
-type startedEv struct {
-	id  uint64
-	err error
-}
-
-// sealedEv is a seal attempt's answer, with what it received from the
-// recording and the label goroutine for the next attempt.
-type sealedEv struct {
-	id  uint64
-	res result.Result
-	got sealInputs
-	err error
-}
-
 // scaleFaultEv: the HX711 stopped answering; the next sampleEv ends it.
 type scaleFaultEv struct{ err error }
 
 // pingEv asks loop to show it is alive, for the watchdog.
 type pingEv struct{ reply chan struct{} }
 
-// trackingEv is a tracking number decoded from the label still.
-type trackingEv struct {
-	id       uint64
-	tracking string
-}
-
-// current is the session in progress, owned by loop: it exists exactly
-// while the session machine is in a session (starting, recording,
-// sealing). A seal attempt gets a copy.
-type current struct {
-	id      uint64
-	es      *evidence.Session // nil when the bundle could not be opened
-	start   time.Time
-	t0      time.Duration // scale time of the start, for weight.csv
-	weightF *os.File
-	weightW *trace.Writer
-	// label delivers the label still once; stop, made when the recording
-	// is stopped, delivers its end once.
-	label chan labelResult
-	stop  chan stopResult
-	// got is what earlier seal attempts received from label and stop.
-	got sealInputs
-	// sealing is set while a seal attempt runs.
-	sealing bool
-	preview verdict.Outcome
-	parcel  *registry.Parcel
-}
-
-// sealInputs are the recording's end and the label still, once received.
-type sealInputs struct {
-	stats *stopResult
-	still *labelResult
-}
+// The session's answers, as loop receives them.
+type (
+	startedEv struct {
+		id  uint64
+		err error
+	}
+	stoppedEv struct {
+		id   uint64
+		stop stopResult
+	}
+	labelEv struct {
+		id    uint64
+		label labelResult
+	}
+	sealedEv struct {
+		id  uint64
+		res result.Result
+		err error
+	}
+	// labelLateEv: the label still did not come within labelWait of the
+	// recording's end.
+	labelLateEv struct{ id uint64 }
+	// shutdownEv: weighd is stopping.
+	shutdownEv struct{}
+)
 
 type stopResult struct {
 	stats recorder.Stats
 	err   error
 }
 
+// labelResult is the label still of a session and the tracking number the
+// label goroutine chose from its barcodes (label.ChooseTracking, once).
 type labelResult struct {
 	still    label.Still
-	warnings []label.Warning
+	tracking string
 	ok       bool
 }
 
-func (s *Station) send(ctx context.Context, ev event) {
-	select {
-	case s.events <- ev:
-	case <-ctx.Done():
-	case <-s.loopDone:
-	}
+// current is the session in progress, owned by loop: it exists exactly
+// while the session machine is in a session (starting, recording,
+// sealing). It holds everything the sealer needs; a seal attempt gets a
+// finished copy (sealInput).
+type current struct {
+	id      uint64
+	es      *evidence.Session // nil when the bundle could not be opened
+	start   time.Time
+	synced  bool
+	t0      time.Duration // scale time of the start, for weight.csv
+	weightF *os.File
+	weightW *trace.Writer
+
+	// Answers, each written once (capacity 1): the recorder's start and
+	// stop, the label still, the running seal attempt's result.
+	started chan error
+	stopped chan stopResult // nil until the recording is stopped
+	label   chan labelResult
+	sealed  chan sealedEv // nil while no attempt runs
+
+	stats     *stopResult  // the recording's end, once it came
+	still     *labelResult // the label still, once it came
+	labelDue  time.Time    // after the stop: the latest the still may come
+	sealAsked int          // the attempt the session machine asked for, 0 none
+	sealRun   int          // the attempt running or last run
+
+	// tracking is the number read from the label (empty: none, or the
+	// buyer typed one); parcel and preview follow the latest entries.
+	tracking string
+	parcel   *registry.Parcel
+	preview  verdict.Outcome
 }
 
 // shutdownTimeout bounds the seal of a recording in progress when weighd
 // is stopped; systemd's TimeoutStopSec (20 s) must leave room for it.
 const shutdownTimeout = 15 * time.Second
 
-// loop owns the session state machine.
+// labelWait bounds the wait for the label still once the recording ended.
+const labelWait = 5 * time.Second
+
+// loopState is loop's: the session machine, the session in progress and
+// what the effects carry between events.
+type loopState struct {
+	s        *Station
+	ctx      context.Context // for I/O that must finish even while stopping
+	ss       session.State
+	cur      *current
+	params   verdict.Params
+	last     weighing.Reading
+	scaleErr error // the HX711 is not answering
+	stopping bool
+	timer    *time.Timer // the session machine's one timer
+	label    *time.Timer // labelDue
+	pending  []chan error
+}
+
+// loop owns the session. Each turn it takes one input (next), translates
+// it into at most one session event (translate), runs the machine and
+// carries out the effects (apply). It returns when ctx has ended and the
+// session in progress is sealed (or after shutdownTimeout).
 func (s *Station) loop(ctx context.Context) error {
+	defer close(s.loopDone)
 	ss, err := session.New(session.ConfigFrom(s.cfg.Session))
 	if err != nil {
 		return err
 	}
-	params := verdict.ParamsFrom(s.cfg.Verdict)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer close(s.loopDone)
-	var cur *current
-	var pending []chan error // replies waiting on the current event's refusals
-	var lastReading weighing.Reading
-	var evalParcel *registry.Parcel
-	var evalOut verdict.Outcome
-	var scaleErr error // the HX711 is not answering
-
+	l := &loopState{s: s, ctx: context.WithoutCancel(ctx), ss: ss, params: verdict.ParamsFrom(s.cfg.Verdict),
+		timer: time.NewTimer(time.Hour), label: time.NewTimer(time.Hour)}
+	l.timer.Stop()
+	l.label.Stop()
+	var deadline <-chan time.Time
+	done := ctx.Done()
 	for {
-		var ev session.Event
-		var reply chan error
 		var e event
+		cur := l.cur
+		var started <-chan error
+		var stopped <-chan stopResult
+		var label <-chan labelResult
+		var sealed <-chan sealedEv
+		if cur != nil {
+			started, stopped, label, sealed = cur.started, cur.stopped, cur.label, cur.sealed
+		}
 		select {
-		case <-ctx.Done():
-			s.shutdown(cur, ss)
+		case <-done:
+			done = nil
+			deadline = time.After(shutdownTimeout)
+			e = shutdownEv{}
+		case <-deadline:
+			s.log.Error("the session in progress was not sealed in time; it is sealed as interrupted at the next start", "session", l.sessionID())
 			return nil
-		case <-timer.C:
+		case <-l.timer.C:
 			e = session.Tick{}
+		case <-l.label.C:
+			if cur != nil {
+				e = labelLateEv{id: cur.id}
+			}
 		case e = <-s.events:
+		case err := <-started:
+			e = startedEv{id: cur.id, err: err}
+		case r := <-stopped:
+			e = stoppedEv{id: cur.id, stop: r}
+		case r := <-label:
+			e = labelEv{id: cur.id, label: r}
+		case r := <-sealed:
+			e = r
 		}
-		// The time of the event, not of the previous one: a Tick must see
-		// the deadline it was armed for.
-		now := time.Now()
-		switch e := e.(type) {
-		case session.Tick:
-			ev = e
-		case scaleFaultEv:
-			scaleErr = e.err
-			continue
-		case pingEv:
-			e.reply <- struct{}{}
-			continue
-		case sampleEv:
-			scaleErr = nil
-			lastReading = e.reading
-			s.noteReading(e.reading)
-			if cur != nil && cur.weightW != nil {
-				_ = cur.weightW.Write(trace.Record{
-					Sample: trace.Sample{T: e.reading.T - cur.t0, Raw: e.raw},
-					Grams:  e.reading.Grams, Stable: e.reading.Stable,
-				})
-			}
-			if ss.Phase == session.PhaseRecording {
-				select { // the subtitle track; skipping one is harmless
-				case s.video <- videoCmd{info: &recInfo{wall: now, grams: e.reading.Grams, stable: e.reading.Stable, order: ss.Entries.OrderRef}}:
-				default:
-				}
-			}
-			ws, ok := weightState(e.reading.State)
-			if !ok {
-				continue
-			}
-			ev = session.Reading{Grams: e.reading.Grams, State: ws}
-		case pressEv:
-			if e.kind == session.PressShort && scaleErr != nil && startsSession(ss.Phase) {
-				reason := "the scale is not answering: " + scaleErr.Error()
-				s.log.Warn("refused", "command", "start", "source", "button", "reason", reason)
-				s.pub.PublishFault("start", reason)
-				continue
-			}
-			ev = session.Press{Kind: e.kind}
-		case cmdEv:
-			if e.cmd.Kind == session.CmdStart && scaleErr != nil && startsSession(ss.Phase) {
-				e.reply <- fmt.Errorf("start refused: the scale is not answering: %v", scaleErr)
-				continue
-			}
-			ev, reply = e.cmd, e.reply
-		case startedEv:
-			if cur == nil || cur.id != e.id {
-				continue
-			}
-			if e.err != nil {
-				ev = session.RecordingFailed{Session: e.id, Reason: e.err.Error()}
-			} else {
-				ev = session.RecordingStarted{Session: e.id}
-				s.setError("")
-			}
-		case sealedEv:
-			if cur != nil && cur.id == e.id {
-				cur.sealing, cur.got = false, e.got
-			}
-			if e.err != nil {
-				ev = session.SealFailed{Session: e.id, Reason: e.err.Error()}
-			} else {
-				ev = session.Sealed{Session: e.id, Bundle: e.res.Bundle}
-				s.setLastResult(e.res)
-				s.setError("") // a failed attempt's fault is over
-			}
-		case trackingEv:
-			if cur == nil || cur.id != e.id || ss.Entries.Tracking != "" {
-				continue
-			}
-			ev = session.Command{Kind: session.CmdTracking, Text: e.tracking, Source: "barcode"}
-		default:
-			continue
+		if ev, reply := l.translate(e); ev != nil {
+			l.apply(ev, reply)
 		}
+		l.trySeal()
+		if l.stopping && l.cur == nil && !l.ss.Phase.InSession() && l.ss.Phase != session.PhaseWaiting {
+			return nil
+		}
+	}
+}
 
-		prev := ss
-		var effects []session.Effect
-		ss, effects = session.Next(ss, ev, now)
-		if reply != nil {
-			pending = append(pending, reply)
+func (l *loopState) sessionID() string {
+	if l.cur != nil && l.cur.es != nil {
+		return l.cur.es.ID()
+	}
+	return ""
+}
+
+// translate turns one input into a session event (nil: none), keeping what
+// the session owns up to date: the weight log, the recording's end, the
+// label still and its tracking number. Answers for an earlier session are
+// dropped.
+func (l *loopState) translate(e event) (session.Event, chan error) {
+	s, cur := l.s, l.cur
+	now := time.Now()
+	mine := func(id uint64) bool { return cur != nil && cur.id == id }
+	switch e := e.(type) {
+	case session.Tick:
+		return e, nil
+	case shutdownEv:
+		l.stopping = true
+		if l.ss.Phase.InSession() {
+			s.log.Info("stopping: sealing the session in progress", "session", l.sessionID(), "phase", l.ss.Phase)
 		}
-		for _, eff := range effects {
-			switch eff := eff.(type) {
-			case session.Timer:
-				timer.Reset(max(time.Until(eff.At), 0))
-			case session.PublishState:
-				// state goes out below
-			case session.Refuse:
-				s.log.Info("refused", "command", eff.Command, "source", eff.Source, "reason", eff.Reason)
-				err := fmt.Errorf("%s refused: %s", eff.Command, eff.Reason)
-				for _, r := range pending {
-					r <- err
-				}
-				pending = nil
-			case session.Fault:
-				s.log.Warn("session fault", "session", eff.Session, "reason", eff.Reason)
-				s.setError(eff.Reason)
-				s.pub.PublishFault("session", eff.Reason)
-			case session.Tare:
-				if err := s.tare(ctx); err != nil {
-					s.log.Warn("tare failed", "err", err)
-					s.setError("tare: " + err.Error())
-				}
-			case session.FreezeWeight:
-				s.log.Info("weigh-in frozen", "session", eff.Session, "grams", eff.Weighin.Grams, "stable", eff.Weighin.Stable)
-			case session.CaptureLabel:
-				// started with the recording below: the label window opens
-				// at the press.
-			case session.Evaluate:
-				// It comes before StartRecording in the start's batch, and
-				// again whenever an entry changes during the recording.
-				evalParcel = s.lookupParcel(ctx, eff.Entries)
-				out, err := s.evaluate(params, eff.Weighin, eff.Entries, evalParcel)
-				if err != nil {
-					s.log.Warn("verdict", "err", err)
-					break
-				}
-				evalOut = out
-				if cur != nil && cur.id == eff.Session {
-					cur.parcel, cur.preview = evalParcel, evalOut
-					if cur.es != nil {
-						_ = cur.es.Checkpoint(s.partialResult(cur, eff.Weighin, eff.Entries, cur.start, clockSynced()))
-					}
-				}
-			case session.StartRecording:
-				cur = s.begin(ctx, eff, ss, lastReading, evalParcel, evalOut)
-			case session.Mark:
-				if cur != nil && cur.id == eff.Session {
-					s.video <- videoCmd{mark: &markCmd{at: eff.At, label: eff.Label}}
-				}
-			case session.StopRecording:
-				s.log.Info("recording stopping", "session", eff.Session, "reason", eff.Reason)
-				if cur != nil && cur.id == eff.Session && cur.stop == nil {
-					s.stopRecording(cur)
-				}
-			case session.Seal:
-				if cur != nil && cur.id == eff.Session && !cur.sealing {
-					cur.sealing = true
-					go s.seal(ctx, *cur, ss.Weighin, ss.Entries, params, eff.Attempt)
-				}
+		return session.Shutdown{}, nil
+	case scaleFaultEv:
+		l.scaleErr = e.err
+	case pingEv:
+		e.reply <- struct{}{}
+	case sampleEv:
+		l.scaleErr = nil
+		l.last = e.reading
+		s.noteReading(e.reading)
+		if cur != nil && cur.weightW != nil {
+			_ = cur.weightW.Write(trace.Record{
+				Sample: trace.Sample{T: e.reading.T - cur.t0, Raw: e.raw},
+				Grams:  e.reading.Grams, Stable: e.reading.Stable,
+			})
+		}
+		if l.ss.Phase == session.PhaseRecording {
+			select { // the subtitle track; skipping one is harmless
+			case s.video <- videoCmd{info: &recInfo{wall: now, grams: e.reading.Grams, stable: e.reading.Stable, order: l.ss.Entries.OrderRef}}:
+			default:
 			}
 		}
-		for _, r := range pending {
-			r <- nil
+		if ws, ok := weightState(e.reading.State); ok {
+			return session.Reading{Grams: e.reading.Grams, State: ws}, nil
 		}
-		pending = nil
-		if ss.Phase != prev.Phase {
-			s.log.Debug("phase", "from", prev.Phase, "to", ss.Phase)
+	case pressEv:
+		if reason := l.refuseStart(e.kind == session.PressShort); reason != "" {
+			s.log.Warn("refused", "command", "start", "source", "button", "reason", reason)
+			s.live.PublishFault("start", reason)
+			return nil, nil
 		}
-		if cur != nil && !ss.Phase.InSession() {
-			s.leave(cur)
-			cur = nil
+		return session.Press{Kind: e.kind}, nil
+	case cmdEv:
+		if l.stopping {
+			e.reply <- errors.New("weighd is stopping")
+			return nil, nil
 		}
-		s.publishState(ss, cur)
+		if reason := l.refuseStart(e.cmd.Kind == session.CmdStart); reason != "" {
+			e.reply <- fmt.Errorf("start refused: %s", reason)
+			return nil, nil
+		}
+		return e.cmd, e.reply
+	case startedEv:
+		if !mine(e.id) {
+			return nil, nil
+		}
+		if e.err != nil {
+			return session.RecordingFailed{Session: e.id, Reason: e.err.Error()}, nil
+		}
+		s.setError("")
+		return session.RecordingStarted{Session: e.id}, nil
+	case stoppedEv:
+		if mine(e.id) {
+			cur.stats = &e.stop
+			cur.stopped = nil
+			if cur.still == nil {
+				cur.labelDue = now.Add(labelWait)
+				l.label.Reset(labelWait)
+			}
+		}
+	case labelEv:
+		if mine(e.id) && cur.still == nil {
+			l.gotLabel(e.label)
+		}
+	case labelLateEv:
+		if mine(e.id) && cur.still == nil {
+			s.log.Warn("no label still came", "session", l.sessionID())
+			l.gotLabel(labelResult{})
+		}
+	case sealedEv:
+		if !mine(e.id) {
+			return nil, nil
+		}
+		cur.sealed = nil
+		if e.err != nil {
+			return session.SealFailed{Session: e.id, Reason: e.err.Error()}, nil
+		}
+		s.setError("") // a failed attempt's fault is over
+		return session.Sealed{Session: e.id, Bundle: e.res.Bundle}, nil
+	}
+	return nil, nil
+}
+
+// refuseStart says why a start (a short press, the start command) may not
+// begin a session now: weighd is stopping, or the scale is not answering
+// (the last weight is stale). "" when it may.
+func (l *loopState) refuseStart(isStart bool) string {
+	if !isStart || !startsSession(l.ss.Phase) {
+		return ""
+	}
+	switch {
+	case l.stopping:
+		return "weighd is stopping"
+	case l.scaleErr != nil:
+		return "the scale is not answering: " + l.scaleErr.Error()
+	}
+	return ""
+}
+
+// gotLabel keeps the session's label still. Its tracking number, unless
+// the buyer gave one, becomes the session's and re-evaluates the preview.
+func (l *loopState) gotLabel(r labelResult) {
+	cur := l.cur
+	cur.still = &r
+	l.label.Stop()
+	if r.tracking != "" && l.ss.Entries.Tracking == "" {
+		cur.tracking = r.tracking
+		l.s.log.Info("tracking number from the label", "session", l.sessionID(), "tracking", r.tracking)
+		l.evaluate(l.ss.Weighin, l.ss.Entries)
+	}
+}
+
+// entries are the session's entries with the label's tracking number
+// when the buyer gave none.
+func (l *loopState) entries(e session.Entries) session.Entries {
+	if e.Tracking == "" && l.cur != nil {
+		e.Tracking = l.cur.tracking
+	}
+	return e
+}
+
+// apply runs the session machine on ev and carries out its effects.
+func (l *loopState) apply(ev session.Event, reply chan error) {
+	s := l.s
+	prev := l.ss
+	var effects []session.Effect
+	l.ss, effects = session.Next(l.ss, ev, time.Now())
+	if reply != nil {
+		l.pending = append(l.pending, reply)
+	}
+	for _, eff := range effects {
+		switch eff := eff.(type) {
+		case session.Timer:
+			l.timer.Reset(max(time.Until(eff.At), 0))
+		case session.PublishState, session.CaptureLabel:
+			// state goes out below; the label window opens with the
+			// recording (StartRecording).
+		case session.Refuse:
+			s.log.Info("refused", "command", eff.Command, "source", eff.Source, "reason", eff.Reason)
+			err := fmt.Errorf("%s refused: %s", eff.Command, eff.Reason)
+			for _, r := range l.pending {
+				r <- err
+			}
+			l.pending = nil
+		case session.Fault:
+			s.log.Warn("session fault", "session", eff.Session, "reason", eff.Reason)
+			s.setError(eff.Reason)
+			s.live.PublishFault("session", eff.Reason)
+		case session.Tare:
+			if err := s.tare(l.ctx); err != nil {
+				s.log.Warn("tare failed", "err", err)
+				s.setError("tare: " + err.Error())
+			}
+		case session.FreezeWeight:
+			s.log.Info("weigh-in frozen", "session", eff.Session, "grams", eff.Weighin.Grams, "stable", eff.Weighin.Stable)
+		case session.Evaluate:
+			// Before StartRecording in the start's batch (cur is made
+			// there), and again whenever an entry changes.
+			if l.cur == nil {
+				l.cur = &current{id: eff.Session}
+			}
+			if l.cur.id == eff.Session {
+				l.evaluate(eff.Weighin, eff.Entries)
+			}
+		case session.StartRecording:
+			l.begin(eff)
+		case session.Mark:
+			if l.cur != nil && l.cur.id == eff.Session {
+				s.video <- videoCmd{mark: &markCmd{at: eff.At, label: eff.Label}}
+			}
+		case session.StopRecording:
+			s.log.Info("recording stopping", "session", l.sessionID(), "reason", eff.Reason)
+			if l.cur != nil && l.cur.id == eff.Session {
+				l.stopRecording()
+			}
+		case session.Seal:
+			if l.cur != nil && l.cur.id == eff.Session {
+				l.cur.sealAsked = eff.Attempt
+			}
+		}
+	}
+	for _, r := range l.pending {
+		r <- nil
+	}
+	l.pending = nil
+	if l.ss.Phase != prev.Phase {
+		s.log.Debug("phase", "from", prev.Phase, "to", l.ss.Phase)
+	}
+	if l.cur != nil && !l.ss.Phase.InSession() {
+		l.leave()
+	}
+	s.publishState(l.ss, l.cur, l.entries(l.ss.Entries))
+}
+
+// evaluate finds the session's parcel and previews its verdict from the
+// weigh-in and the entries (the label's tracking number included), and
+// checkpoints what is known into the open bundle.
+func (l *loopState) evaluate(w session.Weighin, e session.Entries) {
+	cur := l.cur
+	e = l.entries(e)
+	cur.parcel = l.s.lookupParcel(l.ctx, e)
+	out, err := evaluate(l.params, w, e, cur.parcel)
+	if err != nil {
+		l.s.log.Warn("verdict", "err", err)
+		return
+	}
+	cur.preview = out
+	if cur.es != nil {
+		_ = cur.es.Checkpoint(l.s.sessionResult(cur, w, e))
 	}
 }
 
@@ -322,75 +453,127 @@ func weightState(st weighing.State) (session.WeightState, bool) {
 	return 0, false
 }
 
-// begin opens the bundle, the weight log and the recording for a session.
-func (s *Station) begin(ctx context.Context, eff session.StartRecording, ss session.State, r weighing.Reading, p *registry.Parcel, preview verdict.Outcome) *current {
-	synced := clockSynced()
-	cur := &current{id: eff.Session, start: eff.SessionStart, t0: r.T, label: make(chan labelResult, 1), parcel: p, preview: preview}
-	fail := func(err error) *current {
+// begin opens the bundle, the weight log, the label window and the
+// recording for the session Evaluate made.
+func (l *loopState) begin(eff session.StartRecording) {
+	s, cur := l.s, l.cur
+	cur.start, cur.synced, cur.t0 = eff.SessionStart, clockSynced(), l.last.T
+	cur.started = make(chan error, 1)
+	cur.label = make(chan labelResult, 1)
+	fail := func(err error) {
 		s.log.Error("cannot start recording", "err", err)
-		go s.send(ctx, startedEv{id: eff.Session, err: err})
-		return cur
+		cur.started <- err
 	}
-	tracking := ss.Entries.Tracking
-	if tracking == "" && p != nil {
-		tracking = p.Tracking
+	// The label window opens first: the bundle's directory and fsyncs
+	// below may take a while on a slow card, and the window starts at the
+	// press.
+	s.labelCtl <- labelCmd{start: &labelStart{at: eff.SessionStart, out: cur.label}}
+	tracking := l.ss.Entries.Tracking
+	if tracking == "" && cur.parcel != nil {
+		tracking = cur.parcel.Tracking
 	}
-	es, err := s.store.Begin(eff.SessionStart, synced, tracking)
+	es, err := s.store.Begin(eff.SessionStart, cur.synced, tracking)
 	if err != nil {
-		return fail(err) // ErrNoSpace says what to do
+		fail(err) // ErrNoSpace says what to do
+		return
 	}
 	cur.es = es
-	f, err := os.OpenFile(filepath.Join(es.Dir(), "weight.csv"), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o640)
+	f, err := es.Create("weight.csv")
 	if err != nil {
-		return fail(err)
+		fail(err)
+		return
 	}
 	cur.weightF, cur.weightW = f, trace.NewWriter(f)
-	_ = es.Checkpoint(s.partialResult(cur, ss.Weighin, ss.Entries, eff.SessionStart, synced))
-	s.labelCtl <- labelCmd{start: &labelStart{id: cur.id, at: eff.SessionStart, out: cur.label}}
-	s.video <- videoCmd{start: &startCmd{id: cur.id, dir: es.Dir()}}
+	_ = es.Checkpoint(s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
+	s.video <- videoCmd{start: &startCmd{dir: es.Dir(), reply: cur.started}}
 	s.log.Info("recording", "session", es.ID(), "dir", es.Dir())
-	return cur
 }
 
-// stopRecording ends cur's recording, label still and weight log.
-func (s *Station) stopRecording(cur *current) {
-	cur.stop = make(chan stopResult, 1)
-	s.video <- videoCmd{stop: cur.stop}
-	s.labelCtl <- labelCmd{finish: true}
-	s.closeWeightLog(cur)
+// stopRecording ends the session's recording, label window and weight log.
+func (l *loopState) stopRecording() {
+	cur := l.cur
+	if cur.stopped != nil || cur.stats != nil {
+		return
+	}
+	cur.stopped = make(chan stopResult, 1)
+	l.s.video <- videoCmd{stop: cur.stopped}
+	l.s.labelCtl <- labelCmd{finish: true}
+	closeWeightLog(cur)
 }
 
-// leave ends cur after the session machine left the session. A bundle
-// left unsealed (the recording did not start, or every seal attempt
-// failed) is sealed as interrupted now, so that the next session can
-// begin (the store keeps one session open) and its evidence is published.
-func (s *Station) leave(cur *current) {
-	s.closeWeightLog(cur)
+// trySeal starts the seal attempt the session machine asked for once the
+// recording's end and the label still are in.
+func (l *loopState) trySeal() {
+	cur := l.cur
+	if cur == nil || cur.sealAsked == cur.sealRun || cur.sealed != nil || cur.stats == nil || cur.still == nil {
+		return
+	}
+	cur.sealRun = cur.sealAsked
+	cur.sealed = make(chan sealedEv, 1)
+	in := sealInput{
+		id: cur.id, es: cur.es, start: cur.start, synced: cur.synced, attempt: cur.sealRun,
+		weighin: l.ss.Weighin, entries: l.entries(l.ss.Entries), parcel: cur.parcel,
+		stop: l.ss.StopReason, stats: *cur.stats, still: *cur.still, params: l.params,
+	}
+	go l.s.sealer(l.ctx, in, cur.sealed)
+}
+
+// leave ends the session after the machine left it. A bundle left
+// unsealed (the recording did not start, or every seal attempt failed) is
+// sealed as interrupted now, so that the next session can begin (the store
+// keeps one session open) and its evidence is published.
+func (l *loopState) leave() {
+	s, cur := l.s, l.cur
+	l.cur = nil
+	l.label.Stop()
+	closeWeightLog(cur)
 	if cur.es == nil {
 		return
 	}
-	recovered, err := s.store.Recover(analyzer(s.cfg.Recorder.GapThreshold))
-	if err != nil {
-		s.log.Error("sealing an abandoned session as interrupted failed; it is retried at the next start", "err", err)
-	}
-	for _, r := range recovered {
-		s.log.Warn("sealed an abandoned session as interrupted", "session", r.SessionID, "frames", r.Continuity.Frames)
-		s.setLastResult(r)
-		if err := s.reg.IndexSession(context.Background(), r); err != nil {
-			s.log.Warn("index session", "session", r.SessionID, "err", err)
-		}
-		if err := s.pub.PublishResult(r); err != nil {
-			s.log.Error("queue result for MQTT", "session", r.SessionID, "err", err)
-		}
-	}
+	// Answers still to come go into the session's channels, which nobody
+	// reads any more: the goroutines answering never wait.
+	s.recoverUnsealed("abandoned")
 }
 
-func (s *Station) closeWeightLog(cur *current) {
+func closeWeightLog(cur *current) {
 	if cur.weightW != nil {
 		_ = cur.weightW.Flush()
 		_ = cur.weightF.Sync()
 		_ = cur.weightF.Close()
 		cur.weightW, cur.weightF = nil, nil
+	}
+}
+
+// recoverUnsealed seals every unsealed bundle as interrupted and delivers
+// the results.
+func (s *Station) recoverUnsealed(why string) {
+	recovered, err := s.store.Recover(analyzer(s.cfg.Recorder.GapThreshold))
+	if err != nil {
+		s.log.Error("sealing an unsealed session as interrupted failed; it is retried at the next start", "why", why, "err", err)
+	}
+	for _, r := range recovered {
+		s.deliver(context.Background(), r, "recovered ("+why+")", nil)
+	}
+}
+
+// deliver is the one end of every session, whatever sealed it (the sealer,
+// leave, start-up recovery): the result becomes the status' last result,
+// is indexed and queued for MQTT (<base>/result and results), with the
+// label still when there is one.
+func (s *Station) deliver(ctx context.Context, r result.Result, how string, labelJPEG []byte) {
+	s.log.Info("session result", "how", how, "session", r.SessionID, "stop_reason", r.StopReason,
+		"verdict", r.Verdict, "tier", r.Tier, "measured_g", r.MeasuredG, "frames", r.Continuity.Frames, "bundle", r.Bundle)
+	s.setLastResult(r)
+	if err := s.reg.IndexSession(ctx, r); err != nil {
+		s.log.Warn("index session", "session", r.SessionID, "err", err)
+	}
+	if err := s.results.PublishResult(r); err != nil {
+		s.log.Error("queue result for MQTT", "session", r.SessionID, "err", err)
+	}
+	if labelJPEG != nil {
+		if err := s.results.PublishLabel(labelJPEG); err != nil {
+			s.log.Warn("publish label still", "err", err)
+		}
 	}
 }
 
@@ -401,19 +584,14 @@ func (s *Station) lookupParcel(ctx context.Context, e session.Entries) *registry
 		}
 	}
 	if e.OrderRef != "" {
-		ps, err := s.reg.ListParcels(ctx)
-		if err == nil {
-			for i := range ps {
-				if ps[i].OrderRef == e.OrderRef {
-					return &ps[i]
-				}
-			}
+		if p, err := s.reg.GetByOrderRef(ctx, e.OrderRef); err == nil {
+			return &p
 		}
 	}
 	return nil
 }
 
-func (s *Station) evaluate(params verdict.Params, w session.Weighin, e session.Entries, p *registry.Parcel) (verdict.Outcome, error) {
+func evaluate(params verdict.Params, w session.Weighin, e session.Entries, p *registry.Parcel) (verdict.Outcome, error) {
 	in := verdict.Input{
 		MeasuredG: w.Grams, MeasuredStable: w.Stable,
 		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
@@ -442,205 +620,41 @@ func (s *Station) evaluate(params verdict.Params, w session.Weighin, e session.E
 	return verdict.Evaluate(params, in)
 }
 
-// partialResult is what is known of a session before it is sealed.
-func (s *Station) partialResult(cur *current, w session.Weighin, e session.Entries, start time.Time, synced bool) result.Result {
-	res := result.Result{
-		Schema: result.Schema, SessionID: cur.es.ID(), Seq: cur.es.Seq(), StationID: s.stationID,
-		StartedAt: start.UTC().Format(time.RFC3339), ClockSynced: synced,
-		Tracking: e.Tracking, OrderRef: e.OrderRef,
-		MeasuredG: w.Grams, MeasuredStable: w.Stable,
-		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
-		Verdict: result.VerdictNoLabelWeight, Marks: []result.Mark{}, MissingCandidates: []result.MissingCandidate{},
-	}
-	if cur.parcel != nil {
-		if res.Tracking == "" {
-			res.Tracking = cur.parcel.Tracking
-		}
-		if res.OrderRef == "" {
-			res.OrderRef = cur.parcel.OrderRef
-		}
-	}
+// sessionResult is what is known of a session before it is sealed, with
+// the preview verdict: the checkpoint.
+func (s *Station) sessionResult(cur *current, w session.Weighin, e session.Entries) result.Result {
+	res := s.resultOf(cur.es, cur.start, cur.synced, w, e, cur.parcel)
 	if cur.preview.Verdict != "" {
 		cur.preview.Apply(&res)
 	}
 	return res
 }
 
-// seal is one seal attempt, in its own goroutine, on a copy of the
-// session: it answers loop with a sealedEv. Sealing is not cut short when
-// weighd is stopped: loop's shutdown waits for it, within its bound.
-func (s *Station) seal(ctx context.Context, c current, w session.Weighin, e session.Entries, params verdict.Params, attempt int) {
-	res, got, err := s.seal1(context.WithoutCancel(ctx), c, w, e, params)
-	if err != nil {
-		s.log.Error("seal failed", "session", c.es.ID(), "attempt", attempt, "err", err)
+// resultOf is a session's result before any verdict: its identity,
+// weigh-in, entries and parcel.
+func (s *Station) resultOf(es *evidence.Session, start time.Time, synced bool, w session.Weighin, e session.Entries, p *registry.Parcel) result.Result {
+	res := result.Result{
+		Schema: result.Schema, SessionID: es.ID(), Seq: es.Seq(), StationID: s.stationID,
+		StartedAt: start.UTC().Format(time.RFC3339), ClockSynced: synced,
+		Tracking: e.Tracking, OrderRef: e.OrderRef,
+		MeasuredG: w.Grams, MeasuredStable: w.Stable,
+		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
+		Verdict: result.VerdictNoLabelWeight, Marks: []result.Mark{}, MissingCandidates: []result.MissingCandidate{},
 	}
-	s.send(context.Background(), sealedEv{id: c.id, res: res, got: got, err: err})
+	fillFromParcel(&res, p)
+	return res
 }
 
-// seal1 waits for the recording's end and the label still (unless an
-// earlier attempt received them, in c.got), writes the remaining files,
-// seals the bundle, indexes and publishes the result. It returns what it
-// received, for a retry.
-func (s *Station) seal1(ctx context.Context, c current, w session.Weighin, e session.Entries, params verdict.Params) (result.Result, sealInputs, error) {
-	got := c.got
-	if got.stats == nil {
-		select {
-		case r := <-c.stop:
-			got.stats = &r
-		case <-ctx.Done():
-			return result.Result{}, got, fmt.Errorf("waiting for the recording to stop: %w", ctx.Err())
-		}
-	}
-	if got.still == nil {
-		t := time.NewTimer(labelWait)
-		select {
-		case l := <-c.label:
-			got.still = &l
-		case <-t.C:
-			s.log.Warn("no label still came", "session", c.es.ID())
-			got.still = &labelResult{}
-		case <-ctx.Done():
-			t.Stop()
-			return result.Result{}, got, fmt.Errorf("waiting for the label still: %w", ctx.Err())
-		}
-		t.Stop()
-	}
-	res, err := s.sealWith(ctx, &c, got, w, e, params)
-	return res, got, err
-}
-
-// labelWait bounds the wait for the label still once the recording ended.
-const labelWait = 5 * time.Second
-
-func (s *Station) sealWith(ctx context.Context, c *current, got sealInputs, w session.Weighin, e session.Entries, params verdict.Params) (result.Result, error) {
-	stats, still := got.stats, got.still
-	res := s.partialResult(c, w, e, c.start, clockSynced())
-	if errors.Is(stats.err, context.DeadlineExceeded) || errors.Is(stats.err, context.Canceled) {
-		// The recorder has not finished its files: sealing now would hash a
-		// file still being written. Recovery seals it at the next start.
-		return res, fmt.Errorf("the recording is not finished: %w", stats.err)
-	}
-	if stats.err != nil {
-		s.log.Warn("recording ended on an error", "session", c.es.ID(), "err", stats.err)
-	}
-	if still.ok && e.Tracking == "" {
-		if t, err := label.ChooseTracking(still.still.Barcodes, func(n string) (bool, error) { return s.reg.Has(ctx, n) }); err == nil {
-			res.Tracking = t.Number
-			e.Tracking = t.Number
-		}
-	}
-	parcel := s.lookupParcel(ctx, e)
-	if parcel != nil && res.OrderRef == "" {
-		res.OrderRef = parcel.OrderRef
-	}
-	out, err := s.evaluate(params, w, e, parcel)
-	if err != nil {
-		return res, fmt.Errorf("verdict: %w", err)
-	}
-	out.Apply(&res)
-	res.Continuity = stats.stats.Continuity()
-	res.Marks = stats.stats.ResultMarks()
-	if res.Marks == nil {
-		res.Marks = []result.Mark{}
-	}
-	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: verdict.Solution(e.Solution)})
-	if err != nil {
-		return res, fmt.Errorf("dispute: %w", err)
-	}
-	res.Dispute = msg.String()
-
-	var files []evidence.FileEntry
-	for _, f := range stats.stats.Files {
-		files = append(files, evidence.FileEntry{Name: f.Name, Bytes: f.Bytes, SHA256: f.SHA256})
-	}
-	if err := writeFileSync(filepath.Join(c.es.Dir(), "dispute.txt"), []byte(res.Dispute+"\n")); err != nil {
-		return res, err
-	}
-	var jpeg []byte
-	if still.ok {
-		jpeg = still.still.JPEG
-		if err := writeFileSync(filepath.Join(c.es.Dir(), "label.jpg"), jpeg); err != nil {
-			return res, err
-		}
-	}
-	sealed, err := c.es.Seal(res, files...)
-	if err != nil {
-		return res, err
-	}
-	s.log.Info("sealed", "session", sealed.SessionID, "verdict", sealed.Verdict, "tier", sealed.Tier,
-		"measured_g", sealed.MeasuredG, "frames", sealed.Continuity.Frames, "bundle", sealed.Bundle)
-	if err := s.reg.IndexSession(ctx, sealed); err != nil {
-		s.log.Warn("index session", "session", sealed.SessionID, "err", err)
-	}
-	if err := s.pub.PublishResult(sealed); err != nil {
-		s.log.Error("queue result for MQTT", "session", sealed.SessionID, "err", err)
-	}
-	if jpeg != nil {
-		if err := s.pub.PublishLabel(jpeg); err != nil {
-			s.log.Warn("publish label still", "err", err)
-		}
-	}
-	return sealed, nil
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// shutdown ends a session in progress cleanly when weighd is stopped,
-// within shutdownTimeout: a seal attempt under way is waited for; else the
-// recording is stopped (if it still runs) and the bundle sealed. The
-// camera, recorder and label goroutines run until loop has returned. What
-// does not finish in time is sealed as interrupted at the next start.
-func (s *Station) shutdown(cur *current, ss session.State) {
-	if cur == nil || cur.es == nil {
+func fillFromParcel(res *result.Result, p *registry.Parcel) {
+	if p == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	s.log.Info("stopping: sealing the session in progress", "session", cur.es.ID(), "phase", ss.Phase)
-	for cur.sealing {
-		select {
-		case ev := <-s.events:
-			switch e := ev.(type) {
-			case sealedEv:
-				if e.id != cur.id {
-					break
-				}
-				if e.err == nil {
-					s.setLastResult(e.res)
-					return
-				}
-				cur.sealing, cur.got = false, e.got
-			case cmdEv:
-				e.reply <- errors.New("weighd is stopping")
-			}
-		case <-ctx.Done():
-			s.log.Error("the seal under way did not finish in time; the session is sealed interrupted at the next start", "session", cur.es.ID())
-			return
-		}
+	if res.Tracking == "" {
+		res.Tracking = p.Tracking
 	}
-	if cur.stop == nil {
-		s.stopRecording(cur)
+	if res.OrderRef == "" {
+		res.OrderRef = p.OrderRef
 	}
-	res, _, err := s.seal1(ctx, *cur, ss.Weighin, ss.Entries, verdict.ParamsFrom(s.cfg.Verdict))
-	if err != nil {
-		s.log.Error("seal at shutdown failed; the session is sealed interrupted at the next start", "session", cur.es.ID(), "err", err)
-		return
-	}
-	s.setLastResult(res)
 }
 
 // mqttCommand is the publisher's Handler.
@@ -671,6 +685,8 @@ func (s *Station) command(ctx context.Context, c session.Command) error {
 	case s.events <- cmdEv{cmd: c, reply: reply}:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-s.loopDone:
+		return errors.New("weighd is stopping")
 	}
 	select {
 	case err := <-reply:

@@ -1,26 +1,18 @@
-// Package station wires weighd's parts and runs them: the scale, the camera,
-// the button, the recorder, the evidence store, the registry, the MQTT
-// publisher and the local API, under one errgroup. One goroutine (loop) owns
-// the session: it feeds events to the pure state machine in
-// internal/session and carries out the effects it returns. Everything else
-// sends it events and never touches session state; a seal attempt works on
-// a copy of the session and answers with an event.
+// Package station runs weighd's parts (Hardware from cmd/weighd) on one
+// road from the press to the sealed result; one goroutine, loop, owns it:
 //
-//	scale ──Reading──┐
-//	button ──Press───┤
-//	MQTT/API ─Cmd────┼──▶ loop ──effects──▶ video (recorder), label, sealer,
-//	video/sealer ────┘                       publisher, LED
-//
-// Stopping: when Run's context ends, loop stops a recording in progress and
-// seals its bundle (within shutdownTimeout, inside systemd's
-// TimeoutStopSec) while the camera, recorder and label goroutines still
-// run; they end after loop. Devices are halted in reverse order of opening
-// when Run returns. A bundle that could not be sealed (a start that failed,
-// every seal attempt failed) is sealed as interrupted at once, or at the
-// next start.
-//
-// Under --sim the local API's sim_* commands drive the simulated hardware,
-// faults included (CmdSimUnplug, CmdSimScale).
+//  1. press, command, reading → session event (loop.go translate; button
+//     in buttonled.go, commands in status.go, readings from scale.go)
+//  2. session.Next → effects, carried out in order (loop.go apply)
+//  3. Evaluate: parcel and preview verdict, checkpoint (loop.go evaluate)
+//  4. StartRecording: bundle, weight log, label window, recorder (loop.go
+//     begin; video.go runs the camera, recorder and label still, answering
+//     into the session's own channels, never into loop's events)
+//  5. StopRecording, Seal: once the recording's end and the label still are
+//     in, one finished sealInput to the sealer (loop.go trySeal)
+//  6. the verdict once, claim, label still, Seal (seal.go seal)
+//  7. result indexed, published, shown (loop.go deliver; also for leave
+//     and start-up recovery in station.go). SIGTERM is step 1's Shutdown.
 package station
 
 import (
@@ -52,9 +44,10 @@ var Version = "dev"
 // Options configure Run.
 type Options struct {
 	Config config.Config
-	// Sim runs on simulated hardware with the embedded broker.
-	Sim bool
-	Log *slog.Logger
+	// Hardware is the station's devices, real (OpenHardware) or simulated
+	// (internal/sim, weighd --sim); Run halts it when it returns.
+	Hardware Hardware
+	Log      *slog.Logger
 	// Ready, if set, is called once the API is listening.
 	Ready func()
 }
@@ -64,6 +57,8 @@ func Run(ctx context.Context, opts Options) error {
 	cfg := opts.Config
 	log := opts.Log
 	start := time.Now()
+	hw := newHardware(opts.Hardware)
+	defer hw.halt()
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -81,54 +76,20 @@ func Run(ctx context.Context, opts Options) error {
 	store, err := evidence.Open(cfg.StateDir, log.With("component", "evidence"), evidence.Options{
 		StationID: stationID,
 		Retention: evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge},
+		Clock:     func() (time.Time, bool) { return time.Now(), clockSynced() },
 	})
 	if err != nil {
 		return err
 	}
 	closers = append(closers, func() { store.Close() })
-	recovered, err := store.Recover(analyzer(cfg.Recorder.GapThreshold))
-	if err != nil {
-		log.Error("recovery of unsealed sessions failed", "err", err)
-	}
-	for _, r := range recovered {
-		log.Warn("sealed an interrupted session", "session", r.SessionID, "frames", r.Continuity.Frames)
-	}
 
-	reg, err := registry.Open(filepath.Join(cfg.StateDir, "registry.db"))
+	reg, err := registry.Open(filepath.Join(cfg.StateDir, registry.FileName))
 	if err != nil {
 		return err
 	}
 	closers = append(closers, func() { reg.Close() })
-	// The bundles are the source of truth: the session index is rebuilt
-	// from them at every start (recovered sessions included).
-	var sealed []result.Result
-	claims := map[string]string{}
-	for _, b := range store.List() {
-		if b.State == "sealed" {
-			sealed = append(sealed, b.Result)
-			if b.Outcome != nil {
-				claims[b.SessionID] = b.Outcome.String()
-			}
-		}
-	}
-	if n, err := reg.Rebuild(ctx, registry.Results(sealed)); err != nil {
-		log.Warn("rebuild the session index from the bundles", "err", err)
-	} else {
-		log.Debug("session index rebuilt", "sessions", n)
-		for id, c := range claims {
-			if err := reg.SetClaim(ctx, id, c); err != nil {
-				log.Warn("session index: claim", "session", id, "err", err)
-			}
-		}
-	}
 
-	hw, err := openHardware(cfg, opts.Sim, log)
-	if err != nil {
-		return err
-	}
-	closers = append(closers, hw.halt)
-
-	rec, err := recorder.New(cfg.Recorder, recorder.Options{Log: log.With("component", "recorder")})
+	rec, err := recorder.New(cfg.Recorder, recorder.Options{Log: log.With("component", "recorder"), Create: createBundleFile})
 	if err != nil {
 		return err
 	}
@@ -145,33 +106,17 @@ func Run(ctx context.Context, opts Options) error {
 		embedded = true
 	}
 
-	st := &Station{
-		cfg: cfg, sim: opts.Sim, log: log, started: start, stationID: stationID,
-		store: store, reg: reg, hw: hw, rec: rec,
-		events:      make(chan event, 256),
-		video:       make(chan videoCmd, 16),
-		labelCtl:    make(chan labelCmd, 4),
-		labelFrames: make(chan camera.Frame, 1),
-		scaleReqs:   make(chan scaleReq, 1),
-		loopDone:    make(chan struct{}),
-		mqttURL:     mqttCfg.Broker, embedded: embedded,
-	}
-	st.recon = &camera.Reconnector{
-		Open:    hw.openCamera,
-		Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
-		Log:     log.With("component", "camera"),
-	}
+	st := newStation(cfg, log, hw, store, reg, rec)
+	st.started, st.mqttURL, st.embedded = start, mqttCfg.Broker, embedded
 	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version))
 	if err != nil {
 		return err
 	}
-	st.pub = pub
+	st.pub, st.results, st.live = pub, pub, pub
 	st.initStatus()
 	closers = append(closers, func() { pub.Close() })
-	for _, r := range recovered {
-		if err := pub.PublishResult(r); err != nil {
-			log.Warn("queue recovered result", "session", r.SessionID, "err", err)
-		}
+	if err := st.recoverAtStart(ctx); err != nil {
+		return err
 	}
 
 	ln, err := api.Listen(cfg.API.Socket)
@@ -180,28 +125,15 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	// The camera, the recorder and the label goroutine outlive loop: when
-	// weighd is stopped, loop stops and seals the recording in progress
-	// with them, then ends them.
-	mctx, stopMedia := context.WithCancel(context.WithoutCancel(gctx))
-	defer stopMedia()
 	g.Go(func() error { return api.Serve(gctx, ln, st) })
 	g.Go(func() error { return pub.Run(gctx) })
-	g.Go(func() error { return rec.Run(mctx) })
-	g.Go(func() error { return st.runScale(gctx) })
-	g.Go(func() error { return st.runVideo(mctx) })
-	g.Go(func() error { return st.runButton(gctx) })
-	g.Go(func() error { return st.runLED(gctx) })
 	g.Go(func() error {
 		return store.Run(gctx, cfg.Retention.CheckInterval, func() (time.Time, bool) { return time.Now(), clockSynced() })
 	})
-	g.Go(func() error {
-		defer stopMedia()
-		return st.loop(gctx)
-	})
 	g.Go(func() error { return runWatchdog(gctx, st.alive, log) })
+	st.run(gctx, g)
 
-	log.Info("weighd ready", "sim", opts.Sim, "socket", cfg.API.Socket, "mqtt", mqttCfg.Broker,
+	log.Info("weighd ready", "sim", st.sim, "socket", cfg.API.Socket, "mqtt", mqttCfg.Broker,
 		"state_dir", cfg.StateDir, "key", store.KeyFingerprint(), "startup", time.Since(start).Round(time.Millisecond))
 	notifyReady(log)
 	if opts.Ready != nil {
@@ -213,6 +145,83 @@ func Run(ctx context.Context, opts Options) error {
 		return nil
 	}
 	return err
+}
+
+// createBundleFile is the recorder's Options.Create: video files are
+// opened through the evidence store's rules.
+func createBundleFile(path string) (recorder.File, error) { return evidence.CreateBundleFile(path) }
+
+// newStation makes the station over its parts; the publisher (results,
+// live) is set by the caller.
+func newStation(cfg config.Config, log *slog.Logger, hw *hardware, store *evidence.Store, reg *registry.DB, rec *recorder.Recorder) *Station {
+	st := &Station{
+		cfg: cfg, sim: hw.sim != nil, log: log, started: time.Now(), stationID: cfg.ResolvedStationID(),
+		store: store, reg: reg, hw: hw, rec: rec,
+		events:      make(chan event, 256),
+		video:       make(chan videoCmd, 16),
+		labelCtl:    make(chan labelCmd, 4),
+		labelFrames: make(chan camera.Frame, 1),
+		scaleReqs:   make(chan scaleReq, 1),
+		loopDone:    make(chan struct{}),
+	}
+	st.recon = &camera.Reconnector{
+		Open:    hw.openCamera,
+		Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
+		Log:     log.With("component", "camera"),
+	}
+	return st
+}
+
+// recoverAtStart seals what a crash or power cut left unsealed, rebuilds
+// the session index from the bundles (the source of truth) and delivers
+// the recovered results.
+func (s *Station) recoverAtStart(ctx context.Context) error {
+	recovered, err := s.store.Recover(analyzer(s.cfg.Recorder.GapThreshold))
+	if err != nil {
+		s.log.Error("recovery of unsealed sessions failed", "err", err)
+	}
+	var sealed []result.Result
+	claims := map[string]string{}
+	for _, b := range s.store.List() {
+		if b.State == "sealed" {
+			sealed = append(sealed, b.Result)
+			if b.Outcome != nil {
+				claims[b.SessionID] = b.Outcome.String()
+			}
+		}
+	}
+	if n, err := s.reg.Rebuild(ctx, registry.Results(sealed)); err != nil {
+		s.log.Warn("rebuild the session index from the bundles", "err", err)
+	} else {
+		s.log.Debug("session index rebuilt", "sessions", n)
+		for id, c := range claims {
+			if err := s.reg.SetClaim(ctx, id, c); err != nil {
+				s.log.Warn("session index: claim", "session", id, "err", err)
+			}
+		}
+	}
+	for _, r := range recovered {
+		s.deliver(ctx, r, "recovered at start", nil)
+	}
+	return nil
+}
+
+// run starts the station's own goroutines in g: the scale, the video (the
+// camera, the recorder, the label still), the button, the LED and loop.
+// The camera, the recorder and the label goroutine outlive loop: when ctx
+// ends, loop stops and seals the recording in progress with them, then
+// ends them.
+func (s *Station) run(ctx context.Context, g *errgroup.Group) {
+	mctx, stopMedia := context.WithCancel(context.WithoutCancel(ctx))
+	g.Go(func() error { return s.rec.Run(mctx) })
+	g.Go(func() error { return s.runScale(ctx) })
+	g.Go(func() error { return s.runVideo(mctx) })
+	g.Go(func() error { return s.runButton(ctx) })
+	g.Go(func() error { return s.runLED(ctx) })
+	g.Go(func() error {
+		defer stopMedia()
+		return s.loop(ctx)
+	})
 }
 
 // analyzer recomputes an interrupted session's continuity from its video
@@ -242,6 +251,18 @@ func analyzer(gap time.Duration) evidence.Analyzer {
 	}
 }
 
+// resultPublisher takes every session's result and label still.
+type resultPublisher interface {
+	PublishResult(result.Result) error
+	PublishLabel(jpeg []byte) error
+}
+
+// livePublisher takes the live state and refusals.
+type livePublisher interface {
+	PublishState(publish.State)
+	PublishFault(command, reason string)
+}
+
 // Station is the running daemon. Fields below mu are shared with the API
 // and MQTT goroutines; the rest belong to loop.
 type Station struct {
@@ -254,9 +275,13 @@ type Station struct {
 	reg       *registry.DB
 	hw        *hardware
 	rec       *recorder.Recorder
-	pub       *publish.Publisher
-	mqttURL   string
-	embedded  bool
+	// pub is the MQTT publisher (nil in tests); results and live are what
+	// the session needs of it.
+	pub      *publish.Publisher
+	results  resultPublisher
+	live     livePublisher
+	mqttURL  string
+	embedded bool
 
 	events      chan event
 	video       chan videoCmd

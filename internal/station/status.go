@@ -30,8 +30,8 @@ func (s *Station) initStatus() {
 		Camera: api.CameraStatus{Device: s.cfg.Camera.Device},
 		MQTT:   api.MQTTStatus{Broker: s.mqttURL, Embedded: s.embedded},
 	}
-	if s.sim {
-		s.status.Camera.Device = "synthetic"
+	if s.hw.cameraName != "" {
+		s.status.Camera.Device = s.hw.cameraName
 	}
 }
 
@@ -96,7 +96,7 @@ func (s *Station) setLastResult(r result.Result) {
 
 // publishState refreshes the status from the session and hands the live
 // state to the publisher (which rate-limits it).
-func (s *Station) publishState(ss session.State, cur *current) {
+func (s *Station) publishState(ss session.State, cur *current, e session.Entries) {
 	// publishState runs after every event, samples included (80 a second
 	// at 80 SPS): statfs and adjtimex are asked at most once a second.
 	if now := time.Now(); now.Sub(s.sysChecked) >= time.Second {
@@ -115,16 +115,16 @@ func (s *Station) publishState(ss session.State, cur *current) {
 		st.RecordingS = time.Since(cur.start).Seconds()
 	}
 	st.Entries = api.Entries{
-		OrderRef: ss.Entries.OrderRef, Tracking: ss.Entries.Tracking,
-		ExteriorCondition: ss.Entries.ExteriorCondition, IssueType: ss.Entries.IssueType,
-		Solution: ss.Entries.Solution,
+		OrderRef: e.OrderRef, Tracking: e.Tracking,
+		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
+		Solution: e.Solution,
 	}
-	if ss.Entries.HasTier {
-		t := ss.Entries.Tier
+	if e.HasTier {
+		t := e.Tier
 		st.Entries.Tier = &t
 	}
-	if ss.Entries.HasLabelG {
-		g := ss.Entries.LabelG
+	if e.HasLabelG {
+		g := e.LabelG
 		st.Entries.LabelG = &g
 	}
 	st.FreeStorageBytes = free
@@ -137,7 +137,7 @@ func (s *Station) publishState(ss session.State, cur *current) {
 		OrderRef: st.Entries.OrderRef, Tracking: st.Entries.Tracking, LabelG: st.Entries.LabelG,
 	}
 	s.mu.Unlock()
-	s.pub.PublishState(ps)
+	s.live.PublishState(ps)
 }
 
 // Status is the API's GET /v1/status.
@@ -154,10 +154,12 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 	if rs.LastErr != nil {
 		st.Camera.LastErr = rs.LastErr.Error()
 	}
-	st.MQTT.Connected = s.pub.Connected()
 	st.LED = s.ledPattern().String()
-	if n, err := s.pub.Outbox().Len(); err == nil {
-		st.MQTT.Pending = n
+	if s.pub != nil {
+		st.MQTT.Connected = s.pub.Connected()
+		if n, err := s.pub.Outbox().Len(); err == nil {
+			st.MQTT.Pending = n
+		}
 	}
 	return st, nil
 }
@@ -183,10 +185,11 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			return nil, fmt.Errorf("calibrate_span: value must be the known mass in grams, got %q", value)
 		}
 		return nil, s.scaleDo(ctx, "span", g)
-	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, CmdSimUnplug, CmdSimScale:
-		return nil, s.simCommand(ctx, name, value)
-	case CmdSimLabel:
-		return nil, s.simShowLabel(value)
+	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, CmdSimUnplug, CmdSimScale, CmdSimLabel:
+		if s.hw.sim == nil {
+			return nil, fmt.Errorf("%s: %w", name, ErrNotSim)
+		}
+		return nil, s.hw.sim.Command(ctx, name, value)
 	case string(publish.CmdMark):
 		// The API's mark carries a free label; MQTT's is just PRESS.
 		if strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 || r == 0x7f }) || !utf8.ValidString(value) {
@@ -228,7 +231,7 @@ func parseSince(v string) (time.Time, error) {
 }
 
 // Simulator commands of the local API beyond internal/api's sim_* ones
-// (weighd --sim only), for fault tests.
+// (weighd --sim only, carried out by Hardware.Sim), for fault tests.
 const (
 	// CmdSimUnplug pulls the synthetic camera out for value, a duration
 	// such as "2s"; the camera reconnector brings it back after that.
@@ -236,50 +239,13 @@ const (
 	// CmdSimScale: value "fail" makes every HX711 read time out, as a
 	// loose DOUT wire; "ok" ends the fault.
 	CmdSimScale = "sim_scale"
+	// CmdSimLabel holds a shipping label up to the synthetic camera: value
+	// is the tracking number, drawn as a Code 128 barcode on a label at the
+	// camera's size and shown for SimLabelFor, so that a session started
+	// meanwhile reads the tracking number from it.
+	CmdSimLabel = "sim_label"
 )
 
-func (s *Station) simCommand(ctx context.Context, name, value string) error {
-	if s.hw.sim == nil {
-		return fmt.Errorf("%s: %w", name, errNotSim)
-	}
-	switch name {
-	case api.CmdSimPlace:
-		g, err := strconv.ParseFloat(value, 64)
-		if err != nil || g < 0 || g > 10000 {
-			return fmt.Errorf("sim_place: value must be grams between 0 and 10000, got %q", value)
-		}
-		s.hw.sim.load.Place(g)
-	case api.CmdSimRemove:
-		s.hw.sim.load.Remove()
-	case api.CmdSimPress:
-		kind := session.PressShort
-		switch value {
-		case "", "short":
-		case "long":
-			kind = session.PressLong
-		default:
-			return fmt.Errorf("sim_press: value must be short or long, got %q", value)
-		}
-		select {
-		case s.hw.sim.presses <- kind:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	case CmdSimUnplug:
-		d, err := time.ParseDuration(value)
-		if err != nil || d <= 0 || d > time.Minute {
-			return fmt.Errorf("sim_unplug: value must be a duration up to 1m, got %q", value)
-		}
-		s.hw.sim.camera.unplug(d)
-	case CmdSimScale:
-		switch value {
-		case "fail":
-			s.hw.sim.scaleDown.Store(true)
-		case "ok":
-			s.hw.sim.scaleDown.Store(false)
-		default:
-			return fmt.Errorf("sim_scale: value must be fail or ok, got %q", value)
-		}
-	}
-	return nil
-}
+// SimLabelFor is how long sim_label shows the label: longer than a press
+// takes to start a session, and long enough to fill a short label window.
+const SimLabelFor = 4 * time.Second

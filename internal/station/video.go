@@ -14,16 +14,19 @@ import (
 
 // videoCmd is an order for the video goroutine, which alone calls the
 // recorder (its Push, SetInfo, Start, Mark and Stop belong to one goroutine).
+// Its answers go into the session's channels, never to loop's events.
 type videoCmd struct {
 	start *startCmd
 	mark  *markCmd
 	info  *recInfo
-	stop  chan stopResult
+	stop  chan<- stopResult
 }
 
+// startCmd starts a recording into dir; the recorder's answer goes into
+// reply (capacity 1, the session's).
 type startCmd struct {
-	id  uint64
-	dir string
+	dir   string
+	reply chan<- error
 }
 
 type markCmd struct {
@@ -44,10 +47,11 @@ type labelCmd struct {
 	finish bool
 }
 
+// labelStart opens a session's label window at at; the still (once) goes
+// into out (capacity 1, the session's).
 type labelStart struct {
-	id  uint64
 	at  time.Time
-	out chan labelResult
+	out chan<- labelResult
 }
 
 // stopTimeout bounds the wait for the recorder to finalise a recording.
@@ -111,7 +115,7 @@ func (s *Station) doVideo(ctx context.Context, c videoCmd) {
 			s.log.Warn("collected a recording whose stop had timed out", "err", serr)
 			err = s.rec.Start(c.start.dir)
 		}
-		go s.send(ctx, startedEv{id: c.start.id, err: err})
+		c.start.reply <- err
 	case c.mark != nil:
 		if err := s.rec.Mark(c.mark.at, c.mark.label); err != nil {
 			s.log.Warn("mark", "err", err)
@@ -154,12 +158,14 @@ func (s *Station) runLabel(ctx context.Context) {
 		for _, w := range warns {
 			s.log.Info("label still", "warning", w.Code)
 		}
-		cur.out <- labelResult{still: still, warnings: warns, ok: ok}
+		r := labelResult{still: still, ok: ok}
 		if ok {
+			// The one choice of the label's tracking number.
 			if t, err := label.ChooseTracking(still.Barcodes, func(n string) (bool, error) { return s.reg.Has(ctx, n) }); err == nil {
-				go s.send(ctx, trackingEv{id: cur.id, tracking: t.Number})
+				r.tracking = t.Number
 			}
 		}
+		cur.out <- r
 		sel, cur = nil, nil
 	}
 	for {

@@ -11,5 +11,11 @@ import "golang.org/x/sys/unix"
 func Synced() bool {
 	var tx unix.Timex
 	state, err := unix.Adjtimex(&tx)
-	return err == nil && state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0
+	return judge(state, tx.Status, err)
+}
+
+// judge is Synced's decision on adjtimex's answer: its clock state, its
+// status bits and its error.
+func judge(state int, status int32, err error) bool {
+	return err == nil && state != unix.TIME_ERROR && status&unix.STA_UNSYNC == 0
 }

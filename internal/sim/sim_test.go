@@ -1,0 +1,130 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"weighin/drivers/camera"
+	"weighin/drivers/hx711/hx711test"
+	"weighin/internal/api"
+	"weighin/internal/config"
+	"weighin/internal/label"
+	"weighin/internal/session"
+	"weighin/internal/station"
+)
+
+func openSim(t *testing.T) (station.Hardware, *Sim) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Camera.Width, cfg.Camera.Height, cfg.Camera.FPS = 320, 240, 15
+	hw, err := Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hw.Halt)
+	return hw, hw.Sim.(*Sim)
+}
+
+// TestScaleAndButton: a placed load reads, through the real HX711 driver on
+// the simulated chip, as its grams in the reference cell's counts; presses
+// come out of NextPress.
+func TestScaleAndButton(t *testing.T) {
+	hw, s := openSim(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Command(ctx, api.CmdSimPlace, "1200"); err != nil {
+		t.Fatal(err)
+	}
+	var raw int32
+	for range 12 { // the load settles within a second at 10 SPS
+		var err error
+		if raw, err = hw.ReadRaw(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g := (float64(raw) - hx711test.RefOffset) / hx711test.RefCountsPerGram; math.Abs(g-1200) > 2 {
+		t.Errorf("1200 g placed reads %.1f g", g)
+	}
+	if !hw.FactoryOK || hw.FactoryScale != hx711test.RefCountsPerGram {
+		t.Errorf("factory calibration %+v", hw)
+	}
+	if err := s.Command(ctx, api.CmdSimPress, "long"); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := hw.NextPress(ctx); err != nil || k != session.PressLong {
+		t.Errorf("press: %v %v", k, err)
+	}
+	if err := s.Command(ctx, station.CmdSimScale, "fail"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hw.ReadRaw(ctx); err == nil || !strings.Contains(err.Error(), "disconnected") {
+		t.Errorf("read with the scale failing: %v", err)
+	}
+}
+
+// TestCameraLabelAndUnplug: sim_label puts a decodable barcode of the
+// tracking number in front of the synthetic camera; sim_unplug cuts the
+// open source and refuses opens for its duration.
+func TestCameraLabelAndUnplug(t *testing.T) {
+	hw, s := openSim(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	src, err := hw.OpenCamera(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := s.Command(ctx, station.CmdSimLabel, "LB123456789CN"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := src.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := label.DecodeLuma(f.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codes := label.Decode(g); len(codes) != 1 || codes[0].Text != "LB123456789CN" {
+		t.Errorf("frame shows %+v", codes)
+	}
+	if err := s.Command(ctx, station.CmdSimUnplug, "300ms"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Next(ctx); !errors.Is(err, camera.ErrUnplugged) {
+		t.Errorf("Next after unplug: %v", err)
+	}
+	if _, err := hw.OpenCamera(ctx); !errors.Is(err, camera.ErrUnplugged) {
+		t.Errorf("Open while unplugged: %v", err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	src2, err := hw.OpenCamera(ctx)
+	if err != nil {
+		t.Fatalf("Open after the unplug: %v", err)
+	}
+	src2.Close()
+}
+
+// TestCommandErrors: bad values are refused with the reason.
+func TestCommandErrors(t *testing.T) {
+	_, s := openSim(t)
+	for _, tc := range []struct{ name, value, want string }{
+		{api.CmdSimPlace, "-5", "grams between 0 and 10000"},
+		{api.CmdSimPlace, "heavy", "grams between 0 and 10000"},
+		{api.CmdSimPress, "double", "short or long"},
+		{station.CmdSimUnplug, "2h", "up to 1m"},
+		{station.CmdSimScale, "maybe", "fail or ok"},
+		{station.CmdSimLabel, "LB\x01", "not printable"},
+		{"sim_fly", "", "unknown command"},
+	} {
+		if err := s.Command(context.Background(), tc.name, tc.value); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %q: %v, want %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
