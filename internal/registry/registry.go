@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"weighin/internal/result"
+	"weighin/internal/vocab"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
@@ -228,29 +229,29 @@ func validate(p *Parcel) error {
 	if msg := checkTracking(p.Tracking); msg != "" {
 		errs = append(errs, "tracking: "+msg)
 	}
-	if len(p.OrderRef) > maxTextLen || strings.ContainsAny(p.OrderRef, "\r\n") {
-		errs = append(errs, fmt.Sprintf("order_ref: longer than %d characters or has a line break", maxTextLen))
+	if p.OrderRef != "" {
+		if err := vocab.CheckText(p.OrderRef, vocab.MaxOrderRefRunes); err != nil {
+			errs = append(errs, "order_ref: "+err.Error())
+		}
 	}
 	if p.LabelG != nil {
-		if msg := checkGrams(*p.LabelG, maxLabelG, false); msg != "" {
+		if msg := checkGrams(*p.LabelG, vocab.MinLabelG, vocab.MaxLabelG); msg != "" {
 			errs = append(errs, "label_g: "+msg)
 		}
 	}
-	if msg := checkGrams(p.LabelResolutionG, maxResG, true); msg != "" {
+	if msg := checkGrams(p.LabelResolutionG, 0, vocab.MaxResolutionG); msg != "" {
 		errs = append(errs, "label_resolution_g: "+msg)
 	}
-	if len(p.Items) > maxItems {
-		errs = append(errs, fmt.Sprintf("items: %d, at most %d", len(p.Items), maxItems))
+	if len(p.Items) > vocab.MaxItems {
+		errs = append(errs, fmt.Sprintf("items: %d, at most %d", len(p.Items), vocab.MaxItems))
 	}
 	for i, it := range p.Items {
-		name := strings.TrimSpace(it.Name)
-		switch {
-		case name == "" || name != it.Name:
-			errs = append(errs, fmt.Sprintf("items: item %d: name %q empty or with surrounding spaces", i+1, it.Name))
-		case len(name) > maxTextLen || strings.ContainsAny(name, ";\r\n"):
-			errs = append(errs, fmt.Sprintf("items: item %d: name longer than %d characters or has ';' or a line break", i+1, maxTextLen))
+		if err := vocab.CheckText(it.Name, vocab.MaxItemNameRunes); err != nil {
+			errs = append(errs, fmt.Sprintf("items: item %d: name %q: %v", i+1, it.Name, err))
+		} else if strings.Contains(it.Name, ";") {
+			errs = append(errs, fmt.Sprintf("items: item %d: name %q has ';', which separates items", i+1, it.Name))
 		}
-		if msg := checkGrams(it.WeightG, maxLabelG, false); msg != "" {
+		if msg := checkGrams(it.WeightG, vocab.MinItemG, vocab.MaxLabelG); msg != "" {
 			errs = append(errs, fmt.Sprintf("items: item %d %q: weight %s", i+1, it.Name, msg))
 		}
 	}
