@@ -41,7 +41,6 @@ var Columns = []string{"order_ref", "tracking", "label_g", "label_resolution_g",
 // maxCSVErrors bounds how many problems one ParseCSV reports.
 const maxCSVErrors = 20
 
-
 // ParseCSV reads a parcel CSV (format in the package documentation). name
 // is used in messages. Every problem is reported, up to 20, each as a
 // *CSVError naming the line and the column; nothing is returned then.
