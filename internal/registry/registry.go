@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"weighin/internal/result"
+	"weighin/internal/verdict"
 	"weighin/internal/vocab"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
@@ -34,11 +35,8 @@ var (
 	ErrTooNew = errors.New("registry: database schema newer than this program")
 )
 
-// Item is one item of the agent's per-item list.
-type Item struct {
-	Name    string  `json:"name"`
-	WeightG float64 `json:"weight_g"`
-}
+// Item is one item of the agent's per-item list (the verdict's type).
+type Item = verdict.Item
 
 // Parcel is an expected parcel.
 type Parcel struct {
@@ -412,6 +410,33 @@ func (r *DB) RemoveParcel(ctx context.Context, tracking string) error {
 	return nil
 }
 
+// SessionOf is the index row of a sealed result; bundle is its directory
+// relative to the state directory (res.Bundle when empty).
+func SessionOf(res result.Result, bundle string) Session {
+	if bundle == "" {
+		bundle = res.Bundle
+	}
+	outcome := OutcomeComplete
+	if res.Interrupted {
+		outcome = OutcomeInterrupted
+	}
+	return Session{SessionID: res.SessionID, Seq: res.Seq, StartedAt: res.StartedAt, Tracking: vocab.NormalizeTracking(res.Tracking),
+		OrderRef: res.OrderRef, Verdict: res.Verdict, Tier: res.Tier, Bundle: bundle, DeltaG: res.DeltaG, Outcome: outcome}
+}
+
+// Matches reports whether s passes the filter, as Sessions selects rows.
+func (f Filter) Matches(s Session) bool {
+	if f.Tracking != "" && s.Tracking != vocab.NormalizeTracking(f.Tracking) ||
+		f.Order != "" && s.OrderRef != f.Order || f.Verdict != "" && s.Verdict != f.Verdict {
+		return false
+	}
+	if !f.Since.IsZero() {
+		t, err := time.Parse(time.RFC3339Nano, s.StartedAt)
+		return err == nil && !t.Before(f.Since)
+	}
+	return true
+}
+
 func sessionArgs(res result.Result) ([]any, error) {
 	if res.SessionID == "" {
 		return nil, fmt.Errorf("%w: result without session_id", ErrInvalid)
@@ -420,16 +445,13 @@ func sessionArgs(res result.Result) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: session %s: started_at %q: %v", ErrInvalid, res.SessionID, res.StartedAt, err)
 	}
-	outcome := OutcomeComplete
-	if res.Interrupted {
-		outcome = OutcomeInterrupted
-	}
+	s := SessionOf(res, "")
 	var delta any
-	if res.DeltaG != nil {
-		delta = *res.DeltaG
+	if s.DeltaG != nil {
+		delta = *s.DeltaG
 	}
-	return []any{res.SessionID, res.Seq, res.StartedAt, at.UnixMilli(), res.Tracking, res.OrderRef,
-		res.Verdict, res.Tier, res.Bundle, delta, outcome}, nil
+	return []any{s.SessionID, s.Seq, s.StartedAt, at.UnixMilli(), s.Tracking, s.OrderRef,
+		s.Verdict, s.Tier, s.Bundle, delta, s.Outcome}, nil
 }
 
 const upsertSession = `INSERT INTO sessions (session_id, seq, started_at, started_ms, tracking, order_ref, verdict, tier, bundle, delta_g, outcome)

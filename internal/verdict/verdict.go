@@ -167,12 +167,13 @@ func (p Params) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Item is one entry of the agent's per-item list.
+// Item is one entry of the agent's per-item list: the one item type of the
+// registry, the MQTT parcel command and the verdict.
 type Item struct {
 	// Name is shown to the seller as given (any language).
-	Name string
+	Name string `json:"name"`
 	// WeightG is the item's weight in grams, as the agent weighed it.
-	WeightG float64
+	WeightG float64 `json:"weight_g"`
 }
 
 // Input is one weigh-in and the buyer's entries.
