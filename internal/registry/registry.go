@@ -424,6 +424,17 @@ func SessionOf(res result.Result, bundle string) Session {
 		OrderRef: res.OrderRef, Verdict: res.Verdict, Tier: res.Tier, Bundle: bundle, DeltaG: res.DeltaG, Outcome: outcome}
 }
 
+// ParseSince parses a Filter's Since as the API and weighctl take it: a
+// date (2006-01-02, UTC midnight) or an RFC 3339 time.
+func ParseSince(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02", time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a date (2006-01-02) nor an RFC 3339 time", s)
+}
+
 // Matches reports whether s passes the filter, as Sessions selects rows.
 func (f Filter) Matches(s Session) bool {
 	if f.Tracking != "" && s.Tracking != vocab.NormalizeTracking(f.Tracking) ||

@@ -168,7 +168,7 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 	case api.CmdSessions:
 		f := registry.Filter{Tracking: q["tracking"], Order: q["order"], Verdict: q["verdict"]}
 		if v := q["since"]; v != "" {
-			t, err := parseSince(v)
+			t, err := registry.ParseSince(v)
 			if err != nil {
 				return nil, err
 			}
@@ -216,15 +216,6 @@ func labelText(v string) string {
 		r = r[:80]
 	}
 	return string(r)
-}
-
-func parseSince(v string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("since: %q is not a date (2006-01-02) or RFC 3339 time", v)
 }
 
 // Simulator commands of the local API beyond internal/api's sim_* ones

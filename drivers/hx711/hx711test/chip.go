@@ -179,6 +179,10 @@ type Faults struct {
 	Stall time.Duration
 	// StuckHigh holds DOUT high (a broken wire with pull-up, a dead chip).
 	StuckHigh bool
+	// Disconnected cuts the DOUT wire: the host's input floats, so it
+	// reads what its bias gives (high with gpio.PullUp, else low), and no
+	// edge ever arrives.
+	Disconnected bool
 	// SpikeFraction is the fraction of conversions (0–1, seeded) hit by a
 	// spike of ±SpikeCounts (default 100,000 counts).
 	SpikeFraction float64
@@ -577,8 +581,11 @@ func (c *Chip) setLevel(l gpio.Level) {
 
 // shown is the DOUT level the host sees.
 func (c *Chip) shown() gpio.Level {
-	if c.faults.StuckHigh {
+	switch {
+	case c.faults.StuckHigh:
 		return gpio.High
+	case c.faults.Disconnected:
+		return c.pull == gpio.PullUp
 	}
 	return c.level
 }
@@ -793,7 +800,7 @@ func (p *DOUTPin) WaitForEdge(timeout time.Duration) bool {
 			return false
 		}
 		wake := deadline
-		if next, ok := c.nextConv(); ok && next.Before(wake) && !c.faults.StuckHigh {
+		if next, ok := c.nextConv(); ok && next.Before(wake) && !c.faults.StuckHigh && !c.faults.Disconnected {
 			wake = next
 		}
 		if c.sckHigh && c.powered {
