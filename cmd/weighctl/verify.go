@@ -5,13 +5,11 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"weighin/internal/evidence"
 	"weighin/internal/evidence/sshsig"
@@ -39,35 +37,35 @@ with --strict a continuity finding; 2 usage error.
 
 // runVerify is `weighctl verify`.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("verify", verifyUsage, stderr)
-	jsonOut := fl.Bool("json", false, "print the report as JSON")
-	strict := fl.Bool("strict", false, "fail (exit 1) on continuity findings too: gaps, dropped frames, an interrupted session")
-	chain := fl.Bool("chain", false, "verify every bundle of DIR and the chain through them")
-	keyFile := fl.String("key", "", "accept only the key in this file (.pub, authorized_keys or allowed_signers line)")
-	fingerprint := fl.String("fingerprint", "", "accept only the key with this fingerprint (SHA256:…, as published with the results)")
-	head := fl.String("head", "", "with --chain: the chain head published last; the newest manifest must match it")
-	noVideo := fl.Bool("no-video", false, "do not re-analyse the video files")
-	gap := fl.Duration("gap-threshold", 200*time.Millisecond, "gap threshold for the video re-analysis (recorder.gap_threshold)")
-	paths, code, done := parseFlags(fl, args)
+	c := newCLI("verify", verifyUsage, stderr)
+	jsonOut := c.Bool("json", false, "print the report as JSON")
+	strict := c.Bool("strict", false, "fail (exit 1) on continuity findings too: gaps, dropped frames, an interrupted session")
+	chain := c.Bool("chain", false, "verify every bundle of DIR and the chain through them")
+	keyFile := c.String("key", "", "accept only the key in this file (.pub, authorized_keys or allowed_signers line)")
+	fingerprint := c.String("fingerprint", "", "accept only the key with this fingerprint (SHA256:…, as published with the results)")
+	head := c.String("head", "", "with --chain: the chain head published last; the newest manifest must match it")
+	noVideo := c.Bool("no-video", false, "do not re-analyse the video files")
+	gap := c.Duration("gap-threshold", 0, "gap threshold for the video re-analysis (default: recorder.gap_threshold of the configuration)")
+	paths, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	switch {
 	case len(paths) == 0:
-		fmt.Fprintln(stderr, "weighctl verify: name at least one bundle directory (or --chain DIR)")
-		return exitUsage
+		return c.fail(exitUsage, "name at least one bundle directory (or --chain DIR)")
 	case *chain && len(paths) != 1:
-		fmt.Fprintln(stderr, "weighctl verify: --chain takes exactly one directory")
-		return exitUsage
+		return c.fail(exitUsage, "--chain takes exactly one directory")
 	case *head != "" && !*chain:
-		fmt.Fprintln(stderr, "weighctl verify: --head goes with --chain")
-		return exitUsage
+		return c.fail(exitUsage, "--head goes with --chain")
 	case *keyFile != "" && *fingerprint != "":
-		fmt.Fprintln(stderr, "weighctl verify: give --key or --fingerprint, not both")
-		return exitUsage
+		return c.fail(exitUsage, "give --key or --fingerprint, not both")
 	case *fingerprint != "" && !strings.HasPrefix(*fingerprint, "SHA256:"):
-		fmt.Fprintf(stderr, "weighctl verify: --fingerprint %q: want SHA256:… as ssh-keygen -l prints it\n", *fingerprint)
-		return exitUsage
+		return c.fail(exitUsage, "--fingerprint %q: want SHA256:… as ssh-keygen -l prints it", *fingerprint)
+	case *gap < 0:
+		return c.fail(exitUsage, "--gap-threshold must not be negative")
+	}
+	if *gap == 0 {
+		*gap = c.cfg.Recorder.GapThreshold
 	}
 
 	opts := evidence.VerifyOptions{Fingerprint: *fingerprint}
@@ -76,8 +74,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case *keyFile != "":
 		k, err := readKeyFile(*keyFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "weighctl verify: --key %s: %v\n", *keyFile, err)
-			return exitUsage
+			return c.fail(exitUsage, "--key %s: %v", *keyFile, err)
 		}
 		opts.Key = k
 		keySource = "--key " + *keyFile
@@ -104,23 +101,20 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 	out := verifyOutput{Strict: *strict, KeySource: keySource, Bundles: []*evidence.Report{}}
 	if *chain {
-		c, err := evidence.VerifyChain(paths[0], evidence.ChainOptions{VerifyOptions: opts, Head: *head})
+		ch, err := evidence.VerifyChain(paths[0], evidence.ChainOptions{VerifyOptions: opts, Head: *head})
 		if err != nil {
-			fmt.Fprintf(stderr, "weighctl verify: %v\n", err)
-			return exitUsage
+			return c.fail(exitUsage, "%v", err)
 		}
-		out.Chain = c
-		out.Bundles = c.Bundles
+		out.Chain = ch
+		out.Bundles = ch.Bundles
 	} else {
 		for _, p := range paths {
 			if err := ctx.Err(); err != nil {
-				fmt.Fprintf(stderr, "weighctl verify: %v\n", err)
-				return exitUsage
+				return c.fail(exitUsage, "%v", err)
 			}
 			r, err := evidence.VerifyBundle(p, opts)
 			if err != nil {
-				fmt.Fprintf(stderr, "weighctl verify: %s: %v\n", p, err)
-				return exitUsage
+				return c.fail(exitUsage, "%s: %v", p, err)
 			}
 			out.Bundles = append(out.Bundles, r)
 		}
@@ -147,17 +141,17 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// the file.
 	for _, b := range out.Bundles {
 		for _, p := range b.Problems {
-			fmt.Fprintf(stderr, "weighctl verify: %s: %s\n", filepath.Join(b.Bundle, p.File), p.Reason)
+			c.fail(0, "%s: %s", filepath.Join(b.Bundle, p.File), p.Reason)
 		}
 		if *strict {
 			for _, f := range b.Findings {
-				fmt.Fprintf(stderr, "weighctl verify: %s: continuity: %s\n", b.Bundle, f)
+				c.fail(0, "%s: continuity: %s", b.Bundle, f)
 			}
 		}
 	}
 	if out.Chain != nil {
 		for _, p := range out.Chain.Problems {
-			fmt.Fprintf(stderr, "weighctl verify: %s: %s\n", out.Chain.Dir, p.Reason)
+			c.fail(0, "%s: %s", out.Chain.Dir, p.Reason)
 		}
 	}
 	if !out.OK {
@@ -237,26 +231,6 @@ func printVerify(w io.Writer, out verifyOutput) {
 	}
 	fmt.Fprintf(w, "key trusted: %s\n", trust)
 	fmt.Fprintf(w, "%d bundle(s): %d failed integrity, %d with continuity findings\n", len(out.Bundles), failed, findings)
-}
-
-// parseInterleaved parses flags that may come after the positional
-// arguments (weighctl verify BUNDLE --json).
-func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fl.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fl.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }
 
 // readKeyFile reads the first ed25519 key in a .pub, authorized_keys or
