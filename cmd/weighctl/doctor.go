@@ -260,7 +260,6 @@ func brokerCheck(ctx context.Context, cfg config.Config, running bool, st api.St
 	return check{"ok", "broker", m.Broker + " reachable" + yesNo(running && st.MQTT.Connected, ", weighd connected", ""), ""}
 }
 
-
 func hasBundles(dir string) bool {
 	des, err := os.ReadDir(dir)
 	if err != nil {

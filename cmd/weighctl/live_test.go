@@ -296,4 +296,3 @@ func TestCalibrate(t *testing.T) {
 		}
 	})
 }
-

@@ -29,7 +29,9 @@ type Bundle struct {
 }
 
 // Sealed reports whether the bundle is sealed (tombstoned included).
-func (b Bundle) Sealed() bool { return b.State == stSealed.String() || b.State == stTombstoned.String() }
+func (b Bundle) Sealed() bool {
+	return b.State == stSealed.String() || b.State == stTombstoned.String()
+}
 
 // ReadBundle reads the bundle directory dir. Its base name must be a
 // session directory name.
