@@ -110,7 +110,10 @@ func openHardware(cfg config.Config, sim bool, log *slog.Logger) (*hardware, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: scale.gain: %v", config.ErrInvalid, err)
 	}
-	camOpts := camera.OptsFromConfig(cfg.Camera)
+	c := cfg.Camera
+	camOpts := camera.Opts{Device: c.Device, Format: c.Format, Width: c.Width, Height: c.Height, FPS: c.FPS,
+		FallbackWidth: c.FallbackWidth, FallbackHeight: c.FallbackHeight, FallbackFPS: c.FallbackFPS,
+		JPEGQuality: c.JPEGQuality, Buffers: c.Buffers, FrameTimeout: c.FrameTimeout}
 	if sim {
 		return openSim(cfg, gain, log)
 	}
@@ -122,15 +125,11 @@ func openHardware(cfg config.Config, sim bool, log *slog.Logger) (*hardware, err
 	for _, f := range state.Failed {
 		log.Debug("periph driver failed to load", "driver", f.D.String(), "err", f.Err)
 	}
-	sck, err := outPin(cfg.Scale.SCKPin, "scale.sck_pin")
+	o, err := hx711.OptsFor(cfg.Scale.Gain, cfg.Scale.Rate, cfg.Scale.ReadTimeout)
 	if err != nil {
 		return nil, err
 	}
-	dout, err := inPin(cfg.Scale.DOUTPin, "scale.dout_pin")
-	if err != nil {
-		return nil, err
-	}
-	dev, err := hx711.New(sck, dout, &hx711.Opts{Gain: gain, Rate: cfg.Scale.Rate, Timeout: cfg.Scale.ReadTimeout, Pull: gpio.PullUp})
+	dev, err := hx711.Open(cfg.Scale.SCKPin, cfg.Scale.DOUTPin, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +168,7 @@ func outPin(name, key string) (gpio.PinOut, error) {
 	return p, nil
 }
 
+
 func inPin(name, key string) (gpio.PinIO, error) {
 	p := gpioreg.ByName(name)
 	if p == nil {
@@ -193,23 +193,26 @@ func openSim(cfg config.Config, gain hx711.Gain, log *slog.Logger) (*hardware, e
 	if err != nil {
 		return nil, err
 	}
-	dev, err := hx711.New(chip.SCK(), chip.DOUT(), &hx711.Opts{Gain: gain, Rate: cfg.Scale.Rate, Timeout: cfg.Scale.ReadTimeout, Clock: clk})
+	o, err := hx711.OptsFor(cfg.Scale.Gain, cfg.Scale.Rate, cfg.Scale.ReadTimeout)
+	if err != nil {
+		return nil, err
+	}
+	o.Clock = clk
+	dev, err := hx711.New(chip.SCK(), chip.DOUT(), &o)
 	if err != nil {
 		return nil, err
 	}
 	presses := make(chan session.PressKind, 4)
 	lbl := &simLabel{opts: cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, Quality: cfg.Camera.JPEGQuality}}
 	sim := &simHW{load: load, presses: presses, camera: &simCamera{open: lbl.open}, label: lbl}
-	readTimeout := cfg.Scale.ReadTimeout
 	hw := &hardware{
 		readRaw: func(ctx context.Context) (int32, error) {
-			if sim.scaleDown.Load() {
-				select {
-				case <-time.After(readTimeout):
-				case <-ctx.Done():
-					return 0, ctx.Err()
+			// sim_scale fail cuts the simulated DOUT wire: the driver
+			// sees it as on the Pi (and as weighctl record does).
+			if down := sim.scaleDown.Load(); down != chip.Faults().Disconnected {
+				if err := chip.SetFaults(hx711test.Faults{Disconnected: down}); err != nil {
+					return 0, err
 				}
-				return 0, fmt.Errorf("%w: simulated HX711 disconnected", hx711.ErrTimeout)
 			}
 			return dev.Read(ctx)
 		},

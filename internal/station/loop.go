@@ -180,7 +180,7 @@ func (s *Station) loop(ctx context.Context) error {
 			ev = session.Reading{Grams: e.reading.Grams, State: ws}
 		case pressEv:
 			if e.kind == session.PressShort && scaleErr != nil && startsSession(ss.Phase) {
-				reason := "the scale is not answering: " + scaleErr.Error()
+				reason := scaleFaultReason(scaleErr)
 				s.log.Warn("refused", "command", "start", "source", "button", "reason", reason)
 				s.pub.PublishFault("start", reason)
 				continue
@@ -188,7 +188,7 @@ func (s *Station) loop(ctx context.Context) error {
 			ev = session.Press{Kind: e.kind}
 		case cmdEv:
 			if e.cmd.Kind == session.CmdStart && scaleErr != nil && startsSession(ss.Phase) {
-				e.reply <- fmt.Errorf("start refused: the scale is not answering: %v", scaleErr)
+				e.reply <- fmt.Errorf("start refused: %s", scaleFaultReason(scaleErr))
 				continue
 			}
 			ev, reply = e.cmd, e.reply

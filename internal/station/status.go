@@ -44,8 +44,12 @@ func (s *Station) noteReading(r weighing.Reading) {
 	s.status.Stable = r.Stable
 	s.status.SpreadG = r.Spread
 	s.status.WarmingUp = r.WarmingUp
+	s.status.OverCapacity = r.Overload
 	s.status.Scale.Reads, s.status.Scale.Glitches, s.status.Scale.Timeouts = st.Reads, st.Glitches, st.Timeouts
 	s.status.Scale.LastErr = ""
+	if r.Overload { // the error LED, and doctor's WARN, say it too
+		s.status.Scale.LastErr = errOverCapacity.Error()
+	}
 }
 
 // noteScaleError shows a failed HX711 read: the last weight is no longer
@@ -133,7 +137,7 @@ func (s *Station) publishState(ss session.State, cur *current) {
 	st.Camera.FPS = s.fps
 	ps := publish.State{
 		WeightG: st.WeightG, Stable: st.Stable, Recording: st.Recording, SessionState: st.SessionState,
-		FreeStorageBytes: free, WarmingUp: st.WarmingUp,
+		FreeStorageBytes: free, WarmingUp: st.WarmingUp, OverCapacity: st.OverCapacity,
 		OrderRef: st.Entries.OrderRef, Tracking: st.Entries.Tracking, LabelG: st.Entries.LabelG,
 	}
 	s.mu.Unlock()
@@ -236,8 +240,8 @@ func (s *Station) simCommand(ctx context.Context, name, value string) error {
 	switch name {
 	case api.CmdSimPlace:
 		g, err := strconv.ParseFloat(value, 64)
-		if err != nil || g < 0 || g > 10000 {
-			return fmt.Errorf("sim_place: value must be grams between 0 and 10000, got %q", value)
+		if err != nil || g < 0 || g > 100000 {
+			return fmt.Errorf("sim_place: value must be grams between 0 and 100000 (beyond 20 kg the 5 kg cell is over capacity), got %q", value)
 		}
 		s.hw.sim.load.Place(g)
 	case api.CmdSimRemove:

@@ -357,6 +357,13 @@ func (c *Chip) Period() time.Duration { return c.period }
 // Settling returns the settling time after a reset or gain change.
 func (c *Chip) Settling() time.Duration { return c.settle }
 
+// Faults returns the faults injected now.
+func (c *Chip) Faults() Faults {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.faults
+}
+
 // SetFaults replaces the injected faults.
 func (c *Chip) SetFaults(f Faults) error {
 	if err := checkFaults(f); err != nil {
