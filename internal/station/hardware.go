@@ -168,7 +168,6 @@ func outPin(name, key string) (gpio.PinOut, error) {
 	return p, nil
 }
 
-
 func inPin(name, key string) (gpio.PinIO, error) {
 	p := gpioreg.ByName(name)
 	if p == nil {

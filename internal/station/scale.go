@@ -133,7 +133,9 @@ func (s *Station) loadPipeline() (*weighing.Pipeline, error) {
 }
 
 // scaleBackoff is the wait after the nth failed read in a row.
-func scaleBackoff(n int) time.Duration { return min(time.Duration(n)*100*time.Millisecond, 2*time.Second) }
+func scaleBackoff(n int) time.Duration {
+	return min(time.Duration(n)*100*time.Millisecond, 2*time.Second)
+}
 
 // runScale reads the HX711, runs the weighing pipeline and sends every
 // sample to loop: one attempt at a time (readOnce), the loop owning the
