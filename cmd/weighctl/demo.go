@@ -30,25 +30,16 @@ import (
 
 const demoUsage = `usage: weighctl demo [--weighd PATH] [--keep] [--timeout 60s]
 
-Runs the whole flow on simulated hardware, in a temporary directory: starts
-weighd --sim with its own configuration (state, socket and embedded broker
-inside the directory), listens on the broker as Home Assistant would, and
-runs the steps of a weigh-in through weighd's API: registers the parcel
-(the parcel command: label 2350 g; Leather jacket 505 g, Sneakers 1120 g,
-Belt 210 g), enters the order reference, places 1840 g, holds the parcel's
-shipping label up to the synthetic camera (a Code 128 barcode of its
-tracking number) and presses the button, so that the label still gives the
-tracking number and the registry the label weight and items; records,
-marks and stops. It prints the verdict, the bundle, weighctl verify's
-report, the claim in English and Chinese, and the MQTT messages a
-subscriber saw. weighd is stopped with SIGTERM at the end and the directory
-removed unless --keep.
-
-Without --weighd, weighd is looked for beside weighctl, then in PATH
-(make demo builds bin/weighd).
+Runs the whole flow on simulated hardware in a temporary directory: weighd
+--sim with its own configuration, a subscriber on its embedded broker as
+Home Assistant would be, and the steps of demoSteps through weighd's API
+(register the parcel, place it, show its label to the camera, press, mark,
+stop). Prints the verdict, the bundle, weighctl verify's report, the claim
+and the MQTT messages seen. weighd is looked for beside weighctl, then in
+PATH (make demo builds bin/weighd).
 
 Exit status: 0 every step ran and the bundle verifies; 1 a step failed
-(weighd's log is shown); 2 usage error.
+(weighd's log is shown, the directory kept); 2 usage error.
 `
 
 // demoParcel is the parcel the demo registers (the parcel command's JSON).
@@ -186,7 +177,9 @@ func (d *demo) run(ctx context.Context, weighdPath string) (err error) {
 	}
 	res := *st.LastResult
 	d.say("session %s: tracking %s read from the label's barcode (none typed); label weight and items from the registry", res.SessionID, dash(res.Tracking))
-	sub.waitTopic(ctx, "/result", res.SessionID, 5*time.Second)
+	sub.wait(ctx, func(m message) bool {
+		return strings.HasSuffix(m.topic, "/result") && bytes.Contains(m.payload, []byte(res.SessionID))
+	}, 5*time.Second, 5*time.Second)
 	return d.report(ctx, cfg, res, sub, broker, topics)
 }
 
@@ -222,9 +215,13 @@ func (d *demo) startWeighd(ctx context.Context, bin string) (config.Config, *wei
 			return cfg, proc, nil
 		}
 		logText, _ := os.ReadFile(logPath)
-		if proc.exited() && attempt < 3 && strings.Contains(string(logText), "address already in use") {
-			d.say("port %d was taken: starting weighd again", port)
-			continue
+		select {
+		case <-proc.done:
+			if attempt < 3 && strings.Contains(string(logText), "address already in use") {
+				d.say("port %d was taken: starting weighd again", port)
+				continue
+			}
+		default:
 		}
 		proc.stop()
 		return cfg, nil, err
@@ -270,7 +267,7 @@ func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result,
 	if err != nil {
 		return fmt.Errorf("fresh subscription for retained messages: %w", err)
 	}
-	fresh.settle(ctx, 500*time.Millisecond, 3*time.Second)
+	fresh.wait(ctx, nil, 500*time.Millisecond, 3*time.Second)
 	fresh.client.Disconnect(100)
 	retained := map[string]bool{}
 	for _, m := range fresh.messages() {
@@ -364,8 +361,8 @@ func waitStatus(ctx context.Context, c *api.Client, exited <-chan struct{}, limi
 // weighdProc is the weighd the demo runs.
 type weighdProc struct {
 	cmd  *exec.Cmd
-	done chan struct{} // closed when weighd has exited
-	err  error         // its exit, valid once done is closed
+	done chan struct{} // closed when weighd has exited; err is its exit
+	err  error
 }
 
 // startProc starts weighd --sim with its output in logPath.
@@ -374,35 +371,20 @@ func startProc(bin, cfgPath, logPath string) (*weighdProc, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer logf.Close() // the child has its own descriptor
 	p := &weighdProc{cmd: exec.Command(bin, "--sim", "--config", cfgPath), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
-		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	go func() {
-		p.err = p.cmd.Wait()
-		logf.Close()
-		close(p.done)
-	}()
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	return p, nil
 }
 
-func (p *weighdProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM and waits; SIGKILL after 10 s. A weighd that had
-// already exited is an error unless it exited cleanly.
+// stop sends SIGTERM and waits; SIGKILL after 10 s. An exit other than a
+// clean one is an error.
 func (p *weighdProc) stop() error {
-	if !p.exited() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
 		if p.err != nil {
@@ -475,35 +457,22 @@ func (s *subscriber) messages() []message {
 	return slices.Clone(s.msgs)
 }
 
-// settle waits until no message came for silence, at most limit.
-func (s *subscriber) settle(ctx context.Context, silence, limit time.Duration) {
+// wait returns when a message matches (nil: never), when no message came
+// for silence, or after limit.
+func (s *subscriber) wait(ctx context.Context, match func(message) bool, silence, limit time.Duration) {
 	deadline := time.After(limit)
 	for {
+		for _, m := range s.messages() {
+			if match != nil && match(m) {
+				return
+			}
+		}
 		select {
 		case <-s.notify:
 		case <-time.After(silence):
 			return
 		case <-deadline:
 			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// waitTopic waits until a message on a topic ending in suffix contains
-// want, or limit passes.
-func (s *subscriber) waitTopic(ctx context.Context, suffix, want string, limit time.Duration) {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		for _, m := range s.messages() {
-			if strings.HasSuffix(m.topic, suffix) && bytes.Contains(m.payload, []byte(want)) {
-				return
-			}
-		}
-		select {
-		case <-s.notify:
-		case <-time.After(100 * time.Millisecond):
 		case <-ctx.Done():
 			return
 		}

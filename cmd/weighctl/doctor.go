@@ -22,14 +22,11 @@ import (
 	"weighin/internal/publish"
 )
 
-const doctorUsage = `usage: weighctl doctor [--json] [--socket PATH] [--config FILE]
+const doctorUsage = `usage: weighctl doctor [--json]
 
-Checks what the station needs, one line each:
-  ok|WARN|FAIL  check  detail  → fix
-GPIO access, the HX711 answering, the camera's formats, the MQTT broker,
-free space in the state directory, the clock, the calibration and the
-station key. When weighd is running it owns the scale and the camera: their
-health is taken from its status instead of opening the hardware.
+Checks GPIO, the HX711, the camera, the MQTT broker, free space, the clock,
+the calibration and the station key, one line each with a fix. While weighd
+runs, the scale's and camera's health come from its status.
 
 Exit status: 0 no FAIL; 1 at least one FAIL; 2 usage error.
 `
@@ -222,7 +219,7 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 	info, err := os.Stat(keyPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if hasBundles(filepath.Join(cfg.StateDir, evidence.SessionsDir)) {
+		if bs, _ := evidence.ListBundles(filepath.Join(cfg.StateDir, evidence.SessionsDir)); len(bs) > 0 {
 			add("FAIL", "station key", keyPath+" is missing but bundles exist", "restore the key from your backup: a new key breaks the evidence chain")
 		} else {
 			add("WARN", "station key", keyPath+" not created yet", "weighd creates it on its first start; back it up then")
@@ -258,19 +255,6 @@ func brokerCheck(ctx context.Context, cfg config.Config, running bool, st api.St
 		return check{"WARN", "broker", m.Broker + " reachable, but weighd reports it is not connected", "journalctl -u weighd; results wait in the outbox"}
 	}
 	return check{"ok", "broker", m.Broker + " reachable" + yesNo(running && st.MQTT.Connected, ", weighd connected", ""), ""}
-}
-
-func hasBundles(dir string) bool {
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		return false
-	}
-	for _, de := range des {
-		if _, ok := evidence.ParseSessionDirName(de.Name()); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // probeScale opens the HX711 on the real pins and reads once. gpio is

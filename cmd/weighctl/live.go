@@ -95,13 +95,10 @@ func checkMass(s string) (string, error) {
 	return strconv.FormatFloat(g, 'f', -1, 64), nil
 }
 
-const statusUsage = `usage: weighctl status [--json] [--socket PATH] [--config FILE]
+const statusUsage = `usage: weighctl status [--json]
 
-Shows weighd's live state: the weight, the session, the buyer's entries, the
+Shows weighd's live state: weight (or over capacity), session, entries,
 scale, camera and MQTT health, and the last result.
-
-Exit status: 0 shown; 1 weighd answered with an error; 2 usage error;
-3 weighd unreachable.
 `
 
 // runStatus is `weighctl status`.
@@ -191,15 +188,10 @@ func suffix(prefix, s string) string {
 	return prefix + s
 }
 
-const calibrateUsage = `usage: weighctl calibrate [--mass GRAMS] [--socket PATH] [--config FILE]
+const calibrateUsage = `usage: weighctl calibrate [--mass GRAMS]
 
-Guided two-point calibration through weighd: empty the platform and press
-Enter (weighd records the zero), then place a known mass and press Enter
-(weighd computes the scale factor and saves the calibration). Without
---mass the mass is asked for.
-
-Exit status: 0 calibrated; 1 weighd refused (e.g. the weight was not
-stable); 2 usage error or input ended; 3 weighd unreachable.
+Guided two-point calibration through weighd: empty platform and Enter, then
+the known mass and Enter; weighd saves the calibration.
 `
 
 // runCalibrate is `weighctl calibrate`.
@@ -273,16 +265,10 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 const simUsage = `usage: weighctl sim place GRAMS | sim remove | sim press [--long] | sim label TRACKING
-       [--socket PATH] [--config FILE]
 
-Drives weighd's simulated hardware (weighd --sim only): place a load on the
-simulated scale, empty it, press the virtual button (short: start or mark;
---long: stop), or hold a shipping label with TRACKING as a Code 128 barcode
-up to the synthetic camera for 4 s (press within them: the label still then
-gives the tracking number).
-
-Exit status: 0 done; 1 weighd refused (not running with --sim); 2 usage
-error; 3 weighd unreachable.
+Drives weighd --sim's hardware: a load on the simulated scale, the virtual
+button (--long: stop), or a shipping label with TRACKING as a Code 128
+barcode held up to the synthetic camera for 4 s.
 `
 
 // simLabelCmd is weighd's sim_label command (station.CmdSimLabel).

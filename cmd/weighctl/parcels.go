@@ -15,16 +15,11 @@ import (
 	"weighin/internal/vocab"
 )
 
-const parcelsUsage = `usage: weighctl parcels [--config FILE] [--state-dir DIR] add|list|rm|import ...
+const parcelsUsage = `usage: weighctl parcels add|list|rm|import ...
   add --tracking T [--order REF] [--label-g G] [--resolution-g G] [--items "Name:g;Name:g"]
   list [--json]
   rm TRACKING
   import FILE.csv    (header: order_ref,tracking,label_g,label_resolution_g,items)
-
-Works on the registry under the state directory (WAL lets weighd keep it
-open at the same time).
-
-Exit status: 0 done; 1 the registry failed; 2 usage error or a bad value.
 `
 
 // runParcels is `weighctl parcels add|list|rm|import`.

@@ -19,21 +19,12 @@ import (
 	"weighin/internal/weighing"
 )
 
-const recordUsage = `usage: weighctl record --out FILE.csv [--seconds N] [--config FILE]
+const recordUsage = `usage: weighctl record --out FILE.csv [--seconds N]
 
-Records a raw load-cell trace from the HX711 on the configured pins
-(scale.sck_pin, scale.dout_pin, scale.gain, scale.rate), opened as weighd
-opens it, into a trace CSV with the columns t_ms,raw,grams,stable: the
-format of a bundle's weight.csv, which weighctl replay and the tests read.
-grams and stable come from the daemon's pipeline with the saved
-calibration (0 without one). Stop it early with Ctrl-C; what was recorded
-is kept.
-
-weighd owns the pins while it runs: record refuses when weighd answers on
-its socket (systemctl stop weighd first).
-
-Exit status: 0 recorded; 1 the scale failed (pins, timeouts) or weighd is
-running; 2 usage error.
+Records the HX711 on the configured pins, opened as weighd opens it, into a
+trace CSV (t_ms,raw,grams,stable; grams from the saved calibration, else 0)
+that weighctl replay and the tests read. Ctrl-C stops early and keeps what
+was recorded. Refuses while weighd runs: it owns the pins.
 `
 
 // maxConsecutiveReadErrors ends a recording whose scale stopped answering.

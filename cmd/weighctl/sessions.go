@@ -26,16 +26,10 @@ import (
 )
 
 const sessionsUsage = `usage: weighctl sessions [--tracking X] [--order Y] [--verdict V] [--since DATE] [--json]
-                         [--socket PATH] [--config FILE] [--state-dir DIR]
 
-Lists recorded sessions, oldest first. It asks weighd; when weighd is not
-running it reads the session index (<state_dir>/registry.db), or else the
-bundles under <state_dir>/sessions/ (the source of truth).
-
-DATE is 2006-01-02 (UTC midnight) or an RFC 3339 time.
-
-Exit status: 0 listed (possibly none); 1 the index or bundles could not be
-read; 2 usage error.
+Lists sessions, oldest first, from weighd; when it is not running, from the
+session index (<state_dir>/registry.db), else from the bundles. DATE is
+2006-01-02 (UTC) or an RFC 3339 time.
 `
 
 // runSessions is `weighctl sessions`.
@@ -144,14 +138,10 @@ func (c *cli) bundleOf(arg string) (evidence.Bundle, int) {
 	return b, exitOK
 }
 
-const showUsage = `usage: weighctl show SESSION [--json] [--config FILE] [--state-dir DIR]
+const showUsage = `usage: weighctl show SESSION [--json]
 
-Summarises a bundle's manifest, offline. SESSION is the bundle's directory
-name under <state_dir>/sessions/, its sequence number, a unique prefix, or a
-path to a bundle directory. For the integrity check, use weighctl verify.
-
-Exit status: 0 shown; 1 the bundle is damaged or not sealed; 2 usage error
-or no such session.
+Summarises a bundle, offline. SESSION is its directory name, sequence
+number, a unique prefix, or a path. Exit status 1: damaged or not sealed.
 `
 
 // runShow is `weighctl show`.
@@ -242,19 +232,11 @@ func printBundle(w io.Writer, b evidence.Bundle) {
 	}
 }
 
-const disputeUsage = `usage: weighctl dispute SESSION [--issue T] [--tier N] [--solution S]
-                         [--detail-en TEXT] [--detail-zh TEXT] [--json] [--config FILE] [--state-dir DIR]
+const disputeUsage = `usage: weighctl dispute SESSION [--issue T] [--tier N] [--solution S] [--detail-en TEXT] [--detail-zh TEXT] [--json]
 
-Prints the claim for a session (English, then Simplified Chinese), written
-again from the bundle's result with the buyer's overrides:
-  --issue     none, missing_item, wrong_item, damaged_cosmetic, damaged_functional
-  --tier      0-3, the buyer's own judgement of severity
-  --solution  the remedy asked for (default: from the tier and the issue)
-With --issue or --tier the verdict is evaluated again (verdict section of the
-configuration, the parcel's items from the registry when it is registered).
-The bundle is not changed.
-
-Exit status: 0 printed; 1 the bundle cannot be read; 2 usage error.
+Prints the claim again from the bundle's result (English, then Chinese).
+--issue or --tier evaluates the verdict again (verdict.Reevaluate, with the
+registered items when there are some). The bundle is not changed.
 `
 
 // runDispute is `weighctl dispute`.
@@ -344,18 +326,11 @@ func registeredItems(ctx context.Context, cfg config.Config, tracking string) ([
 	return p.Items, err
 }
 
-const outcomeUsage = `usage: weighctl outcome SESSION resolved|refused|escalated [--resolution R]
-                         [--amount X --currency CODE] [--note TEXT] [--json] [--config FILE] [--state-dir DIR]
+const outcomeUsage = `usage: weighctl outcome SESSION resolved|refused|escalated [--resolution R] [--amount X --currency CODE] [--note TEXT] [--json]
 
-Records how a dispute ended (seed, Phase 4) as a signed addendum
-(outcome-NNN.json and .sig) beside the bundle's manifest, offline, with the
-station key in the state directory. R is refund, replacement or
-partial_refund (required with resolved; partial_refund needs --amount).
-Retention never removes a bundle whose latest outcome is still open
-(refused, escalated).
-
-Exit status: 0 recorded; 1 not recorded (bundle not sealed, key problem,
-weighd busy sealing); 2 usage error or no such session.
+Records how a dispute ended as a signed addendum beside the bundle's
+manifest, with the state directory's station key. R: refund, replacement or
+partial_refund (with --amount). An open outcome keeps retention off it.
 `
 
 // runOutcome is `weighctl outcome`.

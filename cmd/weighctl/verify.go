@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"weighin/internal/evidence"
-	"weighin/internal/evidence/sshsig"
 	"weighin/internal/recorder"
 	"weighin/internal/result"
 )
@@ -72,7 +67,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	keySource := ""
 	switch {
 	case *keyFile != "":
-		k, err := readKeyFile(*keyFile)
+		k, err := evidence.ReadKeyFile(*keyFile)
 		if err != nil {
 			return c.fail(exitUsage, "--key %s: %v", *keyFile, err)
 		}
@@ -81,8 +76,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case *fingerprint != "":
 		keySource = "--fingerprint " + *fingerprint
 	default:
-		if p := stationPubFor(paths[0], *chain); p != "" {
-			if k, err := readKeyFile(p); err == nil {
+		if p := evidence.StationKeyFor(paths[0], *chain); p != "" {
+			if k, err := evidence.ReadKeyFile(p); err == nil {
 				opts.Key = k
 				keySource = p
 			}
@@ -130,10 +125,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 
 	if *jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		enc.Encode(out)
+		writeJSON(stdout, out)
 	} else {
 		printVerify(stdout, out)
 	}
@@ -231,53 +223,4 @@ func printVerify(w io.Writer, out verifyOutput) {
 	}
 	fmt.Fprintf(w, "key trusted: %s\n", trust)
 	fmt.Fprintf(w, "%d bundle(s): %d failed integrity, %d with continuity findings\n", len(out.Bundles), failed, findings)
-}
-
-// readKeyFile reads the first ed25519 key in a .pub, authorized_keys or
-// allowed_signers file.
-func readKeyFile(path string) (ed25519.PublicKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var firstErr error
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, err := sshsig.ParseAuthorizedKey(line)
-		if err == nil {
-			return k, nil
-		}
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	if firstErr == nil {
-		firstErr = errors.New("no key in the file")
-	}
-	return nil, firstErr
-}
-
-// stationPubFor finds the station's public key file when the bundles are
-// in a state directory: <state>/station_ed25519.pub beside sessions/.
-func stationPubFor(path string, chain bool) string {
-	clean := filepath.Clean(path)
-	var candidates []string
-	if chain {
-		candidates = []string{filepath.Join(clean, evidence.PublicKeyFile), filepath.Join(filepath.Dir(clean), evidence.PublicKeyFile)}
-	} else {
-		candidates = []string{filepath.Join(filepath.Dir(filepath.Dir(clean)), evidence.PublicKeyFile)}
-	}
-	for _, c := range candidates {
-		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
-			// Only beside a sessions directory: an unrelated .pub is not
-			// the station's.
-			if fi, err := os.Stat(filepath.Join(filepath.Dir(c), evidence.SessionsDir)); err == nil && fi.IsDir() {
-				return c
-			}
-		}
-	}
-	return ""
 }

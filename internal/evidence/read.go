@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"cmp"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"weighin/internal/evidence/sshsig"
 )
 
 // Bundle is one bundle directory read without changing anything, with the
@@ -139,4 +142,52 @@ func Outcomes(dir string) []Addendum {
 		}
 		out = append(out, *a)
 	}
+}
+
+// ReadKeyFile reads the first ed25519 key in a .pub, authorized_keys or
+// allowed_signers file, for VerifyOptions.Key.
+func ReadKeyFile(path string) (ed25519.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var firstErr error
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, err := sshsig.ParseAuthorizedKey(line)
+		if err == nil {
+			return k, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil {
+		firstErr = errors.New("no key in the file")
+	}
+	return nil, firstErr
+}
+
+// StationKeyFor finds the station's public key file for bundles kept in a
+// state directory (<state>/station_ed25519.pub beside sessions/): for a
+// bundle directory, or with chain for a state or sessions directory. It
+// returns "" when the bundles are not in one: an unrelated .pub is not the
+// station's.
+func StationKeyFor(path string, chain bool) string {
+	clean := filepath.Clean(path)
+	candidates := []string{filepath.Join(filepath.Dir(filepath.Dir(clean)), PublicKeyFile)}
+	if chain {
+		candidates = []string{filepath.Join(clean, PublicKeyFile), filepath.Join(filepath.Dir(clean), PublicKeyFile)}
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
+			if fi, err := os.Stat(filepath.Join(filepath.Dir(c), SessionsDir)); err == nil && fi.IsDir() {
+				return c
+			}
+		}
+	}
+	return ""
 }
