@@ -435,9 +435,7 @@ func (s *Station) evaluate(params verdict.Params, w session.Weighin, e session.E
 			r := p.LabelResolutionG
 			in.LabelResolutionG = &r
 		}
-		for _, it := range p.Items {
-			in.Items = append(in.Items, verdict.Item{Name: it.Name, WeightG: it.WeightG})
-		}
+		in.Items = append(in.Items, p.Items...)
 	}
 	return verdict.Evaluate(params, in)
 }
