@@ -1,6 +1,7 @@
 package hx711
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,9 @@ func OptsFor(gain, rate int, timeout time.Duration) (Opts, error) {
 	return Opts{Gain: g, Rate: rate, Timeout: timeout}, nil
 }
 
+// ErrNoPin: Open was given a pin name the registry does not know.
+var ErrNoPin = errors.New("hx711: no such GPIO pin")
+
 // Open opens the chip on two pins named as periph's registry names them
 // ("GPIO6", "GPIO5"); the caller has run host.Init. It is New on the
 // looked-up pins.
@@ -28,7 +32,7 @@ func Open(sckName, doutName string, o *Opts) (*Dev, error) {
 	var pins [2]gpio.PinIO
 	for i, name := range []string{sckName, doutName} {
 		if pins[i] = gpioreg.ByName(name); pins[i] == nil {
-			return nil, fmt.Errorf("hx711: no GPIO pin %q on this machine (is /dev/gpiochip0 there, and are you in group gpio?)", name)
+			return nil, fmt.Errorf("%w: %q on this machine (is /dev/gpiochip0 there, and are you in group gpio?)", ErrNoPin, name)
 		}
 	}
 	return New(pins[0], pins[1], o)

@@ -51,7 +51,7 @@ func TestOptsFor(t *testing.T) {
 	if _, err := hx711.OptsFor(100, 10, 0); err == nil {
 		t.Error("OptsFor accepted gain 100")
 	}
-	if _, err := hx711.Open("NO_SUCH_PIN", "GPIO5", nil); err == nil {
+	if _, err := hx711.Open("NO_SUCH_PIN", "GPIO5", nil); !errors.Is(err, hx711.ErrNoPin) {
 		t.Error("Open found a pin that does not exist")
 	}
 }

@@ -130,6 +130,9 @@ func openHardware(cfg config.Config, sim bool, log *slog.Logger) (*hardware, err
 		return nil, err
 	}
 	dev, err := hx711.Open(cfg.Scale.SCKPin, cfg.Scale.DOUTPin, &o)
+	if errors.Is(err, hx711.ErrNoPin) {
+		return nil, fmt.Errorf("%w: scale.sck_pin, scale.dout_pin: %v", config.ErrInvalid, err)
+	}
 	if err != nil {
 		return nil, err
 	}
