@@ -88,6 +88,7 @@ func simWeighd(t *testing.T, stateDir string) string {
 // tracking number and gram value to the MQTT command parser, to weighd's
 // API and to weighctl: each refuses it with the same reason.
 func TestSameRefusal(t *testing.T) {
+	t.Parallel()
 	conf := simWeighd(t, t.TempDir())
 	cfg, _ := config.Load(conf)
 	c := api.NewClient(cfg.API.Socket)
@@ -129,6 +130,7 @@ func TestSameRefusal(t *testing.T) {
 // is a timeout with DOUT high for weighctl record (hx711.Open's options)
 // and for weighd (sim_scale fail cuts its simulated wire), not zeros.
 func TestDisconnectedDOUTSeenTheSame(t *testing.T) {
+	t.Parallel()
 	const want = ", DOUT stayed high: hx711: timeout"
 	clk := hx711test.NewVirtualClock(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 	chip, err := hx711test.New(hx711test.Opts{Clock: clk, Rate: 80, Faults: hx711test.Faults{Disconnected: true}})
@@ -168,6 +170,7 @@ func TestDisconnectedDOUTSeenTheSame(t *testing.T) {
 // weighctl sessions and weighd's store read it the same way (unsealed);
 // weighd completes the seal at its start, and then all three say sealed.
 func TestCrashBetweenManifestAndMarker(t *testing.T) {
+	t.Parallel()
 	ts := newTestState(t)
 	dir := filepath.Join(ts.dir, ts.match.Bundle)
 	m, err := evidence.ReadBundle(dir)
