@@ -226,3 +226,26 @@ func TestCrashBetweenManifestAndMarker(t *testing.T) {
 		t.Errorf("after weighd's start: %s (interrupted %v), %v; want sealed as it was", b.State, b.Result.Interrupted, err)
 	}
 }
+
+// TestOverCapacityStatus: a load that saturates the simulated chip is
+// "over capacity" in weighctl status, and weighctl start is refused with
+// that reason.
+func TestOverCapacityStatus(t *testing.T) {
+	t.Parallel()
+	conf := simWeighd(t, t.TempDir())
+	if code, _, errs := runCtl(t, "sim", "place", "30000", "--config", conf); code != exitOK {
+		t.Fatalf("sim place: exit %d: %s", code, errs)
+	}
+	cfg, _ := config.Load(conf)
+	if _, err := waitStatus(context.Background(), api.NewClient(cfg.API.Socket), nil, 15*time.Second, "over capacity", func(s api.Status) bool { return s.OverCapacity }); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCtl(t, "status", "--config", conf)
+	if code != exitOK || !strings.Contains(out, "weight    over capacity") {
+		t.Errorf("weighctl status: exit %d\n%s\nwant the weight line to say over capacity", code, out)
+	}
+	code, _, errs := runCtl(t, "start", "--config", conf)
+	if code != exitProblem || !strings.Contains(errs, "start refused: the scale is over capacity") {
+		t.Errorf("weighctl start over capacity: exit %d, %q", code, errs)
+	}
+}

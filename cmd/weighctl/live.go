@@ -131,7 +131,7 @@ func printStatus(w io.Writer, st api.Status) {
 	fmt.Fprintf(w, "station   %s%s, weighd %s, up %s\n", st.StationID, yesNo(st.Sim, " (simulated hardware)", ""), st.Version, (time.Duration(st.UptimeS) * time.Second).String())
 	weight := fmt.Sprintf("%.1f g %s", st.WeightG, st.WeightState)
 	if st.OverCapacity {
-		weight = "OVER CAPACITY: the load is beyond the cell's range, take it off"
+		weight = "over capacity: the load is beyond the cell's range, take it off"
 	} else if st.Stable {
 		weight += fmt.Sprintf(" (spread %.2f g)", st.SpreadG)
 	}
