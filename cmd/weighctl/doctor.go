@@ -133,6 +133,8 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		switch {
 		case sc.Reads == 0:
 			add("FAIL", "hx711", "weighd has read nothing from the scale"+suffix(": ", sc.LastErr), "check the HX711's wiring (VCC, GND, "+cfg.Scale.SCKPin+", "+cfg.Scale.DOUTPin+")")
+		case st.OverCapacity:
+			add("WARN", "hx711", "over capacity: the load on the platform is beyond the cell's range", "take the load off; heavier parcels need a larger load cell")
 		case sc.LastErr != "":
 			add("WARN", "hx711", fmt.Sprintf("%d reads, %d glitches, %d timeouts, last error: %s", sc.Reads, sc.Glitches, sc.Timeouts, sc.LastErr), "check the wiring and the supply")
 		case sc.Glitches*20 > sc.Reads:
