@@ -100,7 +100,7 @@ func TestShowStopReason(t *testing.T) {
 		{result.Result{Schema: 1}, "stopped    - (not recorded in result schema 1)"},
 	} {
 		var out bytes.Buffer
-		printBundle(&out, bundle{state: "sealed", res: tc.res})
+		printBundle(&out, evidence.Bundle{BundleInfo: evidence.BundleInfo{State: "sealed", Result: tc.res}})
 		if !strings.Contains(out.String(), tc.want) {
 			t.Errorf("show of %+v lacks %q:\n%s", tc.res, tc.want, out.String())
 		}

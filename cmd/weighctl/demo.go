@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,277 +23,226 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/config"
-	"weighin/internal/registry"
+	"weighin/internal/publish"
 	"weighin/internal/result"
 	"weighin/internal/verdict"
 )
 
 const demoUsage = `usage: weighctl demo [--weighd PATH] [--keep] [--timeout 60s]
 
-Runs the whole flow on simulated hardware, in a temporary directory: starts
-weighd --sim with its own configuration (state, socket and embedded broker
-inside the directory), listens on the broker as Home Assistant would,
-registers a parcel (label 2350 g; Leather jacket 505 g, Sneakers 1120 g,
-Belt 210 g), enters the order reference, places 1840 g, holds the parcel's
-shipping label up to the synthetic camera (sim_label: a Code 128 barcode of
-its tracking number) and presses the button, so that the label still gives
-the tracking number and the registry the label weight and items; records,
-marks, stops, and prints the verdict, the
-bundle, weighctl verify's report, the claim in English and Chinese, and the
-MQTT messages a subscriber saw. weighd is stopped with SIGTERM at the end and
-the directory removed unless --keep.
+Runs the whole flow on simulated hardware in a temporary directory: weighd
+--sim with its own configuration, a subscriber on its embedded broker as
+Home Assistant would be, and the steps of demoSteps through weighd's API
+(register the parcel, place it, show its label to the camera, press, mark,
+stop). Prints the verdict, the bundle, weighctl verify's report, the claim
+and the MQTT messages seen. weighd is looked for beside weighctl, then in
+PATH (make demo builds bin/weighd).
 
-Without --weighd, weighd is looked for beside weighctl, then in PATH, then
-built with go build from ./cmd/weighd.
-
-Exit status: 0 the demo ran and the verdict is the expected one; 1 a step
-failed (weighd's log is shown); 2 usage error.
+Exit status: 0 every step ran and the bundle verifies; 1 a step failed
+(weighd's log is shown, the directory kept); 2 usage error.
 `
 
-// The demo parcel.
-var (
-	demoTracking = "LB123456789CN"
-	demoOrder    = "KB-2026-04417"
-	demoLabelG   = 2350.0
-	demoPlacedG  = 1840.0
-	demoItems    = []registry.Item{{Name: "Leather jacket", WeightG: 505}, {Name: "Sneakers", WeightG: 1120}, {Name: "Belt", WeightG: 210}}
-)
+// demoParcel is the parcel the demo registers (the parcel command's JSON).
+var demoParcel = publish.Parcel{Tracking: "LB123456789CN", OrderRef: "KB-2026-04417", LabelG: new(2350.0),
+	Items: []verdict.Item{{Name: "Leather jacket", WeightG: 505}, {Name: "Sneakers", WeightG: 1120}, {Name: "Belt", WeightG: 210}}}
+
+// demoStep is one line of the demo's script: send an API command, wait for
+// weighd's status to show something, or let time pass; say is printed
+// when it is done.
+type demoStep struct {
+	cmd, value string
+	until      string // what the wait is for
+	cond       func(api.Status) bool
+	pause      time.Duration
+	say        string
+}
+
+// demoSteps is the weigh-in the demo runs. No tracking number or label
+// weight is typed: the label held up to the camera at the press carries
+// the tracking number, and the registry knows the rest.
+func demoSteps(preRoll time.Duration) []demoStep {
+	parcel, _ := json.Marshal(demoParcel)
+	placed := 1840.0
+	return []demoStep{
+		{until: "the camera", cond: func(s api.Status) bool { return s.Camera.Connected }, say: "camera connected"},
+		{cmd: string(publish.CmdParcel), value: string(parcel), say: fmt.Sprintf("registered parcel %s through the API (order %s, label %g g, 3 items)", demoParcel.Tracking, demoParcel.OrderRef, *demoParcel.LabelG)},
+		{cmd: string(publish.CmdOrderRef), value: demoParcel.OrderRef, say: "entered order reference " + demoParcel.OrderRef},
+		{cmd: api.CmdSimPlace, value: fmt.Sprint(placed), say: fmt.Sprintf("placed the parcel: %g g on the simulated scale", placed)},
+		{until: "a stable weight", cond: func(s api.Status) bool { return s.Stable && s.WeightG > placed-50 && s.WeightG < placed+50 }, say: "the weight is stable"},
+		// A user presses when the parcel is still; the recording opens
+		// with the pre-roll, which the camera fills from its first frame.
+		{pause: preRoll, say: "waited for the pre-roll to fill"},
+		{cmd: simLabelCmd, value: demoParcel.Tracking, say: "held the shipping label up to the camera: Code 128 barcode of " + demoParcel.Tracking},
+		{cmd: api.CmdSimPress, value: "short", say: "pressed the button (short): weigh-in, label still, recording"},
+		{until: "recording", cond: func(s api.Status) bool { return s.Recording }, say: "recording"},
+		{pause: 3 * time.Second},
+		{cmd: api.CmdSimPress, value: "short", say: "pressed the button (short): mark"},
+		{pause: 1500 * time.Millisecond},
+		{cmd: api.CmdSimPress, value: "long", say: "pressed the button (long): stop"},
+		{until: "the sealed result", cond: func(s api.Status) bool { return s.LastResult != nil && !s.Recording && s.SessionState != "sealing" }, say: "sealed"},
+	}
+}
 
 // runDemo is `weighctl demo`.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("demo", demoUsage, stderr)
-	weighdPath := fl.String("weighd", "", "the weighd binary")
-	keep := fl.Bool("keep", false, "keep the temporary directory (state, bundles, weighd.log)")
-	timeout := fl.Duration("timeout", 60*time.Second, "give up after this long")
-	pos, code, done := parseFlags(fl, args)
+	c := newCLI("demo", demoUsage, stderr)
+	weighdPath := c.String("weighd", "", "the weighd binary")
+	keep := c.Bool("keep", false, "keep the temporary directory (state, bundles, weighd.log)")
+	timeout := c.Duration("timeout", 60*time.Second, "give up after this long")
+	pos, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	if len(pos) > 0 {
-		return usageError(stderr, fl, "takes no arguments, got %q", pos[0])
+		return c.usageError("takes no arguments, got %q", pos[0])
 	}
-	d := &demo{out: stdout, errw: stderr, start: time.Now()}
+	dir, err := os.MkdirTemp("", "weighin-demo-")
+	if err != nil {
+		return c.fail(exitProblem, "%v", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	err := d.run(ctx, *weighdPath, *keep)
-	if err != nil {
-		fmt.Fprintf(stderr, "weighctl demo: %v\n", err)
-		d.showLog()
-		return exitProblem
+	d := &demo{out: stdout, start: time.Now(), dir: dir}
+	err = d.run(ctx, *weighdPath)
+	switch {
+	case err != nil:
+		c.fail(exitProblem, "%v", err)
+		if log, rerr := os.ReadFile(filepath.Join(dir, "weighd.log")); rerr == nil {
+			lines := strings.Split(strings.TrimRight(string(log), "\n"), "\n")
+			fmt.Fprintf(stderr, "--- last lines of weighd.log ---\n%s\n", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+		return c.fail(exitProblem, "kept %s for inspection", dir)
+	case *keep:
+		fmt.Fprintf(stdout, "kept %s (weighd.log, state/)\n", dir)
+	default:
+		os.RemoveAll(dir)
 	}
 	return exitOK
 }
 
 type demo struct {
-	out, errw io.Writer
-	start     time.Time
-	dir       string
-	logPath   string
-	sub       *subscriber
+	out   io.Writer
+	start time.Time
+	dir   string
 }
 
-func (d *demo) step(format string, args ...any) {
+func (d *demo) say(format string, args ...any) {
 	fmt.Fprintf(d.out, "[%5.1fs] %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-// showLog prints the end of weighd's log after a failure.
-func (d *demo) showLog() {
-	if d.logPath == "" {
-		return
-	}
-	data, err := os.ReadFile(d.logPath)
-	if err != nil {
-		return
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	fmt.Fprintf(d.errw, "--- last lines of %s ---\n%s\n", d.logPath, strings.Join(lines, "\n"))
-}
-
-func (d *demo) run(ctx context.Context, weighdPath string, keep bool) (err error) {
-	dir, err := os.MkdirTemp("", "weighin-demo-")
+func (d *demo) run(ctx context.Context, weighdPath string) (err error) {
+	bin, err := findWeighd(weighdPath)
 	if err != nil {
 		return err
 	}
-	d.dir = dir
-	defer func() {
-		if keep {
-			fmt.Fprintf(d.out, "kept %s (weighd.log, state/)\n", dir)
-			return
-		}
-		if err != nil {
-			// Keep the evidence of a failed run: the log is shown.
-			fmt.Fprintf(d.errw, "weighctl demo: kept %s for inspection\n", dir)
-			return
-		}
-		os.RemoveAll(dir)
-	}()
-
-	bin, err := findWeighd(ctx, weighdPath, dir)
+	cfg, proc, err := d.startWeighd(ctx, bin)
 	if err != nil {
 		return err
 	}
-	if filepath.Dir(bin) == dir {
-		d.step("built weighd from ./cmd/weighd (make demo uses bin/weighd)")
-	}
-	var (
-		cfg  config.Config
-		proc *weighdProc
-		st   api.Status
-		c    *api.Client
-	)
 	defer func() {
-		if proc == nil {
-			return
-		}
 		if serr := proc.stop(); serr != nil && err == nil {
 			err = serr
 		} else if serr == nil {
-			d.step("weighd stopped (SIGTERM)")
+			d.say("weighd stopped (SIGTERM)")
 		}
 	}()
-	// The broker's port is free when chosen but could be taken before
-	// weighd binds it: start again on another port then.
-	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		cfgPath := filepath.Join(dir, "weighd.yaml")
-		cfgText := demoConfig(dir, port)
-		if cfg, err = config.Parse(cfgPath, []byte(cfgText)); err != nil {
-			return fmt.Errorf("demo configuration: %w", err)
-		}
-		if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
-			return err
-		}
-		d.logPath = filepath.Join(dir, "weighd.log")
-		proc, err = startWeighd(bin, cfgPath, d.logPath)
-		if err != nil {
-			return err
-		}
-		d.step("started %s --sim --config %s (pid %d)", bin, cfgPath, proc.cmd.Process.Pid)
-		c = api.NewClient(cfg.API.Socket)
-		st, err = waitAPI(ctx, c, proc.done)
-		if err == nil {
-			break
-		}
-		logText, _ := os.ReadFile(d.logPath)
-		if proc.exited() && attempt < 3 && strings.Contains(string(logText), "address already in use") {
-			d.step("port %d was taken: starting weighd again", port)
-			proc = nil
-			continue
-		}
-		return err
-	}
-	d.step("weighd %s is up: station %s, API %s, embedded broker %s", st.Version, st.StationID, cfg.API.Socket, cfg.MQTT.EmbeddedListen)
-
-	st, err = waitStatus(ctx, c, proc.done, 20*time.Second, "the camera", func(s api.Status) bool { return s.Camera.Connected })
+	broker := "tcp://" + cfg.MQTT.EmbeddedListen
+	topics := []string{"weighin/#", cfg.MQTT.DiscoveryPrefix + "/#"}
+	sub, err := subscribe(ctx, broker, topics)
 	if err != nil {
 		return err
 	}
-	cameraAt := time.Now()
-	d.step("camera %s: %dx%d", st.Camera.Device, st.Camera.Width, st.Camera.Height)
-
-	d.sub, err = subscribe(ctx, "tcp://"+cfg.MQTT.EmbeddedListen, []string{"weighin/#", cfg.MQTT.DiscoveryPrefix + "/#"})
-	if err != nil {
-		return err
-	}
-	defer d.sub.close()
-	d.step("subscribed to weighin/# and %s/# as a Home Assistant would", cfg.MQTT.DiscoveryPrefix)
-
-	if err := registerParcel(ctx, filepath.Join(cfg.StateDir, registry.FileName)); err != nil {
-		return err
-	}
-	d.step("registered parcel %s (order %s, label %g g): %s", demoTracking, demoOrder, demoLabelG, registry.FormatItems(demoItems))
-
-	cmdStep := func(name, value, msg string) error {
-		if err := c.Command(ctx, name, value, nil); err != nil {
-			return fmt.Errorf("%s %q: %w", name, value, err)
+	defer sub.client.Disconnect(250)
+	d.say("subscribed to %s as a Home Assistant would", strings.Join(topics, " and "))
+	c := api.NewClient(cfg.API.Socket)
+	var st api.Status
+	for _, s := range demoSteps(cfg.Recorder.PreRoll) {
+		switch {
+		case s.cmd != "":
+			if err := c.Command(ctx, s.cmd, s.value, nil); err != nil {
+				return fmt.Errorf("%s %q: %w", s.cmd, s.value, err)
+			}
+		case s.cond != nil:
+			if st, err = waitStatus(ctx, c, proc.done, 30*time.Second, s.until, s.cond); err != nil {
+				return err
+			}
+		default:
+			if err := sleepCtx(ctx, s.pause); err != nil {
+				return err
+			}
 		}
-		d.step("%s", msg)
-		return nil
-	}
-	if err := cmdStep("order_ref", demoOrder, "entered order reference "+demoOrder); err != nil {
-		return err
-	}
-	if err := cmdStep(api.CmdSimPlace, fmt.Sprint(demoPlacedG), fmt.Sprintf("placed the parcel: %g g on the simulated scale", demoPlacedG)); err != nil {
-		return err
-	}
-	st, err = waitStatus(ctx, c, proc.done, 20*time.Second, "a stable weight", func(s api.Status) bool {
-		return s.Stable && s.WeightG > demoPlacedG-50 && s.WeightG < demoPlacedG+50
-	})
-	if err != nil {
-		return err
-	}
-	d.step("stable: %.1f g (spread %.2f g)", st.WeightG, st.SpreadG)
-	// A user presses when the parcel is still; the recording opens with
-	// the pre-roll, which the camera fills from its first frame.
-	if wait := cfg.Recorder.PreRoll - time.Since(cameraAt); wait > 0 {
-		if err := sleepCtx(ctx, wait); err != nil {
-			return err
+		if s.say != "" {
+			d.say("%s", s.say)
 		}
-	}
-	// No tracking number or label weight is typed: the label held up to
-	// the camera at the press carries the tracking number, and the
-	// registry knows the rest.
-	if err := cmdStep(simLabelCmd, demoTracking, "held the shipping label up to the camera: Code 128 barcode of "+demoTracking); err != nil {
-		return err
-	}
-	if err := cmdStep(api.CmdSimPress, "short", "pressed the button (short): weigh-in, label still, recording"); err != nil {
-		return err
-	}
-	st, err = waitStatus(ctx, c, proc.done, 20*time.Second, "recording", func(s api.Status) bool { return s.Recording })
-	if err != nil {
-		return err
-	}
-	session := st.SessionID
-	d.step("recording session %s", session)
-	if err := sleepCtx(ctx, 3*time.Second); err != nil {
-		return err
-	}
-	if err := cmdStep(api.CmdSimPress, "short", "pressed the button (short): mark"); err != nil {
-		return err
-	}
-	if err := sleepCtx(ctx, 1500*time.Millisecond); err != nil {
-		return err
-	}
-	if err := cmdStep(api.CmdSimPress, "long", "pressed the button (long): stop"); err != nil {
-		return err
-	}
-	st, err = waitStatus(ctx, c, proc.done, 30*time.Second, "the sealed result", func(s api.Status) bool {
-		return s.LastResult != nil && (session == "" || s.LastResult.SessionID == session) && !s.Recording
-	})
-	if err != nil {
-		return err
 	}
 	res := *st.LastResult
-	d.step("sealed %s", res.SessionID)
-	if res.Tracking != "" {
-		d.step("tracking number %s read from the label's barcode (none typed); label weight %s g and items from the registry", res.Tracking, gramsText(res.LabelG))
-	}
-	// Let the last retained messages arrive.
-	_ = d.sub.waitTopic(ctx, "/result", res.SessionID, 5*time.Second)
-
-	return d.report(ctx, cfg, res)
+	d.say("session %s: tracking %s read from the label's barcode (none typed); label weight and items from the registry", res.SessionID, dash(res.Tracking))
+	sub.wait(ctx, func(m message) bool {
+		return strings.HasSuffix(m.topic, "/result") && bytes.Contains(m.payload, []byte(res.SessionID))
+	}, 5*time.Second, 5*time.Second)
+	return d.report(ctx, cfg, res, sub, broker, topics)
 }
 
-// report prints what the user sees and checks the verdict.
-func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result) error {
+// startWeighd starts weighd --sim in the demo's directory. The broker's
+// port is free when chosen but could be taken before weighd binds it: it
+// starts again on another port then.
+func (d *demo) startWeighd(ctx context.Context, bin string) (config.Config, *weighdProc, error) {
+	for attempt := 1; ; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return config.Config{}, nil, err
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		cfgPath := filepath.Join(d.dir, "weighd.yaml")
+		text := demoConfig(d.dir, port)
+		cfg, err := config.Parse(cfgPath, []byte(text))
+		if err != nil {
+			return cfg, nil, fmt.Errorf("demo configuration: %w", err)
+		}
+		if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+			return cfg, nil, err
+		}
+		logPath := filepath.Join(d.dir, "weighd.log")
+		proc, err := startProc(bin, cfgPath, logPath)
+		if err != nil {
+			return cfg, nil, err
+		}
+		d.say("started %s --sim --config %s (pid %d)", bin, cfgPath, proc.cmd.Process.Pid)
+		st, err := waitStatus(ctx, api.NewClient(cfg.API.Socket), proc.done, 20*time.Second, "the API", func(api.Status) bool { return true })
+		if err == nil {
+			d.say("weighd %s is up: station %s, API %s, embedded broker %s", st.Version, st.StationID, cfg.API.Socket, cfg.MQTT.EmbeddedListen)
+			return cfg, proc, nil
+		}
+		logText, _ := os.ReadFile(logPath)
+		select {
+		case <-proc.done:
+			if attempt < 3 && strings.Contains(string(logText), "address already in use") {
+				d.say("port %d was taken: starting weighd again", port)
+				continue
+			}
+		default:
+		}
+		proc.stop()
+		return cfg, nil, err
+	}
+}
+
+// report prints what the user sees: the verdict, the bundle, its
+// verification, the claim and the MQTT messages.
+func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result, sub *subscriber, broker string, topics []string) error {
 	w := d.out
-	summary := resultSummary(cfg, res)
+	summary := string(res.Verdict)
+	r := res.LabelResolutionG
+	if o, err := verdict.Evaluate(verdict.ParamsFrom(cfg.Verdict), verdict.Input{LabelG: res.LabelG, LabelResolutionG: &r,
+		MeasuredG: res.MeasuredG, MeasuredStable: res.MeasuredStable, Items: demoParcel.Items,
+		ExteriorCondition: res.ExteriorCondition, IssueType: res.IssueType}); err == nil {
+		summary = o.Summary
+	}
 	fmt.Fprintf(w, "\n== verdict\n%s (tier %d)\n", summary, res.Tier)
 	bundle := res.Bundle
-	if bundle != "" && !filepath.IsAbs(bundle) {
+	if !filepath.IsAbs(bundle) {
 		bundle = filepath.Join(cfg.StateDir, bundle)
-	}
-	if st, err := os.Stat(bundle); err != nil || !st.IsDir() {
-		alt := filepath.Join(cfg.StateDir, "sessions", res.SessionID)
-		if st, err := os.Stat(alt); err == nil && st.IsDir() {
-			bundle = alt
-		}
 	}
 	fmt.Fprintf(w, "\n== bundle\n%s\n", bundle)
 	entries, _ := os.ReadDir(bundle)
@@ -302,78 +253,32 @@ func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result)
 		}
 	}
 	fmt.Fprintf(w, "%s\n", strings.Join(names, ", "))
-
 	fmt.Fprintf(w, "\n== weighctl verify %s\n", bundle)
-	var verr bytes.Buffer
-	vcode := runVerify(ctx, []string{bundle}, w, &verr)
-	if verr.Len() > 0 {
-		fmt.Fprint(w, verr.String())
+	vcode := runVerify(ctx, []string{"--config", filepath.Join(d.dir, "weighd.yaml"), bundle}, w, w)
+	claim, err := os.ReadFile(filepath.Join(bundle, "dispute.txt"))
+	if err != nil {
+		return err
 	}
-
-	claim := res.Dispute
-	if data, err := os.ReadFile(filepath.Join(bundle, "dispute.txt")); err == nil {
-		claim = string(data)
-	}
-	fmt.Fprintf(w, "\n== claim (dispute.txt)\n%s", claim)
-	if !strings.HasSuffix(claim, "\n") {
-		fmt.Fprintln(w)
-	}
-
-	fmt.Fprintf(w, "\n== MQTT messages seen by a subscriber (weighin/#, %s/#)\n", cfg.MQTT.DiscoveryPrefix)
+	fmt.Fprintf(w, "\n== claim (dispute.txt)\n%s", strings.TrimSuffix(string(claim), "\n")+"\n")
 	// A live subscriber gets every message with the retain flag cleared; a
 	// second, fresh subscription shows what the broker keeps for the next
 	// subscriber (Home Assistant after a restart).
-	topics := []string{"weighin/#", cfg.MQTT.DiscoveryPrefix + "/#"}
-	retained, rerr := retainedNow(ctx, "tcp://"+cfg.MQTT.EmbeddedListen, topics)
-	if rerr != nil {
-		return fmt.Errorf("fresh subscription for retained messages: %w", rerr)
+	fresh, err := subscribe(ctx, broker, topics)
+	if err != nil {
+		return fmt.Errorf("fresh subscription for retained messages: %w", err)
 	}
-	d.sub.summary(w, retained)
-
-	var problems []string
+	fresh.wait(ctx, nil, 500*time.Millisecond, 3*time.Second)
+	fresh.client.Disconnect(100)
+	retained := map[string]bool{}
+	for _, m := range fresh.messages() {
+		retained[m.topic] = retained[m.topic] || m.retained
+	}
+	fmt.Fprintf(w, "\n== MQTT messages seen by a subscriber (%s)\n%s", strings.Join(topics, ", "), summarizeMessages(sub.messages(), retained))
 	if vcode != exitOK {
-		problems = append(problems, fmt.Sprintf("weighctl verify exited %d", vcode))
-	}
-	if res.Verdict != result.VerdictUnderweight || res.Tier != 3 ||
-		len(res.MissingCandidates) == 0 || strings.Join(res.MissingCandidates[0].Items, ",") != "Leather jacket" {
-		problems = append(problems, fmt.Sprintf("expected underweight, tier 3, missing Leather jacket; got %s, tier %d, candidates %v", res.Verdict, res.Tier, res.MissingCandidates))
-	}
-	if res.Tracking != demoTracking || res.LabelG == nil || *res.LabelG != demoLabelG {
-		problems = append(problems, fmt.Sprintf("expected tracking %s read from the label and label weight %g g from the registry; got tracking %q, label %s g", demoTracking, demoLabelG, res.Tracking, gramsText(res.LabelG)))
-	}
-	if !d.sub.sawResult(res.SessionID) {
-		problems = append(problems, "no result message for "+res.SessionID+" on weighin/+/result")
-	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
+		return fmt.Errorf("weighctl verify exited %d", vcode)
 	}
 	fmt.Fprintf(w, "\ndemo finished in %.1f s\n", time.Since(d.start).Seconds())
 	return nil
-}
-
-// gramsText prints an optional weight, "none" when absent.
-func gramsText(g *float64) string {
-	if g == nil {
-		return "none"
-	}
-	return fmt.Sprint(*g)
-}
-
-// resultSummary is the one-line verdict, from internal/verdict with the
-// registered items.
-func resultSummary(cfg config.Config, res result.Result) string {
-	items := make([]verdict.Item, len(demoItems))
-	for i, it := range demoItems {
-		items[i] = verdict.Item{Name: it.Name, WeightG: it.WeightG}
-	}
-	r := res.LabelResolutionG
-	o, err := verdict.Evaluate(verdict.ParamsFrom(cfg.Verdict), verdict.Input{LabelG: res.LabelG, LabelResolutionG: &r,
-		MeasuredG: res.MeasuredG, MeasuredStable: res.MeasuredStable, Items: items,
-		ExteriorCondition: res.ExteriorCondition, IssueType: res.IssueType})
-	if err != nil {
-		return fmt.Sprintf("%s (measured %g g)", res.Verdict, res.MeasuredG)
-	}
-	return o.Summary
 }
 
 // demoConfig is the weighd configuration of a demo run in dir.
@@ -396,8 +301,8 @@ api:
 }
 
 // findWeighd returns the weighd binary: the one given, the one beside this
-// program, the one in PATH, or one built from ./cmd/weighd into dir.
-func findWeighd(ctx context.Context, given, dir string) (string, error) {
+// program, or the one in PATH.
+func findWeighd(given string) (string, error) {
 	if given != "" {
 		if _, err := os.Stat(given); err != nil {
 			return "", fmt.Errorf("--weighd: %w", err)
@@ -406,34 +311,14 @@ func findWeighd(ctx context.Context, given, dir string) (string, error) {
 	}
 	if self, err := os.Executable(); err == nil {
 		p := filepath.Join(filepath.Dir(self), "weighd")
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && !strings.Contains(self, "go-build") {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			return p, nil
 		}
 	}
 	if p, err := exec.LookPath("weighd"); err == nil {
 		return p, nil
 	}
-	if _, err := os.Stat("cmd/weighd"); err == nil {
-		out := filepath.Join(dir, "weighd")
-		b := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/weighd")
-		var msg bytes.Buffer
-		b.Stdout, b.Stderr = &msg, &msg
-		if err := b.Run(); err != nil {
-			return "", fmt.Errorf("go build ./cmd/weighd: %v\n%s", err, msg.String())
-		}
-		return out, nil
-	}
-	return "", errors.New("no weighd: give --weighd PATH (make demo builds bin/weighd)")
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return "", errors.New("no weighd beside weighctl or in PATH: give --weighd PATH (make demo builds bin/weighd)")
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -447,41 +332,28 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// waitAPI polls weighd's status until it answers.
-func waitAPI(ctx context.Context, c *api.Client, exited <-chan struct{}) (api.Status, error) {
-	return waitStatus(ctx, c, exited, 20*time.Second, "the API", func(api.Status) bool { return true })
-}
-
 // waitStatus polls the status until ok holds, weighd exits, or the time
 // runs out.
 func waitStatus(ctx context.Context, c *api.Client, exited <-chan struct{}, limit time.Duration, what string, ok func(api.Status) bool) (api.Status, error) {
 	deadline := time.Now().Add(limit)
-	var last api.Status
-	var lastErr error
 	for {
 		select {
 		case <-exited:
-			return last, fmt.Errorf("weighd exited while waiting for %s", what)
+			return api.Status{}, fmt.Errorf("weighd exited while waiting for %s", what)
 		default:
 		}
-		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		var st api.Status
-		lastErr = c.Status(qctx, &st)
+		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := c.Status(qctx, &st)
 		cancel()
-		if lastErr == nil {
-			last = st
-			if ok(st) {
-				return st, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			if lastErr != nil {
-				return last, fmt.Errorf("no %s after %v: %w", what, limit, lastErr)
-			}
-			return last, fmt.Errorf("no %s after %v: session %s, weight %.1f g %s, last error %q", what, limit, last.SessionState, last.WeightG, last.WeightState, last.LastError)
+		switch {
+		case err == nil && ok(st):
+			return st, nil
+		case time.Now().After(deadline):
+			return st, fmt.Errorf("no %s after %v: session %s, weight %.1f g %s, last error %q (%v)", what, limit, st.SessionState, st.WeightG, st.WeightState, st.LastError, err)
 		}
 		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
-			return last, fmt.Errorf("waiting for %s: %w", what, err)
+			return st, fmt.Errorf("waiting for %s: %w", what, err)
 		}
 	}
 }
@@ -489,56 +361,34 @@ func waitStatus(ctx context.Context, c *api.Client, exited <-chan struct{}, limi
 // weighdProc is the weighd the demo runs.
 type weighdProc struct {
 	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{} // closed when weighd has exited
-	err  error         // its exit, valid once done is closed
+	done chan struct{} // closed when weighd has exited; err is its exit
+	err  error
 }
 
-// startWeighd starts weighd --sim with its output in logPath.
-func startWeighd(bin, cfgPath, logPath string) (*weighdProc, error) {
+// startProc starts weighd --sim with its output in logPath.
+func startProc(bin, cfgPath, logPath string) (*weighdProc, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	p := &weighdProc{cmd: exec.Command(bin, "--sim", "--config", cfgPath), log: logf, done: make(chan struct{})}
+	defer logf.Close() // the child has its own descriptor
+	p := &weighdProc{cmd: exec.Command(bin, "--sim", "--config", cfgPath), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
-		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	go func() {
-		p.err = p.cmd.Wait()
-		logf.Close()
-		close(p.done)
-	}()
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	return p, nil
 }
 
-func (p *weighdProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM and waits; SIGKILL after 10 s. A weighd that had
-// already exited is an error unless it exited cleanly.
+// stop sends SIGTERM and waits; SIGKILL after 10 s. An exit other than a
+// clean one is an error.
 func (p *weighdProc) stop() error {
-	if p.exited() {
-		if p.err != nil {
-			return fmt.Errorf("weighd exited early: %v", p.err)
-		}
-		return nil
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !p.exited() {
-		return fmt.Errorf("stop weighd: %w", err)
-	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
 		if p.err != nil {
-			return fmt.Errorf("weighd after SIGTERM: %v", p.err)
+			return fmt.Errorf("weighd: %v", p.err)
 		}
 		return nil
 	case <-time.After(10 * time.Second):
@@ -548,21 +398,6 @@ func (p *weighdProc) stop() error {
 	}
 }
 
-// registerParcel adds the demo parcel to the registry weighd uses.
-func registerParcel(ctx context.Context, path string) error {
-	db, err := registry.Open(path)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	label := demoLabelG
-	err = db.AddParcel(ctx, registry.Parcel{Tracking: demoTracking, OrderRef: demoOrder, LabelG: &label, Items: demoItems})
-	if errors.Is(err, registry.ErrExists) {
-		return nil
-	}
-	return err
-}
-
 // message is one MQTT message the subscriber saw.
 type message struct {
 	topic    string
@@ -570,7 +405,8 @@ type message struct {
 	payload  []byte
 }
 
-// subscriber collects what a Home Assistant would see on the broker.
+// subscriber collects what a Home Assistant would see on the broker: the
+// demo's only view from outside weighd.
 type subscriber struct {
 	client mqtt.Client
 	mu     sync.Mutex
@@ -580,11 +416,22 @@ type subscriber struct {
 
 func subscribe(ctx context.Context, broker string, topics []string) (*subscriber, error) {
 	s := &subscriber{notify: make(chan struct{}, 1)}
-	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("weighctl-demo-%d", os.Getpid())).
+	add := func(_ mqtt.Client, m mqtt.Message) {
+		s.mu.Lock()
+		s.msgs = append(s.msgs, message{topic: m.Topic(), retained: m.Retained(), payload: bytes.Clone(m.Payload())})
+		s.mu.Unlock()
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("weighctl-demo-%d-%d", os.Getpid(), time.Now().UnixNano())).
 		SetAutoReconnect(false).SetConnectTimeout(2 * time.Second).SetOrderMatters(true)
-	o.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { s.add(m) })
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	filters := map[string]byte{}
+	for _, t := range topics {
+		filters[t] = 1
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; {
 		s.client = mqtt.NewClient(o)
 		tok := s.client.Connect()
 		if tok.WaitTimeout(3*time.Second) && tok.Error() == nil {
@@ -597,148 +444,69 @@ func subscribe(ctx context.Context, broker string, topics []string) (*subscriber
 			return nil, err
 		}
 	}
-	filters := map[string]byte{}
-	for _, t := range topics {
-		filters[t] = 1
-	}
-	tok := s.client.SubscribeMultiple(filters, func(_ mqtt.Client, m mqtt.Message) { s.add(m) })
-	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if tok := s.client.SubscribeMultiple(filters, add); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		s.client.Disconnect(100)
 		return nil, fmt.Errorf("subscribe %v: %v", topics, tok.Error())
 	}
 	return s, nil
 }
 
-func (s *subscriber) add(m mqtt.Message) {
-	s.mu.Lock()
-	s.msgs = append(s.msgs, message{topic: m.Topic(), retained: m.Retained(), payload: append([]byte(nil), m.Payload()...)})
-	s.mu.Unlock()
-	select {
-	case s.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (s *subscriber) close() { s.client.Disconnect(250) }
-
-func (s *subscriber) sawResult(session string) bool {
+func (s *subscriber) messages() []message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, m := range s.msgs {
-		if strings.HasSuffix(m.topic, "/result") && bytes.Contains(m.payload, []byte(session)) {
-			return true
-		}
-	}
-	return false
+	return slices.Clone(s.msgs)
 }
 
-// waitTopic waits until a message on a topic ending in suffix contains
-// want.
-func (s *subscriber) waitTopic(ctx context.Context, suffix, want string, limit time.Duration) error {
-	t := time.NewTimer(limit)
-	defer t.Stop()
+// wait returns when a message matches (nil: never), when no message came
+// for silence, or after limit.
+func (s *subscriber) wait(ctx context.Context, match func(message) bool, silence, limit time.Duration) {
+	deadline := time.After(limit)
 	for {
-		s.mu.Lock()
-		for _, m := range s.msgs {
-			if strings.HasSuffix(m.topic, suffix) && bytes.Contains(m.payload, []byte(want)) {
-				s.mu.Unlock()
-				return nil
+		for _, m := range s.messages() {
+			if match != nil && match(m) {
+				return
 			}
 		}
-		s.mu.Unlock()
 		select {
 		case <-s.notify:
-		case <-t.C:
-			return fmt.Errorf("no %s message with %q within %v", suffix, want, limit)
+		case <-time.After(silence):
+			return
+		case <-deadline:
+			return
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		}
 	}
-}
-
-// summary prints one line per topic: messages, retained, size of the last
-// and a short form of its payload.
-func (s *subscriber) summary(w io.Writer, retained map[string]bool) {
-	s.mu.Lock()
-	msgs := append([]message(nil), s.msgs...)
-	s.mu.Unlock()
-	fmt.Fprint(w, summarizeMessages(msgs, retained))
-}
-
-// retainedNow subscribes afresh and returns the topics that hold a
-// retained message, waiting until no message came for 500 ms.
-func retainedNow(ctx context.Context, broker string, topics []string) (map[string]bool, error) {
-	s, err := subscribe(ctx, broker, topics)
-	if err != nil {
-		return nil, err
-	}
-	defer s.close()
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.notify:
-			continue
-		case <-time.After(500 * time.Millisecond):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		break
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]bool{}
-	for _, m := range s.msgs {
-		if m.retained {
-			out[m.topic] = true
-		}
-	}
-	return out, nil
 }
 
 // summarizeMessages describes the messages per topic; retained names the
 // topics a fresh subscriber receives a retained message on.
 func summarizeMessages(msgs []message, retained map[string]bool) string {
-	type agg struct {
-		n    int
-		last message
-	}
-	by := map[string]*agg{}
+	count := map[string]int{}
+	last := map[string]message{}
 	var topics []string
 	for _, m := range msgs {
-		a := by[m.topic]
-		if a == nil {
-			a = &agg{}
-			by[m.topic] = a
+		if count[m.topic] == 0 {
 			topics = append(topics, m.topic)
 		}
-		a.n++
-		a.last = m
+		count[m.topic]++
+		last[m.topic] = m
 	}
 	sort.Strings(topics)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d messages on %d topics (retained: kept by the broker for the next subscriber)\n", len(msgs), len(topics))
 	for _, t := range topics {
-		a := by[t]
-		ret := "-"
-		if retained[t] {
-			ret = "retained"
+		p := last[t].payload
+		show := strings.Join(strings.Fields(string(p)), " ")
+		switch {
+		case len(p) >= 3 && p[0] == 0xFF && p[1] == 0xD8:
+			show = "<JPEG image>"
+		case !utf8.Valid(p):
+			show = "<binary>"
+		case utf8.RuneCountInString(show) > 60:
+			show = string([]rune(show)[:60]) + "…"
 		}
-		fmt.Fprintf(&b, "  %-40s %3d× %-8s last %6d B  %s\n", t, a.n, ret, len(a.last.payload), preview(a.last.payload))
+		fmt.Fprintf(&b, "  %-40s %3d× %-8s last %6d B  %s\n", t, count[t], yesNo(retained[t], "retained", "-"), len(p), show)
 	}
 	return b.String()
-}
-
-// preview is a short, printable form of a payload.
-func preview(p []byte) string {
-	switch {
-	case len(p) >= 3 && p[0] == 0xFF && p[1] == 0xD8:
-		return "<JPEG image>"
-	case !utf8.Valid(p):
-		return "<binary>"
-	}
-	s := strings.Join(strings.Fields(string(p)), " ")
-	if r := []rune(s); len(r) > 60 {
-		s = string(r[:60]) + "…"
-	}
-	return s
 }

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"weighin/internal/config"
+	"weighin/internal/evidence"
+	"weighin/internal/result"
 )
 
 func TestDemoConfig(t *testing.T) {
@@ -52,34 +53,26 @@ func TestSummarizeMessages(t *testing.T) {
 	}
 }
 
-// TestDemoEndToEnd builds weighd and runs the demo against it: the whole
-// product on simulated hardware, as `make demo` does.
+// TestDemoEndToEnd runs the demo against weighd: the whole product on
+// simulated hardware, as `make demo` does. The end-to-end assertions are
+// here, on what the demo printed and on the bundle it kept.
 func TestDemoEndToEnd(t *testing.T) {
-	goBin, err := exec.LookPath("go")
+	bin, err := buildWeighd()
 	if err != nil {
-		t.Fatalf("cmd/weighctl demo test needs the go command to build weighd: %v", err)
-	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "weighd")
-	build := exec.Command(goBin, "build", "-o", bin, "weighin/cmd/weighd")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build weighd: %v\n%s", err, out)
-	}
-	work := filepath.Join(tmp, "work")
-	if err := os.Mkdir(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	work := t.TempDir()
 	t.Setenv("TMPDIR", work)
 	var out, errb bytes.Buffer
 	start := time.Now()
-	code := run(context.Background(), []string{"demo", "--weighd", bin, "--timeout", "90s"}, &out, &errb)
+	code := run(context.Background(), []string{"demo", "--weighd", bin, "--timeout", "90s", "--keep"}, &out, &errb)
 	t.Logf("demo took %.1f s", time.Since(start).Seconds())
 	if code != exitOK {
 		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	o := out.String()
 	for _, want := range []string{
+		"registered parcel LB123456789CN through the API",
 		"== verdict\nunderweight by ", "most likely missing: Leather jacket (505 g) (tier 3)",
 		"== bundle\n", "/state/sessions/000001-",
 		"sealed, verdict underweight", "1 bundle(s): 0 failed integrity",
@@ -92,18 +85,35 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+	resultSeen := false
 	for _, line := range strings.Split(o, "\n") {
 		if strings.Contains(line, "weighin/demo/result ") && !strings.Contains(line, "retained") ||
 			strings.Contains(line, "weighin/demo/results ") && strings.Contains(line, "retained") {
 			t.Errorf("retained flag wrong: %s", line)
 		}
+		resultSeen = resultSeen || strings.Contains(line, "weighin/demo/result ") && strings.Contains(line, "000001-")
+	}
+	if !resultSeen {
+		t.Error("no result message for the session on weighin/demo/result")
+	}
+	kept, _ := filepath.Glob(filepath.Join(work, "weighin-demo-*"))
+	if len(kept) != 1 {
+		t.Fatalf("kept directories %v, want one", kept)
+	}
+	bundles, err := evidence.ListBundles(filepath.Join(kept[0], "state", evidence.SessionsDir))
+	if err != nil || len(bundles) != 1 || !bundles[0].Sealed() {
+		t.Fatalf("the demo's bundles: %+v, %v; want one sealed", bundles, err)
+	}
+	res := bundles[0].Result
+	if res.Verdict != result.VerdictUnderweight || res.Tier != 3 || len(res.MissingCandidates) == 0 ||
+		strings.Join(res.MissingCandidates[0].Items, ",") != "Leather jacket" {
+		t.Errorf("want underweight, tier 3, missing Leather jacket; got %s, tier %d, candidates %v", res.Verdict, res.Tier, res.MissingCandidates)
+	}
+	if res.Tracking != demoParcel.Tracking || res.LabelG == nil || *res.LabelG != *demoParcel.LabelG {
+		t.Errorf("want tracking %s read from the label and label weight %g g from the registry; got %q, %v", demoParcel.Tracking, *demoParcel.LabelG, res.Tracking, res.LabelG)
 	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", o)
-	}
-	left, _ := filepath.Glob(filepath.Join(work, "weighin-demo-*"))
-	if len(left) > 0 {
-		t.Errorf("the demo left %v behind", left)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -21,14 +22,11 @@ import (
 	"weighin/internal/publish"
 )
 
-const doctorUsage = `usage: weighctl doctor [--json] [--socket PATH] [--config FILE]
+const doctorUsage = `usage: weighctl doctor [--json]
 
-Checks what the station needs, one line each:
-  ok|WARN|FAIL  check  detail  → fix
-GPIO access, the HX711 answering, the camera's formats, the MQTT broker,
-free space in the state directory, the clock, the calibration and the
-station key. When weighd is running it owns the scale and the camera: their
-health is taken from its status instead of opening the hardware.
+Checks GPIO, the HX711, the camera, the MQTT broker, free space, the clock,
+the calibration and the station key, one line each with a fix. While weighd
+runs, the scale's and camera's health come from its status.
 
 Exit status: 0 no FAIL; 1 at least one FAIL; 2 usage error.
 `
@@ -58,33 +56,30 @@ var probes = doctorProbes{scale: probeScale, camera: probeCamera, broker: publis
 
 // runDoctor is `weighctl doctor`.
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("doctor", doctorUsage, stderr)
-	g := addGlobals(fl)
-	jsonOut := fl.Bool("json", false, "print the checks as a JSON array")
-	pos, code, done := parseFlags(fl, args)
-	if done {
-		return code
+	c := newCLI("doctor", doctorUsage, stderr)
+	jsonOut := c.Bool("json", false, "print the checks as a JSON array")
+	// A bad configuration is the first finding, not the end of the checks.
+	pos, err := parseInterleaved(c.FlagSet, args)
+	if err != nil {
+		return yesNoInt(errors.Is(err, flag.ErrHelp), exitOK, exitUsage)
 	}
 	if len(pos) > 0 {
-		return usageError(stderr, fl, "takes no arguments, got %q", pos[0])
+		return c.usageError("takes no arguments, got %q", pos[0])
 	}
-	var checks []check
-	add := func(status, name, detail, fix string) {
-		checks = append(checks, check{status, name, detail, fix})
-	}
-	cfg, err := g.load()
-	if err != nil {
-		add("FAIL", "config", err.Error(), "fix the file named, or weighd will not start")
+	cfg, cfgErr := config.LoadOrDefault(c.config)
+	checks := []check{{"ok", "config", c.config, ""}}
+	switch _, serr := os.Stat(c.config); {
+	case cfgErr != nil:
+		checks[0] = check{"FAIL", "config", cfgErr.Error(), "fix the file named, or weighd will not start"}
 		cfg = config.Default()
-		if g.socket != "" {
-			cfg.API.Socket = g.socket
-		}
-	} else {
-		detail := g.config
-		if _, err := os.Stat(g.config); errors.Is(err, fs.ErrNotExist) {
-			detail += " absent: the defaults"
-		}
-		add("ok", "config", detail, "")
+	case errors.Is(serr, fs.ErrNotExist):
+		checks[0].Detail += " absent: the defaults"
+	}
+	if c.socket != "" {
+		cfg.API.Socket = c.socket
+	}
+	if c.stateDir != "" {
+		cfg.StateDir = c.stateDir
 	}
 	checks = append(checks, doctorChecks(ctx, cfg, probes)...)
 	failed := false
@@ -137,7 +132,9 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		sc := st.Scale
 		switch {
 		case sc.Reads == 0:
-			add("FAIL", "hx711", "weighd has read nothing from the scale"+suffix(sc.LastErr), "check the HX711's wiring (VCC, GND, "+cfg.Scale.SCKPin+", "+cfg.Scale.DOUTPin+")")
+			add("FAIL", "hx711", "weighd has read nothing from the scale"+suffix(": ", sc.LastErr), "check the HX711's wiring (VCC, GND, "+cfg.Scale.SCKPin+", "+cfg.Scale.DOUTPin+")")
+		case st.OverCapacity:
+			add("WARN", "hx711", "over capacity: the load on the platform is beyond the cell's range", "take the load off; heavier parcels need a larger load cell")
 		case sc.LastErr != "":
 			add("WARN", "hx711", fmt.Sprintf("%d reads, %d glitches, %d timeouts, last error: %s", sc.Reads, sc.Glitches, sc.Timeouts, sc.LastErr), "check the wiring and the supply")
 		case sc.Glitches*20 > sc.Reads:
@@ -149,7 +146,7 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		if cam.Connected {
 			add("ok", "camera", fmt.Sprintf("%s via weighd: %dx%d at %.1f fps, %d frames", cam.Device, cam.Width, cam.Height, cam.FPS, cam.Frames), "")
 		} else {
-			add("FAIL", "camera", cam.Device+" not connected"+suffix(cam.LastErr), "plug the camera in; check camera.device (ls /dev/v4l/by-id/)")
+			add("FAIL", "camera", cam.Device+" not connected"+suffix(": ", cam.LastErr), "plug the camera in; check camera.device (ls /dev/v4l/by-id/)")
 		}
 		if st.Calibrated {
 			add("ok", "calibration", fmt.Sprintf("offset %.0f, %.2f counts/g", sc.Offset, sc.Scale), "")
@@ -224,7 +221,7 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 	info, err := os.Stat(keyPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if hasBundles(filepath.Join(cfg.StateDir, evidence.SessionsDir)) {
+		if bs, _ := evidence.ListBundles(filepath.Join(cfg.StateDir, evidence.SessionsDir)); len(bs) > 0 {
 			add("FAIL", "station key", keyPath+" is missing but bundles exist", "restore the key from your backup: a new key breaks the evidence chain")
 		} else {
 			add("WARN", "station key", keyPath+" not created yet", "weighd creates it on its first start; back it up then")
@@ -262,26 +259,6 @@ func brokerCheck(ctx context.Context, cfg config.Config, running bool, st api.St
 	return check{"ok", "broker", m.Broker + " reachable" + yesNo(running && st.MQTT.Connected, ", weighd connected", ""), ""}
 }
 
-func suffix(s string) string {
-	if s == "" {
-		return ""
-	}
-	return ": " + s
-}
-
-func hasBundles(dir string) bool {
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		return false
-	}
-	for _, de := range des {
-		if _, ok := evidence.ParseSessionDirName(de.Name()); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // probeScale opens the HX711 on the real pins and reads once. gpio is
 // empty when the pins could not be had.
 func probeScale(ctx context.Context, sc config.Scale) (int32, string, error) {
@@ -307,8 +284,9 @@ func probeCamera(c config.Camera) (string, bool, error) {
 		return "", false, fmt.Errorf("%s: %w", c.Device, err)
 	}
 	defer cam.Close()
-	caps := camera.ListCaps(cam, camera.Want{Format: c.Format, Width: c.Width, Height: c.Height, FPS: c.FPS,
-		FallbackWidth: c.FallbackWidth, FallbackHeight: c.FallbackHeight, FallbackFPS: c.FallbackFPS})
+	want := camera.Want{Format: c.Format, Width: c.Width, Height: c.Height, FPS: c.FPS,
+		FallbackWidth: c.FallbackWidth, FallbackHeight: c.FallbackHeight, FallbackFPS: c.FallbackFPS}
+	caps := camera.ListCaps(cam, want)
 	var parts []string
 	for _, f := range []webcam.PixelFormat{camera.FormatMJPEG, camera.FormatYUYV} {
 		sizes, ok := caps.Sizes[f]
@@ -328,8 +306,7 @@ func probeCamera(c config.Camera) (string, bool, error) {
 	if len(parts) == 0 {
 		return "", false, fmt.Errorf("%s offers neither MJPEG nor YUYV", c.Device)
 	}
-	m, err := camera.Choose(camera.Want{Format: c.Format, Width: c.Width, Height: c.Height, FPS: c.FPS,
-		FallbackWidth: c.FallbackWidth, FallbackHeight: c.FallbackHeight, FallbackFPS: c.FallbackFPS}, caps)
+	m, err := camera.Choose(want, caps)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %s: %w", c.Device, strings.Join(parts, "; "), err)
 	}

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"weighin/internal/api"
-	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
 )
@@ -132,20 +131,21 @@ func TestLiveCommands(t *testing.T) {
 		{name: "mark without label", args: []string{"mark"}, wantReq: []string{"mark="}, stdout: "marked"},
 		{name: "mark with label", args: []string{"mark", "damage here"}, wantReq: []string{"mark=damage here"}},
 		{name: "label weight", args: []string{"label-weight", "2350"}, wantReq: []string{"label_weight=2350"}, stdout: "label weight set to 2350 g"},
-		{name: "label weight decimal", args: []string{"label-weight", "2350.50"}, wantReq: []string{"label_weight=2350.5"}},
-		{name: "label weight not a number", args: []string{"label-weight", "heavy"}, code: exitUsage, stderr: "not a number of grams"},
-		{name: "label weight zero", args: []string{"label-weight", "0"}, code: exitUsage, stderr: "out of range"},
+		{name: "label weight decimal", args: []string{"label-weight", "2350.50"}, wantReq: []string{"label_weight=2350.50"}},
+		{name: "label weight not a number", args: []string{"label-weight", "heavy"}, code: exitUsage, stderr: "is not a plain decimal number"},
+		{name: "label weight zero", args: []string{"label-weight", "0"}, code: exitUsage, stderr: "must be between 1 and 100000 g"},
 		{name: "label weight exponent", args: []string{"label-weight", "2e3"}, code: exitUsage},
 		{name: "label weight missing", args: []string{"label-weight"}, code: exitUsage, stderr: "want exactly one GRAMS"},
 		{name: "order ref", args: []string{"order-ref", "KB-2026-1"}, wantReq: []string{"order_ref=KB-2026-1"}},
 		{name: "order ref with space", args: []string{"order-ref", " KB"}, code: exitUsage},
 		{name: "tracking", args: []string{"tracking", "LB123456789CN"}, wantReq: []string{"tracking=LB123456789CN"}},
 		{name: "tracking bad character", args: []string{"tracking", "LB 1"}, code: exitUsage, stderr: "only letters, digits"},
-		{name: "exterior", args: []string{"exterior", "Crushed"}, wantReq: []string{"exterior_condition=crushed"}},
+		{name: "exterior", args: []string{"exterior", "crushed"}, wantReq: []string{"exterior_condition=crushed"}},
+		{name: "exterior not guessed", args: []string{"exterior", "Crushed"}, code: exitUsage, stderr: "not one of intact"},
 		{name: "exterior unknown", args: []string{"exterior", "bent"}, code: exitUsage, stderr: "not one of intact"},
-		{name: "issue schema form", args: []string{"issue", "missing_item"}, wantReq: []string{"issue_type=missing item"}},
-		{name: "issue damaged", args: []string{"issue", "damaged_functional"}, wantReq: []string{"issue_type=damaged item"}},
-		{name: "issue cosmetic", args: []string{"issue", "damaged_cosmetic"}, wantReq: []string{"issue_type=damaged item (cosmetic)"}},
+		{name: "issue schema form", args: []string{"issue", "missing_item"}, wantReq: []string{"issue_type=missing_item"}},
+		{name: "issue damaged", args: []string{"issue", "damaged"}, wantReq: []string{"issue_type=damaged"}},
+		{name: "issue cosmetic", args: []string{"issue", "damaged_cosmetic"}, wantReq: []string{"issue_type=damaged_cosmetic"}},
 		{name: "issue mqtt form", args: []string{"issue", "wrong item"}, wantReq: []string{"issue_type=wrong item"}},
 		{name: "issue unknown", args: []string{"issue", "lost"}, code: exitUsage},
 		{name: "flags after argument", args: []string{"order-ref", "KB-2", "--config", noConfig}, wantReq: []string{"order_ref=KB-2"}},
@@ -293,34 +293,6 @@ func TestCalibrate(t *testing.T) {
 		code, _, errs := runCtl(t, "calibrate", "--mass", "1000", "--socket", sock, "--config", noConfig)
 		if code != exitProblem || !strings.Contains(errs, "weight not stable") {
 			t.Errorf("exit %d, stderr %q; want 1 and weighd's reason", code, errs)
-		}
-	})
-}
-
-// FuzzEntryValues: whatever weighctl accepts for a command, weighd's
-// command parser (the MQTT one, which the API shares) accepts too, so a
-// value checked locally is never refused for its form.
-func FuzzEntryValues(f *testing.F) {
-	for _, s := range []string{"2350", "2350.5", "0.5", "1e3", " 12", "KB-1", "LB123", "a b", "crushed", "Torn",
-		"missing_item", "damaged", "wrong-item", "x\x00y", "\u200b", "１２３", "00012", "100000", "100000.1"} {
-		f.Add(s)
-	}
-	checks := []struct {
-		name  string
-		check func(string) (string, error)
-	}{
-		{"label_weight", checkGrams}, {"order_ref", checkText(publish.MaxOrderRefRunes)}, {"tracking", checkTracking},
-		{"exterior_condition", checkExterior}, {"issue_type", checkIssue},
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, c := range checks {
-			v, err := c.check(s)
-			if err != nil {
-				continue
-			}
-			if _, perr := publish.ParseCommand(c.name, []byte(v), false); perr != nil {
-				t.Errorf("weighctl accepts %q for %s as %q, weighd refuses it: %v", s, c.name, v, perr)
-			}
 		}
 	})
 }

@@ -1,6 +1,8 @@
-// Command weighctl is the weigh-in station's operator tool. Live operations
-// talk to weighd over its unix socket; offline operations (replay, verify,
-// dispute) work on files.
+// Command weighctl is the weigh-in station's operator tool, a thin client:
+// live operations talk to weighd over its unix socket; offline operations
+// (replay, verify, show, sessions, dispute, outcome, parcels) work on files
+// through the same internal packages weighd uses, so no domain rule lives
+// here.
 //
 // Every command takes --help; docs/weighctl.md is the reference.
 //
@@ -11,12 +13,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"weighin/internal/api"
+	"weighin/internal/config"
 )
 
 // Exit codes, documented in the package comment and the README.
@@ -33,22 +41,22 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
-// commands is the dispatch table; each subcommand lives in its own file.
+// commands is the dispatch table: one line registers a command.
 var commands = map[string]command{
 	"parcels":      {"expected parcels: add, list, rm, import a CSV (registry under the state dir)", runParcels},
 	"replay":       {"replay a load-cell trace CSV through the daemon's weighing pipeline", runReplay},
 	"verify":       {"verify evidence bundles: signatures, hashes, chain, continuity (--chain DIR: the whole chain)", runVerify},
 	"status":       {"weighd's live state: weight, session, entries, hardware health (--json)", runStatus},
-	"tare":         {"set the present load as zero", simpleRunner("tare")},
+	"tare":         {"set the present load as zero", simple("tare")},
 	"calibrate":    {"guided two-point calibration: empty platform, then a known mass (--mass N)", runCalibrate},
-	"start":        {"start a session (freeze the weight, take the label still, record)", simpleRunner("start")},
-	"stop":         {"stop the recording and seal the bundle", simpleRunner("stop")},
-	"mark":         {"mark this moment of the recording [LABEL]", simpleRunner("mark")},
-	"label-weight": {"enter the label weight GRAMS of the parcel on the scale", simpleRunner("label-weight")},
-	"order-ref":    {"enter the order reference REF", simpleRunner("order-ref")},
-	"tracking":     {"enter the tracking NUMBER by hand", simpleRunner("tracking")},
-	"exterior":     {"note the outer box: intact, crushed, wet, retaped, torn", simpleRunner("exterior")},
-	"issue":        {"enter the issue: missing item, damaged item, wrong item", simpleRunner("issue")},
+	"start":        {"start a session (freeze the weight, take the label still, record)", simple("start")},
+	"stop":         {"stop the recording and seal the bundle", simple("stop")},
+	"mark":         {"mark this moment of the recording [LABEL]", simple("mark")},
+	"label-weight": {"enter the label weight GRAMS of the parcel on the scale", simple("label-weight")},
+	"order-ref":    {"enter the order reference REF", simple("order-ref")},
+	"tracking":     {"enter the tracking NUMBER by hand", simple("tracking")},
+	"exterior":     {"note the outer box: intact, crushed, wet, retaped, torn", simple("exterior")},
+	"issue":        {"enter the issue: missing item, damaged item, wrong item", simple("issue")},
 	"sessions":     {"list sessions (--tracking, --order, --verdict, --since, --json); offline when weighd is down", runSessions},
 	"show":         {"summarise a bundle's manifest SESSION, offline", runShow},
 	"dispute":      {"print the claim for SESSION, with --issue/--tier/--solution overrides", runDispute},
@@ -94,4 +102,151 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 problem found, 2 usage or input error, 3 weighd unreachable")
+}
+
+// cli is one command's flags and output: every command is built the same
+// way (newCLI, its own flags, parse, then cfg or client).
+type cli struct {
+	*flag.FlagSet
+	stderr   io.Writer
+	config   string
+	socket   string
+	stateDir string
+	cfg      config.Config
+}
+
+// newCLI makes a command's flag set with the flags every command takes:
+// --config, --socket and --state-dir. usage is printed for --help.
+func newCLI(name, usage string, stderr io.Writer) *cli {
+	c := &cli{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), stderr: stderr}
+	c.SetOutput(stderr)
+	c.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, "\nflags:")
+		c.PrintDefaults()
+	}
+	c.StringVar(&c.config, "config", config.DefaultPath, "weighd's configuration file (a missing file means the defaults)")
+	c.StringVar(&c.socket, "socket", "", "weighd's API socket (default: api.socket of the configuration)")
+	c.StringVar(&c.stateDir, "state-dir", "", "the state directory (default: state_dir of the configuration)")
+	return c
+}
+
+// parse parses interleaved flags and positional arguments, then the
+// configuration with --socket and --state-dir applied. done is set with the
+// exit code on --help, a flag error or a bad configuration.
+func (c *cli) parse(args []string) (pos []string, code int, done bool) {
+	var err error
+	if pos, err = parseInterleaved(c.FlagSet, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, exitOK, true
+		}
+		return nil, exitUsage, true
+	}
+	if c.cfg, err = config.LoadOrDefault(c.config); err != nil {
+		fmt.Fprintf(c.stderr, "weighctl %s: %v\n", c.Name(), err)
+		return nil, exitUsage, true
+	}
+	if c.socket != "" {
+		c.cfg.API.Socket = c.socket
+	}
+	if c.stateDir != "" {
+		c.cfg.StateDir = c.stateDir
+	}
+	return pos, exitOK, false
+}
+
+// client is the API client for the configured socket.
+func (c *cli) client() *api.Client { return api.NewClient(c.cfg.API.Socket) }
+
+// fail prints "weighctl NAME: message" and returns code.
+func (c *cli) fail(code int, format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "weighctl %s: %s\n", c.Name(), fmt.Sprintf(format, args...))
+	return code
+}
+
+// usageError prints the problem and the usage; it returns exitUsage.
+func (c *cli) usageError(format string, args ...any) int {
+	c.fail(exitUsage, format, args...)
+	c.Usage()
+	return exitUsage
+}
+
+// apiExit reports a failed API call and returns its exit code: 3 when weighd
+// cannot be reached, 2 for a command weighd does not know, 1 when weighd
+// refused.
+func (c *cli) apiExit(err error) int {
+	var re *api.RemoteError
+	switch {
+	case errors.Is(err, api.ErrUnreachable):
+		return c.fail(exitNoDaemon, "%v\n  is weighd running? (systemctl status weighd; --socket names another socket)", err)
+	case errors.As(err, &re) && re.Status == 404:
+		return c.fail(exitUsage, "weighd does not know this command: %s", re.Msg)
+	case errors.As(err, &re):
+		return c.fail(exitProblem, "weighd refused: %s", re.Msg)
+	}
+	return c.fail(exitProblem, "%v", err)
+}
+
+// parseInterleaved parses flags that may come after the positional
+// arguments (weighctl verify BUNDLE --json).
+func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fl.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fl.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func writeJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if raw, ok := v.(json.RawMessage); ok {
+		var x any
+		if err := json.Unmarshal(raw, &x); err == nil {
+			v = x
+		}
+	}
+	if err := enc.Encode(v); err != nil {
+		return exitProblem
+	}
+	return exitOK
+}
+
+func yesNo(b bool, yes, no string) string {
+	if b {
+		return yes
+	}
+	return no
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n < 0:
+		return "unknown"
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -27,15 +27,15 @@ func TestParcelsCommand(t *testing.T) {
 		out, err string
 	}{
 		{[]string{"import", csv}, 0, "imported 1 parcels", ""},
-		{[]string{"import", bad}, 2, "", "bad.csv:2: label_g: \"heavy\": not a number"},
+		{[]string{"import", bad}, 2, "", "bad.csv:2: label_g: \"heavy\" is not a plain decimal number"},
 		{[]string{"add", "--tracking", "1z999aa10123456784", "--order", "KB-2", "--label-g", "990", "--items", "Shoes:900"}, 0, "added 1Z999AA10123456784", ""},
 		{[]string{"add", "--tracking", "1Z999AA10123456784"}, 2, "", "already registered"},
-		{[]string{"add", "--tracking", "1Z9", "--label-g", "x"}, 2, "", "not a number"},
+		{[]string{"add", "--tracking", "1Z9", "--label-g", "x"}, 2, "", "is not a plain decimal number"},
 		{[]string{"list"}, 0, "Jacket:505;Belt:210", ""},
 		{[]string{"list", "--json"}, 0, `"tracking":"1Z999AA10123456784"`, ""},
 		{[]string{"rm", "LX123456785CN"}, 0, "removed LX123456785CN", ""},
 		{[]string{"rm", "LX123456785CN"}, 2, "", "not found"},
-		{[]string{"frobnicate"}, 2, "", "unknown subcommand"},
+		{[]string{"frobnicate"}, 2, "", "want add, list, rm TRACKING or import FILE.csv"},
 	}
 	for _, s := range steps {
 		code, out, errs := do(s.args...)

@@ -1,37 +1,30 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/host/v3"
 
 	"weighin/drivers/hx711"
 	"weighin/internal/api"
+	"weighin/internal/calib"
 	"weighin/internal/config"
 	"weighin/internal/trace"
+	"weighin/internal/weighing"
 )
 
-const recordUsage = `usage: weighctl record --out FILE.csv [--seconds N] [--config FILE]
+const recordUsage = `usage: weighctl record --out FILE.csv [--seconds N]
 
-Records a raw load-cell trace from the HX711 on the configured pins
-(scale.sck_pin, scale.dout_pin, scale.gain, scale.rate) into a trace CSV with
-the columns t_ms,raw: the format weighctl replay and the tests read. Stop
-it early with Ctrl-C; what was recorded is kept.
-
-weighd owns the pins while it runs: record refuses when weighd answers on
-its socket (systemctl stop weighd first).
-
-Exit status: 0 recorded; 1 the scale failed (pins, timeouts) or weighd is
-running; 2 usage error.
+Records the HX711 on the configured pins, opened as weighd opens it, into a
+trace CSV (t_ms,raw,grams,stable; grams from the saved calibration, else 0)
+that weighctl replay and the tests read. Ctrl-C stops early and keeps what
+was recorded. Refuses while weighd runs: it owns the pins.
 `
 
 // maxConsecutiveReadErrors ends a recording whose scale stopped answering.
@@ -39,54 +32,61 @@ const maxConsecutiveReadErrors = 5
 
 // runRecord is `weighctl record`.
 func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("record", recordUsage, stderr)
-	g := addGlobals(fl)
-	out := fl.String("out", "", "the trace CSV to write (required)")
-	seconds := fl.Float64("seconds", 30, "how long to record")
-	pos, code, done := parseFlags(fl, args)
+	c := newCLI("record", recordUsage, stderr)
+	out := c.String("out", "", "the trace CSV to write (required)")
+	seconds := c.Float64("seconds", 30, "how long to record")
+	pos, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	switch {
 	case len(pos) > 0:
-		return usageError(stderr, fl, "takes no arguments, got %q", pos[0])
+		return c.usageError("takes no arguments, got %q", pos[0])
 	case *out == "":
-		return usageError(stderr, fl, "--out FILE.csv is required")
+		return c.usageError("--out FILE.csv is required")
 	case !(*seconds > 0) || *seconds > 24*3600:
-		return usageError(stderr, fl, "--seconds must be greater than 0 and at most 86400, got %v", *seconds)
+		return c.usageError("--seconds must be greater than 0 and at most 86400, got %v", *seconds)
 	}
-	cfg, err := g.load()
+	if weighdRunning(ctx, c.cfg) {
+		return c.fail(exitProblem, "weighd is running (it answers on %s) and owns the HX711 pins; stop it first: systemctl stop weighd", c.cfg.API.Socket)
+	}
+	dev, err := openScale(c.cfg.Scale, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "weighctl record: %v\n", err)
-		return exitUsage
-	}
-	if weighdRunning(ctx, cfg) {
-		fmt.Fprintf(stderr, "weighctl record: weighd is running (it answers on %s) and owns the HX711 pins; stop it first: systemctl stop weighd\n", cfg.API.Socket)
-		return exitProblem
-	}
-	dev, err := openScale(cfg.Scale, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "weighctl record: %v\n", err)
-		return exitProblem
+		return c.fail(exitProblem, "%v", err)
 	}
 	defer dev.Halt()
+	cal, err := calib.Load(calib.Path(c.cfg.StateDir, c.cfg.Scale.CalibrationFile))
+	if err != nil {
+		c.fail(exitOK, "%v: the grams and stable columns are 0", err)
+	}
 	f, err := os.Create(*out)
 	if err != nil {
-		fmt.Fprintf(stderr, "weighctl record: %v\n", err)
-		return exitUsage
+		return c.fail(exitUsage, "%v", err)
 	}
 	fmt.Fprintf(stderr, "recording %s for %g s into %s (Ctrl-C stops early)\n", dev, *seconds, *out)
-	n, err := recordTrace(ctx, dev.Read, time.Now, time.Duration(*seconds*float64(time.Second)), f, stderr)
+	n, err := recordTrace(ctx, dev.Read, pipelineOf(c.cfg.Scale, cal), time.Now, time.Duration(*seconds*float64(time.Second)), f, stderr)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	st := dev.Stats()
 	fmt.Fprintf(stdout, "recorded %d samples into %s (%d glitches discarded, %d timeouts, %d resets)\n", n, *out, st.Glitches, st.Timeouts, st.Resets)
 	if err != nil {
-		fmt.Fprintf(stderr, "weighctl record: %v\n", err)
-		return exitProblem
+		return c.fail(exitProblem, "%v", err)
 	}
 	return exitOK
+}
+
+// pipelineOf is the daemon's weighing pipeline for the grams and stable
+// columns, or nil without a calibration.
+func pipelineOf(sc config.Scale, cal calib.Calibration) *weighing.Pipeline {
+	if cal.Scale == 0 {
+		return nil
+	}
+	p, err := weighing.New(weighing.FromConfig(sc, cal.Offset, cal.Scale))
+	if err != nil {
+		return nil
+	}
+	return p
 }
 
 // weighdRunning reports whether weighd answers on its socket.
@@ -99,7 +99,8 @@ func weighdRunning(ctx context.Context, cfg config.Config) bool {
 }
 
 // openScale initialises periph's host drivers and opens the HX711 on the
-// configured pins. Only cmd/ calls host.Init.
+// configured pins with hx711.Open, as weighd does. Only cmd/ calls
+// host.Init.
 func openScale(sc config.Scale, stderr io.Writer) (*hx711.Dev, error) {
 	state, err := host.Init()
 	if err != nil {
@@ -108,52 +109,43 @@ func openScale(sc config.Scale, stderr io.Writer) (*hx711.Dev, error) {
 	for _, f := range state.Failed {
 		fmt.Fprintf(stderr, "weighctl: periph driver %s failed: %v\n", f.D, f.Err)
 	}
-	sckPin := gpioreg.ByName(sc.SCKPin)
-	if sckPin == nil {
-		return nil, fmt.Errorf("scale.sck_pin %q: no such GPIO on this machine (is /dev/gpiochip0 there, and are you in group gpio?)", sc.SCKPin)
-	}
-	doutPin := gpioreg.ByName(sc.DOUTPin)
-	if doutPin == nil {
-		return nil, fmt.Errorf("scale.dout_pin %q: no such GPIO on this machine", sc.DOUTPin)
-	}
-	return newScale(sckPin, doutPin, sc, nil)
-}
-
-// newScale opens the HX711 with the configuration's gain, rate and read
-// timeout; clk is nil (the system clock) except in tests.
-func newScale(sck gpio.PinOut, dout gpio.PinIn, sc config.Scale, clk hx711.Clock) (*hx711.Dev, error) {
-	gain, err := hx711.GainFor(sc.Gain)
+	o, err := hx711.OptsFor(sc.Gain, sc.Rate, sc.ReadTimeout)
 	if err != nil {
 		return nil, err
 	}
-	return hx711.New(sck, dout, &hx711.Opts{Gain: gain, Rate: sc.Rate, Timeout: sc.ReadTimeout, Clock: clk})
+	return hx711.Open(sc.SCKPin, sc.DOUTPin, &o)
+}
+
+// newScale opens the HX711 on given pins as openScale does; clk is the
+// simulated chip's clock in tests.
+func newScale(sck gpio.PinOut, dout gpio.PinIn, sc config.Scale, clk hx711.Clock) (*hx711.Dev, error) {
+	o, err := hx711.OptsFor(sc.Gain, sc.Rate, sc.ReadTimeout)
+	if err != nil {
+		return nil, err
+	}
+	o.Clock = clk
+	return hx711.New(sck, dout, &o)
 }
 
 // recordTrace reads conversions until limit has passed or ctx ends and
-// writes them as t_ms,raw lines (the trace contract's two required
-// columns). t_ms counts from the first sample, on now's clock. A cancelled ctx is a normal
-// end; maxConsecutiveReadErrors failed reads in a row are an error.
-func recordTrace(ctx context.Context, read func(context.Context) (int32, error), now func() time.Time, limit time.Duration, w io.Writer, stderr io.Writer) (int, error) {
-	bw := bufio.NewWriter(w)
-	if _, err := bw.WriteString("t_ms,raw\n"); err != nil {
-		return 0, err
-	}
+// writes them with trace.Writer; p (nil: none) gives the grams and stable
+// columns. t_ms counts from the first sample, on now's clock. A cancelled
+// ctx is a normal end; maxConsecutiveReadErrors failed reads in a row are
+// an error.
+func recordTrace(ctx context.Context, read func(context.Context) (int32, error), p *weighing.Pipeline, now func() time.Time, limit time.Duration, w io.Writer, stderr io.Writer) (int, error) {
+	tw := trace.NewWriter(w)
 	var start time.Time
 	n, bad := 0, 0
-	var line []byte
-	for {
-		if ctx.Err() != nil {
-			break
-		}
+	for ctx.Err() == nil {
 		raw, err := read(ctx)
-		if err != nil {
+		if err != nil && !errors.Is(err, hx711.ErrSaturated) {
 			if ctx.Err() != nil {
 				break
 			}
 			bad++
 			fmt.Fprintf(stderr, "weighctl record: read: %v\n", err)
 			if bad >= maxConsecutiveReadErrors {
-				bw.Flush()
+				tw.Flush()
 				return n, fmt.Errorf("%d reads in a row failed, last: %w", bad, err)
 			}
 			continue
@@ -163,24 +155,24 @@ func recordTrace(ctx context.Context, read func(context.Context) (int32, error),
 		if n == 0 {
 			start = at
 		}
-		if raw < trace.RawMin || raw > trace.RawMax {
-			return n, fmt.Errorf("raw %d outside the 24-bit range", raw)
+		rec := trace.Record{Sample: trace.Sample{T: at.Sub(start), Raw: raw}}
+		if p != nil {
+			r, _ := p.Add(rec.T, raw)
+			rec.Grams, rec.Stable = r.Grams, r.Stable
 		}
-		line = strconv.AppendInt(line[:0], at.Sub(start).Milliseconds(), 10)
-		line = append(line, ',')
-		line = strconv.AppendInt(line, int64(raw), 10)
-		line = append(line, '\n')
-		if _, err := bw.Write(line); err != nil {
+		if err := tw.Write(rec); err != nil {
 			return n, err
 		}
 		n++
-		if at.Sub(start) >= limit {
+		if rec.T >= limit {
 			break
 		}
 	}
+	if err := tw.Flush(); err != nil {
+		return n, err
+	}
 	if n == 0 {
-		bw.Flush()
 		return 0, errors.New("no sample recorded")
 	}
-	return n, bw.Flush()
+	return n, nil
 }

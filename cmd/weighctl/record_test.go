@@ -33,11 +33,11 @@ func TestRecordTraceChip(t *testing.T) {
 	}
 	defer dev.Halt()
 	var buf, errb bytes.Buffer
-	n, err := recordTrace(context.Background(), dev.Read, clk.Now, 2*time.Second, &buf, &errb)
+	n, err := recordTrace(context.Background(), dev.Read, nil, clk.Now, 2*time.Second, &buf, &errb)
 	if err != nil {
 		t.Fatalf("recordTrace: %v (stderr %q)", err, errb.String())
 	}
-	if !strings.HasPrefix(buf.String(), "t_ms,raw\n") {
+	if !strings.HasPrefix(buf.String(), trace.Header+"\n") {
 		t.Fatalf("header: %q", buf.String()[:min(20, buf.Len())])
 	}
 	samples, err := trace.Read("recorded.csv", &buf)
@@ -79,7 +79,7 @@ func TestRecordTraceErrors(t *testing.T) {
 		return 0, errors.New("hx711: read: timeout")
 	}
 	var buf, errb bytes.Buffer
-	_, err := recordTrace(context.Background(), failing, time.Now, time.Second, &buf, &errb)
+	_, err := recordTrace(context.Background(), failing, nil, time.Now, time.Second, &buf, &errb)
 	if err == nil || calls != maxConsecutiveReadErrors || !strings.Contains(err.Error(), "5 reads in a row failed") {
 		t.Errorf("after %d failing reads: %v", calls, err)
 	}
@@ -95,14 +95,14 @@ func TestRecordTraceErrors(t *testing.T) {
 		return int32(8000 + reads), nil
 	}
 	buf.Reset()
-	n, err := recordTrace(ctx, counting, time.Now, time.Hour, &buf, &errb)
+	n, err := recordTrace(ctx, counting, nil, time.Now, time.Hour, &buf, &errb)
 	if err != nil || n != 2 || strings.Count(buf.String(), "\n") != 3 {
 		t.Errorf("cancelled recording: n %d, err %v, file %q", n, err, buf.String())
 	}
 	// Nothing read at all is an error.
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	if _, err := recordTrace(ctx2, counting, time.Now, time.Hour, &buf, &errb); err == nil {
+	if _, err := recordTrace(ctx2, counting, nil, time.Now, time.Hour, &buf, &errb); err == nil {
 		t.Error("a recording without samples returned no error")
 	}
 }

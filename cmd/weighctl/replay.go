@@ -3,66 +3,66 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 
-	"weighin/internal/config"
 	"weighin/internal/trace"
 	"weighin/internal/weighing"
 )
 
-// runReplay is `weighctl replay --offset COUNTS --scale COUNTS_PER_GRAM
-// [--rate 10|80] FILE.csv`: it feeds a load-cell trace through the daemon's
-// own weighing pipeline (internal/weighing with config.Default().Scale, zero
-// tracking starting from no correction) and prints one JSON object per line
-// at each change of state; see the contract in
-// shared/design/architecture.md.
+const replayUsage = `usage: weighctl replay --offset COUNTS --scale COUNTS_PER_GRAM [--rate 10|80] [--config FILE] FILE.csv
+
+Feeds a load-cell trace through the daemon's own weighing pipeline (the
+scale section of the configuration, zero tracking starting from no
+correction) and prints one JSON object per line at each change of state:
+unstable, stable or empty (contract: docs/contracts.md).
+
+Exit status: 0 replayed; 1 interrupted or output failed; 2 usage error or
+a bad trace (FILE:LINE: reason).
+`
+
+// runReplay is weighctl replay.
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	def := config.Default().Scale
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	offset := fs.Float64("offset", math.NaN(), "raw count of the empty platform (required)")
-	scale := fs.Float64("scale", math.NaN(), "counts per gram, non-zero (required)")
-	rate := fs.Int("rate", def.Rate, "HX711 output rate of the trace: 10 or 80 SPS")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: weighctl replay --offset COUNTS --scale COUNTS_PER_GRAM [--rate 10|80] FILE.csv")
-		fs.PrintDefaults()
+	c := newCLI("replay", replayUsage, stderr)
+	offset := c.Float64("offset", math.NaN(), "raw count of the empty platform (required)")
+	scale := c.Float64("scale", math.NaN(), "counts per gram, non-zero (required)")
+	rate := c.Int("rate", 0, "HX711 output rate of the trace: 10 or 80 SPS (default: scale.rate of the configuration)")
+	pos, code, done := c.parse(args)
+	if done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return helpOrUsage(err)
+	if *rate == 0 {
+		*rate = c.cfg.Scale.Rate
 	}
 	switch {
-	case fs.NArg() != 1:
-		return usageError(stderr, fs, "want exactly one FILE.csv, got %d arguments", fs.NArg())
+	case len(pos) != 1:
+		return c.usageError("want exactly one FILE.csv, got %d arguments", len(pos))
 	case math.IsNaN(*offset) || math.IsInf(*offset, 0):
-		return usageError(stderr, fs, "--offset COUNTS is required")
+		return c.usageError("--offset COUNTS is required")
 	case math.IsNaN(*scale) || math.IsInf(*scale, 0) || *scale == 0:
-		return usageError(stderr, fs, "--scale COUNTS_PER_GRAM is required and must not be 0")
+		return c.usageError("--scale COUNTS_PER_GRAM is required and must not be 0")
 	case *rate != 10 && *rate != 80:
-		return usageError(stderr, fs, "--rate must be 10 or 80, got %d", *rate)
+		return c.usageError("--rate must be 10 or 80, got %d", *rate)
 	}
-	samples, err := trace.ReadFile(fs.Arg(0))
+	samples, err := trace.ReadFile(pos[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
-	sc := def
+	sc := c.cfg.Scale
 	sc.Rate = *rate
 	p, err := weighing.New(weighing.FromConfig(sc, *offset, *scale))
 	if err != nil {
-		fmt.Fprintln(stderr, "weighctl replay:", err)
-		return exitUsage
+		return c.fail(exitUsage, "%v", err)
 	}
 	w := bufio.NewWriter(stdout)
 	var line []byte
 	for i, s := range samples {
 		if i%4096 == 0 && ctx.Err() != nil {
 			w.Flush()
-			fmt.Fprintln(stderr, "weighctl replay:", ctx.Err())
-			return exitProblem
+			return c.fail(exitProblem, "%v", ctx.Err())
 		}
 		r, changed := p.Add(s.T, s.Raw)
 		if !changed {
@@ -70,13 +70,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		line = appendEvent(line[:0], r)
 		if _, err := w.Write(line); err != nil {
-			fmt.Fprintln(stderr, "weighctl replay:", err)
-			return exitProblem
+			return c.fail(exitProblem, "%v", err)
 		}
 	}
 	if err := w.Flush(); err != nil {
-		fmt.Fprintln(stderr, "weighctl replay:", err)
-		return exitProblem
+		return c.fail(exitProblem, "%v", err)
 	}
 	return exitOK
 }

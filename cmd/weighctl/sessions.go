@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -28,82 +26,67 @@ import (
 )
 
 const sessionsUsage = `usage: weighctl sessions [--tracking X] [--order Y] [--verdict V] [--since DATE] [--json]
-                         [--socket PATH] [--config FILE]
 
-Lists recorded sessions, oldest first. It asks weighd; when weighd is not
-running it reads the session index (<state_dir>/registry.db), or else the
-bundles under <state_dir>/sessions/ (the source of truth).
-
-DATE is 2006-01-02 (UTC midnight) or an RFC 3339 time.
-
-Exit status: 0 listed (possibly none); 1 the index or bundles could not be
-read; 2 usage error.
+Lists sessions, oldest first, from weighd; when it is not running, from the
+session index (<state_dir>/registry.db), else from the bundles. DATE is
+2006-01-02 (UTC) or an RFC 3339 time.
 `
 
 // runSessions is `weighctl sessions`.
 func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("sessions", sessionsUsage, stderr)
-	g := addGlobals(fl)
+	c := newCLI("sessions", sessionsUsage, stderr)
 	var f registry.Filter
-	fl.StringVar(&f.Tracking, "tracking", "", "only sessions of this tracking number")
-	fl.StringVar(&f.Order, "order", "", "only sessions of this order reference")
-	fl.StringVar(&f.Verdict, "verdict", "", "only sessions with this verdict: "+strings.Join(result.Verdicts, ", "))
-	since := fl.String("since", "", "only sessions started at or after DATE")
-	jsonOut := fl.Bool("json", false, "print the sessions as a JSON array")
-	pos, code, done := parseFlags(fl, args)
+	c.StringVar(&f.Tracking, "tracking", "", "only sessions of this tracking number")
+	c.StringVar(&f.Order, "order", "", "only sessions of this order reference")
+	c.StringVar(&f.Verdict, "verdict", "", "only sessions with this verdict: "+strings.Join(result.Verdicts, ", "))
+	since := c.String("since", "", "only sessions started at or after DATE")
+	jsonOut := c.Bool("json", false, "print the sessions as a JSON array")
+	pos, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	if len(pos) > 0 {
-		return usageError(stderr, fl, "takes no arguments, got %q", pos[0])
+		return c.usageError("takes no arguments, got %q", pos[0])
 	}
 	if f.Verdict != "" && !slices.Contains(result.Verdicts, f.Verdict) {
-		return usageError(stderr, fl, "--verdict %q is not one of %s", f.Verdict, strings.Join(result.Verdicts, ", "))
+		return c.usageError("--verdict %q is not one of %s", f.Verdict, strings.Join(result.Verdicts, ", "))
 	}
 	if *since != "" {
-		t, err := parseSince(*since)
+		t, err := registry.ParseSince(*since)
 		if err != nil {
-			return usageError(stderr, fl, "--since: %v", err)
+			return c.usageError("--since: %v", err)
 		}
 		f.Since = t
 	}
-	cfg, err := g.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "weighctl sessions: %v\n", err)
-		return exitUsage
-	}
-	list, source, err := listSessions(ctx, cfg, f)
-	if err != nil {
-		if errors.Is(err, errRefused) {
-			return apiExit(stderr, "sessions", errors.Unwrap(err))
-		}
-		fmt.Fprintf(stderr, "weighctl sessions: %v\n", err)
-		return exitProblem
-	}
-	if source != "weighd" {
-		fmt.Fprintf(stderr, "weighctl sessions: weighd is not running; read %s\n", source)
+	list, source, err := listSessions(ctx, c.cfg, f)
+	var re *api.RemoteError
+	switch {
+	case errors.As(err, &re):
+		return c.apiExit(err)
+	case err != nil:
+		return c.fail(exitProblem, "%v", err)
+	case source != "weighd":
+		c.fail(exitOK, "weighd is not running; read %s", source)
 	}
 	if *jsonOut {
-		if list == nil {
-			list = []registry.Session{}
+		return writeJSON(stdout, append([]registry.Session{}, list...))
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, "no sessions")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tSTARTED\tTRACKING\tORDER\tVERDICT\tTIER\tDELTA\tCLAIM\tSESSION")
+	for _, s := range list {
+		delta := "-"
+		if s.DeltaG != nil {
+			delta = fmt.Sprintf("%+.0f g", *s.DeltaG)
 		}
-		return writeJSON(stdout, list)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s%s\t%d\t%s\t%s\t%s\n", s.Seq, s.StartedAt, dash(s.Tracking), dash(s.OrderRef), s.Verdict,
+			yesNo(s.Outcome == registry.OutcomeInterrupted, " (interrupted)", ""), s.Tier, delta, dash(s.Claim), s.SessionID)
 	}
-	printSessions(stdout, list)
+	tw.Flush()
 	return exitOK
-}
-
-var errRefused = errors.New("refused")
-
-func parseSince(s string) (time.Time, error) {
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a date (2006-01-02) nor an RFC 3339 time", s)
-	}
-	return t, nil
 }
 
 // listSessions asks weighd, then the registry, then the bundles. source
@@ -113,14 +96,10 @@ func listSessions(ctx context.Context, cfg config.Config, f registry.Filter) ([]
 	if !f.Since.IsZero() {
 		q["since"] = f.Since.UTC().Format(time.RFC3339)
 	}
-	var raw json.RawMessage
-	err := api.NewClient(cfg.API.Socket).Sessions(ctx, q, &raw)
-	if err == nil {
-		list, err := decodeSessions(raw)
-		return list, "weighd", err
-	}
+	var list []registry.Session
+	err := api.NewClient(cfg.API.Socket).Sessions(ctx, q, &list)
 	if !errors.Is(err, api.ErrUnreachable) {
-		return nil, "weighd", fmt.Errorf("%w", errors.Join(errRefused, err))
+		return list, "weighd", err
 	}
 	dbPath := filepath.Join(cfg.StateDir, registry.FileName)
 	if _, err := os.Stat(dbPath); err == nil {
@@ -133,203 +112,53 @@ func listSessions(ctx context.Context, cfg config.Config, f registry.Filter) ([]
 		return list, dbPath, err
 	}
 	dir := filepath.Join(cfg.StateDir, evidence.SessionsDir)
-	list, err := sessionsFromBundles(dir, f)
+	bundles, err := evidence.ListBundles(dir)
+	for _, b := range bundles {
+		if s := registry.SessionOf(b.Result, filepath.Join(evidence.SessionsDir, b.SessionID)); b.Sealed() && f.Matches(s) {
+			list = append(list, s)
+		}
+	}
 	return list, dir, err
 }
 
-// decodeSessions accepts a JSON array of sessions or an object holding one
-// under "sessions".
-func decodeSessions(raw json.RawMessage) ([]registry.Session, error) {
-	var list []registry.Session
-	if err := json.Unmarshal(raw, &list); err == nil {
-		return list, nil
+// bundleOf finds and reads SESSION; on failure it prints why and returns
+// the exit code.
+func (c *cli) bundleOf(arg string) (evidence.Bundle, int) {
+	dir, err := evidence.FindBundle(filepath.Join(c.cfg.StateDir, evidence.SessionsDir), arg)
+	if err != nil {
+		return evidence.Bundle{}, c.fail(exitUsage, "%v", err)
 	}
-	var wrapped struct {
-		Sessions []registry.Session `json:"sessions"`
-	}
-	if err := json.Unmarshal(raw, &wrapped); err != nil {
-		return nil, fmt.Errorf("weighd's session list: %v", err)
-	}
-	return wrapped.Sessions, nil
-}
-
-// bundle is one bundle directory read without changing anything.
-type bundle struct {
-	dir      string
-	state    string // sealed, tombstoned, unsealed, damaged
-	manifest *evidence.Manifest
-	res      result.Result
-	problem  string
-}
-
-// readBundle reads a bundle's manifest (or its unsealed checkpoint).
-func readBundle(dir string) bundle {
-	b := bundle{dir: dir}
-	if data, err := os.ReadFile(filepath.Join(dir, evidence.ManifestFile)); err == nil {
-		m, _, err := evidence.ParseManifest(data)
-		if err != nil {
-			b.state, b.problem = "damaged", err.Error()
-			return b
-		}
-		b.manifest, b.res, b.state = m, m.Result, "sealed"
-		if _, err := os.Stat(filepath.Join(dir, evidence.TombstoneFile)); err == nil {
-			b.state = "tombstoned"
-		}
-		return b
-	}
-	if data, err := os.ReadFile(filepath.Join(dir, evidence.UnsealedFile)); err == nil {
-		var doc struct {
-			Result result.Result `json:"result"`
-		}
-		_ = json.Unmarshal(data, &doc)
-		b.res, b.state = doc.Result, "unsealed"
-		if b.res.SessionID == "" {
-			b.res.SessionID = filepath.Base(dir)
-		}
-		return b
-	}
-	b.state, b.problem = "damaged", "no "+evidence.ManifestFile+" and no "+evidence.UnsealedFile
-	return b
-}
-
-// sessionsFromBundles lists the sealed bundles of dir matching f.
-func sessionsFromBundles(dir string, f registry.Filter) ([]registry.Session, error) {
-	des, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	b, err := evidence.ReadBundle(dir)
+	if err != nil && b.State == "" {
+		return b, c.fail(exitUsage, "%v", err)
 	}
 	if err != nil {
-		return nil, err
+		b.Problem = err.Error()
 	}
-	var out []registry.Session
-	for _, de := range des {
-		if _, ok := evidence.ParseSessionDirName(de.Name()); !ok || !de.IsDir() {
-			continue
-		}
-		b := readBundle(filepath.Join(dir, de.Name()))
-		if b.state != "sealed" && b.state != "tombstoned" {
-			continue
-		}
-		r := b.res
-		if f.Tracking != "" && registry.NormalizeTracking(r.Tracking) != registry.NormalizeTracking(f.Tracking) ||
-			f.Order != "" && r.OrderRef != f.Order || f.Verdict != "" && r.Verdict != f.Verdict {
-			continue
-		}
-		if !f.Since.IsZero() {
-			if t, err := time.Parse(time.RFC3339Nano, r.StartedAt); err != nil || t.Before(f.Since) {
-				continue
-			}
-		}
-		outcome := registry.OutcomeComplete
-		if r.Interrupted {
-			outcome = registry.OutcomeInterrupted
-		}
-		out = append(out, registry.Session{SessionID: r.SessionID, Seq: r.Seq, StartedAt: r.StartedAt,
-			Tracking: r.Tracking, OrderRef: r.OrderRef, Verdict: r.Verdict, Tier: r.Tier,
-			Bundle: filepath.Join(evidence.SessionsDir, de.Name()), DeltaG: r.DeltaG, Outcome: outcome})
-	}
-	slices.SortFunc(out, func(a, b registry.Session) int { return int(a.Seq - b.Seq) })
-	return out, nil
+	return b, exitOK
 }
 
-func printSessions(w io.Writer, list []registry.Session) {
-	if len(list) == 0 {
-		fmt.Fprintln(w, "no sessions")
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tSTARTED\tTRACKING\tORDER\tVERDICT\tTIER\tDELTA\tCLAIM\tSESSION")
-	for _, s := range list {
-		delta := "-"
-		if s.DeltaG != nil {
-			delta = fmt.Sprintf("%+.0f g", *s.DeltaG)
-		}
-		v := s.Verdict
-		if s.Outcome == registry.OutcomeInterrupted {
-			v += " (interrupted)"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Seq, s.StartedAt, dash(s.Tracking), dash(s.OrderRef), v, s.Tier, delta, dash(s.Claim), s.SessionID)
-	}
-	tw.Flush()
-}
+const showUsage = `usage: weighctl show SESSION [--json]
 
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// findBundle resolves SESSION: a bundle directory path, a directory name
-// under <state_dir>/sessions, or a sequence number.
-func findBundle(cfg config.Config, arg string) (string, error) {
-	if st, err := os.Stat(arg); err == nil && st.IsDir() && strings.ContainsRune(arg, '/') {
-		return filepath.Clean(arg), nil
-	}
-	dir := filepath.Join(cfg.StateDir, evidence.SessionsDir)
-	if arg == "" || strings.ContainsAny(arg, `/\`) {
-		return "", fmt.Errorf("%q is not a bundle directory", arg)
-	}
-	if st, err := os.Stat(filepath.Join(dir, arg)); err == nil && st.IsDir() {
-		return filepath.Join(dir, arg), nil
-	}
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		return "", fmt.Errorf("no session %q: %v", arg, err)
-	}
-	want, numErr := strconv.ParseInt(arg, 10, 64)
-	var matches []string
-	for _, de := range des {
-		seq, ok := evidence.ParseSessionDirName(de.Name())
-		if !ok || !de.IsDir() {
-			continue
-		}
-		if numErr == nil && seq == want || numErr != nil && strings.HasPrefix(de.Name(), arg) {
-			matches = append(matches, de.Name())
-		}
-	}
-	switch len(matches) {
-	case 0:
-		return "", fmt.Errorf("no session %q under %s (weighctl sessions lists them)", arg, dir)
-	case 1:
-		return filepath.Join(dir, matches[0]), nil
-	}
-	return "", fmt.Errorf("%q names %d sessions: %s", arg, len(matches), strings.Join(matches, ", "))
-}
-
-const showUsage = `usage: weighctl show SESSION [--json] [--config FILE]
-
-Summarises a bundle's manifest, offline. SESSION is the bundle's directory
-name under <state_dir>/sessions/, its sequence number, a unique prefix, or a
-path to a bundle directory. For the integrity check, use weighctl verify.
-
-Exit status: 0 shown; 1 the bundle is damaged or not sealed; 2 usage error
-or no such session.
+Summarises a bundle, offline. SESSION is its directory name, sequence
+number, a unique prefix, or a path. Exit status 1: damaged or not sealed.
 `
 
 // runShow is `weighctl show`.
 func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("show", showUsage, stderr)
-	g := addGlobals(fl)
-	jsonOut := fl.Bool("json", false, "print the manifest's result and files as JSON")
-	pos, code, done := parseFlags(fl, args)
+	c := newCLI("show", showUsage, stderr)
+	jsonOut := c.Bool("json", false, "print the manifest's result and files as JSON")
+	pos, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	if len(pos) != 1 {
-		return usageError(stderr, fl, "want exactly one SESSION, got %d arguments", len(pos))
+		return c.usageError("want exactly one SESSION, got %d arguments", len(pos))
 	}
-	cfg, err := g.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "weighctl show: %v\n", err)
-		return exitUsage
+	b, code := c.bundleOf(pos[0])
+	if code != exitOK {
+		return code
 	}
-	dir, err := findBundle(cfg, pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "weighctl show: %v\n", err)
-		return exitUsage
-	}
-	b := readBundle(dir)
 	if *jsonOut {
 		doc := struct {
 			Bundle   string                 `json:"bundle"`
@@ -339,22 +168,19 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			Files    []evidence.FileEntry   `json:"files"`
 			Key      string                 `json:"key_fingerprint,omitempty"`
 			Outcomes []evidence.OutcomeInfo `json:"outcomes"`
-		}{Bundle: dir, State: b.state, Problem: b.problem, Result: b.res, Files: []evidence.FileEntry{}, Outcomes: outcomesOf(dir)}
-		if b.manifest != nil {
-			doc.Files, doc.Key = b.manifest.Files, b.manifest.KeyFingerprint
+		}{Bundle: b.Dir, State: b.State, Problem: b.Problem, Result: b.Result, Files: []evidence.FileEntry{}, Outcomes: evidence.BundleOutcomes(b.Dir)}
+		if b.Manifest != nil {
+			doc.Files, doc.Key = b.Manifest.Files, b.Manifest.KeyFingerprint
 		}
 		writeJSON(stdout, doc)
 	} else {
 		printBundle(stdout, b)
 	}
-	if b.state != "sealed" && b.state != "tombstoned" {
-		fmt.Fprintf(stderr, "weighctl show: %s is %s %s\n", dir, b.state, b.problem)
-		return exitProblem
+	if !b.Sealed() {
+		return c.fail(exitProblem, "%s is %s %s", b.Dir, b.State, b.Problem)
 	}
 	return exitOK
 }
-
-func outcomesOf(dir string) []evidence.OutcomeInfo { return evidence.BundleOutcomes(dir) }
 
 func fmtG(p *float64) string {
 	if p == nil {
@@ -379,11 +205,11 @@ func stopReasonText(r result.Result) string {
 	return r.StopReason + ": " + why
 }
 
-func printBundle(w io.Writer, b bundle) {
-	r := b.res
-	fmt.Fprintf(w, "bundle     %s (%s)\n", b.dir, b.state)
-	if b.problem != "" {
-		fmt.Fprintf(w, "problem    %s\n", b.problem)
+func printBundle(w io.Writer, b evidence.Bundle) {
+	r := b.Result
+	fmt.Fprintf(w, "bundle     %s (%s)\n", b.Dir, b.State)
+	if b.Problem != "" {
+		fmt.Fprintf(w, "problem    %s\n", b.Problem)
 	}
 	fmt.Fprintf(w, "session    %s, seq %d, station %s\n", r.SessionID, r.Seq, r.StationID)
 	fmt.Fprintf(w, "started    %s%s\n", r.StartedAt, yesNo(r.ClockSynced, "", " (clock NOT synchronised)"))
@@ -392,15 +218,18 @@ func printBundle(w io.Writer, b bundle) {
 	}
 	fmt.Fprintf(w, "stopped    %s\n", stopReasonText(r))
 	fmt.Fprintf(w, "parcel     tracking %s, order %s\n", dash(r.Tracking), dash(r.OrderRef))
-	delta := "-"
+	delta, label := "-", "-"
 	if r.DeltaG != nil {
 		delta = fmt.Sprintf("%+g g", *r.DeltaG)
 		if r.DeltaPct != nil {
 			delta += fmt.Sprintf(" (%+.1f %%)", *r.DeltaPct)
 		}
 	}
+	if r.LabelG != nil {
+		label = strconv.FormatFloat(*r.LabelG, 'f', -1, 64) + " g"
+	}
 	fmt.Fprintf(w, "weight     measured %g g%s, label %s (resolution %g g), delta %s, tolerance %g g\n",
-		r.MeasuredG, yesNo(r.MeasuredStable, " stable", " NOT stable"), fmtG(r.LabelG), r.LabelResolutionG, delta, r.ToleranceG)
+		r.MeasuredG, yesNo(r.MeasuredStable, " stable", " NOT stable"), label, r.LabelResolutionG, delta, r.ToleranceG)
 	fmt.Fprintf(w, "verdict    %s, tier %d\n", r.Verdict, r.Tier)
 	for i, c := range r.MissingCandidates {
 		fmt.Fprintf(w, "  missing? #%d %s (%g g, residual %+g g)\n", i+1, strings.Join(c.Items, " + "), c.TotalG, c.ResidualG)
@@ -411,94 +240,66 @@ func printBundle(w io.Writer, b bundle) {
 	}
 	c := r.Continuity
 	fmt.Fprintf(w, "video      %d frames, %.1f s, %.1f fps, max gap %.0f ms, %d gaps\n", c.Frames, c.DurationS, c.MeanFPS, c.MaxGapMS, len(c.Gaps))
-	if b.manifest != nil {
+	if m := b.Manifest; m != nil {
 		var total int64
-		names := make([]string, 0, len(b.manifest.Files))
-		for _, f := range b.manifest.Files {
+		names := make([]string, 0, len(m.Files))
+		for _, f := range m.Files {
 			total += f.Bytes
 			names = append(names, f.Name)
 		}
 		fmt.Fprintf(w, "files      %s (%s)\n", strings.Join(names, ", "), humanBytes(total))
-		fmt.Fprintf(w, "key        %s\n", b.manifest.KeyFingerprint)
-		fmt.Fprintf(w, "previous   %s\n", dash(b.manifest.PreviousManifestSHA256))
+		fmt.Fprintf(w, "key        %s\n", m.KeyFingerprint)
+		fmt.Fprintf(w, "previous   %s\n", dash(m.PreviousManifestSHA256))
 	}
-	for _, a := range outcomesOf(b.dir) {
-		fmt.Fprintf(w, "outcome    #%d %s (%s)%s\n", a.N, a.Outcome, a.RecordedAt, noteSuffix(a.Outcome.Note))
+	for _, a := range evidence.BundleOutcomes(b.Dir) {
+		fmt.Fprintf(w, "outcome    #%d %s (%s)%s\n", a.N, a.Outcome, a.RecordedAt, suffix(": ", a.Outcome.Note))
 	}
 }
 
-func noteSuffix(n string) string {
-	if n == "" {
-		return ""
-	}
-	return ": " + n
-}
+const disputeUsage = `usage: weighctl dispute SESSION [--issue T] [--tier N] [--solution S] [--detail-en TEXT] [--detail-zh TEXT] [--json]
 
-const disputeUsage = `usage: weighctl dispute SESSION [--issue T] [--tier N] [--solution S]
-                         [--detail-en TEXT] [--detail-zh TEXT] [--json] [--config FILE]
-
-Prints the claim for a session (English, then Simplified Chinese), written
-again from the bundle's result with the buyer's overrides:
-  --issue     none, missing_item, wrong_item, damaged_cosmetic, damaged_functional
-  --tier      0-3, the buyer's own judgement of severity
-  --solution  the remedy asked for (default: from the tier and the issue)
-With --issue or --tier the verdict is evaluated again (verdict section of the
-configuration, the parcel's items from the registry when it is registered).
-The bundle is not changed.
-
-Exit status: 0 printed; 1 the bundle cannot be read; 2 usage error.
+Prints the claim again from the bundle's result (English, then Chinese).
+--issue or --tier evaluates the verdict again (verdict.Reevaluate, with the
+registered items when there are some). The bundle is not changed.
 `
 
 // runDispute is `weighctl dispute`.
 func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("dispute", disputeUsage, stderr)
-	g := addGlobals(fl)
-	issue := fl.String("issue", "", "override the issue type")
-	tier := fl.Int("tier", -1, "override the tier (0-3)")
-	solution := fl.String("solution", "", "override the solution: "+joinSolutions())
-	detailEN := fl.String("detail-en", "", "what the video shows, in English (one short factual sentence)")
-	detailZH := fl.String("detail-zh", "", "the same in Chinese")
-	jsonOut := fl.Bool("json", false, "print {session_id, tier, verdict, en, zh} as JSON")
-	pos, code, done := parseFlags(fl, args)
+	c := newCLI("dispute", disputeUsage, stderr)
+	issue := c.String("issue", "", "override the issue type")
+	tier := c.Int("tier", -1, "override the tier (0-3)")
+	solution := c.String("solution", "", "override the solution")
+	detailEN := c.String("detail-en", "", "what the video shows, in English (one short factual sentence)")
+	detailZH := c.String("detail-zh", "", "the same in Chinese")
+	jsonOut := c.Bool("json", false, "print {session_id, tier, verdict, en, zh} as JSON")
+	pos, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	if len(pos) != 1 {
-		return usageError(stderr, fl, "want exactly one SESSION, got %d arguments", len(pos))
+		return c.usageError("want exactly one SESSION, got %d arguments", len(pos))
 	}
 	set := map[string]bool{}
-	fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var issueType string
-	if set["issue"] {
-		v, err := verdict.ParseIssueType(*issue)
-		if err != nil {
-			return usageError(stderr, fl, "--issue: %v", err)
-		}
-		issueType = v
+	c.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	issueType, err := verdict.ParseIssueType(*issue)
+	if err != nil {
+		return c.usageError("--issue: %v", err)
 	}
 	if set["tier"] && (*tier < 0 || *tier > 3) {
-		return usageError(stderr, fl, "--tier must be 0 to 3, got %d", *tier)
+		return c.usageError("--tier must be 0 to 3, got %d", *tier)
 	}
 	sol, err := verdict.ParseSolution(*solution)
 	if err != nil {
-		return usageError(stderr, fl, "--solution: %v", err)
+		return c.usageError("--solution: %v", err)
 	}
-	cfg, err := g.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "weighctl dispute: %v\n", err)
-		return exitUsage
+	b, code := c.bundleOf(pos[0])
+	if code != exitOK {
+		return code
 	}
-	dir, err := findBundle(cfg, pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "weighctl dispute: %v\n", err)
-		return exitUsage
+	if !b.Sealed() {
+		return c.fail(exitProblem, "%s is %s %s: no sealed result", b.Dir, b.State, b.Problem)
 	}
-	b := readBundle(dir)
-	if b.manifest == nil {
-		fmt.Fprintf(stderr, "weighctl dispute: %s is %s %s: no sealed result\n", dir, b.state, b.problem)
-		return exitProblem
-	}
-	res := b.res
+	res := b.Result
 	if set["issue"] || set["tier"] {
 		var tierOverride *int
 		if set["tier"] {
@@ -507,20 +308,17 @@ func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if !set["issue"] {
 			issueType = res.IssueType
 		}
-		items, note := parcelItems(ctx, cfg, res.Tracking)
-		if note != "" {
-			fmt.Fprintf(stderr, "weighctl dispute: %s\n", note)
-		}
-		res, err = reevaluate(verdict.ParamsFrom(cfg.Verdict), res, items, issueType, tierOverride)
+		items, err := registeredItems(ctx, c.cfg, res.Tracking)
 		if err != nil {
-			fmt.Fprintf(stderr, "weighctl dispute: %v\n", err)
-			return exitProblem
+			c.fail(exitOK, "%v: items unknown, the weigh-in verdict is kept from the bundle", err)
+		}
+		if res, err = verdict.Reevaluate(verdict.ParamsFrom(c.cfg.Verdict), res, items, issueType, tierOverride); err != nil {
+			return c.fail(exitProblem, "%v", err)
 		}
 	}
 	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: sol, DetailEN: *detailEN, DetailZH: *detailZH})
 	if err != nil {
-		fmt.Fprintf(stderr, "weighctl dispute: %s: %v\n", dir, err)
-		return exitProblem
+		return c.fail(exitProblem, "%s: %v", b.Dir, err)
 	}
 	if *jsonOut {
 		return writeJSON(stdout, map[string]any{"session_id": res.SessionID, "verdict": res.Verdict, "tier": res.Tier,
@@ -530,174 +328,109 @@ func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitOK
 }
 
-func joinSolutions() string {
-	s := make([]string, len(verdict.Solutions))
-	for i, v := range verdict.Solutions {
-		s[i] = string(v)
-	}
-	return strings.Join(s, ", ")
-}
-
-// parcelItems returns the registered items of a tracking number, or a note
-// saying why there are none.
-func parcelItems(ctx context.Context, cfg config.Config, tracking string) ([]verdict.Item, string) {
-	if tracking == "" {
-		return nil, "the session has no tracking number: items unknown, the weigh-in verdict is kept from the bundle"
-	}
+// registeredItems returns the registered items of a tracking number, or
+// why there are none.
+func registeredItems(ctx context.Context, cfg config.Config, tracking string) ([]verdict.Item, error) {
 	path := filepath.Join(cfg.StateDir, registry.FileName)
+	if tracking == "" {
+		return nil, errors.New("the session has no tracking number")
+	}
 	if _, err := os.Stat(path); err != nil {
-		return nil, "no registry at " + path + ": items unknown, the weigh-in verdict is kept from the bundle"
+		return nil, fmt.Errorf("no registry at %s", path)
 	}
 	db, err := registry.Open(path)
 	if err != nil {
-		return nil, fmt.Sprintf("registry: %v: items unknown, the weigh-in verdict is kept from the bundle", err)
+		return nil, err
 	}
 	defer db.Close()
 	p, err := db.GetByTracking(ctx, tracking)
-	if err != nil || len(p.Items) == 0 {
-		return nil, fmt.Sprintf("parcel %s has no item list in the registry: the weigh-in verdict is kept from the bundle", tracking)
+	if err == nil && len(p.Items) == 0 {
+		err = fmt.Errorf("parcel %s has no item list in the registry", tracking)
 	}
-	items := make([]verdict.Item, len(p.Items))
-	for i, it := range p.Items {
-		items[i] = verdict.Item{Name: it.Name, WeightG: it.WeightG}
-	}
-	return items, ""
+	return p.Items, err
 }
 
-// reevaluate applies an issue type and tier override to a sealed result.
-// With the parcel's items the whole verdict is evaluated again; without
-// them the weigh-in fields stay as sealed and only the tier is decided
-// again: max(the tier the weigh-in supported, the issue's tier), or the
-// override.
-func reevaluate(p verdict.Params, res result.Result, items []verdict.Item, issue string, tierOverride *int) (result.Result, error) {
-	res.MissingCandidates = slices.Clone(res.MissingCandidates)
-	resolution := res.LabelResolutionG
-	in := verdict.Input{LabelG: res.LabelG, LabelResolutionG: &resolution, MeasuredG: res.MeasuredG,
-		MeasuredStable: res.MeasuredStable, Items: items, ExteriorCondition: res.ExteriorCondition,
-		IssueType: issue, TierOverride: tierOverride}
-	o, err := verdict.Evaluate(p, in)
-	if err != nil {
-		return res, err
-	}
-	if len(items) > 0 {
-		o.Apply(&res)
-		return res, nil
-	}
-	weightTier := o.WeightTier
-	switch {
-	case res.Verdict == result.VerdictEmpty,
-		res.Verdict == result.VerdictUnderweight && len(res.MissingCandidates) > 0:
-		weightTier = 3
-	case res.Verdict != result.VerdictUnderweight:
-		weightTier = 0
-	}
-	res.IssueType = o.IssueType
-	res.Tier = max(weightTier, o.IssueTier)
-	if tierOverride != nil {
-		res.Tier = *tierOverride
-	}
-	return res, nil
-}
+const outcomeUsage = `usage: weighctl outcome SESSION resolved|refused|escalated [--resolution R] [--amount X --currency CODE] [--note TEXT] [--json]
 
-const outcomeUsage = `usage: weighctl outcome SESSION resolved|refused|escalated [--resolution R]
-                         [--amount X --currency CODE] [--note TEXT] [--json] [--config FILE]
-
-Records how a dispute ended (seed, Phase 4) as a signed addendum
-(outcome-NNN.json and .sig) beside the bundle's manifest, offline, with the
-station key in the state directory. R is refund, replacement or
-partial_refund (required with resolved; partial_refund needs --amount).
-Retention never removes a bundle whose latest outcome is still open
-(refused, escalated).
-
-Exit status: 0 recorded; 1 not recorded (bundle not sealed, key problem,
-weighd busy sealing); 2 usage error or no such session.
+Records how a dispute ended as a signed addendum beside the bundle's
+manifest, with the state directory's station key. R: refund, replacement or
+partial_refund (with --amount). An open outcome keeps retention off it.
 `
 
 // runOutcome is `weighctl outcome`.
 func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("outcome", outcomeUsage, stderr)
-	g := addGlobals(fl)
+	c := newCLI("outcome", outcomeUsage, stderr)
 	var o evidence.Outcome
-	fl.StringVar(&o.Resolution, "resolution", "", "with resolved: refund, replacement or partial_refund")
-	amount := fl.String("amount", "", "amount refunded")
-	fl.StringVar(&o.Currency, "currency", "", "ISO 4217 currency code of --amount (USD, CNY, EUR …)")
-	fl.StringVar(&o.Note, "note", "", "free text, at most 1000 bytes")
-	jsonOut := fl.Bool("json", false, "print the signed addendum as JSON")
-	pos, code, done := parseFlags(fl, args)
+	c.StringVar(&o.Resolution, "resolution", "", "with resolved: refund, replacement or partial_refund")
+	amount := c.String("amount", "", "amount refunded")
+	c.StringVar(&o.Currency, "currency", "", "ISO 4217 currency code of --amount (USD, CNY, EUR …)")
+	c.StringVar(&o.Note, "note", "", "free text, at most 1000 bytes")
+	jsonOut := c.Bool("json", false, "print the signed addendum as JSON")
+	pos, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	if len(pos) != 2 {
-		return usageError(stderr, fl, "want SESSION and resolved|refused|escalated, got %d arguments", len(pos))
+		return c.usageError("want SESSION and resolved|refused|escalated, got %d arguments", len(pos))
 	}
-	o.Status = pos[1]
-	o.Currency = strings.ToUpper(o.Currency)
+	o.Status, o.Currency = pos[1], strings.ToUpper(o.Currency)
 	if *amount != "" {
 		a, err := strconv.ParseFloat(*amount, 64)
 		if err != nil || math.IsNaN(a) || math.IsInf(a, 0) {
-			return usageError(stderr, fl, "--amount %q is not a number", *amount)
+			return c.usageError("--amount %q is not a number", *amount)
 		}
 		o.Amount = &a
 	}
 	if err := o.Validate(); err != nil {
-		return usageError(stderr, fl, "%v", strings.TrimPrefix(err.Error(), "evidence: invalid outcome: "))
+		return c.usageError("%v", strings.TrimPrefix(err.Error(), evidence.ErrOutcome.Error()+": "))
 	}
-	cfg, err := g.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "weighctl outcome: %v\n", err)
-		return exitUsage
+	b, code := c.bundleOf(pos[0])
+	if code != exitOK {
+		return code
 	}
-	dir, err := findBundle(cfg, pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "weighctl outcome: %v\n", err)
-		return exitUsage
-	}
-	sessions := filepath.Join(cfg.StateDir, evidence.SessionsDir)
-	if filepath.Dir(dir) != filepath.Clean(sessions) {
-		fmt.Fprintf(stderr, "weighctl outcome: %s is not under %s: an outcome is signed with the station key of the state directory (--config names it)\n", dir, sessions)
-		return exitUsage
+	sessions := filepath.Join(c.cfg.StateDir, evidence.SessionsDir)
+	if filepath.Dir(b.Dir) != filepath.Clean(sessions) {
+		return c.fail(exitUsage, "%s is not under %s: an outcome is signed with the station key of the state directory (--config names it)", b.Dir, sessions)
 	}
 	// weighd shares the state directory: do not open the store while it
 	// seals a session.
 	var st api.Status
-	if err := api.NewClient(cfg.API.Socket).Status(ctx, &st); err == nil {
-		switch st.SessionState {
-		case "starting", "recording", "sealing":
-			fmt.Fprintf(stderr, "weighctl outcome: weighd is %s a session; record the outcome when it has finished\n", st.SessionState)
-			return exitProblem
-		}
+	if err := c.client().Status(ctx, &st); err == nil && slices.Contains([]string{"starting", "recording", "sealing"}, st.SessionState) {
+		return c.fail(exitProblem, "weighd is %s a session; record the outcome when it has finished", st.SessionState)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := evidence.Open(cfg.StateDir, log, evidence.Options{StationID: cfg.ResolvedStationID()})
+	store, err := evidence.Open(c.cfg.StateDir, log, evidence.Options{StationID: c.cfg.ResolvedStationID()})
 	if err != nil {
-		fmt.Fprintf(stderr, "weighctl outcome: %v\n", err)
-		return exitProblem
+		return c.fail(exitProblem, "%v", err)
 	}
-	a, err := store.RecordOutcome(filepath.Base(dir), o, time.Now(), clockSynced())
+	a, err := store.RecordOutcome(b.SessionID, o, time.Now(), clockSynced())
 	if err != nil {
-		fmt.Fprintf(stderr, "weighctl outcome: %v\n", err)
-		if errors.Is(err, evidence.ErrNotFound) {
-			return exitUsage
-		}
-		return exitProblem
+		return c.fail(yesNoInt(errors.Is(err, evidence.ErrNotFound), exitUsage, exitProblem), "%v", err)
 	}
-	if db, err := registry.Open(filepath.Join(cfg.StateDir, registry.FileName)); err == nil {
+	if db, err := registry.Open(filepath.Join(c.cfg.StateDir, registry.FileName)); err == nil {
 		if err := db.SetClaim(ctx, a.SessionID, o.String()); err != nil && !errors.Is(err, registry.ErrNotFound) {
-			fmt.Fprintf(stderr, "weighctl outcome: session index: %v (the signed addendum is written; weighd re-indexes at its next start)\n", err)
+			c.fail(exitOK, "session index: %v (the signed addendum is written; weighd re-indexes at its next start)", err)
 		}
 		db.Close()
 	}
 	if *jsonOut {
 		return writeJSON(stdout, a)
 	}
-	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", a.FileName(), dir, o)
-	fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", store.KeyFingerprint(), dir)
-	if why := evidence.ProtectedBecause(readBundle(dir).res, &o); why != "" {
+	fmt.Fprintf(stdout, "recorded %s in %s: %s\n", a.FileName(), b.Dir, o)
+	fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", store.KeyFingerprint(), b.Dir)
+	if why := evidence.ProtectedBecause(b.Result, &o); why != "" {
 		fmt.Fprintf(stdout, "retention keeps this bundle (%s)\n", why)
 	} else {
 		fmt.Fprintln(stdout, "the dispute is closed: retention may reduce this bundle to a tombstone when space runs short")
 	}
 	return exitOK
+}
+
+func yesNoInt(b bool, yes, no int) int {
+	if b {
+		return yes
+	}
+	return no
 }
 
 // clockSynced reports whether timestamps can be trusted; see sysclock.

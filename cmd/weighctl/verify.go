@@ -2,19 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"weighin/internal/evidence"
-	"weighin/internal/evidence/sshsig"
 	"weighin/internal/recorder"
 	"weighin/internal/result"
 )
@@ -39,53 +32,52 @@ with --strict a continuity finding; 2 usage error.
 
 // runVerify is `weighctl verify`.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("verify", verifyUsage, stderr)
-	jsonOut := fl.Bool("json", false, "print the report as JSON")
-	strict := fl.Bool("strict", false, "fail (exit 1) on continuity findings too: gaps, dropped frames, an interrupted session")
-	chain := fl.Bool("chain", false, "verify every bundle of DIR and the chain through them")
-	keyFile := fl.String("key", "", "accept only the key in this file (.pub, authorized_keys or allowed_signers line)")
-	fingerprint := fl.String("fingerprint", "", "accept only the key with this fingerprint (SHA256:…, as published with the results)")
-	head := fl.String("head", "", "with --chain: the chain head published last; the newest manifest must match it")
-	noVideo := fl.Bool("no-video", false, "do not re-analyse the video files")
-	gap := fl.Duration("gap-threshold", 200*time.Millisecond, "gap threshold for the video re-analysis (recorder.gap_threshold)")
-	paths, code, done := parseFlags(fl, args)
+	c := newCLI("verify", verifyUsage, stderr)
+	jsonOut := c.Bool("json", false, "print the report as JSON")
+	strict := c.Bool("strict", false, "fail (exit 1) on continuity findings too: gaps, dropped frames, an interrupted session")
+	chain := c.Bool("chain", false, "verify every bundle of DIR and the chain through them")
+	keyFile := c.String("key", "", "accept only the key in this file (.pub, authorized_keys or allowed_signers line)")
+	fingerprint := c.String("fingerprint", "", "accept only the key with this fingerprint (SHA256:…, as published with the results)")
+	head := c.String("head", "", "with --chain: the chain head published last; the newest manifest must match it")
+	noVideo := c.Bool("no-video", false, "do not re-analyse the video files")
+	gap := c.Duration("gap-threshold", 0, "gap threshold for the video re-analysis (default: recorder.gap_threshold of the configuration)")
+	paths, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	switch {
 	case len(paths) == 0:
-		fmt.Fprintln(stderr, "weighctl verify: name at least one bundle directory (or --chain DIR)")
-		return exitUsage
+		return c.fail(exitUsage, "name at least one bundle directory (or --chain DIR)")
 	case *chain && len(paths) != 1:
-		fmt.Fprintln(stderr, "weighctl verify: --chain takes exactly one directory")
-		return exitUsage
+		return c.fail(exitUsage, "--chain takes exactly one directory")
 	case *head != "" && !*chain:
-		fmt.Fprintln(stderr, "weighctl verify: --head goes with --chain")
-		return exitUsage
+		return c.fail(exitUsage, "--head goes with --chain")
 	case *keyFile != "" && *fingerprint != "":
-		fmt.Fprintln(stderr, "weighctl verify: give --key or --fingerprint, not both")
-		return exitUsage
+		return c.fail(exitUsage, "give --key or --fingerprint, not both")
 	case *fingerprint != "" && !strings.HasPrefix(*fingerprint, "SHA256:"):
-		fmt.Fprintf(stderr, "weighctl verify: --fingerprint %q: want SHA256:… as ssh-keygen -l prints it\n", *fingerprint)
-		return exitUsage
+		return c.fail(exitUsage, "--fingerprint %q: want SHA256:… as ssh-keygen -l prints it", *fingerprint)
+	case *gap < 0:
+		return c.fail(exitUsage, "--gap-threshold must not be negative")
+	}
+	if *gap == 0 {
+		*gap = c.cfg.Recorder.GapThreshold
 	}
 
 	opts := evidence.VerifyOptions{Fingerprint: *fingerprint}
 	keySource := ""
 	switch {
 	case *keyFile != "":
-		k, err := readKeyFile(*keyFile)
+		k, err := evidence.ReadKeyFile(*keyFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "weighctl verify: --key %s: %v\n", *keyFile, err)
-			return exitUsage
+			return c.fail(exitUsage, "--key %s: %v", *keyFile, err)
 		}
 		opts.Key = k
 		keySource = "--key " + *keyFile
 	case *fingerprint != "":
 		keySource = "--fingerprint " + *fingerprint
 	default:
-		if p := stationPubFor(paths[0], *chain); p != "" {
-			if k, err := readKeyFile(p); err == nil {
+		if p := evidence.StationKeyFor(paths[0], *chain); p != "" {
+			if k, err := evidence.ReadKeyFile(p); err == nil {
 				opts.Key = k
 				keySource = p
 			}
@@ -104,23 +96,20 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 	out := verifyOutput{Strict: *strict, KeySource: keySource, Bundles: []*evidence.Report{}}
 	if *chain {
-		c, err := evidence.VerifyChain(paths[0], evidence.ChainOptions{VerifyOptions: opts, Head: *head})
+		ch, err := evidence.VerifyChain(paths[0], evidence.ChainOptions{VerifyOptions: opts, Head: *head})
 		if err != nil {
-			fmt.Fprintf(stderr, "weighctl verify: %v\n", err)
-			return exitUsage
+			return c.fail(exitUsage, "%v", err)
 		}
-		out.Chain = c
-		out.Bundles = c.Bundles
+		out.Chain = ch
+		out.Bundles = ch.Bundles
 	} else {
 		for _, p := range paths {
 			if err := ctx.Err(); err != nil {
-				fmt.Fprintf(stderr, "weighctl verify: %v\n", err)
-				return exitUsage
+				return c.fail(exitUsage, "%v", err)
 			}
 			r, err := evidence.VerifyBundle(p, opts)
 			if err != nil {
-				fmt.Fprintf(stderr, "weighctl verify: %s: %v\n", p, err)
-				return exitUsage
+				return c.fail(exitUsage, "%s: %v", p, err)
 			}
 			out.Bundles = append(out.Bundles, r)
 		}
@@ -136,10 +125,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 
 	if *jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		enc.Encode(out)
+		writeJSON(stdout, out)
 	} else {
 		printVerify(stdout, out)
 	}
@@ -147,17 +133,17 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// the file.
 	for _, b := range out.Bundles {
 		for _, p := range b.Problems {
-			fmt.Fprintf(stderr, "weighctl verify: %s: %s\n", filepath.Join(b.Bundle, p.File), p.Reason)
+			c.fail(0, "%s: %s", filepath.Join(b.Bundle, p.File), p.Reason)
 		}
 		if *strict {
 			for _, f := range b.Findings {
-				fmt.Fprintf(stderr, "weighctl verify: %s: continuity: %s\n", b.Bundle, f)
+				c.fail(0, "%s: continuity: %s", b.Bundle, f)
 			}
 		}
 	}
 	if out.Chain != nil {
 		for _, p := range out.Chain.Problems {
-			fmt.Fprintf(stderr, "weighctl verify: %s: %s\n", out.Chain.Dir, p.Reason)
+			c.fail(0, "%s: %s", out.Chain.Dir, p.Reason)
 		}
 	}
 	if !out.OK {
@@ -242,73 +228,4 @@ func printVerify(w io.Writer, out verifyOutput) {
 	}
 	fmt.Fprintf(w, "key trusted: %s\n", trust)
 	fmt.Fprintf(w, "%d bundle(s): %d failed integrity, %d with continuity findings\n", len(out.Bundles), failed, findings)
-}
-
-// parseInterleaved parses flags that may come after the positional
-// arguments (weighctl verify BUNDLE --json).
-func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fl.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fl.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
-// readKeyFile reads the first ed25519 key in a .pub, authorized_keys or
-// allowed_signers file.
-func readKeyFile(path string) (ed25519.PublicKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var firstErr error
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, err := sshsig.ParseAuthorizedKey(line)
-		if err == nil {
-			return k, nil
-		}
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	if firstErr == nil {
-		firstErr = errors.New("no key in the file")
-	}
-	return nil, firstErr
-}
-
-// stationPubFor finds the station's public key file when the bundles are
-// in a state directory: <state>/station_ed25519.pub beside sessions/.
-func stationPubFor(path string, chain bool) string {
-	clean := filepath.Clean(path)
-	var candidates []string
-	if chain {
-		candidates = []string{filepath.Join(clean, evidence.PublicKeyFile), filepath.Join(filepath.Dir(clean), evidence.PublicKeyFile)}
-	} else {
-		candidates = []string{filepath.Join(filepath.Dir(filepath.Dir(clean)), evidence.PublicKeyFile)}
-	}
-	for _, c := range candidates {
-		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
-			// Only beside a sessions directory: an unrelated .pub is not
-			// the station's.
-			if fi, err := os.Stat(filepath.Join(filepath.Dir(c), evidence.SessionsDir)); err == nil && fi.IsDir() {
-				return c
-			}
-		}
-	}
-	return ""
 }

@@ -59,7 +59,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("weighd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "/etc/weighin/weighd.yaml", "configuration file (absent file = defaults)")
+	cfgPath := fs.String("config", config.DefaultPath, "configuration file (absent file = defaults)")
 	sim := fs.Bool("sim", false, "simulated hardware: HX711 chip, camera, button; embedded broker")
 	stateDir := fs.String("state-dir", "", "override state_dir")
 	socket := fs.String("socket", "", "override api.socket")
@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := config.LoadOrDefault(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "weighd: %v\n", err)
 		return exitConfig
@@ -124,15 +124,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("weighd stopped")
 	return exitOK
-}
-
-// loadConfig reads path; a missing file means the defaults.
-func loadConfig(path string) (config.Config, error) {
-	cfg, err := config.Load(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return config.Default(), nil
-	}
-	return cfg, err
 }
 
 func newLogger(w io.Writer, level string, asJSON bool) *slog.Logger {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"weighin/internal/config"
 )
 
 func TestBackoffDelay(t *testing.T) {
@@ -194,30 +192,5 @@ func TestOpenErrors(t *testing.T) {
 				t.Errorf("Open(%+v) = %v, want it to mention %q", tt.opts, err, tt.want)
 			}
 		})
-	}
-}
-
-func TestOptsFromConfig(t *testing.T) {
-	// The default configuration is valid for the driver and maps field by
-	// field.
-	c := config.Default().Camera
-	o := OptsFromConfig(c)
-	got, err := o.withDefaults()
-	if err != nil {
-		t.Fatalf("default config: %v", err)
-	}
-	if got != o {
-		t.Errorf("defaults changed a fully set Opts: %+v -> %+v", o, got)
-	}
-	want := Opts{Device: c.Device, Format: c.Format, Width: c.Width, Height: c.Height, FPS: c.FPS,
-		FallbackWidth: c.FallbackWidth, FallbackHeight: c.FallbackHeight, FallbackFPS: c.FallbackFPS,
-		JPEGQuality: c.JPEGQuality, Buffers: c.Buffers, FrameTimeout: c.FrameTimeout}
-	if o != want {
-		t.Errorf("OptsFromConfig = %+v, want %+v", o, want)
-	}
-	// The zero Opts takes the same defaults as the configuration.
-	zero, err := Opts{}.withDefaults()
-	if err != nil || zero != o {
-		t.Errorf("zero Opts defaults to %+v (%v), config default is %+v", zero, err, o)
 	}
 }

@@ -19,7 +19,9 @@
 //     waited out, and the read retried within the caller's deadline.
 //   - A frame that took longer than half a conversion period is discarded
 //     the same way (a conversion may have completed under it).
-//   - The saturation codes 0x7FFFFF and 0x800000 are rejected (ErrSaturated).
+//   - The saturation codes 0x7FFFFF and 0x800000 are rejected (ErrSaturated,
+//     returned with the code itself, so a caller can tell over capacity
+//     from a silent chip and feed its pipeline's overload path).
 //   - The wait for DOUT low is bounded and sleeps in the kernel: only
 //     positive WaitForEdge timeouts are used (gpioioctl waits forever on 0),
 //     DOUT is re-read after every wake (edges queued while bits were shifted
@@ -145,9 +147,11 @@ type Opts struct {
 	// Settle is the wait after a reset or a gain change before conversions
 	// count. Default from Rate: 400 ms at 10 SPS, 50 ms at 80 SPS (datasheet).
 	Settle time.Duration
-	// Pull is the pull resistor for DOUT. Default gpio.PullNoChange: the
-	// HX711 drives DOUT push-pull. gpio.PullUp makes a broken DOUT wire
-	// read high, which ends in ErrTimeout rather than in zeros.
+	// Pull is the pull resistor for DOUT. Default (gpio.PullNoChange)
+	// means gpio.PullUp: the HX711 drives DOUT push-pull, so the pull-up
+	// costs nothing, and a broken DOUT wire reads high and ends in
+	// ErrTimeout rather than in a stream of zeros that look like a load.
+	// gpio.Float disables the bias.
 	Pull gpio.Pull
 	// Clock is the time source; nil means the system clock.
 	Clock Clock
@@ -255,6 +259,9 @@ func New(sck gpio.PinOut, dout gpio.PinIn, opts *Opts) (*Dev, error) {
 	if d.clk == nil {
 		d.clk = systemClock{}
 	}
+	if o.Pull == gpio.PullNoChange {
+		o.Pull = gpio.PullUp
+	}
 	if err := sck.Out(gpio.Low); err != nil {
 		return nil, fmt.Errorf("hx711: New: PD_SCK %s low: %w", sck.Name(), err)
 	}
@@ -349,7 +356,8 @@ func (d *Dev) afterReset(now time.Time) {
 // deadline and Opts.Timeout from now, both measured on Opts.Clock. Errors:
 // ErrTimeout (with ErrGlitch if the last attempt was a glitch, and
 // context.DeadlineExceeded if ctx's deadline was the one that ran out),
-// ErrSaturated, ErrHalted, ctx.Err() when cancelled, or a pin error.
+// ErrSaturated (the one error returned with a value: the saturation code),
+// ErrHalted, ctx.Err() when cancelled, or a pin error.
 func (d *Dev) Read(ctx context.Context) (int32, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -416,7 +424,7 @@ func (d *Dev) Read(ctx context.Context) (int32, error) {
 		}
 		if v == 0x7FFFFF || v == -0x800000 {
 			d.saturated.Add(1)
-			return 0, fmt.Errorf("hx711: read: code %#06x: %w", uint32(v)&0xFFFFFF, ErrSaturated)
+			return v, fmt.Errorf("hx711: read: code %#06x: %w", uint32(v)&0xFFFFFF, ErrSaturated)
 		}
 		d.reads.Add(1)
 		return v, nil

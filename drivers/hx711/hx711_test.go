@@ -148,6 +148,9 @@ func TestSaturationRejected(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.code) {
 				t.Errorf("error %q does not name code %s", err, tc.code)
 			}
+			if got := fmt.Sprintf("%#06x", uint32(v)&0xFFFFFF); got != tc.code {
+				t.Errorf("Read returned %d (%s) with ErrSaturated, want the code %s itself", v, got, tc.code)
+			}
 			if s := d.Stats(); s.Saturated != 1 || s.Reads != 0 {
 				t.Errorf("stats = %+v, want 1 saturated, 0 reads", s)
 			}
@@ -541,8 +544,12 @@ func TestPinConfigurationForGpioioctl(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if e, p := chip.DOUT().Edge(), chip.DOUT().Pull(); e != gpio.FallingEdge || p != pull {
-			t.Errorf("DOUT configured with %v, %v; want FallingEdge, %v", p, e, pull)
+		want := pull
+		if pull == gpio.PullNoChange {
+			want = gpio.PullUp // the default
+		}
+		if e, p := chip.DOUT().Edge(), chip.DOUT().Pull(); e != gpio.FallingEdge || p != want {
+			t.Errorf("DOUT configured with %v, %v; want FallingEdge, %v", p, e, want)
 		}
 		if chip.Stats().EdgeWaits == 0 {
 			t.Error("the read did not wait on an edge")

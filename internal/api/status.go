@@ -18,7 +18,10 @@ type Status struct {
 	Stable      bool    `json:"stable"`
 	SpreadG     float64 `json:"spread_g"`
 	WarmingUp   bool    `json:"warming_up"`
-	Calibrated  bool    `json:"calibrated"`
+	// OverCapacity: the load is beyond what the cell measures (the HX711
+	// returns its saturation code); a start is refused while it lasts.
+	OverCapacity bool `json:"over_capacity"`
+	Calibrated   bool `json:"calibrated"`
 
 	Recording  bool    `json:"recording"`
 	SessionID  string  `json:"session_id,omitempty"`

@@ -155,6 +155,21 @@ func (c Config) ResolvedStationID() string {
 	return "weighin"
 }
 
+// DefaultPath is where weighd and weighctl read the configuration unless
+// --config names another file.
+const DefaultPath = "/etc/weighin/weighd.yaml"
+
+// LoadOrDefault is Load, except that a missing file gives Default(): a
+// fresh install runs on the defaults. It is how weighd and weighctl read
+// their configuration.
+func LoadOrDefault(path string) (Config, error) {
+	cfg, err := Load(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Default(), nil
+	}
+	return cfg, err
+}
+
 // Load reads path over Default: keys present in the file replace defaults.
 // Unknown keys, wrong types and invalid values are errors naming the file,
 // the line and the key; all are reported at once.

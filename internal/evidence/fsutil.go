@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"weighin/internal/fsync"
 )
 
 // tmpMarker is part of every temporary name this package creates; such files
@@ -142,20 +144,7 @@ func (s *Store) cleanStaging() {
 }
 
 // syncDir fsyncs a directory so that renames and removals in it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
+var syncDir = fsync.Dir
 
 // syncFile fsyncs an existing file and returns its size.
 func syncFile(path string) (int64, error) {

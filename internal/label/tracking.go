@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"weighin/internal/vocab"
 )
 
 // Errors of ChooseTracking. Both mean "no tracking number": a wrong one is
@@ -119,17 +121,8 @@ func uspsValid(s string) bool {
 }
 
 // Normalize upper-cases a typed or decoded tracking number and drops
-// spaces and dashes.
-func Normalize(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(strings.TrimSpace(s)) {
-		if r == ' ' || r == '-' || r == '\t' {
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// spaces and dashes (vocab.NormalizeTracking, the registry's key).
+func Normalize(s string) string { return vocab.NormalizeTracking(s) }
 
 var tokenRE = regexp.MustCompile(`[A-Z0-9]{8,40}`)
 

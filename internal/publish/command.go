@@ -3,13 +3,13 @@ package publish
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
-	"weighin/internal/verdict"
+	"weighin/internal/evidence"
+	"weighin/internal/registry"
+	"weighin/internal/vocab"
 )
 
 // CommandName names a command; it is the last level of <base>/cmd/<name>.
@@ -46,17 +46,11 @@ var Commands = []CommandName{
 
 // Solutions are the values of the solution command: "default" (the remedy
 // the tier suggests) and every remedy the dispute text can ask for.
-var Solutions = func() []string {
-	out := []string{"default"}
-	for _, s := range verdict.Solutions {
-		out = append(out, string(s))
-	}
-	return out
-}()
+var Solutions = vocab.SolutionEntries
 
 // Tiers are the values of the tier command: "auto" (the computed tier)
 // and the seed's tiers.
-var Tiers = []string{"auto", "0", "1", "2", "3"}
+var Tiers = vocab.Tiers
 
 // PressPayload is the only payload a button command (tare, start, stop,
 // mark) accepts; it is Home Assistant's default payload_press.
@@ -64,14 +58,13 @@ const PressPayload = "PRESS"
 
 // ExteriorConditions are the values of the exterior_condition command, as
 // the seed's evidence protocol names them.
-var ExteriorConditions = []string{"intact", "crushed", "wet", "retaped", "torn"}
+var ExteriorConditions = vocab.Exteriors
 
-// IssueTypes are the values of the issue_type command (seed, Phase 2).
-// "damaged item" is functional damage (tier 2); "damaged item (cosmetic)"
-// lets the buyer choose tier 1, as the seed's resolution matrix asks.
-var IssueTypes = []string{"missing item", "damaged item", "damaged item (cosmetic)", "wrong item"}
+// IssueTypes are the options of the issue_type select (seed, Phase 2);
+// the command also takes every form vocab.ParseIssueType accepts.
+var IssueTypes = vocab.IssueLabels
 
-// Limits of command payloads.
+// Limits of command payloads; the limits of the values are vocab's.
 const (
 	// MaxPayloadBytes bounds every command payload before it is looked at,
 	// but for the JSON commands (parcel, outcome).
@@ -79,15 +72,12 @@ const (
 	// MaxJSONPayloadBytes bounds the payload of parcel and outcome.
 	MaxJSONPayloadBytes = 8192
 	// MinLabelWeightG and MaxLabelWeightG bound label_weight (grams).
-	MinLabelWeightG = 1
-	MaxLabelWeightG = 100000
+	MinLabelWeightG = vocab.MinLabelG
+	MaxLabelWeightG = vocab.MaxLabelG
 	// MaxOrderRefRunes bounds order_ref.
-	MaxOrderRefRunes = 64
+	MaxOrderRefRunes = vocab.MaxOrderRefRunes
 	// MaxTrackingLen bounds tracking; tracking is [A-Za-z0-9-].
-	MaxTrackingLen = 40
-	// maxNumberLen bounds the text of a number: "100000.000" and a little
-	// slack.
-	maxNumberLen = 16
+	MaxTrackingLen = vocab.MaxTrackingLen
 )
 
 // Command is one parsed, valid command. Exactly the field that belongs to
@@ -101,44 +91,24 @@ type Command struct {
 	Outcome *Outcome
 }
 
-// Parcel is the payload of the parcel command: an expected parcel as the
-// agent describes it. Its shape is checked here (known keys only, finite
-// numbers in range, printable text within length); the registry checks the
-// rest.
-type Parcel struct {
-	Tracking         string   `json:"tracking"`
-	OrderRef         string   `json:"order_ref"`
-	LabelG           *float64 `json:"label_g"`
-	LabelResolutionG float64  `json:"label_resolution_g"`
-	Items            []Item   `json:"items"`
-}
+// Parcel is the payload of the parcel command: the registry's expected
+// parcel, as the agent describes it. Its shape is checked here (known keys
+// only, finite numbers in range, printable text within length); the
+// registry checks the rest.
+type Parcel = registry.Parcel
 
 // Item is one of the agent's items in a Parcel.
-type Item struct {
-	Name    string  `json:"name"`
-	WeightG float64 `json:"weight_g"`
-}
+type Item = registry.Item
 
 // Outcome is the payload of the outcome command: how a session's claim
-// ended (the evidence store signs it as an addendum to the bundle).
+// ended, for the evidence store to sign as an addendum to the bundle.
 type Outcome struct {
-	SessionID  string   `json:"session_id"`
-	Status     string   `json:"status"`
-	Resolution string   `json:"resolution"`
-	Amount     *float64 `json:"amount"`
-	Currency   string   `json:"currency"`
-	Note       string   `json:"note"`
+	SessionID string `json:"session_id"`
+	evidence.Outcome
 }
 
-// Limits of the JSON commands.
-const (
-	MaxItems       = 24
-	MaxItemRunes   = 64
-	MaxNoteBytes   = 1000
-	maxSessionID   = 80
-	MaxAmount      = 1e7
-	maxResolutionG = 10000
-)
+// maxSessionID bounds the outcome command's session_id.
+const maxSessionID = 80
 
 // String describes the command for logs.
 func (c Command) String() string {
@@ -222,24 +192,19 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 		}
 		return Command{Name: cmd}, nil
 	case CmdLabelWeight:
-		g, reason := parseGrams(s)
-		if reason != "" {
-			return refuse(name, ErrBadPayload, "%s", reason)
+		g, err := vocab.ParseLabelGrams(s)
+		if err != nil {
+			return refuse(name, ErrBadPayload, "%v", err)
 		}
 		return Command{Name: cmd, Grams: g}, nil
 	case CmdOrderRef:
-		if reason := checkText(s, MaxOrderRefRunes); reason != "" {
-			return refuse(name, ErrBadPayload, "%s", reason)
+		if err := vocab.CheckText(s, vocab.MaxOrderRefRunes); err != nil {
+			return refuse(name, ErrBadPayload, "order reference: %v", err)
 		}
 		return Command{Name: cmd, Text: s}, nil
 	case CmdTracking:
-		if len(s) > MaxTrackingLen {
-			return refuse(name, ErrBadPayload, "tracking of %d characters exceeds %d", len(s), MaxTrackingLen)
-		}
-		for i, r := range s {
-			if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-				return refuse(name, ErrBadPayload, "tracking may hold only letters, digits and '-': %q at byte %d", r, i)
-			}
+		if err := vocab.CheckTracking(s); err != nil {
+			return refuse(name, ErrBadPayload, "%v", err)
 		}
 		return Command{Name: cmd, Text: s}, nil
 	case CmdParcel:
@@ -261,27 +226,24 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 		}
 		return Command{Name: cmd, Outcome: &o}, nil
 	case CmdSolution:
-		if !oneOf(s, Solutions) {
-			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(Solutions, ", "))
+		if _, err := vocab.ParseSolution(s); err != nil {
+			return refuse(name, ErrBadPayload, "%v", err)
 		}
 		return Command{Name: cmd, Text: s}, nil
 	case CmdTier:
-		if !oneOf(s, Tiers) {
-			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(Tiers, ", "))
+		t, err := vocab.ParseTier(s)
+		if err != nil {
+			return refuse(name, ErrBadPayload, "%v", err)
 		}
-		g := -1.0
-		if s != "auto" {
-			g = float64(s[0] - '0')
-		}
-		return Command{Name: cmd, Grams: g}, nil
+		return Command{Name: cmd, Grams: float64(t)}, nil
 	case CmdExteriorCondition:
-		if !oneOf(s, ExteriorConditions) {
-			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(ExteriorConditions, ", "))
+		if _, err := vocab.ParseExterior(s); err != nil {
+			return refuse(name, ErrBadPayload, "%v", err)
 		}
 		return Command{Name: cmd, Text: s}, nil
 	default: // CmdIssueType; the name was checked against Commands above.
-		if !oneOf(s, IssueTypes) {
-			return refuse(name, ErrBadPayload, "%q is not one of %s", truncate(s, 32), strings.Join(IssueTypes, ", "))
+		if _, err := vocab.ParseIssueType(s); err != nil {
+			return refuse(name, ErrBadPayload, "%v", err)
 		}
 		return Command{Name: cmd, Text: s}, nil
 	}
@@ -309,67 +271,6 @@ func joinNames() string {
 		b.WriteString(string(c))
 	}
 	return b.String()
-}
-
-// parseGrams accepts a plain decimal: digits, at most one '.', digits. No
-// sign, exponent, hex, spaces, "inf" or "nan"; the value must lie within
-// [MinLabelWeightG, MaxLabelWeightG].
-func parseGrams(s string) (float64, string) {
-	if len(s) > maxNumberLen {
-		return 0, fmt.Sprintf("number text of %d characters exceeds %d", len(s), maxNumberLen)
-	}
-	digits, dots := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.':
-			dots++
-			if dots > 1 || i == 0 || i == len(s)-1 {
-				return 0, fmt.Sprintf("%q is not a plain decimal number of grams", truncate(s, 32))
-			}
-		case c == '-':
-			return 0, fmt.Sprintf("%q is negative: label weight must be between %d and %d g", truncate(s, 32), MinLabelWeightG, MaxLabelWeightG)
-		default:
-			return 0, fmt.Sprintf("%q is not a plain decimal number of grams", truncate(s, 32))
-		}
-	}
-	if digits == 0 {
-		return 0, fmt.Sprintf("%q is not a number", truncate(s, 32))
-	}
-	g, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(g) || math.IsInf(g, 0) {
-		return 0, fmt.Sprintf("%q is not a finite number", truncate(s, 32))
-	}
-	if g < MinLabelWeightG || g > MaxLabelWeightG {
-		return 0, fmt.Sprintf("%g g is out of range: label weight must be between %d and %d g", g, MinLabelWeightG, MaxLabelWeightG)
-	}
-	return g, ""
-}
-
-// checkText: printable, no leading or trailing space, at most max runes.
-func checkText(s string, max int) string {
-	if n := utf8.RuneCountInString(s); n > max {
-		return fmt.Sprintf("text of %d characters exceeds %d", n, max)
-	}
-	for i, r := range s {
-		if !unicode.IsPrint(r) {
-			return fmt.Sprintf("control or non-printable character %U at byte %d", r, i)
-		}
-	}
-	if strings.TrimSpace(s) != s {
-		return "leading or trailing space"
-	}
-	return ""
-}
-
-func oneOf(s string, set []string) bool {
-	for _, v := range set {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 // truncate shortens s to at most n bytes on a rune boundary, for messages.

@@ -21,7 +21,7 @@ func ExampleParseCommand() {
 	fmt.Println(errors.Is(err, publish.ErrRetained))
 	// Output:
 	// label_weight=1840.5 <nil>
-	// label_weight refused: "NaN" is not a plain decimal number of grams
+	// label_weight refused: label weight: "NaN" is not a plain decimal number
 	// true
 }
 

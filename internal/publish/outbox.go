@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"weighin/internal/fsync"
 )
 
 // ErrOutbox wraps every outbox failure; ErrOutboxLocked means another
@@ -342,17 +344,8 @@ func (o *Outbox) compact() error {
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+// syncDir fsyncs a directory so that renames and removals in it are durable.
+var syncDir = fsync.Dir
 
 // Inspect counts the pending entries of the outbox in dir without taking
 // its lock (for status tools while weighd runs).

@@ -14,6 +14,9 @@ type State struct {
 	SessionState     string  `json:"session_state"`
 	FreeStorageBytes int64   `json:"free_storage_bytes"`
 	WarmingUp        bool    `json:"warming_up"`
+	// OverCapacity: the load is beyond the cell's range (the HX711 sends
+	// its saturation code); stable stays false and a start is refused.
+	OverCapacity bool `json:"over_capacity"`
 	// OrderRef, Tracking and LabelG echo the buyer's entries for the parcel
 	// on the scale (empty or nil when none).
 	OrderRef string   `json:"order_ref"`
@@ -24,7 +27,7 @@ type State struct {
 // discrete reports whether a and b differ in anything but the weight.
 func (a State) discrete(b State) bool {
 	if a.Stable != b.Stable || a.Recording != b.Recording || a.SessionState != b.SessionState ||
-		a.WarmingUp != b.WarmingUp || a.OrderRef != b.OrderRef || a.Tracking != b.Tracking {
+		a.WarmingUp != b.WarmingUp || a.OverCapacity != b.OverCapacity || a.OrderRef != b.OrderRef || a.Tracking != b.Tracking {
 		return true
 	}
 	if (a.LabelG == nil) != (b.LabelG == nil) || a.LabelG != nil && *a.LabelG != *b.LabelG {

@@ -185,309 +185,286 @@ type chapter struct {
 // AnalyzeReader is Analyze on an open file; name is the file's base name
 // in the statistics.
 func AnalyzeReader(src io.ReadSeeker, name string, gapThreshold time.Duration) (Stats, error) {
-	s, _, err := analyze(src, name, gapThreshold)
-	return s, err
-}
-
-// layout records where a file's level-1 elements and reserved Voids are:
-// file offsets of Voids, positions relative to the Segment's data for the
-// SeekHead. -1 means absent.
-type layout struct {
-	segData                      int64
-	seekVoid, seekVoidLen        int64 // the Void before Info
-	durVoid, durVoidLen          int64 // the Void inside Info
-	info, tracks, cues, chapters int64
-	tags                         int64
-	hasDuration                  bool
-	scale                        uint64
-}
-
-func analyze(src io.ReadSeeker, name string, gapThreshold time.Duration) (Stats, layout, error) {
-	lay := layout{segData: -1, seekVoid: -1, durVoid: -1, info: -1, tracks: -1, cues: -1, chapters: -1, tags: -1}
 	size, err := src.Seek(0, io.SeekEnd)
 	if err != nil {
-		return Stats{}, lay, err
+		return Stats{}, err
 	}
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return Stats{}, lay, err
+		return Stats{}, err
 	}
 	e := &ebmlReader{br: bufio.NewReaderSize(src, 256<<10), src: src, size: size}
+	if err := e.header(); err != nil {
+		return Stats{}, err
+	}
+	v := newStatsVisitor(name, gapThreshold)
+	truncated := walk(e, v)
+	return v.stats(size, truncated), nil
+}
 
-	// The EBML header.
+// header reads the EBML header: DocType matroska or webm.
+func (e *ebmlReader) header() error {
 	id, _, err := e.vint(true)
 	if err != nil || id != idEBML {
-		return Stats{}, lay, ErrNotMatroska
+		return ErrNotMatroska
 	}
-	hsize, unknown, err := e.vint(false)
-	if err != nil || unknown || hsize > 4096 {
-		return Stats{}, lay, ErrNotMatroska
+	n, unknown, err := e.vint(false)
+	if err != nil || unknown || n > 4096 {
+		return ErrNotMatroska
 	}
-	hdr, err := e.read(hsize)
-	if err != nil {
-		return Stats{}, lay, ErrNotMatroska
+	hdr, err := e.read(n)
+	if err != nil || !strings.Contains(string(hdr), "matroska") && !strings.Contains(string(hdr), "webm") {
+		return ErrNotMatroska
 	}
-	if !strings.Contains(string(hdr), "matroska") && !strings.Contains(string(hdr), "webm") {
-		return Stats{}, lay, ErrNotMatroska
-	}
+	return nil
+}
 
-	var (
-		scale                 uint64 = uint64(time.Millisecond)
-		infoDur               float64
-		videoTrack            uint64 = 1
-		subTrack              uint64 = 2
-		curTrackNum, curType  uint64
-		clusterTC             uint64
-		frames                int64
-		first, last, prevIvl  int64 // ns
-		maxGap                time.Duration
-		gaps                  []Gap
-		chapters              []chapter
-		subMarks              []Mark
-		tagName, tagDur       string
-		sawCues, truncated    bool
-		inBlockGroup, inChaps bool
-	)
-	commitTrack := func() {
-		switch curType {
-		case trackTypeVideo:
-			videoTrack = curTrackNum
-		case trackTypeSubtitle:
-			subTrack = curTrackNum
-		}
-		curTrackNum, curType = 0, 0
-	}
+// element is the header of one EBML element: its ID and its data size
+// (meaningless for a Segment or Cluster of unknown size: they are
+// entered).
+type element struct {
+	id   uint64
+	size uint64
+}
 
-	inInfo := false
-loop:
+// visitor handles the elements walk meets, in file order. For a master
+// element it wants the children of, it returns without reading (the
+// children follow in the stream); for any other it reads or skips the
+// element's data. An error (errTruncated, or any other) ends the walk as
+// a cut file.
+type visitor interface {
+	visit(el element, e *ebmlReader) error
+}
+
+// walk is the element iterator: it reads element headers one after the
+// other and hands each to v. It reports whether the file ended inside an
+// element (a cut file).
+func walk(e *ebmlReader, v visitor) (truncated bool) {
 	for {
-		at := e.pos
 		id, _, err := e.vint(true)
 		if err == io.EOF {
-			break
+			return false
 		}
 		if err != nil {
-			truncated = true
-			break
+			return true
 		}
 		n, unknown, err := e.vint(false)
 		if err != nil {
-			truncated = true
-			break
+			return true
 		}
-		if unknown {
-			switch id {
-			case idSegment:
-				if lay.segData < 0 {
-					lay.segData = e.pos
-				}
-				continue
-			case idCluster:
-				inInfo = false
-				continue
-			}
-			break loop // unknown size is only legal for the elements above
+		if unknown && id != idSegment && id != idCluster {
+			return false // unknown size is only legal for those two
 		}
-		rel := at - lay.segData
-		switch id {
-		case idSegment:
-			if lay.segData < 0 {
-				lay.segData = e.pos
-			}
-			continue
-		case idInfo:
-			if lay.info < 0 {
-				lay.info, inInfo = rel, true
-			}
-			continue
-		case idTracks:
-			if lay.tracks < 0 {
-				lay.tracks = rel
-			}
-			inInfo = false
-			continue
-		case idChapters:
-			if lay.chapters < 0 {
-				lay.chapters = rel
-			}
-			inChaps = true
-			continue
-		case idTags:
-			if lay.tags < 0 {
-				lay.tags = rel
-			}
-			continue
-		case idCluster:
-			inInfo = false
-			continue
-		case idVoid:
-			total := e.pos - at + int64(n)
-			switch {
-			case lay.info < 0 && lay.seekVoid < 0 && lay.segData >= 0:
-				lay.seekVoid, lay.seekVoidLen = at, total
-			case inInfo && lay.durVoid < 0:
-				lay.durVoid, lay.durVoidLen = at, total
-			}
-			err = e.skip(n)
-		case idVideo, idEditionEntry, idChapDisplay, idTag, idTargets, idSimpleTag:
-			continue // enter
-		case idTrackEntry:
-			commitTrack()
-			continue
-		case idBlockGroup:
-			inBlockGroup = true
-			continue
-		case idChapterAtom:
-			chapters = append(chapters, chapter{})
-			continue
-		case idCues:
-			sawCues = true
-			if lay.cues < 0 {
-				lay.cues = rel
-			}
-			err = e.skip(n)
-		case idTimestampScale, idTimestamp, idTrackNumber, idTrackType, idChapterStart:
-			var v uint64
-			v, err = e.uint(n)
-			if err != nil {
-				break
-			}
-			switch id {
-			case idTimestampScale:
-				if v > 0 {
-					scale = v
-				}
-			case idTimestamp:
-				clusterTC = v
-			case idTrackNumber:
-				curTrackNum = v
-			case idTrackType:
-				curType = v
-			case idChapterStart:
-				if len(chapters) > 0 {
-					chapters[len(chapters)-1].start = v
-				}
-			}
-		case idDuration:
-			if n > 8 {
-				err = e.skip(n)
-				break
-			}
-			infoDur, err = e.float(n)
-		case idChapString, idTagName, idTagString:
-			if n > maxText {
-				err = e.skip(n)
-				break
-			}
-			var p []byte
-			p, err = e.read(n)
-			if err != nil {
-				break
-			}
-			switch id {
-			case idChapString:
-				if inChaps && len(chapters) > 0 {
-					chapters[len(chapters)-1].label = string(p)
-				}
-			case idTagName:
-				tagName = string(p)
-			case idTagString:
-				if tagName == "DURATION" && tagDur == "" {
-					tagDur = string(p)
-				}
-			}
-		case idSimpleBlock, idBlock:
-			if id == idBlock && !inBlockGroup {
-				err = e.skip(n)
-				break
-			}
-			inBlockGroup = false
-			if n > uint64(e.size-e.pos) {
-				truncated = true
-				break loop
-			}
-			start := e.pos
-			var track uint64
-			track, _, err = e.vint(false)
-			if err != nil {
-				truncated = true
-				break loop
-			}
-			var tc []byte
-			tc, err = e.read(3)
-			if err != nil || e.pos-start > int64(n) {
-				truncated = true
-				break loop
-			}
-			rel := int64(int16(binary.BigEndian.Uint16(tc)))
-			t := (int64(clusterTC) + rel) * int64(scale)
-			rest := n - uint64(e.pos-start)
-			switch track {
-			case videoTrack:
-				err = e.skip(rest)
-				if err != nil {
-					break
-				}
-				if frames == 0 {
-					first = t
-				} else {
-					ivl := max(t-last, 0) // a damaged file may go back in time
-					if g := time.Duration(ivl); g > maxGap {
-						maxGap = g
-					}
-					if time.Duration(ivl) > gapThreshold {
-						gaps = append(gaps, Gap{File: name, At: max(time.Duration(last-first), 0), Gap: time.Duration(ivl)})
-					}
-					prevIvl = ivl
-				}
-				frames++
-				last = t
-			case subTrack:
-				if rest > maxText {
-					err = e.skip(rest)
-					break
-				}
-				var p []byte
-				p, err = e.read(rest)
-				if err == nil && strings.HasPrefix(string(p), MarkPrefix) {
-					subMarks = append(subMarks, Mark{File: name, At: time.Duration(t), Label: strings.TrimPrefix(string(p), MarkPrefix)})
-				}
-			default:
-				err = e.skip(rest)
-			}
-		default:
-			err = e.skip(n)
-		}
-		if err != nil {
-			truncated = true
-			break
+		if err := v.visit(element{id: id, size: n}, e); err != nil {
+			return true
 		}
 	}
+}
 
-	s := Stats{Frames: frames, MaxGap: maxGap, Gaps: gaps}
-	if frames > 0 {
-		s.Duration = max(time.Duration(last-first)+time.Duration(prevIvl), 0)
+// statsVisitor computes the continuity statistics: frames and gaps of the
+// video track, the duration (Info, else the DURATION tag, else the frames)
+// and the marks (chapters, else the subtitle track's marks).
+type statsVisitor struct {
+	name         string
+	gapThreshold time.Duration
+
+	scale                uint64
+	infoDur              float64
+	videoTrack, subTrack uint64
+	curTrack, curType    uint64
+	clusterTC            uint64
+	frames               int64
+	first, last, prevIvl int64 // ns
+	maxGap               time.Duration
+	gaps                 []Gap
+	chapters             []chapter
+	subMarks             []Mark
+	tagName, tagDur      string
+	sawCues              bool
+	inBlockGroup         bool
+	inChapters           bool
+}
+
+func newStatsVisitor(name string, gapThreshold time.Duration) *statsVisitor {
+	return &statsVisitor{name: name, gapThreshold: gapThreshold, scale: uint64(time.Millisecond), videoTrack: 1, subTrack: 2}
+}
+
+// commitTrack takes the track entry just read as the video or subtitle
+// track.
+func (v *statsVisitor) commitTrack() {
+	switch v.curType {
+	case trackTypeVideo:
+		v.videoTrack = v.curTrack
+	case trackTypeSubtitle:
+		v.subTrack = v.curTrack
+	}
+	v.curTrack, v.curType = 0, 0
+}
+
+func (v *statsVisitor) visit(el element, e *ebmlReader) error {
+	switch el.id {
+	case idSegment, idInfo, idTracks, idTags, idCluster, idVideo, idEditionEntry, idChapDisplay, idTag, idTargets, idSimpleTag:
+		return nil // enter
+	case idChapters:
+		v.inChapters = true
+		return nil
+	case idTrackEntry:
+		v.commitTrack()
+		return nil
+	case idBlockGroup:
+		v.inBlockGroup = true
+		return nil
+	case idChapterAtom:
+		v.chapters = append(v.chapters, chapter{})
+		return nil
+	case idCues:
+		v.sawCues = true
+	case idTimestampScale, idTimestamp, idTrackNumber, idTrackType, idChapterStart:
+		return v.number(el, e)
+	case idDuration:
+		if el.size <= 8 {
+			var err error
+			v.infoDur, err = e.float(el.size)
+			return err
+		}
+	case idChapString, idTagName, idTagString:
+		if el.size <= maxText {
+			return v.text(el, e)
+		}
+	case idSimpleBlock, idBlock:
+		if el.id == idSimpleBlock || v.inBlockGroup {
+			v.inBlockGroup = false
+			return v.block(el, e)
+		}
+	}
+	return e.skip(el.size)
+}
+
+// number reads an unsigned integer element.
+func (v *statsVisitor) number(el element, e *ebmlReader) error {
+	n, err := e.uint(el.size)
+	if err != nil {
+		return err
+	}
+	switch el.id {
+	case idTimestampScale:
+		if n > 0 {
+			v.scale = n
+		}
+	case idTimestamp:
+		v.clusterTC = n
+	case idTrackNumber:
+		v.curTrack = n
+	case idTrackType:
+		v.curType = n
+	case idChapterStart:
+		if len(v.chapters) > 0 {
+			v.chapters[len(v.chapters)-1].start = n
+		}
+	}
+	return nil
+}
+
+// text reads a string element: a chapter's label or a tag.
+func (v *statsVisitor) text(el element, e *ebmlReader) error {
+	p, err := e.read(el.size)
+	if err != nil {
+		return err
+	}
+	switch el.id {
+	case idChapString:
+		if v.inChapters && len(v.chapters) > 0 {
+			v.chapters[len(v.chapters)-1].label = string(p)
+		}
+	case idTagName:
+		v.tagName = string(p)
+	case idTagString:
+		if v.tagName == "DURATION" && v.tagDur == "" {
+			v.tagDur = string(p)
+		}
+	}
+	return nil
+}
+
+// block reads a SimpleBlock or Block: a video frame's time, or a
+// subtitle (a mark, when it carries MarkPrefix).
+func (v *statsVisitor) block(el element, e *ebmlReader) error {
+	n := el.size
+	if n > uint64(e.size-e.pos) {
+		return errTruncated
+	}
+	start := e.pos
+	track, _, err := e.vint(false)
+	if err != nil {
+		return errTruncated
+	}
+	tc, err := e.read(3)
+	if err != nil || e.pos-start > int64(n) {
+		return errTruncated
+	}
+	t := (int64(v.clusterTC) + int64(int16(binary.BigEndian.Uint16(tc)))) * int64(v.scale)
+	rest := n - uint64(e.pos-start)
+	switch track {
+	case v.videoTrack:
+		if err := e.skip(rest); err != nil {
+			return err
+		}
+		v.frame(t)
+		return nil
+	case v.subTrack:
+		if rest > maxText {
+			return e.skip(rest)
+		}
+		p, err := e.read(rest)
+		if err == nil && strings.HasPrefix(string(p), MarkPrefix) {
+			v.subMarks = append(v.subMarks, Mark{File: v.name, At: time.Duration(t), Label: strings.TrimPrefix(string(p), MarkPrefix)})
+		}
+		return err
+	}
+	return e.skip(rest)
+}
+
+// frame counts a video frame at t (ns) and the interval before it.
+func (v *statsVisitor) frame(t int64) {
+	if v.frames == 0 {
+		v.first = t
+	} else {
+		ivl := max(t-v.last, 0) // a damaged file may go back in time
+		v.maxGap = max(v.maxGap, time.Duration(ivl))
+		if time.Duration(ivl) > v.gapThreshold {
+			v.gaps = append(v.gaps, Gap{File: v.name, At: max(time.Duration(v.last-v.first), 0), Gap: time.Duration(ivl)})
+		}
+		v.prevIvl = ivl
+	}
+	v.frames++
+	v.last = t
+}
+
+// stats is what the visit found, for a file of size bytes.
+func (v *statsVisitor) stats(size int64, truncated bool) Stats {
+	s := Stats{Frames: v.frames, MaxGap: v.maxGap, Gaps: v.gaps}
+	if v.frames > 0 {
+		s.Duration = max(time.Duration(v.last-v.first)+time.Duration(v.prevIvl), 0)
 	}
 	switch {
-	case infoDur > 0 && infoDur < float64(math.MaxInt64)/float64(scale):
-		s.Duration = time.Duration(infoDur * float64(scale))
-	case tagDur != "":
-		if d, ok := parseDurationTag(tagDur); ok {
+	case v.infoDur > 0 && v.infoDur < float64(math.MaxInt64)/float64(v.scale):
+		s.Duration = time.Duration(v.infoDur * float64(v.scale))
+	case v.tagDur != "":
+		if d, ok := parseDurationTag(v.tagDur); ok {
 			s.Duration = d
 		}
 	}
-	if len(chapters) > 0 {
-		for _, c := range chapters {
-			s.Marks = append(s.Marks, Mark{File: name, At: time.Duration(min(c.start, math.MaxInt64)), Label: c.label})
+	if len(v.chapters) > 0 {
+		for _, c := range v.chapters {
+			s.Marks = append(s.Marks, Mark{File: v.name, At: time.Duration(min(c.start, math.MaxInt64)), Label: c.label})
 		}
 	} else {
-		for _, m := range subMarks {
-			m.At = max(m.At-time.Duration(first), 0)
+		for _, m := range v.subMarks {
+			m.At = max(m.At-time.Duration(v.first), 0)
 			s.Marks = append(s.Marks, m)
 		}
 	}
-	s.Files = []FileInfo{{Name: name, Bytes: size, Frames: frames, Duration: s.Duration, Complete: sawCues && !truncated}}
-	lay.hasDuration, lay.scale = infoDur > 0, scale
-	return s, lay, nil
+	s.Files = []FileInfo{{Name: v.name, Bytes: size, Frames: v.frames, Duration: s.Duration, Complete: v.sawCues && !truncated}}
+	return s
 }
 
 // parseDurationTag parses HH:MM:SS.nnnnnnnnn.

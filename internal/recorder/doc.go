@@ -58,10 +58,10 @@
 // the video, subtitles and chapters; a player that wants a duration before
 // reading the file (ffprobe's format duration, a seek bar) finds none.
 //
-// The writer does reserve room for both at the start (a 128-byte Void
-// before Info, an 11-byte Void inside it). SealHeader fills it in after the
-// recording, on complete or cut files, and returns the file's new SHA-256;
-// it costs one more read of the file, so the caller decides.
+// Filling them in afterwards would take a second pass that rewrites and
+// re-hashes evidence already written, so the recorder does not, and
+// nothing else does either: players and phones get an up-front duration
+// from the export (ffmpeg remuxes to MP4), never from the original.
 //
 // # Errors
 //

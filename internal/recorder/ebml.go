@@ -178,12 +178,3 @@ func appendMaster(b []byte, id uint32, body []byte) []byte {
 	b = appendSize(b, uint64(len(body)))
 	return append(b, body...)
 }
-
-// appendVoid appends a Void element of exactly total bytes (2 ≤ total ≤ 128).
-func appendVoid(b []byte, total int) []byte {
-	b = append(b, idVoid, byte(0x80|(total-2)))
-	for range total - 2 {
-		b = append(b, 0)
-	}
-	return b
-}

@@ -133,15 +133,6 @@ func (p probe) frames(t testing.TB) int64 {
 	return n
 }
 
-func (p probe) duration(t testing.TB) time.Duration {
-	t.Helper()
-	f, err := strconv.ParseFloat(p.Format.Duration, 64)
-	if err != nil {
-		t.Fatalf("format duration %q: %v", p.Format.Duration, err)
-	}
-	return time.Duration(f * float64(time.Second))
-}
-
 // mkvinfo runs mkvinfo -v (every element) and returns its output; it fails the test if
 // mkvinfo reports an error.
 func mkvinfo(t testing.TB, path string) string {
@@ -236,19 +227,4 @@ func packets(t testing.TB, path string) []packet {
 
 func cameraFrame(data []byte, i int, t time.Time) camera.Frame {
 	return camera.Frame{Data: data, Seq: uint64(i), Time: t, Width: 320, Height: 240}
-}
-
-// ffprobeFormatDuration reads the container's duration, tolerating the
-// messages a cut file causes.
-func ffprobeFormatDuration(t testing.TB, path string) time.Duration {
-	t.Helper()
-	out, err := exec.Command(tool(t, "ffprobe"), "-v", "quiet", "-show_entries", "format=duration", "-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-	if err != nil {
-		t.Fatalf("ffprobe %s: duration %q: %v", path, out, err)
-	}
-	return time.Duration(f * float64(time.Second))
 }

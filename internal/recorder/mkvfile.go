@@ -49,10 +49,6 @@ type cuePoint struct{ ms, pos int64 }
 var matroskaEpoch = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 
 const (
-	// seekHeadReserve and durationReserve are the Voids SealHeader fills:
-	// a SeekHead of five entries, and a Duration element (2+1+8 bytes).
-	seekHeadReserve = 128
-	durationReserve = 11
 	// smallWrite: payloads up to this size are copied into the pending
 	// buffer; larger ones (frames) are written straight from their buffer.
 	smallWrite = 16 << 10
@@ -218,9 +214,6 @@ func (m *mkvFile) writeHeader(width, height int) error {
 	b = appendID(b, idSegment)
 	b = append(b, unknownSize8[:]...)
 	m.segData = m.pos() + int64(len(b))
-	// Room for a SeekHead and, inside Info, for a Duration: SealHeader can
-	// fill them in after the recording, for players that want both up front.
-	b = appendVoid(b, seekHeadReserve)
 
 	var info []byte
 	info = appendUint(info, idTimestampScale, uint64(time.Millisecond))
@@ -233,7 +226,6 @@ func (m *mkvFile) writeHeader(width, height int) error {
 	if !m.wall.IsZero() {
 		info = appendInt(info, idDateUTC, m.wall.Sub(matroskaEpoch).Nanoseconds())
 	}
-	info = appendVoid(info, durationReserve)
 	b = appendMaster(b, idInfo, info)
 
 	var v []byte

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
+
+	"weighin/internal/vocab"
 )
 
 // ErrBadCSV is wrapped by every error ParseCSV and ImportCSV return for bad
@@ -39,16 +40,6 @@ var Columns = []string{"order_ref", "tracking", "label_g", "label_resolution_g",
 
 // maxCSVErrors bounds how many problems one ParseCSV reports.
 const maxCSVErrors = 20
-
-// Limits on parcel fields.
-const (
-	maxLabelG   = 100000 // 100 kg
-	maxResG     = 10000
-	maxItems    = 200
-	maxTextLen  = 200
-	minTracking = 4
-	maxTracking = 40
-)
 
 // ParseCSV reads a parcel CSV (format in the package documentation). name
 // is used in messages. Every problem is reported, up to 20, each as a
@@ -124,20 +115,22 @@ func ParseCSV(r io.Reader, name string) ([]Parcel, error) {
 		} else {
 			seen[p.Tracking] = line
 		}
-		if len(p.OrderRef) > maxTextLen || strings.ContainsAny(p.OrderRef, "\r\n") {
-			fail(line, "order_ref", "longer than %d characters or has a line break", maxTextLen)
+		if p.OrderRef != "" {
+			if err := vocab.CheckText(p.OrderRef, vocab.MaxOrderRefRunes); err != nil {
+				fail(line, "order_ref", "%v", err)
+			}
 		}
 		if s := get(rec, "label_g"); s != "" {
-			v, msg := number(s, maxLabelG, false)
+			v, msg := number(s, vocab.MinLabelG, vocab.MaxLabelG)
 			if msg != "" {
-				fail(line, "label_g", "%q: %s", s, msg)
+				fail(line, "label_g", "%s", msg)
 			}
 			p.LabelG = &v
 		}
 		if s := get(rec, "label_resolution_g"); s != "" {
-			v, msg := number(s, maxResG, true)
+			v, msg := number(s, 0, vocab.MaxResolutionG)
 			if msg != "" {
-				fail(line, "label_resolution_g", "%q: %s", s, msg)
+				fail(line, "label_resolution_g", "%s", msg)
 			}
 			p.LabelResolutionG = v
 		}
@@ -164,25 +157,20 @@ func csvReadErr(name string, err error) error {
 	return fmt.Errorf("registry: read %s: %w", name, err)
 }
 
-// number parses a gram value: a decimal in (0, max], or [0, max] when
-// zero is allowed.
-func number(s string, maxV float64, zeroOK bool) (float64, string) {
-	v, err := strconv.ParseFloat(s, 64)
+// number parses a gram value: a plain decimal (vocab.ParseDecimal) in
+// [min, max].
+func number(s string, min, max float64) (float64, string) {
+	v, err := vocab.ParseDecimal(s)
 	if err != nil {
-		return 0, "not a number of grams"
+		return 0, err.Error()
 	}
-	return v, checkGrams(v, maxV, zeroOK)
+	return v, checkGrams(v, min, max)
 }
 
 // checkGrams returns why v is not an acceptable weight, or "".
-func checkGrams(v, maxV float64, zeroOK bool) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return "not a number of grams"
-	case v < 0 || (v == 0 && !zeroOK):
-		return "must be greater than 0"
-	case v > maxV:
-		return fmt.Sprintf("more than %g g", maxV)
+func checkGrams(v, min, max float64) string {
+	if err := vocab.CheckGrams("", v, min, max); err != nil {
+		return strings.TrimSpace(err.Error())
 	}
 	return ""
 }
@@ -197,8 +185,8 @@ func ParseItems(s string) ([]Item, error) {
 		return nil, nil
 	}
 	parts := strings.Split(s, ";")
-	if len(parts) > maxItems {
-		return nil, fmt.Errorf("%d items, at most %d", len(parts), maxItems)
+	if len(parts) > vocab.MaxItems {
+		return nil, fmt.Errorf("%d items, at most %d", len(parts), vocab.MaxItems)
 	}
 	items := make([]Item, 0, len(parts))
 	for i, part := range parts {
@@ -211,10 +199,10 @@ func ParseItems(s string) ([]Item, error) {
 		if !ok || name == "" {
 			return nil, fmt.Errorf("item %d %q: want name:grams", i+1, part)
 		}
-		if len(name) > maxTextLen || strings.ContainsAny(name, "\r\n") {
-			return nil, fmt.Errorf("item %d: name longer than %d characters or has a line break", i+1, maxTextLen)
+		if err := vocab.CheckText(name, vocab.MaxItemNameRunes); err != nil {
+			return nil, fmt.Errorf("item %d: name: %v", i+1, err)
 		}
-		v, msg := number(strings.TrimSpace(w), maxLabelG, false)
+		v, msg := number(strings.TrimSpace(w), vocab.MinItemG, vocab.MaxLabelG)
 		if msg != "" {
 			return nil, fmt.Errorf("item %d %q: weight %s", i+1, name, msg)
 		}
@@ -240,33 +228,15 @@ func FormatItems(items []Item) string {
 	return strings.Join(parts, ";")
 }
 
-// NormalizeTracking upper-cases a tracking number and drops spaces and
-// dashes, as a decoded or typed number is compared (the same rule as
-// label.Normalize).
-func NormalizeTracking(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(strings.TrimSpace(s)) {
-		if r == ' ' || r == '-' || r == '\t' {
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// NormalizeTracking is vocab.NormalizeTracking: the form parcels are keyed
+// and looked up by.
+func NormalizeTracking(s string) string { return vocab.NormalizeTracking(s) }
 
 // checkTracking returns why a normalised tracking number is unacceptable,
 // or "".
 func checkTracking(t string) string {
-	if t == "" {
-		return "required"
-	}
-	if len(t) < minTracking || len(t) > maxTracking {
-		return fmt.Sprintf("%q: %d characters, want %d to %d", t, len(t), minTracking, maxTracking)
-	}
-	for _, r := range t {
-		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return fmt.Sprintf("%q: only letters and digits (spaces and dashes are dropped)", t)
-		}
+	if err := vocab.CheckRegisteredTracking(t); err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -25,16 +25,20 @@
 //		KB-77812,LX123456785CN,1840,10,"Leather jacket:505;Sneakers:1120;Belt:210"
 //		KB-77813,1Z999AA10123456784,,,
 //
-//	  - order_ref: free text, at most 200 characters.
+//	  - order_ref: printable text, at most 64 characters.
 //	  - tracking: 4–40 letters and digits after normalisation; unique in the
 //	    file.
-//	  - label_g: the label weight in grams, > 0 and ≤ 100000; empty if
-//	    unknown.
+//	  - label_g: the label weight in grams, a plain decimal from 1 to
+//	    100000; empty if unknown.
 //	  - label_resolution_g: the carrier's rounding step in grams, ≥ 0; empty
 //	    or 0 means the configured default.
 //	  - items: the agent's per-item list, "name:grams" pairs separated by
 //	    ";" (the last ":" of a pair separates the weight, so a name may hold
-//	    ":" but not ";"); empty if unknown.
+//	    ":" but not ";"); at most 24 items, names of at most 64
+//	    characters, weights from 0.1 to 100000 g; empty if unknown.
+//
+// The limits and the tracking rules are package vocab's, the same for
+// the MQTT parcel command, the API and weighctl.
 //
 // Lines starting with # are comments; blank lines are skipped. Every
 // problem is reported as FILE:LINE: COLUMN: reason (up to 20 at once), and

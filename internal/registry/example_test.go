@@ -26,5 +26,5 @@ KB-77813,1Z999AA10123456784,,,
 	// Output:
 	// LX123456785CN KB-77812 true [Leather jacket:505;Sneakers:1120;Belt:210]
 	// 1Z999AA10123456784 KB-77813 false []
-	// bad.csv:2: label_g: "1.8kg": not a number of grams
+	// bad.csv:2: label_g: "1.8kg" is not a plain decimal number
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"weighin/internal/result"
+	"weighin/internal/verdict"
+	"weighin/internal/vocab"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
@@ -33,11 +35,8 @@ var (
 	ErrTooNew = errors.New("registry: database schema newer than this program")
 )
 
-// Item is one item of the agent's per-item list.
-type Item struct {
-	Name    string  `json:"name"`
-	WeightG float64 `json:"weight_g"`
-}
+// Item is one item of the agent's per-item list (the verdict's type).
+type Item = verdict.Item
 
 // Parcel is an expected parcel.
 type Parcel struct {
@@ -228,29 +227,29 @@ func validate(p *Parcel) error {
 	if msg := checkTracking(p.Tracking); msg != "" {
 		errs = append(errs, "tracking: "+msg)
 	}
-	if len(p.OrderRef) > maxTextLen || strings.ContainsAny(p.OrderRef, "\r\n") {
-		errs = append(errs, fmt.Sprintf("order_ref: longer than %d characters or has a line break", maxTextLen))
+	if p.OrderRef != "" {
+		if err := vocab.CheckText(p.OrderRef, vocab.MaxOrderRefRunes); err != nil {
+			errs = append(errs, "order_ref: "+err.Error())
+		}
 	}
 	if p.LabelG != nil {
-		if msg := checkGrams(*p.LabelG, maxLabelG, false); msg != "" {
+		if msg := checkGrams(*p.LabelG, vocab.MinLabelG, vocab.MaxLabelG); msg != "" {
 			errs = append(errs, "label_g: "+msg)
 		}
 	}
-	if msg := checkGrams(p.LabelResolutionG, maxResG, true); msg != "" {
+	if msg := checkGrams(p.LabelResolutionG, 0, vocab.MaxResolutionG); msg != "" {
 		errs = append(errs, "label_resolution_g: "+msg)
 	}
-	if len(p.Items) > maxItems {
-		errs = append(errs, fmt.Sprintf("items: %d, at most %d", len(p.Items), maxItems))
+	if len(p.Items) > vocab.MaxItems {
+		errs = append(errs, fmt.Sprintf("items: %d, at most %d", len(p.Items), vocab.MaxItems))
 	}
 	for i, it := range p.Items {
-		name := strings.TrimSpace(it.Name)
-		switch {
-		case name == "" || name != it.Name:
-			errs = append(errs, fmt.Sprintf("items: item %d: name %q empty or with surrounding spaces", i+1, it.Name))
-		case len(name) > maxTextLen || strings.ContainsAny(name, ";\r\n"):
-			errs = append(errs, fmt.Sprintf("items: item %d: name longer than %d characters or has ';' or a line break", i+1, maxTextLen))
+		if err := vocab.CheckText(it.Name, vocab.MaxItemNameRunes); err != nil {
+			errs = append(errs, fmt.Sprintf("items: item %d: name %q: %v", i+1, it.Name, err))
+		} else if strings.Contains(it.Name, ";") {
+			errs = append(errs, fmt.Sprintf("items: item %d: name %q has ';', which separates items", i+1, it.Name))
 		}
-		if msg := checkGrams(it.WeightG, maxLabelG, false); msg != "" {
+		if msg := checkGrams(it.WeightG, vocab.MinItemG, vocab.MaxLabelG); msg != "" {
 			errs = append(errs, fmt.Sprintf("items: item %d %q: weight %s", i+1, it.Name, msg))
 		}
 	}
@@ -411,6 +410,44 @@ func (r *DB) RemoveParcel(ctx context.Context, tracking string) error {
 	return nil
 }
 
+// SessionOf is the index row of a sealed result; bundle is its directory
+// relative to the state directory (res.Bundle when empty).
+func SessionOf(res result.Result, bundle string) Session {
+	if bundle == "" {
+		bundle = res.Bundle
+	}
+	outcome := OutcomeComplete
+	if res.Interrupted {
+		outcome = OutcomeInterrupted
+	}
+	return Session{SessionID: res.SessionID, Seq: res.Seq, StartedAt: res.StartedAt, Tracking: vocab.NormalizeTracking(res.Tracking),
+		OrderRef: res.OrderRef, Verdict: res.Verdict, Tier: res.Tier, Bundle: bundle, DeltaG: res.DeltaG, Outcome: outcome}
+}
+
+// ParseSince parses a Filter's Since as the API and weighctl take it: a
+// date (2006-01-02, UTC midnight) or an RFC 3339 time.
+func ParseSince(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02", time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a date (2006-01-02) nor an RFC 3339 time", s)
+}
+
+// Matches reports whether s passes the filter, as Sessions selects rows.
+func (f Filter) Matches(s Session) bool {
+	if f.Tracking != "" && s.Tracking != vocab.NormalizeTracking(f.Tracking) ||
+		f.Order != "" && s.OrderRef != f.Order || f.Verdict != "" && s.Verdict != f.Verdict {
+		return false
+	}
+	if !f.Since.IsZero() {
+		t, err := time.Parse(time.RFC3339Nano, s.StartedAt)
+		return err == nil && !t.Before(f.Since)
+	}
+	return true
+}
+
 func sessionArgs(res result.Result) ([]any, error) {
 	if res.SessionID == "" {
 		return nil, fmt.Errorf("%w: result without session_id", ErrInvalid)
@@ -419,16 +456,13 @@ func sessionArgs(res result.Result) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: session %s: started_at %q: %v", ErrInvalid, res.SessionID, res.StartedAt, err)
 	}
-	outcome := OutcomeComplete
-	if res.Interrupted {
-		outcome = OutcomeInterrupted
-	}
+	s := SessionOf(res, "")
 	var delta any
-	if res.DeltaG != nil {
-		delta = *res.DeltaG
+	if s.DeltaG != nil {
+		delta = *s.DeltaG
 	}
-	return []any{res.SessionID, res.Seq, res.StartedAt, at.UnixMilli(), res.Tracking, res.OrderRef,
-		res.Verdict, res.Tier, res.Bundle, delta, outcome}, nil
+	return []any{s.SessionID, s.Seq, s.StartedAt, at.UnixMilli(), s.Tracking, s.OrderRef,
+		s.Verdict, s.Tier, s.Bundle, delta, s.Outcome}, nil
 }
 
 const upsertSession = `INSERT INTO sessions (session_id, seq, started_at, started_ms, tracking, order_ref, verdict, tier, bundle, delta_g, outcome)

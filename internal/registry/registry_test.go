@@ -40,21 +40,21 @@ func TestParseCSVErrors(t *testing.T) {
 		{"unknown column", "order_ref,tracking,weight\n", "in.csv:1: weight: unknown column"},
 		{"no tracking column", "order_ref,label_g\n", "in.csv:1: tracking: the header has no tracking column"},
 		{"duplicate column", "tracking,tracking\n", "in.csv:1: tracking: column given twice"},
-		{"missing tracking", head + "A1,,100,,\n", "in.csv:2: tracking: required"},
-		{"bad tracking", head + "A1,LX12#45,100,,\n", "in.csv:2: tracking: \"LX12#45\": only letters and digits"},
-		{"short tracking", head + "A1,AB1,100,,\n", "in.csv:2: tracking: \"AB1\": 3 characters"},
+		{"missing tracking", head + "A1,,100,,\n", "in.csv:2: tracking: tracking number required"},
+		{"bad tracking", head + "A1,LX12#45,100,,\n", "in.csv:2: tracking: tracking number \"LX12#45\": only letters and digits"},
+		{"short tracking", head + "A1,AB1,100,,\n", "in.csv:2: tracking: tracking number \"AB1\": 3 characters"},
 		{"duplicate tracking", head + "A1,LX123456785CN,100,,\nA2,lx 123456785 cn,200,,\n", "in.csv:3: tracking: LX123456785CN is also on line 2"},
-		{"label not a number", head + "A1,LX123456785CN,heavy,,\n", "in.csv:2: label_g: \"heavy\": not a number of grams"},
-		{"label zero", head + "A1,LX123456785CN,0,,\n", "in.csv:2: label_g: \"0\": must be greater than 0"},
-		{"label NaN", head + "A1,LX123456785CN,NaN,,\n", "in.csv:2: label_g: \"NaN\": not a number"},
-		{"label too big", head + "A1,LX123456785CN,200000,,\n", "in.csv:2: label_g: \"200000\": more than 100000 g"},
-		{"resolution negative", head + "A1,LX123456785CN,100,-5,\n", "in.csv:2: label_resolution_g: \"-5\": must be greater than 0"},
+		{"label not a number", head + "A1,LX123456785CN,heavy,,\n", "in.csv:2: label_g: \"heavy\" is not a plain decimal number"},
+		{"label zero", head + "A1,LX123456785CN,0,,\n", "in.csv:2: label_g: must be between 1 and 100000 g, got 0"},
+		{"label NaN", head + "A1,LX123456785CN,NaN,,\n", "in.csv:2: label_g: \"NaN\" is not a plain decimal number"},
+		{"label too big", head + "A1,LX123456785CN,200000,,\n", "in.csv:2: label_g: must be between 1 and 100000 g, got 200000"},
+		{"resolution negative", head + "A1,LX123456785CN,100,-5,\n", "in.csv:2: label_resolution_g: \"-5\" is negative"},
 		{"item without weight", head + "A1,LX123456785CN,100,,Jacket\n", "in.csv:2: items: item 1 \"Jacket\": want name:grams"},
-		{"item bad weight", head + "A1,LX123456785CN,100,,Jacket:505;Belt:x\n", "in.csv:2: items: item 2 \"Belt\": weight not a number"},
+		{"item bad weight", head + "A1,LX123456785CN,100,,Jacket:505;Belt:x\n", "in.csv:2: items: item 2 \"Belt\": weight \"x\" is not a plain decimal number"},
 		{"item no name", head + "A1,LX123456785CN,100,,:505\n", "in.csv:2: items: item 1 \":505\": want name:grams"},
 		{"field count", head + "A1,LX123456785CN,100\n", "in.csv:2: 3 fields, the header has 5"},
 		{"bad quote", head + "A1,\"LX1\"23,100,,\n", "in.csv:2: "},
-		{"error on line 4 after comment", head + "# a comment\nA1,LX123456785CN,100,,\nA2,RR987654326CN,-1,,\n", "in.csv:4: label_g: \"-1\""},
+		{"error on line 4 after comment", head + "# a comment\nA1,LX123456785CN,100,,\nA2,RR987654326CN,-1,,\n", "in.csv:4: label_g: \"-1\" is negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -521,12 +521,12 @@ func TestAddParcelInvalid(t *testing.T) {
 		p    Parcel
 		want string
 	}{
-		{"no tracking", Parcel{}, "tracking: required"},
-		{"zero label", Parcel{Tracking: "AB12345", LabelG: f64(0)}, "label_g: must be greater than 0"},
-		{"negative resolution", Parcel{Tracking: "AB12345", LabelResolutionG: -1}, "label_resolution_g: must be greater than 0"},
-		{"item name with ;", Parcel{Tracking: "AB12345", Items: []Item{{"a;b", 10}}}, "item 1: name longer than 200 characters or has ';'"},
-		{"item without name", Parcel{Tracking: "AB12345", Items: []Item{{"", 10}}}, "item 1: name \"\" empty"},
-		{"item weight zero", Parcel{Tracking: "AB12345", Items: []Item{{"Belt", 0}}}, "item 1 \"Belt\": weight must be greater than 0"},
+		{"no tracking", Parcel{}, "tracking: tracking number required"},
+		{"zero label", Parcel{Tracking: "AB12345", LabelG: f64(0)}, "label_g: must be between 1 and 100000 g, got 0"},
+		{"negative resolution", Parcel{Tracking: "AB12345", LabelResolutionG: -1}, "label_resolution_g: must be between 0 and 10000 g, got -1"},
+		{"item name with ;", Parcel{Tracking: "AB12345", Items: []Item{{"a;b", 10}}}, "item 1: name \"a;b\" has ';'"},
+		{"item without name", Parcel{Tracking: "AB12345", Items: []Item{{"", 10}}}, "item 1: name \"\": empty text"},
+		{"item weight zero", Parcel{Tracking: "AB12345", Items: []Item{{"Belt", 0}}}, "item 1 \"Belt\": weight must be between 0.1 and 100000 g, got 0"},
 	}
 	for _, tc := range tests {
 		err := db.AddParcel(ctx, tc.p)

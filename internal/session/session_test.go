@@ -270,7 +270,7 @@ func TestFlow(t *testing.T) {
 			}, false},
 			{31 * time.Second, Command{Kind: CmdIssueType, Text: "wrong_item"}, PhaseRecording, nil, false},
 			{32 * time.Second, Command{Kind: CmdIssueType, Text: "furious", Source: "mqtt"}, PhaseRecording, []Effect{
-				Refuse{"issue_type", "mqtt", `verdict: invalid input: issue_type "furious" is not one of none, missing_item, wrong_item, damaged_cosmetic, damaged_functional`},
+				Refuse{"issue_type", "mqtt", `verdict: invalid input: issue type "furious" is not one of missing item, damaged item, damaged item (cosmetic), wrong item (or missing_item, wrong_item, damaged_cosmetic, damaged_functional, none)`},
 			}, false},
 			{33 * time.Second, Command{Kind: CmdLabelWeight, Grams: math.NaN(), Source: "api"}, PhaseRecording, []Effect{
 				Refuse{"label_weight", "api", "label_weight must be greater than 0 and at most 200000 g, got NaN"},

@@ -41,7 +41,7 @@ type Sim struct {
 // Open builds the simulated hardware for cfg: the chip at scale.rate, the
 // camera at camera.width × height and fps.
 func Open(cfg config.Config, log *slog.Logger) (station.Hardware, error) {
-	gain, err := hx711.GainFor(cfg.Scale.Gain)
+	o, err := hx711.OptsFor(cfg.Scale.Gain, cfg.Scale.Rate, cfg.Scale.ReadTimeout)
 	if err != nil {
 		return station.Hardware{}, fmt.Errorf("%w: scale.gain: %v", config.ErrInvalid, err)
 	}
@@ -57,23 +57,22 @@ func Open(cfg config.Config, log *slog.Logger) (station.Hardware, error) {
 	if err != nil {
 		return station.Hardware{}, err
 	}
-	dev, err := hx711.New(chip.SCK(), chip.DOUT(), &hx711.Opts{Gain: gain, Rate: cfg.Scale.Rate, Timeout: cfg.Scale.ReadTimeout, Clock: clk})
+	o.Clock = clk
+	dev, err := hx711.New(chip.SCK(), chip.DOUT(), &o)
 	if err != nil {
 		return station.Hardware{}, err
 	}
 	lbl := &labelCamera{opts: cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, Quality: cfg.Camera.JPEGQuality}}
 	s := &Sim{cfg: cfg, log: log, load: load, presses: make(chan session.PressKind, 4), camera: &unpluggable{open: lbl.open}, label: lbl}
-	readTimeout := cfg.Scale.ReadTimeout
 	log.Info("simulated hardware", "rate", cfg.Scale.Rate, "camera", fmt.Sprintf("%dx%d@%d", cfg.Camera.Width, cfg.Camera.Height, cfg.Camera.FPS))
 	return station.Hardware{
 		ReadRaw: func(ctx context.Context) (int32, error) {
-			if s.scaleDown.Load() {
-				select {
-				case <-time.After(readTimeout):
-				case <-ctx.Done():
-					return 0, ctx.Err()
+			// sim_scale fail cuts the simulated DOUT wire: the driver
+			// sees it as on the Pi (and as weighctl record does).
+			if down := s.scaleDown.Load(); down != chip.Faults().Disconnected {
+				if err := chip.SetFaults(hx711test.Faults{Disconnected: down}); err != nil {
+					return 0, err
 				}
-				return 0, fmt.Errorf("%w: simulated HX711 disconnected", hx711.ErrTimeout)
 			}
 			return dev.Read(ctx)
 		},
@@ -101,8 +100,8 @@ func (s *Sim) Command(ctx context.Context, name, value string) error {
 	switch name {
 	case api.CmdSimPlace:
 		g, err := strconv.ParseFloat(value, 64)
-		if err != nil || g < 0 || g > 10000 {
-			return fmt.Errorf("sim_place: value must be grams between 0 and 10000, got %q", value)
+		if err != nil || g < 0 || g > 100000 {
+			return fmt.Errorf("sim_place: value must be grams between 0 and 100000 (beyond 20 kg the 5 kg cell is over capacity), got %q", value)
 		}
 		s.load.Place(g)
 	case api.CmdSimRemove:

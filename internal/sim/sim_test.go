@@ -115,8 +115,8 @@ func TestCameraLabelAndUnplug(t *testing.T) {
 func TestCommandErrors(t *testing.T) {
 	_, s := openSim(t)
 	for _, tc := range []struct{ name, value, want string }{
-		{api.CmdSimPlace, "-5", "grams between 0 and 10000"},
-		{api.CmdSimPlace, "heavy", "grams between 0 and 10000"},
+		{api.CmdSimPlace, "-5", "grams between 0 and 100000"},
+		{api.CmdSimPlace, "heavy", "grams between 0 and 100000"},
 		{api.CmdSimPress, "double", "short or long"},
 		{station.CmdSimUnplug, "2h", "up to 1m"},
 		{station.CmdSimScale, "maybe", "fail or ok"},

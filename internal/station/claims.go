@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"weighin/internal/evidence"
 	"weighin/internal/publish"
-	"weighin/internal/registry"
 )
 
 // direct carries out the commands that do not go through the session:
@@ -24,11 +22,7 @@ func (s *Station) direct(ctx context.Context, c publish.Command) (bool, error) {
 }
 
 func (s *Station) addParcel(ctx context.Context, p publish.Parcel) error {
-	rp := registry.Parcel{Tracking: p.Tracking, OrderRef: p.OrderRef, LabelG: p.LabelG, LabelResolutionG: p.LabelResolutionG}
-	for _, it := range p.Items {
-		rp.Items = append(rp.Items, registry.Item{Name: it.Name, WeightG: it.WeightG})
-	}
-	if err := s.reg.AddParcel(ctx, rp); err != nil {
+	if err := s.reg.AddParcel(ctx, p); err != nil {
 		return fmt.Errorf("parcel %s: %w", p.Tracking, err)
 	}
 	s.log.Info("parcel registered", "tracking", p.Tracking, "order_ref", p.OrderRef, "items", len(p.Items))
@@ -36,7 +30,7 @@ func (s *Station) addParcel(ctx context.Context, p publish.Parcel) error {
 }
 
 func (s *Station) recordOutcome(o publish.Outcome) error {
-	out := evidence.Outcome{Status: o.Status, Resolution: o.Resolution, Amount: o.Amount, Currency: o.Currency, Note: o.Note}
+	out := o.Outcome
 	if err := out.Validate(); err != nil {
 		return err
 	}

@@ -85,11 +85,11 @@ func newHardware(h Hardware) *hardware {
 }
 
 // OpenHardware opens the real devices: the HX711 on scale.sck_pin and
-// scale.dout_pin, the V4L2 camera, the button and the LED. A pin the board
-// does not have is a configuration error (config.ErrInvalid).
+// scale.dout_pin (hx711.Open: the same opener as weighctl record and
+// doctor), the V4L2 camera, the button and the LED. A pin the board does not
+// have is a configuration error (config.ErrInvalid).
 func OpenHardware(cfg config.Config, log *slog.Logger) (Hardware, error) {
-	gain, err := hx711.GainFor(cfg.Scale.Gain)
-	if err != nil {
+	if _, err := hx711.GainFor(cfg.Scale.Gain); err != nil {
 		return Hardware{}, fmt.Errorf("%w: scale.gain: %v", config.ErrInvalid, err)
 	}
 	state, err := host.Init()
@@ -99,22 +99,21 @@ func OpenHardware(cfg config.Config, log *slog.Logger) (Hardware, error) {
 	for _, f := range state.Failed {
 		log.Debug("periph driver failed to load", "driver", f.D.String(), "err", f.Err)
 	}
-	sck, err := outPin(cfg.Scale.SCKPin, "scale.sck_pin")
+	o, err := hx711.OptsFor(cfg.Scale.Gain, cfg.Scale.Rate, cfg.Scale.ReadTimeout)
 	if err != nil {
 		return Hardware{}, err
 	}
-	dout, err := inPin(cfg.Scale.DOUTPin, "scale.dout_pin")
-	if err != nil {
-		return Hardware{}, err
+	dev, err := hx711.Open(cfg.Scale.SCKPin, cfg.Scale.DOUTPin, &o)
+	if errors.Is(err, hx711.ErrNoPin) {
+		return Hardware{}, fmt.Errorf("%w: scale.sck_pin, scale.dout_pin: %v", config.ErrInvalid, err)
 	}
-	dev, err := hx711.New(sck, dout, &hx711.Opts{Gain: gain, Rate: cfg.Scale.Rate, Timeout: cfg.Scale.ReadTimeout, Pull: gpio.PullUp})
 	if err != nil {
 		return Hardware{}, err
 	}
 	hw := Hardware{
 		ReadRaw:    dev.Read,
 		ScaleStats: dev.Stats,
-		OpenCamera: camera.DevOpener(camera.OptsFromConfig(cfg.Camera)),
+		OpenCamera: camera.DevOpener(CameraOpts(cfg.Camera)),
 	}
 	halts := []func(){func() { _ = dev.Halt() }}
 	halt := func() {
@@ -142,15 +141,15 @@ func OpenHardware(cfg config.Config, log *slog.Logger) (Hardware, error) {
 	return hw, nil
 }
 
-func outPin(name, key string) (gpio.PinOut, error) {
-	p := gpioreg.ByName(name)
-	if p == nil {
-		return nil, fmt.Errorf("%w: %s: no GPIO pin %q on this board", config.ErrInvalid, key, name)
-	}
-	return p, nil
+// CameraOpts are the camera driver's options from the camera section (the
+// driver knows nothing of internal/config).
+func CameraOpts(c config.Camera) camera.Opts {
+	return camera.Opts{Device: c.Device, Format: c.Format, Width: c.Width, Height: c.Height, FPS: c.FPS,
+		FallbackWidth: c.FallbackWidth, FallbackHeight: c.FallbackHeight, FallbackFPS: c.FallbackFPS,
+		JPEGQuality: c.JPEGQuality, Buffers: c.Buffers, FrameTimeout: c.FrameTimeout}
 }
 
-func inPin(name, key string) (gpio.PinIO, error) {
+func outPin(name, key string) (gpio.PinOut, error) {
 	p := gpioreg.ByName(name)
 	if p == nil {
 		return nil, fmt.Errorf("%w: %s: no GPIO pin %q on this board", config.ErrInvalid, key, name)
@@ -160,3 +159,11 @@ func inPin(name, key string) (gpio.PinIO, error) {
 
 // ErrNotSim: a sim_* command on real hardware.
 var ErrNotSim = errors.New("only under weighd --sim")
+
+func inPin(name, key string) (gpio.PinIO, error) {
+	p := gpioreg.ByName(name)
+	if p == nil {
+		return nil, fmt.Errorf("%w: %s: no GPIO pin %q on this board", config.ErrInvalid, key, name)
+	}
+	return p, nil
+}

@@ -317,7 +317,7 @@ func (l *loopState) refuseStart(isStart bool) string {
 	case l.stopping:
 		return "weighd is stopping"
 	case l.scaleErr != nil:
-		return "the scale is not answering: " + l.scaleErr.Error()
+		return scaleFaultReason(l.scaleErr)
 	}
 	return ""
 }
@@ -613,9 +613,7 @@ func evaluate(params verdict.Params, w session.Weighin, e session.Entries, p *re
 			r := p.LabelResolutionG
 			in.LabelResolutionG = &r
 		}
-		for _, it := range p.Items {
-			in.Items = append(in.Items, verdict.Item{Name: it.Name, WeightG: it.WeightG})
-		}
+		in.Items = append(in.Items, p.Items...)
 	}
 	return verdict.Evaluate(params, in)
 }

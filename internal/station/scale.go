@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"weighin/drivers/hx711"
 	"weighin/internal/calib"
 	"weighin/internal/weighing"
 )
@@ -21,9 +22,94 @@ type scaleReq struct {
 // calTimeout bounds one calibration step (readings must settle in it).
 const calTimeout = 20 * time.Second
 
-// runScale reads the HX711, runs the weighing pipeline and sends every
-// sample to loop.
-func (s *Station) runScale(ctx context.Context) error {
+// errOverCapacity is the scale fault of a load beyond the cell's range:
+// the HX711 returns its saturation code and the pipeline reports overload.
+var errOverCapacity = errors.New("the scale is over capacity: take the load off")
+
+// scaleFaultReason is why a start is refused while the scale is at fault:
+// over capacity, or not answering.
+func scaleFaultReason(err error) string {
+	if errors.Is(err, errOverCapacity) {
+		return err.Error()
+	}
+	return "the scale is not answering: " + err.Error()
+}
+
+// calibrator is a two-point calibration in progress, fed by the scale
+// goroutine: the procedure, the request waiting for the step's answer and
+// the step's deadline.
+type calibrator struct {
+	gain     int
+	path     string
+	proc     *calib.Procedure
+	req      *scaleReq
+	deadline time.Time
+}
+
+// request starts a step (zero or span).
+func (c *calibrator) request(r scaleReq, now time.Time) {
+	switch r.kind {
+	case "zero":
+		if c.req != nil {
+			c.req.reply <- errors.New("calibration restarted")
+		}
+		c.proc = calib.NewProcedure(calib.Options{Gain: c.gain})
+	case "span":
+		if c.proc == nil || c.proc.Phase() != calib.AwaitMass {
+			r.reply <- fmt.Errorf("%w: run calibrate_zero on the empty platform first", calib.ErrPhase)
+			return
+		}
+		if err := c.proc.PlaceMass(r.massG); err != nil {
+			c.proc = nil
+			r.reply <- err
+			return
+		}
+	}
+	c.req, c.deadline = &r, now.Add(calTimeout)
+}
+
+// answer ends the step in progress with err.
+func (c *calibrator) answer(err error) {
+	c.req.reply <- err
+	c.proc, c.req = nil, nil
+}
+
+// add feeds one conversion; it returns a finished calibration for the
+// caller to save and apply (the caller answers then).
+func (c *calibrator) add(raw int32, now time.Time) *calib.Calibration {
+	if c.proc == nil || c.req == nil {
+		return nil
+	}
+	phase, err := c.proc.Add(raw)
+	switch {
+	case err != nil:
+		c.answer(err)
+	case phase == calib.AwaitMass && c.req.kind == "zero":
+		c.req.reply <- nil
+		c.req = nil
+	case phase == calib.Done:
+		res, err := c.proc.Result(now, clockSynced())
+		if err != nil {
+			c.answer(err)
+			return nil
+		}
+		return &res
+	case now.After(c.deadline):
+		c.answer(c.proc.Abort())
+	}
+	return nil
+}
+
+// failed notes a read failure: a step past its deadline ends.
+func (c *calibrator) failed(err error, now time.Time) {
+	if c.req != nil && now.After(c.deadline) {
+		c.answer(fmt.Errorf("calibration: the scale is not answering: %w", err))
+	}
+}
+
+// loadPipeline builds the weighing pipeline from the saved calibration, or
+// the simulator's factory one, or none (offset 0, scale 1, not calibrated).
+func (s *Station) loadPipeline() (*weighing.Pipeline, error) {
 	calPath := calib.Path(s.cfg.StateDir, s.cfg.Scale.CalibrationFile)
 	cal, err := calib.Load(calPath)
 	calibrated := err == nil
@@ -43,113 +129,100 @@ func (s *Station) runScale(ctx context.Context) error {
 		}
 	}
 	s.setCalibration(cal.Offset, cal.Scale, calibrated)
-	p, err := weighing.New(weighing.FromConfig(s.cfg.Scale, cal.Offset, cal.Scale))
+	return weighing.New(weighing.FromConfig(s.cfg.Scale, cal.Offset, cal.Scale))
+}
+
+// scaleBackoff is the wait after the nth failed read in a row.
+func scaleBackoff(n int) time.Duration {
+	return min(time.Duration(n)*100*time.Millisecond, 2*time.Second)
+}
+
+// runScale reads the HX711, runs the weighing pipeline and sends every
+// sample to loop: one attempt at a time (readOnce), the loop owning the
+// requests, the back-off and the logging.
+func (s *Station) runScale(ctx context.Context) error {
+	p, err := s.loadPipeline()
 	if err != nil {
 		return err
 	}
+	cal := &calibrator{gain: s.cfg.Scale.Gain, path: calib.Path(s.cfg.StateDir, s.cfg.Scale.CalibrationFile)}
 	t0 := time.Now()
-	var proc *calib.Procedure
-	var procReq *scaleReq
-	var procDeadline time.Time
 	failures := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case r := <-s.scaleReqs:
-			switch r.kind {
-			case "tare":
+			if r.kind == "tare" {
 				r.reply <- p.Tare()
-			case "zero":
-				if procReq != nil {
-					procReq.reply <- errors.New("calibration restarted")
-				}
-				proc = calib.NewProcedure(calib.Options{Gain: s.cfg.Scale.Gain})
-				procReq, procDeadline = &r, time.Now().Add(calTimeout)
-			case "span":
-				if proc == nil || proc.Phase() != calib.AwaitMass {
-					r.reply <- fmt.Errorf("%w: run calibrate_zero on the empty platform first", calib.ErrPhase)
-					continue
-				}
-				if err := proc.PlaceMass(r.massG); err != nil {
-					proc = nil
-					r.reply <- err
-					continue
-				}
-				procReq, procDeadline = &r, time.Now().Add(calTimeout)
+			} else {
+				cal.request(r, time.Now())
 			}
 		default:
 		}
-
-		raw, err := s.hw.readRaw(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			failures++
-			s.noteScaleError(err)
-			if failures == 1 {
-				select { // loop refuses to start a session on a stale weight
-				case s.events <- scaleFaultEv{err: err}:
-				case <-ctx.Done():
-					return nil
-				}
-			}
-			if failures == 1 || failures%100 == 0 {
-				s.log.Warn("hx711 read failed", "err", err, "failures", failures)
-			}
-			if procReq != nil && time.Now().After(procDeadline) {
-				procReq.reply <- fmt.Errorf("calibration: the scale is not answering: %w", err)
-				proc, procReq = nil, nil
-			}
-			select {
-			case <-time.After(min(time.Duration(failures)*100*time.Millisecond, 2*time.Second)):
-			case <-ctx.Done():
-				return nil
+		err := s.readOnce(ctx, &p, cal, t0)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			if failures > 0 {
+				s.log.Info("hx711 answering again", "after_failures", failures)
+				failures = 0
 			}
 			continue
 		}
-		if failures > 0 {
-			s.log.Info("hx711 answering again", "after_failures", failures)
-			failures = 0
+		failures++
+		s.noteScaleError(err)
+		if failures == 1 {
+			s.sendScale(ctx, scaleFaultEv{err: err}) // loop refuses to start on a stale weight
 		}
-		if proc != nil && procReq != nil {
-			phase, err := proc.Add(raw)
-			switch {
-			case err != nil:
-				procReq.reply <- err
-				proc, procReq = nil, nil
-			case phase == calib.AwaitMass && procReq.kind == "zero":
-				procReq.reply <- nil
-				procReq = nil
-			case phase == calib.Done:
-				c, err := proc.Result(time.Now(), clockSynced())
-				if err == nil {
-					err = calib.Save(calPath, c)
-				}
-				if err == nil {
-					np, perr := weighing.New(weighing.FromConfig(s.cfg.Scale, c.Offset, c.Scale))
-					if perr != nil {
-						err = perr
-					} else {
-						p = np
-						s.setCalibration(c.Offset, c.Scale, true)
-						s.log.Info("calibrated", "offset", c.Offset, "counts_per_gram", c.Scale, "path", calPath)
-					}
-				}
-				procReq.reply <- err
-				proc, procReq = nil, nil
-			case time.Now().After(procDeadline):
-				procReq.reply <- proc.Abort()
-				proc, procReq = nil, nil
-			}
+		if failures == 1 || failures%100 == 0 {
+			s.log.Warn("hx711 read failed", "err", err, "failures", failures)
 		}
-		reading, _ := p.Add(time.Since(t0), raw)
+		cal.failed(err, time.Now())
 		select {
-		case s.events <- sampleEv{raw: raw, reading: reading}:
+		case <-time.After(scaleBackoff(failures)):
 		case <-ctx.Done():
 			return nil
 		}
+	}
+}
+
+// readOnce reads one conversion and hands it to the calibration and the
+// pipeline, whose reading goes to loop. A saturated conversion is a
+// reading (the pipeline's overload path); once the pipeline reports
+// overload, loop also gets errOverCapacity, so that a start is refused
+// with that reason. Any other read error is returned.
+func (s *Station) readOnce(ctx context.Context, p **weighing.Pipeline, cal *calibrator, t0 time.Time) error {
+	raw, err := s.hw.readRaw(ctx)
+	if err != nil && !errors.Is(err, hx711.ErrSaturated) {
+		return err
+	}
+	if c := cal.add(raw, time.Now()); c != nil {
+		err := calib.Save(cal.path, *c)
+		if err == nil {
+			var np *weighing.Pipeline
+			if np, err = weighing.New(weighing.FromConfig(s.cfg.Scale, c.Offset, c.Scale)); err == nil {
+				*p = np
+				s.setCalibration(c.Offset, c.Scale, true)
+				s.log.Info("calibrated", "offset", c.Offset, "counts_per_gram", c.Scale, "path", cal.path)
+			}
+		}
+		cal.answer(err)
+	}
+	reading, _ := (*p).Add(time.Since(t0), raw)
+	s.sendScale(ctx, sampleEv{raw: raw, reading: reading})
+	if reading.Overload {
+		s.sendScale(ctx, scaleFaultEv{err: errOverCapacity})
+	}
+	return nil
+}
+
+// sendScale hands an event to loop, unless the station stops.
+func (s *Station) sendScale(ctx context.Context, e event) {
+	select {
+	case s.events <- e:
+	case <-ctx.Done():
 	}
 }
 

@@ -44,8 +44,12 @@ func (s *Station) noteReading(r weighing.Reading) {
 	s.status.Stable = r.Stable
 	s.status.SpreadG = r.Spread
 	s.status.WarmingUp = r.WarmingUp
+	s.status.OverCapacity = r.Overload
 	s.status.Scale.Reads, s.status.Scale.Glitches, s.status.Scale.Timeouts = st.Reads, st.Glitches, st.Timeouts
 	s.status.Scale.LastErr = ""
+	if r.Overload { // the error LED, and doctor's WARN, say it too
+		s.status.Scale.LastErr = errOverCapacity.Error()
+	}
 }
 
 // noteScaleError shows a failed HX711 read: the last weight is no longer
@@ -133,7 +137,7 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 	st.Camera.FPS = s.fps
 	ps := publish.State{
 		WeightG: st.WeightG, Stable: st.Stable, Recording: st.Recording, SessionState: st.SessionState,
-		FreeStorageBytes: free, WarmingUp: st.WarmingUp,
+		FreeStorageBytes: free, WarmingUp: st.WarmingUp, OverCapacity: st.OverCapacity,
 		OrderRef: st.Entries.OrderRef, Tracking: st.Entries.Tracking, LabelG: st.Entries.LabelG,
 	}
 	s.mu.Unlock()
@@ -170,7 +174,7 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 	case api.CmdSessions:
 		f := registry.Filter{Tracking: q["tracking"], Order: q["order"], Verdict: q["verdict"]}
 		if v := q["since"]; v != "" {
-			t, err := parseSince(v)
+			t, err := registry.ParseSince(v)
 			if err != nil {
 				return nil, err
 			}
@@ -219,15 +223,6 @@ func labelText(v string) string {
 		r = r[:80]
 	}
 	return string(r)
-}
-
-func parseSince(v string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("since: %q is not a date (2006-01-02) or RFC 3339 time", v)
 }
 
 // Simulator commands of the local API beyond internal/api's sim_* ones

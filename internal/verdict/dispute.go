@@ -8,28 +8,30 @@ import (
 	"strings"
 
 	"weighin/internal/result"
+	"weighin/internal/vocab"
 )
 
-// Solution is the remedy a dispute message asks for. The zero value lets
-// Dispute choose from the tier and the issue (seed, Phase 3).
-type Solution string
+// Solution is the remedy a dispute message asks for (vocab owns the
+// names). The zero value lets Dispute choose from the tier and the issue
+// (seed, Phase 3).
+type Solution = vocab.Solution
 
 // Solutions a buyer may choose (an override) or Dispute chooses by default.
 const (
-	SolutionDefault                Solution = ""
-	SolutionNoAction               Solution = "no_action"
-	SolutionSmallPartialRefund     Solution = "small_partial_refund"
-	SolutionRepairRefund           Solution = "partial_refund"
-	SolutionRepairOrReplacement    Solution = "repair_refund_or_replacement"
-	SolutionReplacement            Solution = "replacement"
-	SolutionRefundOrReplacement    Solution = "refund_or_replacement"
-	SolutionPartRefundOrReplace    Solution = "part_refund_or_replacement"
-	SolutionRefundMissing          Solution = "refund_missing_or_reship"
-	SolutionFullRefundOrReshipment Solution = "full_refund_or_reshipment"
-	SolutionCorrectItemOrRefund    Solution = "correct_item_or_refund"
-	SolutionFullRefund             Solution = "full_refund"
-	SolutionReshipment             Solution = "reshipment"
-	SolutionDiscountNextOrder      Solution = "discount_next_order"
+	SolutionDefault                = vocab.SolutionDefault
+	SolutionNoAction               = vocab.SolutionNoAction
+	SolutionSmallPartialRefund     = vocab.SolutionSmallPartialRefund
+	SolutionRepairRefund           = vocab.SolutionRepairRefund
+	SolutionRepairOrReplacement    = vocab.SolutionRepairOrReplacement
+	SolutionReplacement            = vocab.SolutionReplacement
+	SolutionRefundOrReplacement    = vocab.SolutionRefundOrReplacement
+	SolutionPartRefundOrReplace    = vocab.SolutionPartRefundOrReplace
+	SolutionRefundMissing          = vocab.SolutionRefundMissing
+	SolutionFullRefundOrReshipment = vocab.SolutionFullRefundOrReshipment
+	SolutionCorrectItemOrRefund    = vocab.SolutionCorrectItemOrRefund
+	SolutionFullRefund             = vocab.SolutionFullRefund
+	SolutionReshipment             = vocab.SolutionReshipment
+	SolutionDiscountNextOrder      = vocab.SolutionDiscountNextOrder
 )
 
 // solutionText holds a solution as an English noun phrase (after "I am
@@ -52,24 +54,16 @@ var solutions = map[Solution]solutionText{
 }
 
 // Solutions lists every solution a buyer may choose, in a stable order.
-var Solutions = []Solution{
-	SolutionNoAction, SolutionSmallPartialRefund, SolutionRepairRefund, SolutionRepairOrReplacement,
-	SolutionReplacement, SolutionRefundOrReplacement, SolutionPartRefundOrReplace, SolutionRefundMissing,
-	SolutionFullRefundOrReshipment, SolutionCorrectItemOrRefund, SolutionFullRefund, SolutionReshipment,
-	SolutionDiscountNextOrder,
-}
+var Solutions = vocab.Solutions
 
-// ParseSolution trims and lower-cases s; "" and "default" give
-// SolutionDefault; anything not in Solutions is an error.
+// ParseSolution trims and lower-cases a typed entry and accepts what
+// vocab.ParseSolution accepts; the error wraps ErrInvalidInput.
 func ParseSolution(s string) (Solution, error) {
-	v := Solution(strings.ToLower(strings.TrimSpace(s)))
-	if v == "" || v == "default" {
-		return SolutionDefault, nil
+	v, err := vocab.ParseSolution(strings.ToLower(strings.TrimSpace(s)))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
-	if slices.Contains(Solutions, v) {
-		return v, nil
-	}
-	return "", fmt.Errorf("%w: solution %q is not one of %v", ErrInvalidInput, s, Solutions)
+	return v, nil
 }
 
 // DisputeOptions are the buyer's additions to a dispute message.

@@ -41,6 +41,7 @@ import (
 
 	"weighin/internal/config"
 	"weighin/internal/result"
+	"weighin/internal/vocab"
 )
 
 // Errors returned by this package; each is wrapped with a message that names
@@ -70,84 +71,52 @@ const MinParcelG = 1
 // MaxNameLen is the longest item name accepted, in bytes.
 const MaxNameLen = 200
 
-// Issue types: the buyer's entry for issue_type (MQTT command issue_type,
-// local API, weighctl). The schema stores them as given.
+// Issue types: the buyer's entry for issue_type, in the schema's form
+// (vocab owns them and their other spellings).
 const (
-	// IssueNone: no issue entered; the weigh-in alone decides.
-	IssueNone = ""
-	// IssueMissingItem: something the buyer ordered is not in the parcel.
-	IssueMissingItem = "missing_item"
-	// IssueWrongItem: the parcel holds an item other than the one ordered.
-	IssueWrongItem = "wrong_item"
-	// IssueDamagedCosmetic: damage to looks only (tier 1).
-	IssueDamagedCosmetic = "damaged_cosmetic"
-	// IssueDamagedFunctional: damage that affects use (tier 2).
-	IssueDamagedFunctional = "damaged_functional"
+	IssueNone              = vocab.IssueNone
+	IssueMissingItem       = vocab.IssueMissingItem
+	IssueWrongItem         = vocab.IssueWrongItem
+	IssueDamagedCosmetic   = vocab.IssueDamagedCosmetic
+	IssueDamagedFunctional = vocab.IssueDamagedFunctional
 )
 
 // IssueTypes lists the issue types a buyer may enter, "" (none) first.
-var IssueTypes = []string{IssueNone, IssueMissingItem, IssueWrongItem, IssueDamagedCosmetic, IssueDamagedFunctional}
+var IssueTypes = vocab.IssueTypes
 
-// ParseIssueType normalises a buyer's entry: it trims and lower-cases s,
-// maps "none" to IssueNone and refuses anything not in IssueTypes.
+// ParseIssueType returns the schema form of an issue type in any of the
+// forms vocab.ParseIssueType accepts, after trimming and lower-casing a
+// typed entry; the error wraps ErrInvalidInput.
 func ParseIssueType(s string) (string, error) {
-	v := strings.ToLower(strings.TrimSpace(s))
-	if v == "none" {
-		v = IssueNone
+	v, err := vocab.ParseIssueType(strings.ToLower(strings.TrimSpace(s)))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
-	if alias, ok := issueAliases[v]; ok {
-		v = alias
-	}
-	for _, t := range IssueTypes {
-		if v == t {
-			return v, nil
-		}
-	}
-	return "", fmt.Errorf("%w: issue_type %q is not one of none, missing_item, wrong_item, damaged_cosmetic, damaged_functional", ErrInvalidInput, s)
-}
-
-// issueAliases are the human forms of the issue types, as Home
-// Assistant's select and the MQTT issue_type command send them. Plain
-// "damaged item" is functional damage (tier 2); the buyer picks
-// "damaged item (cosmetic)" for tier 1.
-var issueAliases = map[string]string{
-	"missing item":              IssueMissingItem,
-	"wrong item":                IssueWrongItem,
-	"damaged item":              IssueDamagedFunctional,
-	"damaged item (functional)": IssueDamagedFunctional,
-	"damaged item (cosmetic)":   IssueDamagedCosmetic,
+	return v, nil
 }
 
 // Exterior conditions: the buyer's note on the outer box before opening it
-// (seed, "Verify Integrity").
+// (seed, "Verify Integrity"); vocab owns them.
 const (
-	// ExteriorUnknown: not noted.
-	ExteriorUnknown = ""
-	// ExteriorIntact: the box is undamaged.
-	ExteriorIntact = "intact"
-	// ExteriorCrushed: the box is crushed or dented.
-	ExteriorCrushed = "crushed"
-	// ExteriorWet: the box is wet or water-stained.
-	ExteriorWet = "wet"
-	// ExteriorRetaped: the box was opened and taped again.
-	ExteriorRetaped = "retaped"
-	// ExteriorTorn: the box is torn or punctured.
-	ExteriorTorn = "torn"
+	ExteriorUnknown = vocab.ExteriorUnknown
+	ExteriorIntact  = vocab.ExteriorIntact
+	ExteriorCrushed = vocab.ExteriorCrushed
+	ExteriorWet     = vocab.ExteriorWet
+	ExteriorRetaped = vocab.ExteriorRetaped
+	ExteriorTorn    = vocab.ExteriorTorn
 )
 
 // ExteriorConditions lists the accepted exterior conditions, "" first.
-var ExteriorConditions = []string{ExteriorUnknown, ExteriorIntact, ExteriorCrushed, ExteriorWet, ExteriorRetaped, ExteriorTorn}
+var ExteriorConditions = append([]string{ExteriorUnknown}, vocab.Exteriors...)
 
-// ParseExteriorCondition trims and lower-cases s and refuses anything not in
-// ExteriorConditions.
+// ParseExteriorCondition trims and lower-cases a typed entry and refuses
+// anything vocab.ParseExterior refuses; the error wraps ErrInvalidInput.
 func ParseExteriorCondition(s string) (string, error) {
-	v := strings.ToLower(strings.TrimSpace(s))
-	for _, c := range ExteriorConditions {
-		if v == c {
-			return v, nil
-		}
+	v, err := vocab.ParseExterior(strings.ToLower(strings.TrimSpace(s)))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
-	return "", fmt.Errorf("%w: exterior_condition %q is not one of intact, crushed, wet, retaped, torn", ErrInvalidInput, s)
+	return v, nil
 }
 
 // Params are the tolerance settings, from config section verdict.
@@ -198,12 +167,13 @@ func (p Params) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Item is one entry of the agent's per-item list.
+// Item is one entry of the agent's per-item list: the one item type of the
+// registry, the MQTT parcel command and the verdict.
 type Item struct {
 	// Name is shown to the seller as given (any language).
-	Name string
+	Name string `json:"name"`
 	// WeightG is the item's weight in grams, as the agent weighed it.
-	WeightG float64
+	WeightG float64 `json:"weight_g"`
 }
 
 // Input is one weigh-in and the buyer's entries.

@@ -179,6 +179,10 @@ type Faults struct {
 	Stall time.Duration
 	// StuckHigh holds DOUT high (a broken wire with pull-up, a dead chip).
 	StuckHigh bool
+	// Disconnected cuts the DOUT wire: the host's input floats, so it
+	// reads what its bias gives (high with gpio.PullUp, else low), and no
+	// edge ever arrives.
+	Disconnected bool
 	// SpikeFraction is the fraction of conversions (0–1, seeded) hit by a
 	// spike of ±SpikeCounts (default 100,000 counts).
 	SpikeFraction float64
@@ -352,6 +356,13 @@ func (c *Chip) Period() time.Duration { return c.period }
 
 // Settling returns the settling time after a reset or gain change.
 func (c *Chip) Settling() time.Duration { return c.settle }
+
+// Faults returns the faults injected now.
+func (c *Chip) Faults() Faults {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.faults
+}
 
 // SetFaults replaces the injected faults.
 func (c *Chip) SetFaults(f Faults) error {
@@ -577,8 +588,11 @@ func (c *Chip) setLevel(l gpio.Level) {
 
 // shown is the DOUT level the host sees.
 func (c *Chip) shown() gpio.Level {
-	if c.faults.StuckHigh {
+	switch {
+	case c.faults.StuckHigh:
 		return gpio.High
+	case c.faults.Disconnected:
+		return c.pull == gpio.PullUp
 	}
 	return c.level
 }
@@ -793,7 +807,7 @@ func (p *DOUTPin) WaitForEdge(timeout time.Duration) bool {
 			return false
 		}
 		wake := deadline
-		if next, ok := c.nextConv(); ok && next.Before(wake) && !c.faults.StuckHigh {
+		if next, ok := c.nextConv(); ok && next.Before(wake) && !c.faults.StuckHigh && !c.faults.Disconnected {
 			wake = next
 		}
 		if c.sckHigh && c.powered {
