@@ -156,3 +156,21 @@ func TestTrustOverrides(t *testing.T) {
 		t.Errorf("default trust.tsa_urls = %v, want none (contact nothing by default)", Default().Trust.TSAURLs)
 	}
 }
+
+func TestLoadOrDefault(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := LoadOrDefault(filepath.Join(dir, "absent.yaml"))
+	if err != nil || !cmp.Equal(cfg, Default()) {
+		t.Errorf("a missing file: %+v, %v; want the defaults", cfg, err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("scale:\n  rate: 40\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrDefault(bad); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "bad.yaml:2: scale.rate") {
+		t.Errorf("a bad file: %v, want the file, line and key", err)
+	}
+	if DefaultPath != "/etc/weighin/weighd.yaml" {
+		t.Errorf("DefaultPath = %q", DefaultPath)
+	}
+}

@@ -36,14 +36,11 @@ func (b Bundle) Sealed() bool {
 	return b.State == stSealed.String() || b.State == stTombstoned.String()
 }
 
-// ReadBundle reads the bundle directory dir. Its base name must be a
-// session directory name.
+// ReadBundle reads the bundle directory dir. A directory renamed from its
+// session's name reads as damaged: its manifest names another session.
 func ReadBundle(dir string) (Bundle, error) {
 	name := filepath.Base(filepath.Clean(dir))
-	seq, ok := ParseSessionDirName(name)
-	if !ok {
-		return Bundle{}, fmt.Errorf("evidence: %s is not a session directory name", name)
-	}
+	seq, _ := ParseSessionDirName(name)
 	e := readEntry(dir, name, seq)
 	b := Bundle{Dir: dir, BundleInfo: BundleInfo{
 		SessionID: name, Seq: seq, State: e.state.String(), ManifestSHA256: e.manifestSHA,

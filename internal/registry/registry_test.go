@@ -84,9 +84,9 @@ func TestParseCSV(t *testing.T) {
 	}
 	want := []Parcel{
 		{Tracking: "LX123456785CN", OrderRef: "KB-77812", LabelG: f64(1840), LabelResolutionG: 10,
-			Items: []Item{{"Leather jacket", 505}, {"Sneakers", 1120}, {"Belt", 210}}},
+			Items: []Item{{Name: "Leather jacket", WeightG: 505}, {Name: "Sneakers", WeightG: 1120}, {Name: "Belt", WeightG: 210}}},
 		{Tracking: "1Z999AA10123456784"},
-		{Tracking: "RR987654326CN", OrderRef: "KB-1", LabelG: f64(99.5), Items: []Item{{"Ratio 1:2 figure", 80}}},
+		{Tracking: "RR987654326CN", OrderRef: "KB-1", LabelG: f64(99.5), Items: []Item{{Name: "Ratio 1:2 figure", WeightG: 80}}},
 	}
 	if fmt.Sprint(dump(ps)) != fmt.Sprint(dump(want)) {
 		t.Errorf("got\n %v\nwant\n %v", dump(ps), dump(want))
@@ -160,7 +160,7 @@ func TestParcelsCRUD(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTemp(t)
 	p := Parcel{Tracking: "lx-123456785-cn", OrderRef: "KB-77812", LabelG: f64(1840), LabelResolutionG: 10,
-		Items: []Item{{"Leather jacket", 505}, {"Sneakers", 1120}}}
+		Items: []Item{{Name: "Leather jacket", WeightG: 505}, {Name: "Sneakers", WeightG: 1120}}}
 	if err := db.AddParcel(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -524,9 +524,9 @@ func TestAddParcelInvalid(t *testing.T) {
 		{"no tracking", Parcel{}, "tracking: tracking number required"},
 		{"zero label", Parcel{Tracking: "AB12345", LabelG: f64(0)}, "label_g: must be between 1 and 100000 g, got 0"},
 		{"negative resolution", Parcel{Tracking: "AB12345", LabelResolutionG: -1}, "label_resolution_g: must be between 0 and 10000 g, got -1"},
-		{"item name with ;", Parcel{Tracking: "AB12345", Items: []Item{{"a;b", 10}}}, "item 1: name \"a;b\" has ';'"},
-		{"item without name", Parcel{Tracking: "AB12345", Items: []Item{{"", 10}}}, "item 1: name \"\": empty text"},
-		{"item weight zero", Parcel{Tracking: "AB12345", Items: []Item{{"Belt", 0}}}, "item 1 \"Belt\": weight must be between 0.1 and 100000 g, got 0"},
+		{"item name with ;", Parcel{Tracking: "AB12345", Items: []Item{{Name: "a;b", WeightG: 10}}}, "item 1: name \"a;b\" has ';'"},
+		{"item without name", Parcel{Tracking: "AB12345", Items: []Item{{Name: "", WeightG: 10}}}, "item 1: name \"\": empty text"},
+		{"item weight zero", Parcel{Tracking: "AB12345", Items: []Item{{Name: "Belt", WeightG: 0}}}, "item 1 \"Belt\": weight must be between 0.1 and 100000 g, got 0"},
 	}
 	for _, tc := range tests {
 		err := db.AddParcel(ctx, tc.p)
