@@ -39,6 +39,14 @@ type Options struct {
 	Progress func(Progress)
 	// Log receives what the export does; nil discards it.
 	Log *slog.Logger
+	// CapBytes, when not 0, replaces the preset's per-file cap (tests of
+	// the part split on small sources; a smaller cap for a channel with a
+	// lower limit).
+	CapBytes int64
+	// NormalPriority runs ffmpeg at this process's priority instead of the
+	// idle class. For benchmarks and tests only: the station always
+	// exports at idle priority so capture is never starved.
+	NormalPriority bool
 }
 
 // WorkDirFor is the work directory of an export of session with preset,
@@ -175,6 +183,9 @@ func Export(ctx context.Context, t Tools, src *Source, opt Options) (*Result, er
 	capBytes, err := PresetCap(opt.Preset)
 	if err != nil {
 		return nil, err
+	}
+	if opt.CapBytes != 0 {
+		capBytes = opt.CapBytes
 	}
 	if opt.X264Preset == "" {
 		opt.X264Preset = "veryfast"
@@ -410,7 +421,7 @@ func (e *exporter) encodePart(ctx context.Context, part int, span Span, video, a
 	for attempt := 1; ; attempt++ {
 		args := e.args(span, partial, ass, kbps)
 		e.log.Info("export encode", "session", e.src.SessionID, "preset", e.opt.Preset, "part", part, "kbps", kbps, "attempt", attempt)
-		err := run(ctx, args[0], args[1:], runOpts{dir: wd, idle: true, progress: func(done time.Duration, speed float64) {
+		err := run(ctx, args[0], args[1:], runOpts{dir: wd, idle: !e.opt.NormalPriority, progress: func(done time.Duration, speed float64) {
 			e.report(part, span.Start+min(done, span.Duration()), speed)
 		}})
 		if err != nil {
