@@ -313,8 +313,9 @@ var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // t_ms 0 at video time 0; bundles written before that count from the press,
 // a pre-roll later. The offset is the one (in 10 ms steps up to ±30 s, 0
 // preferred on a tie) at which the log agrees best with the weights the
-// subtitle track shows; the log is used when it agrees with at least 90 %
-// of those, otherwise ok is false and the subtitle track is used.
+// subtitle track shows; the log is used when, at that offset, it spans at
+// least half of those and agrees with at least 90 % of the ones it spans;
+// otherwise ok is false and the subtitle track is used.
 func alignWeights(log, subs []Reading) (offset time.Duration, ok bool) {
 	if len(log) == 0 {
 		return 0, false
@@ -322,30 +323,52 @@ func alignWeights(log, subs []Reading) (offset time.Duration, ok bool) {
 	if len(subs) == 0 {
 		return 0, true
 	}
-	score := func(off time.Duration) int {
-		n := 0
+	// score counts, of the subtitle weights inside the log's span at off,
+	// those the log agrees with.
+	first, last := log[0].T, log[len(log)-1].T
+	score := func(off time.Duration) (match, covered int) {
 		for _, s := range subs {
-			r, found := readingAt(log, s.T-off)
-			if found && math.Abs(r.Grams-s.Grams) <= 0.051+1e-9 {
-				n++
+			lt := s.T - off
+			if lt < first || lt > last+time.Second {
+				continue
+			}
+			covered++
+			if r, _ := readingAt(log, lt); math.Abs(r.Grams-s.Grams) <= 0.051+1e-9 {
+				match++
 			}
 		}
-		return n
+		return match, covered
 	}
-	best, bestScore := time.Duration(0), score(0)
-	if bestScore < len(subs) {
+	// The best offset has the fewest disagreements among those spanning at
+	// least half of the subtitle weights; then the widest span; then the
+	// one nearest 0.
+	better := func(m, c, bm, bc int) bool {
+		if c*2 < len(subs) {
+			return false
+		}
+		if bc*2 < len(subs) {
+			return true
+		}
+		if c-m != bc-bm {
+			return c-m < bc-bm
+		}
+		return c > bc
+	}
+	best := time.Duration(0)
+	bestMatch, bestCov := score(0)
+	if bestMatch < len(subs) {
 		for step := time.Duration(1); step <= 3000; step++ {
 			for _, off := range []time.Duration{step * 10 * time.Millisecond, -step * 10 * time.Millisecond} {
-				if s := score(off); s > bestScore {
-					best, bestScore = off, s
+				if m, c := score(off); better(m, c, bestMatch, bestCov) {
+					best, bestMatch, bestCov = off, m, c
 				}
 			}
-			if bestScore == len(subs) {
+			if bestMatch == len(subs) {
 				break
 			}
 		}
 	}
-	if bestScore*10 < len(subs)*9 {
+	if bestCov*2 < len(subs) || bestMatch*10 < bestCov*9 {
 		return 0, false
 	}
 	return best, true
