@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -426,13 +427,13 @@ func (e *exporter) encodePart(ctx context.Context, part int, span Span, video, a
 		}})
 		if err != nil {
 			os.Remove(filepath.Join(wd, partial))
-			return Output{}, Command{}, err
+			return Output{}, Command{}, diskFull(wd, err)
 		}
 		path := filepath.Join(wd, partial)
 		chk, err := CheckOutput(ctx, e.t, path, e.plan.Width, e.plan.Rung.Height, span.Duration(), e.plan.Rung.FPS)
 		if err != nil {
 			os.Remove(path)
-			return Output{}, Command{}, err
+			return Output{}, Command{}, diskFull(wd, err)
 		}
 		st, err := os.Stat(path)
 		if err != nil {
@@ -508,6 +509,17 @@ func (e *exporter) record(outs []Output, cmds []Command) Record {
 		}
 	}
 	return r
+}
+
+// diskFull adds the cause to err when the work directory's file system is
+// full: ffmpeg does not always fail on a short write (the file it leaves
+// is then cut, and the check finds it), so the free space tells.
+func diskFull(dir string, err error) error {
+	var st syscall.Statfs_t
+	if syscall.Statfs(dir, &st) == nil && int64(st.Bavail)*int64(st.Bsize) < 256<<10 {
+		return fmt.Errorf("export: disk full in %s (%w): %w", dir, syscall.ENOSPC, err)
+	}
+	return err
 }
 
 func describe(dir, name, role string, part, parts int) (Output, error) {

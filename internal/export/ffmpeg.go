@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,6 +31,14 @@ type Tools struct {
 	FFmpeg, FFprobe string
 	// Version is ffmpeg's first -version line ("ffmpeg version 5.1.6-0+deb12u1 …").
 	Version string
+	// v4l2 holds the outcome of the hardware encoder's probe, made once
+	// per Tools from FindTools.
+	v4l2 *probeOnce
+}
+
+type probeOnce struct {
+	once sync.Once
+	err  error
 }
 
 // FindTools locates ffmpeg and ffprobe: the given paths, else on PATH.
@@ -57,6 +66,7 @@ func FindTools(ffmpeg, ffprobe string) (Tools, error) {
 	}
 	t.Version, _, _ = strings.Cut(string(out), "\n")
 	t.Version = strings.TrimSpace(t.Version)
+	t.v4l2 = &probeOnce{}
 	return t, nil
 }
 
@@ -255,8 +265,17 @@ func firstLine(s string) string {
 	return s
 }
 
-// probeV4L2 encodes one second of a test pattern with h264_v4l2m2m.
+// probeV4L2 encodes one second of a test pattern with h264_v4l2m2m, once
+// per Tools.
 func probeV4L2(ctx context.Context, t Tools) error {
+	if t.v4l2 == nil {
+		return probeV4L2Once(ctx, t)
+	}
+	t.v4l2.once.Do(func() { t.v4l2.err = probeV4L2Once(ctx, t) })
+	return t.v4l2.err
+}
+
+func probeV4L2Once(ctx context.Context, t Tools) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	var out bytes.Buffer

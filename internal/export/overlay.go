@@ -118,7 +118,7 @@ func RenderASS(o OverlaySpec) []byte {
 		fmt.Fprintf(&b, "Style: %s,%s,%d,%s,%s,%s,%s,-1,0,0,0,100,100,0,0,3,%d,0,%d,%d,%d,%d,1\n",
 			name, FontName, fs, colour, colour, box, box, pad(fs), align, margin+pad(fs), margin+pad(fs), marginV)
 	}
-	const white, yellow, black, red = "&H00FFFFFF", "&H0000FFFF", "&H20000000", "&H200000B0"
+	const white, yellow, black, red = "&H00FFFFFF", "&H0000FFFF", "&H00000000", "&H000000A0"
 	style("Clock", txt, white, black, 7, margin+pad(txt))
 	style("Weight", big, white, black, 7, margin+pad(txt)*3+txt)
 	style("Elapsed", big, white, black, 9, margin+pad(big))
