@@ -8,7 +8,7 @@ CACHE   := $(CURDIR)/.cache
 # Debian packages the tests use; `make deps` installs the missing ones.
 DEBS    := mosquitto mosquitto-clients ffmpeg mkvtoolnix zbar-tools \
            qemu-system-x86 busybox-static cpio openssh-client openssl \
-           debootstrap systemd qemu-user-static
+           debootstrap systemd qemu-user-static tesseract-ocr fonts-dejavu-core
 # Debian's amd64 kernel for the vivid tests: fetched and unpacked, never installed.
 KERNEL_DIR := $(CACHE)/kernel
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -16,7 +16,7 @@ PI_TARGETS  := linux-arm6 linux-arm7 linux-arm64
 CMDS        := weighd weighctl
 
 .PHONY: help build build-pi check test test-unit test-386 test-arm test-bench test-kernel test-install \
-        bench bench-weighing bench-recorder bench-mqtt bench-weighd deps kernel demo dist clean
+        bench bench-weighing bench-recorder bench-mqtt bench-weighd bench-export deps kernel demo dist clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -85,7 +85,7 @@ test-kernel: deps kernel ## the camera driver against the kernel's vivid device,
 test-install: deps ## install.sh inside a Debian bookworm root made by debootstrap
 	$(GO) test -tags rootfs -count=1 -v -timeout 10m ./deploy/
 
-bench: bench-weighing bench-recorder bench-mqtt bench-weighd ## all figures for docs/PERFORMANCE.md
+bench: bench-weighing bench-recorder bench-mqtt bench-weighd bench-export ## all figures for docs/PERFORMANCE.md
 
 bench-weighing: ## our pipeline vs a naive moving average over the trace set
 	$(GO) run ./internal/weighing/benchweigh -traces testdata/traces
@@ -98,6 +98,9 @@ bench-mqtt: deps ## result latency vs bare paho publish->subscribe on Mosquitto
 
 bench-weighd: ## weighd --sim at 720p30: CPU capturing/recording, RSS, start-up, arm64 size
 	$(GO) run ./internal/station/benchstation
+
+bench-export: deps ## MP4 export of a 60 s 720p30 recording, each preset vs the same bare ffmpeg command
+	$(GO) run ./internal/export/benchexport
 
 demo: ## the whole flow on simulated hardware (needs only Go): builds bin/weighd and bin/weighctl, runs weighctl demo
 	@mkdir -p $(BIN)

@@ -463,6 +463,7 @@ func (e *exporter) encodePart(ctx context.Context, part int, span Span, video, a
 			return Output{}, Command{}, err
 		}
 		o.Check = &chk
+		e.report(part, span.End, 0)
 		args[len(args)-1] = video // the record names the file as it is kept
 		return o, Command{Output: video, Args: args, Concat: concat}, nil
 	}
