@@ -34,6 +34,7 @@ type MediaInfo struct {
 
 type probeJSON struct {
 	Streams []struct {
+		Index     int    `json:"index"`
 		CodecType string `json:"codec_type"`
 		CodecName string `json:"codec_name"`
 		Width     int    `json:"width"`
@@ -45,13 +46,19 @@ type probeJSON struct {
 	Format struct {
 		Duration string `json:"duration"`
 	} `json:"format"`
+	Packets []struct {
+		StreamIndex int    `json:"stream_index"`
+		PTSTime     string `json:"pts_time"`
+	} `json:"packets"`
 }
 
-// Probe runs ffprobe on path: its streams, and every video packet's time.
+// Probe runs ffprobe once on path: its streams, and every video packet's
+// time.
 func Probe(ctx context.Context, t Tools, path string) (MediaInfo, error) {
 	var out bytes.Buffer
 	if err := run(ctx, t.FFprobe, []string{"-v", "error", "-show_entries",
-		"stream=codec_type,codec_name,width,height,pix_fmt,profile,level:format=duration", "-of", "json", path}, runOpts{stdout: &out}); err != nil {
+		"stream=index,codec_type,codec_name,width,height,pix_fmt,profile,level:format=duration:packet=stream_index,pts_time",
+		"-of", "json", path}, runOpts{stdout: &out}); err != nil {
 		return MediaInfo{}, err
 	}
 	var pj probeJSON
@@ -59,12 +66,12 @@ func Probe(ctx context.Context, t Tools, path string) (MediaInfo, error) {
 		return MediaInfo{}, fmt.Errorf("export: ffprobe %s: %v", path, err)
 	}
 	var mi MediaInfo
-	video := false
+	vindex := -1
 	for _, s := range pj.Streams {
 		switch s.CodecType {
 		case "video":
-			if !video {
-				video = true
+			if vindex < 0 {
+				vindex = s.Index
 				mi.Codec, mi.Width, mi.Height, mi.PixFmt, mi.Profile, mi.Level = s.CodecName, s.Width, s.Height, s.PixFmt, s.Profile, s.Level
 			}
 		case "audio":
@@ -73,28 +80,20 @@ func Probe(ctx context.Context, t Tools, path string) (MediaInfo, error) {
 			}
 		}
 	}
-	if !video {
+	if vindex < 0 {
 		return MediaInfo{}, fmt.Errorf("export: %s has no video stream", path)
 	}
 	if d, err := strconv.ParseFloat(pj.Format.Duration, 64); err == nil {
 		mi.FormatDuration = time.Duration(d * float64(time.Second))
 	}
-	out.Reset()
-	if err := run(ctx, t.FFprobe, []string{"-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
-		"-of", "csv=p=0", path}, runOpts{stdout: &out}); err != nil {
-		return MediaInfo{}, err
-	}
 	var pts []float64
-	for _, l := range strings.Split(out.String(), "\n") {
-		l = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(l), ","))
-		if l == "" || l == "N/A" {
+	for _, p := range pj.Packets {
+		if p.StreamIndex != vindex {
 			continue
 		}
-		f, err := strconv.ParseFloat(l, 64)
-		if err != nil {
-			continue
+		if f, err := strconv.ParseFloat(p.PTSTime, 64); err == nil {
+			pts = append(pts, f)
 		}
-		pts = append(pts, f)
 	}
 	mi.Packets = int64(len(pts))
 	if len(pts) == 0 {

@@ -323,6 +323,15 @@ func alignWeights(log, subs []Reading) (offset time.Duration, ok bool) {
 	if len(subs) == 0 {
 		return 0, true
 	}
+	// At most 600 subtitle weights, evenly spread, decide (a 20-minute
+	// recording has 4800).
+	if n := len(subs); n > 600 {
+		sample := make([]Reading, 0, 600)
+		for i := range 600 {
+			sample = append(sample, subs[i*n/600])
+		}
+		subs = sample
+	}
 	// score counts, of the subtitle weights inside the log's span at off,
 	// those the log agrees with.
 	first, last := log[0].T, log[len(log)-1].T
@@ -356,7 +365,9 @@ func alignWeights(log, subs []Reading) (offset time.Duration, ok bool) {
 	}
 	best := time.Duration(0)
 	bestMatch, bestCov := score(0)
-	if bestMatch < len(subs) {
+	// The contract's axis is taken when it fits; the search is for bundles
+	// written before it.
+	if bestCov*2 < len(subs) || bestMatch*10 < bestCov*9 {
 		for step := time.Duration(1); step <= 3000; step++ {
 			for _, off := range []time.Duration{step * 10 * time.Millisecond, -step * 10 * time.Millisecond} {
 				if m, c := score(off); better(m, c, bestMatch, bestCov) {

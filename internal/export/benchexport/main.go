@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -81,17 +82,76 @@ type timing struct {
 	maxRSSKB  int64
 }
 
-// timed runs cmd and returns its wall time and the CPU time of its whole
-// process tree.
+// timed runs cmd and returns its wall time, the CPU time of its whole
+// process tree, and the peak of the tree's summed resident memory, sampled
+// every 20 ms (the process and its children: our export and its ffmpeg).
 func timed(cmd *exec.Cmd) (timing, error) {
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return timing{}, err
+	}
+	stop := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() {
+		var p int64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			p = max(p, treeRSSKB(cmd.Process.Pid))
+			select {
+			case <-stop:
+				peak <- p
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(stop)
+	p := <-peak
+	if err != nil {
 		return timing{}, err
 	}
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return timing{wall: wall, cpu: cpu, maxRSSKB: ru.Maxrss}, nil
+	return timing{wall: wall, cpu: cpu, maxRSSKB: max(p, ru.Maxrss)}, nil
+}
+
+// treeRSSKB sums VmRSS of pid and its direct children.
+func treeRSSKB(pid int) int64 {
+	sum := rssKB(strconv.Itoa(pid))
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …
+		i := strings.LastIndexByte(string(data), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			sum += rssKB(e.Name())
+		}
+	}
+	return sum
+}
+
+func rssKB(pid string) int64 {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 func run(args []string, out io.Writer) error {
@@ -150,7 +210,6 @@ func run(args []string, out io.Writer) error {
 			if err := json.Unmarshal([]byte(so.String()), &rec); err != nil {
 				return fmt.Errorf("%s: child output: %w", preset, err)
 			}
-			tm.maxRSSKB = rec.SelfMaxRSSKB + rec.ChildMaxRSSKB
 			ours = append(ours, tm)
 
 			// The bare command: exactly the one the export ran, without
@@ -205,7 +264,7 @@ func run(args []string, out io.Writer) error {
 			rec.Record.Plan.Rung, len(rec.Record.Plan.Parts), rec.Record.Encoder, float64(bb.maxRSSKB)/1024)
 	}
 	fmt.Fprintln(out, "\nwall× and cpu×: our whole export (verify, probe, subtitles, overlay, encode, ffprobe checks) over the bare ffmpeg encode;")
-	fmt.Fprintln(out, "peak MB: our process's peak RSS plus the largest ffmpeg/ffprobe child's (an upper bound of the whole export's peak).")
+	fmt.Fprintln(out, "peak MB: the largest sum of resident memory of our export process and its ffmpeg/ffprobe children, sampled every 20 ms.")
 	return nil
 }
 
@@ -228,4 +287,3 @@ func copyFile(src, dst string) error {
 	}
 	return os.WriteFile(dst, data, 0o640)
 }
-
