@@ -262,7 +262,8 @@ func (e *exporter) run(ctx context.Context) (*Result, error) {
 	keep := map[string]Output{}
 	if prev.Key == e.key {
 		for _, o := range prev.Done {
-			if n, sum, err := hashPath(filepath.Join(wd, o.Name)); err == nil && n == o.Bytes && sum == o.SHA256 {
+			o.Path = filepath.Join(wd, o.Name)
+			if n, sum, err := hashPath(o.Path); err == nil && n == o.Bytes && sum == o.SHA256 {
 				keep[o.Name] = o
 			}
 		}
@@ -280,8 +281,8 @@ func (e *exporter) run(ctx context.Context) (*Result, error) {
 	}
 	j := job{Key: e.key, State: "running"}
 	for _, o := range prev.Done {
-		if _, ok := keep[o.Name]; ok {
-			j.Done = append(j.Done, o)
+		if k, ok := keep[o.Name]; ok {
+			j.Done = append(j.Done, k)
 		}
 	}
 	if prev.Key == e.key {

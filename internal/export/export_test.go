@@ -301,6 +301,11 @@ func TestSplitRotatedResumeAfterKill(t *testing.T) {
 			t.Errorf("partial file left: %s", n)
 		}
 	}
+	for _, o := range res.Outputs {
+		if _, err := os.Stat(o.Path); err != nil {
+			t.Errorf("output %s: path %q: %v", o.Name, o.Path, err)
+		}
+	}
 	vids := res.Videos()
 	if len(vids) != 2 || res.Record.Split == "" {
 		t.Fatalf("videos %+v split %q, want two parts and the reason", vids, res.Record.Split)
