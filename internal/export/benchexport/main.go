@@ -40,10 +40,8 @@ func main() {
 
 // childOut is what the export process reports.
 type childOut struct {
-	Record        export.Record `json:"record"`
-	WorkDir       string        `json:"work_dir"`
-	SelfMaxRSSKB  int64         `json:"self_maxrss_kb"`
-	ChildMaxRSSKB int64         `json:"child_maxrss_kb"`
+	Record  export.Record `json:"record"`
+	WorkDir string        `json:"work_dir"`
 }
 
 // child runs one export: -child BUNDLE PRESET WORKDIR.
@@ -70,10 +68,7 @@ func child(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	var self, kids syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
-	json.NewEncoder(os.Stdout).Encode(childOut{Record: res.Record, WorkDir: res.WorkDir, SelfMaxRSSKB: self.Maxrss, ChildMaxRSSKB: kids.Maxrss})
+	json.NewEncoder(os.Stdout).Encode(childOut{Record: res.Record, WorkDir: res.WorkDir})
 	return 0
 }
 
@@ -115,7 +110,7 @@ func timed(cmd *exec.Cmd) (timing, error) {
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return timing{wall: wall, cpu: cpu, maxRSSKB: max(p, ru.Maxrss)}, nil
+	return timing{wall: wall, cpu: cpu, maxRSSKB: max(p, int64(ru.Maxrss))}, nil
 }
 
 // treeRSSKB sums VmRSS of pid and its direct children.
