@@ -487,3 +487,14 @@ func TestRefusesUnverified(t *testing.T) {
 		t.Fatalf("OpenSource of a damaged bundle = %v, want ErrNotVerified naming weight.csv", err)
 	}
 }
+
+func TestWorkDirOutsideBundle(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Export(context.Background(), Tools{}, &Source{Dir: dir}, Options{Preset: PresetChat, WorkDir: filepath.Join(dir, "tmp")})
+	if err == nil || !strings.Contains(err.Error(), "inside the bundle") {
+		t.Errorf("Export into the bundle = %v, want a refusal", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tmp")); !os.IsNotExist(err) {
+		t.Errorf("something was made in the bundle: %v", err)
+	}
+}
