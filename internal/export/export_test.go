@@ -498,3 +498,32 @@ func TestWorkDirOutsideBundle(t *testing.T) {
 		t.Errorf("something was made in the bundle: %v", err)
 	}
 }
+
+// TestInterruptedBundle: a recording cut by a power failure (the file ends
+// mid-cluster, sealed as interrupted) exports up to the cut.
+func TestInterruptedBundle(t *testing.T) {
+	tl := testTools(t)
+	b, err := exporttest.Make(t.TempDir(), exporttest.Spec{Duration: 6 * time.Second, PreRoll: 2 * time.Second, Width: 640, Height: 360, FPS: 15,
+		Distinct: 2, Quality: 60, CutTo: 0.6, OrderRef: "12345"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Result.Interrupted {
+		t.Fatal("bundle not sealed as interrupted")
+	}
+	ctx := context.Background()
+	src, err := OpenSource(ctx, tl, b.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Duration < 2*time.Second || src.Duration > 5*time.Second {
+		t.Fatalf("cut source lasts %v, want about 60 %% of 6 s", src.Duration)
+	}
+	res, err := Export(ctx, tl, src, Options{Preset: PresetFull, WorkDir: filepath.Join(t.TempDir(), "w"), NormalPriority: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := res.Videos(); len(v) != 1 || v[0].Check == nil || v[0].Check.Packets != v[0].Check.Expected {
+		t.Errorf("export of the cut recording: %+v", v)
+	}
+}

@@ -21,6 +21,8 @@ type MediaInfo struct {
 	Level         int
 	Audio         bool
 	AudioCodec    string
+	// Subtitles is true when the file has a subtitle track.
+	Subtitles bool
 	// Packets is the number of video packets (frames).
 	Packets int64
 	// Duration: the last video packet's time plus the typical frame
@@ -78,6 +80,8 @@ func Probe(ctx context.Context, t Tools, path string) (MediaInfo, error) {
 			if !mi.Audio {
 				mi.Audio, mi.AudioCodec = true, s.CodecName
 			}
+		case "subtitle":
+			mi.Subtitles = true
 		}
 	}
 	if vindex < 0 {

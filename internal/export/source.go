@@ -118,16 +118,20 @@ func OpenSource(ctx context.Context, t Tools, dir string) (*Source, error) {
 			src.Width, src.Height, src.FPS = mi.Width, mi.Height, mi.FPS
 		}
 		src.Audio = src.Audio || mi.Audio
-		var srt bytes.Buffer
-		err = run(ctx, t.FFmpeg, []string{"-hide_banner", "-nostdin", "-v", "error", "-i", v.Path, "-map", "0:s:0?", "-c:s", "srt", "-f", "srt", "pipe:1"}, runOpts{stdout: &srt})
-		if err != nil {
-			return nil, err
+		if mi.Subtitles {
+			var srt bytes.Buffer
+			err = run(ctx, t.FFmpeg, []string{"-hide_banner", "-nostdin", "-v", "error", "-i", v.Path, "-map", "0:s:0", "-c:s", "srt", "-f", "srt", "pipe:1"}, runOpts{stdout: &srt})
+			if err != nil {
+				return nil, err
+			}
+			c, err := ParseSRT(srt.Bytes(), off)
+			if err != nil {
+				return nil, fmt.Errorf("export: subtitles of %s: %w", v.Name, err)
+			}
+			cues = append(cues, c...)
+		} else {
+			src.Notes = append(src.Notes, v.Name+" has no subtitle track: no time shown for it")
 		}
-		c, err := ParseSRT(srt.Bytes(), off)
-		if err != nil {
-			return nil, fmt.Errorf("export: subtitles of %s: %w", v.Name, err)
-		}
-		cues = append(cues, c...)
 		off += mi.Duration
 	}
 	src.Duration = off

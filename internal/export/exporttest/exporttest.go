@@ -47,6 +47,10 @@ type Spec struct {
 	OrderRef, Tracking string
 	// Marks are marked moments in video time with their labels.
 	Marks []MarkSpec
+	// CutTo, when not 0, cuts video-000.mkv to this share of its bytes
+	// before the seal (as a power cut leaves it), and the result is sealed
+	// as interrupted.
+	CutTo float64
 }
 
 // MarkSpec is one mark to make.
@@ -191,13 +195,19 @@ func Make(stateDir string, spec Spec) (Bundle, error) {
 	}
 	var files []evidence.FileEntry
 	for _, f := range stats.Files {
+		if spec.CutTo > 0 && f.Name == recorder.FileName(0) {
+			if err := os.Truncate(filepath.Join(sess.Dir(), f.Name), int64(float64(f.Bytes)*spec.CutTo)); err != nil {
+				return Bundle{}, err
+			}
+			continue // hashed by the seal
+		}
 		files = append(files, evidence.FileEntry{Name: f.Name, Bytes: f.Bytes, SHA256: f.SHA256})
 	}
 	g, st := spec.Weight(spec.PreRoll)
 	res := result.Result{
 		OrderRef: spec.OrderRef, Tracking: spec.Tracking, MeasuredG: g, MeasuredStable: st,
 		Verdict: result.VerdictNoLabelWeight, Marks: stats.ResultMarks(), Continuity: stats.Continuity(),
-		MissingCandidates: []result.MissingCandidate{},
+		MissingCandidates: []result.MissingCandidate{}, Interrupted: spec.CutTo > 0,
 	}
 	out, err := sess.Seal(res, files...)
 	if err != nil {
