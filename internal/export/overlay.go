@@ -145,7 +145,13 @@ func RenderASS(o OverlaySpec) []byte {
 	if len(order) > 0 {
 		event("Order", 0, end, strings.Join(order, "  "))
 	}
-	event("Session", 0, end, "session "+assEscape(tl.SessionID))
+	// A session id with a long tracking number (up to 64 characters) fills
+	// a 640-pixel line at 4.2 %: the word "session" goes first.
+	sess := assEscape(tl.SessionID)
+	if len(sess) <= 48 {
+		sess = "session " + sess
+	}
+	event("Session", 0, end, sess)
 
 	// Dynamic text: evaluated at every output frame, one event per run.
 	frames := int64(math.Ceil(dur.Seconds() * float64(o.FPS)))
