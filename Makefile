@@ -68,7 +68,7 @@ test-unit: ## all tests with -race
 
 # test-386 leaves out the export's encodes (ffmpeg's work, the same at any
 # GOARCH; test-unit runs them); the export's own code is tested here too.
-EXPORT_ENCODES := ^Test(Chat60s|SplitRotatedResumeAfterKill|PresetsSmall|DiskFull|CancelKeepsResumable|ExportCLI)$$
+EXPORT_ENCODES := ^Test(Chat60s|SplitRotatedResumeAfterKill|PresetsSmall|DiskFull|CancelKeepsResumable|QueuePauseResume|InterruptedBundle|ExportCLI)$$
 test-386: ## the tests again as a 32-bit build
 	GOARCH=386 $(GO) test -count=1 -timeout 15m -skip '$(EXPORT_ENCODES)' ./...
 

@@ -39,6 +39,11 @@
 //     side of the evidence store's addendum mechanism, which moves them into
 //     the bundle under a signed addendum whose body is the Record.
 //
+// In the daemon, a Queue (queue.go) runs the exports one at a time after
+// the seals: Pause when a recording starts (the running export stops at
+// once, its finished parts kept), Resume after it, and at start it resumes
+// what a crash or shutdown cut short.
+//
 // # Faults
 //
 // ffmpeg missing: ErrNoFFmpeg naming the Debian package. Cancellation (a

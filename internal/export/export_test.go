@@ -527,3 +527,76 @@ func TestInterruptedBundle(t *testing.T) {
 		t.Errorf("export of the cut recording: %+v", v)
 	}
 }
+
+// TestQueuePauseResume: a recording starting pauses the running export
+// (ffmpeg stops), which carries on after it and is handed to the binder.
+func TestQueuePauseResume(t *testing.T) {
+	tl := testTools(t)
+	b := copyState(t, small(t))
+	before := dirHashes(t, b.Dir)
+	started := make(chan struct{}, 1)
+	type done struct {
+		res *Result
+		err error
+	}
+	finished := make(chan done, 1)
+	var bound []string
+	q := NewQueue(tl, QueueOptions{
+		StateDir: b.StateDir,
+		Export: Options{Zone: time.UTC, NormalPriority: true, Progress: func(p Progress) {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+		}},
+		Binder: BinderFunc(func(dir string, rec Record, files []File) error {
+			if dir != b.Dir || rec.SessionID != b.SessionID {
+				return fmt.Errorf("bind %s %s", dir, rec.SessionID)
+			}
+			for _, f := range files {
+				bound = append(bound, f.Name)
+			}
+			return nil
+		}),
+		Done: func(session, preset string, res *Result, err error) { finished <- done{res, err} },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runDone := make(chan error, 1)
+	go func() { runDone <- q.Run(ctx) }()
+	q.Add(b.SessionID, PresetChat)
+	<-started
+	q.Pause()
+	wd := WorkDirFor(b.StateDir, b.SessionID, PresetChat)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(procsIn(wd)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("ffmpeg still running after Pause: %v", procsIn(wd))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case d := <-finished:
+		t.Fatalf("a paused export finished: %+v", d)
+	case <-time.After(300 * time.Millisecond):
+	}
+	q.Resume()
+	var d done
+	select {
+	case d = <-finished:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the export did not finish after Resume")
+	}
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	if fmt.Sprint(bound) != "[export-chat.ass export-chat.mp4]" {
+		t.Errorf("bound %v, want the video and its overlay", bound)
+	}
+	if _, err := os.Stat(wd); !os.IsNotExist(err) {
+		t.Errorf("work directory left after the bind: %v", err)
+	}
+	cancel()
+	<-runDone
+	sameHashes(t, before, dirHashes(t, b.Dir))
+}
