@@ -65,6 +65,7 @@ var commands = map[string]command{
 	"doctor":       {"check GPIO, HX711, camera, broker, space, clock, calibration, key", runDoctor},
 	"sim":          {"drive weighd --sim: place GRAMS, remove, press [--long], label TRACKING", runSim},
 	"demo":         {"run the whole flow on simulated hardware and print what a user sees", runDemo},
+	"export":       {"make H.264 MP4s of SESSION with the weight, time and tracking in the picture (--preset chat|phone|full)", runExport},
 }
 
 func main() {

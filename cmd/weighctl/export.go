@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"weighin/internal/config"
+	"weighin/internal/export"
+)
+
+const exportUsage = `usage: weighctl export [--preset chat|phone|full] [--out DIR] [--json] [--config FILE] SESSION
+
+Makes H.264 MP4 copies of a sealed bundle's video with the weight, the date
+and time, the order reference, the tracking number, the session id and the
+elapsed time burned into the picture (ffmpeg, at idle priority). SESSION is
+a session id, its sequence number, a unique prefix or a bundle directory.
+
+Presets: chat (each file at most 15,000,000 bytes, for WhatsApp), phone
+(48,000,000 bytes, an iOS notification), full (source size, quality-based).
+A recording too long for the cap is split into numbered parts. The bundle
+is verified first and never modified; a bundle that fails verification is
+not exported. An export cut short resumes where it stopped.
+
+The files' paths are printed one per line; with --out they are copied
+there as <session>-export-<preset>….mp4.
+
+Exit status: 0 exported; 1 the export failed (bundle not verified, ffmpeg
+missing or failing, disk full); 2 usage error or no such session.
+`
+
+// exportBinder, when set, records a finished export in its bundle as a
+// signed addendum (the evidence store's addendum mechanism); it returns
+// the binder and a function that releases what it holds. Without it the
+// files stay in the export's work directory under the state directory.
+var exportBinder func(cfg config.Config) (export.Binder, func(), error)
+
+// runExport is `weighctl export`.
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fl := newFlagSet("export", exportUsage, stderr)
+	g := addGlobals(fl)
+	preset := fl.String("preset", export.PresetChat, "chat, phone or full")
+	out := fl.String("out", "", "also copy the MP4s into this directory")
+	jsonOut := fl.Bool("json", false, "print the files and the export record as JSON")
+	pos, code, done := parseFlags(fl, args)
+	if done {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(stderr, fl, "want exactly one SESSION, got %d arguments", len(pos))
+	}
+	if _, err := export.PresetCap(*preset); err != nil {
+		return usageError(stderr, fl, "%v", err)
+	}
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "weighctl export: %v\n", err)
+		return code
+	}
+	cfg, err := g.load()
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	dir, err := findBundle(cfg, pos[0])
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	if *out != "" {
+		if st, err := os.Stat(*out); err != nil || !st.IsDir() {
+			return fail(exitUsage, fmt.Errorf("--out %s is not a directory", *out))
+		}
+	}
+	zone, err := cfg.Export.Location()
+	if err != nil {
+		return fail(exitUsage, fmt.Errorf("export.time_zone: %v", err))
+	}
+	tools, err := export.FindTools(cfg.Export.FFmpeg, cfg.Export.FFprobe)
+	if err != nil {
+		return fail(exitProblem, err)
+	}
+	src, err := export.OpenSource(ctx, tools, dir)
+	if err != nil {
+		return fail(exitProblem, err)
+	}
+	bar := newProgressBar(stderr)
+	res, err := export.Export(ctx, tools, src, export.Options{
+		Preset: *preset, WorkDir: export.WorkDirFor(cfg.StateDir, src.SessionID, *preset),
+		Encoder: cfg.Export.Encoder, X264Preset: cfg.Export.X264Preset, FullCRF: cfg.Export.FullCRF,
+		Zone: zone, Progress: bar.update,
+	})
+	bar.finish()
+	if err != nil {
+		return fail(exitProblem, err)
+	}
+	paths := map[string]string{}
+	for _, o := range res.Outputs {
+		paths[o.Name] = o.Path
+	}
+	if exportBinder != nil {
+		b, release, err := exportBinder(cfg)
+		if err != nil {
+			return fail(exitProblem, err)
+		}
+		err = export.Finish(b, src, res)
+		release()
+		if err != nil {
+			return fail(exitProblem, err)
+		}
+		for name := range paths {
+			paths[name] = filepath.Join(src.Dir, name)
+		}
+	} else {
+		fmt.Fprintf(stderr, "weighctl export: not recorded in the bundle (this build has no addendum mechanism wired); the files are in %s\n", res.WorkDir)
+	}
+	type fileOut struct {
+		Path   string `json:"path"`
+		Name   string `json:"name"`
+		Bytes  int64  `json:"bytes"`
+		SHA256 string `json:"sha256"`
+	}
+	var files []fileOut
+	for _, v := range res.Videos() {
+		p := paths[v.Name]
+		if *out != "" {
+			dst := filepath.Join(*out, src.SessionID+"-"+v.Name)
+			if err := copyFile(p, dst); err != nil {
+				return fail(exitProblem, err)
+			}
+			p = dst
+		}
+		files = append(files, fileOut{Path: p, Name: v.Name, Bytes: v.Bytes, SHA256: v.SHA256})
+	}
+	if *jsonOut {
+		writeJSON(stdout, struct {
+			SessionID string        `json:"session_id"`
+			Preset    string        `json:"preset"`
+			Files     []fileOut     `json:"files"`
+			Record    export.Record `json:"record"`
+			Resumed   int           `json:"resumed_parts"`
+		}{src.SessionID, *preset, files, res.Record, res.Resumed})
+		return exitOK
+	}
+	if res.Record.Split != "" {
+		fmt.Fprintf(stderr, "weighctl export: split: %s\n", res.Record.Split)
+	}
+	for _, f := range files {
+		fmt.Fprintln(stdout, f.Path)
+	}
+	return exitOK
+}
+
+// copyFile copies src to a new file dst (never over an existing one),
+// fsynced; a failed copy leaves nothing.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, in)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("copy to %s: %w", dst, err)
+	}
+	return nil
+}
+
+// progressBar draws percent, speed and ETA on a terminal; elsewhere it
+// stays silent.
+type progressBar struct {
+	w    io.Writer
+	on   bool
+	last time.Time
+	used bool
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	f, ok := w.(*os.File)
+	on := false
+	if ok {
+		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+		on = err == nil
+	}
+	return &progressBar{w: w, on: on}
+}
+
+func (b *progressBar) update(p export.Progress) {
+	if !b.on || time.Since(b.last) < 200*time.Millisecond && p.Done < p.Total {
+		return
+	}
+	b.last, b.used = time.Now(), true
+	fmt.Fprint(b.w, "\r"+progressLine(p, 30))
+}
+
+func (b *progressBar) finish() {
+	if b.used {
+		fmt.Fprintln(b.w)
+	}
+}
+
+// progressLine is "[#####-----]  42.0 %  part 1/2  1.8x  ETA 0:31".
+func progressLine(p export.Progress, width int) string {
+	pct := p.Percent()
+	n := int(pct / 100 * float64(width))
+	line := fmt.Sprintf("[%s%s] %5.1f %%", strings.Repeat("#", n), strings.Repeat("-", width-n), pct)
+	if p.Parts > 1 {
+		line += fmt.Sprintf("  part %d/%d", p.Part, p.Parts)
+	}
+	if p.Speed > 0 {
+		eta := p.ETA().Round(time.Second)
+		line += fmt.Sprintf("  %.2fx  ETA %d:%02d", p.Speed, int(eta.Minutes()), int(eta.Seconds())%60)
+	}
+	return line
+}
