@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"weighin/internal/api"
 	"weighin/internal/config"
+	"weighin/internal/evidence"
 	"weighin/internal/export"
 )
 
@@ -35,40 +39,53 @@ Exit status: 0 exported; 1 the export failed (bundle not verified, ffmpeg
 missing or failing, disk full); 2 usage error or no such session.
 `
 
-// exportBinder, when set, records a finished export in its bundle as a
-// signed addendum (the evidence store's addendum mechanism); it returns
-// the binder and a function that releases what it holds. Without it the
-// files stay in the export's work directory under the state directory.
-var exportBinder func(cfg config.Config) (export.Binder, func(), error)
+// exportBinder records a finished export in its bundle as a signed
+// addendum of kind "export" through the evidence store of the state
+// directory; it returns the binder and a function that releases the store.
+var exportBinder = func(cfg config.Config, stderr io.Writer) (export.Binder, func(), error) {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, err := evidence.Open(cfg.StateDir, log, evidence.Options{StationID: cfg.ResolvedStationID()})
+	if err != nil {
+		return nil, nil, err
+	}
+	return export.BinderFunc(func(dir string, rec export.Record, files []export.File) error {
+		af := make([]evidence.AddendumFile, len(files))
+		for i, f := range files {
+			af[i] = evidence.AddendumFile{Name: f.Name, Path: f.Path}
+		}
+		_, err := store.AddAddendum(dir, export.RecordKind, rec, af)
+		return err
+	}), func() { _ = store.Close() }, nil
+}
 
 // runExport is `weighctl export`.
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := newFlagSet("export", exportUsage, stderr)
-	g := addGlobals(fl)
-	preset := fl.String("preset", export.PresetChat, "chat, phone or full")
-	out := fl.String("out", "", "also copy the MP4s into this directory")
-	jsonOut := fl.Bool("json", false, "print the files and the export record as JSON")
-	pos, code, done := parseFlags(fl, args)
+	c := newCLI("export", exportUsage, stderr)
+	preset := c.String("preset", export.PresetChat, "chat, phone or full")
+	out := c.String("out", "", "also copy the MP4s into this directory")
+	jsonOut := c.Bool("json", false, "print the files and the export record as JSON")
+	pos, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	if len(pos) != 1 {
-		return usageError(stderr, fl, "want exactly one SESSION, got %d arguments", len(pos))
+		return c.usageError("want exactly one SESSION, got %d arguments", len(pos))
 	}
 	if _, err := export.PresetCap(*preset); err != nil {
-		return usageError(stderr, fl, "%v", err)
+		return c.usageError("%v", err)
 	}
-	fail := func(code int, err error) int {
-		fmt.Fprintf(stderr, "weighctl export: %v\n", err)
+	fail := func(code int, err error) int { return c.fail(code, "%v", err) }
+	cfg := c.cfg
+	b, code := c.bundleOf(pos[0])
+	if code != exitOK {
 		return code
 	}
-	cfg, err := g.load()
-	if err != nil {
-		return fail(exitUsage, err)
-	}
-	dir, err := findBundle(cfg, pos[0])
-	if err != nil {
-		return fail(exitUsage, err)
+	dir := b.Dir
+	// weighd shares the state directory: an export is bound to its bundle
+	// while no session is being sealed.
+	var st api.Status
+	if err := c.client().Status(ctx, &st); err == nil && slices.Contains([]string{"starting", "recording", "sealing"}, st.SessionState) {
+		return c.fail(exitProblem, "weighd is %s a session; export when it has finished", st.SessionState)
 	}
 	if *out != "" {
 		if st, err := os.Stat(*out); err != nil || !st.IsDir() {
@@ -87,6 +104,15 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail(exitProblem, err)
 	}
+	// An export already bound to the (just verified) bundle is not made
+	// again: a bundle never gets a second file of the same name.
+	if done, _ := filepath.Glob(filepath.Join(dir, "export-"+*preset+"*.mp4")); len(done) > 0 && *out == "" && !*jsonOut {
+		fmt.Fprintf(stderr, "weighctl export: %s already has its %s export (signed in an addendum)\n", src.SessionID, *preset)
+		for _, p := range done {
+			fmt.Fprintln(stdout, p)
+		}
+		return exitOK
+	}
 	bar := newProgressBar(stderr)
 	res, err := export.Export(ctx, tools, src, export.Options{
 		Preset: *preset, WorkDir: export.WorkDirFor(cfg.StateDir, src.SessionID, *preset),
@@ -101,12 +127,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	for _, o := range res.Outputs {
 		paths[o.Name] = o.Path
 	}
-	if exportBinder != nil {
-		b, release, err := exportBinder(cfg)
+	{
+		binder, release, err := exportBinder(cfg, stderr)
 		if err != nil {
 			return fail(exitProblem, err)
 		}
-		err = export.Finish(b, src, res)
+		err = export.Finish(binder, src, res)
 		release()
 		if err != nil {
 			return fail(exitProblem, err)
@@ -114,8 +140,6 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		for name := range paths {
 			paths[name] = filepath.Join(src.Dir, name)
 		}
-	} else {
-		fmt.Fprintf(stderr, "weighctl export: not recorded in the bundle (this build has no addendum mechanism wired); the files are in %s\n", res.WorkDir)
 	}
 	type fileOut struct {
 		Path   string `json:"path"`

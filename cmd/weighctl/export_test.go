@@ -88,3 +88,84 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("progressLine = %q, want %q", got, want)
 	}
 }
+
+// TestExportBoundAndVerified: an export is bound to its bundle in a signed
+// addendum; weighctl verify accepts it, and fails on a flipped byte in each
+// derived file, on an added file and on a removed one.
+func TestExportBoundAndVerified(t *testing.T) {
+	state := t.TempDir()
+	b, err := exporttest.Make(state, exporttest.Spec{Duration: 3 * time.Second, PreRoll: time.Second, Width: 320, Height: 180, FPS: 10,
+		Distinct: 2, Quality: 60, ClockSynced: true, OrderRef: "12345", Tracking: "LX123456785CN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "weighd.yaml")
+	if err := os.WriteFile(cfg, []byte("state_dir: "+state+"\nexport:\n  encoder: libx264\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"export", "--config", cfg, b.SessionID}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("weighctl export = %d, stderr:\n%s", code, stderr.String())
+	}
+	if got := strings.TrimSpace(stdout.String()); got != filepath.Join(b.Dir, "export-chat.mp4") {
+		t.Fatalf("printed %q, want the file in the bundle", got)
+	}
+	verify := func() (int, string) {
+		var o, e bytes.Buffer
+		code := run(ctx, []string{"verify", "--config", cfg, b.Dir}, &o, &e)
+		return code, o.String() + e.String()
+	}
+	if code, out := verify(); code != exitOK {
+		t.Fatalf("verify of the exported bundle = %d:\n%s", code, out)
+	}
+	matches, _ := filepath.Glob(filepath.Join(b.Dir, "addendum-*-export.json"))
+	if len(matches) != 1 {
+		t.Fatalf("export addenda %v, want one", matches)
+	}
+	derived, _ := filepath.Glob(filepath.Join(b.Dir, "export-chat*"))
+	if len(derived) < 2 { // the MP4 and its overlay script
+		t.Fatalf("derived files %v", derived)
+	}
+	for _, p := range derived {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flipped := append([]byte(nil), data...)
+		flipped[len(flipped)/2] ^= 0x01
+		if err := os.WriteFile(p, flipped, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, out := verify(); code == exitOK {
+			t.Errorf("verify passed with a flipped byte in %s:\n%s", filepath.Base(p), out)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	extra := filepath.Join(b.Dir, "export-chat-extra.mp4")
+	if err := os.WriteFile(extra, []byte("not listed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := verify(); code == exitOK || !strings.Contains(out, "export-chat-extra.mp4") {
+		t.Errorf("verify with an added file = %d:\n%s", code, out)
+	}
+	if err := os.Remove(extra); err != nil {
+		t.Fatal(err)
+	}
+	mp4 := filepath.Join(b.Dir, "export-chat.mp4")
+	data, _ := os.ReadFile(mp4)
+	if err := os.Remove(mp4); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := verify(); code == exitOK || !strings.Contains(out, "export-chat.mp4") {
+		t.Errorf("verify with the export removed = %d:\n%s", code, out)
+	}
+	if err := os.WriteFile(mp4, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := verify(); code != exitOK {
+		t.Errorf("verify after restoring = %d:\n%s", code, out)
+	}
+}

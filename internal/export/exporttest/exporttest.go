@@ -208,6 +208,10 @@ func Make(stateDir string, spec Spec) (Bundle, error) {
 		OrderRef: spec.OrderRef, Tracking: spec.Tracking, MeasuredG: g, MeasuredStable: st,
 		Verdict: result.VerdictNoLabelWeight, Marks: stats.ResultMarks(), Continuity: stats.Continuity(),
 		MissingCandidates: []result.MissingCandidate{}, Interrupted: spec.CutTo > 0,
+		StopReason: result.StopButton,
+	}
+	if res.Interrupted {
+		res.StopReason = result.StopInterrupted
 	}
 	out, err := sess.Seal(res, files...)
 	if err != nil {
