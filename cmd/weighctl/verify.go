@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"weighin/internal/evidence"
 	"weighin/internal/recorder"
 	"weighin/internal/result"
+	"weighin/internal/timestamp"
 )
 
 const verifyUsage = `usage: weighctl verify [flags] BUNDLE...
@@ -114,6 +116,27 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			out.Bundles = append(out.Bundles, r)
 		}
 	}
+	// RFC 3161 tokens (internal/timestamp): imprint, signature, chain to the
+	// shipped and trust.tsa_ca_file roots, time within the TSA
+	// certificate's validity. A bundle without its token yet gets a note.
+	roots, err := timestamp.Roots(c.cfg.Trust.TSACAFile)
+	if err != nil {
+		return c.fail(exitUsage, "trust.tsa_ca_file: %v", err)
+	}
+	out.Timestamps = map[string]*timestamp.Report{}
+	for _, b := range out.Bundles {
+		if st, err := os.Stat(b.Bundle); err != nil || !st.IsDir() {
+			continue
+		}
+		tr := timestamp.Verify(os.DirFS(b.Bundle), roots)
+		out.Timestamps[b.Bundle] = tr
+		for _, p := range tr.Problems {
+			b.Problems = append(b.Problems, evidence.Problem{File: p.File, Reason: "timestamp: " + p.Reason})
+		}
+		for _, n := range tr.Notes {
+			b.Notes = append(b.Notes, "timestamp: "+n)
+		}
+	}
 	out.OK = true
 	for _, b := range out.Bundles {
 		if !b.OK() || *strict && len(b.Findings) > 0 {
@@ -161,6 +184,8 @@ type verifyOutput struct {
 	KeySource string                `json:"key_source"`
 	Chain     *evidence.ChainReport `json:"chain,omitempty"`
 	Bundles   []*evidence.Report    `json:"bundles"`
+	// Timestamps are the RFC 3161 token checks, by bundle directory.
+	Timestamps map[string]*timestamp.Report `json:"timestamps"`
 }
 
 func printVerify(w io.Writer, out verifyOutput) {
