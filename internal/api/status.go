@@ -1,6 +1,9 @@
 package api
 
-import "weighin/internal/result"
+import (
+	"weighin/internal/result"
+	"weighin/internal/timestamp"
+)
 
 // Status is weighd's live state, the body of GET /v1/status.
 type Status struct {
@@ -35,6 +38,10 @@ type Status struct {
 	KeyFingerprint   string `json:"key_fingerprint"`
 	ChainHead        string `json:"chain_head"`
 	StateDir         string `json:"state_dir"`
+
+	// Timestamps is the RFC 3161 token queue (trust.tsa_urls): state and
+	// backlog.
+	Timestamps *timestamp.Status `json:"timestamps,omitempty"`
 
 	Scale  ScaleStatus  `json:"scale"`
 	Camera CameraStatus `json:"camera"`

@@ -3,8 +3,10 @@ package station
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"weighin/internal/evidence"
 	"weighin/internal/publish"
 )
 
@@ -39,6 +41,9 @@ func (s *Station) recordOutcome(o publish.Outcome) error {
 		return fmt.Errorf("outcome for %s: %w", o.SessionID, err)
 	}
 	s.log.Info("outcome recorded", "session", o.SessionID, "outcome", out.String(), "addendum", add.N)
+	if b, err := evidence.FindBundle(filepath.Join(s.cfg.StateDir, evidence.SessionsDir), o.SessionID); err == nil {
+		s.stamp(b, add.FileName())
+	}
 	if err := s.reg.SetClaim(context.Background(), o.SessionID, out.String()); err != nil {
 		s.log.Warn("session index: claim", "session", o.SessionID, "err", err)
 	}

@@ -570,6 +570,7 @@ func (s *Station) deliver(ctx context.Context, r result.Result, how string, labe
 	if err := s.results.PublishResult(r); err != nil {
 		s.log.Error("queue result for MQTT", "session", r.SessionID, "err", err)
 	}
+	s.stamp(r.Bundle, evidence.SumsFile)
 	if labelJPEG != nil {
 		if err := s.results.PublishLabel(labelJPEG); err != nil {
 			s.log.Warn("publish label still", "err", err)

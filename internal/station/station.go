@@ -36,6 +36,7 @@ import (
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
 	"weighin/internal/result"
+	"weighin/internal/timestamp"
 )
 
 // Version is weighd's version, set at link time.
@@ -106,7 +107,13 @@ func Run(ctx context.Context, opts Options) error {
 		embedded = true
 	}
 
+	tsq, err := openStamper(cfg, store, log)
+	if err != nil {
+		return fmt.Errorf("%w: trust: %v", config.ErrInvalid, err)
+	}
+
 	st := newStation(cfg, log, hw, store, reg, rec)
+	st.tsq = tsq
 	st.started, st.mqttURL, st.embedded = start, mqttCfg.Broker, embedded
 	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version))
 	if err != nil {
@@ -131,6 +138,7 @@ func Run(ctx context.Context, opts Options) error {
 		return store.Run(gctx, cfg.Retention.CheckInterval, func() (time.Time, bool) { return time.Now(), clockSynced() })
 	})
 	g.Go(func() error { return runWatchdog(gctx, st.alive, log) })
+	g.Go(func() error { return tsq.Run(gctx) })
 	st.run(gctx, g)
 
 	log.Info("weighd ready", "sim", st.sim, "socket", cfg.API.Socket, "mqtt", mqttCfg.Broker,
@@ -272,9 +280,12 @@ type Station struct {
 	started   time.Time
 	stationID string
 	store     *evidence.Store
-	reg       *registry.DB
-	hw        *hardware
-	rec       *recorder.Recorder
+	// tsq asks timestamp authorities for tokens over sealed bundles and
+	// their addenda (nil in tests that have none).
+	tsq *timestamp.Queue
+	reg *registry.DB
+	hw  *hardware
+	rec *recorder.Recorder
 	// pub is the MQTT publisher (nil in tests); results and live are what
 	// the session needs of it.
 	pub      *publish.Publisher

@@ -150,6 +150,10 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 	st := s.status
 	lastFrame := s.lastFrame
 	s.mu.Unlock()
+	if s.tsq != nil {
+		ts := s.tsq.Status()
+		st.Timestamps = &ts
+	}
 	// The camera is connected while the reconnector's source delivers:
 	// frames came since the last loss, and recently.
 	rs := s.recon.Stats()

@@ -1,0 +1,43 @@
+package station
+
+import (
+	"log/slog"
+	"path/filepath"
+
+	"weighin/internal/config"
+	"weighin/internal/evidence"
+	"weighin/internal/timestamp"
+)
+
+// openStamper opens the durable queue of RFC 3161 token requests
+// (trust.tsa_urls; with none configured it contacts nothing and queues
+// nothing). A token is stored in its bundle as a timestamp addendum through
+// the evidence store.
+func openStamper(cfg config.Config, store *evidence.Store, log *slog.Logger) (*timestamp.Queue, error) {
+	roots, err := timestamp.Roots(cfg.Trust.TSACAFile)
+	if err != nil {
+		return nil, err
+	}
+	return timestamp.Open(cfg.StateDir, timestamp.Options{
+		URLs: cfg.Trust.TSAURLs, Roots: roots, Log: log.With("component", "timestamp"),
+		Record: func(dir string, body timestamp.Body, files []timestamp.File) error {
+			af := make([]evidence.AddendumFile, len(files))
+			for i, f := range files {
+				af[i] = evidence.AddendumFile{Name: f.Name, Path: f.Path}
+			}
+			_, err := store.AddAddendum(dir, timestamp.Kind, body, af)
+			return err
+		},
+	})
+}
+
+// stamp asks for a token over a bundle's file: SHA256SUMS after a seal, an
+// addendum's document after it (timestamp.Stamps decides which kinds).
+func (s *Station) stamp(bundleDir, name string) {
+	if s.tsq == nil || bundleDir == "" {
+		return
+	}
+	if err := s.tsq.Enqueue(bundleDir, name); err != nil {
+		s.log.Warn("queue a timestamp request", "bundle", filepath.Base(bundleDir), "file", name, "err", err)
+	}
+}
