@@ -19,7 +19,9 @@ import (
 	"weighin/internal/calib"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
+	"weighin/internal/export"
 	"weighin/internal/publish"
+	"weighin/internal/timestamp"
 )
 
 const doctorUsage = `usage: weighctl doctor [--json]
@@ -215,6 +217,16 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		add("ok", "clock", "synchronised", "")
 	} else {
 		add("WARN", "clock", "not synchronised: bundles are named unsynced and their times are not trusted", "enable NTP: timedatectl set-ntp true")
+	}
+	var tsq *timestamp.Status
+	if running {
+		tsq = st.Timestamps
+	}
+	if status, detail, fix := timestamp.Doctor(cfg.Trust.TSAURLs, cfg.Trust.TSACAFile, cfg.StateDir, tsq); status != "" {
+		add(status, "timestamps", detail, fix)
+	}
+	if _, err := export.FindTools(cfg.Export.FFmpeg, cfg.Export.FFprobe); err != nil {
+		add("WARN", "ffmpeg", err.Error(), "sudo apt install ffmpeg (weighctl export needs it)")
 	}
 
 	keyPath := filepath.Join(cfg.StateDir, evidence.KeyFile)
