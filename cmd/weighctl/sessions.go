@@ -182,13 +182,6 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func fmtG(p *float64) string {
-	if p == nil {
-		return "-"
-	}
-	return strconv.FormatFloat(*p, 'f', -1, 64) + " g"
-}
-
 // stopReasonText says why the recording ended (result schema 2).
 func stopReasonText(r result.Result) string {
 	why := map[string]string{
