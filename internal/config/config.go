@@ -36,6 +36,7 @@ type Config struct {
 	LED       LED       `yaml:"led"`
 	API       API       `yaml:"api"`
 	Retention Retention `yaml:"retention"`
+	Offsite   Offsite   `yaml:"offsite"`
 }
 
 // Default returns the configuration weighd uses when a key is absent.
@@ -54,6 +55,7 @@ func Default() Config {
 		LED:       defaultLED(),
 		API:       defaultAPI(),
 		Retention: defaultRetention(),
+		Offsite:   defaultOffsite(),
 	}
 }
 
@@ -121,6 +123,7 @@ func (c Config) Validate() error {
 	c.LED.validate(&p)
 	c.API.validate(&p)
 	c.Retention.validate(&p)
+	c.Offsite.validate(&p)
 	if len(p.errs) == 0 {
 		return nil
 	}
