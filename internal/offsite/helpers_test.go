@@ -323,4 +323,3 @@ func counts(st Status) string {
 	return fmt.Sprintf("objects %v, bundles %v, backlog %d objects / %d bytes, uploaded %d bytes, last error %q",
 		st.Objects, st.Bundles, st.BacklogObjects, st.BacklogBytes, st.UploadedBytes, st.LastError)
 }
-
