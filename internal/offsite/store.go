@@ -119,6 +119,9 @@ func NewStore(o StoreOptions) (*Store, error) {
 		Transport:    tr,
 		Region:       o.Region,
 		BucketLookup: minio.BucketLookupPath,
+		// Needed to send our own x-amz-checksum-sha256 (it then adds no
+		// CRC trailer of its own).
+		TrailingHeaders: true,
 		// One attempt per call: the replicator's loop owns retries and
 		// back-off.
 		MaxRetries: 1,
