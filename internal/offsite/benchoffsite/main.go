@@ -5,6 +5,9 @@
 // server in the same run, alternating, and the replicator's CPU time per
 // uploaded GB (its hashing, signing, sending and read-back; getrusage of
 // this process, which does nothing else meanwhile). Medians of -runs runs.
+// Then the station's recorder records 720p30 in real time in this process
+// while the bundle is uploaded once more, unpaced, and the dropped frames
+// are counted (want 0).
 package main
 
 import (
@@ -21,8 +24,12 @@ import (
 	"syscall"
 	"time"
 
+	"weighin/drivers/camera"
+	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/offsite"
+	"weighin/internal/recorder"
+	"weighin/internal/recorder/recordertest"
 	"weighin/internal/result"
 )
 
@@ -108,6 +115,19 @@ func run(vgw string, mb, runs int) error {
 	mo, mt := median(ours), median(theirs)
 	fmt.Printf("median: replicator %.1f MB/s, s3cmd put %.1f MB/s, ratio %.2f (want >= 0.8)\n", mo, mt, mo/mt)
 	fmt.Printf("median CPU per uploaded GB: replicator %.2f s, s3cmd %.2f s\n", median(cpuOurs), median(cpuTheirs))
+
+	// A recording at 720p30 while the replicator uploads, unpaced.
+	frames, dropped, secs, err := recordDuring(tmp, func() error {
+		_, _, err := replicate(state, bundle, addr, "during-recording", total)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("recording at 720p30 during an unpaced upload of the bundle (%.1f s): %d frames, %d dropped\n", secs, frames, dropped)
+	if dropped != 0 {
+		return fmt.Errorf("%d frames dropped during the upload", dropped)
+	}
 	if mo/mt < 0.8 {
 		return fmt.Errorf("ratio %.2f below 0.8", mo/mt)
 	}
@@ -162,6 +182,65 @@ func replicate(state, bundle, addr, prefix string, total int64) (float64, float6
 		return 0, 0, fmt.Errorf("uploaded %d bytes, the bundle has %d", st.UploadedBytes, total)
 	}
 	return secs, cpu, nil
+}
+
+// recordDuring records synthetic 720p MJPEG frames in real time at 30 fps
+// with the station's recorder (default configuration, frames dropped when
+// its queue is full, as in weighd) from 1 s before upload starts to 1 s
+// after it ends, and returns the frames written and dropped.
+func recordDuring(tmp string, upload func() error) (frames, dropped int64, secs float64, err error) {
+	jpegs, err := recordertest.JPEGs(24, 1280, 720, 80, 42)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	rec, err := recorder.New(config.Default().Recorder, recorder.Options{})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	defer rcancel()
+	go rec.Run(rctx)
+	dir := filepath.Join(tmp, "recording")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := rec.Start(dir); err != nil {
+		return 0, 0, 0, err
+	}
+	stop := make(chan struct{})
+	pushed := make(chan struct{})
+	go func() {
+		defer close(pushed)
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				rec.SetInfo(now, 1000, true, "")
+				rec.Push(camera.Frame{Data: jpegs[i%len(jpegs)], Seq: uint64(i), Time: now, Width: 1280, Height: 720})
+			}
+		}
+	}()
+	time.Sleep(time.Second)
+	start := time.Now()
+	uerr := upload()
+	secs = time.Since(start).Seconds()
+	time.Sleep(time.Second)
+	close(stop)
+	<-pushed
+	st, err := rec.Stop(context.Background())
+	if uerr != nil {
+		return 0, 0, 0, uerr
+	}
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for _, n := range st.Dropped {
+		dropped += n
+	}
+	return st.Frames, dropped, secs, nil
 }
 
 func makeBundle(state string, mb int) (dir string, files []string, total int64, err error) {
