@@ -49,11 +49,20 @@ type server struct {
 	addr string
 	cmd  *exec.Cmd
 	log  *bytes.Buffer
+	// certFile and keyFile, when set, make it serve https.
+	certFile, keyFile string
 }
 
 // startServer starts versitygw serving root (created if need be) on a free
 // loopback port, with bucket made when not empty.
 func startServer(t testing.TB, root string, bucket string) *server {
+	t.Helper()
+	return startServerTLS(t, root, bucket, "", "")
+}
+
+// startServerTLS is startServer serving https with the given certificate
+// and key (plain http when they are empty).
+func startServerTLS(t testing.TB, root, bucket, certFile, keyFile string) *server {
 	t.Helper()
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -64,7 +73,7 @@ func startServer(t testing.TB, root string, bucket string) *server {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := &server{t: t, bin: versitygwPath(t), root: root, addr: addr}
+	s := &server{t: t, bin: versitygwPath(t), root: root, addr: addr, certFile: certFile, keyFile: keyFile}
 	s.start()
 	t.Cleanup(s.stop)
 	if bucket != "" {
@@ -76,7 +85,11 @@ func startServer(t testing.TB, root string, bucket string) *server {
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &bytes.Buffer{}
-	s.cmd = exec.Command(s.bin, "--access", rootAK, "--secret", rootSK, "--port", s.addr, "--quiet", "posix", s.root)
+	args := []string{"--access", rootAK, "--secret", rootSK, "--port", s.addr, "--quiet"}
+	if s.certFile != "" {
+		args = append(args, "--cert", s.certFile, "--key", s.keyFile)
+	}
+	s.cmd = exec.Command(s.bin, append(args, "posix", s.root)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -106,7 +119,12 @@ func (s *server) kill() {
 
 func (s *server) stop() { s.kill() }
 
-func (s *server) endpoint() string { return "http://" + s.addr }
+func (s *server) endpoint() string {
+	if s.certFile != "" {
+		return "https://" + s.addr
+	}
+	return "http://" + s.addr
+}
 
 // s3cmd runs Debian's s3cmd against the server: the second client that
 // cross-checks what the station stored.
@@ -121,7 +139,7 @@ func (s *server) s3cmd(args ...string) string {
 
 func (s *server) s3cmdErr(args ...string) (string, error) {
 	cfg := filepath.Join(s.t.TempDir(), "s3cfg")
-	conf := fmt.Sprintf("[default]\naccess_key = %s\nsecret_key = %s\nhost_base = %s\nhost_bucket = %s\nuse_https = False\nsignature_v2 = False\nbucket_location = us-east-1\ncheck_ssl_certificate = False\nmax_retries = 1\n", rootAK, rootSK, s.addr, s.addr)
+	conf := fmt.Sprintf("[default]\naccess_key = %s\nsecret_key = %s\nhost_base = %s\nhost_bucket = %s\nuse_https = %v\nsignature_v2 = False\nbucket_location = us-east-1\ncheck_ssl_certificate = False\nmax_retries = 1\n", rootAK, rootSK, s.addr, s.addr, s.certFile != "")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
