@@ -228,6 +228,15 @@ func (r *Replicator) BundleState(session string) (s State, ok bool) {
 	return aggregate(states), true
 }
 
+// Verified reports whether every file of the bundle the journal knows is
+// Verified: the question retention asks before it removes the data files
+// of a bundle (offsite.delete_local_after_verified). A bundle with a file
+// added since (an addendum not copied yet) is not.
+func (r *Replicator) Verified(session string) bool {
+	s, ok := r.BundleState(session)
+	return ok && s == Verified
+}
+
 func aggregate(states []State) State {
 	for _, s := range []State{Conflict, Failed, Copying, Verifying, Pending, LocalOnly} {
 		if slices.Contains(states, s) {
