@@ -36,6 +36,7 @@ func newFixture(t *testing.T, srv *server, bucket, station string, bundles, vide
 // verifies from the store, and one flipped byte in the store's copy fails
 // that verification.
 func TestReplicateVerifyFromStore(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, filepath.Join(t.TempDir(), "s3"), "evidence")
 	f := newFixture(t, srv, "evidence", "dock-1", 3, 300<<10)
 	r := f.replicator(t, f.store(t, nil))
@@ -113,6 +114,7 @@ func TestReplicateVerifyFromStore(t *testing.T) {
 // TestConflict: an object already in the store with other content is never
 // overwritten: Conflict, reported, and the rest of the bundle Verified.
 func TestConflict(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, filepath.Join(t.TempDir(), "s3"), "evidence")
 	f := newFixture(t, srv, "evidence", "dock-1", 1, 64<<10)
 	session := filepath.Base(f.dirs[0])
@@ -149,6 +151,7 @@ func TestConflict(t *testing.T) {
 // paced upload and comes back on the same disk; the copy resumes and ends
 // Verified, with nothing duplicated or half-written in the store.
 func TestServerKilledMidUpload(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, filepath.Join(t.TempDir(), "s3"), "evidence")
 	f := newFixture(t, srv, "evidence", "dock-1", 2, 4<<20)
 	r := f.replicator(t, f.store(t, func(o *StoreOptions) { o.MaxBytesPerS = 2 << 20 }))
@@ -211,6 +214,7 @@ func helperUploader(state string) int {
 // middle of an upload; a new one resumes from the journal, and every object
 // ends Verified exactly once.
 func TestUploaderKilled(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, filepath.Join(t.TempDir(), "s3"), "evidence")
 	f := newFixture(t, srv, "evidence", "dock-1", 2, 4<<20)
 	var stderr bytes.Buffer
@@ -267,6 +271,7 @@ func TestUploaderKilled(t *testing.T) {
 // object stays queued and the refusal is reported without the secret; with
 // the right credentials a new replicator finishes the job.
 func TestWrongCredentials(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, filepath.Join(t.TempDir(), "s3"), "evidence")
 	f := newFixture(t, srv, "evidence", "dock-1", 2, 64<<10)
 	bad := f.store(t, func(o *StoreOptions) { o.Credentials = Credentials{AccessKey: rootAK, Secret: "not-the-secret-at-all"} })
@@ -303,6 +308,7 @@ func TestWrongCredentials(t *testing.T) {
 // TestMissingBucket: a clear error naming the bucket; the work waits and
 // goes on once the bucket exists.
 func TestMissingBucket(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, filepath.Join(t.TempDir(), "s3"), "")
 	f := newFixture(t, srv, "late", "dock-1", 1, 64<<10)
 	s := f.store(t, nil)
@@ -327,6 +333,7 @@ func TestMissingBucket(t *testing.T) {
 // the video: the video is Failed and reported, the small files are
 // Verified; with room again the video follows.
 func TestServerDiskFull(t *testing.T) {
+	t.Parallel()
 	disk := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=3m", "weighin-offsite-test", disk).CombinedOutput(); err != nil {
 		t.Fatalf("mount a 3 MiB tmpfs for the store (the tests run as root): %v: %s", err, out)
@@ -359,6 +366,7 @@ func TestServerDiskFull(t *testing.T) {
 // TestTwoStationsOneBucket: two stations (two ids, bundles of the same
 // session names) share a bucket without a single shared object.
 func TestTwoStationsOneBucket(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, filepath.Join(t.TempDir(), "s3"), "evidence")
 	a := newFixture(t, srv, "evidence", "dock-a", 2, 64<<10)
 	b := newFixture(t, srv, "evidence", "dock-b", 2, 64<<10)

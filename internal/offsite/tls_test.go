@@ -33,6 +33,7 @@ func makeCA(t *testing.T) (ca, cert, key string) {
 // TestCAFileAndRate: an https store with a private CA is trusted through
 // offsite.ca_file and refused without it; max_bytes_per_s paces the upload.
 func TestCAFileAndRate(t *testing.T) {
+	t.Parallel()
 	ca, cert, key := makeCA(t)
 	srv := startServerTLS(t, filepath.Join(t.TempDir(), "s3"), "evidence", cert, key)
 	f := newFixture(t, srv, "evidence", "dock-1", 1, 1<<20)
