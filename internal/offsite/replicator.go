@@ -52,6 +52,10 @@ type Options struct {
 	BackoffBase, BackoffMax time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Rescan is how often Run looks through SessionsDir for bundles and
+	// files nobody enqueued (an addendum written by another process, a
+	// hook missed): 0 means every 5 minutes, a negative value never.
+	Rescan time.Duration
 }
 
 // Replicator copies sealed bundles to the store and verifies each copy,
@@ -96,6 +100,9 @@ func New(o Options) (*Replicator, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Rescan == 0 {
+		o.Rescan = 5 * time.Minute
 	}
 	j, err := openJournal(filepath.Join(o.StateDir, Dir))
 	if err != nil {
@@ -251,7 +258,17 @@ func aggregate(states []State) State {
 // journal and in Status and retried with back-off; Run itself fails only
 // when the journal cannot be written.
 func (r *Replicator) Run(ctx context.Context) error {
+	lastScan := r.o.Now()
 	for {
+		if r.o.Rescan > 0 && r.o.Now().Sub(lastScan) >= r.o.Rescan {
+			lastScan = r.o.Now()
+			if _, err := r.EnqueueAll(); err != nil {
+				if errors.Is(err, ErrJournal) {
+					return err
+				}
+				r.log.Warn("rescan of the bundles failed", "err", err)
+			}
+		}
 		wait, err := r.step(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -261,6 +278,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 		}
 		if wait == 0 {
 			continue
+		}
+		if r.o.Rescan > 0 {
+			wait = max(min(wait, r.o.Rescan-r.o.Now().Sub(lastScan)), time.Millisecond)
 		}
 		t := time.NewTimer(wait)
 		select {
