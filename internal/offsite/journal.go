@@ -34,15 +34,18 @@ type Object struct {
 
 type objKey struct{ session, file string }
 
+// compactSlack is how many lines beyond four per object a journal in use
+// may hold before it is rewritten (a variable for the tests).
+var compactSlack = 4096
+
 // journal is the replicator's crash-safe record: an append-only file of
 // JSON lines, one per state change, each written and fsynced before the
 // change is acted on; the last line of an object wins. A line torn by a
 // crash (the last one) is dropped on open. Open rewrites the file compactly
 // (temporary file, fsync, rename, directory fsync) when it has grown to
-// several times the objects it describes.
-//
-// An exclusive flock on the file keeps a second replicator off the same
-// state directory.
+// several times the objects it describes, and in use once it holds more
+// than four lines per object and compactSlack besides. An exclusive flock on the
+// file keeps a second replicator off the same state directory.
 type journal struct {
 	path  string
 	f     *os.File
@@ -159,6 +162,10 @@ func (j *journal) compact() error {
 		nf.Close()
 		return fmt.Errorf("%w: %v", ErrBusy, err)
 	}
+	if _, err := nf.Seek(0, io.SeekEnd); err != nil {
+		nf.Close()
+		return fmt.Errorf("%w: %v", ErrJournal, err)
+	}
 	j.f.Close()
 	j.f = nf
 	j.lines = len(j.objs)
@@ -181,6 +188,9 @@ func (j *journal) put(o Object) error {
 	j.lines++
 	c := o
 	j.objs[objKey{o.Session, o.File}] = &c
+	if j.lines > 4*len(j.objs)+compactSlack {
+		return j.compact()
+	}
 	return nil
 }
 

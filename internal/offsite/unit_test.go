@@ -194,6 +194,33 @@ func TestJournalCompacts(t *testing.T) {
 	}
 }
 
+// TestJournalCompactsInUse: a long-running replicator's journal is
+// rewritten as it goes, and appends after that land after the snapshot.
+func TestJournalCompactsInUse(t *testing.T) {
+	old := compactSlack
+	compactSlack = 64
+	defer func() { compactSlack = old }()
+	dir := filepath.Join(t.TempDir(), Dir)
+	j, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := j.put(Object{Session: "000001-x", File: fmt.Sprintf("f%d", i%2), State: Pending, Bytes: int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.close()
+	data, _ := os.ReadFile(filepath.Join(dir, JournalFile))
+	if n := strings.Count(string(data), "\n"); n >= 100 {
+		t.Errorf("journal has %d lines after 300 changes of 2 objects: not compacted", n)
+	}
+	objs, err := ReadJournal(filepath.Dir(dir))
+	if err != nil || len(objs) != 2 || objs[0].Bytes != 298 || objs[1].Bytes != 299 {
+		t.Errorf("after compaction in use: %+v, %v", objs, err)
+	}
+}
+
 func TestCredentials(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string, mode os.FileMode) string {
