@@ -108,6 +108,18 @@ func Resolve(stateDir, configured string) (Identity, error) {
 // ResolveWith returns the effective station id (see the package doc) and
 // persists a derived one in stateDir, which must exist.
 func ResolveWith(stateDir, configured string, p Probes) (Identity, error) {
+	return resolve(stateDir, configured, p, true)
+}
+
+// Peek is Resolve without writing anything: for tools such as weighctl
+// that must name the station weighd runs as without changing its state
+// directory. It returns what Resolve would return (weighd, having started
+// once, has persisted it).
+func Peek(stateDir, configured string) (Identity, error) {
+	return resolve(stateDir, configured, Probes{}, false)
+}
+
+func resolve(stateDir, configured string, p Probes, persist bool) (Identity, error) {
 	if configured != "" {
 		if config.SanitizeStationID(configured) != configured {
 			return Identity{}, fmt.Errorf("%w: station_id %q has characters outside [a-z0-9_-]", ErrBadID, configured)
@@ -127,6 +139,9 @@ func ResolveWith(stateDir, configured string, p Probes) (Identity, error) {
 		return Identity{}, fmt.Errorf("identity: %w", err)
 	}
 	got := derive(stateDir, p.withDefaults())
+	if !persist {
+		return got, nil
+	}
 	if err := writeAtomic(stateDir, File, []byte(got.ID+"\n")); err != nil {
 		return Identity{}, err
 	}

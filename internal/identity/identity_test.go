@@ -102,6 +102,13 @@ func TestDerivedOnce(t *testing.T) {
 	if _, err := ResolveWith(state, "", Probes{}); !errors.Is(err, ErrBadID) || !strings.Contains(err.Error(), "station_id") {
 		t.Errorf("bad persisted id: err = %v, want ErrBadID naming the file", err)
 	}
+	peekState := t.TempDir()
+	if got, err := Peek(peekState, ""); err != nil || got.ID == "" {
+		t.Errorf("Peek = %+v, %v", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(peekState, File)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Peek wrote %s (%v)", File, err)
+	}
 	if _, err := ResolveWith(state, "No!", Probes{}); !errors.Is(err, ErrBadID) {
 		t.Errorf("bad configured id: err = %v, want ErrBadID", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"weighin/internal/config"
+	"weighin/internal/evidence"
 )
 
 // StoreFromConfig makes the Store that cfg.Offsite describes, reading the
@@ -56,4 +57,14 @@ func Start(ctx context.Context, cfg config.Config, stationID string, log *slog.L
 		r.log.Info("off-site replication on", "endpoint", cfg.Offsite.Endpoint, "bucket", cfg.Offsite.Bucket, "prefix", cfg.Offsite.Prefix, "station_id", stationID, "bundles", n)
 	}
 	return r, nil
+}
+
+// VerifyFromConfig is `weighctl verify --offsite SESSION`: VerifyFromStore
+// on the store of cfg.Offsite for the station stationID (identity.Peek).
+func VerifyFromConfig(ctx context.Context, cfg config.Config, stationID, session string, opts evidence.VerifyOptions) (*evidence.Report, error) {
+	store, err := StoreFromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return VerifyFromStore(ctx, store, stationID, session, opts)
 }

@@ -65,6 +65,10 @@ func TestStartFromConfigAndRescan(t *testing.T) {
 		s := r2.Status()
 		return s.BacklogObjects == 0 && s.Objects["verified"] > before
 	})
+	rep, err := VerifyFromConfig(context.Background(), cfg, f.station, filepath.Base(f.dirs[0]), evidence.VerifyOptions{})
+	if err != nil || !rep.OK() || len(rep.Outcomes) != 1 {
+		t.Errorf("verify --offsite from the configuration: %v; report %+v", err, rep)
+	}
 	status := r2.Status()
 	js, _ := json.Marshal(status)
 	if strings.Contains(string(js), rootSK) {
