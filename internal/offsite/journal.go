@@ -179,11 +179,20 @@ func (j *journal) put(o Object) error {
 		return fmt.Errorf("%w: %v", ErrJournal, err)
 	}
 	line = append(line, '\n')
-	if _, err := j.f.Write(line); err != nil {
-		return fmt.Errorf("%w: write: %v", ErrJournal, err)
+	end, err := j.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrJournal, err)
 	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("%w: fsync: %v", ErrJournal, err)
+	_, err = j.f.Write(line)
+	if err == nil {
+		err = j.f.Sync()
+	}
+	if err != nil {
+		// A line half written (the card full) would read as a corrupt
+		// journal at the next start: cut it off again.
+		j.f.Truncate(end)
+		j.f.Seek(end, io.SeekStart)
+		return fmt.Errorf("%w: write %s: %v", ErrJournal, j.path, err)
 	}
 	j.lines++
 	c := o

@@ -255,17 +255,15 @@ func aggregate(states []State) State {
 
 // Run copies and verifies until ctx ends, one object at a time, newest
 // bundle first; it returns nil when ctx ends. Failures are recorded in the
-// journal and in Status and retried with back-off; Run itself fails only
-// when the journal cannot be written.
+// journal and in Status and retried with back-off. A journal that cannot be
+// written (the card full) pauses the work the same way, reported in Status,
+// and does not end Run: the station goes on recording.
 func (r *Replicator) Run(ctx context.Context) error {
 	lastScan := r.o.Now()
 	for {
 		if r.o.Rescan > 0 && r.o.Now().Sub(lastScan) >= r.o.Rescan {
 			lastScan = r.o.Now()
 			if _, err := r.EnqueueAll(); err != nil {
-				if errors.Is(err, ErrJournal) {
-					return err
-				}
 				r.log.Warn("rescan of the bundles failed", "err", err)
 			}
 		}
@@ -274,7 +272,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			// The journal cannot be written (the card full or failing):
+			// nothing moves until it can, and weighd goes on recording.
+			wait = r.storeFailed(err)
 		}
 		if wait == 0 {
 			continue
@@ -528,7 +528,7 @@ func (r *Replicator) storeFailed(err error) time.Duration {
 	d := Backoff(r.consecutive, r.o.BackoffBase, r.o.BackoffMax)
 	r.pauseUntil = now.Add(d)
 	r.lastErr, r.lastErrAt = err.Error(), now
-	r.log.Warn("store unavailable; backing off", "err", err, "retry_in", d, "failures", r.consecutive)
+	r.log.Warn("replication paused; backing off", "err", err, "retry_in", d, "failures", r.consecutive)
 	return d
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -261,5 +262,54 @@ func TestCredentials(t *testing.T) {
 	}
 	if _, err := LoadCredentials(filepath.Join(dir, "missing")); !errors.Is(err, ErrCredentials) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestJournalCardFull: on a full file system the journal refuses the change
+// (ErrJournal), keeps no half line, and opens again with every change it
+// accepted.
+func TestJournalCardFull(t *testing.T) {
+	disk := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k", "weighin-journal-test", disk).CombinedOutput(); err != nil {
+		t.Fatalf("mount a 16 KiB tmpfs (the tests run as root): %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", disk).Run() })
+	dir := filepath.Join(disk, Dir)
+	j, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := 0
+	var werr error
+	for i := range 1000 {
+		werr = j.put(Object{Session: "000001-x", File: fmt.Sprintf("f%03d", i), State: Failed, Err: strings.Repeat("e", 300)})
+		if werr != nil {
+			break
+		}
+		accepted++
+	}
+	if !errors.Is(werr, ErrJournal) || accepted == 0 {
+		t.Fatalf("after %d changes: %v, want ErrJournal once the disk is full", accepted, werr)
+	}
+	if len(j.objs) != accepted {
+		t.Errorf("%d objects in memory, %d accepted", len(j.objs), accepted)
+	}
+	// Room again: the next change goes after the last whole line, not
+	// after a half one (which would read as a corrupt line in the middle).
+	if out, err := exec.Command("mount", "-o", "remount,size=1m", disk).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v: %s", err, out)
+	}
+	if err := j.put(Object{Session: "000001-x", File: "after", State: Pending}); err != nil {
+		t.Fatal(err)
+	}
+	accepted++
+	j.close()
+	j, err = openJournal(dir)
+	if err != nil {
+		t.Fatalf("reopen after the card was full: %v", err)
+	}
+	defer j.close()
+	if len(j.objs) != accepted {
+		t.Errorf("reopened with %d objects, %d were accepted", len(j.objs), accepted)
 	}
 }
