@@ -216,7 +216,7 @@ func helperUploader(state string) int {
 func TestUploaderKilled(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, filepath.Join(t.TempDir(), "s3"), "evidence")
-	f := newFixture(t, srv, "evidence", "dock-1", 2, 4<<20)
+	f := newFixture(t, srv, "evidence", "dock-1", 2, 8<<20)
 	var stderr bytes.Buffer
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "WEIGHIN_OFFSITE_HELPER_STATE="+f.state, "WEIGHIN_OFFSITE_HELPER_ENDPOINT="+srv.endpoint(),
@@ -239,7 +239,7 @@ func TestUploaderKilled(t *testing.T) {
 		}
 		return false
 	})
-	time.Sleep(time.Second) // about half of the 4 MiB at 2 MiB/s
+	time.Sleep(time.Second) // about a quarter of the 8 MiB at 2 MiB/s
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	before, _ := ReadJournal(f.state)
