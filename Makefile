@@ -8,7 +8,7 @@ CACHE   := $(CURDIR)/.cache
 # Debian packages the tests use; `make deps` installs the missing ones.
 DEBS    := mosquitto mosquitto-clients ffmpeg mkvtoolnix zbar-tools \
            qemu-system-x86 busybox-static cpio openssh-client openssl \
-           debootstrap systemd qemu-user-static tesseract-ocr fonts-dejavu-core
+           debootstrap systemd qemu-user-static tesseract-ocr fonts-dejavu-core s3cmd
 # Debian's amd64 kernel for the vivid tests: fetched and unpacked, never installed.
 KERNEL_DIR := $(CACHE)/kernel
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -16,7 +16,7 @@ PI_TARGETS  := linux-arm6 linux-arm7 linux-arm64
 CMDS        := weighd weighctl
 
 .PHONY: help build build-pi check check-fmt test test-unit test-386 test-arm test-bench test-kernel test-install \
-        test-make tree-snapshot i386-mode qemu-i386 bench bench-weighing bench-recorder bench-mqtt bench-weighd bench-export deps kernel demo dist clean
+        test-make tree-snapshot i386-mode qemu-i386 bench bench-weighing bench-recorder bench-mqtt bench-weighd bench-export bench-offsite deps versitygw kernel demo dist clean
 
 # Every tier of `make test` records how long it took; `make test` prints the
 # table at the end. tier-start/tier-end bracket a tier's recipe.
@@ -58,7 +58,7 @@ check-fmt: ## gofmt -l on every tracked or untracked, unignored Go file
 	@out=$$(git ls-files --cached --others --exclude-standard '*.go' | xargs -r gofmt -l); \
 	if [ -n "$$out" ]; then echo "gofmt would reformat:"; echo "$$out" | sed 's/^/  /'; exit 1; fi
 
-deps: ## install the Debian packages the tests need, when missing
+deps: versitygw ## install the Debian packages the tests need, when missing (and build versitygw once)
 	$(tier-start)
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -67,6 +67,18 @@ deps: ## install the Debian packages the tests need, when missing
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 	$(tier-end)
+
+# versitygw: the real S3 server (POSIX backend) the offsite tests start on
+# loopback; built once from the Go module proxy into an ignored directory and
+# reused while its version stays.
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW_DIR     := $(CACHE)/versitygw
+versitygw: ## build versitygw (S3 server for the offsite tests) once into .cache/versitygw
+	@if [ ! -x $(VERSITYGW_DIR)/versitygw ] || [ "$$(cat $(VERSITYGW_DIR)/.version 2>/dev/null)" != "$(VERSITYGW_VERSION)" ]; then \
+	  echo "building versitygw $(VERSITYGW_VERSION) into $(VERSITYGW_DIR) (once; a few minutes)"; \
+	  mkdir -p $(VERSITYGW_DIR) && GOBIN=$(VERSITYGW_DIR) GOFLAGS= $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION) && \
+	  echo $(VERSITYGW_VERSION) > $(VERSITYGW_DIR)/.version || exit 1; \
+	fi
 
 kernel: ## fetch and unpack Debian's amd64 kernel into .cache/kernel (for the vivid tests)
 	$(tier-start)
@@ -118,6 +130,7 @@ test-unit: ## all tests with -race
 # Left out of the emulated pass:
 #   cmd/weighctl        the demo test builds and starts weighd
 #   systemd             builds weighd to check the unit against it
+#   internal/offsite    re-executes its own test binary to kill it mid-upload
 #   internal/publish    builds and starts its helper program (pubhelper)
 #   internal/registry   re-executes its own test binary to kill it mid-import
 #   internal/station    builds and starts weighd and weighctl
@@ -126,7 +139,7 @@ QEMU_DIR        := $(CACHE)/qemu
 I386_EMULATOR   := $(QEMU_DIR)/root/usr/bin/qemu-i386
 QEMU_APT        := -o Dir::Etc::sourcelist=$(QEMU_DIR)/sources.list -o Dir::Etc::sourceparts=- \
                    -o Dir::State::Lists=$(QEMU_DIR)/lists -o Dir::Cache=$(QEMU_DIR)/apt-cache
-I386_NATIVE_ONLY := weighin/(cmd/weighctl|systemd|internal/(publish|registry|station))$$
+I386_NATIVE_ONLY := weighin/(cmd/weighctl|systemd|internal/(offsite|publish|registry|station))$$
 
 i386-mode: ## print how this machine runs 386 binaries: native, or qemu (qemu-i386-static)
 	@if [ "$(I386_PROBE)" = "$(CACHE)/probe386/probe" ] && [ ! -x "$(I386_PROBE)" ]; then \
@@ -184,7 +197,7 @@ test-make: ## the Makefile's detection logic and tree/style gates (.ci/makefile_
 test-arm: deps ## the drivers' and pure packages' tests as linux/arm GOARM=6 (Pi Zero) under qemu-arm
 	$(tier-start)
 	GOARCH=arm GOARM=6 $(GO) test -count=1 -timeout 15m -exec /usr/bin/qemu-arm-static \
-	  $$($(GO) list ./drivers/... ./internal/... | grep -v -E 'internal/(publish|registry|station|export)|kerneltest|/bench|gentraces|genlabels')
+	  $$($(GO) list ./drivers/... ./internal/... | grep -v -E 'internal/(offsite|publish|registry|station|export)|kerneltest|/bench|gentraces|genlabels')
 	$(tier-end)
 
 test-bench: ## every benchmark once, so none rots
@@ -202,7 +215,7 @@ test-install: deps ## install.sh inside a Debian bookworm root made by debootstr
 	$(GO) test -tags rootfs -count=1 -v -timeout 10m ./deploy/
 	$(tier-end)
 
-bench: bench-weighing bench-recorder bench-mqtt bench-weighd bench-export ## all figures for docs/PERFORMANCE.md
+bench: bench-weighing bench-recorder bench-mqtt bench-weighd bench-export bench-offsite ## all figures for docs/PERFORMANCE.md
 
 bench-weighing: ## pipeline vs naive moving average: real recordings (../shared/real-traces), model A, model B, sigma-3 g cell, hold-out
 	$(GO) run ./internal/weighing/benchweigh -traces testdata/traces
@@ -218,6 +231,9 @@ bench-weighd: ## weighd --sim at 720p30: CPU capturing/recording, RSS, start-up,
 
 bench-export: deps ## MP4 export of a 60 s 720p30 recording, each preset vs the same bare ffmpeg command
 	$(GO) run ./internal/export/benchexport
+
+bench-offsite: deps ## upload of a 200 MB bundle to versitygw on loopback vs s3cmd put of the same files; CPU per GB
+	$(GO) run ./internal/offsite/benchoffsite -versitygw $(VERSITYGW_DIR)/versitygw
 
 demo: ## the whole flow on simulated hardware (needs only Go): builds bin/weighd and bin/weighctl, runs weighctl demo
 	@mkdir -p $(BIN)

@@ -38,6 +38,7 @@ type Config struct {
 	Retention Retention `yaml:"retention"`
 	Trust     Trust     `yaml:"trust"`
 	Export    Export    `yaml:"export"`
+	Offsite   Offsite   `yaml:"offsite"`
 }
 
 // Default returns the configuration weighd uses when a key is absent.
@@ -58,6 +59,7 @@ func Default() Config {
 		Retention: defaultRetention(),
 		Trust:     defaultTrust(),
 		Export:    defaultExport(),
+		Offsite:   defaultOffsite(),
 	}
 }
 
@@ -127,6 +129,7 @@ func (c Config) Validate() error {
 	c.Retention.validate(&p)
 	c.Trust.validate(&p)
 	c.Export.validate(&p)
+	c.Offsite.validate(&p)
 	if len(p.errs) == 0 {
 		return nil
 	}
