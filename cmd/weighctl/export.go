@@ -81,15 +81,21 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	dir := b.Dir
-	// weighd shares the state directory: an export is bound to its bundle
-	// while no session is being sealed.
-	var st api.Status
-	if err := c.client().Status(ctx, &st); err == nil && slices.Contains([]string{"starting", "recording", "sealing"}, st.SessionState) {
-		return c.fail(exitProblem, "weighd is %s a session; export when it has finished", st.SessionState)
-	}
 	if *out != "" {
 		if st, err := os.Stat(*out); err != nil || !st.IsDir() {
 			return fail(exitUsage, fmt.Errorf("--out %s is not a directory", *out))
+		}
+	}
+	// While weighd runs, a bundle of its state directory is exported by
+	// weighd (its queue pauses for recordings, and its store writes the
+	// addendum); weighctl writes directly only when weighd is stopped.
+	var st api.Status
+	if err := c.client().Status(ctx, &st); err == nil {
+		if filepath.Dir(dir) == filepath.Join(st.StateDir, evidence.SessionsDir) {
+			return exportThroughAPI(ctx, c, filepath.Base(dir), *preset, *out, *jsonOut, stdout, stderr)
+		}
+		if slices.Contains([]string{"starting", "recording", "sealing"}, st.SessionState) {
+			return c.fail(exitProblem, "weighd is %s a session; export when it has finished", st.SessionState)
 		}
 	}
 	zone, err := cfg.Export.Location()
@@ -176,6 +182,71 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stdout, f.Path)
 	}
 	return exitOK
+}
+
+// exportThroughAPI asks weighd for the export and waits for it, drawing
+// the progress weighd's status reports.
+func exportThroughAPI(ctx context.Context, c *cli, session, preset, out string, jsonOut bool, stdout, stderr io.Writer) int {
+	cl := c.client()
+	bar := newProgressBar(stderr)
+	pctx, stopPoll := context.WithCancel(ctx)
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case <-t.C:
+			}
+			var st api.Status
+			if cl.Status(pctx, &st) == nil && st.Exports.Session == session && st.Exports.Preset == preset && st.Exports.State == "running" {
+				bar.update(statusProgress(st.Exports))
+			}
+		}
+	}()
+	var res api.ExportResult
+	err := cl.Export(ctx, session, preset, &res)
+	stopPoll()
+	<-polled
+	bar.finish()
+	if err != nil {
+		return c.fail(exitProblem, "%v", err)
+	}
+	for i, f := range res.Files {
+		if out == "" {
+			continue
+		}
+		dst := filepath.Join(out, res.SessionID+"-"+f.Name)
+		if err := copyFile(f.Path, dst); err != nil {
+			return c.fail(exitProblem, "%v", err)
+		}
+		res.Files[i].Path = dst
+	}
+	if jsonOut {
+		writeJSON(stdout, res)
+		return exitOK
+	}
+	if res.Split != "" {
+		fmt.Fprintf(stderr, "weighctl export: split: %s\n", res.Split)
+	}
+	for _, f := range res.Files {
+		fmt.Fprintln(stdout, f.Path)
+	}
+	return exitOK
+}
+
+// statusProgress is weighd's export progress as the bar takes it: a time
+// axis whose length gives back weighd's percent and ETA at its speed.
+func statusProgress(x api.ExportStatus) export.Progress {
+	total := 100.0
+	if left := 1 - x.Percent/100; left > 0 && x.Speed > 0 && x.ETAS > 0 {
+		total = x.ETAS * x.Speed / left
+	}
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	return export.Progress{Part: x.Part, Parts: x.Parts, Done: sec(total * x.Percent / 100), Total: sec(total), Speed: x.Speed}
 }
 
 // copyFile copies src to a new file dst (never over an existing one),

@@ -198,6 +198,14 @@ func (c *Client) Command(ctx context.Context, name, value string, v any) error {
 	return c.do(ctx, http.MethodPost, "/v1/cmd/"+name, body, v)
 }
 
+// Export asks weighd to export session with preset and waits, without the
+// client's timeout (an export takes minutes; ctx bounds it), for the files.
+func (c *Client) Export(ctx context.Context, session, preset string, v any) error {
+	body, _ := json.Marshal(Request{Value: session})
+	long := &Client{socket: c.socket, hc: &http.Client{Transport: c.hc.Transport}}
+	return long.do(ctx, http.MethodPost, "/v1/cmd/"+CmdExport+"?"+url.Values{"preset": {preset}}.Encode(), body, v)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, body []byte, v any) error {
 	var rd io.Reader
 	if body != nil {

@@ -42,6 +42,8 @@ type Status struct {
 	// Timestamps is the RFC 3161 token queue (trust.tsa_urls): state and
 	// backlog.
 	Timestamps *timestamp.Status `json:"timestamps,omitempty"`
+	// Exports is the MP4 export queue (weighctl export through weighd).
+	Exports ExportStatus `json:"exports"`
 
 	Scale  ScaleStatus  `json:"scale"`
 	Camera CameraStatus `json:"camera"`
@@ -117,6 +119,52 @@ const (
 	// CmdSimPress (--sim only) presses the virtual button; value "short"
 	// (default) or "long".
 	CmdSimPress = "sim_press"
+	// CmdExport queues an MP4 export of a sealed session (value: the
+	// session id, the bundle's directory name; query preset: chat, phone
+	// or full) and answers when it is bound to the bundle, with an
+	// ExportResult. Exports pause while a recording runs.
+	CmdExport = "export"
 	// CmdSessions lists the session index (GET /v1/sessions).
 	CmdSessions = "sessions"
 )
+
+// ExportStatus is weighd's export queue.
+type ExportStatus struct {
+	// State is off (ffmpeg missing: Reason says which package), idle,
+	// running or paused (a recording is running).
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+	// Session and Preset name the export running or paused; Percent,
+	// Speed and ETAS are ffmpeg's progress of it.
+	Session string  `json:"session,omitempty"`
+	Preset  string  `json:"preset,omitempty"`
+	Part    int     `json:"part,omitempty"`
+	Parts   int     `json:"parts,omitempty"`
+	Percent float64 `json:"percent,omitempty"`
+	Speed   float64 `json:"speed,omitempty"`
+	ETAS    float64 `json:"eta_s,omitempty"`
+	// Done counts the exports finished since weighd started, Failed those
+	// that failed.
+	Done   int `json:"done"`
+	Failed int `json:"failed"`
+}
+
+// ExportFile is one MP4 of a finished export, in its bundle.
+type ExportFile struct {
+	Path   string `json:"path"`
+	Name   string `json:"name"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// ExportResult is the answer to CmdExport.
+type ExportResult struct {
+	SessionID string       `json:"session_id"`
+	Preset    string       `json:"preset"`
+	Files     []ExportFile `json:"files"`
+	// Addendum is the signed addendum that binds the files, empty when
+	// the export had been bound earlier.
+	Addendum string `json:"addendum,omitempty"`
+	// Split says why the export is in parts.
+	Split string `json:"split,omitempty"`
+}

@@ -460,6 +460,7 @@ func (l *loopState) begin(eff session.StartRecording) {
 	cur.start, cur.synced, cur.t0 = eff.SessionStart, clockSynced(), l.last.T
 	cur.started = make(chan error, 1)
 	cur.label = make(chan labelResult, 1)
+	s.exports.pause() // exports never run while recording; leave resumes them
 	fail := func(err error) {
 		s.log.Error("cannot start recording", "err", err)
 		cur.started <- err
@@ -525,6 +526,7 @@ func (l *loopState) trySeal() {
 func (l *loopState) leave() {
 	s, cur := l.s, l.cur
 	l.cur = nil
+	s.exports.resume()
 	l.label.Stop()
 	closeWeightLog(cur)
 	if cur.es == nil {

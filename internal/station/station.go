@@ -114,6 +114,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	st := newStation(cfg, log, hw, store, reg, rec)
 	st.tsq = tsq
+	st.exports = openExporter(cfg, store, st.stamp, log.With("component", "export"))
 	st.started, st.mqttURL, st.embedded = start, mqttCfg.Broker, embedded
 	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version))
 	if err != nil {
@@ -139,6 +140,7 @@ func Run(ctx context.Context, opts Options) error {
 	})
 	g.Go(func() error { return runWatchdog(gctx, st.alive, log) })
 	g.Go(func() error { return tsq.Run(gctx) })
+	g.Go(func() error { return st.exports.run(gctx) })
 	st.run(gctx, g)
 
 	log.Info("weighd ready", "sim", st.sim, "socket", cfg.API.Socket, "mqtt", mqttCfg.Broker,
@@ -283,9 +285,11 @@ type Station struct {
 	// tsq asks timestamp authorities for tokens over sealed bundles and
 	// their addenda (nil in tests that have none).
 	tsq *timestamp.Queue
-	reg *registry.DB
-	hw  *hardware
-	rec *recorder.Recorder
+	// exports is the MP4 export queue (nil in tests that have none).
+	exports *exporter
+	reg     *registry.DB
+	hw      *hardware
+	rec     *recorder.Recorder
 	// pub is the MQTT publisher (nil in tests); results and live are what
 	// the session needs of it.
 	pub      *publish.Publisher

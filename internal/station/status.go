@@ -154,6 +154,10 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 		ts := s.tsq.Status()
 		st.Timestamps = &ts
 	}
+	st.Exports = api.ExportStatus{State: "off", Reason: "no export queue"}
+	if s.exports != nil {
+		st.Exports = s.exports.statusNow()
+	}
 	// The camera is connected while the reconnector's source delivers:
 	// frames came since the last loss, and recently.
 	rs := s.recon.Stats()
@@ -185,6 +189,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			f.Since = t
 		}
 		return s.reg.Sessions(ctx, f)
+	case api.CmdExport:
+		return s.exportCmd(ctx, value, q["preset"])
 	case api.CmdCalibrateZero:
 		return nil, s.scaleDo(ctx, "zero", 0)
 	case api.CmdCalibrateSpan:

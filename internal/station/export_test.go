@@ -1,0 +1,142 @@
+package station_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"weighin/internal/api"
+	"weighin/internal/export"
+)
+
+// buildWeighctl builds cmd/weighctl once per test binary.
+var buildWeighctl = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "weighctl-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "weighctl")
+	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/weighctl").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build weighctl: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// TestExportThroughWeighd: `weighctl export` of a sealed session goes
+// through weighd's API while weighd runs; a recording that starts pauses
+// the export (the real ffmpeg is stopped) and it finishes after the
+// session; the export is bound by a signed addendum that `weighctl verify`
+// accepts.
+func TestExportThroughWeighd(t *testing.T) {
+	t.Parallel()
+	ctl, err := buildWeighctl()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mq, _ := startMosquitto(t)
+	// 720p and libx264's slow preset keep the export running for seconds,
+	// long enough for a recording to start in the middle of it.
+	d := newDaemon(t, mq.URL(), "export:\n  encoder: libx264\n  x264_preset: slow\n")
+	conf := strings.Replace(mustRead(t, d.conf), "  width: 320\n  height: 240\n  fps: 15\n", "  width: 1280\n  height: 720\n  fps: 30\n", 1)
+	if err := os.WriteFile(d.conf, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	if st := d.status(); st.Exports.State != "idle" {
+		t.Fatalf("exports %+v, want idle (ffmpeg is installed)", st.Exports)
+	}
+	first := d.session(1200, 6*time.Second)
+	bundle := filepath.Join(d.state, first.Bundle)
+
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(ctl, "export", "--config", d.conf, first.SessionID)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	d.waitFor("the export running", 60*time.Second, func(s api.Status) bool {
+		return s.Exports.State == "running" && s.Exports.Session == first.SessionID && s.Exports.Percent > 0
+	})
+
+	// A recording starts: the export pauses for it.
+	d.do(api.CmdSimPlace, "900")
+	d.waitFor("a stable weight", 15*time.Second, func(s api.Status) bool {
+		return s.WeightState == "stable" && math.Abs(s.WeightG-900) < 3
+	})
+	d.do(api.CmdSimPress, "short")
+	d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording })
+	st := d.waitFor("the export paused", 5*time.Second, func(s api.Status) bool { return s.Exports.State == "paused" })
+	pausedAt := st.Exports.Percent
+	d.recordFor(2 * time.Second)
+	if st := d.status(); st.Exports.State != "paused" || st.Exports.Percent != pausedAt || st.Exports.Done != 0 {
+		t.Errorf("during the recording the export went on: %+v (paused at %.1f %%)", st.Exports, pausedAt)
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("weighctl export ended during the recording: %v\n%s", err, stderr.String())
+	default:
+	}
+	before := d.status().LastResult.SessionID
+	d.do(api.CmdSimPress, "long")
+	d.waitFor("the second session sealed", 30*time.Second, func(s api.Status) bool {
+		return s.LastResult != nil && s.LastResult.SessionID != before && s.SessionState != "sealing"
+	})
+
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("weighctl export: %v\n%s\nweighd:\n%s", err, stderr.String(), d.logText())
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatalf("the export did not finish after the session\n%s", d.logText())
+	}
+	if got, want := strings.TrimSpace(stdout.String()), filepath.Join(bundle, "export-chat.mp4"); got != want {
+		t.Errorf("weighctl export printed %q, want %q", got, want)
+	}
+	if log := d.logText(); !strings.Contains(log, "export paused for a recording") {
+		t.Errorf("weighd's log does not show the pause:\n%s", log)
+	}
+	if st := d.status(); st.Exports.Done != 1 || st.Exports.Failed != 0 || st.Exports.State != "idle" {
+		t.Errorf("exports after: %+v", st.Exports)
+	}
+	adds, _ := filepath.Glob(filepath.Join(bundle, "addendum-*-"+export.RecordKind+".json"))
+	if len(adds) != 1 {
+		t.Fatalf("export addenda %v, want one", adds)
+	}
+	if _, err := os.Stat(export.WorkDirFor(d.state, first.SessionID, "chat")); !os.IsNotExist(err) {
+		t.Errorf("the work directory is left: %v", err)
+	}
+	out, err := exec.Command(ctl, "verify", "--config", d.conf, bundle).CombinedOutput()
+	if err != nil {
+		t.Errorf("weighctl verify of the exported bundle: %v\n%s", err, out)
+	}
+	// Asked again, weighd answers with the files it has.
+	var res api.ExportResult
+	if err := d.client.Export(context.Background(), first.SessionID, "chat", &res); err != nil || len(res.Files) != 1 {
+		t.Errorf("export again: %+v, %v", res, err)
+	}
+	if err := d.client.Export(context.Background(), first.SessionID, "huge", &res); err == nil || !strings.Contains(err.Error(), "huge") {
+		t.Errorf("export with a bad preset: %v", err)
+	}
+	d.stop()
+}
+
+func mustRead(t *testing.T, p string) string {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
