@@ -62,7 +62,7 @@ func seal(t *testing.T, store *evidence.Store, n int, synced bool) string {
 	if err := os.WriteFile(filepath.Join(s.Dir(), "weight.csv"), fmt.Appendf(nil, "t_ms,raw,grams,stable\n0,%d,0.00,1\n", 8000+n), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Seal(result.Result{Verdict: result.VerdictMatch, Continuity: result.Continuity{Frames: 31, DurationS: 3, MeanFPS: 10, MaxGapMS: 100}})
+	res, err := s.Seal(result.Result{Verdict: result.VerdictMatch, StopReason: result.StopButton, Continuity: result.Continuity{Frames: 31, DurationS: 3, MeanFPS: 10, MaxGapMS: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestTwentySealsOfflineThenOnline(t *testing.T) {
 	if rec.count() != 0 {
 		t.Fatalf("%d tokens while the TSA was unreachable", rec.count())
 	}
-	tsa.up(t)
+	tsa.Up(t)
 	q.Retry()
 	waitFor(t, "20 tokens", func() bool { return rec.count() == 20 })
 	waitFor(t, "an idle queue", func() bool { return q.Status().State == "idle" })
@@ -214,7 +214,7 @@ func TestTwentySealsOfflineThenOnline(t *testing.T) {
 			t.Errorf("%s: notes %q do not say %q", filepath.Base(b), r.Notes, wantNote)
 		}
 	}
-	if n := tsa.h.requests.Load(); n != 20 {
+	if n := tsa.Requests(); n != 20 {
 		t.Errorf("the TSA answered %d requests, want 20 (one per token)", n)
 	}
 	left, _ := os.ReadDir(filepath.Join(state, Dir, "queue"))
@@ -227,7 +227,7 @@ func TestTwentySealsOfflineThenOnline(t *testing.T) {
 // kept across a restart and recorded without asking the TSA again.
 func TestKeptAnswerSurvivesRestart(t *testing.T) {
 	tsa := newTSAServer(t, "tsaA")
-	tsa.up(t)
+	tsa.Up(t)
 	state := t.TempDir()
 	store := openStore(t, state)
 	rec := &recorder{fail: 1}
@@ -251,7 +251,7 @@ func TestKeptAnswerSurvivesRestart(t *testing.T) {
 	}
 	running(t, q)
 	waitFor(t, "the token", func() bool { return rec.count() == 1 })
-	if n := tsa.h.requests.Load(); n != 1 {
+	if n := tsa.Requests(); n != 1 {
 		t.Errorf("the TSA was asked %d times, want once", n)
 	}
 	if out, err := opensslVerify(t, b, evidence.SumsFile, TokenName(evidence.SumsFile), "rootA"); err != nil {
@@ -264,9 +264,9 @@ func TestKeptAnswerSurvivesRestart(t *testing.T) {
 func TestTSAsInOrder(t *testing.T) {
 	dead := newTSAServer(t, "tsaA")
 	untrusted := newTSAServer(t, "tsaB")
-	untrusted.up(t)
+	untrusted.Up(t)
 	good := newTSAServer(t, "tsaA")
-	good.up(t)
+	good.Up(t)
 	state := t.TempDir()
 	store := openStore(t, state)
 	rec := &recorder{}
@@ -283,8 +283,8 @@ func TestTSAsInOrder(t *testing.T) {
 	if got := rec.bodies[0].TSAURL; got != good.URL() {
 		t.Errorf("token from %s, want the third TSA %s", got, good.URL())
 	}
-	if untrusted.h.requests.Load() != 1 {
-		t.Errorf("untrusted TSA asked %d times, want 1", untrusted.h.requests.Load())
+	if untrusted.Requests() != 1 {
+		t.Errorf("untrusted TSA asked %d times, want 1", untrusted.Requests())
 	}
 }
 
@@ -292,7 +292,7 @@ func TestTSAsInOrder(t *testing.T) {
 // the request goes to failed/ with its reason and the queue goes on.
 func TestGivenUp(t *testing.T) {
 	tsa := newTSAServer(t, "tsaA")
-	tsa.up(t)
+	tsa.Up(t)
 	state := t.TempDir()
 	store := openStore(t, state)
 	rec := &recorder{}
@@ -354,7 +354,7 @@ func TestOff(t *testing.T) {
 // asked again; leftovers of interrupted writes are removed at Open.
 func TestDamagedKeptAnswer(t *testing.T) {
 	tsa := newTSAServer(t, "tsaA")
-	tsa.up(t)
+	tsa.Up(t)
 	state := t.TempDir()
 	store := openStore(t, state)
 	rec := &recorder{}
@@ -378,7 +378,7 @@ func TestDamagedKeptAnswer(t *testing.T) {
 	}
 	running(t, q)
 	waitFor(t, "the token", func() bool { return rec.count() == 1 })
-	if n := tsa.h.requests.Load(); n != 1 {
+	if n := tsa.Requests(); n != 1 {
 		t.Errorf("TSA asked %d times, want 1", n)
 	}
 	if out, err := opensslVerify(t, b, evidence.SumsFile, TokenName(evidence.SumsFile), "rootA"); err != nil {
