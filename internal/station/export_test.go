@@ -15,6 +15,8 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/export"
+	"weighin/internal/timestamp"
+	"weighin/internal/timestamp/tsatest"
 )
 
 // buildWeighctl builds cmd/weighctl once per test binary.
@@ -139,4 +141,56 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestTimestampsThroughWeighd: with trust.tsa_urls set to a real `openssl
+// ts -reply` TSA over HTTP, a session sealed by weighd gets SHA256SUMS.tsr,
+// and an export made through weighd gets a token for its addendum; each
+// passes `openssl ts -verify` as a seller runs it.
+func TestTimestampsThroughWeighd(t *testing.T) {
+	t.Parallel()
+	tsa := tsatest.NewServer(t, "tsaA")
+	tsa.Up(t)
+	root := filepath.Join(tsatest.PKI(t), "rootA.pem")
+	mq, _ := startMosquitto(t)
+	d := newDaemon(t, mq.URL(), fmt.Sprintf("trust:\n  tsa_urls: [%q]\n  tsa_ca_file: %s\nexport:\n  encoder: libx264\n", tsa.URL(), root))
+	d.start()
+	r := d.session(1500, 2*time.Second)
+	bundle := filepath.Join(d.state, r.Bundle)
+	sellerVerify := func(data string) {
+		t.Helper()
+		tok := timestamp.TokenName(data)
+		if !poll(30*time.Second, func() bool { _, err := os.Stat(filepath.Join(bundle, tok)); return err == nil }) {
+			t.Fatalf("no %s in the bundle; status %+v\n%s", tok, d.status().Timestamps, d.logText())
+		}
+		cmd := exec.Command("openssl", "ts", "-verify", "-data", data, "-in", tok, "-CAfile", root)
+		cmd.Dir = bundle
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verification: OK") {
+			t.Errorf("openssl ts -verify -data %s -in %s: %v\n%s", data, tok, err, out)
+		}
+	}
+	sellerVerify("SHA256SUMS")
+	if _, err := os.Stat(filepath.Join(bundle, timestamp.ChainName("SHA256SUMS"))); err != nil {
+		t.Errorf("the TSA's chain beside the token: %v", err)
+	}
+
+	var res api.ExportResult
+	if err := d.client.Export(context.Background(), r.SessionID, "chat", &res); err != nil {
+		t.Fatalf("export: %v\n%s", err, d.logText())
+	}
+	if res.Addendum == "" || len(res.Files) != 1 {
+		t.Fatalf("export result %+v", res)
+	}
+	sellerVerify(res.Addendum)
+	if n := tsa.Requests(); n != 2 {
+		t.Errorf("the TSA got %d requests, want 2 (the seal, the export's addendum; none for the tokens)", n)
+	}
+	ctl, err := buildWeighctl()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(ctl, "verify", "--config", d.conf, bundle).CombinedOutput(); err != nil {
+		t.Errorf("weighctl verify: %v\n%s", err, out)
+	}
+	d.stop()
 }

@@ -33,9 +33,14 @@ func openStamper(cfg config.Config, store *evidence.Store, log *slog.Logger) (*t
 
 // stamp asks for a token over a bundle's file: SHA256SUMS after a seal, an
 // addendum's document after it (timestamp.Stamps decides which kinds).
+// bundleDir is absolute or, as a result's Bundle, relative to the state
+// directory.
 func (s *Station) stamp(bundleDir, name string) {
 	if s.tsq == nil || bundleDir == "" {
 		return
+	}
+	if !filepath.IsAbs(bundleDir) {
+		bundleDir = filepath.Join(s.cfg.StateDir, bundleDir)
 	}
 	if err := s.tsq.Enqueue(bundleDir, name); err != nil {
 		s.log.Warn("queue a timestamp request", "bundle", filepath.Base(bundleDir), "file", name, "err", err)
