@@ -227,6 +227,11 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 	}
 	if _, err := export.FindTools(cfg.Export.FFmpeg, cfg.Export.FFprobe); err != nil {
 		add("WARN", "ffmpeg", err.Error(), "sudo apt install ffmpeg (weighctl export needs it)")
+	} else if running && st.Exports.State == "off" {
+		add("WARN", "exports", "weighd's export queue is off: "+st.Exports.Reason, "install ffmpeg and restart weighd")
+	}
+	if status, detail, fix := offsiteCheck(cfg, running, st); status != "" {
+		add(status, "offsite", detail, fix)
 	}
 
 	keyPath := filepath.Join(cfg.StateDir, evidence.KeyFile)
@@ -324,4 +329,24 @@ func probeCamera(c config.Camera) (string, bool, error) {
 	}
 	_, mjpeg := caps.Sizes[camera.FormatMJPEG]
 	return fmt.Sprintf("%s: %s; would use %s", c.Device, strings.Join(parts, "; "), m), mjpeg, nil
+}
+
+// offsiteCheck reports the off-site copies: off, or weighd's replicator's
+// backlog and problems.
+func offsiteCheck(cfg config.Config, running bool, st api.Status) (status, detail, fix string) {
+	if !cfg.Offsite.Enabled() {
+		return "ok", "off (offsite.endpoint is empty): bundles live only on this card", ""
+	}
+	where := cfg.Offsite.Endpoint + " bucket " + cfg.Offsite.Bucket
+	switch {
+	case !running:
+		return "ok", "on, to " + where + " (weighd not running)", ""
+	case st.Offsite == nil:
+		return "WARN", "configured for " + where + " but weighd does not replicate", "restart weighd"
+	case st.Offsite.LastError != "" && st.Offsite.ConsecutiveFailures > 0:
+		return "WARN", fmt.Sprintf("%s: %d object(s) not verified yet; last error: %s", where, st.Offsite.BacklogObjects, st.Offsite.LastError), "check the store, the bucket and offsite.credentials_file"
+	case len(st.Offsite.Problems) > 0:
+		return "WARN", fmt.Sprintf("%s: %d object(s) failed or in conflict (the store holds other content)", where, len(st.Offsite.Problems)), "weighctl status --json lists them under offsite.problems"
+	}
+	return "ok", fmt.Sprintf("%s: %d object(s) verified, backlog %d", where, st.Offsite.Objects["verified"], st.Offsite.BacklogObjects), ""
 }

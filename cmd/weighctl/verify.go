@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"weighin/internal/evidence"
+	"weighin/internal/identity"
+	"weighin/internal/offsite"
 	"weighin/internal/recorder"
 	"weighin/internal/result"
 	"weighin/internal/timestamp"
@@ -16,13 +18,19 @@ import (
 
 const verifyUsage = `usage: weighctl verify [flags] BUNDLE...
        weighctl verify --chain [flags] DIR
+       weighctl verify --offsite [flags] SESSION...
 
 Checks evidence bundles offline: the manifest's signature, every file's size
 and SHA-256, SHA256SUMS, outcome addenda, tombstones, the links to the
 neighbouring bundles on disk, and the continuity of the recording (the
 statistics in the manifest, and a fresh analysis of the video files).
 --chain checks every bundle of DIR (a state directory or its sessions/)
-and the hash chain through them, tombstones included.
+and the hash chain through them, tombstones included. --offsite reads each
+SESSION (its id, as the bundle's directory name) back from the off-site
+store of offsite.* in the configuration, for the station's effective id,
+and checks it the same way (timestamp tokens and the links to its
+neighbours in the store included), adding a problem for every object whose
+bytes differ from the SHA-256 the store recorded at upload.
 
 Without --key or --fingerprint the key is the one in the manifests (and the
 state directory's station_ed25519.pub when the bundles are in one): compare
@@ -41,6 +49,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	keyFile := c.String("key", "", "accept only the key in this file (.pub, authorized_keys or allowed_signers line)")
 	fingerprint := c.String("fingerprint", "", "accept only the key with this fingerprint (SHA256:…, as published with the results)")
 	head := c.String("head", "", "with --chain: the chain head published last; the newest manifest must match it")
+	fromStore := c.Bool("offsite", false, "verify SESSION... from the off-site store (offsite.* of the configuration)")
 	noVideo := c.Bool("no-video", false, "do not re-analyse the video files")
 	gap := c.Duration("gap-threshold", 0, "gap threshold for the video re-analysis (default: recorder.gap_threshold of the configuration)")
 	paths, code, done := c.parse(args)
@@ -64,6 +73,43 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *gap == 0 {
 		*gap = c.cfg.Recorder.GapThreshold
 	}
+	// --offsite: each session is read back from the store into a
+	// temporary directory (with its neighbours' manifests) and verified
+	// there as a local bundle; the store's own checksum problems are added.
+	var storeProblems map[string][]evidence.Problem
+	storeNames := map[string]string{}
+	if *fromStore {
+		if *chain {
+			return c.fail(exitUsage, "--offsite verifies sessions, not --chain")
+		}
+		if !c.cfg.Offsite.Enabled() {
+			return c.fail(exitUsage, "--offsite: offsite.endpoint is not set in the configuration")
+		}
+		id, err := identity.Peek(c.cfg.StateDir, c.cfg.StationID)
+		if err != nil {
+			return c.fail(exitUsage, "--offsite: station id: %v", err)
+		}
+		store, err := offsite.StoreFromConfig(c.cfg)
+		if err != nil {
+			return c.fail(exitUsage, "--offsite: %v", err)
+		}
+		tmp, err := os.MkdirTemp("", "weighctl-offsite-*")
+		if err != nil {
+			return c.fail(exitProblem, "%v", err)
+		}
+		defer os.RemoveAll(tmp)
+		storeProblems = map[string][]evidence.Problem{}
+		for i, session := range paths {
+			parent := filepath.Join(tmp, fmt.Sprint(i))
+			dir, problems, err := offsite.FetchBundle(ctx, store, id.ID, session, parent)
+			if err != nil {
+				return c.fail(exitProblem, "--offsite %s: %v", session, err)
+			}
+			paths[i] = dir
+			storeProblems[dir] = problems
+			storeNames[dir] = "s3://" + store.Bucket() + "/" + store.SessionPrefix(id.ID, session)
+		}
+	}
 
 	opts := evidence.VerifyOptions{Fingerprint: *fingerprint}
 	keySource := ""
@@ -77,6 +123,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		keySource = "--key " + *keyFile
 	case *fingerprint != "":
 		keySource = "--fingerprint " + *fingerprint
+	case *fromStore:
+		// The key of this station's state directory, when there is one.
+		if k, err := evidence.ReadKeyFile(filepath.Join(c.cfg.StateDir, evidence.PublicKeyFile)); err == nil {
+			opts.Key = k
+			keySource = filepath.Join(c.cfg.StateDir, evidence.PublicKeyFile)
+		}
 	default:
 		if p := evidence.StationKeyFor(paths[0], *chain); p != "" {
 			if k, err := evidence.ReadKeyFile(p); err == nil {
@@ -135,6 +187,16 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		for _, n := range tr.Notes {
 			b.Notes = append(b.Notes, "timestamp: "+n)
+		}
+	}
+	for _, b := range out.Bundles {
+		if name, ok := storeNames[b.Bundle]; ok {
+			b.Problems = append(b.Problems, storeProblems[b.Bundle]...)
+			if tr := out.Timestamps[b.Bundle]; tr != nil {
+				delete(out.Timestamps, b.Bundle)
+				out.Timestamps[name] = tr
+			}
+			b.Bundle = name
 		}
 	}
 	out.OK = true

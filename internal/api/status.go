@@ -1,6 +1,7 @@
 package api
 
 import (
+	"weighin/internal/offsite"
 	"weighin/internal/result"
 	"weighin/internal/timestamp"
 )
@@ -42,6 +43,10 @@ type Status struct {
 	// Timestamps is the RFC 3161 token queue (trust.tsa_urls): state and
 	// backlog.
 	Timestamps *timestamp.Status `json:"timestamps,omitempty"`
+	// Offsite is the replicator of bundles to an S3-compatible store
+	// (offsite.endpoint): counts by state, backlog, problems; absent when
+	// off.
+	Offsite *offsite.Status `json:"offsite,omitempty"`
 	// Exports is the MP4 export queue (weighctl export through weighd).
 	Exports ExportStatus `json:"exports"`
 

@@ -573,6 +573,7 @@ func (s *Station) deliver(ctx context.Context, r result.Result, how string, labe
 		s.log.Error("queue result for MQTT", "session", r.SessionID, "err", err)
 	}
 	s.stamp(r.Bundle, evidence.SumsFile)
+	s.replicate(r.Bundle)
 	if labelJPEG != nil {
 		if err := s.results.PublishLabel(labelJPEG); err != nil {
 			s.log.Warn("publish label still", "err", err)

@@ -13,7 +13,7 @@ import (
 // (trust.tsa_urls; with none configured it contacts nothing and queues
 // nothing). A token is stored in its bundle as a timestamp addendum through
 // the evidence store.
-func openStamper(cfg config.Config, store *evidence.Store, log *slog.Logger) (*timestamp.Queue, error) {
+func openStamper(cfg config.Config, store *evidence.Store, log *slog.Logger, added func(dir string)) (*timestamp.Queue, error) {
 	roots, err := timestamp.Roots(cfg.Trust.TSACAFile)
 	if err != nil {
 		return nil, err
@@ -25,8 +25,11 @@ func openStamper(cfg config.Config, store *evidence.Store, log *slog.Logger) (*t
 			for i, f := range files {
 				af[i] = evidence.AddendumFile{Name: f.Name, Path: f.Path}
 			}
-			_, err := store.AddAddendum(dir, timestamp.Kind, body, af)
-			return err
+			if _, err := store.AddAddendum(dir, timestamp.Kind, body, af); err != nil {
+				return err
+			}
+			added(dir)
+			return nil
 		},
 	})
 }
@@ -44,5 +47,20 @@ func (s *Station) stamp(bundleDir, name string) {
 	}
 	if err := s.tsq.Enqueue(bundleDir, name); err != nil {
 		s.log.Warn("queue a timestamp request", "bundle", filepath.Base(bundleDir), "file", name, "err", err)
+	}
+}
+
+// replicate queues a bundle's new files for the off-site store (after a
+// seal and every addendum); with offsite off it does nothing. bundleDir is
+// absolute or relative to the state directory.
+func (s *Station) replicate(bundleDir string) {
+	if s == nil || s.offsite == nil || bundleDir == "" {
+		return
+	}
+	if !filepath.IsAbs(bundleDir) {
+		bundleDir = filepath.Join(s.cfg.StateDir, bundleDir)
+	}
+	if err := s.offsite.Enqueue(bundleDir); err != nil {
+		s.log.Warn("queue an off-site copy", "bundle", filepath.Base(bundleDir), "err", err)
 	}
 }

@@ -32,6 +32,8 @@ import (
 	"weighin/internal/broker"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
+	"weighin/internal/identity"
+	"weighin/internal/offsite"
 	"weighin/internal/publish"
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
@@ -63,8 +65,18 @@ func Run(ctx context.Context, opts Options) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	stationID := cfg.ResolvedStationID()
+	// The effective station id: configured, or derived once and kept in
+	// the state directory (an existing chain keeps the id it has).
+	id, err := identity.Resolve(cfg.StateDir, cfg.StationID)
+	if err != nil {
+		return fmt.Errorf("%w: station_id: %v", config.ErrInvalid, err)
+	}
+	cfg.StationID = id.ID
+	stationID := id.ID
 	log = log.With("station", stationID)
+	if id.Warning != "" {
+		log.Warn("station id may not be unique", "source", id.Source, "why", id.Warning)
+	}
 
 	var closers []func() // halted in reverse order
 	defer func() {
@@ -107,14 +119,28 @@ func Run(ctx context.Context, opts Options) error {
 		embedded = true
 	}
 
-	tsq, err := openStamper(cfg, store, log)
+	var st *Station // the token and export addenda are replicated through it
+	tsq, err := openStamper(cfg, store, log, func(dir string) { st.replicate(dir) })
 	if err != nil {
 		return fmt.Errorf("%w: trust: %v", config.ErrInvalid, err)
 	}
 
-	st := newStation(cfg, log, hw, store, reg, rec)
-	st.tsq = tsq
-	st.exports = openExporter(cfg, store, st.stamp, log.With("component", "export"))
+	// Off-site copies (offsite.endpoint; off when empty).
+	var rep *offsite.Replicator
+	if cfg.Offsite.Enabled() {
+		rep, err = offsite.Start(ctx, cfg, stationID, log.With("component", "offsite"))
+		if err != nil {
+			return fmt.Errorf("%w: offsite: %v", config.ErrInvalid, err)
+		}
+		closers = append(closers, func() { rep.Close() })
+	}
+
+	st = newStation(cfg, log, hw, store, reg, rec)
+	st.tsq, st.offsite = tsq, rep
+	st.exports = openExporter(cfg, store, func(dir, name string) {
+		st.replicate(dir)
+		st.stamp(dir, name)
+	}, log.With("component", "export"))
 	st.started, st.mqttURL, st.embedded = start, mqttCfg.Broker, embedded
 	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version))
 	if err != nil {
@@ -141,6 +167,9 @@ func Run(ctx context.Context, opts Options) error {
 	g.Go(func() error { return runWatchdog(gctx, st.alive, log) })
 	g.Go(func() error { return tsq.Run(gctx) })
 	g.Go(func() error { return st.exports.run(gctx) })
+	if rep != nil {
+		g.Go(func() error { return rep.Run(gctx) })
+	}
 	st.run(gctx, g)
 
 	log.Info("weighd ready", "sim", st.sim, "socket", cfg.API.Socket, "mqtt", mqttCfg.Broker,
@@ -285,6 +314,8 @@ type Station struct {
 	// tsq asks timestamp authorities for tokens over sealed bundles and
 	// their addenda (nil in tests that have none).
 	tsq *timestamp.Queue
+	// offsite copies bundles to an S3-compatible store (nil: off).
+	offsite *offsite.Replicator
 	// exports is the MP4 export queue (nil in tests that have none).
 	exports *exporter
 	reg     *registry.DB

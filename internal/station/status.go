@@ -154,6 +154,10 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 		ts := s.tsq.Status()
 		st.Timestamps = &ts
 	}
+	if s.offsite != nil {
+		ofs := s.offsite.Status()
+		st.Offsite = &ofs
+	}
 	st.Exports = api.ExportStatus{State: "off", Reason: "no export queue"}
 	if s.exports != nil {
 		st.Exports = s.exports.statusNow()
