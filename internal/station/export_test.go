@@ -131,6 +131,27 @@ func TestExportThroughWeighd(t *testing.T) {
 	if err := d.client.Export(context.Background(), first.SessionID, "huge", &res); err == nil || !strings.Contains(err.Error(), "huge") {
 		t.Errorf("export with a bad preset: %v", err)
 	}
+
+	// weighd killed (kill -9) in the middle of an export: the next start
+	// resumes it and binds it, with nobody waiting for it.
+	go func() { _ = d.client.Export(context.Background(), first.SessionID, "phone", nil) }()
+	d.waitFor("the phone export running", 60*time.Second, func(s api.Status) bool {
+		return s.Exports.State == "running" && s.Exports.Preset == "phone" && s.Exports.Percent > 0
+	})
+	d.kill()
+	d.start()
+	if !poll(120*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join(bundle, "addendum-*-"+export.RecordKind+".json"))
+		return len(m) == 2 && d.status().Exports.Done == 1
+	}) {
+		t.Fatalf("the export cut by kill -9 was not resumed and bound at the next start\n%s", d.logText())
+	}
+	if log := d.logText(); !strings.Contains(log, "resuming export") {
+		t.Errorf("weighd's log does not show the resumed export")
+	}
+	if out, err := exec.Command(ctl, "verify", "--config", d.conf, bundle).CombinedOutput(); err != nil {
+		t.Errorf("weighctl verify after the resumed export: %v\n%s", err, out)
+	}
 	d.stop()
 }
 
