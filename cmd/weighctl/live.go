@@ -172,6 +172,17 @@ func printStatus(w io.Writer, st api.Status) {
 		head = head[:16] + "…"
 	}
 	fmt.Fprintf(w, "key       %s, chain head %s\n", st.KeyFingerprint, yesNo(head == "", "(none)", head))
+	if x := st.Exports; x.State != "" {
+		line := x.State + suffix(": ", x.Reason)
+		if x.State == "running" || x.State == "paused" {
+			line += fmt.Sprintf(" %s %s %.0f %%", x.Session, x.Preset, x.Percent)
+		}
+		fmt.Fprintf(w, "exports   %s, %d done, %d failed\n", line, x.Done, x.Failed)
+	}
+	if o := st.Offsite; o != nil {
+		fmt.Fprintf(w, "offsite   bucket %s as %s: %d object(s) verified, backlog %d (%s), %d problem(s)%s\n", o.Bucket, o.StationID,
+			o.Objects["verified"], o.BacklogObjects, humanBytes(o.BacklogBytes), len(o.Problems), suffix(", last error: ", o.LastError))
+	}
 	if st.LastError != "" {
 		fmt.Fprintf(w, "error     %s\n", st.LastError)
 	}

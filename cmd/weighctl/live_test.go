@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"weighin/internal/api"
+	"weighin/internal/offsite"
 	"weighin/internal/registry"
 	"weighin/internal/result"
 )
@@ -223,6 +224,8 @@ func TestHelp(t *testing.T) {
 func TestStatus(t *testing.T) {
 	f, sock := startFake(t)
 	f.status.LastResult = &result.Result{SessionID: "000007-20261126T051000Z", Verdict: "underweight", Tier: 3, Bundle: "sessions/000007-20261126T051000Z"}
+	f.status.Exports = api.ExportStatus{State: "paused", Session: "000006-x", Preset: "chat", Percent: 41.6, Done: 2}
+	f.status.Offsite = &offsite.Status{Enabled: true, Bucket: "evidence", StationID: "bench", Objects: map[string]int{"verified": 9}, BacklogObjects: 2, BacklogBytes: 2048}
 	code, out, errs := runCtl(t, "status", "--socket", sock, "--config", noConfig)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -237,6 +240,8 @@ func TestStatus(t *testing.T) {
 		"storage   3.0 GiB free",
 		"clock     NOT synchronised",
 		"last      000007-20261126T051000Z: underweight, tier 3",
+		"exports   paused 000006-x chat 42 %, 2 done, 0 failed",
+		"offsite   bucket evidence as bench: 9 object(s) verified, backlog 2 (2.0 KiB), 0 problem(s)",
 	} {
 		if !strings.Contains(out, want+"") {
 			t.Errorf("status output lacks %q:\n%s", want, out)
