@@ -44,7 +44,7 @@ missing or failing, disk full); 2 usage error or no such session.
 // directory; it returns the binder and a function that releases the store.
 var exportBinder = func(cfg config.Config, stderr io.Writer) (export.Binder, func(), error) {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := evidence.Open(cfg.StateDir, log, evidence.Options{StationID: cfg.ResolvedStationID()})
+	store, err := evidence.Open(cfg.StateDir, log, evidence.Options{StationID: stationIDOf(cfg)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -392,7 +392,7 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return c.fail(exitProblem, "weighd is %s a session; record the outcome when it has finished", st.SessionState)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := evidence.Open(c.cfg.StateDir, log, evidence.Options{StationID: c.cfg.ResolvedStationID()})
+	store, err := evidence.Open(c.cfg.StateDir, log, evidence.Options{StationID: stationIDOf(c.cfg)})
 	if err != nil {
 		return c.fail(exitProblem, "%v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/identity"
 	"weighin/internal/offsite"
@@ -315,4 +316,13 @@ func printVerify(w io.Writer, out verifyOutput) {
 	}
 	fmt.Fprintf(w, "key trusted: %s\n", trust)
 	fmt.Fprintf(w, "%d bundle(s): %d failed integrity, %d with continuity findings\n", len(out.Bundles), failed, findings)
+}
+
+// stationIDOf is the station id weighd runs as: configured, or the one it
+// derived and keeps in the state directory (identity.Peek writes nothing).
+func stationIDOf(cfg config.Config) string {
+	if id, err := identity.Peek(cfg.StateDir, cfg.StationID); err == nil {
+		return id.ID
+	}
+	return cfg.ResolvedStationID()
 }
