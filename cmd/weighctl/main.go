@@ -57,6 +57,8 @@ var commands = map[string]command{
 	"doctor":       {"check GPIO, HX711, camera, broker, space, clock, calibration, key", runDoctor},
 	"sim":          {"drive weighd --sim: place GRAMS, remove, press [--long], label TRACKING", runSim},
 	"demo":         {"run the whole flow on simulated hardware and print what a user sees", runDemo},
+	"ha":           {"Home Assistant: clear removes every retained message of the station (decommissioning)", runHA},
+	"version":      {"print weighctl's version (the same as weighd --version)", runVersion},
 }
 
 func main() {
