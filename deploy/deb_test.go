@@ -299,7 +299,7 @@ func TestDebInBookwormRoot(t *testing.T) {
 	dist := in("opt/weighin-dist")
 	for src, dst := range map[string]string{
 		"install.sh": "install.sh", "weighd.yaml": "weighd.yaml", "../systemd/weighd.service": "weighd.service",
-		"udev/60-weighin.rules": "udev/60-weighin.rules",
+		"udev/60-weighin.rules":                          "udev/60-weighin.rules",
 		filepath.Join(dir, "bin-amd64-"+debV1, "weighd"): "weighd", filepath.Join(dir, "bin-amd64-"+debV1, "weighctl"): "weighctl",
 	} {
 		data, err := os.ReadFile(src)
