@@ -112,7 +112,8 @@ func TestDebInBookwormRoot(t *testing.T) {
 	lintWG.Add(1)
 	go func() {
 		defer lintWG.Done()
-		lintOut, lintErr = exec.Command("lintian", "--pedantic", "--fail-on", "error,warning,info,pedantic", "--show-overrides", v2, arm64, armhf).CombinedOutput()
+		// (--show-overrides would make lintian 2.116 fail on the overrides.)
+		lintOut, lintErr = exec.Command("lintian", "--pedantic", "--fail-on", "error,warning,info,pedantic", v2, arm64, armhf).CombinedOutput()
 	}()
 	defer lintWG.Wait()
 
@@ -186,7 +187,10 @@ func TestDebInBookwormRoot(t *testing.T) {
 	read := func(p string) string { b, _ := os.ReadFile(in(p)); return string(b) }
 	enabled := func() bool {
 		link, err := os.Readlink(in("etc/systemd/system/multi-user.target.wants/weighd.service"))
-		return err == nil && link == "/usr/lib/systemd/system/weighd.service"
+		// deb-systemd-helper names /lib/systemd/system first; bookworm's
+		// merged /usr makes it the package's /usr/lib one.
+		return err == nil && (link == "/lib/systemd/system/weighd.service" || link == "/usr/lib/systemd/system/weighd.service") &&
+			exists(strings.TrimPrefix(link, "/"))
 	}
 	key := "var/lib/weighin/station_ed25519"
 	bundle := "var/lib/weighin/sessions/000001-20260101T100000Z/manifest.json"
@@ -339,6 +343,6 @@ func TestDebInBookwormRoot(t *testing.T) {
 	if lintErr != nil {
 		t.Errorf("lintian: %v\n%s", lintErr, lintOut)
 	} else {
-		t.Logf("lintian (overrides are justified in docs/packaging.md):\n%s", lintOut)
+		t.Logf("lintian: no tag beyond the overrides justified in docs/packaging.md\n%s", lintOut)
 	}
 }
