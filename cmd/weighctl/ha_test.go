@@ -226,6 +226,14 @@ func TestHAClearEmbedded(t *testing.T) {
 	if got := retainedOn(t, port); len(got) != 0 {
 		t.Errorf("retained on the embedded broker after ha clear: %v", got)
 	}
+	// A second clear, weighd already off the broker, sweeps again.
+	retain(t, port, "weighin/hatest/export")
+	if code, out, errs := haClear(t, "--config", cfgPath, "--timeout", "10s"); code != exitOK {
+		t.Errorf("second ha clear: exit %d\n%s%s", code, out, errs)
+	}
+	if got := retainedOn(t, port); len(got) != 0 {
+		t.Errorf("retained after the second ha clear: %v", got)
+	}
 	st.stop()
 	code, out, errs = haClear(t, "--config", cfgPath, "--timeout", "5s")
 	if code != exitOK || !strings.Contains(out, "none are left to clear") {

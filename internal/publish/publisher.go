@@ -746,6 +746,11 @@ func (p *Publisher) PublishLabel(jpeg []byte) error {
 // publisher disconnects cleanly (no last will) and stays off the broker
 // until the process restarts; results wait in the durable outbox.
 func (p *Publisher) Clear(ctx context.Context) error {
+	if p.isCleared() {
+		// Off the broker already: a second clear sweeps on its own
+		// connection.
+		return ClearStation(ctx, p.cfg, p.stationID)
+	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for p.conn() == nil {
