@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Versions of the test packages: the Makefile's rule for two commits
@@ -97,21 +98,26 @@ func TestDebInBookwormRoot(t *testing.T) {
 		}
 	}
 
+	began := time.Now()
 	dir := t.TempDir()
 	v1 := buildPkg(t, dir, "amd64", "amd64", "", debV1)
 	v2 := buildPkg(t, dir, "amd64", "amd64", "", debV2)
 	arm64 := buildPkg(t, dir, "arm64", "arm64", "", debV2)
 	armhf := buildPkg(t, dir, "armhf", "arm", "6", debV2)
 
+	t.Logf("4 builds and packages: %.1f s", time.Since(began).Seconds())
 	// lintian takes long: it runs beside the dpkg tests.
 	var (
 		lintOut []byte
-		lintErr error
-		lintWG  sync.WaitGroup
+		lintErr  error
+		lintWG   sync.WaitGroup
+		lintTook time.Duration
 	)
 	lintWG.Add(1)
 	go func() {
 		defer lintWG.Done()
+		start := time.Now()
+		defer func() { lintTook = time.Since(start) }()
 		// (--show-overrides would make lintian 2.116 fail on the overrides.)
 		lintOut, lintErr = exec.Command("lintian", "--pedantic", "--fail-on", "error,warning,info,pedantic", v2, arm64, armhf).CombinedOutput()
 	}()
@@ -339,7 +345,9 @@ func TestDebInBookwormRoot(t *testing.T) {
 	}
 	evidenceKept("takeover")
 
+	t.Logf("dpkg lifecycle done at %.1f s", time.Since(began).Seconds())
 	lintWG.Wait()
+	t.Logf("lintian on 3 packages: %.1f s; whole test %.1f s", lintTook.Seconds(), time.Since(began).Seconds())
 	if lintErr != nil {
 		t.Errorf("lintian: %v\n%s", lintErr, lintOut)
 	} else {
