@@ -108,7 +108,7 @@ func TestDebInBookwormRoot(t *testing.T) {
 	t.Logf("4 builds and packages: %.1f s", time.Since(began).Seconds())
 	// lintian takes long: it runs beside the dpkg tests.
 	var (
-		lintOut []byte
+		lintOut  []byte
 		lintErr  error
 		lintWG   sync.WaitGroup
 		lintTook time.Duration
