@@ -66,6 +66,8 @@ var commands = map[string]command{
 	"sim":          {"drive weighd --sim: place GRAMS, remove, press [--long], label TRACKING", runSim},
 	"demo":         {"run the whole flow on simulated hardware and print what a user sees", runDemo},
 	"export":       {"make H.264 MP4s of SESSION with the weight, time and tracking in the picture (--preset chat|phone|full)", runExport},
+	"ha":           {"Home Assistant: clear removes every retained message of the station (decommissioning)", runHA},
+	"version":      {"print weighctl's version (the same as weighd --version)", runVersion},
 }
 
 func main() {

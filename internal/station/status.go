@@ -198,6 +198,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			return nil, fmt.Errorf("%s: %w", name, ErrNotSim)
 		}
 		return nil, s.hw.sim.Command(ctx, name, value)
+	case api.CmdHAClear:
+		return api.HAClearReply{StationID: s.stationID, Broker: s.mqttURL, Embedded: s.embedded}, s.pub.Clear(ctx)
 	case string(publish.CmdMark):
 		// The API's mark carries a free label; MQTT's is just PRESS.
 		if strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 || r == 0x7f }) || !utf8.ValidString(value) {
