@@ -37,6 +37,7 @@ type Config struct {
 	API       API       `yaml:"api"`
 	Retention Retention `yaml:"retention"`
 	Trust     Trust     `yaml:"trust"`
+	Web       Web       `yaml:"web"`
 }
 
 // Default returns the configuration weighd uses when a key is absent.
@@ -56,6 +57,7 @@ func Default() Config {
 		API:       defaultAPI(),
 		Retention: defaultRetention(),
 		Trust:     defaultTrust(),
+		Web:       defaultWeb(),
 	}
 }
 
@@ -124,6 +126,7 @@ func (c Config) Validate() error {
 	c.API.validate(&p)
 	c.Retention.validate(&p)
 	c.Trust.validate(&p)
+	c.Web.validate(&p)
 	if len(p.errs) == 0 {
 		return nil
 	}

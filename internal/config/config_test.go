@@ -56,7 +56,7 @@ func TestBadConfigs(t *testing.T) {
 		want []string // every message, in order
 	}{
 		{"unknown top key", "colour: red\n",
-			[]string{`w.yaml:1: colour: unknown key (known: api, button, camera, led, log_level, mqtt, recorder, retention, scale, session, state_dir, station_id, trust, verdict)`}},
+			[]string{`w.yaml:1: colour: unknown key (known: api, button, camera, led, log_level, mqtt, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)`}},
 		{"unknown nested key", "scale:\n  rate: 10\n  sped: 3\n",
 			[]string{`w.yaml:3: scale.sped: unknown key (known: calibration_file, dout_pin, gain, rate, read_timeout, sck_pin, stable_threshold_g, stable_threshold_pct, stable_window, warm_up, zero_band_g, zero_track_g_per_s)`}},
 		{"duplicate key", "log_level: info\nlog_level: debug\n", []string{`w.yaml:2: log_level: duplicate key`}},

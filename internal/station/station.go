@@ -44,6 +44,7 @@ import (
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
 	"weighin/internal/result"
+	"weighin/internal/web"
 )
 
 // Version is weighd's version, set at link time.
@@ -179,6 +180,11 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 
+	// The web app: the same API handler behind a login (internal/web).
+	if st.web, err = web.New(web.Options{Config: cfg.Web, StateDir: cfg.StateDir, Station: st, Log: log.With("component", "web"), Fault: st.webFault}); err != nil {
+		return err
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	// The camera, the recorder and the label goroutine outlive loop: when
 	// weighd is stopped, loop stops and seals the recording in progress
@@ -187,6 +193,7 @@ func Run(ctx context.Context, opts Options) error {
 	defer stopMedia()
 	g.Go(func() error { return api.Serve(gctx, ln, st) })
 	g.Go(func() error { return pub.Run(gctx) })
+	g.Go(func() error { return st.web.Run(gctx) })
 	g.Go(func() error { return rec.Run(mctx) })
 	g.Go(func() error { return st.runScale(gctx) })
 	g.Go(func() error { return st.runVideo(mctx) })
@@ -257,6 +264,7 @@ type Station struct {
 	pub       *publish.Publisher
 	mqttURL   string
 	embedded  bool
+	web       *web.Server
 
 	events      chan event
 	video       chan videoCmd
@@ -275,6 +283,17 @@ type Station struct {
 	status    api.Status
 	lastFrame time.Time
 	fps       float64
+}
+
+// webFault reports why the web app is off on MQTT's error topic, once the
+// publisher is connected (at start it is not yet).
+func (s *Station) webFault(reason string) {
+	go func() {
+		for i := 0; i < 120 && !s.pub.Connected(); i++ {
+			time.Sleep(500 * time.Millisecond)
+		}
+		s.pub.PublishFault("web", reason)
+	}()
 }
 
 // alive reports whether loop answers within d: the watchdog's health

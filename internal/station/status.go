@@ -155,6 +155,7 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 		st.Camera.LastErr = rs.LastErr.Error()
 	}
 	st.MQTT.Connected = s.pub.Connected()
+	st.Web = s.web.Status()
 	st.LED = s.ledPattern().String()
 	if n, err := s.pub.Outbox().Len(); err == nil {
 		st.MQTT.Pending = n
