@@ -57,6 +57,8 @@ var commands = map[string]command{
 	"doctor":       {"check GPIO, HX711, camera, broker, space, clock, calibration, key", runDoctor},
 	"sim":          {"drive weighd --sim: place GRAMS, remove, press [--long], label TRACKING", runSim},
 	"demo":         {"run the whole flow on simulated hardware and print what a user sees", runDemo},
+	"web":          {"the web app: passwd sets its password (from standard input when not a terminal)", runWeb},
+	"share":        {"a read-only, expiring link to SESSION's page and video (--ttl 7d; --list; --revoke ID)", runShare},
 }
 
 func main() {
