@@ -452,3 +452,34 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Errorf("socket sessions: %v %s", err, viaSocket)
 	}
 }
+
+// TestNonLoopbackWithoutPasswordStaysOff: weighd with web.listen on every
+// address and no password keeps the web app off, says why on its status,
+// and records; weighctl web passwd, with weighd running, turns it on.
+func TestNonLoopbackWithoutPasswordStaysOff(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	st := newStation(t, fmt.Sprintf("0.0.0.0:%d", port))
+	st.start()
+	s := st.waitFor("web disabled", 10*time.Second, func(s api.Status) bool { return s.Web.State == "disabled" })
+	if !strings.Contains(s.Web.Reason, "weighctl web passwd") || s.Web.PasswordSet {
+		t.Errorf("web status %+v", s.Web)
+	}
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+		c.Close()
+		t.Fatal("the web app listens on a non-loopback address without a password")
+	}
+	if id := st.session("YT5550001CN", 300, time.Second); id == "" {
+		t.Fatal("no session recorded")
+	}
+	st.weighctl("another good password\n", "web", "passwd", "--config", st.conf)
+	st.waitFor("web on", 10*time.Second, func(s api.Status) bool { return s.Web.State == "on" && s.Web.PasswordSet })
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/sessions", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/login" {
+		t.Errorf("/sessions without login ended at %s", resp.Request.URL)
+	}
+}

@@ -19,9 +19,18 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"weighin/internal/api"
 	"weighin/internal/config"
 )
+
+// TestMain hashes with bcrypt's minimum cost: the tests set and check
+// passwords many times, under the race detector too.
+func TestMain(m *testing.M) {
+	bcryptCost = bcrypt.MinCost
+	os.Exit(m.Run())
+}
 
 const testSession = "000001-20261201T100000Z-YT1"
 
