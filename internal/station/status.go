@@ -175,6 +175,9 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			}
 			f.Since = t
 		}
+		if err := f.Page(q); err != nil { // until, newest, limit, offset (the web app's pages)
+			return nil, err
+		}
 		return s.reg.Sessions(ctx, f)
 	case api.CmdCalibrateZero:
 		return nil, s.scaleDo(ctx, "zero", 0)

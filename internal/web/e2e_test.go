@@ -219,6 +219,10 @@ func shoot(t *testing.T, ctx context.Context, name string) {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(sz[0], sz[1], opts...), chromedp.Sleep(150*time.Millisecond)); err != nil {
 			t.Fatalf("viewport %s: %v", name, err)
 		}
+		// Phone first: nothing wider than the screen.
+		if w, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth`)); err != nil || w > float64(sz[0]) {
+			t.Errorf("%s at %dx%d: the page is %v px wide (%v)", name, sz[0], sz[1], w, err)
+		}
 		buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)

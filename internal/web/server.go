@@ -478,21 +478,27 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ls *loginSess
 		}
 	}
 	date := strings.TrimSpace(q.Get("date"))
-	var day time.Time
 	if date != "" {
-		t, err := time.Parse("2006-01-02", date)
+		day, err := time.Parse("2006-01-02", date)
 		if err != nil {
 			http.Error(w, "date: want YYYY-MM-DD", http.StatusBadRequest)
 			return
 		}
-		day = t
 		filter["since"] = date
+		filter["until"] = day.Add(24 * time.Hour).Format(time.RFC3339)
 	}
 	page, _ := strconv.Atoi(q.Get("page"))
-	if page < 1 {
+	if page < 1 || page > 1_000_000 {
 		page = 1
 	}
-	v, err := s.opt.Station.Command(r.Context(), api.CmdSessions, "", filter)
+	// One page, newest first, and one row more to know whether another
+	// page follows: the index answers in a few milliseconds however many
+	// sessions it holds.
+	ask := map[string]string{"newest": "1", "limit": strconv.Itoa(pageSize + 1), "offset": strconv.Itoa((page - 1) * pageSize)}
+	for k, v := range filter {
+		ask[k] = v
+	}
+	v, err := s.opt.Station.Command(r.Context(), api.CmdSessions, "", ask)
 	var rows []row
 	if err == nil {
 		var b []byte
@@ -504,30 +510,15 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ls *loginSess
 	if err != nil {
 		errMsg = err.Error()
 	}
-	if !day.IsZero() {
-		end := day.Add(24 * time.Hour)
-		kept := rows[:0]
-		for _, x := range rows {
-			if t, err := time.Parse(time.RFC3339, x.StartedAt); err == nil && t.Before(end) {
-				kept = append(kept, x)
-			}
-		}
-		rows = kept
+	more := len(rows) > pageSize
+	if more {
+		rows = rows[:pageSize]
 	}
-	total := len(rows)
-	// Newest first.
-	lo := total - page*pageSize
-	hi := lo + pageSize
-	lo = max(lo, 0)
-	hi = max(min(hi, total), 0)
-	var shown []row
-	for i := hi - 1; i >= lo; i-- {
-		shown = append(shown, rows[i])
-	}
+	shown := rows
 	link := func(p int) string {
 		v := url.Values{}
 		for k, x := range filter {
-			if k != "since" {
+			if k != "since" && k != "until" {
 				v.Set(k, x)
 			}
 		}
@@ -538,14 +529,14 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ls *loginSess
 		return "/sessions?" + v.Encode()
 	}
 	data := map[string]any{
-		"CSRF": ls.csrf, "Rows": shown, "Total": total, "Page": page, "Pages": (total + pageSize - 1) / pageSize,
+		"CSRF": ls.csrf, "Rows": shown, "First": (page-1)*pageSize + 1, "Last": (page-1)*pageSize + len(shown), "Page": page, "More": more,
 		"Tracking": q.Get("tracking"), "Order": q.Get("order"), "Verdict": q.Get("verdict"), "Date": date,
 		"Verdicts": []string{"match", "underweight", "overweight", "empty", "no_label_weight"}, "Error": errMsg,
 	}
 	if page > 1 {
 		data["Prev"] = link(page - 1)
 	}
-	if page*pageSize < total {
+	if more {
 		data["Next"] = link(page + 1)
 	}
 	s.render(w, "sessions.html", data)
