@@ -162,7 +162,8 @@ func Run(ctx context.Context, opts Options) error {
 		Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
 		Log:     log.With("component", "camera"),
 	}
-	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version))
+	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version),
+		publish.WithWebURL(web.PublicURL(cfg.Web)))
 	if err != nil {
 		return err
 	}

@@ -142,6 +142,16 @@ func BaseURL(c config.Web, host string) string {
 	return scheme + "://" + net.JoinHostPort(h, port)
 }
 
+// PublicURL is the base URL links and Home Assistant use: "" while the web
+// app is off (web.listen empty), else BaseURL with this machine's host name.
+func PublicURL(c config.Web) string {
+	if c.Listen == "" {
+		return ""
+	}
+	host, _ := os.Hostname()
+	return BaseURL(c, host)
+}
+
 // Loopback reports whether listen (host:port) binds only a loopback
 // address.
 func Loopback(listen string) bool {
