@@ -19,6 +19,7 @@ import (
 	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/publish"
+	"weighin/internal/web"
 )
 
 const doctorUsage = `usage: weighctl doctor [--json] [--socket PATH] [--config FILE]
@@ -240,6 +241,7 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		}
 		add("ok", "station key", keyPath+fp, "")
 	}
+	add(web.Doctor(cfg.Web, cfg.StateDir, running, st.Web))
 	return out
 }
 

@@ -156,3 +156,25 @@ func TestTrustOverrides(t *testing.T) {
 		t.Errorf("default trust.tsa_urls = %v, want none (contact nothing by default)", Default().Trust.TSAURLs)
 	}
 }
+
+func TestWebConfig(t *testing.T) {
+	good := "web:\n  listen: \":8080\"\n  url: https://weighin.lan:8080\n  tls_self_signed: true\n"
+	if _, err := Parse("w.yaml", []byte(good)); err != nil {
+		t.Fatalf("good web section: %v", err)
+	}
+	for in, want := range map[string]string{
+		"web:\n  listen: 8080\n":                                         "web.listen: must be host:port",
+		"web:\n  listen: \":99999\"\n":                                   "web.listen: port must be 1–65535",
+		"web:\n  url: ftp://x\n":                                         "web.url: must be an http:// or https:// URL",
+		"web:\n  url: http://u:p@x\n":                                    "web.url: must not carry credentials",
+		"web:\n  tls_cert: /a.pem\n":                                     "web.tls_cert: web.tls_cert and web.tls_key go together",
+		"web:\n  tls_cert: a.pem\n  tls_key: /k.pem\n":                   "web.tls_cert: must be an absolute path",
+		"web:\n  tls_cert: /a\n  tls_key: /k\n  tls_self_signed: true\n": "web.tls_self_signed: cannot be true together",
+		"web:\n  listn: x\n":                                             "web.listn: unknown key",
+	} {
+		_, err := Parse("w.yaml", []byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want %q", in, err, want)
+		}
+	}
+}

@@ -148,8 +148,12 @@ func PublicURL(c config.Web) string {
 	if c.Listen == "" {
 		return ""
 	}
-	host, _ := os.Hostname()
-	return BaseURL(c, host)
+	return BaseURL(c, hostName())
+}
+
+func hostName() string {
+	h, _ := os.Hostname()
+	return h
 }
 
 // Loopback reports whether listen (host:port) binds only a loopback
