@@ -113,7 +113,20 @@
       if (!r.ok) { alert("share: " + (await r.text())); return; }
       const s = await r.json();
       if (window.isSecureContext && navigator.share) {
-        try { await navigator.share({ title: "Weigh-in evidence " + body.dataset.session, url: s.url }); return; } catch (e) { /* fall back */ }
+        const data = { title: "Weigh-in evidence " + body.dataset.session, text: s.url, url: s.url };
+        // With the MP4 itself when the phone can take files (WhatsApp,
+        // WeChat) and it is small enough to hand over.
+        if (video && navigator.canShare) {
+          try {
+            const head = await fetch(video.currentSrc, { method: "HEAD", credentials: "same-origin" });
+            if (Number(head.headers.get("Content-Length")) < 64 << 20) {
+              const blob = await (await fetch(video.currentSrc, { credentials: "same-origin" })).blob();
+              const file = new File([blob], body.dataset.session + ".mp4", { type: "video/mp4" });
+              if (navigator.canShare({ files: [file] })) data.files = [file];
+            }
+          } catch (e) { /* the link alone */ }
+        }
+        try { await navigator.share(data); return; } catch (e) { /* fall back to the link and QR code */ }
       }
       document.getElementById("sharebox").hidden = false;
       document.getElementById("shareurl").value = s.url;
