@@ -386,6 +386,16 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Errorf("clipboard %q, claim %q", clip, claim)
 	}
 
+	// One API, two doors: /v1/sessions on the web door (logged in, from
+	// the page) answers what the unix socket answers.
+	webJSON, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/v1/sessions?tracking=YT1234567890CN").then(r => r.text())`, awaitPromise))
+	must(err)
+	var viaSocket json.RawMessage
+	must(st.client.Sessions(context.Background(), map[string]string{"tracking": "YT1234567890CN"}, &viaSocket))
+	if strings.TrimSpace(webJSON) != strings.TrimSpace(string(viaSocket)) || !strings.Contains(webJSON, id) {
+		t.Errorf("/v1/sessions: web door %s, socket %s", webJSON, viaSocket)
+	}
+
 	// The share button: a link and its QR code.
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#share")), chromedp.WaitVisible(chromedp.CSS("#shareqr"))))
 	link := str(chromedp.Value(chromedp.CSS("#shareurl")))
@@ -450,10 +460,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if l := st.weighctl("", "share", "--config", st.conf, "--list"); !strings.Contains(l, "revoked") || !strings.Contains(l, "active") {
 		t.Errorf("share --list:\n%s", l)
 	}
-	// The JSON API on the web door is the socket's: same sessions.
-	var viaSocket json.RawMessage
-	if err := st.client.Sessions(context.Background(), map[string]string{"tracking": "YT1234567890CN"}, &viaSocket); err != nil || !bytes.Contains(viaSocket, []byte(id)) {
-		t.Errorf("socket sessions: %v %s", err, viaSocket)
+	// The whole bundle as a zip needs the login.
+	if r := get(base + "/sessions/" + id + "/bundle.zip"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("bundle.zip without login: %d", r.StatusCode)
 	}
 }
 

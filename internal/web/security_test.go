@@ -1,6 +1,7 @@
 package web
 
 import (
+	"archive/zip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -501,5 +502,37 @@ func TestParseTTL(t *testing.T) {
 		if _, err := ParseTTL(in); err == nil {
 			t.Errorf("ParseTTL(%q) accepted", in)
 		}
+	}
+}
+
+func TestBundleZip(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	c := e.client()
+	e.login(c, "right password")
+	resp, body := do(t, c, "GET", e.ts.URL+"/sessions/"+testSession+"/bundle.zip", "")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("bundle.zip: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	zr, err := zip.NewReader(strings.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+	}
+	for _, want := range []string{"manifest.json", "weight.csv", "video-000.mkv", "export-phone.mp4"} {
+		if !names[testSession+"/"+want] {
+			t.Errorf("zip lacks %s: %v", want, names)
+		}
+	}
+	if names[testSession+"/leak.mp4"] {
+		t.Error("the zip followed a symlink out of the bundle")
+	}
+	// The MKV download is an attachment, with Range.
+	resp, _ = do(t, c, "GET", e.ts.URL+"/sessions/"+testSession+"/f/video-000.mkv", "", "Range", "bytes=0-9")
+	if resp.StatusCode != http.StatusPartialContent || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("mkv: %d %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
 	}
 }
