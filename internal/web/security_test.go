@@ -536,3 +536,18 @@ func TestBundleZip(t *testing.T) {
 		t.Errorf("mkv: %d %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
 	}
 }
+
+func TestLoginNextStaysOnSite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	for _, next := range []string{"//evil.example/", "/\\evil.example/", "https://evil.example/", "javascript:alert(1)", "/sessions\r\nX: y"} {
+		c := e.client()
+		_, page := do(t, c, "GET", e.ts.URL+"/login", "")
+		tok := csrfRE.FindStringSubmatch(page)[1]
+		form := url.Values{"csrf": {tok}, "password": {"right password"}, "next": {next}}
+		resp, _ := do(t, c, "POST", e.ts.URL+"/login", form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/sessions" {
+			t.Errorf("next %q: %d → %q", next, resp.StatusCode, loc)
+		}
+	}
+}

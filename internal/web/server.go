@@ -402,7 +402,9 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := r.FormValue("next")
-	if u, err := url.Parse(next); err != nil || next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || u.Host != "" {
+	// Only a path of this site: not "//host" nor "/\host" (browsers read
+	// both as another host).
+	if u, err := url.Parse(next); err != nil || next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") || u.Host != "" {
 		next = "/sessions"
 	}
 	tok, ls := s.sess.get(r, now)
