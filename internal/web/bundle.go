@@ -276,16 +276,22 @@ func outcomeText(name string, data []byte) string {
 	return at + strings.Join(parts, " · ") + " (" + name + ")"
 }
 
-// weightSeries reads weight.csv (t_ms,raw,grams,stable) into at most
-// maxPoints points on the video time axis: t in seconds, g in grams.
+// weightSeries is weight.csv (t_ms,raw,grams,stable) as at most maxPoints
+// points on the video time axis (0 = the first frame of video-000.mkv, the
+// pre-roll included): t in seconds, g in grams. Shift is what was added to
+// the log's times: a weight.csv written with t = 0 at the press (before the
+// one time axis; the pre-roll is then missing from it) ends with the
+// recording, so when it ends more than half a second before the video, it
+// is moved to end with it; a log on the video axis already does.
 type weightSeries struct {
-	T []float64 `json:"t"`
-	G []float64 `json:"g"`
+	T     []float64 `json:"t"`
+	G     []float64 `json:"g"`
+	Shift float64   `json:"shift_s"`
 }
 
 const maxPoints = 2000
 
-func (b bundles) weights(session string) (*weightSeries, error) {
+func (b bundles) weights(session string, videoS float64) (*weightSeries, error) {
 	f, _, err := b.open(session, "weight.csv")
 	if err != nil {
 		return nil, err
@@ -325,6 +331,12 @@ func (b bundles) weights(session string) (*weightSeries, error) {
 		return nil, err
 	}
 	out := &weightSeries{T: []float64{}, G: []float64{}}
+	if n := len(ts); n > 0 && videoS-ts[n-1] > 0.5 {
+		out.Shift = videoS - ts[n-1]
+		for i := range ts {
+			ts[i] += out.Shift
+		}
+	}
 	step := (len(ts) + maxPoints - 1) / maxPoints
 	if step < 1 {
 		step = 1

@@ -580,7 +580,11 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, id, rest, 
 		}
 		s.render(w, "session.html", data)
 	case rest == "weight.json" && safeMethod(r.Method):
-		ws, err := s.bundles.weights(id)
+		dur := 0.0
+		if v, err := s.bundles.view(id); err == nil {
+			dur = v.Result.Continuity.DurationS
+		}
+		ws, err := s.bundles.weights(id, dur)
 		if err != nil {
 			ws = &weightSeries{T: []float64{}, G: []float64{}}
 		}
