@@ -23,7 +23,7 @@ CACHE   := $(CURDIR)/.cache
 # Debian packages the tests use; `make deps` installs the missing ones.
 DEBS    := mosquitto mosquitto-clients ffmpeg mkvtoolnix zbar-tools \
            qemu-system-x86 busybox-static cpio openssh-client openssl \
-           debootstrap systemd qemu-user-static tesseract-ocr fonts-dejavu-core s3cmd lintian
+           debootstrap systemd qemu-user-static tesseract-ocr fonts-dejavu-core s3cmd lintian chromium fonts-droid-fallback
 # Debian's amd64 kernel for the vivid tests: fetched and unpacked, never installed.
 KERNEL_DIR := $(CACHE)/kernel
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -153,12 +153,13 @@ test-unit: ## all tests with -race
 #   internal/publish    builds and starts its helper program (pubhelper)
 #   internal/registry   re-executes its own test binary to kill it mid-import
 #   internal/station    builds and starts weighd and weighctl
+#   internal/web        builds and starts weighd and weighctl, drives chromium
 I386_PROBE      ?= $(CACHE)/probe386/probe
 QEMU_DIR        := $(CACHE)/qemu
 I386_EMULATOR   := $(QEMU_DIR)/root/usr/bin/qemu-i386
 QEMU_APT        := -o Dir::Etc::sourcelist=$(QEMU_DIR)/sources.list -o Dir::Etc::sourceparts=- \
                    -o Dir::State::Lists=$(QEMU_DIR)/lists -o Dir::Cache=$(QEMU_DIR)/apt-cache
-I386_NATIVE_ONLY := weighin/(cmd/weighctl|systemd|internal/(offsite|publish|registry|station))$$
+I386_NATIVE_ONLY := weighin/(cmd/weighctl|systemd|internal/(offsite|publish|registry|station|web))$$
 
 i386-mode: ## print how this machine runs 386 binaries: native, or qemu (qemu-i386-static)
 	@if [ "$(I386_PROBE)" = "$(CACHE)/probe386/probe" ] && [ ! -x "$(I386_PROBE)" ]; then \
@@ -216,7 +217,7 @@ test-make: ## the Makefile's detection logic and tree/style gates (.ci/makefile_
 test-arm: deps ## the drivers' and pure packages' tests as linux/arm GOARM=6 (Pi Zero) under qemu-arm
 	$(tier-start)
 	GOARCH=arm GOARM=6 $(GO) test -count=1 -timeout 15m -exec /usr/bin/qemu-arm-static \
-	  $$($(GO) list ./drivers/... ./internal/... | grep -v -E 'internal/(offsite|publish|registry|station|export)|kerneltest|/bench|gentraces|genlabels')
+	  $$($(GO) list ./drivers/... ./internal/... | grep -v -E 'internal/(offsite|publish|registry|station|export|web)|kerneltest|/bench|gentraces|genlabels')
 	$(tier-end)
 
 test-bench: ## every benchmark once, so none rots

@@ -81,6 +81,7 @@ type Publisher struct {
 	client    mqtt.Client
 
 	version       string
+	webURL        string
 	retryInterval time.Duration
 	maxReconnect  time.Duration
 	ackTimeout    time.Duration
@@ -429,7 +430,11 @@ func (p *Publisher) announce(ctx context.Context) error {
 	if err := p.publishWait(ctx, p.topics.Availability, 1, true, []byte("online")); err != nil {
 		return fmt.Errorf("online: %w", err)
 	}
-	d := Discovery(p.stationID, p.topics, p.version).JSON()
+	cu := ""
+	if p.webURL != "" {
+		cu = p.webURL + "/sessions"
+	}
+	d := Discovery(p.stationID, p.topics, p.version).WithConfigurationURL(cu).JSON()
 	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}
@@ -566,6 +571,9 @@ func (p *Publisher) PublishResult(r result.Result) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("publish: encode result %s: %w", r.SessionID, err)
+	}
+	if p.webURL != "" {
+		b = withPageURL(b, SessionPageURL(p.webURL, r.SessionID))
 	}
 	if _, err := p.outbox.Append(b); err != nil {
 		return err

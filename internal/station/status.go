@@ -162,6 +162,7 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 	if rs.LastErr != nil {
 		st.Camera.LastErr = rs.LastErr.Error()
 	}
+	st.Web = s.web.Status()
 	st.LED = s.ledPattern().String()
 	if s.pub != nil {
 		st.MQTT.Connected = s.pub.Connected()
@@ -183,6 +184,9 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 				return nil, err
 			}
 			f.Since = t
+		}
+		if err := f.Page(q); err != nil { // until, newest, limit, offset (the web app's pages)
+			return nil, err
 		}
 		return s.reg.Sessions(ctx, f)
 	case api.CmdCalibrateZero:
