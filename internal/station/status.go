@@ -162,7 +162,9 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 	if rs.LastErr != nil {
 		st.Camera.LastErr = rs.LastErr.Error()
 	}
-	st.Web = s.web.Status()
+	if s.web != nil { // nil in the in-process tests
+		st.Web = s.web.Status()
+	}
 	st.LED = s.ledPattern().String()
 	if s.pub != nil {
 		st.MQTT.Connected = s.pub.Connected()
