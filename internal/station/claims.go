@@ -41,12 +41,12 @@ func (s *Station) recordOutcome(o publish.Outcome) error {
 		return fmt.Errorf("outcome for %s: %w", o.SessionID, err)
 	}
 	s.log.Info("outcome recorded", "session", o.SessionID, "outcome", out.String(), "addendum", add.N)
+	if err := s.reg.SetClaim(context.Background(), o.SessionID, out.String()); err != nil {
+		s.log.Warn("session index: claim", "session", o.SessionID, "err", err)
+	}
 	if b, err := evidence.FindBundle(filepath.Join(s.cfg.StateDir, evidence.SessionsDir), o.SessionID); err == nil {
 		s.stamp(b, add.FileName())
 		s.replicate(b)
-	}
-	if err := s.reg.SetClaim(context.Background(), o.SessionID, out.String()); err != nil {
-		s.log.Warn("session index: claim", "session", o.SessionID, "err", err)
 	}
 	return nil
 }

@@ -328,9 +328,18 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	// signed addendum that verification follows.
 	pub("outcome", `{"session_id":"`+first.SessionID+`","status":"resolved","resolution":"partial_refund","amount":89.5,"currency":"USD"}`)
 	waitFile(t, filepath.Join(d.state, first.Bundle, evidence.AddendumFileName(1, evidence.KindOutcome)))
+	// The index is written just after the addendum: poll it briefly.
 	var index []registry.Session
-	if err := d.client.Sessions(context.Background(), map[string]string{"tracking": "LX123456785CN"}, &index); err != nil || len(index) != 1 || !strings.Contains(index[0].Claim, "partial_refund") {
-		t.Errorf("session index after the outcome: %+v, %v", index, err)
+	var ierr error
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		ierr = d.client.Sessions(context.Background(), map[string]string{"tracking": "LX123456785CN"}, &index)
+		if ierr == nil && len(index) == 1 && strings.Contains(index[0].Claim, "partial_refund") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ierr != nil || len(index) != 1 || !strings.Contains(index[0].Claim, "partial_refund") {
+		t.Errorf("session index after the outcome: %+v, %v", index, ierr)
 	}
 
 	// Flow 2: a match within tolerance, no registered parcel.
