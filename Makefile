@@ -41,7 +41,7 @@ CMDS        := weighd weighctl
 # table at the end. tier-start/tier-end bracket a tier's recipe.
 TIMES      := $(CACHE)/test-times
 tier-start  = @mkdir -p $(CACHE); date +%s > $(CACHE)/.tier-$@
-tier-end    = @printf '%-14s %5ss\n' $@ $$(( $$(date +%s) - $$(cat $(CACHE)/.tier-$@) )) >> $(TIMES); rm -f $(CACHE)/.tier-$@
+tier-end    = @if [ -f $(CACHE)/.tier-$@ ]; then printf '%-14s %5ss\n' $@ $$(( $$(date +%s) - $$(cat $(CACHE)/.tier-$@) )) >> $(TIMES); rm -f $(CACHE)/.tier-$@; fi
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
