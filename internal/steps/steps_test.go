@@ -90,7 +90,7 @@ func TestDetectAndMatch(t *testing.T) {
 		{
 			name:  "an item put back and taken out again",
 			start: 1840, segs: []seg{{8, 720, 0.6}, {14, 1840, 0.6}, {22, 720, 0.6}}, end: 28, items: parcel,
-			want: []wantStep{{8, -1120, []string{"Sneakers"}, false}, {14, 1120, []string{"Sneakers"}, false}, {22, -1120, []string{"Sneakers"}, false}},
+			want:  []wantStep{{8, -1120, []string{"Sneakers"}, false}, {14, 1120, []string{"Sneakers"}, false}, {22, -1120, []string{"Sneakers"}, false}},
 			never: []string{"Leather jacket", "Belt"}, packaging: 720,
 		},
 		{
@@ -138,7 +138,7 @@ func TestDetectAndMatch(t *testing.T) {
 		{
 			name:  "nothing happens",
 			start: 1840, end: 10, items: parcel,
-			want:  nil, never: []string{"Leather jacket", "Sneakers", "Belt"}, packaging: 1840,
+			want: nil, never: []string{"Leather jacket", "Sneakers", "Belt"}, packaging: 1840,
 		},
 	}
 	for _, tc := range tests {
