@@ -67,6 +67,16 @@ func (r Region) Validate() error {
 	return nil
 }
 
+// RegionFrom takes a region from config camera.platform_region ([x, y, w,
+// h]).
+func RegionFrom(v []float64) (Region, error) {
+	if len(v) != 4 {
+		return Region{}, fmt.Errorf("%w: %v: want [x, y, w, h]", ErrRegion, v)
+	}
+	r := Region{X: v[0], Y: v[1], W: v[2], H: v[3]}
+	return r, r.Validate()
+}
+
 // blocks returns the grid cells [x0, x1) × [y0, y1) the region covers: a
 // cell is in when its centre is.
 func (r Region) blocks(w, h int) (x0, y0, x1, y1 int) {

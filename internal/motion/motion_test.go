@@ -15,6 +15,7 @@ import (
 
 	"weighin/drivers/camera"
 	"weighin/drivers/camera/cameratest"
+	"weighin/internal/config"
 )
 
 // scene is a test picture: a gradient with a few hard-edged shapes, as
@@ -234,6 +235,12 @@ func TestCompare(t *testing.T) {
 	}
 	if DefaultRegion.Validate() != nil {
 		t.Error("the default region is refused")
+	}
+	if r, err := RegionFrom(config.Default().Camera.PlatformRegion); err != nil || r != DefaultRegion {
+		t.Errorf("config's default region %v, %v; want %v", r, err, DefaultRegion)
+	}
+	if _, err := RegionFrom([]float64{0, 0, 1}); err == nil {
+		t.Error("three numbers accepted")
 	}
 }
 
