@@ -40,6 +40,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -195,61 +196,99 @@ type Sample struct {
 	Hand bool
 }
 
-// Watcher samples frames at Opts.Interval and remembers the changes of the
-// last Keep. Feed it every frame (it skips the ones it does not need
-// before decoding them). It is not safe for concurrent use.
-type Watcher struct {
-	o       Opts
-	keep    time.Duration
-	last    Grid
-	lastT   time.Time
-	have    bool
-	samples []Sample
-	errs    int
+// frame is a sampled frame, kept as JPEG until a window is judged.
+type frame struct {
+	t    time.Time
+	jpeg []byte
 }
 
-// NewWatcher returns a Watcher that keeps keep of history (at least the
-// stability window, plus the delay between the freeze and the question).
+// Watcher keeps a frame every Opts.Interval for the last keep and judges a
+// window on demand: the frames are decoded only then (a weigh-in costs a
+// handful of decodes, not a decode per frame all day). Feed it every frame;
+// it copies the ones it keeps. It is safe for concurrent use (the camera's
+// goroutine feeds it, the session's asks).
+type Watcher struct {
+	o    Opts
+	keep time.Duration
+
+	mu     sync.Mutex
+	frames []frame
+	errs   int
+}
+
+// NewWatcher returns a Watcher that keeps keep of history: at least
+// LookBack of the stability window, plus the delay between the freeze and
+// the question.
 func NewWatcher(o Opts, keep time.Duration) (*Watcher, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if keep <= 0 {
-		return nil, fmt.Errorf("motion: keep %v must be positive", keep)
+	if keep <= 0 || keep > time.Minute {
+		return nil, fmt.Errorf("motion: keep %v must be positive and at most 1m", keep)
 	}
 	return &Watcher{o: o, keep: keep}, nil
 }
 
-// Frame feeds a frame taken at t. It reports whether the frame was
-// sampled; a frame that does not decode is counted (Errors) and breaks the
-// comparison chain, so a damaged frame is never compared.
+// Frame offers a frame taken at t. It reports whether the frame was kept
+// (one per Interval).
 func (w *Watcher) Frame(t time.Time, jpeg []byte) bool {
-	if w.have && t.Sub(w.lastT) < w.o.Interval {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n := len(w.frames); n > 0 && t.Sub(w.frames[n-1].t) < w.o.Interval {
 		return false
 	}
-	g, err := Blocks(jpeg)
-	if err != nil {
-		w.errs++
-		w.have = false
-		return false
-	}
-	if w.have && g.W == w.last.W && g.H == w.last.H {
-		if c, err := Compare(w.last, g, w.o.Region, w.o.BlockDelta); err == nil {
-			w.samples = append(w.samples, Sample{T: t, Change: c, Hand: c.Hand(w.o.RegionShare)})
-		}
-	}
-	w.last, w.lastT, w.have = g, t, true
 	cut := 0
-	for cut < len(w.samples) && w.samples[cut].T.Before(t.Add(-w.keep)) {
+	for cut < len(w.frames) && w.frames[cut].t.Before(t.Add(-w.keep)) {
 		cut++
 	}
-	w.samples = w.samples[cut:]
+	var buf []byte
+	if cut > 0 {
+		buf = w.frames[0].jpeg[:0] // reuse the oldest one's buffer
+	}
+	w.frames = append(w.frames[cut:], frame{t: t, jpeg: append(buf, jpeg...)})
 	return true
 }
 
-// Errors is the number of frames that did not decode.
-func (w *Watcher) Errors() int { return w.errs }
+// Errors is the number of kept frames that did not decode when judged.
+func (w *Watcher) Errors() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.errs
+}
+
+// Samples decodes the kept frames from the one before from up to to and
+// compares each with the one before it. A frame that does not decode is
+// counted (Errors) and breaks the chain: a damaged frame is never
+// compared.
+func (w *Watcher) Samples(from, to time.Time) []Sample {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []Sample
+	var prev Grid
+	have := false
+	for i, f := range w.frames {
+		if f.t.After(to) {
+			break
+		}
+		if f.t.Before(from) && (i+1 >= len(w.frames) || w.frames[i+1].t.Before(from)) {
+			continue // not the one just before from
+		}
+		g, err := Blocks(f.jpeg)
+		if err != nil {
+			w.errs++
+			have = false
+			continue
+		}
+		if have && !f.t.Before(from) {
+			if c, err := Compare(prev, g, w.o.Region, w.o.BlockDelta); err == nil {
+				out = append(out, Sample{T: f.t, Change: c, Hand: c.Hand(w.o.RegionShare)})
+			}
+		}
+		prev, have = g, true
+	}
+	return out
+}
 
 // Verdict is the motion check of one window.
 type Verdict struct {
@@ -281,13 +320,10 @@ func LookBack(window time.Duration) time.Duration {
 	return max(2*window, time.Second)
 }
 
-// Window judges the samples taken in [from, to].
+// Window judges the frames taken in [from, to].
 func (w *Watcher) Window(from, to time.Time) Verdict {
 	var v Verdict
-	for _, s := range w.samples {
-		if s.T.Before(from) || s.T.After(to) {
-			continue
-		}
+	for _, s := range w.Samples(from, to) {
 		v.Samples++
 		if s.Hand && !v.Disturbed || (s.Hand == v.Disturbed && s.Inside > v.Peak.Inside) {
 			v.Peak, v.At = s.Change, s.T

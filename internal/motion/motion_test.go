@@ -313,6 +313,20 @@ func TestWatcherOpts(t *testing.T) {
 	if v := w.WeighIn(time.Now(), 500*time.Millisecond); v.Known || v.Disturbed {
 		t.Errorf("no frames: %+v", v)
 	}
+	// One frame per interval is kept; a damaged one is counted and never
+	// compared.
+	t0 := time.Unix(100, 0)
+	good := encode(t, scene(64, 48), 80)
+	if !w.Frame(t0, good) || w.Frame(t0.Add(100*time.Millisecond), good) || !w.Frame(t0.Add(200*time.Millisecond), []byte("junk")) || !w.Frame(t0.Add(400*time.Millisecond), good) {
+		t.Error("frames kept at the wrong interval")
+	}
+	if v := w.Window(t0, t0.Add(time.Second)); v.Samples != 0 || w.Errors() != 1 {
+		t.Errorf("a damaged frame between two good ones: %+v, %d errors", v, w.Errors())
+	}
+	w.Frame(t0.Add(600*time.Millisecond), good)
+	if v := w.Window(t0, t0.Add(time.Second)); v.Samples != 1 || v.Disturbed {
+		t.Errorf("two equal frames: %+v", v)
+	}
 	if LookBack(500*time.Millisecond) != time.Second || LookBack(2*time.Second) != 4*time.Second {
 		t.Error("LookBack")
 	}
