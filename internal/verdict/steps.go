@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"weighin/internal/result"
+	"weighin/internal/steps"
 )
 
 // The unpacking, weighed (issue 22). While the buyer takes the items out on
@@ -86,6 +87,21 @@ type Unpacking struct {
 	Matching *result.Matching
 	// WeighinDisturbed: motion in the platform region during the weigh-in.
 	WeighinDisturbed bool
+}
+
+// MeasureSteps matches what the step detector saw during the recording to
+// the parcel's items, with p's tolerance (tolerance_g, tolerance_pct of the
+// items' weight), and returns the Unpacking for DecideSteps.
+func MeasureSteps(det steps.Detection, items []Item, p Params, disturbed bool) (Unpacking, error) {
+	si := make([]steps.Item, len(items))
+	for i, it := range items {
+		si[i] = steps.Item{Name: it.Name, WeightG: it.WeightG}
+	}
+	st, m, err := steps.Match(det, si, steps.MatchOpts{ToleranceG: p.ToleranceG, TolerancePct: p.TolerancePct})
+	if err != nil {
+		return Unpacking{}, err
+	}
+	return Unpacking{Steps: st, Matching: &m, WeighinDisturbed: disturbed}, nil
 }
 
 // Apply writes the unpacking's schema-2 fields into r.

@@ -31,15 +31,11 @@ func unpack(t *testing.T, items []Item, start float64, levels [][2]float64, end 
 			t.Fatal(err)
 		}
 	}
-	var si []steps.Item
-	for _, it := range items {
-		si = append(si, steps.Item{Name: it.Name, WeightG: it.WeightG})
-	}
-	st, m, err := steps.Match(d.Result(), si, steps.MatchOpts{ToleranceG: DefaultParams().ToleranceG, TolerancePct: DefaultParams().TolerancePct})
+	u, err := MeasureSteps(d.Result(), items, DefaultParams(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, st
+	return *u.Matching, u.Steps
 }
 
 func TestDecideSteps(t *testing.T) {
