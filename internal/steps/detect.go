@@ -11,17 +11,23 @@
 // fields (internal/result: Step, Transient, Matching).
 //
 // Detection, per sample: a sample is settled when the samples of the last
-// Window (the sample's own included) spread by at most max(ThresholdG,
-// ThresholdPct % of the load). A run of settled samples is a plateau; its
-// level is the mean of its samples. Between two plateaus lies a
-// disturbance. When the recording ends (Result), the plateaus are reduced:
+// Window (the sample's own included), smoothed over 0.1 s, spread by at
+// most the threshold: max(ThresholdG, ThresholdPct % of the load, 5 σ of
+// the smoothed noise). σ is the cell's own noise, estimated as the
+// samples come: the median of the absolute differences of successive
+// samples (robust to the few big ones a step makes) over 0.6745·√2. A
+// noisy cell (a 20 kg cell reads ±1.2 g) so needs no setting. A run of
+// settled samples is a plateau; its level is the mean of its samples.
+// Between two plateaus lies a disturbance. The smallest step is
+// max(MinStepG, 3 thresholds). When the recording ends (Result), the
+// plateaus are reduced:
 //
-//  1. Two neighbours whose levels differ by less than MinStepG are one
+//  1. Two neighbours whose levels differ by less than the smallest step are one
 //     plateau; the disturbance between them is a Transient (kind hand if it
 //     rose at least MinStepG, else touch).
-//  2. A plateau higher than both its neighbours by MinStepG or more, no
-//     longer than HandMax, between neighbours within MinStepG of each
-//     other, is a hand resting on the parcel: one Transient (hand), and
+//  2. A plateau higher than both its neighbours by a step or more, no
+//     longer than HandMax, between neighbours less than a step apart, is
+//     a hand resting on the parcel: one Transient (hand), and
 //     the neighbours are one plateau. A lower plateau between two equal
 //     ones stays: an item taken out and put back is evidence.
 //  3. Every remaining pair of neighbours is a Step from the first's level
@@ -136,6 +142,37 @@ type Detector struct {
 	peak   float64 // largest |deviation| since the last plateau ended (signed)
 	from   float64 // time the current disturbance began
 	inDist bool
+	// noise is the histogram of |successive differences| (noiseBin g
+	// bins) the noise estimate reads, sigma the estimate; maxThr the
+	// largest noise threshold used.
+	noise   [noiseBins]int32
+	nNoise  int
+	sigma   float64
+	maxThr  float64
+	perSpan int // samples per smoothSpan, as last seen
+}
+
+// The noise histogram: 0.02 g bins up to 40 g (beyond: the last bin).
+const (
+	noiseBin  = 0.02
+	noiseBins = 2000
+)
+
+// noiseSigma updates the estimate every 16 samples: the median of the
+// histogram over 0.6745·√2.
+func (d *Detector) noiseSigma() float64 {
+	if d.nNoise%16 != 1 {
+		return d.sigma
+	}
+	half, acc := int32(d.nNoise/2), int32(0)
+	for i, c := range d.noise {
+		acc += c
+		if acc > half {
+			d.sigma = (float64(i) + 0.5) * noiseBin / (0.6745 * math.Sqrt2)
+			break
+		}
+	}
+	return d.sigma
 }
 
 // New returns a Detector.
@@ -147,8 +184,21 @@ func New(o Opts) (*Detector, error) {
 	return &Detector{o: o}, nil
 }
 
-func (o Opts) threshold(g float64) float64 {
-	return math.Max(o.ThresholdG, o.ThresholdPct/100*math.Abs(g))
+// threshold is the allowed spread at load g.
+func (d *Detector) threshold(g float64) float64 {
+	t := math.Max(d.o.ThresholdG, d.o.ThresholdPct/100*math.Abs(g))
+	if d.nNoise >= 16 {
+		n := 5 * d.sigma / math.Sqrt(float64(max(1, d.perSpan)))
+		d.maxThr = math.Max(d.maxThr, n)
+		t = math.Max(t, n)
+	}
+	return t
+}
+
+// minStep is the smallest change of level that is a step: MinStepG, or
+// three times the largest noise threshold used.
+func (d *Detector) minStep() float64 {
+	return math.Max(d.o.MinStepG, 3*d.maxThr)
 }
 
 // Add feeds one sample: t in video seconds (non-decreasing), g in grams.
@@ -164,6 +214,12 @@ func (d *Detector) Add(t, g float64) error {
 		d.breakPlateau(d.last.t)
 		d.win, d.recent = d.win[:0], d.recent[:0]
 	}
+	if d.have {
+		i := int(math.Abs(g-d.last.g) / noiseBin)
+		d.noise[min(i, noiseBins-1)]++
+		d.nNoise++
+		d.noiseSigma()
+	}
 	d.recent = append(d.recent, sample{t: t, g: g})
 	for len(d.recent) > 1 && d.recent[0].t <= t-smoothSpan {
 		d.recent = d.recent[1:]
@@ -173,6 +229,7 @@ func (d *Detector) Add(t, g float64) error {
 		y += r.g
 	}
 	y /= float64(len(d.recent))
+	d.perSpan = len(d.recent)
 	d.last, d.have = sample{t, g, y}, true
 	d.win = append(d.win, d.last)
 	cut := 0
@@ -190,7 +247,7 @@ func (d *Detector) Add(t, g float64) error {
 		lo, hi, sum = math.Min(lo, s.y), math.Max(hi, s.y), sum+s.g
 	}
 	mean := sum / float64(len(d.win))
-	settled := full && hi-lo <= d.o.threshold(mean)
+	settled := full && hi-lo <= d.threshold(mean)
 	switch {
 	case settled && d.open:
 		p := &d.plats[len(d.plats)-1]
@@ -246,6 +303,7 @@ type Detection struct {
 // steps and transients. It can be called at any time; the Detector goes on.
 func (d *Detector) Result() Detection {
 	ps := slices.Clone(d.plats)
+	minStep := d.minStep()
 	var tr []result.Transient
 	for i := range ps {
 		ps[i].sum = round1(ps[i].mean())
@@ -265,9 +323,9 @@ func (d *Detector) Result() Detection {
 	for changed {
 		changed = false
 		for i := 1; i < len(ps); i++ {
-			if math.Abs(ps[i].sum-ps[i-1].sum) < d.o.MinStepG {
+			if math.Abs(ps[i].sum-ps[i-1].sum) < minStep {
 				// A wobble smaller than a step is noise, not a transient.
-				if p := ps[i].distPeak; math.Abs(p) >= d.o.MinStepG {
+				if p := ps[i].distPeak; math.Abs(p) >= minStep {
 					kind := result.TransientTouch
 					if p > 0 {
 						kind = result.TransientHand
@@ -284,7 +342,7 @@ func (d *Detector) Result() Detection {
 		}
 		for i := 1; i+1 < len(ps); i++ {
 			a, m, b := ps[i-1], ps[i], ps[i+1]
-			if math.Abs(b.sum-a.sum) < d.o.MinStepG && m.sum-a.sum >= d.o.MinStepG && m.sum-b.sum >= d.o.MinStepG && m.end-m.start <= d.o.HandMax {
+			if math.Abs(b.sum-a.sum) < minStep && m.sum-a.sum >= minStep && m.sum-b.sum >= minStep && m.end-m.start <= d.o.HandMax {
 				peak := math.Max(m.sum-a.sum, math.Max(m.distPeak, b.distPeak+m.sum-a.sum))
 				tr = append(tr, result.Transient{FromS: round3(m.distFrom), ToS: round3(math.Max(b.start, b.distFrom)), PeakG: round1(peak), Kind: result.TransientHand})
 				// The hand's level goes; the two sides become one.
