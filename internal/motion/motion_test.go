@@ -92,7 +92,7 @@ func ffmpegJPEG(t testing.TB, size, pixfmt string, slices int) []byte {
 // rounding of the IDCT.
 func TestBlocksMatchesFullDecode(t *testing.T) {
 	var yuyv bytes.Buffer
-	if err := camera.EncodeYUYV(&yuyv, cameratest.YUYVPattern(640, 480, 3), 640, 480, 80); err != nil {
+	if err := camera.EncodeYUYV(&yuyv, cameratest.YUYVPattern(320, 240, 3), 320, 240, 80); err != nil {
 		t.Fatal(err)
 	}
 	gray := image.NewGray(image.Rect(0, 0, 200, 100))
@@ -103,7 +103,7 @@ func TestBlocksMatchesFullDecode(t *testing.T) {
 			gray.Pix[i] = 220
 		}
 	}
-	syn, err := cameratest.NewSynthetic(cameratest.Opts{Loop: 1})
+	syn, err := cameratest.NewSynthetic(cameratest.Opts{Width: 320, Height: 240, Loop: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestBlocksMatchesFullDecode(t *testing.T) {
 		// without them (as UVC cameras do).
 		std bool
 	}{
-		{"image/jpeg 4:2:0 q80", encode(t, scene(640, 480), 80), true},
+		{"image/jpeg 4:2:0 q80", encode(t, scene(320, 240), 80), true},
 		{"image/jpeg 4:2:0 q30, odd size", encode(t, scene(333, 247), 30), true},
 		{"image/jpeg grey", encode(t, gray, 90), true},
 		{"station YUYV encoder 4:2:2", yuyv.Bytes(), true},
@@ -249,7 +249,7 @@ func TestCompare(t *testing.T) {
 // is disturbed; a label held up to the camera just before the press is not
 // a hand.
 func TestWatcherSyntheticCamera(t *testing.T) {
-	label, err := cameratest.LabelJPEG("LX123456785CN", 640, 480, 80)
+	label, err := cameratest.LabelJPEG("LX123456785CN", 320, 240, 80)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestWatcherSyntheticCamera(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s, err := cameratest.NewSynthetic(cameratest.Opts{FPS: 15})
+				s, err := cameratest.NewSynthetic(cameratest.Opts{Width: 320, Height: 240, FPS: 15, Loop: 4})
 				if err != nil {
 					t.Fatal(err)
 				}
