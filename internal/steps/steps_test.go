@@ -301,3 +301,19 @@ func TestLocate(t *testing.T) {
 		t.Fatalf("got %+v", s)
 	}
 }
+
+func TestOverlayText(t *testing.T) {
+	for _, c := range []struct {
+		s    result.Step
+		want string
+	}{
+		{result.Step{DeltaG: -1118.4, Kind: result.StepRemoved, Items: []string{"Sneakers"}}, "−1118.4 g Sneakers"},
+		{result.Step{DeltaG: -1330, Kind: result.StepRemoved, Items: []string{"Sneakers", "Belt"}}, "−1330 g Sneakers + Belt"},
+		{result.Step{DeltaG: 1120.04, Kind: result.StepAdded, Items: []string{"Sneakers"}}, "+1120 g Sneakers (put back)"},
+		{result.Step{DeltaG: -45, Kind: result.StepRemoved, Items: []string{}}, "−45 g"},
+	} {
+		if got := OverlayText(c.s); got != c.want {
+			t.Errorf("OverlayText(%+v) = %q, want %q", c.s, got, c.want)
+		}
+	}
+}
