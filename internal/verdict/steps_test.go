@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -204,4 +205,74 @@ func TestFormatGrams(t *testing.T) {
 			t.Errorf("grams(%v) = %q, want %q", c.v, got, c.want)
 		}
 	}
+}
+
+// FuzzDecideSteps: random unpackings of a random parcel, weigh-in disturbed
+// or not. The claim always composes, each language stays in its own, the
+// tier is 0–3, conclusive steps name exactly the items never seen, and a
+// disturbed weigh-in without conclusive steps claims nothing by weight.
+func FuzzDecideSteps(f *testing.F) {
+	f.Add([]byte{3, 50, 140, 21, 184, 72, 51, 2, 1}, false)
+	f.Add([]byte{2, 63, 20, 90, 10, 0}, true)
+	f.Add([]byte{}, true)
+	f.Fuzz(func(t *testing.T, b []byte, disturbed bool) {
+		next := func() int {
+			if len(b) == 0 {
+				return 0
+			}
+			v := int(b[0])
+			b = b[1:]
+			return v
+		}
+		var items []Item
+		sum := 0.0
+		for i := range next() % 5 {
+			w := float64(30 + next()*8)
+			items = append(items, Item{Name: "Item " + string(rune('A'+i)), WeightG: w})
+			sum += w
+		}
+		packaging := float64(100 + next()*4)
+		label := sum + packaging + float64(next()%40)
+		level := sum + packaging - float64(next()%3)*float64(next()) // a part may be missing
+		measured := level
+		var levels [][2]float64
+		at := 10.0
+		for i := 0; i < 5 && len(b) > 0; i++ {
+			level = math.Max(50, level-float64(next()*6))
+			levels = append(levels, [2]float64{at, level})
+			at += 8
+		}
+		in := Input{LabelG: &label, MeasuredG: math.Max(1, measured), MeasuredStable: true, Items: items}
+		p := DefaultParams()
+		o, err := Evaluate(p, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, st := unpack(t, items, measured, levels, at+4)
+		o, u := DecideSteps(p, in, o, Unpacking{Steps: st, Matching: &m, WeighinDisturbed: disturbed})
+		if o.Tier < 0 || o.Tier > 3 {
+			t.Fatalf("tier %d", o.Tier)
+		}
+		if u.Matching.Conclusive {
+			if o.Basis != BasisMeasuredSteps || (len(u.Matching.NeverSeen) > 0) != (len(o.MissingCandidates) == 1) {
+				t.Fatalf("conclusive steps: basis %s, candidates %+v, never seen %v", o.Basis, o.MissingCandidates, u.Matching.NeverSeen)
+			}
+			if len(o.MissingCandidates) == 1 && strings.Join(o.MissingCandidates[0].Items, ",") != strings.Join(u.Matching.NeverSeen, ",") {
+				t.Fatalf("candidates %v, never seen %v", o.MissingCandidates[0].Items, u.Matching.NeverSeen)
+			}
+		} else if disturbed && (o.WeightTier != 0 || o.Basis != BasisDisturbed) {
+			t.Fatalf("disturbed weigh-in: weight tier %d, basis %s", o.WeightTier, o.Basis)
+		}
+		r := result.Result{Schema: result.Schema, OrderRef: "12345", Marks: oneMark, Continuity: continuity}
+		o.Apply(&r)
+		u.Apply(&r)
+		msg, err := Compose(r, DisputeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLanguages(t, msg)
+		if disturbed && strings.Contains(msg.EN, "on arrival, ") {
+			t.Fatalf("a disturbed weigh-in presented as the parcel's weight:\n%s", msg.EN)
+		}
+	})
 }
