@@ -138,18 +138,18 @@ const labelWait = 5 * time.Second
 // loopState is loop's: the session machine, the session in progress and
 // what the effects carry between events.
 type loopState struct {
-	s        *Station
-	ctx      context.Context // for I/O that must finish even while stopping
-	ss       session.State
-	cur      *current
-	params   verdict.Params
-	last     weighing.Reading
+	s      *Station
+	ctx    context.Context // for I/O that must finish even while stopping
+	ss     session.State
+	cur    *current
+	params verdict.Params
+	last   weighing.Reading
 	// haveReading: a reading came since the start.
 	haveReading bool
 	scaleErr    error // the HX711 is not answering
 	// frozen is the check of the latest weigh-in (FreezeWeight), until
 	// begin hands it to the session.
-	frozen weighinCheck
+	frozen   weighinCheck
 	stopping bool
 	timer    *time.Timer // the session machine's one timer
 	label    *time.Timer // labelDue
