@@ -117,7 +117,8 @@ func TestCommandErrors(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{api.CmdSimPlace, "-5", "grams between 0 and 100000"},
 		{api.CmdSimPlace, "heavy", "grams between 0 and 100000"},
-		{api.CmdSimPress, "double", "short or long"},
+		{api.CmdSimPress, "triple", "short, long or double"},
+		{api.CmdSimHand, "-1", "between 0 and 20000"},
 		{station.CmdSimUnplug, "2h", "up to 1m"},
 		{station.CmdSimScale, "maybe", "fail or ok"},
 		{station.CmdSimLabel, "LB\x01", "not printable"},
