@@ -115,7 +115,8 @@ const (
 	// CmdCalibrateSpan takes value = the known mass in grams on the
 	// platform, and saves the calibration.
 	CmdCalibrateSpan = "calibrate_span"
-	// CmdSimPlace (--sim only) places value grams on the simulated scale.
+	// CmdSimPlace (--sim only) makes value grams the simulated scale's
+	// total load (a parcel set down; items taken out as a lower total).
 	CmdSimPlace = "sim_place"
 	// CmdSimRemove (--sim only) empties the simulated scale.
 	CmdSimRemove = "sim_remove"

@@ -104,7 +104,7 @@ func (s *Sim) Command(ctx context.Context, name, value string) error {
 		if err != nil || g < 0 || g > 100000 {
 			return fmt.Errorf("sim_place: value must be grams between 0 and 100000 (beyond 20 kg the 5 kg cell is over capacity), got %q", value)
 		}
-		s.load.Place(g)
+		s.load.PlaceTotal(g) // the total load: items come out as a lower total
 	case api.CmdSimRemove:
 		s.load.Remove()
 	case api.CmdSimPress:

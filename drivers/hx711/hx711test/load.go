@@ -257,6 +257,10 @@ func (l *Load) Place(grams float64) {
 	l.change(cur+grams, true)
 }
 
+// PlaceTotal makes the load grams from now on with a bounce, as a parcel
+// set down or items lifted out of it: the total, not an addition.
+func (l *Load) PlaceTotal(grams float64) { l.change(grams, true) }
+
 // Remove empties the platform from now on, with a bounce.
 func (l *Load) Remove() { l.change(0, true) }
 
