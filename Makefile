@@ -1,18 +1,37 @@
 # weighin — `make help` lists the targets. `make test` is what CI runs.
 SHELL   := /bin/bash
 GO      ?= go
-VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X weighin/internal/station.Version=$(VERSION)
+# The version, one rule for the packages, `weighd --version` and
+# `weighctl version`; dpkg orders every result correctly:
+#   HEAD tagged vX.Y.Z            -> X.Y.Z
+#   N commits after tag vX.Y.Z    -> X.Y.Z+git<YYYYMMDD>.<short hash>
+#   no tag                        -> 0.0~git<YYYYMMDD>.<short hash>
+#   not a git checkout            -> 0.0~dev
+# YYYYMMDD is the commit's date (UTC), so a rebuild gives the same version.
+ifndef VERSION
+VERSION := $(shell \
+  h=$$(git rev-parse --short=7 HEAD 2>/dev/null) || { echo 0.0~dev; exit 0; }; \
+  d=$$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m%d); \
+  t=$$(git describe --tags --abbrev=0 --match 'v[0-9]*' 2>/dev/null); \
+  if [ -z "$$t" ]; then echo "0.0~git$$d.$$h"; \
+  elif [ "$$(git rev-list -n1 "$$t")" = "$$(git rev-parse HEAD)" ]; then echo "$${t#v}"; \
+  else echo "$${t#v}+git$$d.$$h"; fi)
+endif
+LDFLAGS := -X weighin/internal/station.Version=$(VERSION) -X main.version=$(VERSION)
 BIN     := bin
 CACHE   := $(CURDIR)/.cache
 # Debian packages the tests use; `make deps` installs the missing ones.
 DEBS    := mosquitto mosquitto-clients ffmpeg mkvtoolnix zbar-tools \
            qemu-system-x86 busybox-static cpio openssh-client openssl \
-           debootstrap systemd qemu-user-static tesseract-ocr fonts-dejavu-core s3cmd
+           debootstrap systemd qemu-user-static tesseract-ocr fonts-dejavu-core s3cmd lintian chromium fonts-droid-fallback
 # Debian's amd64 kernel for the vivid tests: fetched and unpacked, never installed.
 KERNEL_DIR := $(CACHE)/kernel
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PI_TARGETS  := linux-arm6 linux-arm7 linux-arm64
+# Debian packages: dpkg architecture -> the build it packs. armhf is the
+# GOARM=6 build: 32-bit Raspberry Pi OS is armhf on every Pi, Zero and Pi 1
+# (ARMv6) included.
+DEB_ARCHES  := amd64:linux-amd64 arm64:linux-arm64 armhf:linux-arm6
 CMDS        := weighd weighctl
 
 .PHONY: help build build-pi check check-fmt test test-unit test-386 test-arm test-bench test-kernel test-install \
@@ -134,12 +153,13 @@ test-unit: ## all tests with -race
 #   internal/publish    builds and starts its helper program (pubhelper)
 #   internal/registry   re-executes its own test binary to kill it mid-import
 #   internal/station    builds and starts weighd and weighctl
+#   internal/web        builds and starts weighd and weighctl, drives chromium
 I386_PROBE      ?= $(CACHE)/probe386/probe
 QEMU_DIR        := $(CACHE)/qemu
 I386_EMULATOR   := $(QEMU_DIR)/root/usr/bin/qemu-i386
 QEMU_APT        := -o Dir::Etc::sourcelist=$(QEMU_DIR)/sources.list -o Dir::Etc::sourceparts=- \
                    -o Dir::State::Lists=$(QEMU_DIR)/lists -o Dir::Cache=$(QEMU_DIR)/apt-cache
-I386_NATIVE_ONLY := weighin/(cmd/weighctl|systemd|internal/(offsite|publish|registry|station))$$
+I386_NATIVE_ONLY := weighin/(cmd/weighctl|systemd|internal/(offsite|publish|registry|station|web))$$
 
 i386-mode: ## print how this machine runs 386 binaries: native, or qemu (qemu-i386-static)
 	@if [ "$(I386_PROBE)" = "$(CACHE)/probe386/probe" ] && [ ! -x "$(I386_PROBE)" ]; then \
@@ -197,7 +217,7 @@ test-make: ## the Makefile's detection logic and tree/style gates (.ci/makefile_
 test-arm: deps ## the drivers' and pure packages' tests as linux/arm GOARM=6 (Pi Zero) under qemu-arm
 	$(tier-start)
 	GOARCH=arm GOARM=6 $(GO) test -count=1 -timeout 15m -exec /usr/bin/qemu-arm-static \
-	  $$($(GO) list ./drivers/... ./internal/... | grep -v -E 'internal/(offsite|publish|registry|station|export)|kerneltest|/bench|gentraces|genlabels')
+	  $$($(GO) list ./drivers/... ./internal/... | grep -v -E 'internal/(offsite|publish|registry|station|export|web)|kerneltest|/bench|gentraces|genlabels')
 	$(tier-end)
 
 test-bench: ## every benchmark once, so none rots
@@ -210,9 +230,9 @@ test-kernel: deps kernel ## the camera driver against the kernel's vivid device,
 	WEIGHIN_KERNEL_DIR=$(KERNEL_DIR)/root $(GO) test -tags kernel -count=1 -v -timeout 15m ./drivers/camera/kerneltest/
 	$(tier-end)
 
-test-install: deps ## install.sh inside a Debian bookworm root made by debootstrap
+test-install: deps ## install.sh and the .deb (dpkg -i/upgrade/-r/-P, lintian) inside a Debian bookworm root made by debootstrap
 	$(tier-start)
-	$(GO) test -tags rootfs -count=1 -v -timeout 10m ./deploy/
+	$(GO) test -tags rootfs -count=1 -v -timeout 15m ./deploy/
 	$(tier-end)
 
 bench: bench-weighing bench-recorder bench-mqtt bench-weighd bench-export bench-offsite ## all figures for docs/PERFORMANCE.md
@@ -240,7 +260,13 @@ demo: ## the whole flow on simulated hardware (needs only Go): builds bin/weighd
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/ ./cmd/weighd ./cmd/weighctl
 	$(BIN)/weighctl demo --weighd $(BIN)/weighd
 
-dist: build-pi ## tarballs per architecture: binaries, unit, config, install script, dashboard
+dist: build-pi ## bin/dist/weighin_<version>_{amd64,arm64,armhf}.deb (nfpm), and tarballs for other distributions
+	@mkdir -p $(BIN)/linux-amd64 $(BIN)/dist
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags='-s -w $(LDFLAGS)' -o $(BIN)/linux-amd64/ ./cmd/...
+	@for m in $(DEB_ARCHES); do \
+	  a=$${m%%:*}; t=$${m#*:}; \
+	  deploy/packaging/mkdeb.sh $$a $(BIN)/$$t '$(VERSION)' '$(BIN)/dist/weighin_$(VERSION)_'$$a.deb || exit 1; \
+	done
 	@for t in $(PI_TARGETS); do \
 	  d=$(BIN)/dist/weighin-$$t; rm -rf $$d; mkdir -p $$d; \
 	  cp $(BIN)/$$t/* $$d/; cp systemd/weighd.service deploy/weighd.yaml README.md docs/NOTICE.md $$d/; \

@@ -2,7 +2,11 @@
 # install.sh — install weighin on Raspberry Pi OS (Bookworm), or remove it.
 #
 #   sudo ./install.sh              install or upgrade (idempotent)
-#   sudo ./install.sh --uninstall  remove the program; keep the evidence
+#   sudo ./install.sh --uninstall  clear the station's retained MQTT messages,
+#                                  remove the program; keep the evidence
+#
+# On Raspberry Pi OS and Debian prefer the .deb (README, docs/packaging.md);
+# installing it over an install.sh install takes that install over.
 #
 # Run it from an unpacked `make dist` tarball (weighd and weighctl beside this
 # script) or from the source tree after `make build-pi`. It picks the binary
@@ -26,6 +30,13 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 systemd_running() { [ -d /run/systemd/system ]; }
 
 uninstall() {
+	# Decommissioning first, while weighd and the broker settings are still
+	# there: its retained MQTT messages go, so Home Assistant drops the
+	# device. Bounded: no network never holds up the removal.
+	if [ -x "$PREFIX/bin/weighctl" ]; then
+		timeout 30 "$PREFIX/bin/weighctl" ha clear --config "$ETC/weighd.yaml" --timeout 20s ||
+			say "could not clear the retained MQTT messages (above); remove the device in Home Assistant by hand"
+	fi
 	if systemd_running; then systemctl disable --now weighd.service 2>/dev/null || true; else systemctl disable weighd.service 2>/dev/null || true; fi
 	rm -f "$UNIT" "$RULES" "$PREFIX/bin/weighd" "$PREFIX/bin/weighctl"
 	systemd_running && systemctl daemon-reload || true
@@ -59,6 +70,9 @@ find_file() { # candidates… → first that exists
 }
 
 install_all() {
+	if command -v dpkg-query >/dev/null 2>&1 && dpkg-query -W -f '${Status}' weighin 2>/dev/null | grep -q 'install ok installed'; then
+		die "the Debian package weighin is installed: upgrade with 'sudo apt install ./weighin_<version>_<arch>.deb' instead"
+	fi
 	weighd=$(find_bin weighd)
 	weighctl=$(find_bin weighctl)
 	unit=$(find_file "$here/weighd.service" "$here/../systemd/weighd.service")
@@ -78,7 +92,9 @@ install_all() {
 	install -D -m 0755 "$weighd" "$PREFIX/bin/weighd"
 	install -D -m 0755 "$weighctl" "$PREFIX/bin/weighctl"
 	install -D -m 0644 "$rules" "$RULES"
-	install -D -m 0644 "$unit" "$UNIT"
+	install -d -m 0755 "$(dirname "$UNIT")"
+	sed "s|^ExecStart=/usr/bin/weighd |ExecStart=$PREFIX/bin/weighd |" "$unit" > "$UNIT.tmp"
+	chmod 0644 "$UNIT.tmp" && mv -f "$UNIT.tmp" "$UNIT"
 	install -d -m 0755 "$ETC"
 	if [ -f "$ETC/weighd.yaml" ]; then
 		say "kept the existing $ETC/weighd.yaml"
@@ -108,6 +124,6 @@ install_all() {
 case "${1:-}" in
 	--uninstall) uninstall ;;
 	"") install_all ;;
-	-h|--help) sed -n '2,12p' "$0" ;;
+	-h|--help) sed -n '2,15p' "$0" ;;
 	*) die "unknown option $1 (use --uninstall or nothing)" ;;
 esac

@@ -3,7 +3,8 @@
 // Package deploy holds the files that put weighin on a Raspberry Pi. This test
 // runs install.sh inside a Debian bookworm root made with debootstrap (as far
 // as it can run without a Pi: files, users, groups, unit enabled, idempotence,
-// uninstall keeping the evidence). `make test-install` runs it as root.
+// uninstall clearing MQTT first and keeping the evidence); deb_test.go does
+// the same for the Debian package. `make test-install` runs them as root.
 package deploy
 
 import (
@@ -113,6 +114,9 @@ func TestInstallInBookwormRoot(t *testing.T) {
 	mustExist("usr/local/bin/weighd", 0o755)
 	mustExist("usr/local/bin/weighctl", 0o755)
 	mustExist("etc/systemd/system/weighd.service", 0o644)
+	if unit, _ := os.ReadFile(in("etc/systemd/system/weighd.service")); !strings.Contains(string(unit), "ExecStart=/usr/local/bin/weighd ") {
+		t.Errorf("install.sh's unit does not start /usr/local/bin/weighd:\n%s", unit)
+	}
 	mustExist("etc/udev/rules.d/60-weighin.rules", 0o644)
 	mustExist("etc/weighin/weighd.yaml", 0o640)
 	mustExist("var/lib/weighin", 0o750)
@@ -144,7 +148,9 @@ func TestInstallInBookwormRoot(t *testing.T) {
 	if err := os.WriteFile(in("var/lib/weighin/station_ed25519"), []byte("key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	install("--uninstall")
+	if out := install("--uninstall"); !strings.Contains(out, "none are left to clear") {
+		t.Errorf("--uninstall did not run weighctl ha clear first:\n%s", out)
+	}
 	for _, p := range []string{"usr/local/bin/weighd", "usr/local/bin/weighctl", "etc/systemd/system/weighd.service", "etc/udev/rules.d/60-weighin.rules", "etc/systemd/system/multi-user.target.wants/weighd.service"} {
 		if _, err := os.Lstat(in(p)); err == nil {
 			t.Errorf("%s still there after --uninstall", p)

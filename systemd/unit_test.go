@@ -28,9 +28,9 @@ func unitFor(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unit := strings.Replace(string(data), "ExecStart=/usr/local/bin/weighd", "ExecStart="+bin, 1)
+	unit := strings.Replace(string(data), "ExecStart=/usr/bin/weighd", "ExecStart="+bin, 1)
 	if unit == string(data) {
-		t.Fatal("weighd.service: ExecStart=/usr/local/bin/weighd not found")
+		t.Fatal("weighd.service: ExecStart=/usr/bin/weighd (the package's path) not found")
 	}
 	p := filepath.Join(dir, "weighd.service")
 	if err := os.WriteFile(p, []byte(unit), 0o644); err != nil {
@@ -41,7 +41,24 @@ func unitFor(t *testing.T) string {
 
 func TestUnitVerifies(t *testing.T) {
 	p := unitFor(t)
-	out, err := exec.Command("systemd-analyze", "verify", p).CombinedOutput()
+	// verify also looks up the man pages Documentation= names: the ones
+	// the Debian package ships.
+	man := filepath.Join(t.TempDir(), "man")
+	for _, page := range []string{"man8/weighd.8", "man1/weighctl.1"} {
+		data, err := os.ReadFile(filepath.Join("../deploy/packaging/man", filepath.Base(page)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(man, filepath.Dir(page)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(man, page), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("systemd-analyze", "verify", p)
+	cmd.Env = append(os.Environ(), "MANPATH="+man)
+	out, err := cmd.CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}

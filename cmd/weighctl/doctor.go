@@ -22,6 +22,7 @@ import (
 	"weighin/internal/export"
 	"weighin/internal/publish"
 	"weighin/internal/timestamp"
+	"weighin/internal/web"
 )
 
 const doctorUsage = `usage: weighctl doctor [--json]
@@ -249,6 +250,7 @@ func doctorChecks(ctx context.Context, cfg config.Config, p doctorProbes) []chec
 		}
 		add("ok", "station key", keyPath+fp, "")
 	}
+	add(web.Doctor(cfg.Web, cfg.StateDir, running, st.Web))
 	return out
 }
 

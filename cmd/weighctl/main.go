@@ -66,6 +66,10 @@ var commands = map[string]command{
 	"sim":          {"drive weighd --sim: place GRAMS, remove, press [--long], label TRACKING", runSim},
 	"demo":         {"run the whole flow on simulated hardware and print what a user sees", runDemo},
 	"export":       {"make H.264 MP4s of SESSION with the weight, time and tracking in the picture (--preset chat|phone|full)", runExport},
+	"ha":           {"Home Assistant: clear removes every retained message of the station (decommissioning)", runHA},
+	"version":      {"print weighctl's version (the same as weighd --version)", runVersion},
+	"web":          {"the web app: passwd sets its password (from standard input when not a terminal)", runWeb},
+	"share":        {"a read-only, expiring link to SESSION's page and video (--ttl 7d; --list; --revoke ID)", runShare},
 }
 
 func main() {

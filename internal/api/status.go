@@ -60,6 +60,8 @@ type Status struct {
 	LED string `json:"led"`
 	// LastResult is the result of the last sealed session.
 	LastResult *result.Result `json:"last_result,omitempty"`
+	// Web is the web app's state.
+	Web WebStatus `json:"web"`
 }
 
 // Entries are what the buyer typed or sent for the parcel on the scale.

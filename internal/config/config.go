@@ -39,6 +39,7 @@ type Config struct {
 	Trust     Trust     `yaml:"trust"`
 	Export    Export    `yaml:"export"`
 	Offsite   Offsite   `yaml:"offsite"`
+	Web       Web       `yaml:"web"`
 }
 
 // Default returns the configuration weighd uses when a key is absent.
@@ -60,6 +61,7 @@ func Default() Config {
 		Trust:     defaultTrust(),
 		Export:    defaultExport(),
 		Offsite:   defaultOffsite(),
+		Web:       defaultWeb(),
 	}
 }
 
@@ -130,6 +132,7 @@ func (c Config) Validate() error {
 	c.Trust.validate(&p)
 	c.Export.validate(&p)
 	c.Offsite.validate(&p)
+	c.Web.validate(&p)
 	if len(p.errs) == 0 {
 		return nil
 	}

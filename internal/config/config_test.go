@@ -56,7 +56,7 @@ func TestBadConfigs(t *testing.T) {
 		want []string // every message, in order
 	}{
 		{"unknown top key", "colour: red\n",
-			[]string{`w.yaml:1: colour: unknown key (known: api, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict)`}},
+			[]string{`w.yaml:1: colour: unknown key (known: api, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)`}},
 		{"unknown nested key", "scale:\n  rate: 10\n  sped: 3\n",
 			[]string{`w.yaml:3: scale.sped: unknown key (known: calibration_file, dout_pin, gain, rate, read_timeout, sck_pin, stable_threshold_g, stable_threshold_pct, stable_window, warm_up, zero_band_g, zero_track_g_per_s)`}},
 		{"duplicate key", "log_level: info\nlog_level: debug\n", []string{`w.yaml:2: log_level: duplicate key`}},
@@ -174,5 +174,27 @@ func TestLoadOrDefault(t *testing.T) {
 	}
 	if DefaultPath != "/etc/weighin/weighd.yaml" {
 		t.Errorf("DefaultPath = %q", DefaultPath)
+	}
+}
+
+func TestWebConfig(t *testing.T) {
+	good := "web:\n  listen: \":8080\"\n  url: https://weighin.lan:8080\n  tls_self_signed: true\n"
+	if _, err := Parse("w.yaml", []byte(good)); err != nil {
+		t.Fatalf("good web section: %v", err)
+	}
+	for in, want := range map[string]string{
+		"web:\n  listen: 8080\n":                                         "web.listen: must be host:port",
+		"web:\n  listen: \":99999\"\n":                                   "web.listen: port must be 1–65535",
+		"web:\n  url: ftp://x\n":                                         "web.url: must be an http:// or https:// URL",
+		"web:\n  url: http://u:p@x\n":                                    "web.url: must not carry credentials",
+		"web:\n  tls_cert: /a.pem\n":                                     "web.tls_cert: web.tls_cert and web.tls_key go together",
+		"web:\n  tls_cert: a.pem\n  tls_key: /k.pem\n":                   "web.tls_cert: must be an absolute path",
+		"web:\n  tls_cert: /a\n  tls_key: /k\n  tls_self_signed: true\n": "web.tls_self_signed: cannot be true together",
+		"web:\n  listn: x\n":                                             "web.listn: unknown key",
+	} {
+		_, err := Parse("w.yaml", []byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want %q", in, err, want)
+		}
 	}
 }

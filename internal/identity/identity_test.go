@@ -128,7 +128,7 @@ func TestUpgradeKeepsChainID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ss.Seal(result.Result{StationID: "old-host"}); err != nil {
+		if _, err := ss.Seal(result.Result{StationID: "old-host", StopReason: result.StopButton}); err != nil {
 			t.Fatal(err)
 		}
 	}

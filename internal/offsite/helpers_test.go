@@ -208,7 +208,7 @@ func makeBundles(t testing.TB, stateDir, station string, n int, videoBytes int) 
 		if err := os.WriteFile(filepath.Join(ss.Dir(), "weight.csv"), []byte(csv), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ss.Seal(result.Result{StationID: station}); err != nil {
+		if _, err := ss.Seal(result.Result{StationID: station, StopReason: result.StopButton}); err != nil {
 			t.Fatal(err)
 		}
 		dirs = append(dirs, ss.Dir())

@@ -25,3 +25,6 @@ func DialTLSForTest(cfg config.MQTT, port int, serverName string) error {
 	}
 	return c.Close()
 }
+
+// DiscoveryFilter exposes discoveryFilter to the tests.
+var DiscoveryFilter = discoveryFilter

@@ -81,6 +81,7 @@ type Publisher struct {
 	client    mqtt.Client
 
 	version       string
+	webURL        string
 	retryInterval time.Duration
 	maxReconnect  time.Duration
 	ackTimeout    time.Duration
@@ -429,7 +430,11 @@ func (p *Publisher) announce(ctx context.Context) error {
 	if err := p.publishWait(ctx, p.topics.Availability, 1, true, []byte("online")); err != nil {
 		return fmt.Errorf("online: %w", err)
 	}
-	d := Discovery(p.stationID, p.topics, p.version).JSON()
+	cu := ""
+	if p.webURL != "" {
+		cu = p.webURL + "/sessions"
+	}
+	d := Discovery(p.stationID, p.topics, p.version).WithConfigurationURL(cu).JSON()
 	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}
@@ -566,6 +571,9 @@ func (p *Publisher) PublishResult(r result.Result) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("publish: encode result %s: %w", r.SessionID, err)
+	}
+	if p.webURL != "" {
+		b = withPageURL(b, SessionPageURL(p.webURL, r.SessionID))
 	}
 	if _, err := p.outbox.Append(b); err != nil {
 		return err
@@ -740,10 +748,17 @@ func (p *Publisher) PublishLabel(jpeg []byte) error {
 }
 
 // Clear removes the station's retained messages (discovery, state, result,
-// label, availability) for decommissioning; Home Assistant then drops the
-// device. It waits for a connection until ctx ends. After Clear, shutdown
-// publishes no "offline".
+// label, availability, then with ClearStation whatever else is retained
+// under its topics) for decommissioning; Home Assistant then drops the
+// device. It waits for a connection until ctx ends. Afterwards the
+// publisher disconnects cleanly (no last will) and stays off the broker
+// until the process restarts; results wait in the durable outbox.
 func (p *Publisher) Clear(ctx context.Context) error {
+	if p.isCleared() {
+		// Off the broker already: a second clear sweeps on its own
+		// connection.
+		return ClearStation(ctx, p.cfg, p.stationID)
+	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for p.conn() == nil {
@@ -764,15 +779,28 @@ func (p *Publisher) Clear(ctx context.Context) error {
 			return fmt.Errorf("publish: clear %s: %w", topic, err)
 		}
 	}
-	p.log.Info("cleared retained discovery and state")
+	// Whatever else is retained under the station's topics goes too, over
+	// a connection of its own so the sweep's subscription never doubles a
+	// command on the station's.
+	if err := ClearStation(ctx, p.cfg, p.stationID); err != nil {
+		return err
+	}
+	// Leave the broker cleanly, so the last will ("offline", retained) is
+	// never sent: a connection lost later would otherwise retain it again.
+	if c := p.conn(); c != nil {
+		c.Disconnect(250)
+	}
+	p.log.Info("cleared retained discovery and state; off the broker until weighd restarts")
 	return nil
 }
 
 // ClearStation removes a station's retained messages (discovery, state,
-// result, label, availability) with one connection of its own, for
-// decommissioning while weighd is stopped. It connects with cfg (TLS and
-// credentials as Publisher) under the client id "<client id>-clear", so it
-// does not take over a running station's session.
+// result, label, availability, and whatever else is retained under the
+// station's base topic or on its discovery topic) with one connection of
+// its own, for decommissioning while weighd is stopped. It connects with
+// cfg (TLS and credentials as Publisher) under the client id
+// "<client id>-clear", so it does not take over a running station's
+// session.
 func ClearStation(ctx context.Context, cfg config.MQTT, stationID string) error {
 	if stationID == "" || config.SanitizeStationID(stationID) != stationID {
 		return fmt.Errorf("%w: station id %q must be non-empty [a-z0-9_-]", ErrConfig, stationID)
@@ -797,5 +825,6 @@ func ClearStation(ctx context.Context, cfg config.MQTT, stationID string) error 
 			return fmt.Errorf("publish: clear %s: %w", topic, err)
 		}
 	}
-	return nil
+	_, err = sweepRetained(ctx, c, t)
+	return err
 }

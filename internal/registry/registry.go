@@ -9,6 +9,7 @@ import (
 	"io"
 	"iter"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +83,45 @@ type Filter struct {
 	Verdict  string
 	// Since keeps sessions started at or after it (zero: all).
 	Since time.Time
+	// Until keeps sessions started before it (zero: all).
+	Until time.Time
+	// Newest lists the newest first; Limit (0: all) and Offset page the
+	// list (the web app's sessions page).
+	Newest bool
+	Limit  int
+	Offset int
+}
+
+// Page reads the paging keys of a query into f: until (a date, exclusive,
+// or RFC 3339), newest ("1" or "true"), limit and offset (integers ≥ 0).
+func (f *Filter) Page(q map[string]string) error {
+	if v := q["until"]; v != "" {
+		t, err := parseTime(v)
+		if err != nil {
+			return fmt.Errorf("until: %w", err)
+		}
+		f.Until = t
+	}
+	f.Newest = q["newest"] == "1" || q["newest"] == "true"
+	for key, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
+		if v := q[key]; v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s: want an integer ≥ 0, got %q", key, v)
+			}
+			*dst = n
+		}
+	}
+	return nil
+}
+
+func parseTime(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date (2006-01-02) or RFC 3339 time", v)
 }
 
 // DB is an open registry. Safe for concurrent use.
@@ -120,6 +160,8 @@ var migrations = []string{
 	CREATE INDEX sessions_started ON sessions(started_ms);`,
 	// 2: the claim's outcome as the buyer recorded it (evidence addenda).
 	`ALTER TABLE sessions ADD COLUMN claim TEXT NOT NULL DEFAULT '';`,
+	// 3: pages of the index, newest first (the web app).
+	`CREATE INDEX sessions_seq ON sessions(seq, session_id);`,
 }
 
 // SchemaVersion is the schema version this code writes (PRAGMA
@@ -516,11 +558,23 @@ func (r *DB) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	if !f.Since.IsZero() {
 		where, args = append(where, "started_ms >= ?"), append(args, f.Since.UnixMilli())
 	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "started_ms < ?"), append(args, f.Until.UnixMilli())
+	}
 	q := `SELECT session_id, seq, started_at, tracking, order_ref, verdict, tier, bundle, delta_g, outcome, claim FROM sessions`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := r.db.QueryContext(ctx, q+" ORDER BY seq, session_id", args...)
+	if f.Newest {
+		q += " ORDER BY seq DESC, session_id DESC"
+	} else {
+		q += " ORDER BY seq, session_id"
+	}
+	if f.Limit > 0 {
+		q += " LIMIT ? OFFSET ?"
+		args = append(args, f.Limit, f.Offset)
+	}
+	rows, err := r.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("registry: sessions: %w", err)
 	}

@@ -43,11 +43,20 @@ func TestScaleAndButton(t *testing.T) {
 		t.Fatal(err)
 	}
 	var raw int32
-	for range 12 { // the load settles within a second at 10 SPS
-		var err error
-		if raw, err = hw.ReadRaw(ctx); err != nil {
-			t.Fatal(err)
+	// The load settles within a second at 10 SPS. A read that finds no
+	// valid conversion in time (every frame disturbed by preemption on a
+	// loaded machine: the driver's timing check) is tried again; the
+	// context bounds the whole.
+	for good := 0; good < 12; {
+		r, err := hw.ReadRaw(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				t.Fatal(err)
+			}
+			t.Logf("read: %v (tried again)", err)
+			continue
 		}
+		raw, good = r, good+1
 	}
 	if g := (float64(raw) - hx711test.RefOffset) / hx711test.RefCountsPerGram; math.Abs(g-1200) > 2 {
 		t.Errorf("1200 g placed reads %.1f g", g)
@@ -64,7 +73,7 @@ func TestScaleAndButton(t *testing.T) {
 	if err := s.Command(ctx, station.CmdSimScale, "fail"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hw.ReadRaw(ctx); err == nil || !strings.Contains(err.Error(), "disconnected") {
+	if _, err := hw.ReadRaw(ctx); err == nil || !strings.Contains(err.Error(), "DOUT stayed high") { // the cut DOUT wire, as on the Pi
 		t.Errorf("read with the scale failing: %v", err)
 	}
 }

@@ -38,6 +38,7 @@ import (
 	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/timestamp"
+	"weighin/internal/web"
 )
 
 // Version is weighd's version, set at link time.
@@ -116,7 +117,8 @@ func Run(ctx context.Context, opts Options) error {
 	st := newStation(cfg, log, hw, store, reg, rec)
 	st.tsq = tsq
 	st.started, st.mqttURL, st.embedded = start, mqttCfg.Broker, embedded
-	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version))
+	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version),
+		publish.WithWebURL(web.PublicURL(cfg.Web)))
 	if err != nil {
 		return err
 	}
@@ -132,9 +134,15 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 
+	// The web app: the same API handler behind a login (internal/web).
+	if st.web, err = web.New(web.Options{Config: cfg.Web, StateDir: cfg.StateDir, Station: st, Log: log.With("component", "web"), Fault: st.webFault}); err != nil {
+		return err
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return api.Serve(gctx, ln, st) })
 	g.Go(func() error { return pub.Run(gctx) })
+	g.Go(func() error { return st.web.Run(gctx) })
 	g.Go(func() error {
 		return store.Run(gctx, cfg.Retention.CheckInterval, func() (time.Time, bool) { return time.Now(), clockSynced() })
 	})
@@ -299,6 +307,8 @@ type Station struct {
 	live     livePublisher
 	mqttURL  string
 	embedded bool
+	// web is the web app (internal/web): the same API behind a login.
+	web *web.Server
 
 	events      chan event
 	video       chan videoCmd
@@ -320,6 +330,17 @@ type Station struct {
 	status    api.Status
 	lastFrame time.Time
 	fps       float64
+}
+
+// webFault reports why the web app is off on MQTT's error topic, once the
+// publisher is connected (at start it is not yet).
+func (s *Station) webFault(reason string) {
+	go func() {
+		for i := 0; i < 120 && !s.pub.Connected(); i++ {
+			time.Sleep(500 * time.Millisecond)
+		}
+		s.pub.PublishFault("web", reason)
+	}()
 }
 
 // alive reports whether loop answers within d: the watchdog's health

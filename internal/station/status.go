@@ -165,6 +165,9 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 	if rs.LastErr != nil {
 		st.Camera.LastErr = rs.LastErr.Error()
 	}
+	if s.web != nil { // nil in the in-process tests
+		st.Web = s.web.Status()
+	}
 	st.LED = s.ledPattern().String()
 	if s.pub != nil {
 		st.MQTT.Connected = s.pub.Connected()
@@ -187,6 +190,9 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			}
 			f.Since = t
 		}
+		if err := f.Page(q); err != nil { // until, newest, limit, offset (the web app's pages)
+			return nil, err
+		}
 		return s.reg.Sessions(ctx, f)
 	case api.CmdCalibrateZero:
 		return nil, s.scaleDo(ctx, "zero", 0)
@@ -201,6 +207,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			return nil, fmt.Errorf("%s: %w", name, ErrNotSim)
 		}
 		return nil, s.hw.sim.Command(ctx, name, value)
+	case api.CmdHAClear:
+		return api.HAClearReply{StationID: s.stationID, Broker: s.mqttURL, Embedded: s.embedded}, s.pub.Clear(ctx)
 	case string(publish.CmdMark):
 		// The API's mark carries a free label; MQTT's is just PRESS.
 		if strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 || r == 0x7f }) || !utf8.ValidString(value) {

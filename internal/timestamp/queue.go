@@ -368,9 +368,15 @@ func (q *Queue) Run(ctx context.Context) error {
 			q.giveUp(&job{id: ids[0]}, fmt.Errorf("%w: %v", errGone, err))
 			continue
 		}
-		q.update(func(s *Status) {
-			s.State, s.Backlog, s.OldestQueuedAt, s.Attempts, s.NextAttemptAt = "stamping", len(ids), j.QueuedAt, j.Attempts, ""
-		})
+		// The backlog is counted again under the lock Enqueue takes, so a
+		// request queued since the listing above is not lost from it.
+		q.mu.Lock()
+		n := len(ids)
+		if now, err := q.ids(q.queue, false); err == nil {
+			n = len(now)
+		}
+		q.st.State, q.st.Backlog, q.st.OldestQueuedAt, q.st.Attempts, q.st.NextAttemptAt = "stamping", n, j.QueuedAt, j.Attempts, ""
+		q.mu.Unlock()
 		stamp, err := q.process(ctx, j)
 		if ctx.Err() != nil {
 			return nil

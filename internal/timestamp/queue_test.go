@@ -62,7 +62,7 @@ func seal(t *testing.T, store *evidence.Store, n int, synced bool) string {
 	if err := os.WriteFile(filepath.Join(s.Dir(), "weight.csv"), fmt.Appendf(nil, "t_ms,raw,grams,stable\n0,%d,0.00,1\n", 8000+n), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Seal(result.Result{Verdict: result.VerdictMatch, Continuity: result.Continuity{Frames: 31, DurationS: 3, MeanFPS: 10, MaxGapMS: 100}})
+	res, err := s.Seal(result.Result{Verdict: result.VerdictMatch, StopReason: result.StopButton, Continuity: result.Continuity{Frames: 31, DurationS: 3, MeanFPS: 10, MaxGapMS: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,9 @@
 //     window would miss max(ThresholdG, ThresholdPct %) at two standard
 //     errors (a σ 3 g cell: 1.5 s); beyond that the error bound is 2σ/√n
 //     and the published spread_g shows the noise. The window must hold
-//     70 % of the conversions its length gives (a gap decides nothing).
+//     40 % of the conversions its length gives (a gap decides nothing; a
+//     loaded CPU that loses every other conversion to the driver's timing
+//     check still weighs).
 //     Right after a step of 20 thresholds (a set-down, a removal) or while
 //     the platform rings down, its newest 40 % (four conversions at
 //     10 SPS; never less than the accuracy needs) decides, unless a hand
@@ -295,10 +297,10 @@ func (p *Pipeline) windowFor(grams float64) (w, need time.Duration) {
 	return min(max(need, p.o.Window), maxWindowFactor*p.o.Window), need
 }
 
-// minN is how many conversions a span of d must hold to decide: 70 % of
+// minN is how many conversions a span of d must hold to decide: 40 % of
 // what the rate gives (a gap or lost conversions leave too few).
 func (p *Pipeline) minN(d time.Duration) int {
-	return max(2, int(math.Ceil(0.7*float64(d)/float64(p.period))))
+	return max(2, int(math.Ceil(0.4*float64(d)/float64(p.period))))
 }
 
 // fault records a read fault at t. chip: the fault can only be the chip or

@@ -270,7 +270,7 @@ func makeBundle(state string, mb int) (dir string, files []string, total int64, 
 	if err := os.WriteFile(filepath.Join(ss.Dir(), "weight.csv"), []byte("t_s,grams\n0.0,1000\n"), 0o644); err != nil {
 		return "", nil, 0, err
 	}
-	if _, err := ss.Seal(result.Result{StationID: "bench"}); err != nil {
+	if _, err := ss.Seal(result.Result{StationID: "bench", StopReason: result.StopButton}); err != nil {
 		return "", nil, 0, err
 	}
 	des, err := os.ReadDir(ss.Dir())

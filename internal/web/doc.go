@@ -1,0 +1,48 @@
+// Package web is the station's web app: the sessions, a session's player
+// with the weight plot, its claim, downloads, outcome form and share links,
+// for a phone on the home LAN. Pages and assets are embedded (html/template,
+// one plain JS file, one CSS file; no build step).
+//
+// # One API, two doors
+//
+// The JSON endpoints under /v1/ are api.NewMux over the station's
+// api.Handler — the handlers the unix socket serves to weighctl — behind the
+// login and the CSRF check. The sessions page reads the index through the
+// same Handler (its "sessions" command); the outcome form posts to
+// /v1/cmd/outcome, the command that writes the signed outcome addendum.
+//
+// # Security
+//
+//   - Off unless web.listen is set. A non-loopback listen serves nothing
+//     until a password exists (<state>/web/password, a bcrypt hash written by
+//     weighctl web passwd, re-read when it changes: a new password ends every
+//     login at once). Run checks every second and starts or stops listening.
+//   - Once a password exists every path needs a login, loopback included:
+//     401 for /v1/ and *.json, a redirect to /login for the rest. Only
+//     /login and /s/TOKEN/… (share links) answer without one.
+//   - Login sessions are random tokens in an HttpOnly, SameSite=Strict
+//     cookie (Secure under TLS), kept in memory for 7 days.
+//   - Every state-changing request (anything but GET/HEAD, the login form
+//     and logout included) needs the session's CSRF token (X-CSRF-Token or a
+//     csrf form field): 403 without it.
+//   - Logins are limited: 5 wrong passwords from an address lock it out for
+//     5 minutes (429); 50 from anywhere in 15 minutes lock everyone out.
+//   - Files are served only from a bundle's top level, through os.Root on
+//     <state>/sessions: no "..", no absolute path, no symlink (404).
+//   - Share links (share.go) are HMAC-signed, expiring, revocable,
+//     read-only capabilities for one session's page, MP4 exports, stills,
+//     sheet and pack, carried in the URL path (/s/TOKEN/…) of every resource
+//     they grant, never in a cookie; everything else answers 403.
+//   - Pages carry a strict Content-Security-Policy (no inline script) and
+//     Referrer-Policy no-referrer, so a share token never leaks in a Referer.
+//
+// Optional TLS: web.tls_cert/web.tls_key, or web.tls_self_signed (an ECDSA
+// certificate made on first start under <state>/web; its fingerprint is in
+// the status and doctor).
+//
+// Written here rather than taken from a library: the login-failure counter
+// (its rule is a count of failures, not a request rate) and the session
+// table (a few lines over a map); bcrypt comes from golang.org/x/crypto, QR
+// codes from github.com/skip2/go-qrcode, Range requests from
+// net/http.ServeContent.
+package web
