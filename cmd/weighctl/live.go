@@ -275,11 +275,15 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return exitOK
 }
 
-const simUsage = `usage: weighctl sim place GRAMS | sim remove | sim press [--long] | sim label TRACKING
+const simUsage = `usage: weighctl sim place GRAMS | sim remove | sim press [--long|--double] |
+       sim label TRACKING | sim hand GRAMS
 
 Drives weighd --sim's hardware: a load on the simulated scale, the virtual
-button (--long: stop), or a shipping label with TRACKING as a Code 128
-barcode held up to the synthetic camera for 4 s.
+button (--long: stop; --double: a double press, which does what a short
+press does until a forced start exists), a shipping label with TRACKING as
+a Code 128 barcode held up to the synthetic camera for 4 s, or a hand
+resting on the parcel (GRAMS of steady extra force and a swaying hand over
+the camera's platform region; sim hand 0 takes it away).
 `
 
 // simLabelCmd is weighd's sim_label command (station.CmdSimLabel).
@@ -289,22 +293,25 @@ const simLabelCmd = "sim_label"
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLI("sim", simUsage, stderr)
 	long := c.Bool("long", false, "with press: a long press")
+	double := c.Bool("double", false, "with press: a double press")
 	pos, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	if len(pos) == 0 {
-		return c.usageError("want place GRAMS, remove, press or label TRACKING")
+		return c.usageError("want place GRAMS, remove, press, label TRACKING or hand GRAMS")
 	}
-	want := map[string]int{"place": 2, "remove": 1, "press": 1, "label": 2}
+	want := map[string]int{"place": 2, "remove": 1, "press": 1, "label": 2, "hand": 2}
 	n, ok := want[pos[0]]
 	switch {
 	case !ok:
-		return c.usageError("unknown action %q: want place, remove, press or label", pos[0])
+		return c.usageError("unknown action %q: want place, remove, press, label or hand", pos[0])
 	case len(pos) != n:
 		return c.usageError("%s takes %d argument(s)", pos[0], n-1)
-	case *long && pos[0] != "press":
-		return c.usageError("--long goes with press")
+	case (*long || *double) && pos[0] != "press":
+		return c.usageError("--long and --double go with press")
+	case *long && *double:
+		return c.usageError("press: --long or --double, not both")
 	}
 	var name, value, msg string
 	switch pos[0] {
@@ -317,7 +324,24 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "remove":
 		name, msg = api.CmdSimRemove, "removed the load"
 	case "press":
-		name, value, msg = api.CmdSimPress, yesNo(*long, "long", "short"), yesNo(*long, "pressed (long)", "pressed (short)")
+		kind := "short"
+		switch {
+		case *long:
+			kind = "long"
+		case *double:
+			kind = "double"
+		}
+		name, value, msg = api.CmdSimPress, kind, "pressed ("+kind+")"
+	case "hand":
+		g, err := strconv.ParseFloat(strings.TrimSpace(pos[1]), 64)
+		if err != nil || math.IsNaN(g) || g < 0 || g > 20000 {
+			return c.usageError("hand: %q is not a force in grams (0 to 20000; 0 takes the hand away)", pos[1])
+		}
+		v := strconv.FormatFloat(g, 'f', -1, 64)
+		name, value, msg = api.CmdSimHand, v, "a hand rests on the parcel with "+v+" g"
+		if g == 0 {
+			msg = "took the hand away"
+		}
 	case "label":
 		if err := vocab.CheckTracking(pos[1]); err != nil {
 			return c.usageError("label: %v", err)

@@ -31,7 +31,7 @@ type fakeStation struct {
 }
 
 var fakeKnown = []string{"tare", "start", "stop", "mark", "label_weight", "order_ref", "tracking", "exterior_condition",
-	"issue_type", api.CmdCalibrateZero, api.CmdCalibrateSpan, api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress}
+	"issue_type", api.CmdCalibrateZero, api.CmdCalibrateSpan, api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand}
 
 func (f *fakeStation) Status(ctx context.Context) (any, error) {
 	f.mu.Lock()
@@ -159,6 +159,11 @@ func TestLiveCommands(t *testing.T) {
 		{name: "sim remove", args: []string{"sim", "remove"}, wantReq: []string{"sim_remove="}},
 		{name: "sim press", args: []string{"sim", "press"}, wantReq: []string{"sim_press=short"}},
 		{name: "sim long press", args: []string{"sim", "press", "--long"}, wantReq: []string{"sim_press=long"}, stdout: "long"},
+		{name: "sim double press", args: []string{"sim", "press", "--double"}, wantReq: []string{"sim_press=double"}, stdout: "double"},
+		{name: "sim long and double", args: []string{"sim", "press", "--long", "--double"}, code: exitUsage},
+		{name: "sim hand", args: []string{"sim", "hand", "150"}, wantReq: []string{"sim_hand=150"}, stdout: "150 g"},
+		{name: "sim hand off", args: []string{"sim", "hand", "0"}, wantReq: []string{"sim_hand=0"}, stdout: "took the hand away"},
+		{name: "sim hand negative", args: []string{"sim", "hand", "-1"}, code: exitUsage},
 		{name: "sim long with place", args: []string{"sim", "place", "5", "--long"}, code: exitUsage},
 		{name: "sim place negative", args: []string{"sim", "place", "-5"}, code: exitUsage},
 		{name: "sim unknown action", args: []string{"sim", "jump"}, code: exitUsage, stderr: "unknown action"},

@@ -18,10 +18,15 @@ type Status struct {
 	SessionState string  `json:"session_state"`
 	WeightG      float64 `json:"weight_g"`
 	// WeightState is empty, stable, unstable or undecided.
-	WeightState string  `json:"weight_state"`
-	Stable      bool    `json:"stable"`
-	SpreadG     float64 `json:"spread_g"`
-	WarmingUp   bool    `json:"warming_up"`
+	WeightState string `json:"weight_state"`
+	Stable      bool   `json:"stable"`
+	// Status is the scale's status in the USB HID POS vocabulary
+	// (scalestatus: fault, requires_calibration, over_capacity,
+	// under_zero, requires_rezero, in_motion, center_of_zero, stable),
+	// beside Stable, which stays.
+	Status    string  `json:"status"`
+	SpreadG   float64 `json:"spread_g"`
+	WarmingUp bool    `json:"warming_up"`
 	// OverCapacity: the load is beyond what the cell measures (the HX711
 	// returns its saturation code); a start is refused while it lasts.
 	OverCapacity bool `json:"over_capacity"`
@@ -119,7 +124,8 @@ const (
 	// CmdCalibrateSpan takes value = the known mass in grams on the
 	// platform, and saves the calibration.
 	CmdCalibrateSpan = "calibrate_span"
-	// CmdSimPlace (--sim only) places value grams on the simulated scale.
+	// CmdSimPlace (--sim only) makes value grams the simulated scale's
+	// total load (a parcel set down; items taken out as a lower total).
 	CmdSimPlace = "sim_place"
 	// CmdSimRemove (--sim only) empties the simulated scale.
 	CmdSimRemove = "sim_remove"
@@ -131,6 +137,10 @@ const (
 	// or full) and answers when it is bound to the bundle, with an
 	// ExportResult. Exports pause while a recording runs.
 	CmdExport = "export"
+	// CmdSimHand (--sim only) rests a hand on the simulated parcel: value
+	// grams of steady extra force on the scale, and a swaying hand over
+	// the synthetic camera's platform region; "0" takes it away.
+	CmdSimHand = "sim_hand"
 	// CmdSessions lists the session index (GET /v1/sessions).
 	CmdSessions = "sessions"
 )

@@ -70,6 +70,8 @@ func TestBadConfigs(t *testing.T) {
 		{"station id", "station_id: My Station\n", []string{`w.yaml:1: station_id: "My Station" has characters outside [a-z0-9_-]`}},
 		{"buffers", "camera:\n  buffers: 256\n", []string{`w.yaml:2: camera.buffers: must be between 2 and 4, got 256`}},
 		{"camera format", "camera:\n  format: h264\n", []string{`w.yaml:2: camera.format: must be auto, mjpeg or yuyv, got "h264"`}},
+		{"platform region of three", "camera:\n  platform_region: [0.1, 0.1, 0.5]\n", []string{`w.yaml:2: camera.platform_region: must be four fractions [x, y, w, h], got [0.1 0.1 0.5]`}},
+		{"platform region outside", "camera:\n  platform_region: [0.5, 0.2, 0.6, 0.6]\n", []string{`w.yaml:2: camera.platform_region: must be [x, y, w, h] fractions of the frame with w, h at least 0.05 and x+w, y+h at most 1, got [0.5 0.2 0.6 0.6]`}},
 		{"negative tolerance", "verdict:\n  tolerance_g: -5\n", []string{`w.yaml:2: verdict.tolerance_g: must be between 0 and 10000, got -5`}},
 		{"broker scheme", "mqtt:\n  broker: http://x\n", []string{`w.yaml:2: mqtt.broker: unknown scheme "http" (use tcp, ssl, mqtt, mqtts, ws or wss)`}},
 		{"open broker without password", "mqtt:\n  embedded_listen: 0.0.0.0:1883\n",

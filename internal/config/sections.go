@@ -3,6 +3,7 @@ package config
 import (
 	"math"
 	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -94,6 +95,11 @@ type Camera struct {
 	Buffers int `yaml:"buffers"`
 	// FrameTimeout: no frame for this long counts as an unplug.
 	FrameTimeout time.Duration `yaml:"frame_timeout"`
+	// PlatformRegion is where the scale's platform is in the picture: x, y,
+	// w, h as fractions of the frame's width and height (so it holds at
+	// any resolution). Motion there while the parcel is weighed marks the
+	// weigh-in disturbed (internal/motion).
+	PlatformRegion []float64 `yaml:"platform_region"`
 }
 
 func defaultCamera() Camera {
@@ -101,6 +107,7 @@ func defaultCamera() Camera {
 		Device: "/dev/video0", Format: "auto", Width: 1280, Height: 720, FPS: 30,
 		FallbackWidth: 640, FallbackHeight: 480, FallbackFPS: 15,
 		JPEGQuality: 80, Buffers: 3, FrameTimeout: 2 * time.Second,
+		PlatformRegion: []float64{0.2, 0.2, 0.6, 0.6},
 	}
 }
 
@@ -122,6 +129,11 @@ func (c Camera) validate(p *problems) {
 	intBetween(p, "camera.jpeg_quality", c.JPEGQuality, 1, 100)
 	intBetween(p, "camera.buffers", c.Buffers, 2, 4)
 	between(p, "camera.frame_timeout", c.FrameTimeout, 100*time.Millisecond, time.Minute)
+	if r := c.PlatformRegion; len(r) != 4 {
+		p.add("camera.platform_region", "must be four fractions [x, y, w, h], got %v", r)
+	} else if bad := slices.ContainsFunc(r, func(v float64) bool { return math.IsNaN(v) || v < 0 || v > 1 }); bad || r[2] < 0.05 || r[3] < 0.05 || r[0]+r[2] > 1+1e-9 || r[1]+r[3] > 1+1e-9 {
+		p.add("camera.platform_region", "must be [x, y, w, h] fractions of the frame with w, h at least 0.05 and x+w, y+h at most 1, got %v", r)
+	}
 }
 
 // Recorder configures continuous recording.

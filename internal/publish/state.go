@@ -8,12 +8,15 @@ import (
 // State is the live state published retained on <base>/state, at most every
 // config state_interval (≥ 500 ms, so ≤ 2 Hz).
 type State struct {
-	WeightG          float64 `json:"weight_g"`
-	Stable           bool    `json:"stable"`
-	Recording        bool    `json:"recording"`
-	SessionState     string  `json:"session_state"`
-	FreeStorageBytes int64   `json:"free_storage_bytes"`
-	WarmingUp        bool    `json:"warming_up"`
+	WeightG float64 `json:"weight_g"`
+	Stable  bool    `json:"stable"`
+	// Status is the scale's HID POS status (internal/scalestatus), beside
+	// Stable, which stays.
+	Status           string `json:"status"`
+	Recording        bool   `json:"recording"`
+	SessionState     string `json:"session_state"`
+	FreeStorageBytes int64  `json:"free_storage_bytes"`
+	WarmingUp        bool   `json:"warming_up"`
 	// OverCapacity: the load is beyond the cell's range (the HX711 sends
 	// its saturation code); stable stays false and a start is refused.
 	OverCapacity bool `json:"over_capacity"`
@@ -26,7 +29,7 @@ type State struct {
 
 // discrete reports whether a and b differ in anything but the weight.
 func (a State) discrete(b State) bool {
-	if a.Stable != b.Stable || a.Recording != b.Recording || a.SessionState != b.SessionState ||
+	if a.Stable != b.Stable || a.Status != b.Status || a.Recording != b.Recording || a.SessionState != b.SessionState ||
 		a.WarmingUp != b.WarmingUp || a.OverCapacity != b.OverCapacity || a.OrderRef != b.OrderRef || a.Tracking != b.Tracking {
 		return true
 	}

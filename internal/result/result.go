@@ -66,6 +66,18 @@ type Result struct {
 	Verdict           string             `json:"verdict"`
 	Tier              int                `json:"tier"`
 	MissingCandidates []MissingCandidate `json:"missing_candidates"`
+	// Schema 2, the unpacking weighed (steps.go); absent in schema 1 and
+	// when nothing was measured.
+	Steps    []Step    `json:"steps,omitempty"`
+	Matching *Matching `json:"matching,omitempty"`
+	// WeighinDisturbed: motion in the camera's platform region during the
+	// weigh-in's stability window (a hand on the parcel): MeasuredG is not
+	// the weight of the unopened parcel. Absent means false.
+	WeighinDisturbed bool `json:"weighin_disturbed,omitempty"`
+	// WeightID names the weigh-in's sample and video frame (see
+	// motion.WeightID); WeighinStatus is its HID POS scale status.
+	WeightID      string `json:"weight_id,omitempty"`
+	WeighinStatus string `json:"weighin_status,omitempty"`
 
 	ExteriorCondition string `json:"exterior_condition"`
 	IssueType         string `json:"issue_type"`

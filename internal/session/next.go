@@ -110,7 +110,7 @@ func (st *step) reading(r Reading) {
 func (st *step) press(p Press) {
 	s := &st.s
 	switch p.Kind {
-	case PressShort:
+	case PressShort, PressDouble: // a double press is a short one until a forced start exists
 		switch s.Phase {
 		case PhaseIdle, PhasePresent, PhaseStable:
 			st.start("button")

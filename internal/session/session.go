@@ -287,7 +287,28 @@ type PressKind int
 const (
 	PressShort PressKind = iota
 	PressLong
+	// PressDouble is two short presses in quick succession. Until a
+	// forced start exists it does what a short press does (starts a
+	// session, or marks a moment while recording).
+	PressDouble
 )
+
+// Starts reports whether the gesture starts a session from idle (a short
+// or a double press).
+func (k PressKind) Starts() bool { return k == PressShort || k == PressDouble }
+
+// String names the gesture: short, long or double.
+func (k PressKind) String() string {
+	switch k {
+	case PressShort:
+		return "short"
+	case PressLong:
+		return "long"
+	case PressDouble:
+		return "double"
+	}
+	return "unknown"
+}
 
 // Press is a button press.
 type Press struct{ Kind PressKind }

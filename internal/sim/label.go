@@ -21,6 +21,7 @@ type labelCamera struct {
 	cur   *cameratest.Synthetic
 	data  []byte    // the label on show, nil for none
 	until time.Time // the show's end
+	hand  bool      // sim_hand: a hand sways over the platform region
 }
 
 // open is the camera.OpenFunc of the simulated camera.
@@ -32,12 +33,24 @@ func (l *labelCamera) open(context.Context) (camera.Source, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.cur = s
+	s.SetHand(l.hand)
 	if d := time.Until(l.until); l.data != nil && d > 0 {
 		if err := s.Show(l.data, d); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// setHand shows (or takes away) a hand over the platform region, on the
+// current camera and on every one opened after.
+func (l *labelCamera) setHand(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hand = on
+	if l.cur != nil {
+		l.cur.SetHand(on)
+	}
 }
 
 // show shows data on the current camera, and on any opened before the end

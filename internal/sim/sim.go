@@ -94,7 +94,8 @@ func Open(cfg config.Config, log *slog.Logger) (station.Hardware, error) {
 }
 
 // Command carries out a sim_* command of the local API: sim_place (grams),
-// sim_remove, sim_press (short or long), sim_unplug (a duration up to 1m),
+// sim_remove, sim_press (short, long or double), sim_hand (grams, 0 to
+// end it), sim_unplug (a duration up to 1m),
 // sim_scale (fail or ok), sim_label (a tracking number).
 func (s *Sim) Command(ctx context.Context, name, value string) error {
 	switch name {
@@ -103,7 +104,7 @@ func (s *Sim) Command(ctx context.Context, name, value string) error {
 		if err != nil || g < 0 || g > 100000 {
 			return fmt.Errorf("sim_place: value must be grams between 0 and 100000 (beyond 20 kg the 5 kg cell is over capacity), got %q", value)
 		}
-		s.load.Place(g)
+		s.load.PlaceTotal(g) // the total load: items come out as a lower total
 	case api.CmdSimRemove:
 		s.load.Remove()
 	case api.CmdSimPress:
@@ -112,14 +113,24 @@ func (s *Sim) Command(ctx context.Context, name, value string) error {
 		case "", "short":
 		case "long":
 			kind = session.PressLong
+		case "double":
+			kind = session.PressDouble
 		default:
-			return fmt.Errorf("sim_press: value must be short or long, got %q", value)
+			return fmt.Errorf("sim_press: value must be short, long or double, got %q", value)
 		}
 		select {
 		case s.presses <- kind:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	case api.CmdSimHand:
+		g, err := strconv.ParseFloat(value, 64)
+		if err != nil || g < 0 || g > 20000 {
+			return fmt.Errorf("sim_hand: value must be the hand's force in grams between 0 and 20000 (0 takes the hand away), got %q", value)
+		}
+		s.load.SetHand(g)
+		s.label.setHand(g > 0)
+		s.log.Info("simulated hand on the parcel", "grams", g)
 	case station.CmdSimUnplug:
 		d, err := time.ParseDuration(value)
 		if err != nil || d <= 0 || d > time.Minute {

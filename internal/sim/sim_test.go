@@ -15,6 +15,7 @@ import (
 	"weighin/internal/api"
 	"weighin/internal/config"
 	"weighin/internal/label"
+	"weighin/internal/motion"
 	"weighin/internal/session"
 	"weighin/internal/station"
 )
@@ -126,7 +127,8 @@ func TestCommandErrors(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{api.CmdSimPlace, "-5", "grams between 0 and 100000"},
 		{api.CmdSimPlace, "heavy", "grams between 0 and 100000"},
-		{api.CmdSimPress, "double", "short or long"},
+		{api.CmdSimPress, "triple", "short, long or double"},
+		{api.CmdSimHand, "-1", "between 0 and 20000"},
 		{station.CmdSimUnplug, "2h", "up to 1m"},
 		{station.CmdSimScale, "maybe", "fail or ok"},
 		{station.CmdSimLabel, "LB\x01", "not printable"},
@@ -135,5 +137,83 @@ func TestCommandErrors(t *testing.T) {
 		if err := s.Command(context.Background(), tc.name, tc.value); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %q: %v, want %q", tc.name, tc.value, err, tc.want)
 		}
+	}
+}
+
+// TestHand: sim_hand puts its force on the simulated cell and a swaying
+// hand over the synthetic camera's platform region, also on a camera
+// opened after it (a reopen); sim_hand 0 takes both away.
+func TestHand(t *testing.T) {
+	hw, s := openSim(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	grams := func() float64 {
+		t.Helper()
+		var raw int32
+		for range 12 {
+			var err error
+			if raw, err = hw.ReadRaw(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return (float64(raw) - hx711test.RefOffset) / hx711test.RefCountsPerGram
+	}
+	// handSeen reports whether two frames 0.4 s apart differ on the
+	// platform as a hand does.
+	handSeen := func() bool {
+		t.Helper()
+		src, err := hw.OpenCamera(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		var grids []motion.Grid
+		for i := range 7 {
+			f, err := src.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i%3 == 0 {
+				g, err := motion.Blocks(f.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				grids = append(grids, g)
+			}
+		}
+		for i := 1; i < len(grids); i++ {
+			c, err := motion.Compare(grids[i-1], grids[i], motion.DefaultRegion, 12)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Hand(0.03) {
+				return true
+			}
+		}
+		return false
+	}
+	if err := s.Command(ctx, api.CmdSimPlace, "1000"); err != nil {
+		t.Fatal(err)
+	}
+	if handSeen() {
+		t.Error("the untouched synthetic camera shows motion on the platform")
+	}
+	if err := s.Command(ctx, api.CmdSimHand, "150"); err != nil {
+		t.Fatal(err)
+	}
+	if g := grams(); math.Abs(g-1150) > 3 {
+		t.Errorf("1000 g and a 150 g hand read %.1f g", g)
+	}
+	if !handSeen() { // a camera opened after the command
+		t.Error("no hand over the platform region")
+	}
+	if err := s.Command(ctx, api.CmdSimHand, "0"); err != nil {
+		t.Fatal(err)
+	}
+	if g := grams(); math.Abs(g-1000) > 3 {
+		t.Errorf("after sim_hand 0: %.1f g", g)
+	}
+	if handSeen() {
+		t.Error("the hand is still over the platform after sim_hand 0")
 	}
 }

@@ -30,7 +30,7 @@ func (s *Station) runButton(ctx context.Context) error {
 			}
 			continue
 		}
-		s.log.Info("press", "long", k == session.PressLong)
+		s.log.Info("press", "kind", k.String())
 		select {
 		case s.events <- pressEv{kind: k}:
 		case <-ctx.Done():

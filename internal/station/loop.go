@@ -14,6 +14,7 @@ import (
 	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/session"
+	"weighin/internal/steps"
 	"weighin/internal/trace"
 	"weighin/internal/verdict"
 	"weighin/internal/weighing"
@@ -116,6 +117,15 @@ type current struct {
 	tracking string
 	parcel   *registry.Parcel
 	preview  verdict.Outcome
+
+	// The unpacking (unpack.go): where video time 0 lies (filled in by the
+	// video goroutine before it answers started), the step detector fed
+	// while recording, the weigh-in's check at its freeze and its id.
+	origin   *videoOrigin
+	videoT0  time.Time
+	det      *steps.Detector
+	check    weighinCheck
+	weightID string
 }
 
 // shutdownTimeout bounds the seal of a recording in progress when weighd
@@ -128,13 +138,18 @@ const labelWait = 5 * time.Second
 // loopState is loop's: the session machine, the session in progress and
 // what the effects carry between events.
 type loopState struct {
-	s        *Station
-	ctx      context.Context // for I/O that must finish even while stopping
-	ss       session.State
-	cur      *current
-	params   verdict.Params
-	last     weighing.Reading
-	scaleErr error // the HX711 is not answering
+	s      *Station
+	ctx    context.Context // for I/O that must finish even while stopping
+	ss     session.State
+	cur    *current
+	params verdict.Params
+	last   weighing.Reading
+	// haveReading: a reading came since the start.
+	haveReading bool
+	scaleErr    error // the HX711 is not answering
+	// frozen is the check of the latest weigh-in (FreezeWeight), until
+	// begin hands it to the session.
+	frozen   weighinCheck
 	stopping bool
 	timer    *time.Timer // the session machine's one timer
 	label    *time.Timer // labelDue
@@ -231,13 +246,16 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		e.reply <- struct{}{}
 	case sampleEv:
 		l.scaleErr = nil
-		l.last = e.reading
+		l.last, l.haveReading = e.reading, true
 		s.noteReading(e.reading)
 		if cur != nil && cur.weightW != nil {
 			_ = cur.weightW.Write(trace.Record{
 				Sample: trace.Sample{T: e.reading.T - cur.t0, Raw: e.raw},
 				Grams:  e.reading.Grams, Stable: e.reading.Stable,
 			})
+		}
+		if l.ss.Phase == session.PhaseRecording && cur != nil {
+			cur.addStep(now, e.reading)
 		}
 		if l.ss.Phase == session.PhaseRecording {
 			select { // the subtitle track; skipping one is harmless
@@ -249,7 +267,7 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 			return session.Reading{Grams: e.reading.Grams, State: ws}, nil
 		}
 	case pressEv:
-		if reason := l.refuseStart(e.kind == session.PressShort); reason != "" {
+		if reason := l.refuseStart(e.kind.Starts()); reason != "" {
 			s.log.Warn("refused", "command", "start", "source", "button", "reason", reason)
 			s.live.PublishFault("start", reason)
 			return nil, nil
@@ -273,6 +291,7 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 			return session.RecordingFailed{Session: e.id, Reason: e.err.Error()}, nil
 		}
 		s.setError("")
+		l.recordingStarted(cur)
 		return session.RecordingStarted{Session: e.id}, nil
 	case stoppedEv:
 		if mine(e.id) {
@@ -377,7 +396,12 @@ func (l *loopState) apply(ev session.Event, reply chan error) {
 				s.setError("tare: " + err.Error())
 			}
 		case session.FreezeWeight:
-			s.log.Info("weigh-in frozen", "session", eff.Session, "grams", eff.Weighin.Grams, "stable", eff.Weighin.Stable)
+			l.frozen = l.checkWeighin(time.Now())
+			s.log.Info("weigh-in frozen", "session", eff.Session, "grams", eff.Weighin.Grams, "stable", eff.Weighin.Stable,
+				"status", l.frozen.status, "disturbed", l.frozen.disturbed, "camera_saw", l.frozen.known)
+			if l.frozen.disturbed {
+				s.log.Warn("motion on the platform during the weigh-in: the weight is not the unopened parcel's", "session", eff.Session)
+			}
 		case session.Evaluate:
 			// Before StartRecording in the start's batch (cur is made
 			// there), and again whenever an entry changes.
@@ -458,6 +482,8 @@ func weightState(st weighing.State) (session.WeightState, bool) {
 func (l *loopState) begin(eff session.StartRecording) {
 	s, cur := l.s, l.cur
 	cur.start, cur.synced, cur.t0 = eff.SessionStart, clockSynced(), l.last.T
+	cur.check, cur.origin = l.frozen, &videoOrigin{}
+	l.frozen = weighinCheck{}
 	cur.started = make(chan error, 1)
 	cur.label = make(chan labelResult, 1)
 	s.exports.pause() // exports never run while recording; leave resumes them
@@ -486,7 +512,7 @@ func (l *loopState) begin(eff session.StartRecording) {
 	}
 	cur.weightF, cur.weightW = f, trace.NewWriter(f)
 	_ = es.Checkpoint(s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
-	s.video <- videoCmd{start: &startCmd{dir: es.Dir(), reply: cur.started}}
+	s.video <- videoCmd{start: &startCmd{dir: es.Dir(), reply: cur.started, origin: cur.origin}}
 	s.log.Info("recording", "session", es.ID(), "dir", es.Dir())
 }
 
@@ -515,6 +541,11 @@ func (l *loopState) trySeal() {
 		id: cur.id, es: cur.es, start: cur.start, synced: cur.synced, attempt: cur.sealRun,
 		weighin: l.ss.Weighin, entries: l.entries(l.ss.Entries), parcel: cur.parcel,
 		stop: l.ss.StopReason, stats: *cur.stats, still: *cur.still, params: l.params,
+		check: cur.check, weightID: cur.weightID,
+	}
+	if cur.det != nil {
+		d := cur.det.Result()
+		in.det = &d
 	}
 	go l.s.sealer(l.ctx, in, cur.sealed)
 }
@@ -596,6 +627,12 @@ func (s *Station) lookupParcel(ctx context.Context, e session.Entries) *registry
 }
 
 func evaluate(params verdict.Params, w session.Weighin, e session.Entries, p *registry.Parcel) (verdict.Outcome, error) {
+	return verdict.Evaluate(params, verdictInput(w, e, p))
+}
+
+// verdictInput is the one place a session's weigh-in, entries and parcel
+// become the verdict's input.
+func verdictInput(w session.Weighin, e session.Entries, p *registry.Parcel) verdict.Input {
 	in := verdict.Input{
 		MeasuredG: w.Grams, MeasuredStable: w.Stable,
 		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
@@ -619,7 +656,7 @@ func evaluate(params verdict.Params, w session.Weighin, e session.Entries, p *re
 		}
 		in.Items = append(in.Items, p.Items...)
 	}
-	return verdict.Evaluate(params, in)
+	return in
 }
 
 // sessionResult is what is known of a session before it is sealed, with
@@ -629,6 +666,7 @@ func (s *Station) sessionResult(cur *current, w session.Weighin, e session.Entri
 	if cur.preview.Verdict != "" {
 		cur.preview.Apply(&res)
 	}
+	applyWeighin(&res, cur.check, cur.weightID)
 	return res
 }
 

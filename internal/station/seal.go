@@ -10,6 +10,7 @@ import (
 	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/session"
+	"weighin/internal/steps"
 	"weighin/internal/verdict"
 )
 
@@ -30,6 +31,11 @@ type sealInput struct {
 	stats   stopResult
 	still   labelResult
 	params  verdict.Params
+	// det is what the step detector saw while recording (nil: it did not
+	// run); check and weightID are the weigh-in's (unpack.go).
+	det      *steps.Detection
+	check    weighinCheck
+	weightID string
 }
 
 // sealer is one seal attempt, in its own goroutine: it answers into out
@@ -59,11 +65,15 @@ func (s *Station) seal(ctx context.Context, in sealInput) (result.Result, error)
 		s.log.Warn("recording ended on an error", "session", in.es.ID(), "err", stats.err)
 	}
 	res := s.resultOf(in.es, in.start, in.synced, in.weighin, in.entries, in.parcel)
-	out, err := evaluate(in.params, in.weighin, in.entries, in.parcel)
+	vin := verdictInput(in.weighin, in.entries, in.parcel)
+	out, err := verdict.Evaluate(in.params, vin)
 	if err != nil {
 		return result.Result{}, fmt.Errorf("verdict: %w", err)
 	}
+	out, u := s.unpacking(in, vin, out)
 	out.Apply(&res)
+	u.Apply(&res)
+	applyWeighin(&res, in.check, in.weightID)
 	res.StopReason = string(in.stop)
 	res.Continuity = stats.stats.Continuity()
 	res.Marks = stats.stats.ResultMarks()

@@ -33,6 +33,7 @@ import (
 	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/identity"
+	"weighin/internal/motion"
 	"weighin/internal/offsite"
 	"weighin/internal/publish"
 	"weighin/internal/recorder"
@@ -211,6 +212,11 @@ func newStation(cfg config.Config, log *slog.Logger, hw *hardware, store *eviden
 		scaleReqs:   make(chan scaleReq, 1),
 		loopDone:    make(chan struct{}),
 	}
+	mw, err := newMotion(cfg)
+	if err != nil {
+		log.Warn("camera.platform_region: using the default, the central 60 %", "err", err)
+	}
+	st.motion = mw
 	st.recon = &camera.Reconnector{
 		Open:    hw.openCamera,
 		Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
@@ -346,6 +352,9 @@ type Station struct {
 	scaleReqs   chan scaleReq
 	loopDone    chan struct{} // closed when loop returns
 	recon       *camera.Reconnector
+	// motion watches the platform region of the camera's frames (fed by
+	// the video goroutine, asked by loop at a weigh-in; goroutine-safe).
+	motion *motion.Watcher
 
 	// sysChecked, free and synced are loop's, refreshed by publishState.
 	sysChecked time.Time

@@ -15,6 +15,7 @@ import (
 	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
+	"weighin/internal/scalestatus"
 	"weighin/internal/session"
 	"weighin/internal/weighing"
 )
@@ -24,7 +25,7 @@ func (s *Station) initStatus() {
 	defer s.mu.Unlock()
 	s.status = api.Status{
 		StationID: s.stationID, Version: Version, Sim: s.sim, StateDir: s.cfg.StateDir,
-		SessionState: session.PhaseIdle.String(), WeightState: "undecided",
+		SessionState: session.PhaseIdle.String(), WeightState: "undecided", Status: string(scalestatus.Fault),
 		KeyFingerprint: s.store.KeyFingerprint(), ChainHead: s.store.Head(),
 		Scale:  api.ScaleStatus{Rate: s.cfg.Scale.Rate},
 		Camera: api.CameraStatus{Device: s.cfg.Camera.Device},
@@ -45,6 +46,7 @@ func (s *Station) noteReading(r weighing.Reading) {
 	s.status.SpreadG = r.Spread
 	s.status.WarmingUp = r.WarmingUp
 	s.status.OverCapacity = r.Overload
+	s.status.Status = string(statusOf(r, true, s.status.Calibrated, s.cfg.Scale))
 	s.status.Scale.Reads, s.status.Scale.Glitches, s.status.Scale.Timeouts = st.Reads, st.Glitches, st.Timeouts
 	s.status.Scale.LastErr = ""
 	if r.Overload { // the error LED, and doctor's WARN, say it too
@@ -59,6 +61,7 @@ func (s *Station) noteScaleError(err error) {
 	defer s.mu.Unlock()
 	s.status.Scale.LastErr = err.Error()
 	s.status.WeightState, s.status.Stable = "undecided", false
+	s.status.Status = string(scalestatus.Fault)
 }
 
 // noteFrame shows a frame the recorder took, and the pre-roll it holds.
@@ -136,7 +139,7 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 	st.UptimeS = time.Since(s.started).Seconds()
 	st.Camera.FPS = s.fps
 	ps := publish.State{
-		WeightG: st.WeightG, Stable: st.Stable, Recording: st.Recording, SessionState: st.SessionState,
+		WeightG: st.WeightG, Stable: st.Stable, Status: st.Status, Recording: st.Recording, SessionState: st.SessionState,
 		FreeStorageBytes: free, WarmingUp: st.WarmingUp, OverCapacity: st.OverCapacity,
 		OrderRef: st.Entries.OrderRef, Tracking: st.Entries.Tracking, LabelG: st.Entries.LabelG,
 	}
@@ -209,7 +212,7 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			return nil, fmt.Errorf("calibrate_span: value must be the known mass in grams, got %q", value)
 		}
 		return nil, s.scaleDo(ctx, "span", g)
-	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, CmdSimUnplug, CmdSimScale, CmdSimLabel:
+	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand, CmdSimUnplug, CmdSimScale, CmdSimLabel:
 		if s.hw.sim == nil {
 			return nil, fmt.Errorf("%s: %w", name, ErrNotSim)
 		}

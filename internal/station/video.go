@@ -27,6 +27,18 @@ type videoCmd struct {
 type startCmd struct {
 	dir   string
 	reply chan<- error
+	// origin, when set, is filled in before reply is sent: where video
+	// time 0 lies (the pre-roll the recording starts with).
+	origin *videoOrigin
+}
+
+// videoOrigin is where a recording's video time 0 lies: the capture time
+// of the first frame of video-000.mkv (the pre-roll's oldest), and how many
+// pre-roll frames, spanning how long, the recording began with.
+type videoOrigin struct {
+	first     time.Time
+	preFrames int
+	preSpan   time.Duration
 }
 
 type markCmd struct {
@@ -82,12 +94,17 @@ func (s *Station) runVideo(ctx context.Context) error {
 
 // videoLoop is the video goroutine.
 func (s *Station) videoLoop(ctx context.Context, frames <-chan camera.Frame) error {
+	var last time.Time // the capture time of the last frame pushed
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case f := <-frames:
 			s.rec.Push(f)
+			last = f.Time
+			// The platform's motion watcher keeps a frame per interval
+			// (a copy) and decodes only when a weigh-in is judged.
+			s.motion.Frame(f.Time, f.Data)
 			n, span, bytes := s.rec.PreRoll()
 			s.noteFrame(f, n, span, bytes)
 			select {
@@ -95,16 +112,25 @@ func (s *Station) videoLoop(ctx context.Context, frames <-chan camera.Frame) err
 			default: // the label goroutine is busy scoring: skip this one
 			}
 		case c := <-s.video:
-			s.doVideo(ctx, c)
+			s.doVideo(ctx, c, last)
 		}
 	}
 }
 
-func (s *Station) doVideo(ctx context.Context, c videoCmd) {
+func (s *Station) doVideo(ctx context.Context, c videoCmd, last time.Time) {
 	switch {
 	case c.info != nil:
 		s.rec.SetInfo(c.info.wall, c.info.grams, c.info.stable, c.info.order)
 	case c.start != nil:
+		// Video time 0 is the oldest pre-roll frame, which Start writes
+		// first; without a pre-roll, the first live frame (about now).
+		n, span, _ := s.rec.PreRoll()
+		if o := c.start.origin; o != nil {
+			o.preFrames, o.preSpan, o.first = n, span, time.Now()
+			if n > 0 && !last.IsZero() {
+				o.first = last.Add(-span)
+			}
+		}
 		err := s.rec.Start(c.start.dir)
 		if errors.Is(err, recorder.ErrStopping) {
 			// An earlier Stop gave up waiting: collect that recording now,

@@ -101,6 +101,8 @@ const (
 	kindWrong                    // wrong item
 	kindCosmetic                 // cosmetic damage
 	kindFunctional               // functional damage
+	kindAllSeen                  // conclusive steps: every listed item taken out
+	kindDisturbed                // a disturbed weigh-in, no conclusive steps
 )
 
 func kindOf(r result.Result) kind {
@@ -111,6 +113,12 @@ func kindOf(r result.Result) kind {
 		return kindCosmetic
 	case IssueDamagedFunctional:
 		return kindFunctional
+	}
+	if k, ok := stepsKind(r); ok {
+		if k != kindMissingItems && r.IssueType == IssueMissingItem {
+			return kindMissingPart
+		}
+		return k
 	}
 	switch r.Verdict {
 	case result.VerdictEmpty:

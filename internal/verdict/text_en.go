@@ -31,8 +31,12 @@ func (d disputeData) english() string {
 	if d.weightInProse() {
 		s = append(s, d.weightSentencesEN()...)
 	}
+	s = append(s, d.stepsSentencesEN()...)
 	switch d.kind {
 	case kindMissingItems:
+		if d.conclusiveSteps() {
+			break // the measured steps said it
+		}
 		if len(d.alts) > 1 {
 			s = append(s, "The missing weight matches "+alternativesEN(d.alts)+".", "The weight alone cannot tell which.")
 		} else {
@@ -123,6 +127,10 @@ func (d disputeData) subjectEN() string {
 		return "arrived with cosmetic damage"
 	case kindFunctional:
 		return "arrived damaged"
+	case kindAllSeen:
+		return "arrived. Every listed item was taken out on camera"
+	case kindDisturbed:
+		return "arrived. Its weigh-in was disturbed"
 	}
 	switch r.Verdict {
 	case result.VerdictOverweight:
@@ -137,7 +145,7 @@ func (d disputeData) subjectEN() string {
 // claim, or when it adds to a damage or wrong-item claim.
 func (d disputeData) weightInProse() bool {
 	switch d.kind {
-	case kindMissingItems, kindUnderweight, kindEmpty, kindRecord:
+	case kindMissingItems, kindUnderweight, kindEmpty, kindRecord, kindAllSeen, kindDisturbed:
 		return true
 	}
 	return d.res.Verdict == result.VerdictUnderweight || d.res.Verdict == result.VerdictOverweight || d.res.Verdict == result.VerdictEmpty
@@ -146,10 +154,16 @@ func (d disputeData) weightInProse() bool {
 func (d disputeData) weightSentencesEN() []string {
 	r := d.res
 	m := grams(r.MeasuredG)
+	if r.LabelG == nil && r.WeighinDisturbed {
+		return []string{disturbedEN}
+	}
 	if r.LabelG == nil {
 		return []string{"The parcel weighed " + m + " g on arrival."}
 	}
 	out := []string{"The label weight is " + grams(*r.LabelG) + " g."}
+	if r.WeighinDisturbed {
+		return append(out, disturbedEN)
+	}
 	delta := r.MeasuredG - *r.LabelG
 	switch r.Verdict {
 	case result.VerdictUnderweight, result.VerdictEmpty:
@@ -224,12 +238,17 @@ func (d disputeData) evidenceEN() []string {
 	if !r.MeasuredStable {
 		mw += " The reading was not fully stable."
 	}
+	if r.WeighinDisturbed {
+		mw = fmt.Sprintf("Weigh-in of the unopened parcel: %s g, disturbed by motion on the platform; not used as its weight.", grams(r.MeasuredG))
+	}
 	ev = append(ev, mw)
-	if r.LabelG != nil && r.DeltaG != nil && r.DeltaPct != nil {
+	if r.LabelG != nil && r.DeltaG != nil && r.DeltaPct != nil && !r.WeighinDisturbed {
 		lo, hi := d.allowedRange()
 		ev = append(ev, fmt.Sprintf("Difference: %s g (%s %%). Allowed range: %s g to %s g.", signed(*r.DeltaG), signedPct(*r.DeltaPct), grams(lo), grams(hi)))
 	}
 	switch {
+	case d.conclusiveSteps() || r.WeighinDisturbed:
+		ev = append(ev, d.stepsEvidenceEN()...)
 	case r.Verdict == result.VerdictEmpty:
 		ev = append(ev, "The weight is about the packaging alone.")
 	case len(d.alts) > 1:
@@ -240,6 +259,9 @@ func (d disputeData) evidenceEN() []string {
 		ev = append(ev, "Possibly missing (the weight fits each equally): "+strings.Join(parts, "; or ")+".")
 	case len(r.MissingCandidates) > 0:
 		ev = append(ev, "Most likely missing: "+itemsEN(r.MissingCandidates[0])+".")
+	}
+	if !d.conclusiveSteps() && !r.WeighinDisturbed {
+		ev = append(ev, d.stepsEvidenceEN()...)
 	}
 	if x := exteriorEN[r.ExteriorCondition]; x != "" {
 		ev = append(ev, "Outer box: "+strings.TrimPrefix(strings.TrimPrefix(x, "was "), "had been ")+".")

@@ -32,8 +32,14 @@ func (d disputeData) chinese() string {
 	if d.weightInProse() {
 		s = append(s, d.weightSentenceZH())
 	}
+	if x := d.stepsSentenceZH(); x != "" {
+		s = append(s, x)
+	}
 	switch d.kind {
 	case kindMissingItems:
+		if d.conclusiveSteps() {
+			break // the measured steps said it
+		}
 		if len(d.alts) > 1 {
 			s = append(s, "缺少的重量与"+alternativesZH(d.alts)+"相符，仅凭重量无法确定是哪一种。")
 		} else {
@@ -119,6 +125,10 @@ func (d disputeData) subjectZH(who string) string {
 		return who + "到货时，里面的商品有轻微的外观损伤。"
 	case kindFunctional:
 		return who + "到货时，里面的商品已损坏。"
+	case kindAllSeen:
+		return who + "已收到，清单上的每件商品都在录像中取出了。"
+	case kindDisturbed:
+		return who + "已收到，称重时受到了干扰。"
 	}
 	switch r.Verdict {
 	case result.VerdictOverweight:
@@ -132,6 +142,12 @@ func (d disputeData) subjectZH(who string) string {
 func (d disputeData) weightSentenceZH() string {
 	r := d.res
 	m := grams(r.MeasuredG)
+	if r.WeighinDisturbed {
+		if r.LabelG == nil {
+			return disturbedZH
+		}
+		return "面单重量为 " + grams(*r.LabelG) + " 克。" + disturbedZH
+	}
 	if r.LabelG == nil {
 		return "到货时实测 " + m + " 克。"
 	}
@@ -212,12 +228,17 @@ func (d disputeData) evidenceZH() []string {
 	if !r.MeasuredStable {
 		mw += "称重时读数未完全稳定。"
 	}
+	if r.WeighinDisturbed {
+		mw = fmt.Sprintf("未拆封包裹的称重读数：%s 克，称重时秤台上有移动，不作为包裹的重量。", grams(r.MeasuredG))
+	}
 	ev = append(ev, mw)
-	if r.LabelG != nil && r.DeltaG != nil && r.DeltaPct != nil {
+	if r.LabelG != nil && r.DeltaG != nil && r.DeltaPct != nil && !r.WeighinDisturbed {
 		lo, hi := d.allowedRange()
 		ev = append(ev, fmt.Sprintf("差值：%s 克（%s%%）。允许范围：%s 克至 %s 克。", signed(*r.DeltaG), signedPct(*r.DeltaPct), grams(lo), grams(hi)))
 	}
 	switch {
+	case d.conclusiveSteps() || r.WeighinDisturbed:
+		ev = append(ev, d.stepsEvidenceZH()...)
 	case r.Verdict == result.VerdictEmpty:
 		ev = append(ev, "这个重量大约只是包装材料的重量。")
 	case len(d.alts) > 1:
@@ -228,6 +249,9 @@ func (d disputeData) evidenceZH() []string {
 		ev = append(ev, "可能缺少（重量与每一种都相符）："+strings.Join(parts, "；或")+"。")
 	case len(r.MissingCandidates) > 0:
 		ev = append(ev, "最可能缺少："+itemsZH(r.MissingCandidates[0])+"。")
+	}
+	if !d.conclusiveSteps() && !r.WeighinDisturbed {
+		ev = append(ev, d.stepsEvidenceZH()...)
 	}
 	if x := exteriorZH[r.ExteriorCondition]; x != "" {
 		ev = append(ev, "外箱状况："+strings.TrimPrefix(x, "外箱")+"。")
@@ -243,7 +267,7 @@ func (d disputeData) evidenceZH() []string {
 			e += " " + m.File
 		}
 		e += "，时间点 " + FormatTimestamp(m.TS)
-		if l := strings.TrimSpace(m.Label); l != "" {
+		if l := markLabelZH(m.Label); l != "" {
 			e += "（" + l + "）"
 		}
 		ev = append(ev, e+"。")
@@ -255,4 +279,14 @@ func (d disputeData) evidenceZH() []string {
 		ev = append(ev, "视频为一段连续录像，时长 "+FormatTimestamp(r.Continuity.DurationS)+"，中间没有剪辑。")
 	}
 	return ev
+}
+
+// markLabelZH is a mark's label for the Chinese text: the station's own
+// labels ("mark 2") in Chinese ("标记 2"), the buyer's as given.
+func markLabelZH(label string) string {
+	l := strings.TrimSpace(label)
+	if n, ok := strings.CutPrefix(l, "mark "); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+		return "标记 " + n
+	}
+	return l
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/image/font"
@@ -74,7 +76,12 @@ func (o Opts) withDefaults() (Opts, error) {
 	return o, errors.Join(errs...)
 }
 
-// Synthetic is a paced source of real JPEG frames showing a moving pattern.
+// Synthetic is a paced source of real JPEG frames showing a test pattern.
+// Its moving parts (a bar that slides along, the caption with the frame
+// number) stay in its top-left corner (CornerW × CornerH of the frame),
+// outside the default platform region (the central 60 %), so that a
+// motion check of the platform sees a still scene; SetHand puts a moving
+// hand there.
 type Synthetic struct {
 	opts   Opts
 	pace   pacer
@@ -90,7 +97,25 @@ type Synthetic struct {
 	showMu    sync.Mutex
 	showData  []byte
 	showUntil time.Time
+
+	// hand is on while SetHand(true): frames are drawn live with a hand
+	// swaying over the platform.
+	hand atomic.Bool
 }
+
+// CornerW and CornerH are the top-left corner of the frame, as shares of its
+// width and height, that holds the synthetic pattern's moving parts.
+const (
+	CornerW = 0.45
+	CornerH = 0.15
+)
+
+// SetHand puts a hand on the platform (on) or takes it away: while on,
+// every frame is drawn live with a skin-toned hand that sways over the
+// centre of the frame at about 1.5 Hz by a tenth of the frame's width, as
+// a hand resting on a parcel never keeps quite still. Safe to call while
+// another goroutine is in Next.
+func (s *Synthetic) SetHand(on bool) { s.hand.Store(on) }
 
 // NewSynthetic makes a source; in loop mode it encodes the loop now. The
 // first frame is due at once, the next 1/FPS later.
@@ -130,11 +155,12 @@ func Opener(opts Opts) camera.OpenFunc {
 func (s *Synthetic) render(n int, caption string) ([]byte, error) {
 	w, h := s.opts.Width, s.opts.Height
 	m := s.img
-	// Background: diagonal luma ramp that scrolls, chroma bands.
+	// Background: a still diagonal luma ramp, chroma bands.
+	cw, ch := int(CornerW*float64(w)), int(CornerH*float64(h))
 	for y := range h {
 		row := m.Y[y*m.YStride : y*m.YStride+w]
 		for x := range row {
-			row[x] = uint8(40 + (x+y+4*n)%176)
+			row[x] = uint8(40 + (x+y)%176)
 		}
 	}
 	for y := range (h + 1) / 2 {
@@ -145,10 +171,10 @@ func (s *Synthetic) render(n int, caption string) ([]byte, error) {
 			cr[x] = uint8(96 + 64*((y*6/((h+1)/2))%2))
 		}
 	}
-	// A bright bar that moves across by a few pixels per frame.
-	bx := (n * 6) % w
-	for y := range h {
-		for x := bx; x < min(bx+w/32+2, w); x++ {
+	// A bright bar that moves across the corner by a few pixels per frame.
+	bx := (n * 6) % cw
+	for y := range ch {
+		for x := bx; x < min(bx+w/32+2, cw); x++ {
 			m.Y[y*m.YStride+x] = 235
 		}
 	}
@@ -158,7 +184,8 @@ func (s *Synthetic) render(n int, caption string) ([]byte, error) {
 	d := font.Drawer{Dst: txt, Src: image.Opaque, Face: basicfont.Face7x13, Dot: fixed.P(0, 10)}
 	d.DrawString(caption)
 	x0, y0 := 8, 8
-	box := image.Rect(x0-2, y0-2, x0+txt.Rect.Dx()*scale+2, y0+13*scale+2).Intersect(m.Rect)
+	corner := image.Rect(0, 0, cw, ch)
+	box := image.Rect(x0-2, y0-2, x0+txt.Rect.Dx()*scale+2, y0+13*scale+2).Intersect(corner)
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		for x := box.Min.X; x < box.Max.X; x++ {
 			m.Y[m.YOffset(x, y)] = 16
@@ -166,12 +193,15 @@ func (s *Synthetic) render(n int, caption string) ([]byte, error) {
 			m.Cr[m.COffset(x, y)] = 128
 		}
 	}
-	for y := 0; y < 13*scale && y0+y < h; y++ {
-		for x := 0; x < txt.Rect.Dx()*scale && x0+x < w; x++ {
+	for y := 0; y < 13*scale && y0+y < ch; y++ {
+		for x := 0; x < txt.Rect.Dx()*scale && x0+x < cw; x++ {
 			if txt.AlphaAt(x/scale, y/scale).A > 127 {
 				m.Y[(y0+y)*m.YStride+x0+x] = 235
 			}
 		}
+	}
+	if s.hand.Load() {
+		drawHand(m, n, s.opts.FPS)
 	}
 	s.buf.Reset()
 	if err := jpeg.Encode(&s.buf, m, &jpeg.Options{Quality: s.opts.Quality}); err != nil {
@@ -200,7 +230,7 @@ func (s *Synthetic) Next(ctx context.Context) (camera.Frame, error) {
 	data := s.shown(now) // a label held up to the camera hides the pattern
 	switch {
 	case data != nil:
-	case s.opts.Live:
+	case s.opts.Live || s.hand.Load():
 		data, err = s.render(int(tick), fmt.Sprintf("#%06d %s", s.seq, now.Format("15:04:05.000")))
 		if err != nil {
 			return camera.Frame{}, err
@@ -237,4 +267,39 @@ func YUYVPattern(width, height, n int) []byte {
 		}
 	}
 	return b
+}
+
+// drawHand draws frame n's hand: a palm (an ellipse of a fifth of the
+// frame's height) with four fingers, skin-toned, its centre swaying
+// sideways around the frame's centre at 1.5 Hz by a tenth of the width.
+func drawHand(m *image.YCbCr, n, fps int) {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	phase := 2 * math.Pi * 1.5 * float64(n) / float64(fps)
+	cx := float64(w)/2 + 0.1*float64(w)*math.Sin(phase)
+	cy := float64(h) / 2
+	rx, ry := 0.09*float64(w), 0.1*float64(h)
+	in := func(x, y float64) bool {
+		dx, dy := (x-cx)/rx, (y-cy)/ry
+		if dx*dx+dy*dy <= 1 {
+			return true
+		}
+		// Four fingers above the palm.
+		for f := range 4 {
+			fx := cx - rx*0.75 + float64(f)*rx*0.5
+			if math.Abs(x-fx) < rx*0.18 && y < cy && y > cy-ry*2.1 {
+				return true
+			}
+		}
+		return false
+	}
+	for y := int(cy - 2.2*ry); y < int(cy+ry)+1; y++ {
+		for x := int(cx - rx - 1); x < int(cx+rx)+2; x++ {
+			if x < 0 || y < 0 || x >= w || y >= h || !in(float64(x), float64(y)) {
+				continue
+			}
+			m.Y[m.YOffset(x, y)] = 170
+			m.Cb[m.COffset(x, y)] = 105
+			m.Cr[m.COffset(x, y)] = 160
+		}
+	}
 }

@@ -97,6 +97,62 @@ type Load struct {
 
 	mu    sync.Mutex
 	steps []step // sorted by t
+	hands []handStep
+}
+
+// handStep is a hand's force from t on, reached from the force before over
+// handRamp.
+type handStep struct {
+	t     time.Duration
+	grams float64
+	from  float64
+}
+
+// handRamp is how long a hand takes to lean in or lift off; handTremorG is
+// the amplitude of its tremor at handTremorHz, well below a stability
+// threshold: a resting hand reads as a stable weight.
+const (
+	handRamp     = 300 * time.Millisecond
+	handTremorG  = 0.15
+	handTremorHz = 4
+)
+
+// SetHand makes a hand press on the platform with a steady force of grams
+// (0 lifts it) from now on: the reading leans in over 0.3 s and then stays,
+// with a tremor of ±0.15 g, as steady as a parcel — the error a scale
+// cannot see. Grams (the truth) leaves the hand out.
+func (l *Load) SetHand(grams float64) {
+	t := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var prev handStep
+	if n := len(l.hands); n > 0 {
+		prev = l.hands[n-1]
+		t = max(t, prev.t)
+	}
+	l.hands = append(l.hands, handStep{t: t, grams: grams, from: l.handAt(t)})
+}
+
+// handAt is the hand's force at t; the caller holds mu.
+func (l *Load) handAt(t time.Duration) float64 {
+	i, _ := slices.BinarySearchFunc(l.hands, t, func(h handStep, t time.Duration) int {
+		if h.t <= t {
+			return -1
+		}
+		return 1
+	})
+	if i == 0 {
+		return 0
+	}
+	h := l.hands[i-1]
+	g := h.grams
+	if dt := t - h.t; dt < handRamp {
+		g = h.from + (h.grams-h.from)*float64(dt)/float64(handRamp)
+	}
+	if g != 0 {
+		g += handTremorG * math.Sin(2*math.Pi*handTremorHz*t.Seconds())
+	}
+	return g
 }
 
 type step struct {
@@ -201,6 +257,10 @@ func (l *Load) Place(grams float64) {
 	l.change(cur+grams, true)
 }
 
+// PlaceTotal makes the load grams from now on with a bounce, as a parcel
+// set down or items lifted out of it: the total, not an addition.
+func (l *Load) PlaceTotal(grams float64) { l.change(grams, true) }
+
 // Remove empties the platform from now on, with a bounce.
 func (l *Load) Remove() { l.change(0, true) }
 
@@ -222,12 +282,13 @@ func (l *Load) Counts(t time.Duration) float64 {
 	o := &l.o
 	l.mu.Lock()
 	s, ok := l.at(t)
+	hand := l.handAt(t)
 	l.mu.Unlock()
-	g := 0.0
+	g := hand
 	if ok {
 		// Creep: the reading approaches Creep × the load; the decayed
 		// accumulator is what it has not crept yet.
-		g = s.grams + o.Creep*(s.grams-l.creepAt(s, t)) + o.BounceFraction*real(l.bounceAt(s, t))
+		g += s.grams + o.Creep*(s.grams-l.creepAt(s, t)) + o.BounceFraction*real(l.bounceAt(s, t))
 	}
 	ts := t.Seconds()
 	if o.WarmUpTau > 0 {

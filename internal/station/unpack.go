@@ -1,0 +1,171 @@
+package station
+
+import (
+	"time"
+
+	"weighin/internal/config"
+	"weighin/internal/motion"
+	"weighin/internal/recorder"
+	"weighin/internal/registry"
+	"weighin/internal/result"
+	"weighin/internal/scalestatus"
+	"weighin/internal/steps"
+	"weighin/internal/verdict"
+	"weighin/internal/weighing"
+)
+
+// The unpacking, weighed (issue 22), as the station runs it:
+//
+//   - every camera frame is offered to a motion.Watcher (video.go), which
+//     keeps one per interval over the platform region
+//     (camera.platform_region);
+//   - at the session's FreezeWeight the watcher judges the weigh-in's
+//     stability window (weighinCheck, with the scale's HID POS status of
+//     that moment);
+//   - once the recorder has started, every reading of the recording goes
+//     to a steps.Detector on the one time axis (seconds from the first
+//     frame of video-000.mkv, pre-roll included);
+//   - the sealer matches the steps to the parcel's items and lets
+//     verdict.DecideSteps choose the evidence (seal.go).
+
+// newMotion builds the platform's motion watcher from the configuration;
+// it keeps the stability window's look-back and 2 s more (the delay
+// between the freeze and the question). A region the configuration check
+// let through but motion refuses falls back to the default (logged by the
+// caller).
+func newMotion(cfg config.Config) (*motion.Watcher, error) {
+	r, err := motion.RegionFrom(cfg.Camera.PlatformRegion)
+	if err != nil {
+		r = motion.DefaultRegion
+	}
+	keep := motion.LookBack(cfg.Scale.StableWindow) + 2*time.Second
+	w, werr := motion.NewWatcher(motion.Opts{Region: r}, keep)
+	if werr != nil {
+		// Only the region can make it fail: the default always works.
+		w, _ = motion.NewWatcher(motion.Opts{Region: motion.DefaultRegion}, keep)
+		err = werr
+	}
+	return w, err
+}
+
+// weighinCheck is what the station knew of the weigh-in at its freeze:
+// whether the camera saw motion on the platform, and the scale's status.
+type weighinCheck struct {
+	disturbed bool
+	known     bool // the camera had frames of the window
+	status    scalestatus.Status
+}
+
+// checkWeighin judges the weigh-in frozen now.
+func (l *loopState) checkWeighin(now time.Time) weighinCheck {
+	v := l.s.motion.WeighIn(now, l.s.cfg.Scale.StableWindow)
+	return weighinCheck{disturbed: v.Disturbed, known: v.Known, status: l.scaleStatus()}
+}
+
+// scaleStatus is the HID POS status of the pipeline's latest reading.
+func (l *loopState) scaleStatus() scalestatus.Status {
+	return statusOf(l.last, l.scaleErr == nil && l.haveReading, l.s.calibrated(), l.s.cfg.Scale)
+}
+
+// statusOf is the one place a reading becomes its HID POS status.
+func statusOf(r weighing.Reading, reading, calibrated bool, cfg config.Scale) scalestatus.Status {
+	return scalestatus.Of(scalestatus.State{
+		Reading: reading, Calibrated: calibrated, Overload: r.Overload,
+		Grams: r.Grams, Steady: r.State == weighing.Stable || r.State == weighing.Empty,
+		ZeroBandG: cfg.ZeroBandG,
+	})
+}
+
+// calibrated reports whether a usable calibration is loaded (as the
+// status shows it).
+func (s *Station) calibrated() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status.Calibrated
+}
+
+// recordingStarted sets up the step detector and the weigh-in's id once
+// the recorder has started and video time 0 is known.
+func (l *loopState) recordingStarted(cur *current) {
+	o := cur.origin
+	if o == nil {
+		return
+	}
+	cur.videoT0 = o.first
+	det, err := steps.New(steps.Opts{})
+	if err != nil {
+		l.s.log.Warn("step detector", "err", err)
+		return
+	}
+	cur.det = det
+	// The weigh-in is the frozen weight at the press: weight.csv's first
+	// row, taken while the newest pre-roll frame was shown, at the
+	// pre-roll's span in video time.
+	frame := int64(o.preFrames - 1)
+	if frame < 0 {
+		frame = 0
+	}
+	cur.weightID = scalestatus.WeightID{Sample: 0, TMS: o.preSpan.Milliseconds(), File: recorder.FileName(0), Frame: frame}.String()
+}
+
+// addStep feeds one reading of the recording to the step detector, at its
+// video time.
+func (cur *current) addStep(now time.Time, r weighing.Reading) {
+	if cur.det == nil || cur.videoT0.IsZero() || cur.stopped != nil || cur.stats != nil {
+		return
+	}
+	if r.State == weighing.Undecided {
+		return
+	}
+	_ = cur.det.Add(now.Sub(cur.videoT0).Seconds(), r.Grams)
+}
+
+// unpacking is the seal's part of issue 22: the steps matched to the
+// parcel's items, the verdict's choice of evidence, the steps' video
+// frames.
+func (s *Station) unpacking(in sealInput, vin verdict.Input, out verdict.Outcome) (verdict.Outcome, verdict.Unpacking) {
+	u := verdict.Unpacking{WeighinDisturbed: in.check.disturbed}
+	if in.det != nil {
+		m, err := verdict.MeasureSteps(*in.det, itemsOf(in.parcel), in.params, in.check.disturbed)
+		if err != nil {
+			s.log.Warn("matching the steps", "session", in.es.ID(), "err", err)
+		} else {
+			u = m
+		}
+	}
+	out, u = verdict.DecideSteps(in.params, vin, out, u)
+	steps.Locate(u.Steps, frameAt(in.stats.stats.Files))
+	return out, u
+}
+
+func itemsOf(p *registry.Parcel) []verdict.Item {
+	if p == nil {
+		return nil
+	}
+	return p.Items
+}
+
+// frameAt names the video frame at video time t from the recording's
+// files, each taken as evenly spaced frames over its duration (the camera
+// runs at a steady rate; a gap shows in the continuity).
+func frameAt(files []recorder.FileInfo) func(t float64) (string, int64, bool) {
+	return func(t float64) (string, int64, bool) {
+		start := 0.0
+		for _, f := range files {
+			d := f.Duration.Seconds()
+			if f.Frames > 0 && d > 0 && t >= start && t < start+d {
+				n := int64((t - start) / d * float64(f.Frames))
+				return f.Name, min(n, f.Frames-1), true
+			}
+			start += d
+		}
+		return "", 0, false
+	}
+}
+
+// applyWeighin writes the weigh-in's identity and status into res.
+func applyWeighin(res *result.Result, c weighinCheck, weightID string) {
+	res.WeighinDisturbed = c.disturbed
+	res.WeighinStatus = string(c.status)
+	res.WeightID = weightID
+}
