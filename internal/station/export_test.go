@@ -68,6 +68,13 @@ func TestExportThroughWeighd(t *testing.T) {
 	}
 	bundle := filepath.Join(d.state, first.Bundle)
 
+	// The next parcel is on the scale and steady before the export starts,
+	// so that the press comes while the export runs, however fast it is.
+	d.do(api.CmdSimPlace, "900")
+	d.waitFor("a stable weight", 15*time.Second, func(s api.Status) bool {
+		return s.WeightState == "stable" && math.Abs(s.WeightG-900) < 3
+	})
+
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(ctl, "export", "--config", d.conf, first.SessionID)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -81,10 +88,6 @@ func TestExportThroughWeighd(t *testing.T) {
 	})
 
 	// A recording starts: the export pauses for it.
-	d.do(api.CmdSimPlace, "900")
-	d.waitFor("a stable weight", 15*time.Second, func(s api.Status) bool {
-		return s.WeightState == "stable" && math.Abs(s.WeightG-900) < 3
-	})
 	d.do(api.CmdSimPress, "short")
 	d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording })
 	st := d.waitFor("the export paused", 5*time.Second, func(s api.Status) bool { return s.Exports.State == "paused" })
