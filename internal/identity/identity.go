@@ -47,6 +47,7 @@ import (
 
 	"weighin/internal/config"
 	"weighin/internal/evidence"
+	"weighin/internal/fsync"
 )
 
 // File is the name of the persisted id in the state directory.
@@ -142,7 +143,7 @@ func resolve(stateDir, configured string, p Probes, persist bool) (Identity, err
 	if !persist {
 		return got, nil
 	}
-	if err := writeAtomic(stateDir, File, []byte(got.ID+"\n")); err != nil {
+	if err := fsync.WriteFile(stateDir, File, []byte(got.ID+"\n"), 0o644); err != nil {
 		return Identity{}, err
 	}
 	return got, nil
@@ -263,38 +264,4 @@ func machineID(path string) string {
 		return ""
 	}
 	return m[:12]
-}
-
-func writeAtomic(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("identity: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("identity: write %s: %w", filepath.Join(dir, name), err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("identity: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("identity: sync %s: %w", dir, err)
-	}
-	return nil
 }
