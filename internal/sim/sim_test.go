@@ -32,21 +32,15 @@ func openSim(t *testing.T) (station.Hardware, *Sim) {
 	return hw, hw.Sim.(*Sim)
 }
 
-// TestScaleAndButton: a placed load reads, through the real HX711 driver on
-// the simulated chip, as its grams in the reference cell's counts; presses
-// come out of NextPress.
-func TestScaleAndButton(t *testing.T) {
-	hw, s := openSim(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.Command(ctx, api.CmdSimPlace, "1200"); err != nil {
-		t.Fatal(err)
-	}
+// settledGrams reads the simulated cell through the real driver until
+// twelve conversions have come (the load settles within a second at 10
+// SPS) and returns the last in the reference cell's grams. A read that finds
+// no valid conversion in time (every frame disturbed by preemption on a
+// loaded or emulated machine: the driver's timing check) is tried again, as
+// the station does; the context bounds the whole.
+func settledGrams(ctx context.Context, t *testing.T, hw station.Hardware) float64 {
+	t.Helper()
 	var raw int32
-	// The load settles within a second at 10 SPS. A read that finds no
-	// valid conversion in time (every frame disturbed by preemption on a
-	// loaded machine: the driver's timing check) is tried again; the
-	// context bounds the whole.
 	for good := 0; good < 12; {
 		r, err := hw.ReadRaw(ctx)
 		if err != nil {
@@ -58,7 +52,20 @@ func TestScaleAndButton(t *testing.T) {
 		}
 		raw, good = r, good+1
 	}
-	if g := (float64(raw) - hx711test.RefOffset) / hx711test.RefCountsPerGram; math.Abs(g-1200) > 2 {
+	return (float64(raw) - hx711test.RefOffset) / hx711test.RefCountsPerGram
+}
+
+// TestScaleAndButton: a placed load reads, through the real HX711 driver on
+// the simulated chip, as its grams in the reference cell's counts; presses
+// come out of NextPress.
+func TestScaleAndButton(t *testing.T) {
+	hw, s := openSim(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Command(ctx, api.CmdSimPlace, "1200"); err != nil {
+		t.Fatal(err)
+	}
+	if g := settledGrams(ctx, t, hw); math.Abs(g-1200) > 2 {
 		t.Errorf("1200 g placed reads %.1f g", g)
 	}
 	if !hw.FactoryOK || hw.FactoryScale != hx711test.RefCountsPerGram {
@@ -147,17 +154,7 @@ func TestHand(t *testing.T) {
 	hw, s := openSim(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	grams := func() float64 {
-		t.Helper()
-		var raw int32
-		for range 12 {
-			var err error
-			if raw, err = hw.ReadRaw(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return (float64(raw) - hx711test.RefOffset) / hx711test.RefCountsPerGram
-	}
+	grams := func() float64 { t.Helper(); return settledGrams(ctx, t, hw) }
 	// handSeen reports whether two frames 0.4 s apart differ on the
 	// platform as a hand does.
 	handSeen := func() bool {
