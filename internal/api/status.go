@@ -113,6 +113,10 @@ type MQTTStatus struct {
 	Embedded  bool   `json:"embedded"`
 	Connected bool   `json:"connected"`
 	Pending   int    `json:"pending_results"`
+	// Problem is what is wrong with the connection, if anything: the
+	// command subscription did not answer its probe, a station-id
+	// collision.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Command names accepted by POST /v1/cmd/NAME, besides the MQTT commands

@@ -15,6 +15,9 @@ type Topics struct {
 	// CmdPrefix is "<base>/cmd/"; CmdFilter subscribes to every command.
 	CmdPrefix string
 	CmdFilter string
+	// Probe is "<base>/cmd/probe": weighd publishes a nonce on it and
+	// expects it back through its command subscription (never a command).
+	Probe string
 	// Discovery is <prefix>/device/<station_id>/config; HAStatus is
 	// <prefix>/status.
 	Discovery string
@@ -35,6 +38,7 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Error:        base + "/error",
 		CmdPrefix:    base + "/cmd/",
 		CmdFilter:    base + "/cmd/+",
+		Probe:        base + "/cmd/probe",
 		Discovery:    prefix + "/device/" + stationID + "/config",
 		HAStatus:     prefix + "/status",
 	}

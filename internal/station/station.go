@@ -111,14 +111,16 @@ func Run(ctx context.Context, opts Options) error {
 
 	mqttCfg := cfg.MQTT
 	embedded := false
+	var emb *broker.Broker
 	if mqttCfg.Broker == "" {
-		b, err := broker.Start(mqttCfg, log)
+		b, err := broker.Start(mqttCfg, broker.Options{StationID: stationID, Dir: cfg.StateDir}, log)
 		if err != nil {
 			return err
 		}
 		closers = append(closers, func() { b.Close() })
-		mqttCfg.Broker = b.URL()
+		mqttCfg = b.Station(mqttCfg)
 		embedded = true
+		emb = b
 	}
 
 	var st *Station // the token and export addenda are replicated through it
@@ -150,6 +152,11 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	st.pub, st.results, st.live = pub, pub, pub
+	if emb != nil {
+		// A publish the broker's ACL refused, a station-id collision: on
+		// <base>/error, and a collision in the status too.
+		emb.OnRefused(st.brokerRefused)
+	}
 	st.initStatus()
 	closers = append(closers, func() { pub.Close() })
 	if err := st.recoverAtStart(ctx); err != nil {

@@ -88,6 +88,16 @@ func (s *Station) setCalibration(offset, scale float64, ok bool) {
 	s.status.Scale.Offset, s.status.Scale.Scale, s.status.Calibrated = offset, scale, ok
 }
 
+// brokerRefused is the embedded broker's report of a refusal (acl.go): a
+// publish its ACL refused, a station-id collision. It goes to
+// <base>/error; a collision also into the MQTT status.
+func (s *Station) brokerRefused(what, reason string) {
+	if what == "connect" {
+		s.pub.NoteProblem(reason)
+	}
+	go s.pub.PublishFault(what, reason)
+}
+
 func (s *Station) setError(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -179,6 +189,7 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 	st.LED = s.ledPattern().String()
 	if s.pub != nil {
 		st.MQTT.Connected = s.pub.Connected()
+		st.MQTT.Problem = s.pub.Problem()
 		if n, err := s.pub.Outbox().Len(); err == nil {
 			st.MQTT.Pending = n
 		}
