@@ -114,11 +114,12 @@ type Publisher struct {
 	connects int
 	// heard: the command subscription answered a probe since the last
 	// connect; problem says what is wrong (a failed probe, a collision).
-	heard       bool
-	problem     string
-	probeNonce  string
-	connectedAt time.Time
-	flaps       int
+	heard        bool
+	probeProblem string
+	noted        string
+	probeNonce   string
+	connectedAt  time.Time
+	flaps        int
 
 	// retainMu serialises every retained publish with Clear, so nothing
 	// retained is published after the station was cleared, and the newest
@@ -400,15 +401,30 @@ func (p *Publisher) Connected() bool {
 func (p *Publisher) Problem() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.problem
+	switch {
+	case p.probeProblem != "" && p.noted != "":
+		return p.probeProblem + "; " + p.noted
+	case p.probeProblem != "":
+		return p.probeProblem
+	}
+	return p.noted
 }
 
 // NoteProblem records a problem the publisher cannot see itself (the
-// embedded broker refused a client with the station's id); the next good
-// probe clears it.
+// embedded broker refused a client with the station's id, a connection
+// taken over again and again); it stays in Problem, with its time, until
+// the next one.
 func (p *Publisher) NoteProblem(reason string) {
 	p.mu.Lock()
-	p.problem = reason
+	p.noted = reason + " (at " + time.Now().UTC().Format(time.RFC3339) + ")"
+	p.mu.Unlock()
+	p.log.Warn("mqtt problem", "reason", reason)
+}
+
+// probeFailed records that the command subscription did not answer.
+func (p *Publisher) probeFailed(reason string) {
+	p.mu.Lock()
+	p.probeProblem = reason
 	p.mu.Unlock()
 	p.log.Warn("mqtt problem", "reason", reason)
 }
@@ -454,12 +470,12 @@ func (p *Publisher) probeLoop(ctx context.Context) {
 		if p.probe(ctx, c) {
 			continue
 		}
-		p.NoteProblem("the command subscription did not answer its probe; subscribing again")
+		p.probeFailed("the command subscription did not answer its probe; subscribing again")
 		p.subscribe(ctx, c)
 		if p.probe(ctx, c) {
 			continue
 		}
-		p.NoteProblem("the command subscription did not answer its probe after subscribing again; reconnecting")
+		p.probeFailed("the command subscription did not answer its probe after subscribing again; reconnecting")
 		p.mu.Lock()
 		p.heard = false
 		p.mu.Unlock()
@@ -494,7 +510,7 @@ func (p *Publisher) probe(ctx context.Context, c mqtt.Client) bool {
 				continue
 			}
 			p.mu.Lock()
-			p.heard, p.problem = true, ""
+			p.heard, p.probeProblem = true, ""
 			p.mu.Unlock()
 			return true
 		case <-t.C:
@@ -543,7 +559,7 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	// not lost; "connected" only once a probe came back through it.
 	p.subscribe(ctx, c)
 	if !p.probe(ctx, c) {
-		p.NoteProblem("the command subscription did not answer its probe after connecting")
+		p.probeFailed("the command subscription did not answer its probe after connecting")
 	}
 	if err := p.announce(ctx); err != nil {
 		p.log.Error("announce", "err", err)
