@@ -188,6 +188,7 @@ func stopReasonText(r result.Result) string {
 		result.StopButton: "a long press of the button", result.StopCommand: "the stop command (MQTT or the API)",
 		result.StopMaxDuration: "session.max_duration reached", result.StopInactivity: "no weight change for session.inactivity_stop",
 		result.StopShutdown: "weighd was stopped", result.StopInterrupted: "cut by a crash or power failure, sealed at recovery",
+		result.StopWriteFailed: "the recording could not be written any more (disk full or I/O error); sealed with what was written",
 	}[r.StopReason]
 	switch {
 	case r.StopReason == "":

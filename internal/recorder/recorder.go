@@ -155,6 +155,9 @@ type Recorder struct {
 	results chan sessionResult
 	failed  atomic.Bool
 	running atomic.Bool
+	// failures carries a recording's write error as it happens (capacity
+	// 1; Failures).
+	failures chan error
 }
 
 // New returns a recorder for cfg (the configuration's recorder section).
@@ -204,7 +207,30 @@ func New(cfg config.Recorder, opt Options) (*Recorder, error) {
 		room:    make(chan struct{}, 1),
 		free:    make(chan []byte, n),
 		results: make(chan sessionResult, 1),
+
+		failures: make(chan error, 1),
 	}, nil
+}
+
+// Failures delivers a recording's write error (a full disk, an I/O error)
+// the moment the recording ends on it, without waiting for Stop: the
+// recording writes nothing more, and Stop returns the same error with the
+// statistics of what was written. At most one error waits; one not taken
+// before the next failure is replaced.
+func (r *Recorder) Failures() <-chan error { return r.failures }
+
+// failedWith marks the recording failed and tells Failures.
+func (r *Recorder) failedWith(file string, err error) {
+	r.failed.Store(true)
+	r.log.Error("recording failed", "file", file, "err", err)
+	select {
+	case <-r.failures: // an older one nobody took
+	default:
+	}
+	select {
+	case r.failures <- err:
+	default:
+	}
 }
 
 // createFile is the default Options.Create.
@@ -360,6 +386,10 @@ func (r *Recorder) Start(dir string) error {
 	pre := r.ring.take()
 	req := &startReq{dir: dir, f: f, preroll: pre, width: r.last.w, height: r.last.h}
 	r.failed.Store(false)
+	select { // a failure of an earlier recording nobody took
+	case <-r.failures:
+	default:
+	}
 	select {
 	case r.q <- op{kind: opStart, start: req}:
 	default:
@@ -610,8 +640,7 @@ func (s *session) fail(err error) {
 		return
 	}
 	s.err = err
-	s.r.failed.Store(true)
-	s.r.log.Error("recording failed", "file", s.cur.name, "err", err)
+	s.r.failedWith(s.cur.name, err)
 	_ = s.cur.closeAfterError()
 	if n := s.cur.lost(); n > 0 {
 		s.stats.Frames -= n
@@ -670,8 +699,7 @@ func (s *session) rotate(gap time.Duration) {
 	f, err := s.r.opt.Create(filepath.Join(s.dir, name))
 	if err != nil {
 		s.err = fmt.Errorf("recorder: create %s: %w", name, err)
-		s.r.failed.Store(true)
-		s.r.log.Error("recording failed", "file", name, "err", err)
+		s.r.failedWith(name, s.err)
 		return
 	}
 	prev := m.uuid

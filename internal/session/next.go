@@ -301,6 +301,11 @@ func (st *step) recordingStarted(e RecordingStarted) {
 
 func (st *step) recordingFailed(e RecordingFailed) {
 	s := &st.s
+	if s.Phase == PhaseRecording && e.Session == s.Session {
+		st.emit(Fault{Session: e.Session, Reason: "recording failed: " + e.Reason})
+		st.stop(StopWriteFailed)
+		return
+	}
 	if s.Phase != PhaseStarting || e.Session != s.Session {
 		return
 	}

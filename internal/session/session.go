@@ -168,6 +168,7 @@ const (
 	StopMaxDuration StopReason = "max_duration" // session.max_duration reached
 	StopInactivity  StopReason = "inactivity"   // no weight change for session.inactivity_stop
 	StopShutdown    StopReason = "shutdown"     // weighd is stopping (SIGTERM)
+	StopWriteFailed StopReason = "write_failed" // the recording could not be written (disk full, I/O error)
 )
 
 // Weighin is the frozen weight of the unopened parcel.
@@ -391,7 +392,9 @@ type Shutdown struct{}
 type RecordingStarted struct{ Session uint64 }
 
 // RecordingFailed: the recorder could not start session Session (disk full,
-// camera gone, retention refused to make space).
+// camera gone, retention refused to make space), or, once recording, could
+// not write it any more: the recording ends with StopWriteFailed and what
+// was written is sealed.
 type RecordingFailed struct {
 	Session uint64
 	Reason  string

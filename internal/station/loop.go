@@ -71,6 +71,8 @@ type (
 	labelLateEv struct{ id uint64 }
 	// shutdownEv: weighd is stopping.
 	shutdownEv struct{}
+	// writeFailedEv: the recorder could not write the recording any more.
+	writeFailedEv struct{ err error }
 )
 
 type stopResult struct {
@@ -154,6 +156,12 @@ type loopState struct {
 	timer    *time.Timer // the session machine's one timer
 	label    *time.Timer // labelDue
 	pending  []chan error
+	// startReply is the start command's reply, held until the recorder
+	// answered (a start that could not record is refused to its sender).
+	startReply chan error
+	// writeErr: a recording failed to be written (a full disk); no session
+	// starts until the seal reserve could be made again (reserve.go).
+	writeErr error
 }
 
 // loop owns the session. Each turn it takes one input (next), translates
@@ -172,6 +180,10 @@ func (s *Station) loop(ctx context.Context) error {
 	l.label.Stop()
 	var deadline <-chan time.Time
 	done := ctx.Done()
+	var failures <-chan error
+	if s.rec != nil {
+		failures = s.rec.Failures()
+	}
 	for {
 		var e event
 		cur := l.cur
@@ -205,6 +217,8 @@ func (s *Station) loop(ctx context.Context) error {
 			e = labelEv{id: cur.id, label: r}
 		case r := <-sealed:
 			e = r
+		case err := <-failures:
+			e = writeFailedEv{err: err}
 		}
 		if ev, reply := l.translate(e); ev != nil {
 			l.apply(ev, reply)
@@ -242,6 +256,19 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		return session.Shutdown{}, nil
 	case scaleFaultEv:
 		l.scaleErr = e.err
+	case writeFailedEv:
+		l.writeErr = e.err
+		if err := releaseReserve(s.cfg.StateDir); err != nil {
+			s.log.Error("seal reserve", "err", err)
+		}
+		reason := l.storageFault()
+		s.setError(reason)
+		if cur != nil && l.ss.Phase == session.PhaseRecording {
+			// The session machine stops the recording, seals what was
+			// written and reports the fault (status, LED, <base>/error).
+			return session.RecordingFailed{Session: cur.id, Reason: e.err.Error()}, nil
+		}
+		s.live.PublishFault("recording", reason)
 	case pingEv:
 		e.reply <- struct{}{}
 	case sampleEv:
@@ -287,6 +314,14 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		if !mine(e.id) {
 			return nil, nil
 		}
+		if r := l.startReply; r != nil {
+			l.startReply = nil
+			if e.err != nil {
+				r <- fmt.Errorf("start refused: recording did not start: %w", e.err)
+			} else {
+				r <- nil
+			}
+		}
 		if e.err != nil {
 			return session.RecordingFailed{Session: e.id, Reason: e.err.Error()}, nil
 		}
@@ -319,7 +354,7 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		if e.err != nil {
 			return session.SealFailed{Session: e.id, Reason: e.err.Error()}, nil
 		}
-		s.setError("") // a failed attempt's fault is over
+		s.setError(l.storageFault()) // a failed attempt's fault is over; a full disk is not
 		return session.Sealed{Session: e.id, Bundle: e.res.Bundle}, nil
 	}
 	return nil, nil
@@ -337,8 +372,24 @@ func (l *loopState) refuseStart(isStart bool) string {
 		return "weighd is stopping"
 	case l.scaleErr != nil:
 		return scaleFaultReason(l.scaleErr)
+	case l.writeErr != nil:
+		if err := ensureReserve(l.s.cfg.StateDir); err != nil {
+			return l.storageFault() + "; " + err.Error()
+		}
+		l.s.log.Info("storage has room again: sessions may start", "after", l.writeErr)
+		l.writeErr = nil
+		l.s.setError("")
 	}
 	return ""
+}
+
+// storageFault says why sessions are refused after a recording could not
+// be written ("" when none failed).
+func (l *loopState) storageFault() string {
+	if l.writeErr == nil {
+		return ""
+	}
+	return "storage: the recording could not be written (" + l.writeErr.Error() + "); free space in " + l.s.cfg.StateDir + " before the next session"
 }
 
 // gotLabel keeps the session's label still. Its tracking number, unless
@@ -369,6 +420,10 @@ func (l *loopState) apply(ev session.Event, reply chan error) {
 	prev := l.ss
 	var effects []session.Effect
 	l.ss, effects = session.Next(l.ss, ev, time.Now())
+	if c, ok := ev.(session.Command); ok && reply != nil && c.Kind == session.CmdStart &&
+		l.ss.Phase == session.PhaseStarting && prev.Phase != session.PhaseStarting {
+		l.startReply, reply = reply, nil // answered with the recorder's answer (translate)
+	}
 	if reply != nil {
 		l.pending = append(l.pending, reply)
 	}
@@ -557,6 +612,10 @@ func (l *loopState) trySeal() {
 func (l *loopState) leave() {
 	s, cur := l.s, l.cur
 	l.cur = nil
+	if r := l.startReply; r != nil {
+		l.startReply = nil
+		r <- errors.New("start refused: the session ended before its recording started")
+	}
 	s.exports.resume()
 	l.label.Stop()
 	closeWeightLog(cur)

@@ -97,6 +97,9 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	closers = append(closers, func() { store.Close() })
+	if err := ensureReserve(cfg.StateDir); err != nil {
+		log.Warn("seal reserve", "err", err)
+	}
 
 	reg, err := registry.Open(filepath.Join(cfg.StateDir, registry.FileName))
 	if err != nil {

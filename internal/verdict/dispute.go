@@ -350,5 +350,11 @@ func signedPct(v float64) string {
 
 func (d disputeData) continuous() bool {
 	c := d.res.Continuity
-	return c.Frames > 0 && len(c.Gaps) == 0 && c.DurationS > 0
+	return c.Frames > 0 && len(c.Gaps) == 0 && c.DurationS > 0 && !d.cutShort()
+}
+
+// cutShort: the recording ended because it could not be written any more
+// (a full disk): the video holds only what was written before.
+func (d disputeData) cutShort() bool {
+	return d.res.StopReason == result.StopWriteFailed || d.res.Continuity.Dropped["write_failed"] > 0
 }

@@ -288,5 +288,8 @@ func (d disputeData) evidenceEN() []string {
 	if d.continuous() {
 		ev = append(ev, "The video is one continuous recording of "+FormatTimestamp(r.Continuity.DurationS)+", without cuts.")
 	}
+	if d.cutShort() {
+		ev = append(ev, "The recording ended early, at "+FormatTimestamp(r.Continuity.DurationS)+", because the station could not write to its storage; the video shows what was recorded until then.")
+	}
 	return ev
 }
