@@ -41,6 +41,8 @@ func Next(s State, ev Event, now time.Time) (State, []Effect) {
 		st.stop(StopShutdown)
 	case RecordingStarted:
 		st.recordingStarted(e)
+	case RecordingLost:
+		st.recordingLost(e)
 	case RecordingFailed:
 		st.recordingFailed(e)
 	case Sealed:
@@ -301,17 +303,21 @@ func (st *step) recordingStarted(e RecordingStarted) {
 
 func (st *step) recordingFailed(e RecordingFailed) {
 	s := &st.s
-	if s.Phase == PhaseRecording && e.Session == s.Session {
-		st.emit(Fault{Session: e.Session, Reason: "recording failed: " + e.Reason})
-		st.stop(StopWriteFailed)
-		return
-	}
 	if s.Phase != PhaseStarting || e.Session != s.Session {
 		return
 	}
 	s.Phase = idlePhase(*s)
 	s.stopPending = ""
 	st.emit(Fault{Session: e.Session, Reason: "recording did not start: " + e.Reason})
+}
+
+func (st *step) recordingLost(e RecordingLost) {
+	s := &st.s
+	if s.Phase != PhaseRecording || e.Session != s.Session {
+		return
+	}
+	st.emit(Fault{Session: e.Session, Reason: "recording failed: " + e.Reason})
+	st.stop(StopWriteFailed)
 }
 
 func (st *step) sealed(e Sealed) {

@@ -272,7 +272,7 @@ func (s State) RecordingFor(now time.Time) time.Duration {
 }
 
 // Event is an input to Next: Reading, Press, Command, Tick, Shutdown,
-// RecordingStarted, RecordingFailed, Sealed, SealFailed.
+// RecordingStarted, RecordingFailed, RecordingLost, Sealed, SealFailed.
 type Event interface{ event() }
 
 // Reading is one weighing result.
@@ -392,10 +392,16 @@ type Shutdown struct{}
 type RecordingStarted struct{ Session uint64 }
 
 // RecordingFailed: the recorder could not start session Session (disk full,
-// camera gone, retention refused to make space), or, once recording, could
-// not write it any more: the recording ends with StopWriteFailed and what
-// was written is sealed.
+// camera gone, retention refused to make space).
 type RecordingFailed struct {
+	Session uint64
+	Reason  string
+}
+
+// RecordingLost: the recorder could not write session Session's recording
+// any more (a full disk, an I/O error): the recording ends with
+// StopWriteFailed and what was written is sealed.
+type RecordingLost struct {
 	Session uint64
 	Reason  string
 }
@@ -419,6 +425,7 @@ func (Tick) event()             {}
 func (Shutdown) event()         {}
 func (RecordingStarted) event() {}
 func (RecordingFailed) event()  {}
+func (RecordingLost) event()    {}
 func (Sealed) event()           {}
 func (SealFailed) event()       {}
 

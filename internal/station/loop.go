@@ -266,7 +266,7 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		if cur != nil && l.ss.Phase == session.PhaseRecording {
 			// The session machine stops the recording, seals what was
 			// written and reports the fault (status, LED, <base>/error).
-			return session.RecordingFailed{Session: cur.id, Reason: e.err.Error()}, nil
+			return session.RecordingLost{Session: cur.id, Reason: e.err.Error()}, nil
 		}
 		s.live.PublishFault("recording", reason)
 	case pingEv:
