@@ -86,6 +86,7 @@ type Publisher struct {
 	handler   Handler
 	log       *slog.Logger
 	outbox    *Outbox
+	acked     *delivered
 	opts      *mqtt.ClientOptions
 	client    mqtt.Client
 
@@ -152,7 +153,7 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 	}
 	p := &Publisher{
 		cfg: cfg, stationID: stationID, topics: NewTopics(stationID, cfg.DiscoveryPrefix),
-		handler: h, log: log.With("component", "mqtt"), outbox: ob,
+		handler: h, log: log.With("component", "mqtt"), outbox: ob, acked: &delivered{path: filepath.Join(ob.Dir(), DeliveredName)},
 		retryInterval: defaultRetryInterval, maxReconnect: defaultMaxReconnect, ackTimeout: defaultAckTimeout,
 		wakeOutbox: make(chan struct{}, 1), wakeState: make(chan struct{}, 1), inbox: make(chan inbound, inboxDepth),
 		repeatState: make(chan struct{}, 1),
@@ -793,6 +794,11 @@ func (p *Publisher) drain(ctx context.Context) bool {
 		if err := p.publishRetainedResult(ctx, e.Payload); err != nil {
 			p.log.Warn("retained result not acknowledged; will retry", "entry", e.Seq, "err", err)
 			return false
+		}
+		if id := sessionOf(e.Payload); id != "" {
+			if err := p.acked.add(id); err != nil {
+				p.log.Error("outbox", "err", err) // sent again after a restart: a duplicate
+			}
 		}
 		if err := p.outbox.Remove(e.Seq); err != nil {
 			p.log.Error("outbox", "err", err)

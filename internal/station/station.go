@@ -266,7 +266,24 @@ func (s *Station) recoverAtStart(ctx context.Context) error {
 	for _, r := range recovered {
 		s.deliver(ctx, r, "recovered at start", nil)
 	}
+	// A result sealed but never queued (weighd killed between the seal and
+	// the outbox) is queued now.
+	if rc, ok := s.results.(reconciler); ok {
+		queued, err := rc.Reconcile(sealed)
+		if err != nil {
+			s.log.Error("reconcile the outbox with the sealed bundles", "err", err)
+		}
+		for _, id := range queued {
+			s.log.Warn("result queued again: it was sealed but never reached the outbox", "session", id)
+		}
+	}
 	return nil
+}
+
+// reconciler queues the results of sealed sessions the broker never
+// acknowledged (publish.Publisher).
+type reconciler interface {
+	Reconcile(sealed []result.Result) ([]string, error)
 }
 
 // run starts the station's own goroutines in g: the scale, the video (the
