@@ -189,7 +189,7 @@ func (w *world) event(op, arg byte) Event {
 		sess--
 	}
 	grams := float64(arg) * 20
-	switch op % 19 {
+	switch op % 20 {
 	case 0:
 		return Reading{Grams: 0.1, State: WeightEmpty}
 	case 1, 2:
@@ -226,6 +226,8 @@ func (w *world) event(op, arg byte) Event {
 		return RecordingFailed{sess, "disk full"}
 	case 17:
 		return Sealed{Session: sess}
+	case 18:
+		return RecordingLost{sess, "no space left on device"}
 	default:
 		return SealFailed{sess, "io"}
 	}

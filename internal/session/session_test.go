@@ -216,6 +216,13 @@ func TestFlow(t *testing.T) {
 			{5 * time.Second, RecordingStarted{1}, PhaseRecording, nil, false},
 			{6 * time.Second, RecordingFailed{1, "late"}, PhaseRecording, nil, false},
 		})},
+		{"a recording that cannot be written any more ends and is sealed; a stale loss is ignored", script(started1, []s{
+			{time.Minute, RecordingLost{7, "late"}, PhaseRecording, nil, false},
+			{time.Minute, RecordingLost{1, "write video-000.mkv: no space left on device"}, PhaseSealing, []Effect{
+				Fault{1, "recording failed: write video-000.mkv: no space left on device"},
+				StopRecording{1, StopWriteFailed}, Seal{1, 1}}, false},
+			{time.Minute, RecordingLost{1, "again"}, PhaseSealing, nil, false},
+		})},
 		{"max_duration stops a busy recording", script(started1, []s{
 			{2 * time.Minute, Reading{Grams: 1500, State: WeightUnstable}, PhaseRecording, nil, false},
 			{4 * time.Minute, Reading{Grams: 900, State: WeightUnstable}, PhaseRecording, nil, false},
