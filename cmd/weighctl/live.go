@@ -165,6 +165,9 @@ func printStatus(w io.Writer, st api.Status) {
 	}
 	fmt.Fprintf(w, "camera    %s%s\n", camera, suffix(", last error: ", cam.LastErr))
 	fmt.Fprintf(w, "mqtt      %s%s %s, %d results pending\n", st.MQTT.Broker, yesNo(st.MQTT.Embedded, " (embedded)", ""), yesNo(st.MQTT.Connected, "connected", "NOT CONNECTED"), st.MQTT.Pending)
+	if st.MQTT.Problem != "" {
+		fmt.Fprintf(w, "          problem: %s\n", st.MQTT.Problem)
+	}
 	fmt.Fprintf(w, "storage   %s free in %s\n", humanBytes(st.FreeStorageBytes), st.StateDir)
 	fmt.Fprintf(w, "clock     %s\n", yesNo(st.ClockSynced, "synchronised", "NOT synchronised (bundles are named unsynced)"))
 	head := st.ChainHead
