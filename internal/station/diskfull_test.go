@@ -46,19 +46,23 @@ func TestDiskFullMidRecording(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(d.state, "seal-reserve")); err != nil {
 		t.Fatalf("no seal reserve: %v", err)
 	}
-	// Leave about 300 kB: a few seconds of the simulated camera.
+	d.do(api.CmdSimPlace, "800")
+	pre := d.waitFor("a stable weight", 15*time.Second, func(s api.Status) bool { return s.WeightState == "stable" }).Camera.PreRollB
+	// Leave room for the pre-roll and about 400 kB more: a few seconds of
+	// the simulated camera.
 	filler := filepath.Join(d.state, "filler")
 	var fs syscall.Statfs_t
 	if err := syscall.Statfs(d.state, &fs); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filler, make([]byte, int64(fs.Bavail)*fs.Bsize-300<<10), 0o600); err != nil {
+	if err := os.WriteFile(filler, make([]byte, max(int64(fs.Bavail)*fs.Bsize-pre-400<<10, 0)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	id := d.startRecording(800)
+	d.do(api.CmdSimPress, "short")
 	st := d.waitFor("the recording to end on the full disk", 60*time.Second, func(s api.Status) bool {
-		return !s.Recording && s.LastResult != nil && s.LastResult.SessionID == id && s.SessionState != "sealing"
+		return !s.Recording && s.LastResult != nil && s.LastResult.StopReason == result.StopWriteFailed && s.SessionState != "sealing"
 	})
+	id := st.LastResult.SessionID
 	if !strings.Contains(st.LastError, "no space left on device") || st.LED != "error" {
 		t.Errorf("last_error %q, LED %q: want the disk full and the error pattern", st.LastError, st.LED)
 	}
