@@ -139,6 +139,10 @@ type view struct {
 	Short     string
 	Outcomes  []string
 	Files     []fs.FileInfo
+	// Offloaded: the data files went once verified in the off-site store
+	// (offsite.delete_local_after_verified); the page says so instead of
+	// offering files that are not here.
+	Offloaded bool
 }
 
 // exportPreference orders the MP4 exports the player picks from: the
@@ -202,6 +206,11 @@ func (b bundles) view(session string) (*view, error) {
 		v.Video = v.Parts[0]
 	}
 	v.Sealed = has["manifest.json"] && !has["unsealed.json"]
+	if data, err := b.read(session, evidence.TombstoneFile, 1<<20); err == nil {
+		if t, _, err := evidence.ParseTombstone(data); err == nil {
+			v.Offloaded = t.Reason == evidence.ReasonOffloaded
+		}
+	}
 	data, err := b.read(session, "manifest.json", 8<<20)
 	if err == nil {
 		var m struct {
