@@ -37,7 +37,7 @@ type DiscoveryPayload struct {
 // the software version shown as the device's and origin's sw_version. It is
 // pure: the same input gives the same document.
 func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
-	id := "weighin_" + strings.ReplaceAll(stationID, "-", "_")
+	id := haID(stationID)
 	c := map[string]Component{}
 	// addAs adds a component under key (also its unique id's suffix) with
 	// the entity id <platform>.<id>_<object>.
@@ -182,6 +182,10 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 		Components:          c,
 	}
 }
+
+// haID is the station's device id in Home Assistant, the prefix of its
+// unique and entity ids.
+func haID(stationID string) string { return "weighin_" + strings.ReplaceAll(stationID, "-", "_") }
 
 // JSON encodes the payload.
 func (d DiscoveryPayload) JSON() []byte {

@@ -82,6 +82,7 @@ type Publisher struct {
 
 	version       string
 	webURL        string
+	offsite       bool
 	retryInterval time.Duration
 	maxReconnect  time.Duration
 	ackTimeout    time.Duration
@@ -434,7 +435,11 @@ func (p *Publisher) announce(ctx context.Context) error {
 	if p.webURL != "" {
 		cu = p.webURL + "/sessions"
 	}
-	d := Discovery(p.stationID, p.topics, p.version).WithConfigurationURL(cu).JSON()
+	disc := Discovery(p.stationID, p.topics, p.version).WithConfigurationURL(cu)
+	if p.offsite {
+		disc = disc.WithOffsite(p.stationID, p.topics)
+	}
+	d := disc.JSON()
 	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}

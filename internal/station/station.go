@@ -156,8 +156,11 @@ func Run(ctx context.Context, opts Options) error {
 		st.stamp(dir, name)
 	}, log.With("component", "export"))
 	st.started, st.mqttURL, st.embedded = start, mqttCfg.Broker, embedded
-	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version),
-		publish.WithWebURL(web.PublicURL(cfg.Web)))
+	pubOpts := []publish.Option{publish.WithVersion(Version), publish.WithWebURL(web.PublicURL(cfg.Web))}
+	if rep != nil {
+		pubOpts = append(pubOpts, publish.WithOffsite())
+	}
+	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, pubOpts...)
 	if err != nil {
 		return err
 	}
@@ -368,10 +371,12 @@ type Station struct {
 	// the video goroutine, asked by loop at a weigh-in; goroutine-safe).
 	motion *motion.Watcher
 
-	// sysChecked, free and synced are loop's, refreshed by publishState.
+	// sysChecked, free, synced and ofs are loop's, refreshed by
+	// publishState.
 	sysChecked time.Time
 	free       int64
 	synced     bool
+	ofs        *publish.OffsiteState
 
 	mu        sync.Mutex
 	status    api.Status

@@ -1,13 +1,17 @@
 package web
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"weighin/internal/api"
+	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/result"
 )
@@ -51,5 +55,38 @@ func TestOffloadedSessionPage(t *testing.T) {
 	body := page()
 	if !strings.Contains(body, `id="offloaded"`) || !strings.Contains(body, "Offloaded — verify from the store") || strings.Contains(body, `id="noexport"`) {
 		t.Fatalf("offloaded page:\n%s", body)
+	}
+}
+
+// offsiteStation answers GET /v1/status with an offsite object, as weighd
+// does with offsite.endpoint set.
+type offsiteStation struct{ fakeStation }
+
+func (offsiteStation) Status(context.Context) (any, error) {
+	return map[string]any{"offsite": map[string]any{"bucket": "evidence", "objects": map[string]int{"verified": 12, "pending": 2},
+		"backlog_objects": 2, "backlog_bytes": 3_500_000, "problems": []any{map[string]any{"file": "x"}}}}, nil
+}
+
+// TestOffsiteOnSessionsPage: the sessions page shows the off-site progress
+// and backlog when weighd replicates, and nothing when it does not.
+func TestOffsiteOnSessionsPage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		st   api.Handler
+		want string
+	}{
+		{&fakeStation{}, ""},
+		{&offsiteStation{}, "Off-site copies in evidence: 12 object(s) verified · backlog 2 object(s), 3.5 MB · 1 problem(s)"},
+	} {
+		srv, err := New(Options{Config: config.Web{Listen: "127.0.0.1:0"}, StateDir: testState(t), Station: tc.st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/sessions", nil))
+		body := w.Body.String()
+		if tc.want == "" && strings.Contains(body, `id="offsite"`) || tc.want != "" && !strings.Contains(body, tc.want) {
+			t.Errorf("want %q in the sessions page:\n%s", tc.want, body)
+		}
 	}
 }
