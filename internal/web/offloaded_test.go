@@ -62,7 +62,7 @@ func TestOffloadedSessionPage(t *testing.T) {
 // does with offsite.endpoint set.
 type offsiteStation struct{ fakeStation }
 
-func (offsiteStation) Status(context.Context) (any, error) {
+func (*offsiteStation) Status(context.Context) (any, error) {
 	return map[string]any{"offsite": map[string]any{"bucket": "evidence", "objects": map[string]int{"verified": 12, "pending": 2},
 		"backlog_objects": 2, "backlog_bytes": 3_500_000, "problems": []any{map[string]any{"file": "x"}}}}, nil
 }
