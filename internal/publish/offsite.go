@@ -18,7 +18,8 @@ type OffsiteState struct {
 // WithOffsite tells discovery that the station replicates to an off-site
 // store: the device gets the sensors "Off-site backlog" (objects, with
 // bytes, verified objects and problems as attributes) and "Off-site
-// backlog size" (bytes), read from <base>/state's "offsite" object.
+// backlog size" (bytes), read from <base>/state's "offsite" object, which
+// every state carries while replication is on.
 func WithOffsite() Option { return func(p *Publisher) { p.offsite = true } }
 
 // WithOffsite adds the off-site sensors to the payload (see the Option).
@@ -35,13 +36,13 @@ func (d DiscoveryPayload) WithOffsite(stationID string, t Topics) DiscoveryPaylo
 		c[key] = opts
 	}
 	add("offsite_backlog", "Off-site backlog", Component{
-		"value_template": "{{ value_json.offsite.backlog_objects if value_json.offsite is defined else none }}",
+		"value_template": "{{ value_json.offsite.backlog_objects }}",
 		"icon":           "mdi:cloud-upload", "unit_of_measurement": "objects",
 		"json_attributes_topic":    t.State,
-		"json_attributes_template": "{{ (value_json.offsite or {}) | tojson }}",
+		"json_attributes_template": "{{ value_json.offsite | tojson }}",
 	})
 	add("offsite_backlog_bytes", "Off-site backlog size", Component{
-		"value_template": "{{ value_json.offsite.backlog_bytes if value_json.offsite is defined else none }}",
+		"value_template": "{{ value_json.offsite.backlog_bytes }}",
 		"device_class":   "data_size", "unit_of_measurement": "B",
 	})
 	d.Components = c
