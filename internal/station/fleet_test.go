@@ -85,7 +85,9 @@ func TestTwoStationsOneBrokerOneBucket(t *testing.T) {
 		t.Fatalf("A's session: verdict %s, %d mark(s), want an unprotected match", ra.Verdict, len(ra.Marks))
 	}
 
-	done := func(s api.Status) bool { return s.Offsite != nil && s.Offsite.BacklogObjects == 0 && len(s.Offsite.Problems) == 0 }
+	done := func(s api.Status) bool {
+		return s.Offsite != nil && s.Offsite.BacklogObjects == 0 && len(s.Offsite.Problems) == 0
+	}
 	b.waitFor("B's objects verified", 60*time.Second, done)
 	bundleA := filepath.Join(a.state, ra.Bundle)
 	if !poll(60*time.Second, func() bool {
