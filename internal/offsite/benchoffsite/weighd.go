@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -13,13 +14,15 @@ import (
 	"time"
 
 	"weighin/internal/api"
+	"weighin/internal/offsite"
 )
 
 // weighdBench is the same bundle replicated by weighd --sim itself (the
-// replicator under its errgroup, queued by its start-up scan): wall time
-// from its API answering to every object Verified, and weighd's CPU over
-// that window (utime+stime from /proc/<pid>/stat) less its idle CPU rate
-// measured right after, per uploaded GB.
+// replicator under its errgroup, queued by its start-up scan): the upload's
+// span by weighd's journal (first copying to last verified), and weighd's
+// CPU from its API answering to every object Verified (utime+stime from
+// /proc/<pid>/stat) less its idle CPU rate over as long right after, per
+// uploaded GB.
 type weighdBench struct {
 	bin, vgw, tmp, state, creds string
 	total                       int64
@@ -86,8 +89,13 @@ func stop(cmd *exec.Cmd) {
 	}
 }
 
-// status polls weighd until cond holds (or a problem is reported).
-func status(c *api.Client, timeout time.Duration, cond func(api.Status) bool) (api.Status, error) {
+// status polls weighd until cond holds (or a problem is reported), every
+// poll (a few times a second: a status costs weighd CPU too).
+func status(c *api.Client, timeout time.Duration, cond func(api.Status) bool, poll ...time.Duration) (api.Status, error) {
+	every := 10 * time.Millisecond
+	if len(poll) > 0 {
+		every = poll[0]
+	}
 	deadline := time.Now().Add(timeout)
 	for {
 		var st api.Status
@@ -102,8 +110,34 @@ func status(c *api.Client, timeout time.Duration, cond func(api.Status) bool) (a
 		if time.Now().After(deadline) {
 			return st, errors.New("timed out")
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(every)
 	}
+}
+
+// journalSpan is the upload's span by weighd's own journal: from the first
+// object's copying to the last one's verified.
+func journalSpan(state string) (float64, error) {
+	b, err := os.ReadFile(filepath.Join(state, offsite.Dir, "journal.jsonl"))
+	if err != nil {
+		return 0, err
+	}
+	var first, last time.Time
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var o offsite.Object
+		if json.Unmarshal([]byte(line), &o) != nil {
+			continue
+		}
+		switch {
+		case o.State == offsite.Copying && (first.IsZero() || o.At.Before(first)):
+			first = o.At.Time
+		case o.State == offsite.Verified && o.At.After(last):
+			last = o.At.Time
+		}
+	}
+	if first.IsZero() || !last.After(first) {
+		return 0, errors.New("the journal has no copying → verified span")
+	}
+	return last.Sub(first).Seconds(), nil
 }
 
 func allVerified(st api.Status) bool {
@@ -123,70 +157,90 @@ func procCPU(pid int) (float64, error) {
 	return (ut + st) / 100, nil // USER_HZ is 100 on Linux
 }
 
-// upload is one run: MB/s and weighd's CPU seconds per GB net of idle.
-func (w weighdBench) upload(addr string, run int) (mbps, cpuPerGB float64, err error) {
-	conf, sock, err := w.config(fmt.Sprintf("weighd-%d", run), "http://"+addr, fmt.Sprintf("weighd-%d", run))
-	if err != nil {
-		return 0, 0, err
-	}
-	cmd, c, err := w.start(conf, sock)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer stop(cmd)
-	cpu0, _ := procCPU(cmd.Process.Pid)
-	t0 := time.Now()
-	st, err := status(c, 10*time.Minute, allVerified)
-	if err != nil {
-		return 0, 0, err
-	}
-	secs := time.Since(t0).Seconds()
-	cpu1, _ := procCPU(cmd.Process.Pid)
-	if st.Offsite.UploadedBytes != w.total {
-		return 0, 0, fmt.Errorf("weighd uploaded %d bytes, the bundle has %d", st.Offsite.UploadedBytes, w.total)
-	}
-	// weighd's idle rate (scale and camera simulation, MQTT, polling).
-	time.Sleep(3 * time.Second)
-	cpu2, _ := procCPU(cmd.Process.Pid)
-	idle := (cpu2 - cpu1) / 3
-	gb := float64(w.total) / 1e9
-	return float64(w.total) / 1e6 / secs, max(cpu1-cpu0-idle*secs, 0) / gb, nil
-}
-
-// duringRecording starts weighd against an endpoint where no store listens
-// yet, so its replicator pauses (30 s back-off); a 720p30 session starts,
-// the store comes up, and weighd uploads the bundle unpaced at its next
-// attempt while recording. It returns the frames and drops of the
-// session's own continuity record, and the upload's seconds.
-func (w weighdBench) duringRecording() (frames, dropped int64, secs float64, err error) {
+// outage starts weighd against an endpoint where no store listens yet, so
+// its replicator pauses (the 30 s back-off), then starts versitygw there
+// with the bucket: weighd uploads at its next attempt, which it returns.
+func (w weighdBench) outage(name string) (cmd *exec.Cmd, c *api.Client, next time.Time, cleanup func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, nil, next, nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
-	conf, sock, err := w.config("weighd-rec", "http://"+addr, "weighd-rec")
+	conf, sock, err := w.config(name, "http://"+addr, name)
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, nil, next, nil, err
 	}
-	cmd, c, err := w.start(conf, sock)
+	if cmd, c, err = w.start(conf, sock); err != nil {
+		return nil, nil, next, nil, err
+	}
+	st, err := status(c, time.Minute, func(s api.Status) bool { return s.Offsite != nil && s.Offsite.ConsecutiveFailures > 0 })
 	if err != nil {
-		return 0, 0, 0, err
+		stop(cmd)
+		return nil, nil, next, nil, fmt.Errorf("weighd's replicator did not pause on the missing store: %w", err)
 	}
-	defer stop(cmd)
-	if _, err := status(c, time.Minute, func(s api.Status) bool { return s.Offsite != nil && s.Offsite.ConsecutiveFailures > 0 }); err != nil {
-		return 0, 0, 0, fmt.Errorf("weighd's replicator did not pause on the missing store: %w", err)
-	}
-	root := filepath.Join(w.tmp, "s3-rec")
+	root := filepath.Join(w.tmp, "s3-"+name)
 	if err := os.MkdirAll(filepath.Join(root, "bench"), 0o755); err != nil { // the bucket, in the POSIX backend
-		return 0, 0, 0, err
+		stop(cmd)
+		return nil, nil, next, nil, err
 	}
 	srv := exec.Command(w.vgw, "--access", ak, "--secret", sk, "--port", addr, "--quiet", "posix", root)
 	if err := srv.Start(); err != nil {
+		stop(cmd)
+		return nil, nil, next, nil, err
+	}
+	return cmd, c, st.Offsite.NextAttempt.Time, func() {
+		stop(cmd)
+		srv.Process.Kill()
+		srv.Wait()
+		os.RemoveAll(root)
+	}, nil
+}
+
+// upload is one run: MB/s by the journal, and weighd's CPU seconds per GB
+// over the upload less its idle rate measured just before it, with the
+// same polling.
+func (w weighdBench) upload(run int) (mbps, cpuPerGB float64, err error) {
+	cmd, c, next, cleanup, err := w.outage(fmt.Sprintf("weighd-%d", run))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer cleanup()
+	const poll = 200 * time.Millisecond
+	time.Sleep(time.Second) // versitygw starting
+	i0, _ := procCPU(cmd.Process.Pid)
+	t0 := time.Now()
+	status(c, time.Until(next.Add(-300*time.Millisecond)), func(api.Status) bool { return false }, poll)
+	i1, _ := procCPU(cmd.Process.Pid)
+	idle := (i1 - i0) / time.Since(t0).Seconds()
+	t1 := time.Now()
+	st, err := status(c, 10*time.Minute, allVerified, poll)
+	if err != nil {
+		return 0, 0, err
+	}
+	window := time.Since(t1).Seconds()
+	cpu, _ := procCPU(cmd.Process.Pid)
+	secs, err := journalSpan(w.state)
+	if err != nil {
+		return 0, 0, err
+	}
+	if st.Offsite.UploadedBytes != w.total {
+		return 0, 0, fmt.Errorf("weighd uploaded %d bytes, the bundle has %d", st.Offsite.UploadedBytes, w.total)
+	}
+	gb := float64(w.total) / 1e9
+	return float64(w.total) / 1e6 / secs, max(cpu-i1-idle*window, 0) / gb, nil
+}
+
+// duringRecording: weighd paused by an outage (outage), a 720p30 session
+// starts, and weighd uploads the bundle unpaced at its next attempt while
+// recording. It returns the frames and drops of the
+// session's own continuity record, and the upload's seconds.
+func (w weighdBench) duringRecording() (frames, dropped int64, secs float64, err error) {
+	_, c, _, cleanup, err := w.outage("weighd-rec")
+	if err != nil {
 		return 0, 0, 0, err
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-
+	defer cleanup()
 	cmdDo := func(name, value string) error { return c.Command(context.Background(), name, value, nil) }
 	if err := cmdDo(api.CmdSimPlace, "1000"); err != nil {
 		return 0, 0, 0, err
