@@ -491,11 +491,20 @@ func TestBrowserEndToEnd(t *testing.T) {
 	shoot(t, ctx, "session-share")
 
 	// With Web Share present (a stand-in for the phone's share sheet,
-	// which Linux Chromium lacks): the page hands over the MP4 itself.
-	num(`(() => { window.__shared = null;
+	// which Linux Chromium lacks): the page hands over the MP4 itself. The
+	// stand-in refuses the first call as a phone does once the tap's
+	// activation has expired; the page then offers "Share now".
+	must(chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#share"))))
+	num(`(() => { window.__shared = null; let calls = 0;
 		navigator.canShare = (d) => !!(d && d.files && d.files.every((f) => f.type === "video/mp4"));
-		navigator.share = async (d) => { window.__shared = { url: d.url, n: d.files ? d.files.length : 0, type: d.files ? d.files[0].type : "", size: d.files ? d.files[0].size : 0 }; };
-		document.getElementById("sharebox").hidden = true; return 0; })()`)
+		navigator.share = async (d) => {
+			if (calls++ === 0) throw new DOMException("no user activation", "NotAllowedError");
+			window.__shared = { url: d.url, n: d.files ? d.files.length : 0, type: d.files ? d.files[0].type : "", size: d.files ? d.files[0].size : 0 }; };
+		return 0; })()`)
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#share")), chromedp.WaitVisible(chromedp.CSS("#sharebox"))))
+	if b := str(chromedp.Text(chromedp.CSS("#share"))); b != "Share now" {
+		t.Errorf("after a refused share the button says %q", b)
+	}
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#share")), chromedp.WaitVisible(chromedp.CSS(`#share[data-shared="files"]`))))
 	var handed struct {
 		URL  string  `json:"url"`

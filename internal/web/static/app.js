@@ -125,12 +125,21 @@
     } catch (e) { return null; }
   }
   const share = document.getElementById("share");
+  // What to share, once made: a phone allows navigator.share only shortly
+  // after a tap, and making the link and reading the MP4 can take longer,
+  // so a refused first try leaves it ready for the next tap.
+  let prepared = null;
   if (share) {
     share.addEventListener("click", async () => {
+      if (prepared) {
+        try { await navigator.share(prepared); share.dataset.shared = prepared.files ? "files" : "link"; } catch (e) { /* the box below stays */ }
+        return;
+      }
       const r = await fetch(base + "share", { method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
       if (!r.ok) { alert("share: " + (await r.text())); return; }
       const s = await r.json();
       const how = document.getElementById("sharehow");
+      let why = "";
       if (window.isSecureContext && navigator.share) {
         const data = { title: "Weigh-in evidence " + body.dataset.session, text: s.url, url: s.url };
         const files = await shareFiles();
@@ -139,10 +148,18 @@
           await navigator.share(data);
           share.dataset.shared = files ? "files" : "link";
           return;
-        } catch (e) { /* cancelled or refused: the link and QR code below */ }
+        } catch (e) {
+          if (e && e.name === "NotAllowedError") {
+            prepared = data;
+            share.textContent = "Share now";
+            why = "Tap “Share now” to open the phone's share sheet, or ";
+          } else {
+            why = "Sharing was cancelled: ";
+          }
+        }
       }
       share.dataset.shared = "fallback";
-      how.textContent = navigator.share ? "Sharing was cancelled: copy the link, show the QR code, or download the files below."
+      how.textContent = why ? why + "copy the link, show the QR code, or download the files below."
         : "This browser cannot share files from here" + (window.isSecureContext ? "" : " (the page is not served over https)") +
           ": copy the link, show the QR code, or download the files below and send them.";
       document.getElementById("sharebox").hidden = false;
