@@ -27,18 +27,8 @@ import (
 // verify from the store" and from the store in full.
 func TestTwoStationsOneBrokerOneBucket(t *testing.T) {
 	t.Parallel()
-	ctl, err := buildWeighctl()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(t.TempDir(), "s3")
-	endpoint, s3cmd := versitygw(t, root, "evidence")
-	creds := filepath.Join(t.TempDir(), "creds")
-	if err := os.WriteFile(creds, []byte(s3AK+"\n"+s3SK+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ctl, _, s3cmd, off := offsiteRig(t)
 	mq, port := startMosquitto(t)
-	off := fmt.Sprintf("offsite:\n  endpoint: %s\n  bucket: evidence\n  prefix: shop\n  credentials_file: %s\n", endpoint, creds)
 	setID := func(d *daemon, line string) {
 		t.Helper()
 		if err := os.WriteFile(d.conf, []byte(strings.Replace(mustRead(t, d.conf), "station_id: e2e\n", line, 1)), 0o600); err != nil {
@@ -104,7 +94,7 @@ func TestTwoStationsOneBrokerOneBucket(t *testing.T) {
 	// templates render over the retained state (which follows the status
 	// within about a second: asked again until it shows the empty backlog).
 	var problems []string
-	devices := map[string]bool{}
+	var devices map[string]bool
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		problems, devices = nil, map[string]bool{}
 		latest := retainedSnapshot(t, port)
