@@ -10,6 +10,7 @@ import (
 	"weighin/internal/result"
 	"weighin/internal/scalestatus"
 	"weighin/internal/steps"
+	"weighin/internal/trace"
 	"weighin/internal/verdict"
 	"weighin/internal/weighing"
 )
@@ -109,15 +110,46 @@ func (l *loopState) recordingStarted(cur *current) {
 }
 
 // addStep feeds one reading of the recording to the step detector, at its
-// video time.
-func (cur *current) addStep(now time.Time, r weighing.Reading) {
+// video time, and returns the steps that became firm with it (the live
+// view, steps.Live), which the weight log and the subtitle track mark.
+func (cur *current) addStep(now time.Time, r weighing.Reading) []result.Step {
 	if cur.det == nil || cur.videoT0.IsZero() || cur.stopped != nil || cur.stats != nil {
-		return
+		return nil
 	}
 	if r.State == weighing.Undecided {
-		return
+		return nil
 	}
-	_ = cur.det.Add(now.Sub(cur.videoT0).Seconds(), r.Grams)
+	t := now.Sub(cur.videoT0).Seconds()
+	if cur.det.Add(t, r.Grams) != nil {
+		return nil
+	}
+	return cur.live.Firm(cur.det, t)
+}
+
+// StepNotePrefix starts the subtitle written when a step became firm:
+// "STEP: −1118.4 g" (steps.OverlayText without the item names, which only
+// the matching at the seal gives; the manifest's steps are the record).
+const StepNotePrefix = "STEP: "
+
+// markStep puts the newest firm step into the weight log's step column.
+func markStep(rec *trace.Record, firm []result.Step) {
+	if n := len(firm); n > 0 {
+		rec.HasStep, rec.StepG = true, firm[n-1].DeltaG
+	}
+}
+
+// noteSteps writes a subtitle for each firm step, at the frame shown now,
+// for steps.OverlaySeconds.
+func (l *loopState) noteSteps(now time.Time, firm []result.Step) {
+	for _, st := range firm {
+		st.Items = nil
+		text := StepNotePrefix + steps.OverlayText(st)
+		select { // like the subtitle track's updates: never wait for the recorder
+		case l.s.video <- videoCmd{mark: &markCmd{at: now, label: text, note: true}}:
+		default:
+			l.s.log.Warn("step subtitle skipped: the recorder is busy", "step", text)
+		}
+	}
 }
 
 // unpacking is the seal's part of issue 22: the steps matched to the
