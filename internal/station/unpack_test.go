@@ -2,7 +2,12 @@ package station
 
 import (
 	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -10,9 +15,12 @@ import (
 
 	"weighin/drivers/camera/cameratest"
 	"weighin/internal/api"
+	"weighin/internal/evidence"
 	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/session"
+	"weighin/internal/steps"
+	"weighin/internal/trace"
 	"weighin/internal/verdict"
 )
 
@@ -148,11 +156,62 @@ func TestUnpackingWeighed(t *testing.T) {
 						}
 					}
 				}
+				if tc.name == "sneakers then belt" {
+					liveMarks(t, filepath.Join(r.state, evidence.SessionsDir, m.SessionID), []float64{-1120, -210})
+				}
 				if tc.basis == result.BasisSteps && (!strings.Contains(zh, "克") || !strings.Contains(zh, "“Sneakers”")) {
 					t.Errorf("the Chinese claim does not state the steps:\n%s", zh)
 				}
 			})
 		})
+	}
+}
+
+// liveMarks checks the live marks of the steps: weight.csv's step column
+// (empty but on one row per step) and a "STEP: " subtitle per step in
+// video-000.mkv (the track's text is stored as is).
+func liveMarks(t *testing.T, dir string, want []float64) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "weight.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if lines[0] != trace.StepHeader {
+		t.Fatalf("weight.csv header %q, want %q", lines[0], trace.StepHeader)
+	}
+	var got []float64
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) != 5 {
+			t.Fatalf("weight.csv row %q: want 5 fields", l)
+		}
+		if f[4] != "" {
+			g, err := strconv.ParseFloat(f[4], 64)
+			if err != nil {
+				t.Fatalf("weight.csv row %q: step %q", l, f[4])
+			}
+			got = append(got, g)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("weight.csv marks steps %v, want ≈ %v", got, want)
+	}
+	mkv, err := os.ReadFile(filepath.Join(dir, "video-000.mkv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := regexp.MustCompile(`STEP: −[0-9.]+ g`).FindAll(mkv, -1)
+	for i, g := range got {
+		if math.Abs(g-want[i]) > 3 {
+			t.Errorf("weight.csv step %d: %v g, want ≈ %v", i, g, want[i])
+		}
+		if i < len(subs) && string(subs[i]) != "STEP: "+steps.OverlayText(result.Step{DeltaG: g}) {
+			t.Errorf("subtitle %d %q, the log says %v g", i, subs[i], g)
+		}
+	}
+	if len(subs) != len(want) {
+		t.Errorf("video-000.mkv has step subtitles %q, want %d", subs, len(want))
 	}
 }
 
