@@ -206,6 +206,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return s.exportCmd(ctx, value, q["preset"])
 	case api.CmdCalibrateZero:
 		return nil, s.scaleDo(ctx, "zero", 0)
+	case api.CmdCalibrateRegion:
+		return s.calibrateRegion(value)
 	case api.CmdCalibrateSpan:
 		g, err := strconv.ParseFloat(value, 64)
 		if err != nil || g <= 0 {

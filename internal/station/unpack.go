@@ -1,8 +1,13 @@
 package station
 
 import (
+	"errors"
+	"fmt"
+	"path/filepath"
 	"time"
 
+	"weighin/internal/api"
+	"weighin/internal/calib"
 	"weighin/internal/config"
 	"weighin/internal/motion"
 	"weighin/internal/recorder"
@@ -34,10 +39,19 @@ import (
 // between the freeze and the question). A region the configuration check
 // let through but motion refuses falls back to the default (logged by the
 // caller).
+//
+// A region calibrated with `weighctl calibrate --region` (calib.RegionFile
+// in the state directory) wins over camera.platform_region; one that does
+// not load is reported and the configured one is used.
 func newMotion(cfg config.Config) (*motion.Watcher, error) {
 	r, err := motion.RegionFrom(cfg.Camera.PlatformRegion)
 	if err != nil {
 		r = motion.DefaultRegion
+	}
+	if saved, lerr := calib.LoadRegion(cfg.StateDir); lerr == nil {
+		r = saved
+	} else if !errors.Is(lerr, calib.ErrNoRegion) {
+		err = errors.Join(err, lerr)
 	}
 	keep := motion.LookBack(cfg.Scale.StableWindow) + 2*time.Second
 	w, werr := motion.NewWatcher(motion.Opts{Region: r}, keep)
@@ -200,4 +214,22 @@ func applyWeighin(res *result.Result, c weighinCheck, weightID string) {
 	res.WeighinDisturbed = c.disturbed
 	res.WeighinStatus = string(c.status)
 	res.WeightID = weightID
+}
+
+// calibrateRegion is the API's calibrate_region: the platform region
+// "x,y,w,h" validated, saved in the state directory and used from the next
+// weigh-in on.
+func (s *Station) calibrateRegion(value string) (api.RegionReply, error) {
+	r, err := motion.ParseRegion(value)
+	if err != nil {
+		return api.RegionReply{}, fmt.Errorf("calibrate_region: %w", err)
+	}
+	if err := calib.SaveRegion(s.cfg.StateDir, r, time.Now(), clockSynced()); err != nil {
+		return api.RegionReply{}, err
+	}
+	if err := s.motion.SetRegion(r); err != nil {
+		return api.RegionReply{}, err
+	}
+	s.log.Info("platform region calibrated", "region", r.Slice())
+	return api.RegionReply{Region: r.Slice(), File: filepath.Join(s.cfg.StateDir, calib.RegionFile)}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"weighin/drivers/camera/cameratest"
 	"weighin/internal/api"
 	"weighin/internal/evidence"
+	"weighin/internal/motion"
 	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/session"
@@ -260,5 +261,35 @@ func TestWeighinHand(t *testing.T) {
 				t.Errorf("label held up before the press: disturbed %v, tier %d", m.WeighinDisturbed, m.Tier)
 			}
 		})
+	})
+}
+
+// TestCalibrateRegion: the local API's calibrate_region validates the
+// region, saves it and uses it at once; a restart on the same state
+// directory keeps it over camera.platform_region.
+func TestCalibrateRegion(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, rigOpts{})
+		r.start()
+		defer r.stop()
+		ctx := context.Background()
+		if _, err := r.st.Command(ctx, api.CmdCalibrateRegion, "0.6,0,0.5,0.5", nil); err == nil || !strings.Contains(err.Error(), "x+w, y+h at most 1") {
+			t.Errorf("a region outside the frame: %v", err)
+		}
+		if r.st.motion.Region() != motion.DefaultRegion {
+			t.Errorf("a refused region changed the watcher's to %v", r.st.motion.Region())
+		}
+		reply, err := r.st.Command(ctx, api.CmdCalibrateRegion, "0.1,0.2,0.5,0.6", nil)
+		want := motion.Region{X: 0.1, Y: 0.2, W: 0.5, H: 0.6}
+		if err != nil || !slices.Equal(reply.(api.RegionReply).Region, want.Slice()) || r.st.motion.Region() != want {
+			t.Fatalf("calibrate_region: %v %v; watching %v", reply, err, r.st.motion.Region())
+		}
+		cfg := r.st.cfg
+		cfg.Camera.PlatformRegion = []float64{0.3, 0.3, 0.4, 0.4}
+		w, err := newMotion(cfg)
+		if err != nil || w.Region() != want {
+			t.Errorf("after a restart: region %v, %v; want the calibrated %v", w.Region(), err, want)
+		}
 	})
 }
