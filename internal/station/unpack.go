@@ -153,16 +153,13 @@ func markStep(rec *trace.Record, firm []result.Step) {
 }
 
 // noteSteps writes a subtitle for each firm step, at the frame shown now,
-// for steps.OverlaySeconds.
+// for steps.OverlaySeconds. Like a mark it waits for room in the video
+// queue (a step is rare; the weight updates between are the ones skipped).
 func (l *loopState) noteSteps(now time.Time, firm []result.Step) {
 	for _, st := range firm {
 		st.Items = nil
 		text := StepNotePrefix + steps.OverlayText(st)
-		select { // like the subtitle track's updates: never wait for the recorder
-		case l.s.video <- videoCmd{mark: &markCmd{at: now, label: text, note: true}}:
-		default:
-			l.s.log.Warn("step subtitle skipped: the recorder is busy", "step", text)
-		}
+		l.s.video <- videoCmd{mark: &markCmd{at: now, label: text, note: true}} // as a mark is
 	}
 }
 
