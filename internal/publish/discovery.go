@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"weighin/internal/result"
+	"weighin/internal/scalestatus"
 )
 
 // Origin and device identity in the discovery payload.
@@ -65,6 +66,16 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	add("sensor", "weight", "Weight", w)
 
 	add("binary_sensor", "stable", "Stable", state(onOff("stable")))
+	// The scale's status in the USB HID POS vocabulary (beside stable).
+	hid := state("{{ value_json.status }}")
+	hid["device_class"] = "enum"
+	var hids []string
+	for _, st := range scalestatus.Statuses {
+		hids = append(hids, string(st))
+	}
+	hid["options"] = hids
+	hid["icon"] = "mdi:scale"
+	add("sensor", "scale_status", "Scale status", hid)
 	rec := state(onOff("recording"))
 	rec["icon"] = "mdi:record-rec"
 	add("binary_sensor", "recording", "Recording", rec)
@@ -81,6 +92,11 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	disc := res("{{ 'ON' if value_json.verdict in [" + strings.Join(bad, ", ") + "] else 'OFF' }}")
 	disc["device_class"] = "problem"
 	add("binary_sensor", "discrepancy", "Weight discrepancy", disc)
+	// A hand on the parcel during the weigh-in (issue 22): the reading is
+	// not the unopened parcel's weight.
+	dist := res(onOff("weighin_disturbed"))
+	dist["device_class"] = "problem"
+	add("binary_sensor", "weighin_disturbed", "Weigh-in disturbed", dist)
 
 	v := res("{{ value_json.verdict }}")
 	v["device_class"] = "enum"

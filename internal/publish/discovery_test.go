@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"weighin/internal/result"
+	"weighin/internal/scalestatus"
 )
 
 // Home Assistant's MQTT discovery schemas, encoded from home-assistant/core
@@ -227,6 +228,7 @@ func TestDiscoveryEntities(t *testing.T) {
 		"dispute": "sensor", "label": "image", "tare": "button", "start": "button", "stop": "button",
 		"mark": "button", "label_weight_input": "number", "order_ref": "text", "tracking": "text",
 		"exterior_condition": "select", "issue_type": "select", "solution": "select", "tier_override": "select",
+		"scale_status": "sensor", "weighin_disturbed": "binary_sensor",
 	}
 	for key, platform := range want {
 		c, ok := cmps[key].(map[string]any)
@@ -260,6 +262,13 @@ func TestDiscoveryEntities(t *testing.T) {
 	}
 	if v["device_class"] != "enum" || !slices.Equal(opts, result.Verdicts) {
 		t.Errorf("verdict: device_class %v options %v, want enum %v", v["device_class"], opts, result.Verdicts)
+	}
+	hs := cmps["scale_status"].(map[string]any)
+	if hs["device_class"] != "enum" || hs["state_topic"] != "weighin/pi-1/state" || hs["value_template"] != "{{ value_json.status }}" || len(hs["options"].([]any)) != len(scalestatus.Statuses) {
+		t.Errorf("scale_status sensor %v", hs)
+	}
+	if d := cmps["weighin_disturbed"].(map[string]any); d["device_class"] != "problem" || d["state_topic"] != "weighin/pi-1/result" {
+		t.Errorf("weighin_disturbed sensor %v", d)
 	}
 	if cmps["label"].(map[string]any)["image_topic"] != "weighin/pi-1/label" {
 		t.Error("label image topic")

@@ -224,6 +224,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return s.web.Command(ctx, name, value, q)
 	case api.CmdCalibrateZero:
 		return nil, s.scaleDo(ctx, "zero", 0)
+	case api.CmdCalibrateRegion:
+		return s.calibrateRegion(value)
 	case api.CmdCalibrateSpan:
 		g, err := strconv.ParseFloat(value, 64)
 		if err != nil || g <= 0 {
