@@ -573,6 +573,11 @@ func removeFiles(dir string, names []string) (int64, error) {
 	return freed, errors.Join(errs...)
 }
 
+// Sign makes a detached SSH signature of data with the station key, in the
+// namespace of every station signature (ssh-keygen -Y verify -n weighin):
+// for a document outside any bundle, such as a dispute pack's PACKSUMS.
+func (s *Store) Sign(data []byte) []byte { return s.sign(data) }
+
 // sign signs data with the station key.
 func (s *Store) sign(data []byte) []byte {
 	sig, err := sshsig.Sign(s.priv, Namespace, data)
