@@ -48,6 +48,7 @@ import (
 	"weighin/internal/evidence"
 	"weighin/internal/export"
 	"weighin/internal/fsync"
+	"weighin/internal/result"
 	"weighin/internal/sheet"
 )
 
@@ -616,4 +617,22 @@ With the station's software one command does all of it:
    weighctl verify .
 `)
 	return b.Bytes()
+}
+
+// IsPreset reports the presets of this package (pack, sheet).
+func IsPreset(name string) bool { return name == PresetPack || name == PresetSheet }
+
+// HasClaim reports a session the station makes a pack for after the seal:
+// one with a claim, a tier of at least 1 or an issue type set.
+func HasClaim(r result.Result) bool { return r.Tier >= 1 || r.IssueType != "" }
+
+// Run makes preset (pack or sheet) of the bundle in dir.
+func Run(ctx context.Context, preset, dir string, opt Options) (*Result, error) {
+	switch preset {
+	case PresetPack:
+		return Make(ctx, dir, opt)
+	case PresetSheet:
+		return MakeSheet(ctx, dir, opt)
+	}
+	return nil, fmt.Errorf("pack: unknown preset %q (want %s or %s)", preset, PresetPack, PresetSheet)
 }
