@@ -179,14 +179,18 @@ func (o *Options) zone() *time.Location {
 	return time.UTC
 }
 
-// workDir is the pack's marker and scratch directory.
-func workDir(stateDir, session string) string {
-	return filepath.Join(stateDir, "tmp", "pack-"+session)
+// workDir is a pack's marker and scratch directory:
+// <state>/tmp/pack-<preset>-<session>.
+func workDir(stateDir, preset, session string) string {
+	return filepath.Join(stateDir, "tmp", "pack-"+preset+"-"+session)
 }
 
-// Pending lists the sessions whose pack was begun and not finished (for
-// the daemon to queue again at start).
-func Pending(stateDir string) ([]string, error) {
+// Job is a pack or sheet begun and not finished.
+type Job struct{ Session, Preset string }
+
+// Pending lists the packs and sheets begun and not finished (a shutdown or
+// a crash cut them short), for the daemon to queue again at start.
+func Pending(stateDir string) ([]Job, error) {
 	des, err := os.ReadDir(filepath.Join(stateDir, "tmp"))
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -194,10 +198,12 @@ func Pending(stateDir string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pack: %w", err)
 	}
-	var out []string
+	var out []Job
 	for _, de := range des {
-		if s, ok := strings.CutPrefix(de.Name(), "pack-"); ok && de.IsDir() && s != "" {
-			out = append(out, s)
+		for _, preset := range []string{PresetPack, PresetSheet} {
+			if s, ok := strings.CutPrefix(de.Name(), "pack-"+preset+"-"); ok && de.IsDir() && s != "" {
+				out = append(out, Job{Session: s, Preset: preset})
+			}
 		}
 	}
 	return out, nil
@@ -210,7 +216,7 @@ func MakeSheet(ctx context.Context, dir string, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	wd, err := begin(opt.StateDir, src.SessionID)
+	wd, err := begin(opt.StateDir, PresetSheet, src.SessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +241,7 @@ func Make(ctx context.Context, dir string, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	wd, err := begin(opt.StateDir, src.SessionID)
+	wd, err := begin(opt.StateDir, PresetPack, src.SessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -286,8 +292,8 @@ func Make(ctx context.Context, dir string, opt Options) (*Result, error) {
 	return res, nil
 }
 
-func begin(stateDir, session string) (string, error) {
-	wd := workDir(stateDir, session)
+func begin(stateDir, preset, session string) (string, error) {
+	wd := workDir(stateDir, preset, session)
 	if err := os.MkdirAll(wd, 0o700); err != nil {
 		return "", fmt.Errorf("pack: %w", err)
 	}
