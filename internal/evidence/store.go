@@ -70,6 +70,12 @@ type Retention struct {
 	// only when both the bundle's start and now come from a synchronised
 	// clock. 0 disables it.
 	MaxAge time.Duration
+	// RemoveDerived, when set, removes one derived file outside the
+	// bundles (a dispute pack's zip, which can be made again), oldest
+	// first, and returns the bytes freed (0: none left). Low space takes
+	// these before it reduces any bundle to a tombstone; it never removes
+	// an addendum or a file one lists.
+	RemoveDerived func() (int64, error)
 }
 
 // Options configure a Store. The zero value works: no station id in

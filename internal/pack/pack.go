@@ -642,3 +642,32 @@ func Run(ctx context.Context, preset, dir string, opt Options) (*Result, error) 
 	}
 	return nil, fmt.Errorf("pack: unknown preset %q (want %s or %s)", preset, PresetPack, PresetSheet)
 }
+
+// RemoveOldest removes the oldest pack zip in <state>/packs (retention's
+// derived files: a pack can be made again from its bundle) and returns its
+// size; 0 when there is none.
+func RemoveOldest(stateDir string) (int64, error) {
+	des, err := os.ReadDir(filepath.Join(stateDir, Dir))
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("pack: %w", err)
+	}
+	var oldest os.FileInfo
+	for _, de := range des {
+		if !de.Type().IsRegular() || !strings.HasSuffix(de.Name(), "-pack.zip") {
+			continue
+		}
+		if fi, err := de.Info(); err == nil && (oldest == nil || fi.ModTime().Before(oldest.ModTime())) {
+			oldest = fi
+		}
+	}
+	if oldest == nil {
+		return 0, nil
+	}
+	if err := os.Remove(filepath.Join(stateDir, Dir, oldest.Name())); err != nil {
+		return 0, fmt.Errorf("pack: %w", err)
+	}
+	return oldest.Size(), nil
+}

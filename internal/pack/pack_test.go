@@ -233,3 +233,33 @@ func TestPackMadeAndVerified(t *testing.T) {
 		t.Errorf("second pack: %d addenda (was %d), problems %v", len(rep2.Addenda), before, rep2.Problems)
 	}
 }
+
+func TestRemoveOldest(t *testing.T) {
+	state := t.TempDir()
+	if n, err := RemoveOldest(state); n != 0 || err != nil {
+		t.Fatalf("no packs: %d %v", n, err)
+	}
+	dir := filepath.Join(state, Dir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"b-pack.zip", "a-pack.zip", "notes.txt"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, make([]byte, 10+i), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC)
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := RemoveOldest(state); n != 10 || err != nil {
+		t.Fatalf("first: %d %v, want b-pack.zip's 10 bytes", n, err)
+	}
+	if n, _ := RemoveOldest(state); n != 11 {
+		t.Fatalf("second: %d, want a-pack.zip's 11 bytes", n)
+	}
+	if n, _ := RemoveOldest(state); n != 0 || !slices.Equal(names(dir), []string{"notes.txt"}) {
+		t.Fatalf("third: %d, left %v", n, names(dir))
+	}
+}

@@ -35,6 +35,7 @@ import (
 	"weighin/internal/identity"
 	"weighin/internal/motion"
 	"weighin/internal/offsite"
+	"weighin/internal/pack"
 	"weighin/internal/publish"
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
@@ -90,8 +91,9 @@ func Run(ctx context.Context, opts Options) error {
 	// Evidence first: recover what a crash or power cut left unsealed.
 	store, err := evidence.Open(cfg.StateDir, log.With("component", "evidence"), evidence.Options{
 		StationID: stationID,
-		Retention: evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge},
-		Clock:     func() (time.Time, bool) { return time.Now(), clockSynced() },
+		Retention: evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge,
+			RemoveDerived: func() (int64, error) { return pack.RemoveOldest(cfg.StateDir) }},
+		Clock: func() (time.Time, bool) { return time.Now(), clockSynced() },
 	})
 	if err != nil {
 		return err
