@@ -212,7 +212,8 @@ func fit(b Box, w, h int) (x, y, fw, fh float64) {
 	return b.X + (b.W-fw)/2, b.Y + (b.H-fh)/2, fw, fh
 }
 
-// PDF renders the sheet with the claim as a one-page A4 PDF. The notes say
+// PDF renders the sheet with the claim as an A4 PDF: one page, or a second
+// for a claim too long to be read on the first. The notes say
 // what was left out (the Chinese claim without the CJK font).
 func PDF(in Input, fonts Fonts, created time.Time) ([]byte, []string, error) {
 	ttf := map[string][]byte{}
@@ -277,8 +278,12 @@ func PDF(in Input, fonts Fonts, created time.Time) ([]byte, []string, error) {
 	}
 	pdf.AddPage()
 	boxes := Layout(in, measure)
-	n := 0
+	n, page := 0, 1
 	for _, b := range boxes {
+		if b.Page > page {
+			pdf.AddPage()
+			page = b.Page
+		}
 		switch b.Kind {
 		case KindText, KindMono:
 			if b.CJK && !cjk {

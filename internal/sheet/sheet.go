@@ -118,6 +118,9 @@ type Box struct {
 	Image      []byte
 	// PDFOnly boxes (the claim) are not drawn on the PNG.
 	PDFOnly bool
+	// Page is 2 for a claim too long for the first page at a readable
+	// size (PDF only); 0 or 1 otherwise.
+	Page int
 	// CJK text needs the Chinese font.
 	CJK bool
 }
@@ -209,22 +212,29 @@ func Layout(in Input, measure Measure) []Box {
 		return bs
 	}
 	w := PageW - 2*margin
-	room := PageH - margin - y
-	size := 9.0
 	var enL, zhL []string
-	for ; size >= 6; size -= 0.5 {
+	fits := func(size, room float64) bool {
 		enL = wrap(en, w, func(s string) float64 { return measure(s, size, false, false) })
 		zhL = wrap(zh, w, func(s string) float64 { return measure(s, size, false, false) })
-		if float64(len(enL)+len(zhL)+2)*size*ptToMM*lineGap <= room {
-			break
+		return float64(len(enL)+len(zhL)+2)*size*ptToMM*lineGap <= room
+	}
+	// On the first page at 7 pt or more; else the whole claim on a page of
+	// its own, at 9 pt (smaller only if it must).
+	page, size := 1, 9.0
+	for ; size >= 7 && !fits(size, PageH-margin-y); size -= 0.5 {
+	}
+	if size < 7 {
+		bs = append(bs, Box{Kind: KindText, X: margin, Y: y + 9*ptToMM, W: w, Size: 9, Bold: true, Text: "Claim (English, then Chinese): page 2", PDFOnly: true})
+		page, y = 2, margin
+		for size = 9; size > 5 && !fits(size, PageH-2*margin); size -= 0.5 {
 		}
 	}
 	add := func(text string, bold, cjk bool, sz float64) {
 		y += sz * ptToMM
-		bs = append(bs, Box{Kind: KindText, X: margin, Y: y, W: w, Size: sz, Bold: bold, Text: text, PDFOnly: true, CJK: cjk})
+		bs = append(bs, Box{Kind: KindText, X: margin, Y: y, W: w, Size: sz, Bold: bold, Text: text, PDFOnly: true, CJK: cjk, Page: page})
 		y += sz * ptToMM * (lineGap - 1)
 	}
-	add("Claim (English, then Chinese) — dispute.txt", true, false, size)
+	add("Claim (English, then Chinese) — dispute.txt of session "+r.SessionID, true, false, size)
 	for _, l := range enL {
 		add(l, false, false, size)
 	}

@@ -2,6 +2,7 @@ package sheet
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -197,5 +198,37 @@ func TestWrapAndSplit(t *testing.T) {
 	en, zh := SplitClaim("Hello.\n\nFields: x\n\n你好。\n\n字段")
 	if en != "Hello.\n\nFields: x" || zh != "你好。\n\n字段" {
 		t.Errorf("split %q %q", en, zh)
+	}
+}
+
+// TestLongClaimOnPage2: a claim too long for the first page at 7 pt goes
+// whole onto a second page; its last Chinese line is still extractable.
+func TestLongClaimOnPage2(t *testing.T) {
+	in := testInput(t)
+	var en, zh strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&en, "- Evidence line %d: the parcel weighed less than its label says.\n", i)
+		fmt.Fprintf(&zh, "- 证据 %d：包裹比面单轻。\n", i)
+	}
+	in.Claim = en.String() + "\n" + zh.String() + "处理方案：全额退款。\n"
+	data, _, err := PDF(in, DebianFonts, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "long.pdf")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if info := runTool(t, "pdfinfo", p); !strings.Contains(info, "Pages:           2") {
+		t.Errorf("pdfinfo:\n%s", info)
+	}
+	page2 := runTool(t, "pdftotext", "-f", "2", "-l", "2", p, "-")
+	for _, want := range []string{"处理方案：全额退款。", "证据 29", "Evidence line 0:"} {
+		if !strings.Contains(page2, want) {
+			t.Errorf("page 2 lacks %q:\n%s", want, page2)
+		}
+	}
+	if page1 := runTool(t, "pdftotext", "-f", "1", "-l", "1", p, "-"); !strings.Contains(page1, "page 2") {
+		t.Errorf("page 1 does not point to the claim on page 2:\n%s", page1)
 	}
 }
