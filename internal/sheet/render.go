@@ -19,6 +19,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"weighin/internal/verdict"
 )
 
 // Fonts are the TrueType files the PDF embeds.
@@ -320,7 +322,7 @@ func PDF(in Input, fonts Fonts, created time.Time) ([]byte, []string, error) {
 		}
 	}
 	if !cjk {
-		if _, zh := SplitClaim(in.Claim); zh != "" {
+		if _, zh := verdict.SplitMessage(in.Claim); zh != "" {
 			setFont(8, false, false, false)
 			pdf.Text(margin, PageH-margin, "(Chinese claim not shown: font fonts-droid-fallback missing; see dispute.txt)")
 		}

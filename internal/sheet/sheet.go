@@ -28,9 +28,9 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode"
 
 	"weighin/internal/result"
+	"weighin/internal/verdict"
 )
 
 // MaxBytes caps each rendering (the strictest common limit, PayPal's and
@@ -207,7 +207,7 @@ func Layout(in Input, measure Measure) []Box {
 	rule()
 
 	// The claim: English, then Chinese, wrapped; on the PDF only.
-	en, zh := SplitClaim(in.Claim)
+	en, zh := verdict.SplitMessage(in.Claim)
 	if en == "" && zh == "" {
 		return bs
 	}
@@ -255,19 +255,6 @@ func VerifyCommands() []string {
 		"ssh-keygen -Y verify -f allowed_signers -I station -n weighin -s SHA256SUMS.sig < SHA256SUMS",
 		"sha256sum --check --ignore-missing SHA256SUMS      (or: weighctl verify DIR)",
 	}
-}
-
-// SplitClaim splits dispute.txt (English, a blank line, then Simplified
-// Chinese) at the first paragraph whose first line holds a Han character.
-func SplitClaim(s string) (en, zh string) {
-	paras := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n")
-	for i, p := range paras {
-		first, _, _ := strings.Cut(strings.TrimSpace(p), "\n")
-		if strings.ContainsFunc(first, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
-			return strings.TrimSpace(strings.Join(paras[:i], "\n\n")), strings.TrimSpace(strings.Join(paras[i:], "\n\n"))
-		}
-	}
-	return strings.TrimSpace(s), ""
 }
 
 // wrap breaks text into lines no wider than w: at spaces, or between any

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"weighin/internal/result"
+	"weighin/internal/verdict"
 )
 
 // testJPEG is a w×h picture with a gradient and a dark block, like a still.
@@ -195,7 +196,7 @@ func TestWrapAndSplit(t *testing.T) {
 	if strings.Join(got, "|") != "一二三四|五六" {
 		t.Errorf("wrap han: %q", got)
 	}
-	en, zh := SplitClaim("Hello.\n\nFields: x\n\n你好。\n\n字段")
+	en, zh := verdict.SplitMessage("Hello.\n\nFields: x\n\n你好。\n\n字段")
 	if en != "Hello.\n\nFields: x" || zh != "你好。\n\n字段" {
 		t.Errorf("split %q %q", en, zh)
 	}
