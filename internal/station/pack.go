@@ -101,7 +101,14 @@ func (x *exporter) afterSeal(r result.Result) {
 }
 
 func (x *exporter) queuePack(session, preset string) {
-	x.pk.set(PackState{SessionID: session, Preset: preset, State: "queued", Files: []pack.File{}})
+	x.pk.mu.Lock()
+	cur := x.pk.doc
+	x.pk.mu.Unlock()
+	// Asked again while it is queued or running: the queue ignores the
+	// duplicate, and the state stays as it is.
+	if cur.SessionID != session || cur.Preset != preset || cur.State == "done" || cur.State == "failed" {
+		x.pk.set(PackState{SessionID: session, Preset: preset, State: "queued", Files: []pack.File{}})
+	}
 	x.q.Add(session, preset)
 }
 
