@@ -89,11 +89,18 @@ func Run(ctx context.Context, opts Options) error {
 	}()
 
 	// Evidence first: recover what a crash or power cut left unsealed.
+	// With offsite.delete_local_after_verified, retention asks the
+	// replicator (started below, before retention runs) what is verified.
+	var rep *offsite.Replicator
+	retention := evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge,
+		RemoveDerived: func() (int64, error) { return pack.RemoveOldest(cfg.StateDir) }}
+	if cfg.Offsite.Enabled() && cfg.Offsite.DeleteLocalAfterVerified {
+		retention.Offloadable = func(session string) bool { return rep != nil && rep.Verified(session) }
+	}
 	store, err := evidence.Open(cfg.StateDir, log.With("component", "evidence"), evidence.Options{
 		StationID: stationID,
-		Retention: evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge,
-			RemoveDerived: func() (int64, error) { return pack.RemoveOldest(cfg.StateDir) }},
-		Clock: func() (time.Time, bool) { return time.Now(), clockSynced() },
+		Retention: retention,
+		Clock:     func() (time.Time, bool) { return time.Now(), clockSynced() },
 	})
 	if err != nil {
 		return err
@@ -129,10 +136,15 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("%w: trust: %v", config.ErrInvalid, err)
 	}
 
-	// Off-site copies (offsite.endpoint; off when empty).
-	var rep *offsite.Replicator
+	// Off-site copies (offsite.endpoint; off when empty). A bundle
+	// verified whole is offloaded at once when so configured, and its
+	// tombstone queued in turn.
 	if cfg.Offsite.Enabled() {
-		rep, err = offsite.Start(ctx, cfg, stationID, log.With("component", "offsite"))
+		var onVerified func(string)
+		if cfg.Offsite.DeleteLocalAfterVerified {
+			onVerified = func(session string) { st.offload(session) }
+		}
+		rep, err = offsite.Start(ctx, cfg, stationID, log.With("component", "offsite"), onVerified)
 		if err != nil {
 			return fmt.Errorf("%w: offsite: %v", config.ErrInvalid, err)
 		}
@@ -146,8 +158,17 @@ func Run(ctx context.Context, opts Options) error {
 		st.stamp(dir, name)
 	}, log.With("component", "export"))
 	st.started, st.mqttURL, st.embedded = start, mqttCfg.Broker, embedded
-	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version),
-		publish.WithWebURL(web.PublicURL(cfg.Web)))
+	// The web app: the same API handler behind a login (internal/web). Its
+	// URL goes into discovery and results only while it serves.
+	if st.web, err = web.New(web.Options{Config: cfg.Web, StateDir: cfg.StateDir, Station: st, Log: log.With("component", "web"),
+		Fault: st.webFault, Changed: st.webChanged}); err != nil {
+		return err
+	}
+	pubOpts := []publish.Option{publish.WithVersion(Version), publish.WithWebURL(st.web.URL)}
+	if rep != nil {
+		pubOpts = append(pubOpts, publish.WithOffsite())
+	}
+	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, pubOpts...)
 	if err != nil {
 		return err
 	}
@@ -161,11 +182,6 @@ func Run(ctx context.Context, opts Options) error {
 
 	ln, err := api.Listen(cfg.API.Socket)
 	if err != nil {
-		return err
-	}
-
-	// The web app: the same API handler behind a login (internal/web).
-	if st.web, err = web.New(web.Options{Config: cfg.Web, StateDir: cfg.StateDir, Station: st, Log: log.With("component", "web"), Fault: st.webFault}); err != nil {
 		return err
 	}
 
@@ -359,10 +375,12 @@ type Station struct {
 	// the video goroutine, asked by loop at a weigh-in; goroutine-safe).
 	motion *motion.Watcher
 
-	// sysChecked, free and synced are loop's, refreshed by publishState.
+	// sysChecked, free, synced and ofs are loop's, refreshed by
+	// publishState.
 	sysChecked time.Time
 	free       int64
 	synced     bool
+	ofs        *publish.OffsiteState
 
 	mu        sync.Mutex
 	status    api.Status
@@ -379,6 +397,14 @@ func (s *Station) webFault(reason string) {
 		}
 		s.pub.PublishFault("web", reason)
 	}()
+}
+
+// webChanged republishes discovery when the web app goes on or off (its
+// configuration_url).
+func (s *Station) webChanged() {
+	if s.pub != nil {
+		s.pub.Reannounce()
+	}
 }
 
 // alive reports whether loop answers within d: the watchdog's health

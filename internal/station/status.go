@@ -12,6 +12,7 @@ import (
 	"weighin/drivers/camera"
 	"weighin/internal/api"
 	"weighin/internal/evidence"
+	"weighin/internal/offsite"
 	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
@@ -110,6 +111,9 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 		s.sysChecked = now
 		s.free, _ = evidence.FreeBytes(s.cfg.StateDir)
 		s.synced = clockSynced()
+		if s.offsite != nil {
+			s.ofs = offsiteState(s.offsite.Status())
+		}
 	}
 	free := s.free
 	s.mu.Lock()
@@ -142,9 +146,18 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 		WeightG: st.WeightG, Stable: st.Stable, Status: st.Status, Recording: st.Recording, SessionState: st.SessionState,
 		FreeStorageBytes: free, WarmingUp: st.WarmingUp, OverCapacity: st.OverCapacity,
 		OrderRef: st.Entries.OrderRef, Tracking: st.Entries.Tracking, LabelG: st.Entries.LabelG,
+		Offsite: s.ofs,
 	}
 	s.mu.Unlock()
 	s.live.PublishState(ps)
+}
+
+// offsiteState is the replicator's status as the MQTT state carries it.
+func offsiteState(st offsite.Status) *publish.OffsiteState {
+	return &publish.OffsiteState{
+		VerifiedObjects: st.Objects[offsite.Verified.String()],
+		BacklogObjects:  st.BacklogObjects, BacklogBytes: st.BacklogBytes, Problems: len(st.Problems),
+	}
 }
 
 // Status is the API's GET /v1/status.
@@ -204,8 +217,15 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return s.reg.Sessions(ctx, f)
 	case api.CmdExport:
 		return s.exportCmd(ctx, value, q["preset"])
+	case api.CmdWebPasswd, api.CmdShare, api.CmdShareList, api.CmdShareRevoke:
+		if s.web == nil {
+			return nil, fmt.Errorf("%s: the web app is not running in this weighd", name)
+		}
+		return s.web.Command(ctx, name, value, q)
 	case api.CmdCalibrateZero:
 		return nil, s.scaleDo(ctx, "zero", 0)
+	case api.CmdCalibrateRegion:
+		return s.calibrateRegion(value)
 	case api.CmdCalibrateSpan:
 		g, err := strconv.ParseFloat(value, 64)
 		if err != nil || g <= 0 {
