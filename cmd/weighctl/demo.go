@@ -28,14 +28,16 @@ import (
 	"weighin/internal/verdict"
 )
 
-const demoUsage = `usage: weighctl demo [--weighd PATH] [--keep] [--timeout 60s]
+const demoUsage = `usage: weighctl demo [--weighd PATH] [--keep] [--timeout 180s]
 
 Runs the whole flow on simulated hardware in a temporary directory: weighd
 --sim with its own configuration, a subscriber on its embedded broker as
 Home Assistant would be, and the steps of demoSteps through weighd's API
 (register the parcel, place it, show its label to the camera, press, mark,
-stop). Prints the verdict, the bundle, weighctl verify's report, the claim
-and the MQTT messages seen. weighd is looked for beside weighctl, then in
+stop). Prints the verdict, the bundle, weighctl verify's report, the claim,
+the dispute pack weighd makes after the seal (its zip, the sizes and
+weighctl verify of the unzipped pack; without ffmpeg it says how to get
+it) and the MQTT messages seen. weighd is looked for beside weighctl, then in
 PATH (make demo builds bin/weighd).
 
 Exit status: 0 every step ran and the bundle verifies; 1 a step failed
@@ -88,7 +90,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLI("demo", demoUsage, stderr)
 	weighdPath := c.String("weighd", "", "the weighd binary")
 	keep := c.Bool("keep", false, "keep the temporary directory (state, bundles, weighd.log)")
-	timeout := c.Duration("timeout", 60*time.Second, "give up after this long")
+	timeout := c.Duration("timeout", 180*time.Second, "give up after this long")
 	pos, code, done := c.parse(args)
 	if done {
 		return code
@@ -260,6 +262,9 @@ func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result,
 		return err
 	}
 	fmt.Fprintf(w, "\n== claim (dispute.txt)\n%s", strings.TrimSuffix(string(claim), "\n")+"\n")
+	if err := d.demoPack(ctx, api.NewClient(cfg.API.Socket), filepath.Join(d.dir, "weighd.yaml"), res.SessionID); err != nil {
+		return err
+	}
 	// A live subscriber gets every message with the retain flag cleared; a
 	// second, fresh subscription shows what the broker keeps for the next
 	// subscriber (Home Assistant after a restart).

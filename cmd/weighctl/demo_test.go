@@ -65,7 +65,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	t.Setenv("TMPDIR", work)
 	var out, errb bytes.Buffer
 	start := time.Now()
-	code := run(context.Background(), []string{"demo", "--weighd", bin, "--timeout", "90s", "--keep"}, &out, &errb)
+	code := run(context.Background(), []string{"demo", "--weighd", bin, "--timeout", "240s", "--keep"}, &out, &errb)
 	t.Logf("demo took %.1f s", time.Since(start).Seconds())
 	if code != exitOK {
 		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
@@ -80,6 +80,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		"订单号：KB-2026-04417", "问题类型：缺少商品",
 		"weighin/demo/result", "weighin/demo/availability", "homeassistant/device/demo/config",
 		"weighd stopped (SIGTERM)",
+		"== dispute pack\n", "-pack.zip (", "evidence-sheet.pdf (", "export-chat.mp4 (", "still-weighin.jpg (",
+		"(the unzipped pack)", "not included in the pack", "weighin/demo/export", "weighin/demo/still",
 	} {
 		if !strings.Contains(o, want) {
 			t.Errorf("demo output lacks %q", want)

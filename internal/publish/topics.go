@@ -11,7 +11,11 @@ type Topics struct {
 	Result       string
 	Results      string
 	Label        string
-	Error        string
+	// Export is the retained state of the newest dispute pack (JSON);
+	// Still the newest still of a pack (raw JPEG, retained).
+	Export string
+	Still  string
+	Error  string
 	// CmdPrefix is "<base>/cmd/"; CmdFilter subscribes to every command.
 	CmdPrefix string
 	CmdFilter string
@@ -35,6 +39,8 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Result:       base + "/result",
 		Results:      base + "/results",
 		Label:        base + "/label",
+		Export:       base + "/export",
+		Still:        base + "/still",
 		Error:        base + "/error",
 		CmdPrefix:    base + "/cmd/",
 		CmdFilter:    base + "/cmd/+",

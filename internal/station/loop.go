@@ -669,6 +669,7 @@ func (s *Station) deliver(ctx context.Context, r result.Result, how string, labe
 	}
 	s.stamp(r.Bundle, evidence.SumsFile)
 	s.replicate(r.Bundle)
+	s.exports.afterSeal(r) // the dispute pack of a session with a claim (pack.go)
 	if labelJPEG != nil {
 		if err := s.results.PublishLabel(labelJPEG); err != nil {
 			s.log.Warn("publish label still", "err", err)

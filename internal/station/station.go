@@ -35,6 +35,7 @@ import (
 	"weighin/internal/identity"
 	"weighin/internal/motion"
 	"weighin/internal/offsite"
+	"weighin/internal/pack"
 	"weighin/internal/publish"
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
@@ -91,7 +92,8 @@ func Run(ctx context.Context, opts Options) error {
 	// With offsite.delete_local_after_verified, retention asks the
 	// replicator (started below, before retention runs) what is verified.
 	var rep *offsite.Replicator
-	retention := evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge}
+	retention := evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge,
+		RemoveDerived: func() (int64, error) { return pack.RemoveOldest(cfg.StateDir) }}
 	if cfg.Offsite.Enabled() && cfg.Offsite.DeleteLocalAfterVerified {
 		retention.Offloadable = func(session string) bool { return rep != nil && rep.Verified(session) }
 	}
@@ -181,6 +183,7 @@ func Run(ctx context.Context, opts Options) error {
 		// <base>/error, and a collision in the status too.
 		emb.OnRefused(st.brokerRefused)
 	}
+	st.exports.setPublisher(pub.PublishExport, pub.PublishStill)
 	st.initStatus()
 	closers = append(closers, func() { pub.Close() })
 	if err := st.recoverAtStart(ctx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode"
 
 	"weighin/internal/result"
 	"weighin/internal/vocab"
@@ -88,6 +89,20 @@ type Message struct {
 // String is the English message, a blank line, then the Chinese one: the
 // content of a bundle's dispute.txt.
 func (m Message) String() string { return m.EN + "\n" + m.ZH }
+
+// SplitMessage splits dispute.txt (English, a blank line, then Simplified
+// Chinese) at the first paragraph whose first line holds a Han character,
+// each part trimmed; without one, all is English.
+func SplitMessage(s string) (en, zh string) {
+	paras := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n")
+	for i, p := range paras {
+		first, _, _ := strings.Cut(strings.TrimSpace(p), "\n")
+		if strings.ContainsFunc(first, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+			return strings.TrimSpace(strings.Join(paras[:i], "\n\n")), strings.TrimSpace(strings.Join(paras[i:], "\n\n"))
+		}
+	}
+	return strings.TrimSpace(s), ""
+}
 
 // kind is what the message is about.
 type kind int
