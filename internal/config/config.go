@@ -133,6 +133,11 @@ func (c Config) Validate() error {
 	c.Export.validate(&p)
 	c.Offsite.validate(&p)
 	c.Web.validate(&p)
+	return p.join()
+}
+
+// join is nil without problems, else ErrInvalid and every problem joined.
+func (p *problems) join() error {
 	if len(p.errs) == 0 {
 		return nil
 	}

@@ -269,6 +269,15 @@ func defaultMQTT() MQTT {
 	}
 }
 
+// Validate checks the MQTT section alone (as Config.Validate does): the
+// publisher and the clearing client take the section, never a default of
+// their own.
+func (m MQTT) Validate() error {
+	var p problems
+	m.validate(&p)
+	return p.join()
+}
+
 func (m MQTT) validate(p *problems) {
 	if m.Broker != "" {
 		scheme, _, ok := strings.Cut(m.Broker, "://")

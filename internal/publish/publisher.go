@@ -120,11 +120,8 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 	if cfg.Broker == "" {
 		return nil, fmt.Errorf("%w: mqtt.broker is empty (start the embedded broker and pass its URL)", ErrConfig)
 	}
-	if cfg.DiscoveryPrefix == "" {
-		cfg.DiscoveryPrefix = "homeassistant"
-	}
-	if cfg.StateInterval <= 0 {
-		cfg.StateInterval = 500 * time.Millisecond
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	ob, err := OpenOutbox(filepath.Join(stateDir, "outbox"))
 	if err != nil {
@@ -805,8 +802,8 @@ func ClearStation(ctx context.Context, cfg config.MQTT, stationID string) error 
 	if stationID == "" || config.SanitizeStationID(stationID) != stationID {
 		return fmt.Errorf("%w: station id %q must be non-empty [a-z0-9_-]", ErrConfig, stationID)
 	}
-	if cfg.DiscoveryPrefix == "" {
-		cfg.DiscoveryPrefix = "homeassistant"
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	o, err := clientOptions(cfg, clientID(cfg, stationID)+"-clear", time.Second, time.Second)
 	if err != nil {

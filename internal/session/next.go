@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"weighin/internal/verdict"
+	"weighin/internal/weighing"
 )
 
 // step carries one transition's work.
@@ -75,16 +76,16 @@ func idlePhase(s State) Phase {
 		return PhaseIdle
 	}
 	switch s.Weight.State {
-	case WeightStable:
+	case weighing.Stable:
 		return PhaseStable
-	case WeightUnstable:
+	case weighing.Unstable:
 		return PhasePresent
 	}
 	return PhaseIdle
 }
 
 func (st *step) reading(r Reading) {
-	if math.IsNaN(r.Grams) || math.IsInf(r.Grams, 0) || r.State < WeightUnstable || r.State > WeightEmpty {
+	if math.IsNaN(r.Grams) || math.IsInf(r.Grams, 0) || !r.State.Decided() {
 		return // not a reading: weighing never sends one; ignore it
 	}
 	s := &st.s
@@ -94,10 +95,10 @@ func (st *step) reading(r Reading) {
 		s.Phase = idlePhase(*s)
 	case PhaseWaiting:
 		switch r.State {
-		case WeightEmpty:
+		case weighing.Empty:
 			s.Phase = PhaseIdle
 			st.emit(Refuse{Command: string(CmdStart), Reason: "the parcel was taken off before its weight settled"})
-		case WeightStable:
+		case weighing.Stable:
 			st.freeze(r, true)
 		}
 	case PhaseRecording:
@@ -123,7 +124,7 @@ func (st *step) press(p Press) {
 	case PressLong:
 		switch s.Phase {
 		case PhaseIdle:
-			if s.HaveWeight && s.Weight.State == WeightEmpty {
+			if s.HaveWeight && s.Weight.State == weighing.Empty {
 				st.emit(Tare{})
 			} else {
 				st.emit(Refuse{Command: string(CmdTare), Source: "button", Reason: "no weight reading yet"})
@@ -233,9 +234,9 @@ func (st *step) start(source string) {
 	switch {
 	case !s.HaveWeight:
 		st.emit(Refuse{Command: string(CmdStart), Source: source, Reason: "no weight reading yet"})
-	case s.Weight.State == WeightEmpty:
+	case s.Weight.State == weighing.Empty:
 		st.emit(Refuse{Command: string(CmdStart), Source: source, Reason: "the scale is empty: put the parcel on it first"})
-	case s.Weight.State == WeightStable:
+	case s.Weight.State == weighing.Stable:
 		st.freeze(s.Weight, true)
 	case s.cfg.StableWait == 0:
 		st.freeze(s.Weight, false)

@@ -38,6 +38,7 @@ import (
 
 	"weighin/internal/config"
 	"weighin/internal/verdict"
+	"weighin/internal/weighing"
 )
 
 // ErrInvalidConfig wraps every problem Config.Validate reports.
@@ -144,19 +145,6 @@ func (p Phase) String() string {
 func (p Phase) InSession() bool {
 	return p == PhaseStarting || p == PhaseRecording || p == PhaseSealing
 }
-
-// WeightState is the weighing pipeline's judgement of a reading.
-type WeightState int
-
-// Weight states, as internal/weighing reports them.
-const (
-	// WeightUnstable: the load is moving.
-	WeightUnstable WeightState = iota
-	// WeightStable: a steady load.
-	WeightStable
-	// WeightEmpty: steady within the zero band.
-	WeightEmpty
-)
 
 // StopReason says why a recording ended.
 type StopReason string
@@ -277,7 +265,10 @@ type Event interface{ event() }
 // Reading is one weighing result.
 type Reading struct {
 	Grams float64
-	State WeightState
+	// State is the pipeline's own (weighing.State: one enum for the
+	// pipeline, the session and the status). Undecided is no reading yet
+	// and is ignored, like a NaN weight.
+	State weighing.State
 }
 
 // PressKind is a button gesture.
