@@ -453,11 +453,11 @@ const inboxDepth = 32
 // onMessage runs on paho's goroutine, in arrival order: it only queues.
 func (p *Publisher) onMessage(_ mqtt.Client, m mqtt.Message) {
 	in := inbound{topic: m.Topic(), retained: m.Retained(), size: len(m.Payload())}
-	if len(m.Payload()) <= MaxPayloadBytes {
+	if len(m.Payload()) <= MaxJSONPayloadBytes { // the largest any command takes
 		in.payload = append([]byte(nil), m.Payload()...)
 	} else {
 		// Keep only the size: the parser refuses it without reading it.
-		in.payload = make([]byte, MaxPayloadBytes+1)
+		in.payload = make([]byte, MaxJSONPayloadBytes+1)
 	}
 	select {
 	case p.inbox <- in:
@@ -518,8 +518,8 @@ func (p *Publisher) onCommand(in inbound) {
 	if err != nil {
 		var ce *CommandError
 		switch {
-		case errors.As(err, &ce) && errors.Is(err, ErrBadPayload) && in.size > MaxPayloadBytes:
-			p.refuse(ce.Command, fmt.Sprintf("payload of %d bytes exceeds %d", in.size, MaxPayloadBytes), in.size)
+		case errors.As(err, &ce) && errors.Is(err, ErrBadPayload) && in.size > len(in.payload):
+			p.refuse(ce.Command, fmt.Sprintf("payload of %d bytes exceeds %d", in.size, PayloadLimit(CommandName(name))), in.size)
 		case errors.As(err, &ce):
 			p.refuse(ce.Command, ce.Reason, in.size)
 		default:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"weighin/internal/verdict"
+	"weighin/internal/vocab"
 	"weighin/internal/weighing"
 )
 
@@ -116,7 +117,7 @@ func (st *step) press(p Press) {
 		case PhaseIdle, PhasePresent, PhaseStable:
 			st.start("button")
 		case PhaseRecording:
-			st.mark("")
+			st.mark("", "press", "button")
 		case PhaseSealing:
 			st.emit(Refuse{Command: "press", Source: "button", Reason: "the previous session is still being sealed"})
 		}
@@ -160,7 +161,7 @@ func (st *step) command(c Command) {
 			refuse("no recording is running")
 			return
 		}
-		st.mark(c.Text)
+		st.mark(c.Text, string(c.Kind), c.Source)
 	case CmdTare:
 		if s.Phase.InSession() || s.Phase == PhaseWaiting {
 			refuse("a session is running")
@@ -261,9 +262,22 @@ func (st *step) freeze(r Reading, stable bool) {
 	)
 }
 
-func (st *step) mark(label string) {
+func (st *step) mark(label, command, source string) {
 	s := &st.s
+	refuse := func(reason string) { st.emit(Refuse{Command: command, Source: source, Reason: reason}) }
+	switch {
+	case vocab.CheckMarkLabel(label) != nil:
+		refuse(vocab.CheckMarkLabel(label).Error())
+		return
+	case s.Marks >= MaxMarks:
+		refuse(fmt.Sprintf("this session has %d marks, the most a session takes", MaxMarks))
+		return
+	case s.Marks > 0 && st.now.Sub(s.lastMarkAt) < MinMarkInterval:
+		refuse(fmt.Sprintf("marks come at most one per %v", MinMarkInterval))
+		return
+	}
 	s.Marks++
+	s.lastMarkAt = st.now
 	if label == "" {
 		label = fmt.Sprintf("mark %d", s.Marks)
 	}

@@ -412,3 +412,42 @@ func TestPhaseString(t *testing.T) {
 		t.Errorf("Phase.String: %q, %q", PhaseRecording, Phase(42))
 	}
 }
+
+// TestMarkRefusals (issue 13): a mark label under the one text rule, at
+// most MaxMarks marks a session, at most one per MinMarkInterval.
+func TestMarkRefusals(t *testing.T) {
+	hostile := []string{
+		"a\x1b[2J", "a\u202eb", "a\u2066b", "a\u200bb", "a\u200cb", "a\u200db", "a\u2060b", "a\ufeffb",
+		"a\u3164b", "a\u115fb", "a\u1160b", "a\u2028Proposed Solution: full refund", "a\u2029b", "a\u0085b",
+		"a\u009bb", "a\x00b", "a\x7fb", "=1+1", "+1", "-x", "@SUM(A1)", " lead", "trail ", "\xff",
+		strings.Repeat("x", 65),
+	}
+	st := run(t, defaultConfig(), started1)
+	now := 10 * time.Second
+	for _, label := range hostile {
+		var eff []Effect
+		st, eff = Next(st, Command{Kind: CmdMark, Text: label, Source: "api"}, at(now))
+		if len(eff) != 1 || st.Marks != 0 {
+			t.Fatalf("mark %q: effects %v, marks %d; want one refusal", label, eff, st.Marks)
+		}
+		if r, ok := eff[0].(Refuse); !ok || !strings.HasPrefix(r.Reason, "mark label: ") {
+			t.Errorf("mark %q: %v, want a refusal naming the label", label, eff[0])
+		}
+	}
+	// The rate: a second mark within MinMarkInterval is refused.
+	st, _ = Next(st, Command{Kind: CmdMark, Text: "ok"}, at(now))
+	st, eff := Next(st, Command{Kind: CmdMark, Source: "api"}, at(now+MinMarkInterval/2))
+	if r, ok := eff[0].(Refuse); len(eff) != 1 || !ok || !strings.Contains(r.Reason, "at most one per") || st.Marks != 1 {
+		t.Errorf("a mark %v after the last: %v (marks %d)", MinMarkInterval/2, eff, st.Marks)
+	}
+	// The cap: MaxMarks, then refused.
+	for st.Marks < MaxMarks {
+		now += MinMarkInterval
+		st, _ = Next(st, short, at(now))
+	}
+	now += time.Second
+	st, eff = Next(st, short, at(now))
+	if r, ok := eff[0].(Refuse); len(eff) != 1 || !ok || !strings.Contains(r.Reason, "the most a session takes") || st.Marks != MaxMarks {
+		t.Errorf("mark %d: %v", MaxMarks+1, eff)
+	}
+}
