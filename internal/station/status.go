@@ -238,7 +238,6 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 	return nil, s.command(ctx, sessionCommand(c, "api"))
 }
 
-
 // Simulator commands of the local API beyond internal/api's sim_* ones
 // (weighd --sim only, carried out by Hardware.Sim), for fault tests.
 const (
