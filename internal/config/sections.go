@@ -295,6 +295,9 @@ func (m MQTT) validate(p *problems) {
 			p.add("mqtt.embedded_listen", "listens beyond loopback (%q): set mqtt.username and mqtt.password", m.EmbeddedListen)
 		}
 	}
+	if m.Password != "" && m.Username == "" {
+		p.add("mqtt.password", "is set without mqtt.username (a broker takes a password only with a user name)")
+	}
 	if (m.CertFile == "") != (m.KeyFile == "") {
 		p.add("mqtt.cert_file", "cert_file and key_file go together")
 	}
