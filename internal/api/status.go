@@ -107,6 +107,13 @@ type CameraStatus struct {
 	PreRollB  int64   `json:"pre_roll_bytes"`
 }
 
+// RegionReply answers calibrate_region: the region now in use and the
+// file it was saved in.
+type RegionReply struct {
+	Region []float64 `json:"region"`
+	File   string    `json:"file"`
+}
+
 // MQTTStatus is the publisher's state.
 type MQTTStatus struct {
 	Broker    string `json:"broker"`
@@ -124,6 +131,10 @@ const (
 	// CmdCalibrateSpan takes value = the known mass in grams on the
 	// platform, and saves the calibration.
 	CmdCalibrateSpan = "calibrate_span"
+	// CmdCalibrateRegion takes value = "x,y,w,h", the camera's platform
+	// region as fractions of the frame, and saves it (calib.RegionFile);
+	// the reply is RegionReply.
+	CmdCalibrateRegion = "calibrate_region"
 	// CmdSimPlace (--sim only) makes value grams the simulated scale's
 	// total load (a parcel set down; items taken out as a lower total).
 	CmdSimPlace = "sim_place"

@@ -13,6 +13,7 @@ import (
 
 	"weighin/internal/evidence"
 	"weighin/internal/result"
+	"weighin/internal/steps"
 )
 
 // ErrNotVerified is returned for a bundle that fails verification: it is
@@ -163,6 +164,9 @@ func OpenSource(ctx context.Context, t Tools, dir string) (*Source, error) {
 			base = 0
 		}
 		tl.Marks = append(tl.Marks, Mark{At: base + time.Duration(mk.TS*float64(time.Second)), Label: mk.Label})
+	}
+	for _, st := range m.Result.Steps { // on the one time axis already
+		tl.Steps = append(tl.Steps, Mark{At: time.Duration(st.SettledS * float64(time.Second)), Label: steps.OverlayText(st)})
 	}
 	src.Timeline = tl
 	return src, nil

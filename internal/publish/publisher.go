@@ -82,6 +82,7 @@ type Publisher struct {
 
 	version       string
 	webURL        func() string
+	offsite       bool
 	retryInterval time.Duration
 	maxReconnect  time.Duration
 	ackTimeout    time.Duration
@@ -431,7 +432,11 @@ func (p *Publisher) announce(ctx context.Context) error {
 	if base := p.web(); base != "" {
 		cu = base + "/sessions"
 	}
-	d := Discovery(p.stationID, p.topics, p.version).WithConfigurationURL(cu).JSON()
+	disc := Discovery(p.stationID, p.topics, p.version).WithConfigurationURL(cu)
+	if p.offsite {
+		disc = disc.WithOffsite(p.stationID, p.topics)
+	}
+	d := disc.JSON()
 	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}

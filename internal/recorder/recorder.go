@@ -112,6 +112,8 @@ type startReq struct {
 type markReq struct {
 	at    time.Time
 	label string
+	note  bool          // a Note: a subtitle only
+	shown time.Duration // a Note's time on screen
 }
 
 type op struct {
@@ -391,6 +393,25 @@ func (r *Recorder) Mark(at time.Time, label string) error {
 	}
 	select {
 	case r.q <- op{kind: opMark, mark: markReq{at: at, label: cleanLabel(label)}}:
+		return nil
+	default:
+		return ErrQueueFull
+	}
+}
+
+// Note writes text as a subtitle at at (the clock of camera.Frame.Time,
+// zero for the last frame pushed), on screen for shown, like a mark's but
+// with no chapter and not in Stop's Stats: the station's live marker of a
+// step in the weight ("STEP: −1118.4 g"). Text is cut like a mark's label.
+func (r *Recorder) Note(at time.Time, text string, shown time.Duration) error {
+	if r.state != stateRecording {
+		return ErrNotRecording
+	}
+	if at.IsZero() {
+		at = r.last.t
+	}
+	select {
+	case r.q <- op{kind: opMark, mark: markReq{at: at, label: cleanLabel(text), note: true, shown: max(shown, time.Millisecond)}}:
 		return nil
 	default:
 		return ErrQueueFull
@@ -780,14 +801,23 @@ func (s *session) mark(mr markReq) {
 	if at < 0 || m.base.IsZero() {
 		at = 0
 	}
+	ms := roundMS(at)
+	ms = min(max(ms, m.clusterMS), m.clusterMS+maxRelMS)
+	if mr.note {
+		if s.err == nil {
+			if err := m.writeSub(ms, int64(mr.shown/time.Millisecond), []byte(mr.label)); err != nil {
+				s.fail(err)
+			}
+			s.dirty = true
+		}
+		return
+	}
 	mk := Mark{File: m.name, At: at, Label: mr.label}
 	s.stats.Marks = append(s.stats.Marks, mk)
 	if s.err != nil {
 		return
 	}
 	m.marks = append(m.marks, mk)
-	ms := roundMS(at)
-	ms = min(max(ms, m.clusterMS), m.clusterMS+maxRelMS)
 	text := append([]byte(MarkPrefix), mr.label...)
 	if err := m.writeSub(ms, int64(markShown/time.Millisecond), text); err != nil {
 		s.fail(err)
@@ -810,6 +840,9 @@ func (s *session) sync() {
 // other than Stop.
 func (s *session) end(cause error) sessionResult {
 	for _, mk := range s.pending {
+		if mk.note {
+			continue
+		}
 		s.stats.Marks = append(s.stats.Marks, Mark{File: s.cur.name, Label: mk.label})
 	}
 	if s.err == nil {

@@ -441,6 +441,7 @@ func retainedSnapshot(t *testing.T, port int) map[string]string {
 
 var (
 	tplField = regexp.MustCompile(`^\{\{ value_json\.(\w+) \}\}$`)
+	tplSub   = regexp.MustCompile(`^\{\{ value_json\.(\w+)\.(\w+) \}\}$`)
 	tplOnOff = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) else 'OFF' \}\}$`)
 	tplIn    = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) in \[([^\]]*)\] else 'OFF' \}\}$`)
 	tplSlice = regexp.MustCompile(`^\{\{ \(value_json\.(\w+) or ''\)\[:(\d+)\] \}\}$`)
@@ -483,6 +484,13 @@ func renderTemplate(tpl, payload string) (string, error) {
 	}
 	if m := tplField.FindStringSubmatch(tpl); m != nil {
 		return str(v[m[1]]), nil
+	}
+	if m := tplSub.FindStringSubmatch(tpl); m != nil {
+		sub, _ := v[m[1]].(map[string]any)
+		if sub == nil {
+			return "", fmt.Errorf("%s: no object %q in %s", tpl, m[1], payload)
+		}
+		return str(sub[m[2]]), nil
 	}
 	if m := tplOnOff.FindStringSubmatch(tpl); m != nil {
 		if truthy(v[m[1]]) {

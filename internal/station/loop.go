@@ -124,6 +124,7 @@ type current struct {
 	origin   *videoOrigin
 	videoT0  time.Time
 	det      *steps.Detector
+	live     steps.Live
 	check    weighinCheck
 	weightID string
 }
@@ -248,15 +249,19 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		l.scaleErr = nil
 		l.last, l.haveReading = e.reading, true
 		s.noteReading(e.reading)
+		var firm []result.Step
+		if l.ss.Phase == session.PhaseRecording && cur != nil {
+			firm = cur.addStep(now, e.reading)
+		}
 		if cur != nil && cur.weightW != nil {
-			_ = cur.weightW.Write(trace.Record{
+			rec := trace.Record{
 				Sample: trace.Sample{T: e.reading.T - cur.t0, Raw: e.raw},
 				Grams:  e.reading.Grams, Stable: e.reading.Stable,
-			})
+			}
+			markStep(&rec, firm)
+			_ = cur.weightW.Write(rec)
 		}
-		if l.ss.Phase == session.PhaseRecording && cur != nil {
-			cur.addStep(now, e.reading)
-		}
+		l.noteSteps(now, firm)
 		if l.ss.Phase == session.PhaseRecording {
 			select { // the subtitle track; skipping one is harmless
 			case s.video <- videoCmd{info: &recInfo{wall: now, grams: e.reading.Grams, stable: e.reading.Stable, order: l.ss.Entries.OrderRef}}:
@@ -498,7 +503,7 @@ func (l *loopState) begin(eff session.StartRecording) {
 		fail(err)
 		return
 	}
-	cur.weightF, cur.weightW = f, trace.NewWriter(f)
+	cur.weightF, cur.weightW = f, trace.NewStepWriter(f)
 	_ = es.Checkpoint(s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
 	s.video <- videoCmd{start: &startCmd{dir: es.Dir(), reply: cur.started, origin: cur.origin}}
 	s.log.Info("recording", "session", es.ID(), "dir", es.Dir())

@@ -91,9 +91,16 @@ func Run(ctx context.Context, opts Options) error {
 	}()
 
 	// Evidence first: recover what a crash or power cut left unsealed.
+	// With offsite.delete_local_after_verified, retention asks the
+	// replicator (started below, before retention runs) what is verified.
+	var rep *offsite.Replicator
+	retention := evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge}
+	if cfg.Offsite.Enabled() && cfg.Offsite.DeleteLocalAfterVerified {
+		retention.Offloadable = func(session string) bool { return rep != nil && rep.Verified(session) }
+	}
 	store, err := evidence.Open(cfg.StateDir, log.With("component", "evidence"), evidence.Options{
 		StationID: stationID,
-		Retention: evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge},
+		Retention: retention,
 		Clock:     func() (time.Time, bool) { return time.Now(), clockSynced() },
 	})
 	if err != nil {
@@ -130,10 +137,15 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("%w: trust: %v", config.ErrInvalid, err)
 	}
 
-	// Off-site copies (offsite.endpoint; off when empty).
-	var rep *offsite.Replicator
+	// Off-site copies (offsite.endpoint; off when empty). A bundle
+	// verified whole is offloaded at once when so configured, and its
+	// tombstone queued in turn.
 	if cfg.Offsite.Enabled() {
-		rep, err = offsite.Start(ctx, cfg, stationID, log.With("component", "offsite"))
+		var onVerified func(string)
+		if cfg.Offsite.DeleteLocalAfterVerified {
+			onVerified = func(session string) { st.offload(session) }
+		}
+		rep, err = offsite.Start(ctx, cfg, stationID, log.With("component", "offsite"), onVerified)
 		if err != nil {
 			return fmt.Errorf("%w: offsite: %v", config.ErrInvalid, err)
 		}
@@ -153,8 +165,11 @@ func Run(ctx context.Context, opts Options) error {
 		Fault: st.webFault, Changed: st.webChanged}); err != nil {
 		return err
 	}
-	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version),
-		publish.WithWebURL(st.web.URL))
+	pubOpts := []publish.Option{publish.WithVersion(Version), publish.WithWebURL(st.web.URL)}
+	if rep != nil {
+		pubOpts = append(pubOpts, publish.WithOffsite())
+	}
+	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, pubOpts...)
 	if err != nil {
 		return err
 	}
@@ -362,10 +377,12 @@ type Station struct {
 	// the video goroutine, asked by loop at a weigh-in; goroutine-safe).
 	motion *motion.Watcher
 
-	// sysChecked, free and synced are loop's, refreshed by publishState.
+	// sysChecked, free, synced and ofs are loop's, refreshed by
+	// publishState.
 	sysChecked time.Time
 	free       int64
 	synced     bool
+	ofs        *publish.OffsiteState
 
 	mu        sync.Mutex
 	status    api.Status

@@ -10,6 +10,7 @@ import (
 	"weighin/drivers/camera"
 	"weighin/internal/api"
 	"weighin/internal/evidence"
+	"weighin/internal/offsite"
 	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
@@ -108,6 +109,9 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 		s.sysChecked = now
 		s.free, _ = evidence.FreeBytes(s.cfg.StateDir)
 		s.synced = clockSynced()
+		if s.offsite != nil {
+			s.ofs = offsiteState(s.offsite.Status())
+		}
 	}
 	free := s.free
 	s.mu.Lock()
@@ -140,9 +144,18 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 		WeightG: st.WeightG, Stable: st.Stable, Status: st.Status, Recording: st.Recording, SessionState: st.SessionState,
 		FreeStorageBytes: free, WarmingUp: st.WarmingUp, OverCapacity: st.OverCapacity,
 		OrderRef: st.Entries.OrderRef, Tracking: st.Entries.Tracking, LabelG: st.Entries.LabelG,
+		Offsite: s.ofs,
 	}
 	s.mu.Unlock()
 	s.live.PublishState(ps)
+}
+
+// offsiteState is the replicator's status as the MQTT state carries it.
+func offsiteState(st offsite.Status) *publish.OffsiteState {
+	return &publish.OffsiteState{
+		VerifiedObjects: st.Objects[offsite.Verified.String()],
+		BacklogObjects:  st.BacklogObjects, BacklogBytes: st.BacklogBytes, Problems: len(st.Problems),
+	}
 }
 
 // Status is the API's GET /v1/status.
@@ -209,6 +222,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return s.web.Command(ctx, name, value, q)
 	case api.CmdCalibrateZero:
 		return nil, s.scaleDo(ctx, "zero", 0)
+	case api.CmdCalibrateRegion:
+		return s.calibrateRegion(value)
 	case api.CmdCalibrateSpan:
 		g, err := strconv.ParseFloat(value, 64)
 		if err != nil || g <= 0 {

@@ -241,3 +241,29 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// TestStepWriter: weight.csv's step column is empty but on a marked
+// sample, and the log still reads as a trace.
+func TestStepWriter(t *testing.T) {
+	var b bytes.Buffer
+	w := NewStepWriter(&b)
+	for _, r := range []Record{
+		{Sample: Sample{T: 0, Raw: 780843}, Grams: 1840.12, Stable: true},
+		{Sample: Sample{T: 100 * time.Millisecond, Raw: 310443}, Grams: 720.04, Stable: true, HasStep: true, StepG: -1120.04},
+	} {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "t_ms,raw,grams,stable,step\n0,780843,1840.12,1,\n100,310443,720.04,1,-1120.0\n"
+	if b.String() != want {
+		t.Fatalf("written\n%s\nwant\n%s", b.String(), want)
+	}
+	got, err := Read("w.csv", &b)
+	if err != nil || len(got) != 2 || got[1].Raw != 310443 {
+		t.Fatalf("read back %v, %v", got, err)
+	}
+}

@@ -149,6 +149,10 @@ type view struct {
 	// Marks are the result's marks placed on the video time axis and in
 	// the played MP4.
 	Marks []placedMark
+	// Offloaded: the data files went once verified in the off-site store
+	// (offsite.delete_local_after_verified); the page says so instead of
+	// offering files that are not here.
+	Offloaded bool
 }
 
 // exportPreference orders the MP4 exports the player picks from: the
@@ -214,6 +218,11 @@ func (b bundles) view(session string) (*view, error) {
 		v.Video = v.Parts[0]
 	}
 	v.Sealed = has["manifest.json"] && !has["unsealed.json"]
+	if data, err := b.read(session, evidence.TombstoneFile, 1<<20); err == nil {
+		if t, _, err := evidence.ParseTombstone(data); err == nil {
+			v.Offloaded = t.Reason == evidence.ReasonOffloaded
+		}
+	}
 	data, err := b.read(session, "manifest.json", 8<<20)
 	if err == nil {
 		var m struct {
