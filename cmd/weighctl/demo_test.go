@@ -11,6 +11,7 @@ import (
 
 	"weighin/internal/config"
 	"weighin/internal/evidence"
+	"weighin/internal/publish"
 	"weighin/internal/result"
 )
 
@@ -33,13 +34,13 @@ func TestDemoConfig(t *testing.T) {
 
 func TestSummarizeMessages(t *testing.T) {
 	jpeg := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{1}, 100)...)
-	msgs := []message{
-		{topic: "weighin/s/state", payload: []byte(`{"weight_g":0}`)},
-		{topic: "weighin/s/availability", payload: []byte("online")},
-		{topic: "weighin/s/state", payload: []byte(`{"weight_g":1840.2,  "stable":true}`)},
-		{topic: "weighin/s/label", payload: jpeg},
-		{topic: "weighin/s/results", payload: []byte(strings.Repeat("x", 100))},
-		{topic: "weighin/s/raw", payload: []byte{0xC3, 0x28}},
+	msgs := []publish.Message{
+		{Topic: "weighin/s/state", Payload: []byte(`{"weight_g":0}`)},
+		{Topic: "weighin/s/availability", Payload: []byte("online")},
+		{Topic: "weighin/s/state", Payload: []byte(`{"weight_g":1840.2,  "stable":true}`)},
+		{Topic: "weighin/s/label", Payload: jpeg},
+		{Topic: "weighin/s/results", Payload: []byte(strings.Repeat("x", 100))},
+		{Topic: "weighin/s/raw", Payload: []byte{0xC3, 0x28}},
 	}
 	got := summarizeMessages(msgs, map[string]bool{"weighin/s/state": true, "weighin/s/availability": true, "weighin/s/label": true})
 	want := "6 messages on 5 topics (retained: kept by the broker for the next subscriber)\n" +

@@ -295,8 +295,8 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 			default:
 			}
 		}
-		if ws, ok := weightState(e.reading.State); ok {
-			return session.Reading{Grams: e.reading.Grams, State: ws}, nil
+		if e.reading.State.Decided() {
+			return session.Reading{Grams: e.reading.Grams, State: e.reading.State}, nil
 		}
 	case pressEv:
 		if reason := l.refuseStart(e.kind.Starts()); reason != "" {
@@ -523,18 +523,6 @@ func (l *loopState) evaluate(w session.Weighin, e session.Entries) {
 // begins a session.
 func startsSession(p session.Phase) bool {
 	return p == session.PhaseIdle || p == session.PhasePresent || p == session.PhaseStable
-}
-
-func weightState(st weighing.State) (session.WeightState, bool) {
-	switch st {
-	case weighing.Stable:
-		return session.WeightStable, true
-	case weighing.Empty:
-		return session.WeightEmpty, true
-	case weighing.Unstable:
-		return session.WeightUnstable, true
-	}
-	return 0, false
 }
 
 // begin opens the bundle, the weight log, the label window and the

@@ -65,6 +65,9 @@ func Run(ctx context.Context, opts Options) error {
 	start := time.Now()
 	hw := newHardware(opts.Hardware)
 	defer hw.halt()
+	if fi, err := os.Stat(cfg.StateDir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%w: state_dir: %s is not a directory", config.ErrInvalid, cfg.StateDir)
+	}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -191,7 +194,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	ln, err := api.Listen(cfg.API.Socket)
-	if err != nil {
+	if errors.Is(err, api.ErrNotSocket) {
+		return fmt.Errorf("%w: api.socket: %v", config.ErrInvalid, err)
+	} else if err != nil {
 		return err
 	}
 

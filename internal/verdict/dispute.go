@@ -251,8 +251,8 @@ func checkResult(r result.Result, opts DisputeOptions) error {
 		bad("solution %q is not one of %v", opts.Solution, Solutions)
 	}
 	for _, s := range []struct{ name, v string }{{"detail_en", opts.DetailEN}, {"detail_zh", opts.DetailZH}, {"order_ref", r.OrderRef}, {"tracking", r.Tracking}} {
-		if len(s.v) > 500 || strings.ContainsFunc(s.v, isControl) {
-			bad("%s must be at most 500 bytes without control characters", s.name)
+		if len(s.v) > 500 || vocab.HasRefused(s.v) {
+			bad("%s must be at most 500 bytes without control or invisible characters", s.name)
 		}
 	}
 	return errors.Join(errs...)
