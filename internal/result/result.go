@@ -78,6 +78,10 @@ type Result struct {
 	// motion.WeightID); WeighinStatus is its HID POS scale status.
 	WeightID      string `json:"weight_id,omitempty"`
 	WeighinStatus string `json:"weighin_status,omitempty"`
+	// WeightAxis is weight.csv's time axis: WeightAxisVideo (t_ms 0 is
+	// video time 0, the pre-roll included); absent in bundles written
+	// before it, whose weight.csv counts from the press.
+	WeightAxis string `json:"weight_axis,omitempty"`
 
 	ExteriorCondition string `json:"exterior_condition"`
 	IssueType         string `json:"issue_type"`
@@ -129,3 +133,7 @@ type Gap struct {
 	File  string  `json:"file"`
 	GapMS float64 `json:"gap_ms"`
 }
+
+// WeightAxisVideo: weight.csv's t_ms 0 is the first frame of
+// video-000.mkv.
+const WeightAxisVideo = "video"

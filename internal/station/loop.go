@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"weighin/internal/evidence"
@@ -91,13 +90,12 @@ type labelResult struct {
 // sealing). It holds everything the sealer needs; a seal attempt gets a
 // finished copy (sealInput).
 type current struct {
-	id      uint64
-	es      *evidence.Session // nil when the bundle could not be opened
-	start   time.Time
-	synced  bool
-	t0      time.Duration // scale time of the start, for weight.csv
-	weightF *os.File
-	weightW *trace.Writer
+	id     uint64
+	es     *evidence.Session // nil when the bundle could not be opened
+	start  time.Time
+	synced bool
+	pressT time.Duration // scale time of the start (the weigh-in's reading)
+	wlog   *weightLog    // weight.csv, nil once closed
 
 	// Answers, each written once (capacity 1): the recorder's start and
 	// stop, the label still, the running seal attempt's result.
@@ -144,6 +142,10 @@ type loopState struct {
 	cur    *current
 	params verdict.Params
 	last   weighing.Reading
+	lastAt time.Time // when last came
+	// recent are the readings of the pre-roll (and a second more), the
+	// first rows of the next session's weight.csv.
+	recent recentReadings
 	// haveReading: a reading came since the start.
 	haveReading bool
 	scaleErr    error // the HX711 is not answering
@@ -167,7 +169,8 @@ func (s *Station) loop(ctx context.Context) error {
 		return err
 	}
 	l := &loopState{s: s, ctx: context.WithoutCancel(ctx), ss: ss, params: verdict.ParamsFrom(s.cfg.Verdict),
-		timer: time.NewTimer(time.Hour), label: time.NewTimer(time.Hour)}
+		timer: time.NewTimer(time.Hour), label: time.NewTimer(time.Hour),
+		recent: recentReadings{span: s.cfg.Recorder.PreRoll + time.Second}}
 	l.timer.Stop()
 	l.label.Stop()
 	var deadline <-chan time.Time
@@ -246,22 +249,22 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		e.reply <- struct{}{}
 	case sampleEv:
 		l.scaleErr = nil
-		l.last, l.haveReading = e.reading, true
+		l.last, l.lastAt, l.haveReading = e.reading, now, true
 		s.noteReading(e.reading)
-		if cur != nil && cur.weightW != nil {
-			_ = cur.weightW.Write(trace.Record{
-				Sample: trace.Sample{T: e.reading.T - cur.t0, Raw: e.raw},
-				Grams:  e.reading.Grams, Stable: e.reading.Stable,
-			})
+		row := trace.Record{Sample: trace.Sample{T: e.reading.T, Raw: e.raw}, Grams: e.reading.Grams, Stable: e.reading.Stable}
+		l.recent.add(row)
+		if cur != nil && cur.wlog != nil {
+			cur.wlog.add(row, now)
 		}
 		if l.ss.Phase == session.PhaseRecording && cur != nil {
 			cur.addStep(now, e.reading)
 		}
-		if l.ss.Phase == session.PhaseRecording {
-			select { // the subtitle track; skipping one is harmless
-			case s.video <- videoCmd{info: &recInfo{wall: now, grams: e.reading.Grams, stable: e.reading.Stable, order: l.ss.Entries.OrderRef}}:
-			default:
-			}
+		// The subtitle track, recording or not: the pre-roll's frames keep
+		// the weight and time of the moment they were captured. Skipping
+		// one is harmless.
+		select {
+		case s.video <- videoCmd{info: &recInfo{wall: now, synced: s.synced, grams: e.reading.Grams, stable: e.reading.Stable, order: l.ss.Entries.OrderRef}}:
+		default:
 		}
 		if ws, ok := weightState(e.reading.State); ok {
 			return session.Reading{Grams: e.reading.Grams, State: ws}, nil
@@ -481,7 +484,7 @@ func weightState(st weighing.State) (session.WeightState, bool) {
 // recording for the session Evaluate made.
 func (l *loopState) begin(eff session.StartRecording) {
 	s, cur := l.s, l.cur
-	cur.start, cur.synced, cur.t0 = eff.SessionStart, clockSynced(), l.last.T
+	cur.start, cur.synced, cur.pressT = eff.SessionStart, clockSynced(), l.last.T
 	cur.check, cur.origin = l.frozen, &videoOrigin{}
 	l.frozen = weighinCheck{}
 	cur.started = make(chan error, 1)
@@ -510,7 +513,7 @@ func (l *loopState) begin(eff session.StartRecording) {
 		fail(err)
 		return
 	}
-	cur.weightF, cur.weightW = f, trace.NewWriter(f)
+	cur.wlog = newWeightLog(f, s.cfg.Recorder.SyncInterval, l.recent.all())
 	_ = es.Checkpoint(s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
 	s.video <- videoCmd{start: &startCmd{dir: es.Dir(), reply: cur.started, origin: cur.origin}}
 	s.log.Info("recording", "session", es.ID(), "dir", es.Dir())
@@ -569,11 +572,9 @@ func (l *loopState) leave() {
 }
 
 func closeWeightLog(cur *current) {
-	if cur.weightW != nil {
-		_ = cur.weightW.Flush()
-		_ = cur.weightF.Sync()
-		_ = cur.weightF.Close()
-		cur.weightW, cur.weightF = nil, nil
+	if cur.wlog != nil {
+		cur.wlog.close()
+		cur.wlog = nil
 	}
 }
 
@@ -680,6 +681,7 @@ func (s *Station) resultOf(es *evidence.Session, start time.Time, synced bool, w
 		MeasuredG: w.Grams, MeasuredStable: w.Stable,
 		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
 		Verdict: result.VerdictNoLabelWeight, Marks: []result.Mark{}, MissingCandidates: []result.MissingCandidate{},
+		WeightAxis: result.WeightAxisVideo,
 	}
 	fillFromParcel(&res, p)
 	return res

@@ -39,6 +39,7 @@ import (
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
 	"weighin/internal/result"
+	"weighin/internal/statelock"
 	"weighin/internal/timestamp"
 	"weighin/internal/web"
 )
@@ -55,6 +56,10 @@ type Options struct {
 	Log      *slog.Logger
 	// Ready, if set, is called once the API is listening.
 	Ready func()
+	// Lock is the state directory's daemon lock (statelock), taken by the
+	// caller before it opened the hardware; nil: Run takes it first thing.
+	// Run releases it when it returns.
+	Lock *statelock.Lock
 }
 
 // Run starts the station and blocks until ctx ends or a part fails.
@@ -67,6 +72,17 @@ func Run(ctx context.Context, opts Options) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
+	// The one daemon lock, before anything else (identity, recovery, the
+	// socket, the broker) and for weighd's whole life: a second weighd on
+	// this state directory stops here, having touched nothing.
+	if opts.Lock == nil {
+		lock, err := statelock.Acquire(cfg.StateDir, "weighd")
+		if err != nil {
+			return err
+		}
+		opts.Lock = lock
+	}
+	defer opts.Lock.Release()
 	// The effective station id: configured, or derived once and kept in
 	// the state directory (an existing chain keeps the id it has).
 	id, err := identity.Resolve(cfg.StateDir, cfg.StationID)
@@ -217,6 +233,7 @@ func newStation(cfg config.Config, log *slog.Logger, hw *hardware, store *eviden
 		log.Warn("camera.platform_region: using the default, the central 60 %", "err", err)
 	}
 	st.motion = mw
+	st.synced = clockSynced() // refreshed once a second by publishState
 	st.recon = &camera.Reconnector{
 		Open:    hw.openCamera,
 		Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
