@@ -57,6 +57,17 @@ type Result struct {
 
 	LabelG           *float64 `json:"label_g"`
 	LabelResolutionG float64  `json:"label_resolution_g"`
+	// LabelResolutionFrom says where LabelResolutionG came from:
+	// ResolutionFromParcel (the parcel registry or the buyer, for this
+	// parcel) or ResolutionFromConfig (the station's default); the claim
+	// states the carrier's rounding only for the former. Absent: unknown
+	// (older bundles), treated as the default.
+	LabelResolutionFrom string `json:"label_resolution_from,omitempty"`
+	// LabelRead says how the shipping label was seen: LabelReadBarcode (a
+	// barcode was decoded from the label still) or LabelReadBuyer (the
+	// buyer confirmed it). Absent: held up at the start of the video, not
+	// read automatically (or no label at all).
+	LabelRead string `json:"label_read,omitempty"`
 	MeasuredG        float64  `json:"measured_g"`
 	MeasuredStable   bool     `json:"measured_stable"`
 	DeltaG           *float64 `json:"delta_g"`
@@ -97,7 +108,19 @@ type Result struct {
 	KeyFingerprint string `json:"key_fingerprint"`
 
 	Dispute string `json:"dispute"`
+	// DisputeShort is the claim's short form, at most 255 characters (the
+	// Home Assistant sensor's state, forms with a character limit).
+	DisputeShort string `json:"dispute_short,omitempty"`
 }
+
+// Where a label resolution came from (LabelResolutionFrom) and how the
+// label was seen (LabelRead).
+const (
+	ResolutionFromParcel = "parcel"
+	ResolutionFromConfig = "config"
+	LabelReadBarcode     = "barcode"
+	LabelReadBuyer       = "buyer"
+)
 
 // MissingCandidate is one set of items whose weights explain a deficit.
 type MissingCandidate struct {
