@@ -83,6 +83,16 @@ type labelResult struct {
 	still    label.Still
 	tracking string
 	ok       bool
+	written  bool // label.jpg is in the bundle already (gotLabel)
+}
+
+// labelRead is how the label was seen, for the manifest's label_read:
+// a decoded barcode, or not read ("").
+func labelRead(r *labelResult) string {
+	if r != nil && r.ok && len(r.still.Barcodes) > 0 {
+		return result.LabelReadBarcode
+	}
+	return ""
 }
 
 // current is the session in progress, owned by loop: it exists exactly
@@ -348,12 +358,46 @@ func (l *loopState) refuseStart(isStart bool) string {
 // the buyer gave one, becomes the session's and re-evaluates the preview.
 func (l *loopState) gotLabel(r labelResult) {
 	cur := l.cur
-	cur.still = &r
 	l.label.Stop()
+	// Durable as soon as chosen: a power cut later in the recording keeps
+	// the label still (the seal writes it only if this failed).
+	if r.ok && cur.es != nil {
+		if err := cur.es.WriteFile("label.jpg", r.still.JPEG); err != nil {
+			l.s.log.Warn("label still not written yet; the seal writes it", "session", l.sessionID(), "err", err)
+		} else {
+			r.written = true
+		}
+	}
+	cur.still = &r
 	if r.tracking != "" && l.ss.Entries.Tracking == "" {
 		cur.tracking = r.tracking
 		l.s.log.Info("tracking number from the label", "session", l.sessionID(), "tracking", r.tracking)
 		l.evaluate(l.ss.Weighin, l.ss.Entries)
+	}
+	if cur.es != nil {
+		_ = cur.es.Checkpoint(l.s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
+	}
+	l.provisionalClaim()
+}
+
+// provisionalClaim writes the claim as it stands into the open bundle,
+// worded as interrupted: should the recording never finish (a power cut,
+// a crash), the bundle still says what was seen and that it was cut. The
+// seal, or recovery with the video's length, writes the final one.
+func (l *loopState) provisionalClaim() {
+	cur := l.cur
+	if cur == nil || cur.es == nil {
+		return
+	}
+	res := l.s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries))
+	res.Interrupted, res.StopReason = true, result.StopInterrupted
+	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: verdict.Solution(l.ss.Entries.Solution)})
+	if err != nil {
+		l.s.log.Debug("no provisional claim", "session", l.sessionID(), "err", err)
+		return
+	}
+	if err := cur.es.WriteFile("dispute.txt", []byte(msg.String()+"\n")); err != nil {
+		l.s.log.Warn("provisional claim", "session", l.sessionID(), "err", err)
 	}
 }
 
@@ -515,6 +559,7 @@ func (l *loopState) begin(eff session.StartRecording) {
 	}
 	cur.wlog = newWeightLog(f, s.cfg.Recorder.SyncInterval, l.recent.all())
 	_ = es.Checkpoint(s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
+	l.provisionalClaim()
 	s.video <- videoCmd{start: &startCmd{dir: es.Dir(), reply: cur.started, origin: cur.origin}}
 	s.log.Info("recording", "session", es.ID(), "dir", es.Dir())
 }
@@ -668,6 +713,7 @@ func (s *Station) sessionResult(cur *current, w session.Weighin, e session.Entri
 		cur.preview.Apply(&res)
 	}
 	applyWeighin(&res, cur.check, cur.weightID)
+	res.LabelRead = labelRead(cur.still)
 	return res
 }
 

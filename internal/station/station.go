@@ -32,6 +32,7 @@ import (
 	"weighin/internal/broker"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
+	"weighin/internal/fsync"
 	"weighin/internal/identity"
 	"weighin/internal/motion"
 	"weighin/internal/offsite"
@@ -41,6 +42,7 @@ import (
 	"weighin/internal/result"
 	"weighin/internal/statelock"
 	"weighin/internal/timestamp"
+	"weighin/internal/verdict"
 	"weighin/internal/web"
 )
 
@@ -317,7 +319,21 @@ func analyzer(gap time.Duration) evidence.Analyzer {
 		if len(res.Marks) == 0 {
 			res.Marks = stats.ResultMarks()
 		}
+		interruptedClaim(dir, &res)
 		return res, nil
+	}
+}
+
+// interruptedClaim rewrites an interrupted bundle's claim (before it is
+// sealed) from what recovery found: it says the recording was cut and how
+// long its video is. Without it the provisional claim stays.
+func interruptedClaim(dir string, res *result.Result) {
+	msg, err := verdict.Compose(*res, verdict.DisputeOptions{})
+	if err != nil {
+		return
+	}
+	if fsync.WriteFile(dir, "dispute.txt", []byte(msg.String()+"\n"), 0o644) == nil {
+		res.Dispute, res.DisputeShort = msg.String(), msg.Short
 	}
 }
 
