@@ -203,6 +203,22 @@ func (c *cli) usageError(format string, args ...any) int {
 	return exitUsage
 }
 
+// viaWeighd sends a writing command to weighd while it runs, so that
+// weighd, which owns the state directory, writes; handled is false when
+// weighd is not running and the caller writes directly (the same command
+// line either way). A refusal to connect (permission) is handled: it is
+// reported, not taken for a stopped weighd.
+func (c *cli) viaWeighd(ctx context.Context, name, value string, reply any) (handled bool, code int) {
+	err := c.client().Command(ctx, name, value, reply)
+	switch {
+	case err == nil:
+		return true, exitOK
+	case errors.Is(err, api.ErrUnreachable) && !errors.Is(err, fs.ErrPermission):
+		return false, exitOK
+	}
+	return true, c.apiExit(err)
+}
+
 // apiExit reports a failed API call and returns its exit code: 3 when weighd
 // cannot be reached, 2 for a command weighd does not know, 1 when weighd
 // refused.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"weighin/internal/api"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
+	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/sysclock"
@@ -385,8 +387,26 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if filepath.Dir(b.Dir) != filepath.Clean(sessions) {
 		return c.fail(exitUsage, "%s is not under %s: an outcome is signed with the station key of the state directory (--config names it)", b.Dir, sessions)
 	}
-	// weighd shares the state directory: do not open the store while it
-	// seals a session.
+	// While weighd runs it writes the addendum (it owns the state
+	// directory); stopped, weighctl writes it.
+	val, err := json.Marshal(publish.Outcome{SessionID: b.SessionID, Outcome: o})
+	if err != nil {
+		return c.fail(exitProblem, "%v", err)
+	}
+	var reply api.OutcomeReply
+	if handled, code := c.viaWeighd(ctx, string(publish.CmdOutcome), string(val), &reply); handled {
+		if code != exitOK {
+			return code
+		}
+		if *jsonOut {
+			return writeJSON(stdout, reply)
+		}
+		fmt.Fprintf(stdout, "recorded %s in %s: %s (through weighd)\n", reply.File, reply.Bundle, o)
+		fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", reply.KeyFingerprint, reply.Bundle)
+		return exitOK
+	}
+	// Stopped weighd: do not open the store while one is starting and
+	// sealing a session.
 	var st api.Status
 	if err := c.client().Status(ctx, &st); err == nil && slices.Contains([]string{"starting", "recording", "sealing"}, st.SessionState) {
 		return c.fail(exitProblem, "weighd is %s a session; record the outcome when it has finished", st.SessionState)

@@ -67,12 +67,12 @@ type Result struct {
 	// barcode was decoded from the label still) or LabelReadBuyer (the
 	// buyer confirmed it). Absent: held up at the start of the video, not
 	// read automatically (or no label at all).
-	LabelRead string `json:"label_read,omitempty"`
-	MeasuredG        float64  `json:"measured_g"`
-	MeasuredStable   bool     `json:"measured_stable"`
-	DeltaG           *float64 `json:"delta_g"`
-	DeltaPct         *float64 `json:"delta_pct"`
-	ToleranceG       float64  `json:"tolerance_g"`
+	LabelRead      string   `json:"label_read,omitempty"`
+	MeasuredG      float64  `json:"measured_g"`
+	MeasuredStable bool     `json:"measured_stable"`
+	DeltaG         *float64 `json:"delta_g"`
+	DeltaPct       *float64 `json:"delta_pct"`
+	ToleranceG     float64  `json:"tolerance_g"`
 
 	Verdict           string             `json:"verdict"`
 	Tier              int                `json:"tier"`

@@ -204,6 +204,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return s.reg.Sessions(ctx, f)
 	case api.CmdExport:
 		return s.exportCmd(ctx, value, q["preset"])
+	case api.CmdParcelRemove, api.CmdParcelImport, string(publish.CmdOutcome):
+		return s.apiWrite(ctx, name, value)
 	case api.CmdCalibrateZero:
 		return nil, s.scaleDo(ctx, "zero", 0)
 	case api.CmdCalibrateSpan:
