@@ -251,9 +251,12 @@ func printBundle(w io.Writer, b evidence.Bundle) {
 	}
 }
 
-const disputeUsage = `usage: weighctl dispute SESSION [--issue T] [--tier N] [--solution S] [--detail-en TEXT] [--detail-zh TEXT] [--json]
+const disputeUsage = `usage: weighctl dispute SESSION [--issue T] [--tier N] [--solution S] [--detail TEXT] [--detail-en TEXT] [--detail-zh TEXT] [--json]
 
 Prints the claim again from the bundle's result (English, then Chinese).
+--detail describes what is damaged or missing in whichever language you
+write; a description in one language goes into both texts, quoted in the
+other with a note of its language.
 --issue or --tier evaluates the verdict again (verdict.Reevaluate, with the
 registered items when there are some). The bundle is not changed.
 `
@@ -266,6 +269,7 @@ func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	solution := c.String("solution", "", "override the solution")
 	detailEN := c.String("detail-en", "", "what the video shows, in English (one short factual sentence)")
 	detailZH := c.String("detail-zh", "", "the same in Chinese")
+	detail := c.String("detail", "", "what the video shows, in English or Chinese (carried into both texts)")
 	jsonOut := c.Bool("json", false, "print {session_id, tier, verdict, en, zh} as JSON")
 	pos, code, done := c.parse(args)
 	if done {
@@ -311,13 +315,13 @@ func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return c.fail(exitProblem, "%v", err)
 		}
 	}
-	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: sol, DetailEN: *detailEN, DetailZH: *detailZH})
+	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: sol, DetailEN: *detailEN, DetailZH: *detailZH, Detail: *detail})
 	if err != nil {
 		return c.fail(exitProblem, "%s: %v", b.Dir, err)
 	}
 	if *jsonOut {
 		return writeJSON(stdout, map[string]any{"session_id": res.SessionID, "verdict": res.Verdict, "tier": res.Tier,
-			"issue_type": res.IssueType, "en": msg.EN, "zh": msg.ZH})
+			"issue_type": res.IssueType, "en": msg.EN, "zh": msg.ZH, "short": msg.Short})
 	}
 	fmt.Fprint(stdout, msg.String())
 	return exitOK

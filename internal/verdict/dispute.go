@@ -327,10 +327,6 @@ func itemsEN(c result.MissingCandidate) string {
 	return fmt.Sprintf("%s (%s g in total)", joinEN(q), grams(c.TotalG))
 }
 
-// labelShown: the label's being in the video is observed (a decoded
-// barcode, or the buyer's confirmation), not only intended.
-func (d disputeData) labelShown() bool { return d.res.LabelRead != "" }
-
 // roundingKnown: the carrier's rounding came from the parcel (registry or
 // buyer), not from the station's default.
 func (d disputeData) roundingKnown() bool {
