@@ -203,20 +203,20 @@ func (c *cli) usageError(format string, args ...any) int {
 	return exitUsage
 }
 
-// viaWeighd sends a writing command to weighd while it runs, so that
+// throughWeighd sends a writing command to weighd while it runs, so that
 // weighd, which owns the state directory, writes; handled is false when
 // weighd is not running and the caller writes directly (the same command
 // line either way). A refusal to connect (permission) is handled: it is
-// reported, not taken for a stopped weighd.
-func (c *cli) viaWeighd(ctx context.Context, name, value string, reply any) (handled bool, code int) {
-	err := c.client().Command(ctx, name, value, reply)
+// reported, not taken for a stopped weighd (viaWeighd).
+func (c *cli) throughWeighd(ctx context.Context, name, value string, reply any) (handled bool, code int) {
+	running, err := viaWeighd(ctx, c.cfg.API.Socket, func(cl *api.Client) error { return cl.Command(ctx, name, value, reply) })
 	switch {
-	case err == nil:
-		return true, exitOK
-	case errors.Is(err, api.ErrUnreachable) && !errors.Is(err, fs.ErrPermission):
+	case !running:
 		return false, exitOK
+	case err != nil:
+		return true, c.apiExit(err)
 	}
-	return true, c.apiExit(err)
+	return true, exitOK
 }
 
 // apiExit reports a failed API call and returns its exit code: 3 when weighd

@@ -148,11 +148,11 @@ func (c *cli) parcelsViaWeighd(ctx context.Context, pos []string, p registry.Par
 		if err != nil {
 			return true, c.fail(exitProblem, "add: %v", err)
 		}
-		if handled, code = c.viaWeighd(ctx, string(publish.CmdParcel), string(v), nil); handled && code == exitOK {
+		if handled, code = c.throughWeighd(ctx, string(publish.CmdParcel), string(v), nil); handled && code == exitOK {
 			fmt.Fprintln(stdout, "added", vocab.NormalizeTracking(p.Tracking), "(through weighd)")
 		}
 	case "rm":
-		if handled, code = c.viaWeighd(ctx, api.CmdParcelRemove, pos[1], nil); handled && code == exitOK {
+		if handled, code = c.throughWeighd(ctx, api.CmdParcelRemove, pos[1], nil); handled && code == exitOK {
 			fmt.Fprintln(stdout, "removed", vocab.NormalizeTracking(pos[1]), "(through weighd)")
 		}
 	case "import":
@@ -168,7 +168,7 @@ func (c *cli) parcelsViaWeighd(ctx context.Context, pos []string, p registry.Par
 			return true, c.fail(exitUsage, "import: %s is larger than %d KiB, more than weighd takes at once: split it", pos[1], maxImportBytes>>10)
 		}
 		var reply api.ImportReply
-		if handled, code = c.viaWeighd(ctx, api.CmdParcelImport, string(v), &reply); handled && code == exitOK {
+		if handled, code = c.throughWeighd(ctx, api.CmdParcelImport, string(v), &reply); handled && code == exitOK {
 			fmt.Fprintf(stdout, "imported %d parcels from %s (through weighd)\n", reply.Imported, pos[1])
 		}
 	}

@@ -398,7 +398,7 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return c.fail(exitProblem, "%v", err)
 	}
 	var reply api.OutcomeReply
-	if handled, code := c.viaWeighd(ctx, string(publish.CmdOutcome), string(val), &reply); handled {
+	if handled, code := c.throughWeighd(ctx, string(publish.CmdOutcome), string(val), &reply); handled {
 		if code != exitOK {
 			return code
 		}

@@ -8,21 +8,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"weighin/internal/api"
 	"weighin/internal/web"
 )
 
 // runShare is `weighctl share`: a read-only, expiring, revocable link to one
 // session's page, player, stills, sheet and pack. The link's full URL is the
-// last line printed. Links live under the state directory, so the command
-// works with weighd running or stopped.
-func runShare(_ context.Context, args []string, stdout, stderr io.Writer) int {
+// last line printed. With weighd running it goes through the API (weighd
+// keeps the links); with weighd stopped it writes them under the state
+// directory itself, under the web lock.
+func runShare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("share", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	cfgPath := fl.String("config", webConfigPath, "weighd's configuration file, for state_dir and web.url (a missing file means the defaults)")
-	stateDir := fl.String("state-dir", "", "the state directory (default: state_dir of the configuration)")
+	cfgPath := fl.String("config", webConfigPath, "weighd's configuration file, for state_dir, api.socket and web.url (a missing file means the defaults)")
+	stateDir := fl.String("state-dir", "", "the state directory, used only while weighd is stopped (default: state_dir of the configuration)")
+	socket := fl.String("socket", "", "weighd's API socket (default: api.socket of the configuration)")
 	ttl := fl.String("ttl", "7d", "how long the link is valid (7d, 36h, 90m; at most 366d)")
 	list := fl.Bool("list", false, "list the share links")
 	revoke := fl.String("revoke", "", "revoke the link with this ID at once")
@@ -37,64 +41,77 @@ func runShare(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	cfg, err := webConfig(*cfgPath)
+	cfg, err := webCLIConfig(*cfgPath, *stateDir, *socket)
 	if err != nil {
 		fmt.Fprintln(stderr, "weighctl share:", err)
 		return exitUsage
 	}
-	if *stateDir != "" {
-		cfg.StateDir = *stateDir
+	if !*list && *revoke == "" {
+		if len(pos) != 1 {
+			fl.Usage()
+			return exitUsage
+		}
+		if _, err := web.ParseTTL(*ttl); err != nil {
+			fmt.Fprintln(stderr, "weighctl share:", err)
+			return exitUsage
+		}
 	}
 	host, _ := os.Hostname()
-	base := web.BaseURL(cfg.Web, host)
-	shares := web.OpenShares(cfg.StateDir)
+	ops := web.ShareOps{Shares: web.OpenShares(cfg.StateDir), StateDir: cfg.StateDir, Base: web.BaseURL(cfg.Web, host)}
 	now := time.Now()
+	fail := func(running bool, err error) int {
+		if running {
+			fmt.Fprintln(stderr, "weighctl share: weighd refused:", err)
+		} else {
+			fmt.Fprintln(stderr, "weighctl share:", err)
+		}
+		return exitProblem
+	}
 	switch {
 	case *list:
-		all, err := shares.List()
+		var all []api.ShareInfo
+		running, err := viaWeighd(ctx, cfg.API.Socket, func(c *api.Client) error { return c.Command(ctx, api.CmdShareList, "", &all) })
+		if !running {
+			all, err = ops.List(now)
+		}
 		if err != nil {
-			fmt.Fprintln(stderr, "weighctl share:", err)
-			return exitProblem
+			return fail(running, err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSESSION\tSTATE\tEXPIRES\tURL")
 		for _, s := range all {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Session, s.State(now), s.ExpiresAt.Format(time.RFC3339), base+s.Path())
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Session, s.State, s.ExpiresAt, s.URL)
 		}
 		tw.Flush()
 		return exitOK
 	case *revoke != "":
-		if err := shares.Revoke(*revoke, now); err != nil {
-			fmt.Fprintln(stderr, "weighctl share:", err)
-			return exitUsage
+		running, err := viaWeighd(ctx, cfg.API.Socket, func(c *api.Client) error { return c.Command(ctx, api.CmdShareRevoke, *revoke, nil) })
+		if !running {
+			err = ops.Revoke(*revoke, now)
+		}
+		if err != nil {
+			return fail(running, err)
 		}
 		fmt.Fprintln(stdout, "revoked", *revoke)
 		return exitOK
 	}
-	if len(pos) != 1 {
-		fl.Usage()
-		return exitUsage
-	}
-	d, err := web.ParseTTL(*ttl)
-	if err != nil {
-		fmt.Fprintln(stderr, "weighctl share:", err)
-		return exitUsage
-	}
 	session := filepath.Base(pos[0])
-	if fi, err := os.Stat(filepath.Join(cfg.StateDir, "sessions", session, "manifest.json")); err != nil || !fi.Mode().IsRegular() {
-		fmt.Fprintf(stderr, "weighctl share: %s: no sealed session of that name under %s\n", session, filepath.Join(cfg.StateDir, "sessions"))
-		return exitUsage
+	var sh api.ShareInfo
+	running, err := viaWeighd(ctx, cfg.API.Socket, func(c *api.Client) error {
+		return c.CommandQuery(ctx, api.CmdShare, session, map[string]string{"ttl": *ttl}, &sh)
+	})
+	if !running {
+		sh, err = ops.Create(session, *ttl, now)
 	}
-	sh, err := shares.Create(session, d, now)
 	if err != nil {
-		fmt.Fprintln(stderr, "weighctl share:", err)
-		return exitProblem
+		return fail(running, err)
 	}
-	if base == "" {
+	link := sh.URL
+	if strings.HasPrefix(link, "/") {
 		fmt.Fprintln(stderr, "weighctl share: web.listen and web.url are empty: the web app is off, the link works once it is on")
-		base = "http://localhost"
+		link = "http://localhost" + link
 	}
-	fmt.Fprintf(stdout, "share %s for %s, read-only, expires %s (weighctl share --revoke %s ends it)\n", sh.ID, session, sh.ExpiresAt.Format(time.RFC3339), sh.ID)
-	fmt.Fprintln(stdout, base+sh.Path())
+	fmt.Fprintf(stdout, "share %s for %s, read-only, expires %s (weighctl share --revoke %s ends it)\n", sh.ID, sh.Session, sh.ExpiresAt, sh.ID)
+	fmt.Fprintln(stdout, link)
 	return exitOK
 }

@@ -7,11 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
+	"weighin/internal/api"
 	"weighin/internal/config"
 	"weighin/internal/web"
 )
@@ -24,16 +27,18 @@ var webStdin io.Reader = os.Stdin
 
 // runWeb is `weighctl web passwd`: it sets the web app's password. With
 // standard input a terminal it asks twice without echo; otherwise it reads
-// the first line. It writes the hash under the state directory directly, so
-// it works with weighd running (which re-reads the file at its next
-// request) or stopped.
-func runWeb(_ context.Context, args []string, stdout, stderr io.Writer) int {
+// the first line. With weighd running it goes through the API (weighd
+// writes the hash under its state directory and the new password takes
+// effect at once); with weighd stopped it writes the hash itself, under
+// the state directory's web lock.
+func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("web", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	cfgPath := fl.String("config", webConfigPath, "weighd's configuration file, for state_dir (a missing file means the defaults)")
-	stateDir := fl.String("state-dir", "", "the state directory (default: state_dir of the configuration)")
+	cfgPath := fl.String("config", webConfigPath, "weighd's configuration file, for state_dir and api.socket (a missing file means the defaults)")
+	stateDir := fl.String("state-dir", "", "the state directory, written only while weighd is stopped (default: state_dir of the configuration)")
+	socket := fl.String("socket", "", "weighd's API socket (default: api.socket of the configuration)")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: weighctl web passwd [--config FILE] [--state-dir DIR]\n  sets the web app's password (read from standard input when it is not a terminal)")
+		fmt.Fprintln(stderr, "usage: weighctl web passwd [--config FILE] [--state-dir DIR] [--socket PATH]\n  sets the web app's password (read from standard input when it is not a terminal)")
 		fl.PrintDefaults()
 	}
 	if len(args) == 0 || args[0] != "passwd" {
@@ -49,25 +54,67 @@ func runWeb(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	dir, err := webStateDir(*cfgPath, *stateDir)
+	cfg, err := webCLIConfig(*cfgPath, *stateDir, *socket)
 	if err != nil {
 		fmt.Fprintln(stderr, "weighctl web:", err)
 		return exitUsage
 	}
 	pw, err := readPassword(stderr)
+	if err == nil {
+		err = web.CheckPassword(pw)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "weighctl web passwd:", err)
 		return exitUsage
 	}
-	if err := web.SetPassword(dir, pw); err != nil {
+	running, err := viaWeighd(ctx, cfg.API.Socket, func(c *api.Client) error { return c.Command(ctx, api.CmdWebPasswd, pw, nil) })
+	switch {
+	case running && err == nil:
+		fmt.Fprintln(stdout, "web password set through weighd; it takes effect at once (every login made before it ends)")
+		return exitOK
+	case running:
 		fmt.Fprintln(stderr, "weighctl web passwd:", err)
-		if errors.Is(err, web.ErrWeakPassword) {
-			return exitUsage
-		}
 		return exitProblem
 	}
-	fmt.Fprintln(stdout, "web password set; it takes effect at once (every login made before it ends)")
+	if err := web.SetPassword(cfg.StateDir, pw); err != nil {
+		fmt.Fprintln(stderr, "weighctl web passwd:", err)
+		return exitProblem
+	}
+	fmt.Fprintf(stdout, "web password set in %s (weighd is not running; it applies when weighd starts)\n", cfg.StateDir)
 	return exitOK
+}
+
+// viaWeighd runs call against weighd's API socket. running is false only
+// when weighd is not there (nothing listens on the socket): the caller may
+// then write the state directory itself. A socket this user may not open
+// says nothing about whether weighd runs, so it is an error, with running
+// true: writing behind a running weighd's back is what the API avoids.
+func viaWeighd(ctx context.Context, socket string, call func(*api.Client) error) (running bool, err error) {
+	if c, err := net.DialTimeout("unix", socket, 2*time.Second); errors.Is(err, os.ErrPermission) {
+		return true, permissionHint(err)
+	} else if err == nil {
+		c.Close()
+	}
+	err = call(api.NewClient(socket))
+	if errors.Is(err, api.ErrUnreachable) {
+		return false, nil
+	}
+	return true, err
+}
+
+// webCLIConfig is the configuration with --state-dir and --socket applied.
+func webCLIConfig(cfgPath, stateDir, socket string) (config.Config, error) {
+	cfg, err := webConfig(cfgPath)
+	if err != nil {
+		return cfg, err
+	}
+	if stateDir != "" {
+		cfg.StateDir = stateDir
+	}
+	if socket != "" {
+		cfg.API.Socket = socket
+	}
+	return cfg, nil
 }
 
 func readPassword(stderr io.Writer) (string, error) {
@@ -103,15 +150,4 @@ func webConfig(path string) (config.Config, error) {
 		return config.Default(), nil
 	}
 	return cfg, err
-}
-
-func webStateDir(cfgPath, stateDir string) (string, error) {
-	if stateDir != "" {
-		return stateDir, nil
-	}
-	cfg, err := webConfig(cfgPath)
-	if err != nil {
-		return "", err
-	}
-	return cfg.StateDir, nil
 }

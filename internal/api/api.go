@@ -198,6 +198,21 @@ func (c *Client) Command(ctx context.Context, name, value string, v any) error {
 	return c.do(ctx, http.MethodPost, "/v1/cmd/"+name, body, v)
 }
 
+// CommandQuery sends one command with query parameters (as the
+// commands' query map); the reply, if v is non-nil, is decoded into it.
+func (c *Client) CommandQuery(ctx context.Context, name, value string, q map[string]string, v any) error {
+	body, _ := json.Marshal(Request{Value: value})
+	p := "/v1/cmd/" + name
+	vals := url.Values{}
+	for k, val := range q {
+		vals.Set(k, val)
+	}
+	if len(vals) > 0 {
+		p += "?" + vals.Encode()
+	}
+	return c.do(ctx, http.MethodPost, p, body, v)
+}
+
 // Export asks weighd to export session with preset and waits, without the
 // client's timeout (an export takes minutes; ctx bounds it), for the files.
 func (c *Client) Export(ctx context.Context, session, preset string, v any) error {

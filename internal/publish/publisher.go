@@ -81,7 +81,7 @@ type Publisher struct {
 	client    mqtt.Client
 
 	version       string
-	webURL        string
+	webURL        func() string
 	retryInterval time.Duration
 	maxReconnect  time.Duration
 	ackTimeout    time.Duration
@@ -431,8 +431,8 @@ func (p *Publisher) announce(ctx context.Context) error {
 		return fmt.Errorf("online: %w", err)
 	}
 	cu := ""
-	if p.webURL != "" {
-		cu = p.webURL + "/sessions"
+	if base := p.web(); base != "" {
+		cu = base + "/sessions"
 	}
 	d := Discovery(p.stationID, p.topics, p.version).WithConfigurationURL(cu).JSON()
 	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
@@ -572,8 +572,8 @@ func (p *Publisher) PublishResult(r result.Result) error {
 	if err != nil {
 		return fmt.Errorf("publish: encode result %s: %w", r.SessionID, err)
 	}
-	if p.webURL != "" {
-		b = withPageURL(b, SessionPageURL(p.webURL, r.SessionID))
+	if base := p.web(); base != "" {
+		b = withPageURL(b, SessionPageURL(base, r.SessionID))
 	}
 	if _, err := p.outbox.Append(b); err != nil {
 		return err

@@ -101,11 +101,14 @@ func (d *daemon) start() {
 		d.t.Fatal(err)
 	}
 	d.t.Cleanup(func() { d.kill() })
-	if !poll(20*time.Second, func() bool {
+	// Up means calibrated and the synthetic camera delivering: on a loaded
+	// machine its first frame can come seconds after the socket, and a
+	// press before it finds no pre-roll and no label frame.
+	if !poll(30*time.Second, func() bool {
 		var st api.Status
-		return d.client.Status(context.Background(), &st) == nil && st.Calibrated
+		return d.client.Status(context.Background(), &st) == nil && st.Calibrated && st.Camera.Frames > 0
 	}) {
-		d.t.Fatalf("weighd did not come up:\n%s", d.logText())
+		d.t.Fatalf("weighd did not come up (calibrated, camera frames flowing):\n%s", d.logText())
 	}
 }
 

@@ -204,12 +204,17 @@ func (s *Station) exportCmd(ctx context.Context, session, preset string) (api.Ex
 	x.mu.Lock()
 	x.waiters[k] = append(x.waiters[k], w)
 	x.mu.Unlock()
-	x.q.Add(session, preset)
 	x.mu.Lock()
+	// Named before the queue can start (and end) it, so a fast export
+	// never leaves its name on the status after done cleared it.
 	if x.status.Session == "" {
 		x.status.Session, x.status.Preset = session, preset
+		if x.paused { // asked for while a recording runs: it waits
+			x.status.State = "paused"
+		}
 	}
 	x.mu.Unlock()
+	x.q.Add(session, preset)
 	select {
 	case d := <-w:
 		if d.err != nil {

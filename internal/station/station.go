@@ -162,8 +162,14 @@ func Run(ctx context.Context, opts Options) error {
 		st.stamp(dir, name)
 	}, log.With("component", "export"))
 	st.started, st.mqttURL, st.embedded = start, mqttCfg.Broker, embedded
+	// The web app: the same API handler behind a login (internal/web). Its
+	// URL goes into discovery and results only while it serves.
+	if st.web, err = web.New(web.Options{Config: cfg.Web, StateDir: cfg.StateDir, Station: st, Log: log.With("component", "web"),
+		Fault: st.webFault, Changed: st.webChanged}); err != nil {
+		return err
+	}
 	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version),
-		publish.WithWebURL(web.PublicURL(cfg.Web)))
+		publish.WithWebURL(st.web.URL))
 	if err != nil {
 		return err
 	}
@@ -176,11 +182,6 @@ func Run(ctx context.Context, opts Options) error {
 
 	ln, err := api.Listen(cfg.API.Socket)
 	if err != nil {
-		return err
-	}
-
-	// The web app: the same API handler behind a login (internal/web).
-	if st.web, err = web.New(web.Options{Config: cfg.Web, StateDir: cfg.StateDir, Station: st, Log: log.With("component", "web"), Fault: st.webFault}); err != nil {
 		return err
 	}
 
@@ -409,6 +410,14 @@ func (s *Station) webFault(reason string) {
 		}
 		s.pub.PublishFault("web", reason)
 	}()
+}
+
+// webChanged republishes discovery when the web app goes on or off (its
+// configuration_url).
+func (s *Station) webChanged() {
+	if s.pub != nil {
+		s.pub.Reannounce()
+	}
 }
 
 // alive reports whether loop answers within d: the watchdog's health

@@ -46,13 +46,8 @@ var ErrWeakPassword = errors.New("web: password")
 // next request: every login session made under the old password ends.
 func SetPassword(stateDir, password string) error {
 	password = strings.TrimRight(password, "\r\n")
-	switch {
-	case utf8.RuneCountInString(password) < MinPasswordLen:
-		return fmt.Errorf("%w: at least %d characters", ErrWeakPassword, MinPasswordLen)
-	case len(password) > MaxPasswordLen:
-		return fmt.Errorf("%w: at most %d bytes", ErrWeakPassword, MaxPasswordLen)
-	case !utf8.ValidString(password):
-		return fmt.Errorf("%w: not valid UTF-8", ErrWeakPassword)
+	if err := CheckPassword(password); err != nil {
+		return err
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
 	if err != nil {
@@ -65,6 +60,19 @@ func SetPassword(stateDir, password string) error {
 	}
 	defer unlock()
 	return writeAtomic(dir, passwordFile, append(h, '\n'), 0o600)
+}
+
+// CheckPassword refuses a password outside the limits (ErrWeakPassword).
+func CheckPassword(password string) error {
+	switch {
+	case utf8.RuneCountInString(password) < MinPasswordLen:
+		return fmt.Errorf("%w: at least %d characters", ErrWeakPassword, MinPasswordLen)
+	case len(password) > MaxPasswordLen:
+		return fmt.Errorf("%w: at most %d bytes", ErrWeakPassword, MaxPasswordLen)
+	case !utf8.ValidString(password):
+		return fmt.Errorf("%w: not valid UTF-8", ErrWeakPassword)
+	}
+	return nil
 }
 
 // passwords reads the password file, re-reading it when it changes (its

@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"weighin/internal/evidence"
+	"weighin/internal/export"
 	"weighin/internal/result"
 )
 
@@ -139,6 +140,15 @@ type view struct {
 	Short     string
 	Outcomes  []string
 	Files     []fs.FileInfo
+	// Mapping is every export addendum's map from its MP4s to the
+	// originals and the video time axis.
+	Mapping []export.Segment
+	// Offset is the video time of the played MP4's time 0 (0 but for
+	// the second and later part of a split export).
+	Offset float64
+	// Marks are the result's marks placed on the video time axis and in
+	// the played MP4.
+	Marks []placedMark
 }
 
 // exportPreference orders the MP4 exports the player picks from: the
@@ -186,6 +196,8 @@ func (b bundles) view(session string) (*view, error) {
 			v.Pack = n
 		case isStill(n):
 			v.Stills = append(v.Stills, n)
+		case strings.HasPrefix(n, "addendum-") && strings.HasSuffix(n, "-"+export.RecordKind+".json"):
+			v.Mapping = append(v.Mapping, b.exportMapping(session, n)...)
 		case strings.HasSuffix(n, ".json") && (strings.HasPrefix(n, "outcome-") || strings.HasPrefix(n, "addendum-") && strings.Contains(n, "outcome")):
 			if data, err := b.read(session, n, 1<<20); err == nil {
 				v.Outcomes = append(v.Outcomes, outcomeText(n, data))
@@ -216,6 +228,7 @@ func (b bundles) view(session string) (*view, error) {
 	if v.Result.SessionID == "" {
 		v.Result.SessionID = session
 	}
+	v.Offset, v.Marks = placeMarks(v.Result.Marks, v.Mapping, v.Video)
 	claim := v.Result.Dispute
 	if data, err := b.read(session, "dispute.txt", 1<<20); err == nil {
 		claim = string(data)
@@ -346,4 +359,105 @@ func (b bundles) weights(session string, videoS float64, videoAxis bool) (*weigh
 		out.T, out.G = append(out.T, ts[i]), append(out.G, gs[i])
 	}
 	return out, nil
+}
+
+// ShareFiles are the files a share link grants that the share box offers
+// as downloads: the MP4s, the pack, the sheet.
+func (v *view) ShareFiles() []string {
+	out := append([]string(nil), v.Parts...)
+	for _, n := range []string{v.Pack, v.SheetPDF, v.SheetPNG} {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// exportMapping reads an export addendum's mapping (nothing when it is
+// unreadable: the marks then fall back to what the result alone tells).
+func (b bundles) exportMapping(session, name string) []export.Segment {
+	data, err := b.read(session, name, 8<<20)
+	if err != nil {
+		return nil
+	}
+	a, _, err := evidence.ParseAddendum(data)
+	if err != nil {
+		return nil
+	}
+	var rec struct {
+		Mapping []export.Segment `json:"mapping"`
+	}
+	if json.Unmarshal(a.Body, &rec) != nil {
+		return nil
+	}
+	return rec.Mapping
+}
+
+// placedMark is a mark on the video time axis (VideoS, -1 when unknown)
+// and in the played MP4 (T, -1 when the MP4 does not hold it).
+type placedMark struct {
+	N      int
+	Label  string
+	VideoS float64
+	T      float64
+	// Where says where the mark is when it cannot be shown on the axis.
+	Where string
+}
+
+// placeMarks puts each mark, counted from the first frame of its own
+// video file, on the session's video time axis and in the played MP4.
+// Each file's start on the axis comes from the export addenda's mapping
+// (a segment maps original time OriginalStartS to VideoStartS); the first
+// video file starts at 0. It returns the played MP4's own offset on the
+// axis too.
+func placeMarks(marks []result.Mark, mapping []export.Segment, played string) (float64, []placedMark) {
+	starts := map[string]float64{}
+	offset, haveOffset := 0.0, false
+	for _, sg := range mapping {
+		starts[sg.Original] = sg.VideoStartS - sg.OriginalStartS
+		if sg.File == played && !haveOffset {
+			offset, haveOffset = sg.VideoStartS-sg.ExportStartS, true
+		}
+	}
+	out := make([]placedMark, 0, len(marks))
+	for i, m := range marks {
+		pm := placedMark{N: i + 1, Label: m.Label, VideoS: -1, T: -1}
+		if pm.Label == "" {
+			pm.Label = fmt.Sprintf("Mark %d", i+1)
+		}
+		start, ok := starts[m.File]
+		if !ok && firstVideo(m.File) {
+			start, ok = 0, true
+		}
+		if !ok {
+			pm.Where = fmt.Sprintf("%.1f s into %s", m.TS, m.File)
+			out = append(out, pm)
+			continue
+		}
+		pm.VideoS = start + m.TS
+		switch {
+		case played == "":
+		case len(mapping) == 0 || !haveOffset:
+			// An MP4 without a mapping: taken to be on the video axis.
+			pm.T = pm.VideoS
+		default:
+			for _, sg := range mapping {
+				if sg.File == played && pm.VideoS >= sg.VideoStartS-0.001 && pm.VideoS < sg.VideoStartS+sg.ExportEndS-sg.ExportStartS+0.001 {
+					pm.T = sg.ExportStartS + pm.VideoS - sg.VideoStartS
+					break
+				}
+			}
+			if pm.T < 0 {
+				pm.Where = "in another part of the export"
+			}
+		}
+		out = append(out, pm)
+	}
+	return offset, out
+}
+
+// firstVideo reports whether name is the recording's first file, which
+// starts the video time axis.
+func firstVideo(name string) bool {
+	return name == "" || name == "video-000.mkv" || name == "video.mkv"
 }

@@ -11,6 +11,17 @@
 // same Handler (its "sessions" command); the outcome form posts to
 // /v1/cmd/outcome, the command that writes the signed outcome addendum.
 //
+// The session page makes a missing MP4 on demand through the same API: it
+// posts the export command (weighd's export queue, which waits while a
+// recording runs) and polls /v1/status for its progress, then reloads to
+// play it. The web app's own commands — web_passwd (socket only, refused on
+// the web door), share, share_list, share_revoke (commands.go) — are how
+// weighctl web passwd and weighctl share work while weighd runs; with
+// weighd stopped they write <state>/web/ themselves (ShareOps,
+// SetPassword). Server.URL is the base URL for Home Assistant's
+// configuration_url and the results' page_url, "" whenever the app is not
+// serving.
+//
 // # Security
 //
 //   - Off unless web.listen is set. A non-loopback listen serves nothing

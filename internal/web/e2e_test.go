@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"weighin/internal/api"
 )
@@ -60,6 +62,7 @@ type station struct {
 	state  string
 	cmd    *exec.Cmd
 	client *api.Client
+	mqtt   int // the embedded broker's port
 }
 
 func newStation(t *testing.T, listen string) *station {
@@ -69,7 +72,7 @@ func newStation(t *testing.T, listen string) *station {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	s := &station{t: t, bin: bin, dir: dir, conf: filepath.Join(dir, "weighd.yaml"), state: filepath.Join(dir, "state")}
+	s := &station{t: t, bin: bin, dir: dir, conf: filepath.Join(dir, "weighd.yaml"), state: filepath.Join(dir, "state"), mqtt: freePort(t)}
 	conf := fmt.Sprintf(`station_id: webe2e
 state_dir: %s
 api:
@@ -87,7 +90,7 @@ session:
   stable_wait: 2s
 web:
   listen: %s
-`, s.state, filepath.Join(dir, "w.sock"), freePort(t), listen)
+`, s.state, filepath.Join(dir, "w.sock"), s.mqtt, listen)
 	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -164,21 +167,70 @@ func (s *station) session(tracking string, grams float64, recordFor time.Duratio
 	s.t.Helper()
 	s.do("tracking", tracking)
 	s.do("label_weight", "500")
+	s.startRecording(grams)
+	time.Sleep(recordFor / 2)
+	s.do("mark", "box opened")
+	time.Sleep(recordFor / 2)
+	return s.stopRecording()
+}
+
+// startRecording sets a parcel down and presses the button.
+func (s *station) startRecording(grams float64) {
+	s.t.Helper()
 	s.do(api.CmdSimPlace, fmt.Sprint(grams))
 	s.waitFor("stable", 15*time.Second, func(st api.Status) bool {
 		return st.WeightState == "stable" && math.Abs(st.WeightG-grams) < 3
 	})
 	s.do(api.CmdSimPress, "short")
 	s.waitFor("recording", 15*time.Second, func(st api.Status) bool { return st.Recording })
-	time.Sleep(recordFor / 2)
-	s.do("mark", "box opened")
-	time.Sleep(recordFor / 2)
+}
+
+// stopRecording ends the recording, waits for the seal, empties the scale
+// and returns the session's id.
+func (s *station) stopRecording() string {
+	s.t.Helper()
 	s.do(api.CmdSimPress, "long")
 	st := s.waitFor("sealed", 30*time.Second, func(st api.Status) bool {
 		return st.LastResult != nil && !st.Recording && st.SessionState != "sealing"
 	})
 	s.do(api.CmdSimRemove, "")
 	return st.LastResult.SessionID
+}
+
+// retained waits up to d for a message on topic (retained or published
+// meanwhile) that ok accepts, from the station's embedded broker, and
+// returns it.
+func (s *station) retained(topic string, d time.Duration, ok func([]byte) bool) []byte {
+	s.t.Helper()
+	got := make(chan []byte, 16)
+	opts := mqtt.NewClientOptions().AddBroker(fmt.Sprintf("tcp://127.0.0.1:%d", s.mqtt)).SetClientID("webe2e-test-" + strconv.Itoa(os.Getpid())).
+		SetConnectTimeout(10 * time.Second)
+	c := mqtt.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
+		s.t.Fatalf("mqtt connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	if tok := c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case got <- append([]byte(nil), m.Payload()...):
+		default:
+		}
+	}); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
+		s.t.Fatalf("mqtt subscribe %s: %v", topic, tok.Error())
+	}
+	deadline := time.After(d)
+	var last []byte
+	for {
+		select {
+		case b := <-got:
+			if ok(b) {
+				return b
+			}
+			last = b
+		case <-deadline:
+			s.t.Fatalf("no message on %s as wanted within %v; last: %s", topic, d, last)
+		}
+	}
 }
 
 func screensDir(t *testing.T) string {
@@ -250,7 +302,7 @@ func newBrowser(t *testing.T) (context.Context, context.CancelFunc) {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelC := context.WithTimeout(ctx, 5*time.Minute)
 	return ctx, func() { cancelC(); cancelB(); cancelA() }
 }
 
@@ -263,7 +315,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	port := freePort(t)
 	st := newStation(t, fmt.Sprintf("127.0.0.1:%d", port))
 	// The password is set with weighd stopped; weighd reads it at start.
-	st.weighctl(password+"\n", "web", "passwd", "--config", st.conf)
+	if out := st.weighctl(password+"\n", "web", "passwd", "--config", st.conf); !strings.Contains(out, "weighd is not running") {
+		t.Errorf("web passwd with weighd stopped: %s", out)
+	}
 	st.start()
 	st.waitFor("web on", 10*time.Second, func(s api.Status) bool { return s.Web.State == "on" })
 	id := st.session("YT1234567890CN", 430, 3*time.Second)
@@ -346,12 +400,32 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Errorf("weighctl verify after the outcome: %s", out)
 	}
 
-	// An MP4 export in the bundle (made with ffmpeg from the original,
-	// named as the export feature names its files).
+	// The MP4 made on demand from the page, through weighd's export queue
+	// (POST /v1/cmd/export?preset=phone), its progress shown meanwhile: it
+	// is asked for while another recording runs, so it waits ("paused")
+	// until that recording ends, then runs, and the page reloads with the
+	// player once the MP4 is bound to the bundle.
+	st.startRecording(800)
+	must(chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#make-mp4"))))
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#make-mp4")), chromedp.WaitVisible(chromedp.CSS(`#make-mp4[data-seen~="paused"]`))))
+	if msg := str(chromedp.Text(chromedp.CSS("#export-msg"))); !strings.Contains(msg, "recording is running") {
+		t.Errorf("export progress while paused: %q", msg)
+	}
+	shoot(t, ctx, "session-exporting")
+	if x := st.waitFor("export queued", 10*time.Second, func(s api.Status) bool { return s.Exports.Session != "" }); x.Exports.Session != id || x.Exports.State != "paused" {
+		t.Errorf("export status while recording: %+v", x.Exports)
+	}
+	second := st.stopRecording()
+	must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#video"))))
 	mp4 := filepath.Join(bundle, "export-phone.mp4")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-i", filepath.Join(bundle, "video-000.mkv"),
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an", mp4).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	if fi, err := os.Stat(mp4); err != nil || fi.Size() == 0 {
+		t.Fatalf("no export-phone.mp4 after the page's export: %v", err)
+	}
+	if out := st.weighctl("", "verify", bundle); !strings.Contains(strings.ToLower(out), "ok") {
+		t.Errorf("weighctl verify after the export: %s", out)
+	}
+	if second == id {
+		t.Fatalf("the second recording did not make a new session")
 	}
 
 	// The MP4 plays: currentTime advances without a media error.
@@ -396,13 +470,54 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Errorf("/v1/sessions: web door %s, socket %s", webJSON, viaSocket)
 	}
 
-	// The share button: a link and its QR code.
+	// The share button. Linux Chromium has no navigator.share: the
+	// fallback shows the link, its QR code and download links through the
+	// share link, and says why.
+	if has := num(`navigator.share ? 1 : 0`); has != 0 {
+		t.Fatalf("this Chromium has navigator.share: the fallback test below would not test the fallback")
+	}
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#share")), chromedp.WaitVisible(chromedp.CSS("#shareqr"))))
 	link := str(chromedp.Value(chromedp.CSS("#shareurl")))
 	if qr := attr("#shareqr", "src"); !strings.HasPrefix(link, base+"/s/") || !strings.HasPrefix(qr, "data:image/png;base64,") {
 		t.Fatalf("share link %q, qr %.40q", link, qr)
 	}
+	if how, shared := str(chromedp.Text(chromedp.CSS("#sharehow"))), attr("#share", "data-shared"); shared != "fallback" || !strings.Contains(how, "cannot share files") {
+		t.Errorf("share fallback: data-shared %q, text %q", shared, how)
+	}
+	shareMP4 := attr(`#sharefiles a[data-name="export-phone.mp4"]`, "href")
+	if shareMP4 != link+"f/export-phone.mp4?download=1" {
+		t.Errorf("the fallback's MP4 download %q, want it through the share link %s", shareMP4, link)
+	}
 	shoot(t, ctx, "session-share")
+
+	// With Web Share present (a stand-in for the phone's share sheet,
+	// which Linux Chromium lacks): the page hands over the MP4 itself. The
+	// stand-in refuses the first call as a phone does once the tap's
+	// activation has expired; the page then offers "Share now".
+	must(chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#share"))))
+	num(`(() => { window.__shared = null; let calls = 0;
+		navigator.canShare = (d) => !!(d && d.files && d.files.every((f) => f.type === "video/mp4"));
+		navigator.share = async (d) => {
+			if (calls++ === 0) throw new DOMException("no user activation", "NotAllowedError");
+			window.__shared = { url: d.url, n: d.files ? d.files.length : 0, type: d.files ? d.files[0].type : "", size: d.files ? d.files[0].size : 0 }; };
+		return 0; })()`)
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#share")), chromedp.WaitVisible(chromedp.CSS("#sharebox"))))
+	if b := str(chromedp.Text(chromedp.CSS("#share"))); b != "Share now" {
+		t.Errorf("after a refused share the button says %q", b)
+	}
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#share")), chromedp.WaitVisible(chromedp.CSS(`#share[data-shared="files"]`))))
+	var handed struct {
+		URL  string  `json:"url"`
+		N    int     `json:"n"`
+		Type string  `json:"type"`
+		Size float64 `json:"size"`
+	}
+	hv, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.__shared)`))
+	must(err)
+	must(json.Unmarshal([]byte(hv), &handed))
+	if fi, err := os.Stat(mp4); err != nil || handed.N != 1 || handed.Type != "video/mp4" || int64(handed.Size) != fi.Size() || !strings.HasPrefix(handed.URL, base+"/s/") {
+		t.Errorf("navigator.share got %+v (MP4 %v)", handed, err)
+	}
 
 	// The link opens the session without a login (after logging out), its
 	// video answers a Range request with 206, and it grants nothing else.
@@ -431,6 +546,10 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if r := get(link+"f/export-phone.mp4", "Range", "bytes=100-199"); r.StatusCode != http.StatusPartialContent || r.ContentLength != 100 {
 		t.Errorf("share MP4 Range: %d, %d bytes", r.StatusCode, r.ContentLength)
 	}
+	// The fallback's download link works without a login.
+	if r := get(shareMP4); r.StatusCode != http.StatusOK || !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("share download %s: %d %q", shareMP4, r.StatusCode, r.Header.Get("Content-Disposition"))
+	}
 	for _, u := range []string{link + "f/video-000.mkv", link + "f/manifest.json", link + "bundle.zip", link + "share", link + "../"} {
 		if r := get(u); r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusNotFound {
 			t.Errorf("share link grants %s: %d", u, r.StatusCode)
@@ -445,6 +564,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// Revoked with weighctl share: 403 at once, for the page and the video.
 	parts := strings.Split(strings.TrimPrefix(link, base+"/s/"), ".")
 	st.weighctl("", "share", "--config", st.conf, "--revoke", parts[0])
+	if !strings.Contains(st.log(), "share link revoked") { // through the API: weighd did it
+		t.Errorf("weighctl share --revoke did not go through weighd; log:\n%s", st.log())
+	}
 	if r := get(link); r.StatusCode != http.StatusForbidden {
 		t.Errorf("revoked link: %d", r.StatusCode)
 	}
@@ -464,6 +586,27 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if r := get(base + "/sessions/" + id + "/bundle.zip"); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("bundle.zip without login: %d", r.StatusCode)
 	}
+
+	// The result's page_url on MQTT opens the session's page after a
+	// login (the browser is logged out here).
+	var res struct {
+		SessionID string `json:"session_id"`
+		PageURL   string `json:"page_url"`
+	}
+	// (The retained result is the newest: the second session's.)
+	must(json.Unmarshal(st.retained("weighin/webe2e/result", 30*time.Second, func(b []byte) bool {
+		return bytes.Contains(b, []byte(`"session_id":"`+second+`"`))
+	}), &res))
+	page = base + "/sessions/" + second + "/"
+	if res.PageURL != page {
+		t.Fatalf("page_url %q, want %q", res.PageURL, page)
+	}
+	must(chromedp.Do(ctx, chromedp.Navigate(res.PageURL), chromedp.WaitVisible(chromedp.CSS("#password"))))
+	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#password"), password), chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("h1.sid"))))
+	if loc, title := str(chromedp.Location()), str(chromedp.Text(chromedp.CSS("h1.sid"))); loc != page || title != second {
+		t.Errorf("page_url after the login: at %s showing %q", loc, title)
+	}
 }
 
 // TestNonLoopbackWithoutPasswordStaysOff: weighd with web.listen on every
@@ -482,11 +625,27 @@ func TestNonLoopbackWithoutPasswordStaysOff(t *testing.T) {
 		c.Close()
 		t.Fatal("the web app listens on a non-loopback address without a password")
 	}
-	if id := st.session("YT5550001CN", 300, time.Second); id == "" {
+	id := st.session("YT5550001CN", 300, time.Second)
+	if id == "" {
 		t.Fatal("no session recorded")
 	}
-	st.weighctl("another good password\n", "web", "passwd", "--config", st.conf)
+	// Home Assistant is not sent to a page that does not answer: no
+	// configuration_url in discovery, no page_url in the result.
+	const discovery = "homeassistant/device/webe2e/config"
+	if d := st.retained(discovery, 30*time.Second, func([]byte) bool { return true }); bytes.Contains(d, []byte(`"cu"`)) {
+		t.Errorf("discovery while the web app is off carries configuration_url: %s", d)
+	}
+	if r := st.retained("weighin/webe2e/result", 30*time.Second, func([]byte) bool { return true }); bytes.Contains(r, []byte("page_url")) {
+		t.Errorf("result while the web app is off carries page_url: %s", r)
+	}
+	if out := st.weighctl("another good password\n", "web", "passwd", "--config", st.conf); !strings.Contains(out, "through weighd") {
+		t.Errorf("web passwd with weighd running: %s", out)
+	}
 	st.waitFor("web on", 10*time.Second, func(s api.Status) bool { return s.Web.State == "on" && s.Web.PasswordSet })
+	// Once it serves, discovery is republished with it.
+	host, _ := os.Hostname()
+	wantCU := fmt.Sprintf(`"cu":"http://%s/sessions"`, net.JoinHostPort(host, strconv.Itoa(port)))
+	st.retained(discovery, 30*time.Second, func(b []byte) bool { return bytes.Contains(b, []byte(wantCU)) })
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/sessions", port))
 	if err != nil {
 		t.Fatal(err)

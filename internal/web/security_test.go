@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -425,8 +426,10 @@ func TestNonLoopbackNeedsPassword(t *testing.T) {
 	l.Close()
 	var faults []string
 	var mu sync.Mutex
+	changed := 0
 	srv, err := New(Options{Config: config.Web{Listen: fmt.Sprintf("0.0.0.0:%d", port)}, StateDir: state, Station: &fakeStation{},
-		Fault: func(r string) { mu.Lock(); faults = append(faults, r); mu.Unlock() }})
+		Fault:   func(r string) { mu.Lock(); faults = append(faults, r); mu.Unlock() },
+		Changed: func() { mu.Lock(); changed++; mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,12 +459,28 @@ func TestNonLoopbackNeedsPassword(t *testing.T) {
 	if len(faults) != 1 || faults[0] != ReasonNoPassword {
 		t.Errorf("faults %q", faults)
 	}
+	if changed != 0 {
+		t.Errorf("Changed called %d times while the app never served", changed)
+	}
 	mu.Unlock()
+	// Home Assistant gets no URL to a page that does not answer.
+	if u := srv.URL(); u != "" {
+		t.Errorf("URL while disabled: %q", u)
+	}
 	// A password turns it on at once, without a restart.
 	if err := SetPassword(state, "a good password"); err != nil {
 		t.Fatal(err)
 	}
 	wait("on")
+	host, _ := os.Hostname()
+	if u, want := srv.URL(), fmt.Sprintf("http://%s", net.JoinHostPort(host, strconv.Itoa(port))); u != want {
+		t.Errorf("URL once on: %q, want %q", u, want)
+	}
+	mu.Lock()
+	if changed != 1 {
+		t.Errorf("Changed called %d times, want once (it went on)", changed)
+	}
+	mu.Unlock()
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/v1/status", port))
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,9 @@ type Options struct {
 	// Fault, if set, is told why the web app is off when it cannot be
 	// served (a non-loopback listen without a password).
 	Fault func(reason string)
+	// Changed, if set, is called (on Run's goroutine) whenever the web
+	// app starts or stops serving, so URL's answer changed.
+	Changed func()
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -110,11 +113,27 @@ func New(opt Options) (*Server, error) {
 	s := &Server{
 		opt: opt, log: opt.Log, pw: newPasswords(opt.StateDir), sess: newSessions(), limit: newLimiter(),
 		shares: OpenShares(opt.StateDir), bundles: bundles{dir: filepath.Join(opt.StateDir, "sessions")},
-		apiMux: api.NewMux(opt.Station), tmpl: tmpl, static: static, loginCSS: template.CSS(css),
+		apiMux: api.NewMux(webDoor{opt.Station}), tmpl: tmpl, static: static, loginCSS: template.CSS(css),
 		base: BaseURL(opt.Config, host),
 	}
 	s.status = Status{State: "off", Listen: opt.Config.Listen, URL: s.base, TLS: opt.Config.TLS()}
 	return s, nil
+}
+
+// webDoor is the station's API as the web app serves it: everything but
+// the password command. The password is set from the station's shell
+// (weighctl web passwd), never from a browser: on a loopback listen
+// without a password anyone on the machine could otherwise take the app.
+type webDoor struct{ api.Handler }
+
+// ErrNotOnWeb is refused on the web door.
+var ErrNotOnWeb = errors.New("not on the web door")
+
+func (d webDoor) Command(ctx context.Context, name, value string, q map[string]string) (any, error) {
+	if name == api.CmdWebPasswd {
+		return nil, fmt.Errorf("%w: the web password is set with weighctl web passwd on the station", ErrNotOnWeb)
+	}
+	return d.Handler.Command(ctx, name, value, q)
 }
 
 // BaseURL is web.url, or one derived from web.listen and host: the scheme
@@ -143,13 +162,17 @@ func BaseURL(c config.Web, host string) string {
 	return scheme + "://" + net.JoinHostPort(h, port)
 }
 
-// PublicURL is the base URL links and Home Assistant use: "" while the web
-// app is off (web.listen empty), else BaseURL with this machine's host name.
-func PublicURL(c config.Web) string {
-	if c.Listen == "" {
+// URL is the base URL links and Home Assistant use while the web app
+// serves, "" while it is off or disabled (a non-loopback listen without a
+// password, a port in use): discovery's configuration_url and the results'
+// page_url never point at a page that does not answer.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status.State != "on" {
 		return ""
 	}
-	return BaseURL(c, hostName())
+	return s.base
 }
 
 func hostName() string {
@@ -184,8 +207,12 @@ func (s *Server) Status() Status {
 func (s *Server) setStatus(state, reason string) {
 	s.mu.Lock()
 	changed := s.status.State != state || s.status.Reason != reason
+	serving := s.status.State == "on" || state == "on"
 	s.status.State, s.status.Reason = state, reason
 	s.mu.Unlock()
+	if changed && serving && s.opt.Changed != nil {
+		s.opt.Changed()
+	}
 	if changed && reason != "" {
 		s.log.Warn("web app off", "reason", reason)
 		if s.opt.Fault != nil {
@@ -599,12 +626,13 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, id, rest, 
 		}
 		w.Header().Set("Content-Type", "text/vtt; charset=utf-8")
 		fmt.Fprint(w, "WEBVTT\n\n")
-		for i, m := range v.Result.Marks {
-			label := m.Label
-			if label == "" {
-				label = fmt.Sprintf("Mark %d", i+1)
+		// Chapters on the played MP4's own time (placeMarks: each mark
+		// placed through the export's mapping, after a rotation too).
+		for _, m := range v.Marks {
+			if m.T < 0 {
+				continue
 			}
-			fmt.Fprintf(w, "%d\n%s --> %s\n%s\n\n", i+1, vttTime(m.TS), vttTime(m.TS+1), strings.ReplaceAll(label, "-->", "→"))
+			fmt.Fprintf(w, "%d\n%s --> %s\n%s\n\n", m.N, vttTime(m.T), vttTime(m.T+1), strings.ReplaceAll(m.Label, "-->", "→"))
 		}
 	case strings.HasPrefix(rest, "f/") && safeMethod(r.Method):
 		name := strings.TrimPrefix(rest, "f/")
@@ -688,20 +716,6 @@ func (s *Server) createShare(w http.ResponseWriter, r *http.Request, id string) 
 		http.NotFound(w, r)
 		return
 	}
-	ttl := DefaultTTL
-	if v := r.URL.Query().Get("ttl"); v != "" {
-		d, err := ParseTTL(v)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		ttl = d
-	}
-	sh, err := s.shares.Create(id, ttl, s.opt.Now())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
 	base := s.base
 	if base == "" {
 		scheme := "http"
@@ -710,16 +724,20 @@ func (s *Server) createShare(w http.ResponseWriter, r *http.Request, id string) 
 		}
 		base = scheme + "://" + r.Host
 	}
-	link := base + sh.Path()
-	png, err := qrcode.Encode(link, qrcode.Medium, 320)
+	info, err := s.shareOps(base).Create(id, r.URL.Query().Get("ttl"), s.opt.Now())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	png, err := qrcode.Encode(info.URL, qrcode.Medium, 320)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	s.log.Info("share link created", "session", id, "share", sh.ID, "expires", sh.ExpiresAt)
+	s.log.Info("share link created", "session", id, "share", info.ID, "expires", info.ExpiresAt)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"id": sh.ID, "url": link, "expires_at": sh.ExpiresAt,
+		"id": info.ID, "url": info.URL, "expires_at": info.ExpiresAt,
 		"qr": "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
 	})
 }
