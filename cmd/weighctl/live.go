@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"weighin/internal/api"
+	"weighin/internal/motion"
 	"weighin/internal/publish"
 	"weighin/internal/vocab"
 )
@@ -67,10 +68,8 @@ func simple(name string) func(context.Context, []string, io.Writer, io.Writer) i
 		case s.args == "":
 			value = publish.PressPayload // a button's only payload
 		case s.apiName == "mark":
-			if value != "" {
-				if err := vocab.CheckText(value, vocab.MaxMarkRunes); err != nil {
-					return c.usageError("%v", err)
-				}
+			if err := vocab.CheckMarkLabel(value); err != nil {
+				return c.usageError("%v", err)
 			}
 		default:
 			var ce *publish.CommandError
@@ -165,6 +164,9 @@ func printStatus(w io.Writer, st api.Status) {
 	}
 	fmt.Fprintf(w, "camera    %s%s\n", camera, suffix(", last error: ", cam.LastErr))
 	fmt.Fprintf(w, "mqtt      %s%s %s, %d results pending\n", st.MQTT.Broker, yesNo(st.MQTT.Embedded, " (embedded)", ""), yesNo(st.MQTT.Connected, "connected", "NOT CONNECTED"), st.MQTT.Pending)
+	if st.MQTT.Problem != "" {
+		fmt.Fprintf(w, "          problem: %s\n", st.MQTT.Problem)
+	}
 	fmt.Fprintf(w, "storage   %s free in %s\n", humanBytes(st.FreeStorageBytes), st.StateDir)
 	fmt.Fprintf(w, "clock     %s\n", yesNo(st.ClockSynced, "synchronised", "NOT synchronised (bundles are named unsynced)"))
 	head := st.ChainHead
@@ -200,21 +202,43 @@ func suffix(prefix, s string) string {
 }
 
 const calibrateUsage = `usage: weighctl calibrate [--mass GRAMS]
+       weighctl calibrate --region x,y,w,h
 
 Guided two-point calibration through weighd: empty platform and Enter, then
 the known mass and Enter; weighd saves the calibration.
+
+--region sets where the scale's platform is in the camera's picture, as
+fractions of the frame (x, y the top-left corner, w, h the size; w and h at
+least 0.05, x+w and y+h at most 1): weighd saves it in its state directory
+(platform_region.json, which wins over camera.platform_region) and watches
+it for a hand from the next weigh-in on.
 `
 
 // runCalibrate is `weighctl calibrate`.
 func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLI("calibrate", calibrateUsage, stderr)
 	massFlag := c.String("mass", "", "the known mass in grams (asked for when absent)")
+	regionFlag := c.String("region", "", "the camera's platform region x,y,w,h (fractions of the frame)")
 	pos, code, done := c.parse(args)
 	if done {
 		return code
 	}
 	if len(pos) > 0 {
 		return c.usageError("takes no arguments, got %q", pos[0])
+	}
+	if *regionFlag != "" {
+		if *massFlag != "" {
+			return c.usageError("--region and --mass are separate calibrations")
+		}
+		if _, err := motion.ParseRegion(*regionFlag); err != nil {
+			return c.usageError("--region: %v", err)
+		}
+		var reply api.RegionReply
+		if err := c.client().Command(ctx, api.CmdCalibrateRegion, *regionFlag, &reply); err != nil {
+			return c.apiExit(err)
+		}
+		fmt.Fprintf(stdout, "platform region %v saved in %s.\n", reply.Region, reply.File)
+		return exitOK
 	}
 	mass := ""
 	if *massFlag != "" {

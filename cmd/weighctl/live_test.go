@@ -31,7 +31,7 @@ type fakeStation struct {
 }
 
 var fakeKnown = []string{"tare", "start", "stop", "mark", "label_weight", "order_ref", "tracking", "exterior_condition",
-	"issue_type", api.CmdCalibrateZero, api.CmdCalibrateSpan, api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand, "outcome"}
+	"issue_type", api.CmdCalibrateZero, api.CmdCalibrateSpan, api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand, api.CmdCalibrateRegion, "outcome"}
 
 func (f *fakeStation) Status(ctx context.Context) (any, error) {
 	f.mu.Lock()
@@ -277,6 +277,9 @@ func TestCalibrate(t *testing.T) {
 		{name: "no input", input: "", code: exitUsage},
 		{name: "input ends after zero", args: []string{"--mass", "2000"}, input: "\n", wantReq: []string{"calibrate_zero="}, code: exitUsage},
 		{name: "bad mass flag", args: []string{"--mass", "0"}, code: exitUsage},
+		{name: "region", args: []string{"--region", "0.1,0.2,0.5,0.6"}, wantReq: []string{"calibrate_region=0.1,0.2,0.5,0.6"}, stdout: "platform region"},
+		{name: "region outside the frame", args: []string{"--region", "0.6,0,0.5,0.5"}, code: exitUsage},
+		{name: "region and mass", args: []string{"--region", "0.1,0.2,0.5,0.6", "--mass", "100"}, code: exitUsage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

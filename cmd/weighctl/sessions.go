@@ -25,6 +25,7 @@ import (
 	"weighin/internal/result"
 	"weighin/internal/sysclock"
 	"weighin/internal/verdict"
+	"weighin/internal/vocab"
 )
 
 const sessionsUsage = `usage: weighctl sessions [--tracking X] [--order Y] [--verdict V] [--since DATE] [--json]
@@ -190,6 +191,7 @@ func stopReasonText(r result.Result) string {
 		result.StopButton: "a long press of the button", result.StopCommand: "the stop command (MQTT or the API)",
 		result.StopMaxDuration: "session.max_duration reached", result.StopInactivity: "no weight change for session.inactivity_stop",
 		result.StopShutdown: "weighd was stopped", result.StopInterrupted: "cut by a crash or power failure, sealed at recovery",
+		result.StopWriteFailed: "the recording could not be written any more (disk full or I/O error); sealed with what was written",
 	}[r.StopReason]
 	switch {
 	case r.StopReason == "":
@@ -382,6 +384,11 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if err := o.Validate(); err != nil {
 		return c.usageError("%v", strings.TrimPrefix(err.Error(), evidence.ErrOutcome.Error()+": "))
+	}
+	if o.Note != "" { // the one text rule, as the outcome command on MQTT and the API
+		if err := vocab.CheckText(o.Note, vocab.MaxNoteBytes); err != nil {
+			return c.usageError("note: %v", err)
+		}
 	}
 	b, code := c.bundleOf(pos[0])
 	if code != exitOK {

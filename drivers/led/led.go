@@ -40,6 +40,10 @@ const (
 	Discrepancy
 	// Error: fast blink, 100 ms on, 100 ms off.
 	Error
+	// Attention: the scale needs service before it can be trusted (its
+	// HID POS status requires calibration or re-zeroing, or it reads
+	// under zero): long blink, 1500 ms on, 500 ms off.
+	Attention
 )
 
 const ms = time.Millisecond
@@ -54,9 +58,10 @@ var cycles = [...][]time.Duration{
 	Recording:   {900 * ms, 100 * ms},
 	Discrepancy: {150 * ms, 150 * ms, 150 * ms, 150 * ms, 150 * ms, 1050 * ms},
 	Error:       {100 * ms, 100 * ms},
+	Attention:   {1500 * ms, 500 * ms},
 }
 
-var names = [...]string{"off", "idle", "warming_up", "stable", "recording", "discrepancy", "error"}
+var names = [...]string{"off", "idle", "warming_up", "stable", "recording", "discrepancy", "error", "attention"}
 
 // String returns the pattern's name ("warming_up", …).
 func (p Pattern) String() string {
@@ -66,7 +71,7 @@ func (p Pattern) String() string {
 	return fmt.Sprintf("Pattern(%d)", int(p))
 }
 
-func (p Pattern) valid() bool { return p >= Off && p <= Error }
+func (p Pattern) valid() bool { return p >= Off && p <= Attention }
 
 // Level reports whether the LED is lit t after pattern p started. It is
 // pure; t < 0 counts as 0. Unknown patterns are dark.

@@ -41,6 +41,7 @@ func TestPatterns(t *testing.T) {
 		{led.Recording, "##################..##################..##################..####"},
 		{led.Discrepancy, "###...###...###.....................###...###...###............."},
 		{led.Error, "##..##..##..##..##..##..##..##..##..##..##..##..##..##..##..##.."},
+		{led.Attention, "##############################..........########################"},
 		{led.Pattern(42), "................................................................"},
 	}
 	for _, tc := range tests {
@@ -54,7 +55,7 @@ func TestPatterns(t *testing.T) {
 // there.
 func TestNextChangeAgreesWithLevel(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for p := led.Off; p <= led.Error; p++ {
+	for p := led.Off; p <= led.Attention; p++ {
 		for range 2000 {
 			at := time.Duration(r.Int64N(int64(time.Minute)))
 			next, ok := led.NextChange(p, at)

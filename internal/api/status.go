@@ -107,12 +107,23 @@ type CameraStatus struct {
 	PreRollB  int64   `json:"pre_roll_bytes"`
 }
 
+// RegionReply answers calibrate_region: the region now in use and the
+// file it was saved in.
+type RegionReply struct {
+	Region []float64 `json:"region"`
+	File   string    `json:"file"`
+}
+
 // MQTTStatus is the publisher's state.
 type MQTTStatus struct {
 	Broker    string `json:"broker"`
 	Embedded  bool   `json:"embedded"`
 	Connected bool   `json:"connected"`
 	Pending   int    `json:"pending_results"`
+	// Problem is what is wrong with the connection, if anything: the
+	// command subscription did not answer its probe, a station-id
+	// collision.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Command names accepted by POST /v1/cmd/NAME, besides the MQTT commands
@@ -124,6 +135,10 @@ const (
 	// CmdCalibrateSpan takes value = the known mass in grams on the
 	// platform, and saves the calibration.
 	CmdCalibrateSpan = "calibrate_span"
+	// CmdCalibrateRegion takes value = "x,y,w,h", the camera's platform
+	// region as fractions of the frame, and saves it (calib.RegionFile);
+	// the reply is RegionReply.
+	CmdCalibrateRegion = "calibrate_region"
 	// CmdSimPlace (--sim only) makes value grams the simulated scale's
 	// total load (a parcel set down; items taken out as a lower total).
 	CmdSimPlace = "sim_place"

@@ -21,7 +21,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func start(t *testing.T, cfg config.MQTT) *broker.Broker {
 	t.Helper()
-	b, err := broker.Start(cfg, quiet())
+	b, err := broker.Start(cfg, broker.Options{StationID: "emb1"}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +48,7 @@ func TestEmbeddedWithPublisherAndMosquittoSub(t *testing.T) {
 	if b.Auth() != "anonymous-loopback" {
 		t.Errorf("auth %q on loopback without credentials", b.Auth())
 	}
-	cfg.Broker = b.URL()
-	p, err := publish.New(cfg, "emb1", t.TempDir(), publish.HandlerFunc(func(context.Context, publish.Command) error { return nil }), quiet())
+	p, err := publish.New(b.Station(cfg), "emb1", t.TempDir(), publish.HandlerFunc(func(context.Context, publish.Command) error { return nil }), quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +160,7 @@ func TestEmbeddedRefusesOpenListenWithoutCredentials(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:0", "[::]:0", "192.0.2.1:1883"} {
 		cfg := config.Default().MQTT
 		cfg.EmbeddedListen = addr
-		b, err := broker.Start(cfg, quiet())
+		b, err := broker.Start(cfg, broker.Options{StationID: "emb1"}, quiet())
 		if err == nil {
 			b.Close()
 			t.Errorf("Start(%s) without credentials succeeded", addr)
@@ -174,7 +173,7 @@ func TestEmbeddedRefusesOpenListenWithoutCredentials(t *testing.T) {
 	cfg := config.Default().MQTT
 	cfg.EmbeddedListen = "127.0.0.1:0"
 	cfg.Username = "only-user"
-	if _, err := broker.Start(cfg, quiet()); !errors.Is(err, broker.ErrConfig) {
+	if _, err := broker.Start(cfg, broker.Options{StationID: "emb1"}, quiet()); !errors.Is(err, broker.ErrConfig) {
 		t.Errorf("username without password: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"weighin/internal/motion"
 )
 
 func good() Calibration {
@@ -285,4 +287,27 @@ func FuzzProcedure(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRegionFile: a calibrated platform region survives a restart; a file
+// with a region outside the frame is refused with its path and reason.
+func TestRegionFile(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadRegion(dir); !errors.Is(err, ErrNoRegion) {
+		t.Fatalf("LoadRegion of nothing: %v, want ErrNoRegion", err)
+	}
+	r := motion.Region{X: 0.1, Y: 0.3, W: 0.5, H: 0.6}
+	if err := SaveRegion(dir, r, time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC), true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadRegion(dir); err != nil || got != r {
+		t.Fatalf("LoadRegion = %v, %v; want %v", got, err, r)
+	}
+	if err := SaveRegion(dir, motion.Region{X: 0.6, Y: 0, W: 0.5, H: 0.5}, time.Now(), false); err == nil {
+		t.Error("SaveRegion took a region outside the frame")
+	}
+	os.WriteFile(filepath.Join(dir, RegionFile), []byte(`{"version":1,"region":[0.6,0,0.5,0.5],"at":"2026-12-02T03:00:00Z","clock_synced":true}`), 0o644)
+	if _, err := LoadRegion(dir); err == nil || !strings.Contains(err.Error(), RegionFile) || !strings.Contains(err.Error(), "x+w, y+h at most 1") {
+		t.Errorf("LoadRegion of a bad region: %v", err)
+	}
 }

@@ -88,7 +88,8 @@ type Tombstone struct {
 	SessionID      string `json:"session_id"`
 	Seq            int64  `json:"seq"`
 	ManifestSHA256 string `json:"manifest_sha256"`
-	// Reason is ReasonLowSpace or ReasonMaxAge; Detail gives the figures.
+	// Reason is ReasonLowSpace, ReasonMaxAge or ReasonOffloaded; Detail
+	// gives the figures.
 	Reason string `json:"reason"`
 	Detail string `json:"detail"`
 	// RemovedAt is RFC 3339 UTC, trustworthy only when ClockSynced.
@@ -102,6 +103,10 @@ type Tombstone struct {
 const (
 	ReasonLowSpace = "low_space"
 	ReasonMaxAge   = "max_age"
+	// ReasonOffloaded: the data files went because every file of the
+	// bundle has a verified copy in the off-site store
+	// (offsite.delete_local_after_verified); verify it from there.
+	ReasonOffloaded = "offloaded"
 )
 
 // unsealedDoc is the content of unsealed.json.
@@ -290,7 +295,7 @@ func ParseTombstone(data []byte) (*Tombstone, ed25519.PublicKey, error) {
 	if !hexRE.MatchString(t.ManifestSHA256) {
 		return bad("manifest_sha256 %q is not a lower-case hex SHA-256", t.ManifestSHA256)
 	}
-	if t.Reason != ReasonLowSpace && t.Reason != ReasonMaxAge {
+	if t.Reason != ReasonLowSpace && t.Reason != ReasonMaxAge && t.Reason != ReasonOffloaded {
 		return bad("unknown reason %q", t.Reason)
 	}
 	if _, err := time.Parse(time.RFC3339, t.RemovedAt); err != nil {

@@ -31,9 +31,10 @@ type Bundle struct {
 	Manifest *Manifest
 }
 
-// Sealed reports whether the bundle is sealed (tombstoned included).
+// Sealed reports whether the bundle is sealed (tombstoned and offloaded
+// included).
 func (b Bundle) Sealed() bool {
-	return b.State == stSealed.String() || b.State == stTombstoned.String()
+	return b.State == stSealed.String() || b.State == stTombstoned.String() || b.State == StateOffloaded
 }
 
 // ReadBundle reads the bundle directory dir. A directory renamed from its
@@ -43,7 +44,7 @@ func ReadBundle(dir string) (Bundle, error) {
 	seq, _ := ParseSessionDirName(name)
 	e := readEntry(dir, name, seq)
 	b := Bundle{Dir: dir, BundleInfo: BundleInfo{
-		SessionID: name, Seq: seq, State: e.state.String(), ManifestSHA256: e.manifestSHA,
+		SessionID: name, Seq: seq, State: e.stateName(), ManifestSHA256: e.manifestSHA,
 		Result: e.res, Outcome: e.latest(), Protected: ProtectedBecause(e.res, e.latest()), Problem: e.problem,
 	}}
 	b.Result.ManifestSHA256 = e.manifestSHA

@@ -47,9 +47,14 @@ type RetentionReport struct {
 	FreeBytes int64
 	// Protected counts the sealed bundles kept because they are protected.
 	Protected int
+	// DerivedBytes were freed by removing derived files (dispute packs'
+	// zips) before any bundle.
+	DerivedBytes int64
 }
 
-// Enforce applies the retention policy at time now: bundles older than
+// Enforce applies the retention policy at time now: with
+// Retention.Offloadable, every sealed, unprotected bundle verified in the
+// off-site store is offloaded first (Offload); then bundles older than
 // MaxAge go (only when clockSynced and the bundle's own start was
 // synchronised), then, while free space is below MinFreeBytes, the oldest
 // unprotected bundles go. Each removal deletes the data files and leaves a
@@ -67,6 +72,17 @@ func (s *Store) enforceLocked(now time.Time, clockSynced bool) (RetentionReport,
 	for _, e := range s.entries {
 		if e.state == stSealed && ProtectedBecause(e.res, e.latest()) != "" {
 			rep.Protected++
+		}
+	}
+	if pol.Offloadable != nil {
+		for _, e := range s.entries {
+			freed, ok, err := s.offloadLocked(e, now, clockSynced)
+			if err != nil {
+				return rep, err
+			}
+			if ok {
+				rep.Removed = append(rep.Removed, Removal{SessionID: e.name, Reason: ReasonOffloaded, FreedBytes: freed})
+			}
 		}
 	}
 	if pol.MaxAge > 0 && clockSynced {
@@ -101,6 +117,16 @@ func (s *Store) enforceLocked(now time.Time, clockSynced bool) (RetentionReport,
 		if free >= pol.MinFreeBytes {
 			return rep, nil
 		}
+		// Derived files first: they can be made again, originals cannot.
+		if pol.RemoveDerived != nil {
+			n, err := pol.RemoveDerived()
+			if err != nil {
+				s.log.Warn("retention: removing a derived file", "err", err)
+			} else if n > 0 {
+				rep.DerivedBytes += n
+				continue
+			}
+		}
 		var victim *entry
 		for _, e := range s.entries {
 			if e.state != stSealed || ProtectedBecause(e.res, e.latest()) != "" {
@@ -126,6 +152,40 @@ func (s *Store) enforceLocked(now time.Time, clockSynced bool) (RetentionReport,
 		}
 		rep.Removed = append(rep.Removed, Removal{SessionID: victim.name, Reason: ReasonLowSpace, FreedBytes: freed})
 	}
+}
+
+// Offload removes the data files of the bundle session when
+// Retention.Offloadable says every file of it is verified off-site and it
+// is sealed and unprotected, leaving it offloaded: manifest, SHA256SUMS,
+// their signatures and the addenda stay, with a signed tombstone of reason
+// offloaded (weighctl verify says "offloaded — verify from the store").
+// ok is false, with no error, when it may not (yet) be offloaded.
+func (s *Store) Offload(session string) (r Removal, ok bool, err error) {
+	defer s.lock()()
+	if s.opts.Retention.Offloadable == nil {
+		return r, false, nil
+	}
+	for _, e := range s.entries {
+		if e.name != session {
+			continue
+		}
+		now, synced := s.opts.Clock()
+		freed, ok, err := s.offloadLocked(e, now, synced)
+		return Removal{SessionID: e.name, Reason: ReasonOffloaded, FreedBytes: freed}, ok, err
+	}
+	return r, false, nil
+}
+
+func (s *Store) offloadLocked(e *entry, now time.Time, clockSynced bool) (int64, bool, error) {
+	if e.state != stSealed || ProtectedBecause(e.res, e.latest()) != "" {
+		return 0, false, nil
+	}
+	// An outcome recorded by another process since Open may protect it.
+	if s.refreshChain(e); ProtectedBecause(e.res, e.latest()) != "" || !s.opts.Retention.Offloadable(e.name) {
+		return 0, false, nil
+	}
+	freed, err := s.tombstoneLocked(e, ReasonOffloaded, "every file of the bundle is verified in the off-site store (offsite.delete_local_after_verified)", now, clockSynced)
+	return freed, err == nil, err
 }
 
 // tombstoneLocked writes the signed tombstone of e, then removes its data
@@ -154,7 +214,8 @@ func (s *Store) tombstoneLocked(e *entry, reason, detail string, now time.Time, 
 	}
 	e.state = stTombstoned
 	e.removed = removed
-	freed, err := removeFiles(dir, tombstoneVictims(removed))
+	e.offloaded = reason == ReasonOffloaded
+	freed, err := removeFiles(dir, tombstoneVictims(removed, e.offloaded))
 	if err != nil {
 		return freed, fmt.Errorf("evidence: tombstone %s: %w", e.name, err)
 	}

@@ -392,3 +392,115 @@ func TestTwoProcesses(t *testing.T) {
 		t.Fatalf("bundle with the open outcome: %+v", r)
 	}
 }
+
+// TestRetentionDerivedFirst: low space takes the derived files (a pack's
+// zip, which can be made again) before any bundle, and bundles only once
+// none is left.
+func TestRetentionDerivedFirst(t *testing.T) {
+	state := t.TempDir()
+	disk := &fakeDisk{free: 100 << 20}
+	derived := []int64{3 << 20, 4 << 20} // two zips, oldest first
+	var calls int
+	remove := func() (int64, error) {
+		calls++
+		if len(derived) == 0 {
+			return 0, nil
+		}
+		n := derived[0]
+		derived = derived[1:]
+		free, _ := disk.FreeSpace("")
+		disk.set(free + n)
+		return n, nil
+	}
+	st := openStore(t, state, Options{Retention: Retention{MinFreeBytes: 10 << 20, RemoveDerived: remove}, FreeSpace: disk.FreeSpace})
+	a := sealOne(t, st, t0, true, sampleResult(result.VerdictMatch))
+	sealOne(t, st, t0.Add(time.Minute), true, sampleResult(result.VerdictMatch))
+
+	// 4 MiB free; the two zips bring it to 11 MiB: no bundle goes.
+	disk.set(4 << 20)
+	rep, err := st.Enforce(t0.Add(time.Hour), true)
+	if err != nil || len(rep.Removed) != 0 || rep.DerivedBytes != 7<<20 {
+		t.Fatalf("derived first: %v %+v", err, rep)
+	}
+	// Short again with no derived file left: the oldest bundle goes.
+	disk.set(9 << 20)
+	rep, _ = st.Enforce(t0.Add(time.Hour), true) // the fake disk never gains: every unprotected bundle goes
+	if len(rep.Removed) == 0 || rep.Removed[0].SessionID != a.SessionID || rep.DerivedBytes != 0 {
+		t.Fatalf("after the derived files: %+v", rep)
+	}
+	if calls < 3 {
+		t.Errorf("RemoveDerived asked %d times", calls)
+	}
+}
+
+// TestOffload: offsite.delete_local_after_verified. Only sealed,
+// unprotected bundles the off-site store has verified lose their data
+// files; they stay "offloaded" with manifest, SHA256SUMS and signatures,
+// verify as such, and a copy read back from the store verifies whole (a
+// flipped byte fails).
+func TestOffload(t *testing.T) {
+	state := t.TempDir()
+	var mu sync.Mutex
+	verified := map[string]bool{}
+	asked := func(s string) bool { mu.Lock(); defer mu.Unlock(); return verified[s] }
+	st := openStore(t, state, Options{Retention: Retention{Offloadable: asked}})
+	a := sealOne(t, st, t0, true, sampleResult(result.VerdictMatch))
+	b := sealOne(t, st, t0.Add(time.Minute), true, sampleResult(result.VerdictUnderweight)) // protected
+	c := sealOne(t, st, t0.Add(2*time.Minute), true, sampleResult(result.VerdictMatch))     // not verified yet
+	mu.Lock()
+	verified[a.SessionID], verified[b.SessionID] = true, true
+	mu.Unlock()
+	dirA := filepath.Join(state, SessionsDir, a.SessionID)
+	video, _ := os.ReadFile(filepath.Join(dirA, "video.mkv"))
+
+	rep, err := st.Enforce(t0.Add(time.Hour), true)
+	if err != nil || len(rep.Removed) != 1 || rep.Removed[0].SessionID != a.SessionID || rep.Removed[0].Reason != ReasonOffloaded {
+		t.Fatalf("Enforce: %v %+v", err, rep)
+	}
+	if _, ok, err := st.Offload(c.SessionID); ok || err != nil {
+		t.Fatalf("Offload of a bundle not verified: %v %v", ok, err)
+	}
+	mu.Lock()
+	verified[c.SessionID] = true
+	mu.Unlock()
+	if r, ok, err := st.Offload(c.SessionID); !ok || err != nil || r.FreedBytes == 0 {
+		t.Fatalf("Offload once verified: %+v %v %v", r, ok, err)
+	}
+	for _, keep := range []string{ManifestFile, ManifestSigFile, SumsFile, SumsSigFile, TombstoneFile, TombstoneSigFile} {
+		if _, err := os.Stat(filepath.Join(dirA, keep)); err != nil {
+			t.Errorf("offloaded bundle lost %s: %v", keep, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dirA, "video.mkv")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("video.mkv still there: %v", err)
+	}
+	r, _ := VerifyBundle(dirA, VerifyOptions{})
+	if !r.OK() || r.State != StateOffloaded || !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.HasPrefix(n, OffloadedNote) }) {
+		t.Fatalf("verify offloaded: ok %v state %s notes %v problems %v", r.OK(), r.State, r.Notes, r.Problems)
+	}
+	t.Logf("weighctl verify says: %s", r.Notes[0])
+	ch, err := VerifyChain(state, ChainOptions{Head: st.Head()})
+	if err != nil || !ch.OK() {
+		t.Fatalf("chain: %v %+v", err, ch)
+	}
+	// A reopened store (and ReadBundle) report it offloaded; the
+	// protected one stays sealed.
+	st.Close()
+	var states []string
+	for _, bi := range openStore(t, state, Options{}).List() {
+		states = append(states, bi.State)
+	}
+	if want := []string{StateOffloaded, "sealed", StateOffloaded}; !slices.Equal(states, want) {
+		t.Errorf("states %v, want %v", states, want)
+	}
+	// The store's copy: the data files back beside the tombstone.
+	os.WriteFile(filepath.Join(dirA, "video.mkv"), video, 0o644)
+	if r, _ := VerifyBundle(dirA, VerifyOptions{}); !r.OK() || slices.ContainsFunc(r.Files, func(f FileCheck) bool { return f.Name == "video.mkv" && f.Status != "ok" }) {
+		t.Fatalf("copy with its data: %+v", r)
+	}
+	video[len(video)/2] ^= 1
+	os.WriteFile(filepath.Join(dirA, "video.mkv"), video, 0o644)
+	if r, _ := VerifyBundle(dirA, VerifyOptions{}); r.OK() {
+		t.Fatal("a flipped byte in an offloaded bundle's copy verified")
+	}
+}

@@ -70,6 +70,20 @@ type Retention struct {
 	// only when both the bundle's start and now come from a synchronised
 	// clock. 0 disables it.
 	MaxAge time.Duration
+	// RemoveDerived, when set, removes one derived file outside the
+	// bundles (a dispute pack's zip, which can be made again), oldest
+	// first, and returns the bytes freed (0: none left). Low space takes
+	// these before it reduces any bundle to a tombstone; it never removes
+	// an addendum or a file one lists.
+	RemoveDerived func() (int64, error)
+	// Offloadable, when set (offsite.delete_local_after_verified), says
+	// whether every file of a bundle has a verified copy in the off-site
+	// store. Enforce first offloads each sealed, unprotected bundle it
+	// returns true for (Offload): the data files go, and a signed tombstone
+	// of reason offloaded stays beside the manifest, SHA256SUMS, their
+	// signatures and the addenda. It is called with the store locked and
+	// must not call the store.
+	Offloadable func(session string) bool
 }
 
 // Options configure a Store. The zero value works: no station id in
@@ -99,6 +113,18 @@ func (s entryState) String() string {
 	return [...]string{"unsealed", "sealed", "tombstoned", "damaged"}[s]
 }
 
+// StateOffloaded is the state of a tombstoned bundle whose data files were
+// removed because their copies in the off-site store are verified.
+const StateOffloaded = "offloaded"
+
+// stateName is the entry's state as BundleInfo reports it.
+func (e *entry) stateName() string {
+	if e.state == stTombstoned && e.offloaded {
+		return StateOffloaded
+	}
+	return e.state.String()
+}
+
 // entry is the store's view of one bundle directory.
 type entry struct {
 	seq         int64
@@ -110,6 +136,7 @@ type entry struct {
 	res         result.Result
 	files       []FileEntry
 	removed     []FileEntry // tombstoned: the files retention removed
+	offloaded   bool        // tombstoned with ReasonOffloaded: the data is in the off-site store
 	chain       chainState  // outcomes and addenda, as last read
 	problem     string      // damaged: why
 }
@@ -266,7 +293,8 @@ func (s *Store) Pending() []string {
 type BundleInfo struct {
 	SessionID string
 	Seq       int64
-	// State is "unsealed", "sealed", "tombstoned" or "damaged".
+	// State is "unsealed", "sealed", "tombstoned", "offloaded" (tombstoned
+	// because the data is in the off-site store) or "damaged".
 	State          string
 	ManifestSHA256 string
 	Result         result.Result
@@ -285,7 +313,7 @@ func (s *Store) List() []BundleInfo {
 	out := make([]BundleInfo, 0, len(s.entries))
 	for _, e := range s.entries {
 		out = append(out, BundleInfo{
-			SessionID: e.name, Seq: e.seq, State: e.state.String(),
+			SessionID: e.name, Seq: e.seq, State: e.stateName(),
 			ManifestSHA256: e.manifestSHA, Result: e.published(s.head),
 			Outcome: e.latest(), Protected: ProtectedBecause(e.res, e.latest()), Problem: e.problem,
 		})
@@ -385,6 +413,7 @@ func readEntry(dir, name string, seq int64) *entry {
 		}
 		e.state = stTombstoned
 		e.removed = t.Removed
+		e.offloaded = t.Reason == ReasonOffloaded
 	}
 	e.chain = readChain(dir, e.manifestSHA)
 	return e
@@ -477,7 +506,7 @@ func (s *Store) finishInterrupted() {
 	for _, e := range s.entries {
 		dir := filepath.Join(s.sessions, e.name)
 		if e.state == stTombstoned {
-			if _, err := removeFiles(dir, tombstoneVictims(e.removed)); err != nil {
+			if _, err := removeFiles(dir, tombstoneVictims(e.removed, e.offloaded)); err != nil {
 				s.log.Error("finishing a removal", "session", e.name, "err", err)
 			}
 		}
@@ -541,8 +570,13 @@ func (s *Store) quarantine(session, dir, name string) error {
 	return syncDir(dir)
 }
 
-func tombstoneVictims(removed []FileEntry) []string {
-	names := []string{SumsFile, SumsSigFile}
+func tombstoneVictims(removed []FileEntry, offloaded bool) []string {
+	// An offloaded bundle keeps SHA256SUMS and its signature: the listing
+	// of what the store holds, signed.
+	var names []string
+	if !offloaded {
+		names = append(names, SumsFile, SumsSigFile)
+	}
 	for _, f := range removed {
 		names = append(names, f.Name)
 	}
@@ -572,6 +606,11 @@ func removeFiles(dir string, names []string) (int64, error) {
 	}
 	return freed, errors.Join(errs...)
 }
+
+// Sign makes a detached SSH signature of data with the station key, in the
+// namespace of every station signature (ssh-keygen -Y verify -n weighin):
+// for a document outside any bundle, such as a dispute pack's PACKSUMS.
+func (s *Store) Sign(data []byte) []byte { return s.sign(data) }
 
 // sign signs data with the station key.
 func (s *Store) sign(data []byte) []byte {

@@ -272,6 +272,10 @@ func verifyTombstone(r *Report, fsys fs.FS, present map[string]bool, m *Manifest
 		return
 	}
 	r.Tombstone = t
+	offloaded := t.Reason == ReasonOffloaded
+	if offloaded {
+		r.State = StateOffloaded
+	}
 	checkSig(r, fsys, TombstoneFile, TombstoneSigFile, data, key)
 	if !tkey.Equal(key) {
 		r.problem(TombstoneFile, "names key %s, the manifest %s", sshsig.Fingerprint(tkey), r.KeyFingerprint)
@@ -279,16 +283,32 @@ func verifyTombstone(r *Report, fsys fs.FS, present map[string]bool, m *Manifest
 	if t.ManifestSHA256 != r.ManifestSHA256 || t.SessionID != m.Result.SessionID || t.Seq != m.Result.Seq {
 		r.problem(TombstoneFile, "is for %s (manifest %s), not this bundle (%s, manifest %s)", t.SessionID, t.ManifestSHA256, m.Result.SessionID, r.ManifestSHA256)
 	}
+	if offloaded {
+		// An offloaded bundle keeps its signed SHA256SUMS.
+		verifySums(r, fsys, present, m, key)
+	}
 	removed := map[string]bool{}
 	for _, f := range t.Removed {
 		removed[f.Name] = true
 	}
+	absent := 0
 	for _, f := range m.Files {
 		st := "removed"
 		switch {
 		case removed[f.Name] && present[f.Name]:
-			r.note("%s: left over by an unfinished removal (weighd finishes it at start)", f.Name)
-		case !removed[f.Name]:
+			// Left over by an unfinished removal, or a copy read back
+			// from the off-site store: whatever is there must be intact.
+			if n, sum, err := hashFile(fsys, f.Name); err != nil || n != f.Bytes || sum != f.SHA256 {
+				st = "sha256"
+				r.problem(f.Name, "removed by the tombstone, but present and not as %s lists it", ManifestFile)
+			} else if offloaded {
+				st = "ok"
+			} else {
+				r.note("%s: left over by an unfinished removal (weighd finishes it at start)", f.Name)
+			}
+		case removed[f.Name]:
+			absent++
+		default:
 			// Kept (allowed_signers): must still be intact.
 			st = "ok"
 			if n, sum, err := hashFile(fsys, f.Name); err != nil || n != f.Bytes || sum != f.SHA256 {
@@ -298,8 +318,19 @@ func verifyTombstone(r *Report, fsys fs.FS, present map[string]bool, m *Manifest
 		}
 		r.Files = append(r.Files, FileCheck{Name: f.Name, Bytes: f.Bytes, Status: st})
 	}
-	r.note("data removed by retention at %s (%s: %s)", t.RemovedAt, t.Reason, t.Detail)
+	switch {
+	case offloaded && absent > 0:
+		r.note("%s (weighctl verify --offsite %s): the data files went at %s once their off-site copies were verified", OffloadedNote, m.Result.SessionID, t.RemovedAt)
+	case offloaded:
+		r.note("offloaded at %s; every data file is present here and matches %s", t.RemovedAt, ManifestFile)
+	default:
+		r.note("data removed by retention at %s (%s: %s)", t.RemovedAt, t.Reason, t.Detail)
+	}
 }
+
+// OffloadedNote is what weighctl verify and the web app say of an
+// offloaded bundle whose data files are only in the off-site store.
+const OffloadedNote = "offloaded — verify from the store"
 
 // verifyOutcomes checks the legacy outcome-NNN.json chain and returns the
 // SHA-256 of its last document ("" if none, "?" if it is broken), which the

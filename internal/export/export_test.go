@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"weighin/internal/export/exporttest"
+	"weighin/internal/result"
 )
 
 // TestChat60s is the one real 60 s 720p30 chat export: within the cap,
@@ -30,6 +31,7 @@ func TestChat60s(t *testing.T) {
 		Duration: 60 * time.Second, Distinct: 6, Quality: 75, Wall: wall, ClockSynced: true,
 		OrderRef: "12345", Tracking: "LX123456785CN",
 		Marks: []exporttest.MarkSpec{{At: 30 * time.Second, Label: "torn sleeve"}},
+		Steps: []result.Step{{TS: 22, SettledS: 24, BeforeG: 1840, AfterG: 721.6, DeltaG: -1118.4, Kind: result.StepRemoved, Items: []string{"Sneakers"}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +112,11 @@ func TestChat60s(t *testing.T) {
 		}
 		wantT := wall.Add(at).In(berlin).Format("2006-01-02 15:04:05 MST")
 		text := ocrFrame(t, tl, v.Path, sec)
-		if m := containsAll(squash(text), wantW, wantT, FormatElapsed(at), "order 12345", "LX123456785CN"); len(m) > 0 {
+		want := []string{wantW, wantT, FormatElapsed(at), "order 12345", "LX123456785CN"}
+		if sec == 25.5 { // the step's caption, 1.5 s after it settled
+			want = append(want, "1118.4 g", "Sneakers")
+		}
+		if m := containsAll(squash(text), want...); len(m) > 0 {
 			t.Errorf("frame at %.1f s: tesseract did not read %q in:\n%s", sec, m, text)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"weighin/internal/steps"
 )
 
 // Overlay sizes as shares of the frame height: every text is at least 4 %
@@ -125,6 +127,7 @@ func RenderASS(o OverlaySpec) []byte {
 	style("Order", txt, white, black, 1, margin+pad(small)*3+small)
 	style("Session", small, white, black, 1, margin+pad(small))
 	style("Mark", txt, yellow, red, 8, margin+pad(big)*3+big)
+	style("Step", big, yellow, black, 7, margin+pad(txt)*3+txt+pad(big)*2+big+pad(big))
 	b.WriteString("\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n")
 	event := func(style string, from, to time.Duration, text string) {
 		if to <= from {
@@ -194,6 +197,14 @@ func RenderASS(o OverlaySpec) []byte {
 			label += "  " + assEscape(m.Label)
 		}
 		event("Mark", max(from, 0), min(to, end), label)
+	}
+	shown := time.Duration(steps.OverlaySeconds * float64(time.Second))
+	for _, st := range tl.Steps {
+		from, to := st.At-o.Span.Start, st.At+shown-o.Span.Start
+		if to <= 0 || from >= dur {
+			continue
+		}
+		event("Step", max(from, 0), min(to, end), assEscape(st.Label))
 	}
 	return b.Bytes()
 }

@@ -13,6 +13,7 @@ import (
 
 	"weighin/internal/evidence"
 	"weighin/internal/result"
+	"weighin/internal/steps"
 )
 
 // ErrNotVerified is returned for a bundle that fails verification: it is
@@ -57,6 +58,10 @@ type Source struct {
 }
 
 var videoNameRE = regexp.MustCompile(`^video(-[0-9]{3,})?\.mkv$`)
+
+// IsOriginalVideo reports a name of the recorder's video files
+// (video-NNN.mkv), the originals an export reads.
+func IsOriginalVideo(name string) bool { return videoNameRE.MatchString(name) }
 
 // OpenSource verifies the bundle in dir (a bundle that fails is refused
 // with ErrNotVerified and the reasons), then reads what an export needs:
@@ -163,6 +168,9 @@ func OpenSource(ctx context.Context, t Tools, dir string) (*Source, error) {
 			base = 0
 		}
 		tl.Marks = append(tl.Marks, Mark{At: base + time.Duration(mk.TS*float64(time.Second)), Label: mk.Label})
+	}
+	for _, st := range m.Result.Steps { // on the one time axis already
+		tl.Steps = append(tl.Steps, Mark{At: time.Duration(st.SettledS * float64(time.Second)), Label: steps.OverlayText(st)})
 	}
 	src.Timeline = tl
 	return src, nil

@@ -51,11 +51,15 @@ type Timeline struct {
 	// video axis (0 when the log follows the contract).
 	WeightOffset time.Duration
 	Marks        []Mark
-	OrderRef     string
-	Tracking     string
-	SessionID    string
-	ClockSynced  bool
-	Duration     time.Duration
+	// Steps are the manifest's item steps: At their settled_s, Label
+	// steps.OverlayText ("−1118.4 g Sneakers"), shown for
+	// steps.OverlaySeconds.
+	Steps       []Mark
+	OrderRef    string
+	Tracking    string
+	SessionID   string
+	ClockSynced bool
+	Duration    time.Duration
 }
 
 // WallRun is a stretch of video time over which the wall clock ran
@@ -121,6 +125,7 @@ type SubInfo struct {
 	Grams    float64
 	Stable   bool
 	Mark     bool
+	Step     bool
 }
 
 // subSep separates the fields of the recorder's subtitle line.
@@ -130,11 +135,15 @@ const subSep = "  |  "
 // time as "2006-01-02 15:04:05 UTC", optionally followed by "(clock not
 // synced)", or "time unknown"; the weight as "1840.1 g", optionally
 // followed by "stable" or "unstable", or "weight n/a". A "MARK: " line is
-// reported as a mark. Anything else is an error naming the text.
+// reported as a mark; a "STEP: " line (a step's live marker) as Step.
+// Anything else is an error naming the text.
 func ParseSubtitle(text string) (SubInfo, error) {
 	text = strings.TrimSpace(text)
 	if strings.HasPrefix(text, "MARK: ") {
 		return SubInfo{Mark: true}, nil
+	}
+	if strings.HasPrefix(text, "STEP: ") {
+		return SubInfo{Step: true}, nil
 	}
 	fields := strings.Split(text, subSep)
 	var si SubInfo
@@ -402,7 +411,7 @@ func buildTimeline(cues []Cue, log []Reading, end time.Duration, videoAxis bool)
 			}
 			continue
 		}
-		if si.Mark {
+		if si.Mark || si.Step {
 			continue
 		}
 		walls = append(walls, timedWall{at: c.At, wall: si.Wall})

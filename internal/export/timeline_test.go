@@ -21,6 +21,7 @@ func TestParseSubtitle(t *testing.T) {
 		{"2026-11-26 10:15:03 UTC (clock not synced)  |  2351.0 g", SubInfo{Wall: wall, HasGrams: true, Grams: 2351}},
 		{"time unknown  |  weight n/a", SubInfo{}},
 		{"MARK: torn sleeve", SubInfo{Mark: true}},
+		{"STEP: −1118.4 g", SubInfo{Step: true}},
 	}
 	for _, tt := range tests {
 		got, err := ParseSubtitle(tt.text)
@@ -188,6 +189,7 @@ func TestRenderASS(t *testing.T) {
 		Wall:     []WallRun{{From: 0, To: time.Minute, Base: time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC)}},
 		Weights:  []Reading{{0, 2351, true}, {30 * time.Second, 1846, true}},
 		Marks:    []Mark{{At: 31 * time.Second, Label: `torn {\b1} sleeve`}},
+		Steps:    []Mark{{At: 38 * time.Second, Label: "−1118.4 g Sneakers"}, {At: 10 * time.Second, Label: "−45 g"}},
 		OrderRef: "12345", Tracking: "LX123456785CN", SessionID: "000001-20261126T101505Z-LX123456785CN", ClockSynced: true,
 	}
 	ass := string(RenderASS(OverlaySpec{Timeline: tl, Span: Span{30 * time.Second, 40 * time.Second}, Width: 640, Height: 360, FPS: 15, Zone: time.UTC}))
@@ -198,12 +200,16 @@ func TestRenderASS(t *testing.T) {
 		"Dialogue: 0,0:00:00.00,0:00:01.00,Elapsed,,0,0,0,,00:30\n",
 		"Dialogue: 0,0:00:09.00,0:00:11.00,Elapsed,,0,0,0,,00:39\n",
 		"Dialogue: 0,0:00:01.00,0:00:03.00,Mark,,0,0,0,,MARK 1  00:31  torn (/b1) sleeve\n",
+		"Dialogue: 0,0:00:08.00,0:00:11.00,Step,,0,0,0,,−1118.4 g Sneakers\n", // 4 s, cut at the part's end
 		"order 12345  LX123456785CN",
 		"session 000001-20261126T101505Z-LX123456785CN",
 	} {
 		if !strings.Contains(ass, want) {
 			t.Errorf("overlay lacks %q:\n%s", want, ass)
 		}
+	}
+	if strings.Contains(ass, "−45 g") {
+		t.Errorf("overlay shows a step of 10 s in a part from 30 s:\n%s", ass)
 	}
 	// Every style's text is at least 4 % of the frame height.
 	for _, l := range strings.Split(ass, "\n") {

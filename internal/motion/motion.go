@@ -40,6 +40,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -77,6 +79,27 @@ func RegionFrom(v []float64) (Region, error) {
 	r := Region{X: v[0], Y: v[1], W: v[2], H: v[3]}
 	return r, r.Validate()
 }
+
+// ParseRegion reads a region written "x,y,w,h" (fractions of the frame,
+// as `weighctl calibrate --region` takes it) and validates it.
+func ParseRegion(s string) (Region, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return Region{}, fmt.Errorf("%w: %q: want x,y,w,h (four fractions of the frame)", ErrRegion, s)
+	}
+	v := make([]float64, 4)
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return Region{}, fmt.Errorf("%w: %q: %q is not a number", ErrRegion, s, p)
+		}
+		v[i] = f
+	}
+	return RegionFrom(v)
+}
+
+// Slice is the region as config camera.platform_region writes it.
+func (r Region) Slice() []float64 { return []float64{r.X, r.Y, r.W, r.H} }
 
 // blocks returns the grid cells [x0, x1) × [y0, y1) the region covers: a
 // cell is in when its centre is.
@@ -248,6 +271,25 @@ func (w *Watcher) Frame(t time.Time, jpeg []byte) bool {
 	}
 	w.frames = append(w.frames[cut:], frame{t: t, jpeg: append(buf, jpeg...)})
 	return true
+}
+
+// SetRegion moves the platform region (a new calibration); the frames
+// kept are judged with it from now on.
+func (w *Watcher) SetRegion(r Region) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.o.Region = r
+	return nil
+}
+
+// Region is the platform region in use.
+func (w *Watcher) Region() Region {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.o.Region
 }
 
 // Errors is the number of kept frames that did not decode when judged.

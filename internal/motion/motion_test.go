@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -329,5 +330,39 @@ func TestWatcherOpts(t *testing.T) {
 	}
 	if LookBack(500*time.Millisecond) != time.Second || LookBack(2*time.Second) != 4*time.Second {
 		t.Error("LookBack")
+	}
+}
+
+func TestParseRegion(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Region
+		err  string
+	}{
+		{"0.2,0.2,0.6,0.6", DefaultRegion, ""},
+		{" 0, 0.5 ,1,0.5", Region{0, 0.5, 1, 0.5}, ""},
+		{"0.5,0.5,0.6,0.3", Region{}, "x+w, y+h at most 1"},
+		{"0.1,0.1,0.01,0.5", Region{}, "at least 0.05"},
+		{"0.1,0.1,0.5", Region{}, "want x,y,w,h"},
+		{"0.1,zero,0.5,0.5", Region{}, `"zero" is not a number`},
+		{"-0.1,0,0.5,0.5", Region{}, "from 0 to 1"},
+	} {
+		got, err := ParseRegion(tc.in)
+		if tc.err == "" && (err != nil || got != tc.want) {
+			t.Errorf("ParseRegion(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+		if tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("ParseRegion(%q) error %v, want one saying %q", tc.in, err, tc.err)
+		}
+	}
+	w, err := NewWatcher(Opts{}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetRegion(Region{0.9, 0, 0.2, 0.5}); err == nil || w.Region() != DefaultRegion {
+		t.Errorf("SetRegion took a region outside the frame: %v, now %v", err, w.Region())
+	}
+	if err := w.SetRegion(Region{0, 0, 0.5, 0.5}); err != nil || w.Region() != (Region{0, 0, 0.5, 0.5}) {
+		t.Errorf("SetRegion: %v, now %v", err, w.Region())
 	}
 }

@@ -32,15 +32,16 @@ func StoreFromConfig(cfg config.Config) (*Store, error) {
 // Replicator on cfg.StateDir for stationID (the effective id, package
 // identity), every sealed bundle already on disk queued, and a first
 // Check of the store whose failure is logged (with the store's words) but
-// not fatal: copies wait and Status reports it. The caller runs Run, calls
+// not fatal: copies wait and Status reports it. onVerified (may be nil) is
+// Options.OnVerified. The caller runs Run, calls
 // Enqueue after every seal and addendum, and Close at the end. An error
 // means a credentials file or journal that cannot be used.
-func Start(ctx context.Context, cfg config.Config, stationID string, log *slog.Logger) (*Replicator, error) {
+func Start(ctx context.Context, cfg config.Config, stationID string, log *slog.Logger, onVerified func(session string)) (*Replicator, error) {
 	store, err := StoreFromConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	r, err := New(Options{Store: store, StationID: stationID, StateDir: cfg.StateDir, Log: log})
+	r, err := New(Options{Store: store, StationID: stationID, StateDir: cfg.StateDir, Log: log, OnVerified: onVerified})
 	if err != nil {
 		return nil, err
 	}

@@ -32,11 +32,11 @@ func TestStartFromConfigAndRescan(t *testing.T) {
 	creds := filepath.Join(f.state, "offsite-credentials")
 	os.WriteFile(creds, []byte(rootAK+"\n"+rootSK+"\n"), 0o644)
 	os.Chmod(creds, 0o644)
-	if _, err := Start(context.Background(), cfg, f.station, testLog(t)); !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "offsite.credentials_file") || strings.Contains(err.Error(), rootSK) {
+	if _, err := Start(context.Background(), cfg, f.station, testLog(t), nil); !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "offsite.credentials_file") || strings.Contains(err.Error(), rootSK) {
 		t.Fatalf("Start with a 0644 credentials file: %v; want a refusal naming the key, without the secret", err)
 	}
 	os.Chmod(creds, 0o600)
-	r, err := Start(context.Background(), cfg, f.station, testLog(t))
+	r, err := Start(context.Background(), cfg, f.station, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,10 @@ type Options struct {
 	// files nobody enqueued (an addendum written by another process, a
 	// hook missed): 0 means every 5 minutes, a negative value never.
 	Rescan time.Duration
+	// OnVerified, when set, is called from Run each time a bundle's last
+	// object not verified becomes Verified (weighd offloads the bundle
+	// then, with offsite.delete_local_after_verified). No lock is held.
+	OnVerified func(session string)
 }
 
 // Replicator copies sealed bundles to the store and verifies each copy,
@@ -341,6 +345,9 @@ func (r *Replicator) step(ctx context.Context) (time.Duration, error) {
 	r.mu.Lock()
 	r.consecutive, r.lastOK = 0, r.o.Now()
 	r.mu.Unlock()
+	if r.o.OnVerified != nil && r.Verified(obj.Session) {
+		r.o.OnVerified(obj.Session)
+	}
 	return 0, nil
 }
 

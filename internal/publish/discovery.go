@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"weighin/internal/result"
+	"weighin/internal/scalestatus"
 )
 
 // Origin and device identity in the discovery payload.
@@ -37,7 +38,7 @@ type DiscoveryPayload struct {
 // the software version shown as the device's and origin's sw_version. It is
 // pure: the same input gives the same document.
 func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
-	id := "weighin_" + strings.ReplaceAll(stationID, "-", "_")
+	id := haID(stationID)
 	c := map[string]Component{}
 	// addAs adds a component under key (also its unique id's suffix) with
 	// the entity id <platform>.<id>_<object>.
@@ -65,6 +66,16 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	add("sensor", "weight", "Weight", w)
 
 	add("binary_sensor", "stable", "Stable", state(onOff("stable")))
+	// The scale's status in the USB HID POS vocabulary (beside stable).
+	hid := state("{{ value_json.status }}")
+	hid["device_class"] = "enum"
+	var hids []string
+	for _, st := range scalestatus.Statuses {
+		hids = append(hids, string(st))
+	}
+	hid["options"] = hids
+	hid["icon"] = "mdi:scale"
+	add("sensor", "scale_status", "Scale status", hid)
 	rec := state(onOff("recording"))
 	rec["icon"] = "mdi:record-rec"
 	add("binary_sensor", "recording", "Recording", rec)
@@ -81,6 +92,11 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	disc := res("{{ 'ON' if value_json.verdict in [" + strings.Join(bad, ", ") + "] else 'OFF' }}")
 	disc["device_class"] = "problem"
 	add("binary_sensor", "discrepancy", "Weight discrepancy", disc)
+	// A hand on the parcel during the weigh-in (issue 22): the reading is
+	// not the unopened parcel's weight.
+	dist := res(onOff("weighin_disturbed"))
+	dist["device_class"] = "problem"
+	add("binary_sensor", "weighin_disturbed", "Weigh-in disturbed", dist)
 
 	v := res("{{ value_json.verdict }}")
 	v["device_class"] = "enum"
@@ -128,6 +144,12 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	add("sensor", "free_storage", "Free storage", free)
 
 	add("image", "label", "Label still", Component{"image_topic": t.Label, "content_type": "image/jpeg"})
+	add("image", "still", "Mark still", Component{"image_topic": t.Still, "content_type": "image/jpeg"})
+	// The dispute pack weighd makes after the seal (internal/pack): its
+	// state, with the session, progress and files as attributes.
+	ex := Component{"state_topic": t.Export, "value_template": "{{ value_json.state }}", "json_attributes_topic": t.Export,
+		"device_class": "enum", "options": []string{"queued", "running", "paused", "done", "failed"}, "icon": "mdi:folder-zip"}
+	add("sensor", "dispute_pack", "Dispute pack", ex)
 
 	for _, b := range []struct {
 		cmd        CommandName
@@ -183,6 +205,10 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 		Components:          c,
 	}
 }
+
+// haID is the station's device id in Home Assistant, the prefix of its
+// unique and entity ids.
+func haID(stationID string) string { return "weighin_" + strings.ReplaceAll(stationID, "-", "_") }
 
 // JSON encodes the payload.
 func (d DiscoveryPayload) JSON() []byte {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"weighin/internal/result"
+	"weighin/internal/scalestatus"
 )
 
 // Home Assistant's MQTT discovery schemas, encoded from home-assistant/core
@@ -116,9 +117,13 @@ func expand(t *testing.T, where string, m map[string]any, table map[string]strin
 	return out
 }
 
-func decodeDiscovery(t *testing.T) map[string]any {
+func decodeDiscovery(t *testing.T, offsite ...bool) map[string]any {
 	t.Helper()
-	b := Discovery("pi-1", NewTopics("pi-1", "homeassistant"), "1.2.3").JSON()
+	d := Discovery("pi-1", NewTopics("pi-1", "homeassistant"), "1.2.3")
+	if len(offsite) > 0 && offsite[0] {
+		d = d.WithOffsite("pi-1", NewTopics("pi-1", "homeassistant"))
+	}
+	b := d.JSON()
 	var doc map[string]any
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
@@ -127,7 +132,7 @@ func decodeDiscovery(t *testing.T) map[string]any {
 }
 
 func TestDiscoveryMatchesHomeAssistantSchemas(t *testing.T) {
-	top := expand(t, "device discovery", decodeDiscovery(t), haAbbreviations)
+	top := expand(t, "device discovery", decodeDiscovery(t, true), haAbbreviations)
 	for k := range top {
 		if !haDeviceDiscovery[k] {
 			t.Errorf("device discovery: key %q not allowed", k)
@@ -220,9 +225,10 @@ func TestDiscoveryEntities(t *testing.T) {
 		"warming_up": "binary_sensor", "discrepancy": "binary_sensor", "verdict": "sensor",
 		"measured_weight": "sensor", "label_weight": "sensor", "delta_g": "sensor", "delta_pct": "sensor",
 		"tier": "sensor", "tracking_number": "sensor", "last_session": "sensor", "free_storage": "sensor",
-		"dispute": "sensor", "label": "image", "tare": "button", "start": "button", "stop": "button",
+		"dispute": "sensor", "label": "image", "still": "image", "dispute_pack": "sensor", "tare": "button", "start": "button", "stop": "button",
 		"mark": "button", "label_weight_input": "number", "order_ref": "text", "tracking": "text",
 		"exterior_condition": "select", "issue_type": "select", "solution": "select", "tier_override": "select",
+		"scale_status": "sensor", "weighin_disturbed": "binary_sensor",
 	}
 	for key, platform := range want {
 		c, ok := cmps[key].(map[string]any)
@@ -256,6 +262,13 @@ func TestDiscoveryEntities(t *testing.T) {
 	}
 	if v["device_class"] != "enum" || !slices.Equal(opts, result.Verdicts) {
 		t.Errorf("verdict: device_class %v options %v, want enum %v", v["device_class"], opts, result.Verdicts)
+	}
+	hs := cmps["scale_status"].(map[string]any)
+	if hs["device_class"] != "enum" || hs["state_topic"] != "weighin/pi-1/state" || hs["value_template"] != "{{ value_json.status }}" || len(hs["options"].([]any)) != len(scalestatus.Statuses) {
+		t.Errorf("scale_status sensor %v", hs)
+	}
+	if d := cmps["weighin_disturbed"].(map[string]any); d["device_class"] != "problem" || d["state_topic"] != "weighin/pi-1/result" {
+		t.Errorf("weighin_disturbed sensor %v", d)
 	}
 	if cmps["label"].(map[string]any)["image_topic"] != "weighin/pi-1/label" {
 		t.Error("label image topic")
@@ -319,5 +332,34 @@ func TestDiscoveryAttributesKeepStateShort(t *testing.T) {
 	}
 	if cmps["verdict"].(map[string]any)["json_attributes_topic"] != "weighin/pi-1/result" {
 		t.Error("verdict does not carry the whole result as attributes")
+	}
+}
+
+// TestDiscoveryOffsite: the off-site sensors come only with WithOffsite,
+// read <base>/state's offsite object, and leave the rest as it was.
+func TestDiscoveryOffsite(t *testing.T) {
+	plain, with := decodeDiscovery(t)["cmps"].(map[string]any), decodeDiscovery(t, true)["cmps"].(map[string]any)
+	if _, ok := plain["offsite_backlog"]; ok {
+		t.Error("offsite_backlog without WithOffsite")
+	}
+	if len(with) != len(plain)+2 {
+		t.Errorf("WithOffsite: %d components, want %d", len(with), len(plain)+2)
+	}
+	for _, k := range []string{"offsite_backlog", "offsite_backlog_bytes"} {
+		c, _ := with[k].(map[string]any)
+		if c["state_topic"] != "weighin/pi-1/state" || !strings.Contains(c["value_template"].(string), "value_json.offsite.backlog_") || c["default_entity_id"] != "sensor.weighin_pi_1_"+k {
+			t.Errorf("%s: %v", k, c)
+		}
+	}
+	s := State{Offsite: &OffsiteState{BacklogObjects: 3}}
+	b, _ := json.Marshal(s)
+	if !strings.Contains(string(b), `"offsite":{"verified_objects":0,"backlog_objects":3,"backlog_bytes":0,"problems":0}`) {
+		t.Errorf("state JSON %s", b)
+	}
+	if b, _ := json.Marshal(State{}); strings.Contains(string(b), "offsite") {
+		t.Errorf("offsite off, state JSON %s", b)
+	}
+	if n := (State{Offsite: &OffsiteState{BacklogObjects: 2}}); !s.discrete(n) || s.discrete(State{Offsite: &OffsiteState{BacklogObjects: 3}}) {
+		t.Error("a change of the backlog is not a discrete change")
 	}
 }

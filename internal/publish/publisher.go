@@ -2,8 +2,10 @@ package publish
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +50,7 @@ const (
 	defaultRetryInterval  = 2 * time.Second
 	defaultMaxReconnect   = 10 * time.Second
 	defaultCommandTimeout = 10 * time.Second
+	defaultProbeEvery     = 30 * time.Second
 )
 
 // Option adjusts a Publisher.
@@ -60,6 +63,12 @@ func WithVersion(v string) Option { return func(p *Publisher) { p.version = v } 
 // back-off (defaults 2 s and 10 s).
 func WithReconnect(retry, max time.Duration) Option {
 	return func(p *Publisher) { p.retryInterval, p.maxReconnect = retry, max }
+}
+
+// WithProbe sets how often the command subscription is probed through the
+// broker and how long a probe may take to come back (defaults 30 s, 10 s).
+func WithProbe(every, wait time.Duration) Option {
+	return func(p *Publisher) { p.probeEvery, p.probeWait = every, wait }
 }
 
 // WithDelivered registers a function called after each result entry was
@@ -77,15 +86,20 @@ type Publisher struct {
 	handler   Handler
 	log       *slog.Logger
 	outbox    *Outbox
+	acked     *delivered
 	opts      *mqtt.ClientOptions
 	client    mqtt.Client
 
 	version       string
 	webURL        func() string
+	offsite       bool
 	retryInterval time.Duration
 	maxReconnect  time.Duration
 	ackTimeout    time.Duration
 	delivered     func(uint64)
+	probeEvery    time.Duration
+	probeWait     time.Duration
+	probeSeen     chan string
 
 	wakeOutbox  chan struct{}
 	wakeState   chan struct{}
@@ -100,6 +114,14 @@ type Publisher struct {
 	label    []byte
 	cleared  bool
 	connects int
+	// heard: the command subscription answered a probe since the last
+	// connect; problem says what is wrong (a failed probe, a collision).
+	heard        bool
+	probeProblem string
+	noted        string
+	probeNonce   string
+	connectedAt  time.Time
+	flaps        int
 
 	// retainMu serialises every retained publish with Clear, so nothing
 	// retained is published after the station was cleared, and the newest
@@ -120,11 +142,8 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 	if cfg.Broker == "" {
 		return nil, fmt.Errorf("%w: mqtt.broker is empty (start the embedded broker and pass its URL)", ErrConfig)
 	}
-	if cfg.DiscoveryPrefix == "" {
-		cfg.DiscoveryPrefix = "homeassistant"
-	}
-	if cfg.StateInterval <= 0 {
-		cfg.StateInterval = 500 * time.Millisecond
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	ob, err := OpenOutbox(filepath.Join(stateDir, "outbox"))
 	if err != nil {
@@ -132,11 +151,12 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 	}
 	p := &Publisher{
 		cfg: cfg, stationID: stationID, topics: NewTopics(stationID, cfg.DiscoveryPrefix),
-		handler: h, log: log.With("component", "mqtt"), outbox: ob,
+		handler: h, log: log.With("component", "mqtt"), outbox: ob, acked: &delivered{path: filepath.Join(ob.Dir(), DeliveredName)},
 		retryInterval: defaultRetryInterval, maxReconnect: defaultMaxReconnect, ackTimeout: defaultAckTimeout,
 		wakeOutbox: make(chan struct{}, 1), wakeState: make(chan struct{}, 1), inbox: make(chan inbound, inboxDepth),
 		repeatState: make(chan struct{}, 1),
-		limiter:     Limiter{Interval: cfg.StateInterval, DeadbandG: cfg.WeightDeadbandG},
+		probeEvery:  defaultProbeEvery, probeWait: defaultAckTimeout, probeSeen: make(chan string, 1),
+		limiter: Limiter{Interval: cfg.StateInterval, DeadbandG: cfg.WeightDeadbandG},
 	}
 	for _, o := range opts {
 		o(p)
@@ -147,9 +167,7 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 	}
 	mo.SetBinaryWill(p.topics.Availability, []byte("offline"), 1, true)
 	mo.SetOnConnectHandler(p.onConnect)
-	mo.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-		p.log.Warn("connection lost", "err", err)
-	})
+	mo.SetConnectionLostHandler(p.onLost)
 	mo.SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) {
 		p.log.Debug("reconnecting")
 	})
@@ -327,7 +345,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 	p.client.Connect() // with ConnectRetry the token completes on success or Disconnect; progress shows in onConnect
 
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); p.probeLoop(ctx) }()
 	go func() { defer wg.Done(); p.inboxLoop(ctx) }()
 	go func() { defer wg.Done(); p.outboxLoop(ctx) }()
 	go func() { defer wg.Done(); p.stateLoop(ctx) }()
@@ -367,8 +386,148 @@ func (p *Publisher) publishWait(ctx context.Context, topic string, qos byte, ret
 	return waitToken(ctx, c.Publish(topic, qos, retained, payload), p.ackTimeout)
 }
 
-// Connected reports whether the connection to the broker is open now.
-func (p *Publisher) Connected() bool { return p.conn() != nil }
+// Connected reports whether the connection to the broker is open and the
+// command subscription answered its probe since it opened.
+func (p *Publisher) Connected() bool {
+	p.mu.Lock()
+	heard := p.heard
+	p.mu.Unlock()
+	return heard && p.conn() != nil
+}
+
+// Problem says what is wrong with the connection ("" when nothing is): the
+// command subscription did not answer its probe, a station-id collision.
+func (p *Publisher) Problem() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.probeProblem != "" && p.noted != "":
+		return p.probeProblem + "; " + p.noted
+	case p.probeProblem != "":
+		return p.probeProblem
+	}
+	return p.noted
+}
+
+// NoteProblem records a problem the publisher cannot see itself (the
+// embedded broker refused a client with the station's id, a connection
+// taken over again and again); it stays in Problem, with its time, until
+// the next one.
+func (p *Publisher) NoteProblem(reason string) {
+	p.mu.Lock()
+	p.noted = reason + " (at " + time.Now().UTC().Format(time.RFC3339) + ")"
+	p.mu.Unlock()
+	p.log.Warn("mqtt problem", "reason", reason)
+}
+
+// probeFailed records that the command subscription did not answer.
+func (p *Publisher) probeFailed(reason string) {
+	p.mu.Lock()
+	p.probeProblem = reason
+	p.mu.Unlock()
+	p.log.Warn("mqtt problem", "reason", reason)
+}
+
+// collisionWindow: a connection lost this soon after it opened, twice in a
+// row, is taken for another client taking the session over.
+const collisionWindow = 10 * time.Second
+
+func (p *Publisher) onLost(_ mqtt.Client, err error) {
+	p.mu.Lock()
+	p.heard = false
+	if time.Since(p.connectedAt) < collisionWindow {
+		p.flaps++
+	} else {
+		p.flaps = 0
+	}
+	flaps := p.flaps
+	p.mu.Unlock()
+	p.log.Warn("connection lost", "err", err)
+	if flaps >= 2 {
+		p.NoteProblem(fmt.Sprintf("station-id collision suspected: the connection as %s was lost %d times within %v of opening (another client with the same client id?)",
+			p.opts.ClientID, flaps, collisionWindow))
+	}
+}
+
+// probeLoop checks the command subscription every probeEvery: a probe
+// published on <base>/cmd/probe must come back through it. When it does
+// not, the subscription is renewed; when that does not help, the
+// connection is dropped and made again.
+func (p *Publisher) probeLoop(ctx context.Context) {
+	t := time.NewTicker(p.probeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c := p.conn()
+		if c == nil || p.isCleared() {
+			continue
+		}
+		if p.probe(ctx, c) {
+			continue
+		}
+		p.probeFailed("the command subscription did not answer its probe; subscribing again")
+		p.subscribe(ctx, c)
+		if p.probe(ctx, c) {
+			continue
+		}
+		p.probeFailed("the command subscription did not answer its probe after subscribing again; reconnecting")
+		p.mu.Lock()
+		p.heard = false
+		p.mu.Unlock()
+		c.Disconnect(100)
+		c.Connect() // with ConnectRetry: onConnect subscribes and probes again
+	}
+}
+
+// probe publishes a fresh nonce on <base>/cmd/probe and reports whether
+// the command subscription delivered it back within the ack timeout; on
+// success the connection counts as connected and a problem is cleared.
+func (p *Publisher) probe(ctx context.Context, c mqtt.Client) bool {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	nonce := hex.EncodeToString(b)
+	p.mu.Lock()
+	p.probeNonce = nonce
+	p.mu.Unlock()
+	select { // a late answer to an earlier probe
+	case <-p.probeSeen:
+	default:
+	}
+	if err := waitToken(ctx, c.Publish(p.topics.Probe, 1, false, nonce), p.ackTimeout); err != nil {
+		return false
+	}
+	t := time.NewTimer(p.probeWait)
+	defer t.Stop()
+	for {
+		select {
+		case got := <-p.probeSeen:
+			if got != nonce {
+				continue
+			}
+			p.mu.Lock()
+			p.heard, p.probeProblem = true, ""
+			p.mu.Unlock()
+			return true
+		case <-t.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// subscribe subscribes to the commands and Home Assistant's status.
+func (p *Publisher) subscribe(ctx context.Context, c mqtt.Client) {
+	for _, topic := range []string{p.topics.CmdFilter, p.topics.HAStatus} {
+		if err := waitToken(ctx, c.Subscribe(topic, 1, p.onMessage), p.ackTimeout); err != nil {
+			p.log.Error("subscribe", "topic", topic, "err", err)
+		}
+	}
+}
 
 // conn returns the client when its connection is open, else nil.
 func (p *Publisher) conn() mqtt.Client {
@@ -388,6 +547,7 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	ctx := p.ctx()
 	p.mu.Lock()
 	p.connects++
+	p.heard, p.connectedAt = false, time.Now()
 	n, cleared := p.connects, p.cleared
 	p.mu.Unlock()
 	p.log.Info("connected", "connects", n)
@@ -395,11 +555,10 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 		return
 	}
 	// Subscribe first, so that a command sent as soon as "online" shows is
-	// not lost.
-	for _, topic := range []string{p.topics.CmdFilter, p.topics.HAStatus} {
-		if err := waitToken(ctx, c.Subscribe(topic, 1, p.onMessage), p.ackTimeout); err != nil {
-			p.log.Error("subscribe", "topic", topic, "err", err)
-		}
+	// not lost; "connected" only once a probe came back through it.
+	p.subscribe(ctx, c)
+	if !p.probe(ctx, c) {
+		p.probeFailed("the command subscription did not answer its probe after connecting")
 	}
 	if err := p.announce(ctx); err != nil {
 		p.log.Error("announce", "err", err)
@@ -434,7 +593,11 @@ func (p *Publisher) announce(ctx context.Context) error {
 	if base := p.web(); base != "" {
 		cu = base + "/sessions"
 	}
-	d := Discovery(p.stationID, p.topics, p.version).WithConfigurationURL(cu).JSON()
+	disc := Discovery(p.stationID, p.topics, p.version).WithConfigurationURL(cu)
+	if p.offsite {
+		disc = disc.WithOffsite(p.stationID, p.topics)
+	}
+	d := disc.JSON()
 	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}
@@ -455,12 +618,19 @@ const inboxDepth = 32
 
 // onMessage runs on paho's goroutine, in arrival order: it only queues.
 func (p *Publisher) onMessage(_ mqtt.Client, m mqtt.Message) {
+	if m.Topic() == p.topics.Probe {
+		select {
+		case p.probeSeen <- string(m.Payload()):
+		default:
+		}
+		return
+	}
 	in := inbound{topic: m.Topic(), retained: m.Retained(), size: len(m.Payload())}
-	if len(m.Payload()) <= MaxPayloadBytes {
+	if len(m.Payload()) <= MaxJSONPayloadBytes { // the largest any command takes
 		in.payload = append([]byte(nil), m.Payload()...)
 	} else {
 		// Keep only the size: the parser refuses it without reading it.
-		in.payload = make([]byte, MaxPayloadBytes+1)
+		in.payload = make([]byte, MaxJSONPayloadBytes+1)
 	}
 	select {
 	case p.inbox <- in:
@@ -521,8 +691,8 @@ func (p *Publisher) onCommand(in inbound) {
 	if err != nil {
 		var ce *CommandError
 		switch {
-		case errors.As(err, &ce) && errors.Is(err, ErrBadPayload) && in.size > MaxPayloadBytes:
-			p.refuse(ce.Command, fmt.Sprintf("payload of %d bytes exceeds %d", in.size, MaxPayloadBytes), in.size)
+		case errors.As(err, &ce) && errors.Is(err, ErrBadPayload) && in.size > len(in.payload):
+			p.refuse(ce.Command, fmt.Sprintf("payload of %d bytes exceeds %d", in.size, PayloadLimit(CommandName(name))), in.size)
 		case errors.As(err, &ce):
 			p.refuse(ce.Command, ce.Reason, in.size)
 		default:
@@ -626,6 +796,11 @@ func (p *Publisher) drain(ctx context.Context) bool {
 		if err := p.publishRetainedResult(ctx, e.Payload); err != nil {
 			p.log.Warn("retained result not acknowledged; will retry", "entry", e.Seq, "err", err)
 			return false
+		}
+		if id := sessionOf(e.Payload); id != "" {
+			if err := p.acked.add(id); err != nil {
+				p.log.Error("outbox", "err", err) // sent again after a restart: a duplicate
+			}
 		}
 		if err := p.outbox.Remove(e.Seq); err != nil {
 			p.log.Error("outbox", "err", err)
@@ -805,8 +980,8 @@ func ClearStation(ctx context.Context, cfg config.MQTT, stationID string) error 
 	if stationID == "" || config.SanitizeStationID(stationID) != stationID {
 		return fmt.Errorf("%w: station id %q must be non-empty [a-z0-9_-]", ErrConfig, stationID)
 	}
-	if cfg.DiscoveryPrefix == "" {
-		cfg.DiscoveryPrefix = "homeassistant"
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	o, err := clientOptions(cfg, clientID(cfg, stationID)+"-clear", time.Second, time.Second)
 	if err != nil {

@@ -25,6 +25,9 @@ type State struct {
 	OrderRef string   `json:"order_ref"`
 	Tracking string   `json:"tracking"`
 	LabelG   *float64 `json:"label_g"`
+	// Offsite is the off-site replication's progress, absent when
+	// offsite.endpoint is empty.
+	Offsite *OffsiteState `json:"offsite,omitempty"`
 }
 
 // discrete reports whether a and b differ in anything but the weight.
@@ -34,6 +37,9 @@ func (a State) discrete(b State) bool {
 		return true
 	}
 	if (a.LabelG == nil) != (b.LabelG == nil) || a.LabelG != nil && *a.LabelG != *b.LabelG {
+		return true
+	}
+	if (a.Offsite == nil) != (b.Offsite == nil) || a.Offsite != nil && *a.Offsite != *b.Offsite {
 		return true
 	}
 	return false

@@ -11,10 +11,17 @@ type Topics struct {
 	Result       string
 	Results      string
 	Label        string
-	Error        string
+	// Export is the retained state of the newest dispute pack (JSON);
+	// Still the newest still of a pack (raw JPEG, retained).
+	Export string
+	Still  string
+	Error  string
 	// CmdPrefix is "<base>/cmd/"; CmdFilter subscribes to every command.
 	CmdPrefix string
 	CmdFilter string
+	// Probe is "<base>/cmd/probe": weighd publishes a nonce on it and
+	// expects it back through its command subscription (never a command).
+	Probe string
 	// Discovery is <prefix>/device/<station_id>/config; HAStatus is
 	// <prefix>/status.
 	Discovery string
@@ -32,9 +39,12 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Result:       base + "/result",
 		Results:      base + "/results",
 		Label:        base + "/label",
+		Export:       base + "/export",
+		Still:        base + "/still",
 		Error:        base + "/error",
 		CmdPrefix:    base + "/cmd/",
 		CmdFilter:    base + "/cmd/+",
+		Probe:        base + "/cmd/probe",
 		Discovery:    prefix + "/device/" + stationID + "/config",
 		HAStatus:     prefix + "/status",
 	}

@@ -38,7 +38,8 @@
 //     video-000.mkv); every frame carries its own capture time.
 //   - A subtitle every SubtitleInterval (250 ms) of video time showing the
 //     wall clock, the live weight (stable or not) and the order reference;
-//     at a Mark, a "MARK: label" subtitle.
+//     at a Mark, a "MARK: label" subtitle; at a Note, its text as a
+//     subtitle (the station's "STEP: −1120 g"), no chapter.
 //   - On Stop or rotation: Cues (one point per cluster), Chapters (one per
 //     mark), Tags (DURATION and NUMBER_OF_FRAMES per track), a SeekHead
 //     indexing them; then fsync and close.

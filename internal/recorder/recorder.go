@@ -113,6 +113,8 @@ type startReq struct {
 type markReq struct {
 	at    time.Time
 	label string
+	note  bool          // a Note: a subtitle only
+	shown time.Duration // a Note's time on screen
 }
 
 type op struct {
@@ -156,6 +158,9 @@ type Recorder struct {
 	results chan sessionResult
 	failed  atomic.Bool
 	running atomic.Bool
+	// failures carries a recording's write error as it happens (capacity
+	// 1; Failures).
+	failures chan error
 }
 
 // New returns a recorder for cfg (the configuration's recorder section).
@@ -205,7 +210,30 @@ func New(cfg config.Recorder, opt Options) (*Recorder, error) {
 		room:    make(chan struct{}, 1),
 		free:    make(chan []byte, n),
 		results: make(chan sessionResult, 1),
+
+		failures: make(chan error, 1),
 	}, nil
+}
+
+// Failures delivers a recording's write error (a full disk, an I/O error)
+// the moment the recording ends on it, without waiting for Stop: the
+// recording writes nothing more, and Stop returns the same error with the
+// statistics of what was written. At most one error waits; one not taken
+// before the next failure is replaced.
+func (r *Recorder) Failures() <-chan error { return r.failures }
+
+// failedWith marks the recording failed and tells Failures.
+func (r *Recorder) failedWith(file string, err error) {
+	r.failed.Store(true)
+	r.log.Error("recording failed", "file", file, "err", err)
+	select {
+	case <-r.failures: // an older one nobody took
+	default:
+	}
+	select {
+	case r.failures <- err:
+	default:
+	}
 }
 
 // createFile is the default Options.Create.
@@ -371,6 +399,10 @@ func (r *Recorder) Start(dir string) error {
 	pre := r.ring.take()
 	req := &startReq{dir: dir, f: f, preroll: pre, width: r.last.w, height: r.last.h}
 	r.failed.Store(false)
+	select { // a failure of an earlier recording nobody took
+	case <-r.failures:
+	default:
+	}
 	select {
 	case r.q <- op{kind: opStart, start: req}:
 	default:
@@ -402,6 +434,25 @@ func (r *Recorder) Mark(at time.Time, label string) error {
 	}
 	select {
 	case r.q <- op{kind: opMark, mark: markReq{at: at, label: cleanLabel(label)}}:
+		return nil
+	default:
+		return ErrQueueFull
+	}
+}
+
+// Note writes text as a subtitle at at (the clock of camera.Frame.Time,
+// zero for the last frame pushed), on screen for shown, like a mark's but
+// with no chapter and not in Stop's Stats: the station's live marker of a
+// step in the weight ("STEP: −1118.4 g"). Text is cut like a mark's label.
+func (r *Recorder) Note(at time.Time, text string, shown time.Duration) error {
+	if r.state != stateRecording {
+		return ErrNotRecording
+	}
+	if at.IsZero() {
+		at = r.last.t
+	}
+	select {
+	case r.q <- op{kind: opMark, mark: markReq{at: at, label: cleanLabel(text), note: true, shown: max(shown, time.Millisecond)}}:
 		return nil
 	default:
 		return ErrQueueFull
@@ -621,8 +672,7 @@ func (s *session) fail(err error) {
 		return
 	}
 	s.err = err
-	s.r.failed.Store(true)
-	s.r.log.Error("recording failed", "file", s.cur.name, "err", err)
+	s.r.failedWith(s.cur.name, err)
 	_ = s.cur.closeAfterError()
 	if n := s.cur.lost(); n > 0 {
 		s.stats.Frames -= n
@@ -681,8 +731,7 @@ func (s *session) rotate(gap time.Duration) {
 	f, err := s.r.opt.Create(filepath.Join(s.dir, name))
 	if err != nil {
 		s.err = fmt.Errorf("recorder: create %s: %w", name, err)
-		s.r.failed.Store(true)
-		s.r.log.Error("recording failed", "file", name, "err", err)
+		s.r.failedWith(name, s.err)
 		return
 	}
 	prev := m.uuid
@@ -790,14 +839,23 @@ func (s *session) mark(mr markReq) {
 	if at < 0 || m.base.IsZero() {
 		at = 0
 	}
+	ms := roundMS(at)
+	ms = min(max(ms, m.clusterMS), m.clusterMS+maxRelMS)
+	if mr.note {
+		if s.err == nil {
+			if err := m.writeSub(ms, int64(mr.shown/time.Millisecond), []byte(mr.label)); err != nil {
+				s.fail(err)
+			}
+			s.dirty = true
+		}
+		return
+	}
 	mk := Mark{File: m.name, At: at, Label: mr.label}
 	s.stats.Marks = append(s.stats.Marks, mk)
 	if s.err != nil {
 		return
 	}
 	m.marks = append(m.marks, mk)
-	ms := roundMS(at)
-	ms = min(max(ms, m.clusterMS), m.clusterMS+maxRelMS)
 	text := append([]byte(MarkPrefix), mr.label...)
 	if err := m.writeSub(ms, int64(markShown/time.Millisecond), text); err != nil {
 		s.fail(err)
@@ -820,6 +878,9 @@ func (s *session) sync() {
 // other than Stop.
 func (s *session) end(cause error) sessionResult {
 	for _, mk := range s.pending {
+		if mk.note {
+			continue
+		}
 		s.stats.Marks = append(s.stats.Marks, Mark{File: s.cur.name, Label: mk.label})
 	}
 	if s.err == nil {

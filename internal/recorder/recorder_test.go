@@ -41,6 +41,11 @@ func TestRecordingJudgedByTools(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if i == 300 {
+			if err := r.Note(tm, "STEP: −1118.4 g", 4*time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	st, err := stop(t, r)
 	if err != nil {
@@ -81,7 +86,8 @@ func TestRecordingJudgedByTools(t *testing.T) {
 	}
 	sub := srt(t, path)
 	for _, s := range []string{"2026-11-26 05:00:00 UTC  |  0.0 g unstable\n", "2026-11-26 05:00:12 UTC  |  13",
-		" g stable  |  order ORD-4711", "g unstable  |  order ORD-4711", "MARK: damage here"} {
+		" g stable  |  order ORD-4711", "g unstable  |  order ORD-4711", "MARK: damage here",
+		"00:00:09,033 --> 00:00:13,033\nSTEP: −1118.4 g\n"} {
 		if !strings.Contains(sub, s) {
 			t.Errorf("subtitles lack %q", s)
 		}
@@ -90,7 +96,8 @@ func TestRecordingJudgedByTools(t *testing.T) {
 	if n := strings.Count(sub, "-->"); float64(n) < 2*wantDur.Seconds() {
 		t.Errorf("%d subtitle events in %v, want at least 2 per second", n, wantDur)
 	}
-	// Mark: frame 250 is 250-29 = 221 frames after the first pre-roll frame.
+	// Mark: frame 250 is 250-29 = 221 frames after the first pre-roll frame;
+	// the note (frame 271, 9.033 s, shown 4 s) is neither a mark nor a chapter.
 	wantMark := Mark{File: "video-000.mkv", At: 221 * fps30, Label: "damage here"}
 	if len(st.Marks) != 1 || st.Marks[0] != wantMark {
 		t.Errorf("marks %+v, want [%+v]", st.Marks, wantMark)

@@ -20,10 +20,11 @@ const (
 	StopInactivity  = "inactivity"   // no weight change for session.inactivity_stop
 	StopShutdown    = "shutdown"     // weighd was stopped (SIGTERM) while recording
 	StopInterrupted = "interrupted"  // sealed at recovery after a crash, a power cut or failed seals
+	StopWriteFailed = "write_failed" // the recording could not be written any more (disk full, I/O error)
 )
 
 // StopReasons lists every stop_reason value.
-var StopReasons = []string{StopButton, StopCommand, StopMaxDuration, StopInactivity, StopShutdown, StopInterrupted}
+var StopReasons = []string{StopButton, StopCommand, StopMaxDuration, StopInactivity, StopShutdown, StopInterrupted, StopWriteFailed}
 
 // Verdict values, exactly as the schema names them.
 const (

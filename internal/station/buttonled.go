@@ -7,7 +7,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"weighin/drivers/led"
+	"weighin/internal/api"
 	"weighin/internal/result"
+	"weighin/internal/scalestatus"
 	"weighin/internal/session"
 )
 
@@ -61,17 +63,27 @@ func (s *Station) runLED(ctx context.Context) error {
 	return g.Wait()
 }
 
-// ledPattern chooses the LED pattern: an error outranks everything, then
-// recording, a discrepancy in the last result, warming up, a stable weight.
+// ledPattern chooses the LED pattern from the status.
 func (s *Station) ledPattern() led.Pattern {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := &s.status
+	return patternFor(&s.status)
+}
+
+// patternFor: an error (or a load over capacity) outranks everything, then
+// recording, a scale that needs attention (its HID POS status: requires
+// calibration; once warmed up, requires re-zero or under zero), a
+// discrepancy in the last result, warming up, a stable weight.
+func patternFor(st *api.Status) led.Pattern {
+	hid := scalestatus.Status(st.Status)
 	switch {
-	case st.Scale.LastErr != "" || st.LastError != "":
+	case st.Scale.LastErr != "" || st.LastError != "" || hid == scalestatus.OverCapacity:
 		return led.Error
 	case st.Recording:
 		return led.Recording
+	case hid == scalestatus.RequiresCalibration,
+		!st.WarmingUp && (hid == scalestatus.RequiresRezero || hid == scalestatus.UnderZero):
+		return led.Attention
 	case st.LastResult != nil && st.LastResult.Verdict != result.VerdictMatch && st.LastResult.Verdict != result.VerdictNoLabelWeight && st.SessionState == session.PhaseIdle.String():
 		return led.Discrepancy
 	case st.WarmingUp:

@@ -11,6 +11,7 @@ import (
 	"weighin/internal/api"
 	"weighin/internal/evidence"
 	"weighin/internal/publish"
+	"weighin/internal/registry"
 )
 
 // direct carries out the commands that do not go through the session:
@@ -58,7 +59,7 @@ func (s *Station) apiWrite(ctx context.Context, name, value string) (any, error)
 	return nil, fmt.Errorf("%w: %q", api.ErrUnknownCommand, name)
 }
 
-func (s *Station) addParcel(ctx context.Context, p publish.Parcel) error {
+func (s *Station) addParcel(ctx context.Context, p registry.Parcel) error {
 	if err := s.reg.AddParcel(ctx, p); err != nil {
 		return fmt.Errorf("parcel %s: %w", p.Tracking, err)
 	}

@@ -79,12 +79,25 @@ camera:
 session:
   label_window: 1s
   stable_wait: 2s
-`, d.state, d.sock, broker) + strings.Join(extra, "")
+`, d.state, d.sock, broker) + withoutAutoPack(strings.Join(extra, ""))
 	if err := os.WriteFile(d.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d.client = api.NewClient(d.sock)
 	return d
+}
+
+// withoutAutoPack turns export.auto_pack off unless the test sets it: the
+// dispute pack after every seal with a claim would add addenda (and
+// encodes) the other tests do not expect. TestAutoPack turns it on.
+func withoutAutoPack(extra string) string {
+	switch {
+	case strings.Contains(extra, "auto_pack:"):
+		return extra
+	case strings.Contains(extra, "export:\n"):
+		return strings.Replace(extra, "export:\n", "export:\n  auto_pack: false\n", 1)
+	}
+	return extra + "export:\n  auto_pack: false\n"
 }
 
 func (d *daemon) start() {
@@ -441,6 +454,7 @@ func retainedSnapshot(t *testing.T, port int) map[string]string {
 
 var (
 	tplField = regexp.MustCompile(`^\{\{ value_json\.(\w+) \}\}$`)
+	tplSub   = regexp.MustCompile(`^\{\{ value_json\.(\w+)\.(\w+) \}\}$`)
 	tplOnOff = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) else 'OFF' \}\}$`)
 	tplIn    = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) in \[([^\]]*)\] else 'OFF' \}\}$`)
 	tplSlice = regexp.MustCompile(`^\{\{ \(((?:value_json\.\w+ or )+)''\)\[:(\d+)\] \}\}$`)
@@ -483,6 +497,13 @@ func renderTemplate(tpl, payload string) (string, error) {
 	}
 	if m := tplField.FindStringSubmatch(tpl); m != nil {
 		return str(v[m[1]]), nil
+	}
+	if m := tplSub.FindStringSubmatch(tpl); m != nil {
+		sub, _ := v[m[1]].(map[string]any)
+		if sub == nil {
+			return "", fmt.Errorf("%s: no object %q in %s", tpl, m[1], payload)
+		}
+		return str(sub[m[2]]), nil
 	}
 	if m := tplOnOff.FindStringSubmatch(tpl); m != nil {
 		if truthy(v[m[1]]) {

@@ -70,6 +70,8 @@ type (
 	labelLateEv struct{ id uint64 }
 	// shutdownEv: weighd is stopping.
 	shutdownEv struct{}
+	// writeFailedEv: the recorder could not write the recording any more.
+	writeFailedEv struct{ err error }
 )
 
 type stopResult struct {
@@ -132,6 +134,7 @@ type current struct {
 	origin   *videoOrigin
 	videoT0  time.Time
 	det      *steps.Detector
+	live     steps.Live
 	check    weighinCheck
 	weightID string
 }
@@ -166,6 +169,12 @@ type loopState struct {
 	timer    *time.Timer // the session machine's one timer
 	label    *time.Timer // labelDue
 	pending  []chan error
+	// startReply is the start command's reply, held until the recorder
+	// answered (a start that could not record is refused to its sender).
+	startReply chan error
+	// writeErr: a recording failed to be written (a full disk); no session
+	// starts until the seal reserve could be made again (reserve.go).
+	writeErr error
 }
 
 // loop owns the session. Each turn it takes one input (next), translates
@@ -185,6 +194,10 @@ func (s *Station) loop(ctx context.Context) error {
 	l.label.Stop()
 	var deadline <-chan time.Time
 	done := ctx.Done()
+	var failures <-chan error
+	if s.rec != nil {
+		failures = s.rec.Failures()
+	}
 	for {
 		var e event
 		cur := l.cur
@@ -218,6 +231,8 @@ func (s *Station) loop(ctx context.Context) error {
 			e = labelEv{id: cur.id, label: r}
 		case r := <-sealed:
 			e = r
+		case err := <-failures:
+			e = writeFailedEv{err: err}
 		}
 		if ev, reply := l.translate(e); ev != nil {
 			l.apply(ev, reply)
@@ -255,20 +270,36 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		return session.Shutdown{}, nil
 	case scaleFaultEv:
 		l.scaleErr = e.err
+	case writeFailedEv:
+		l.writeErr = e.err
+		if err := releaseReserve(s.cfg.StateDir); err != nil {
+			s.log.Error("seal reserve", "err", err)
+		}
+		reason := l.storageFault()
+		s.setError(reason)
+		if cur != nil && l.ss.Phase == session.PhaseRecording {
+			// The session machine stops the recording, seals what was
+			// written and reports the fault (status, LED, <base>/error).
+			return session.RecordingLost{Session: cur.id, Reason: e.err.Error()}, nil
+		}
+		s.live.PublishFault("recording", reason)
 	case pingEv:
 		e.reply <- struct{}{}
 	case sampleEv:
 		l.scaleErr = nil
 		l.last, l.lastAt, l.haveReading = e.reading, now, true
 		s.noteReading(e.reading)
+		var firm []result.Step
+		if l.ss.Phase == session.PhaseRecording && cur != nil {
+			firm = cur.addStep(now, e.reading)
+		}
 		row := trace.Record{Sample: trace.Sample{T: e.reading.T, Raw: e.raw}, Grams: e.reading.Grams, Stable: e.reading.Stable}
 		l.recent.add(row)
 		if cur != nil && cur.wlog != nil {
+			markStep(&row, firm)
 			cur.wlog.add(row, now)
 		}
-		if l.ss.Phase == session.PhaseRecording && cur != nil {
-			cur.addStep(now, e.reading)
-		}
+		l.noteSteps(now, firm)
 		// The subtitle track, recording or not: the pre-roll's frames keep
 		// the weight and time of the moment they were captured. Skipping
 		// one is harmless.
@@ -276,8 +307,8 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		case s.video <- videoCmd{info: &recInfo{wall: now, synced: s.synced, grams: e.reading.Grams, stable: e.reading.Stable, order: l.ss.Entries.OrderRef}}:
 		default:
 		}
-		if ws, ok := weightState(e.reading.State); ok {
-			return session.Reading{Grams: e.reading.Grams, State: ws}, nil
+		if e.reading.State.Decided() {
+			return session.Reading{Grams: e.reading.Grams, State: e.reading.State}, nil
 		}
 	case pressEv:
 		if reason := l.refuseStart(e.kind.Starts()); reason != "" {
@@ -299,6 +330,14 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 	case startedEv:
 		if !mine(e.id) {
 			return nil, nil
+		}
+		if r := l.startReply; r != nil {
+			l.startReply = nil
+			if e.err != nil {
+				r <- fmt.Errorf("start refused: recording did not start: %w", e.err)
+			} else {
+				r <- nil
+			}
 		}
 		if e.err != nil {
 			return session.RecordingFailed{Session: e.id, Reason: e.err.Error()}, nil
@@ -332,7 +371,7 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		if e.err != nil {
 			return session.SealFailed{Session: e.id, Reason: e.err.Error()}, nil
 		}
-		s.setError("") // a failed attempt's fault is over
+		s.setError(l.storageFault()) // a failed attempt's fault is over; a full disk is not
 		return session.Sealed{Session: e.id, Bundle: e.res.Bundle}, nil
 	}
 	return nil, nil
@@ -350,8 +389,24 @@ func (l *loopState) refuseStart(isStart bool) string {
 		return "weighd is stopping"
 	case l.scaleErr != nil:
 		return scaleFaultReason(l.scaleErr)
+	case l.writeErr != nil:
+		if err := ensureReserve(l.s.cfg.StateDir); err != nil {
+			return l.storageFault() + "; " + err.Error()
+		}
+		l.s.log.Info("storage has room again: sessions may start", "after", l.writeErr)
+		l.writeErr = nil
+		l.s.setError("")
 	}
 	return ""
+}
+
+// storageFault says why sessions are refused after a recording could not
+// be written ("" when none failed).
+func (l *loopState) storageFault() string {
+	if l.writeErr == nil {
+		return ""
+	}
+	return "storage: the recording could not be written (" + l.writeErr.Error() + "); free space in " + l.s.cfg.StateDir + " before the next session"
 }
 
 // gotLabel keeps the session's label still. Its tracking number, unless
@@ -416,6 +471,10 @@ func (l *loopState) apply(ev session.Event, reply chan error) {
 	prev := l.ss
 	var effects []session.Effect
 	l.ss, effects = session.Next(l.ss, ev, time.Now())
+	if c, ok := ev.(session.Command); ok && reply != nil && c.Kind == session.CmdStart &&
+		l.ss.Phase == session.PhaseStarting && prev.Phase != session.PhaseStarting {
+		l.startReply, reply = reply, nil // answered with the recorder's answer (translate)
+	}
 	if reply != nil {
 		l.pending = append(l.pending, reply)
 	}
@@ -512,18 +571,6 @@ func startsSession(p session.Phase) bool {
 	return p == session.PhaseIdle || p == session.PhasePresent || p == session.PhaseStable
 }
 
-func weightState(st weighing.State) (session.WeightState, bool) {
-	switch st {
-	case weighing.Stable:
-		return session.WeightStable, true
-	case weighing.Empty:
-		return session.WeightEmpty, true
-	case weighing.Unstable:
-		return session.WeightUnstable, true
-	}
-	return 0, false
-}
-
 // begin opens the bundle, the weight log, the label window and the
 // recording for the session Evaluate made.
 func (l *loopState) begin(eff session.StartRecording) {
@@ -605,6 +652,10 @@ func (l *loopState) trySeal() {
 func (l *loopState) leave() {
 	s, cur := l.s, l.cur
 	l.cur = nil
+	if r := l.startReply; r != nil {
+		l.startReply = nil
+		r <- errors.New("start refused: the session ended before its recording started")
+	}
 	s.exports.resume()
 	l.label.Stop()
 	closeWeightLog(cur)
@@ -651,6 +702,7 @@ func (s *Station) deliver(ctx context.Context, r result.Result, how string, labe
 	}
 	s.stamp(r.Bundle, evidence.SumsFile)
 	s.replicate(r.Bundle)
+	s.exports.afterSeal(r) // the dispute pack of a session with a claim (pack.go)
 	if labelJPEG != nil {
 		if err := s.results.PublishLabel(labelJPEG); err != nil {
 			s.log.Warn("publish label still", "err", err)

@@ -70,6 +70,24 @@ func versitygw(t *testing.T, root, bucket string) (endpoint string, s3cmd func(a
 	return "http://" + addr, s3cmd
 }
 
+// offsiteRig builds weighctl and starts versitygw with the bucket
+// "evidence" in root; off is the offsite section of weighd's configuration
+// (prefix shop, a 0600 credentials file).
+func offsiteRig(t *testing.T) (ctl, root string, s3cmd func(args ...string) (string, error), off string) {
+	t.Helper()
+	ctl, err := buildWeighctl()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root = filepath.Join(t.TempDir(), "s3")
+	endpoint, s3cmd := versitygw(t, root, "evidence")
+	creds := filepath.Join(t.TempDir(), "creds")
+	if err := os.WriteFile(creds, []byte(s3AK+"\n"+s3SK+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return ctl, root, s3cmd, fmt.Sprintf("offsite:\n  endpoint: %s\n  bucket: evidence\n  prefix: shop\n  credentials_file: %s\n", endpoint, creds)
+}
+
 // TestOffsiteThroughWeighd: weighd with an empty station_id derives its id
 // once and keeps it across a restart; with offsite.endpoint set it copies
 // a sealed session to a real S3 server (versitygw) byte for byte, every
@@ -77,18 +95,9 @@ func versitygw(t *testing.T, root, bucket string) (endpoint string, s3cmd func(a
 // --offsite` passes, and fails after one flipped byte in the store's copy.
 func TestOffsiteThroughWeighd(t *testing.T) {
 	t.Parallel()
-	ctl, err := buildWeighctl()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(t.TempDir(), "s3")
-	endpoint, s3cmd := versitygw(t, root, "evidence")
-	creds := filepath.Join(t.TempDir(), "creds")
-	if err := os.WriteFile(creds, []byte(s3AK+"\n"+s3SK+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ctl, root, s3cmd, off := offsiteRig(t)
 	mq, _ := startMosquitto(t)
-	d := newDaemon(t, mq.URL(), fmt.Sprintf("offsite:\n  endpoint: %s\n  bucket: evidence\n  prefix: shop\n  credentials_file: %s\n", endpoint, creds))
+	d := newDaemon(t, mq.URL(), off)
 	conf := strings.Replace(mustRead(t, d.conf), "station_id: e2e\n", "", 1)
 	if err := os.WriteFile(d.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -64,3 +64,18 @@ func (s *Station) replicate(bundleDir string) {
 		s.log.Warn("queue an off-site copy", "bundle", filepath.Base(bundleDir), "err", err)
 	}
 }
+
+// offload removes the data files of a bundle the off-site store now holds
+// verified (offsite.delete_local_after_verified; evidence.Store.Offload
+// decides whether it may) and queues its tombstone for the store.
+func (s *Station) offload(session string) {
+	r, ok, err := s.store.Offload(session)
+	if err != nil {
+		s.log.Error("offload a verified bundle", "session", session, "err", err)
+		return
+	}
+	if ok {
+		s.log.Info("bundle offloaded: its data files are verified in the off-site store", "session", session, "freed_bytes", r.FreedBytes)
+		s.replicate(filepath.Join(s.cfg.StateDir, evidence.SessionsDir, session))
+	}
+}

@@ -36,6 +36,7 @@ import (
 	"weighin/internal/identity"
 	"weighin/internal/motion"
 	"weighin/internal/offsite"
+	"weighin/internal/pack"
 	"weighin/internal/publish"
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
@@ -71,6 +72,9 @@ func Run(ctx context.Context, opts Options) error {
 	start := time.Now()
 	hw := newHardware(opts.Hardware)
 	defer hw.halt()
+	if fi, err := os.Stat(cfg.StateDir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%w: state_dir: %s is not a directory", config.ErrInvalid, cfg.StateDir)
+	}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -106,15 +110,26 @@ func Run(ctx context.Context, opts Options) error {
 	}()
 
 	// Evidence first: recover what a crash or power cut left unsealed.
+	// With offsite.delete_local_after_verified, retention asks the
+	// replicator (started below, before retention runs) what is verified.
+	var rep *offsite.Replicator
+	retention := evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge,
+		RemoveDerived: func() (int64, error) { return pack.RemoveOldest(cfg.StateDir) }}
+	if cfg.Offsite.Enabled() && cfg.Offsite.DeleteLocalAfterVerified {
+		retention.Offloadable = func(session string) bool { return rep != nil && rep.Verified(session) }
+	}
 	store, err := evidence.Open(cfg.StateDir, log.With("component", "evidence"), evidence.Options{
 		StationID: stationID,
-		Retention: evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge},
+		Retention: retention,
 		Clock:     func() (time.Time, bool) { return time.Now(), clockSynced() },
 	})
 	if err != nil {
 		return err
 	}
 	closers = append(closers, func() { store.Close() })
+	if err := ensureReserve(cfg.StateDir); err != nil {
+		log.Warn("seal reserve", "err", err)
+	}
 
 	reg, err := registry.Open(filepath.Join(cfg.StateDir, registry.FileName))
 	if err != nil {
@@ -129,14 +144,16 @@ func Run(ctx context.Context, opts Options) error {
 
 	mqttCfg := cfg.MQTT
 	embedded := false
+	var emb *broker.Broker
 	if mqttCfg.Broker == "" {
-		b, err := broker.Start(mqttCfg, log)
+		b, err := broker.Start(mqttCfg, broker.Options{StationID: stationID, Dir: cfg.StateDir}, log)
 		if err != nil {
 			return err
 		}
 		closers = append(closers, func() { b.Close() })
-		mqttCfg.Broker = b.URL()
+		mqttCfg = b.Station(mqttCfg)
 		embedded = true
+		emb = b
 	}
 
 	var st *Station // the token and export addenda are replicated through it
@@ -145,10 +162,15 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("%w: trust: %v", config.ErrInvalid, err)
 	}
 
-	// Off-site copies (offsite.endpoint; off when empty).
-	var rep *offsite.Replicator
+	// Off-site copies (offsite.endpoint; off when empty). A bundle
+	// verified whole is offloaded at once when so configured, and its
+	// tombstone queued in turn.
 	if cfg.Offsite.Enabled() {
-		rep, err = offsite.Start(ctx, cfg, stationID, log.With("component", "offsite"))
+		var onVerified func(string)
+		if cfg.Offsite.DeleteLocalAfterVerified {
+			onVerified = func(session string) { st.offload(session) }
+		}
+		rep, err = offsite.Start(ctx, cfg, stationID, log.With("component", "offsite"), onVerified)
 		if err != nil {
 			return fmt.Errorf("%w: offsite: %v", config.ErrInvalid, err)
 		}
@@ -168,12 +190,21 @@ func Run(ctx context.Context, opts Options) error {
 		Fault: st.webFault, Changed: st.webChanged}); err != nil {
 		return err
 	}
-	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, publish.WithVersion(Version),
-		publish.WithWebURL(st.web.URL))
+	pubOpts := []publish.Option{publish.WithVersion(Version), publish.WithWebURL(st.web.URL)}
+	if rep != nil {
+		pubOpts = append(pubOpts, publish.WithOffsite())
+	}
+	pub, err := publish.New(mqttCfg, stationID, cfg.StateDir, publish.HandlerFunc(st.mqttCommand), log, pubOpts...)
 	if err != nil {
 		return err
 	}
 	st.pub, st.results, st.live = pub, pub, pub
+	if emb != nil {
+		// A publish the broker's ACL refused, a station-id collision: on
+		// <base>/error, and a collision in the status too.
+		emb.OnRefused(st.brokerRefused)
+	}
+	st.exports.setPublisher(pub.PublishExport, pub.PublishStill)
 	st.initStatus()
 	closers = append(closers, func() { pub.Close() })
 	if err := st.recoverAtStart(ctx); err != nil {
@@ -181,7 +212,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	ln, err := api.Listen(cfg.API.Socket)
-	if err != nil {
+	if errors.Is(err, api.ErrNotSocket) {
+		return fmt.Errorf("%w: api.socket: %v", config.ErrInvalid, err)
+	} else if err != nil {
 		return err
 	}
 
@@ -276,7 +309,24 @@ func (s *Station) recoverAtStart(ctx context.Context) error {
 	for _, r := range recovered {
 		s.deliver(ctx, r, "recovered at start", nil)
 	}
+	// A result sealed but never queued (weighd killed between the seal and
+	// the outbox) is queued now.
+	if rc, ok := s.results.(reconciler); ok {
+		queued, err := rc.Reconcile(sealed)
+		if err != nil {
+			s.log.Error("reconcile the outbox with the sealed bundles", "err", err)
+		}
+		for _, id := range queued {
+			s.log.Warn("result queued again: it was sealed but never reached the outbox", "session", id)
+		}
+	}
 	return nil
+}
+
+// reconciler queues the results of sealed sessions the broker never
+// acknowledged (publish.Publisher).
+type reconciler interface {
+	Reconcile(sealed []result.Result) ([]string, error)
 }
 
 // run starts the station's own goroutines in g: the scale, the video (the
@@ -390,10 +440,12 @@ type Station struct {
 	// the video goroutine, asked by loop at a weigh-in; goroutine-safe).
 	motion *motion.Watcher
 
-	// sysChecked, free and synced are loop's, refreshed by publishState.
+	// sysChecked, free, synced and ofs are loop's, refreshed by
+	// publishState.
 	sysChecked time.Time
 	free       int64
 	synced     bool
+	ofs        *publish.OffsiteState
 
 	mu        sync.Mutex
 	status    api.Status

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"weighin/drivers/camera"
 	"weighin/internal/api"
 	"weighin/internal/evidence"
+	"weighin/internal/offsite"
 	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
@@ -88,6 +87,16 @@ func (s *Station) setCalibration(offset, scale float64, ok bool) {
 	s.status.Scale.Offset, s.status.Scale.Scale, s.status.Calibrated = offset, scale, ok
 }
 
+// brokerRefused is the embedded broker's report of a refusal (acl.go): a
+// publish its ACL refused, a station-id collision. It goes to
+// <base>/error; a collision also into the MQTT status.
+func (s *Station) brokerRefused(what, reason string) {
+	if what == "connect" {
+		s.pub.NoteProblem(reason)
+	}
+	go s.pub.PublishFault(what, reason)
+}
+
 func (s *Station) setError(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -110,6 +119,9 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 		s.sysChecked = now
 		s.free, _ = evidence.FreeBytes(s.cfg.StateDir)
 		s.synced = clockSynced()
+		if s.offsite != nil {
+			s.ofs = offsiteState(s.offsite.Status())
+		}
 	}
 	free := s.free
 	s.mu.Lock()
@@ -142,9 +154,18 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 		WeightG: st.WeightG, Stable: st.Stable, Status: st.Status, Recording: st.Recording, SessionState: st.SessionState,
 		FreeStorageBytes: free, WarmingUp: st.WarmingUp, OverCapacity: st.OverCapacity,
 		OrderRef: st.Entries.OrderRef, Tracking: st.Entries.Tracking, LabelG: st.Entries.LabelG,
+		Offsite: s.ofs,
 	}
 	s.mu.Unlock()
 	s.live.PublishState(ps)
+}
+
+// offsiteState is the replicator's status as the MQTT state carries it.
+func offsiteState(st offsite.Status) *publish.OffsiteState {
+	return &publish.OffsiteState{
+		VerifiedObjects: st.Objects[offsite.Verified.String()],
+		BacklogObjects:  st.BacklogObjects, BacklogBytes: st.BacklogBytes, Problems: len(st.Problems),
+	}
 }
 
 // Status is the API's GET /v1/status.
@@ -179,6 +200,7 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 	st.LED = s.ledPattern().String()
 	if s.pub != nil {
 		st.MQTT.Connected = s.pub.Connected()
+		st.MQTT.Problem = s.pub.Problem()
 		if n, err := s.pub.Outbox().Len(); err == nil {
 			st.MQTT.Pending = n
 		}
@@ -213,6 +235,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return s.web.Command(ctx, name, value, q)
 	case api.CmdCalibrateZero:
 		return nil, s.scaleDo(ctx, "zero", 0)
+	case api.CmdCalibrateRegion:
+		return s.calibrateRegion(value)
 	case api.CmdCalibrateSpan:
 		g, err := strconv.ParseFloat(value, 64)
 		if err != nil || g <= 0 {
@@ -227,11 +251,9 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 	case api.CmdHAClear:
 		return api.HAClearReply{StationID: s.stationID, Broker: s.mqttURL, Embedded: s.embedded}, s.pub.Clear(ctx)
 	case string(publish.CmdMark):
-		// The API's mark carries a free label; MQTT's is just PRESS.
-		if strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 || r == 0x7f }) || !utf8.ValidString(value) {
-			return nil, errors.New("mark: the label must be printable text")
-		}
-		return nil, s.command(ctx, session.Command{Kind: session.CmdMark, Text: labelText(value), Source: "api"})
+		// The API's mark carries a free label (vocab's text rule, checked
+		// by the session with the cap and the rate); MQTT's is just PRESS.
+		return nil, s.command(ctx, session.Command{Kind: session.CmdMark, Text: value, Source: "api"})
 	}
 	if value == "" && (name == string(publish.CmdTare) || name == string(publish.CmdStart) || name == string(publish.CmdStop)) {
 		value = publish.PressPayload // the buttons' payload on MQTT; the API needs none
@@ -247,14 +269,6 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return nil, err
 	}
 	return nil, s.command(ctx, sessionCommand(c, "api"))
-}
-
-func labelText(v string) string {
-	r := []rune(v)
-	if len(r) > 80 {
-		r = r[:80]
-	}
-	return string(r)
 }
 
 // Simulator commands of the local API beyond internal/api's sim_* ones

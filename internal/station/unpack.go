@@ -1,8 +1,13 @@
 package station
 
 import (
+	"errors"
+	"fmt"
+	"path/filepath"
 	"time"
 
+	"weighin/internal/api"
+	"weighin/internal/calib"
 	"weighin/internal/config"
 	"weighin/internal/motion"
 	"weighin/internal/recorder"
@@ -10,6 +15,7 @@ import (
 	"weighin/internal/result"
 	"weighin/internal/scalestatus"
 	"weighin/internal/steps"
+	"weighin/internal/trace"
 	"weighin/internal/verdict"
 	"weighin/internal/weighing"
 )
@@ -33,10 +39,19 @@ import (
 // between the freeze and the question). A region the configuration check
 // let through but motion refuses falls back to the default (logged by the
 // caller).
+//
+// A region calibrated with `weighctl calibrate --region` (calib.RegionFile
+// in the state directory) wins over camera.platform_region; one that does
+// not load is reported and the configured one is used.
 func newMotion(cfg config.Config) (*motion.Watcher, error) {
 	r, err := motion.RegionFrom(cfg.Camera.PlatformRegion)
 	if err != nil {
 		r = motion.DefaultRegion
+	}
+	if saved, lerr := calib.LoadRegion(cfg.StateDir); lerr == nil {
+		r = saved
+	} else if !errors.Is(lerr, calib.ErrNoRegion) {
+		err = errors.Join(err, lerr)
 	}
 	keep := motion.LookBack(cfg.Scale.StableWindow) + 2*time.Second
 	w, werr := motion.NewWatcher(motion.Opts{Region: r}, keep)
@@ -115,15 +130,43 @@ func (l *loopState) recordingStarted(cur *current) {
 }
 
 // addStep feeds one reading of the recording to the step detector, at its
-// video time.
-func (cur *current) addStep(now time.Time, r weighing.Reading) {
+// video time, and returns the steps that became firm with it (the live
+// view, steps.Live), which the weight log and the subtitle track mark.
+func (cur *current) addStep(now time.Time, r weighing.Reading) []result.Step {
 	if cur.det == nil || cur.videoT0.IsZero() || cur.stopped != nil || cur.stats != nil {
-		return
+		return nil
 	}
 	if r.State == weighing.Undecided {
-		return
+		return nil
 	}
-	_ = cur.det.Add(now.Sub(cur.videoT0).Seconds(), r.Grams)
+	t := now.Sub(cur.videoT0).Seconds()
+	if cur.det.Add(t, r.Grams) != nil {
+		return nil
+	}
+	return cur.live.Firm(cur.det, t)
+}
+
+// StepNotePrefix starts the subtitle written when a step became firm:
+// "STEP: −1118.4 g" (steps.OverlayText without the item names, which only
+// the matching at the seal gives; the manifest's steps are the record).
+const StepNotePrefix = "STEP: "
+
+// markStep puts the newest firm step into the weight log's step column.
+func markStep(rec *trace.Record, firm []result.Step) {
+	if n := len(firm); n > 0 {
+		rec.HasStep, rec.StepG = true, firm[n-1].DeltaG
+	}
+}
+
+// noteSteps writes a subtitle for each firm step, at the frame shown now,
+// for steps.OverlaySeconds. Like a mark it waits for room in the video
+// queue (a step is rare; the weight updates between are the ones skipped).
+func (l *loopState) noteSteps(now time.Time, firm []result.Step) {
+	for _, st := range firm {
+		st.Items = nil
+		text := StepNotePrefix + steps.OverlayText(st)
+		l.s.video <- videoCmd{mark: &markCmd{at: now, label: text, note: true}} // as a mark is
+	}
 }
 
 // unpacking is the seal's part of issue 22: the steps matched to the
@@ -174,4 +217,22 @@ func applyWeighin(res *result.Result, c weighinCheck, weightID string) {
 	res.WeighinDisturbed = c.disturbed
 	res.WeighinStatus = string(c.status)
 	res.WeightID = weightID
+}
+
+// calibrateRegion is the API's calibrate_region: the platform region
+// "x,y,w,h" validated, saved in the state directory and used from the next
+// weigh-in on.
+func (s *Station) calibrateRegion(value string) (api.RegionReply, error) {
+	r, err := motion.ParseRegion(value)
+	if err != nil {
+		return api.RegionReply{}, fmt.Errorf("calibrate_region: %w", err)
+	}
+	if err := calib.SaveRegion(s.cfg.StateDir, r, time.Now(), clockSynced()); err != nil {
+		return api.RegionReply{}, err
+	}
+	if err := s.motion.SetRegion(r); err != nil {
+		return api.RegionReply{}, err
+	}
+	s.log.Info("platform region calibrated", "region", r.Slice())
+	return api.RegionReply{Region: r.Slice(), File: filepath.Join(s.cfg.StateDir, calib.RegionFile)}, nil
 }

@@ -2,7 +2,12 @@ package station
 
 import (
 	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -10,9 +15,13 @@ import (
 
 	"weighin/drivers/camera/cameratest"
 	"weighin/internal/api"
+	"weighin/internal/evidence"
+	"weighin/internal/motion"
 	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/session"
+	"weighin/internal/steps"
+	"weighin/internal/trace"
 	"weighin/internal/verdict"
 )
 
@@ -150,11 +159,62 @@ func TestUnpackingWeighed(t *testing.T) {
 						}
 					}
 				}
+				if tc.name == "sneakers then belt" {
+					liveMarks(t, filepath.Join(r.state, evidence.SessionsDir, m.SessionID), []float64{-1120, -210})
+				}
 				if tc.basis == result.BasisSteps && (!strings.Contains(zh, "克") || !strings.Contains(zh, "“Sneakers”")) {
 					t.Errorf("the Chinese claim does not state the steps:\n%s", zh)
 				}
 			})
 		})
+	}
+}
+
+// liveMarks checks the live marks of the steps: weight.csv's step column
+// (empty but on one row per step) and a "STEP: " subtitle per step in
+// video-000.mkv (the track's text is stored as is).
+func liveMarks(t *testing.T, dir string, want []float64) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "weight.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if lines[0] != trace.StepHeader {
+		t.Fatalf("weight.csv header %q, want %q", lines[0], trace.StepHeader)
+	}
+	var got []float64
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) != 5 {
+			t.Fatalf("weight.csv row %q: want 5 fields", l)
+		}
+		if f[4] != "" {
+			g, err := strconv.ParseFloat(f[4], 64)
+			if err != nil {
+				t.Fatalf("weight.csv row %q: step %q", l, f[4])
+			}
+			got = append(got, g)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("weight.csv marks steps %v, want ≈ %v", got, want)
+	}
+	mkv, err := os.ReadFile(filepath.Join(dir, "video-000.mkv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := regexp.MustCompile(`STEP: −[0-9.]+ g`).FindAll(mkv, -1)
+	for i, g := range got {
+		if math.Abs(g-want[i]) > 3 {
+			t.Errorf("weight.csv step %d: %v g, want ≈ %v", i, g, want[i])
+		}
+		if i < len(subs) && string(subs[i]) != "STEP: "+steps.OverlayText(result.Step{DeltaG: g}) {
+			t.Errorf("subtitle %d %q, the log says %v g", i, subs[i], g)
+		}
+	}
+	if len(subs) != len(want) {
+		t.Errorf("video-000.mkv has step subtitles %q, want %d", subs, len(want))
 	}
 }
 
@@ -203,5 +263,35 @@ func TestWeighinHand(t *testing.T) {
 				t.Errorf("label held up before the press: disturbed %v, tier %d", m.WeighinDisturbed, m.Tier)
 			}
 		})
+	})
+}
+
+// TestCalibrateRegion: the local API's calibrate_region validates the
+// region, saves it and uses it at once; a restart on the same state
+// directory keeps it over camera.platform_region.
+func TestCalibrateRegion(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, rigOpts{})
+		r.start()
+		defer r.stop()
+		ctx := context.Background()
+		if _, err := r.st.Command(ctx, api.CmdCalibrateRegion, "0.6,0,0.5,0.5", nil); err == nil || !strings.Contains(err.Error(), "x+w, y+h at most 1") {
+			t.Errorf("a region outside the frame: %v", err)
+		}
+		if r.st.motion.Region() != motion.DefaultRegion {
+			t.Errorf("a refused region changed the watcher's to %v", r.st.motion.Region())
+		}
+		reply, err := r.st.Command(ctx, api.CmdCalibrateRegion, "0.1,0.2,0.5,0.6", nil)
+		want := motion.Region{X: 0.1, Y: 0.2, W: 0.5, H: 0.6}
+		if err != nil || !slices.Equal(reply.(api.RegionReply).Region, want.Slice()) || r.st.motion.Region() != want {
+			t.Fatalf("calibrate_region: %v %v; watching %v", reply, err, r.st.motion.Region())
+		}
+		cfg := r.st.cfg
+		cfg.Camera.PlatformRegion = []float64{0.3, 0.3, 0.4, 0.4}
+		w, err := newMotion(cfg)
+		if err != nil || w.Region() != want {
+			t.Errorf("after a restart: region %v, %v; want the calibrated %v", w.Region(), err, want)
+		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"weighin/drivers/camera"
 	"weighin/internal/label"
 	"weighin/internal/recorder"
+	"weighin/internal/steps"
 )
 
 // videoCmd is an order for the video goroutine, which alone calls the
@@ -44,6 +45,7 @@ type videoOrigin struct {
 type markCmd struct {
 	at    time.Time
 	label string
+	note  bool // a step's subtitle (recorder.Note), not a mark
 }
 
 type recInfo struct {
@@ -144,6 +146,10 @@ func (s *Station) doVideo(ctx context.Context, c videoCmd, last time.Time) {
 			err = s.rec.Start(c.start.dir)
 		}
 		c.start.reply <- err
+	case c.mark != nil && c.mark.note:
+		if err := s.rec.Note(c.mark.at, c.mark.label, time.Duration(steps.OverlaySeconds*float64(time.Second))); err != nil {
+			s.log.Warn("step subtitle", "err", err)
+		}
 	case c.mark != nil:
 		if err := s.rec.Mark(c.mark.at, c.mark.label); err != nil {
 			s.log.Warn("mark", "err", err)

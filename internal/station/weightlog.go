@@ -27,7 +27,7 @@ type weightLog struct {
 
 // newWeightLog starts the log in f with the readings of the pre-roll.
 func newWeightLog(f *os.File, every time.Duration, preroll []trace.Record) *weightLog {
-	return &weightLog{f: f, w: trace.NewWriter(f), every: every, pending: append([]trace.Record(nil), preroll...)}
+	return &weightLog{f: f, w: trace.NewStepWriter(f), every: every, pending: append([]trace.Record(nil), preroll...)}
 }
 
 // add takes one reading (its scale time in T).

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"os"
@@ -61,6 +62,13 @@ func TestReadErrors(t *testing.T) {
 		{"no samples", "t_ms,raw,grams,stable\n", ErrNoSamples, "f.csv:1: no samples: the file has a header and no data"},
 		{"no samples, CRLF blank lines", "t_ms,raw\r\n\r\n", ErrNoSamples, "f.csv:2: no samples: the file has a header and no data"},
 		{"short line", "t_ms,raw,grams\n0,1\n", ErrFieldCount, "f.csv:2: wrong number of fields: 2 fields, header has 3"},
+		// Issue 13: a column given twice is refused; a line too long is
+		// reported on its own line, not the one before.
+		{"t_ms twice", "t_ms,raw,t_ms\n0,1,5\n", ErrDupColumn, `f.csv:1: column given twice: header "t_ms,raw,t_ms" names t_ms twice`},
+		{"raw twice", "t_ms,raw, raw\n0,1,2\n", ErrDupColumn, `f.csv:1: column given twice: header "t_ms,raw, raw" names raw twice`},
+		{"other column twice", "t_ms,raw,grams,grams\n0,1,2,3\n", ErrDupColumn, `f.csv:1: column given twice: header "t_ms,raw,grams,grams" names grams twice`},
+		{"line 3 too long", "t_ms,raw\n0,1\n" + strings.Repeat("9", 2<<20) + "\n", bufio.ErrTooLong, "f.csv:3: bufio.Scanner: token too long"},
+		{"header too long", strings.Repeat("x", 2<<20), bufio.ErrTooLong, "f.csv:1: bufio.Scanner: token too long"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,4 +240,30 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("round trip: %v, %v", err, cmp.Diff(got, again))
 		}
 	})
+}
+
+// TestStepWriter: weight.csv's step column is empty but on a marked
+// sample, and the log still reads as a trace.
+func TestStepWriter(t *testing.T) {
+	var b bytes.Buffer
+	w := NewStepWriter(&b)
+	for _, r := range []Record{
+		{Sample: Sample{T: 0, Raw: 780843}, Grams: 1840.12, Stable: true},
+		{Sample: Sample{T: 100 * time.Millisecond, Raw: 310443}, Grams: 720.04, Stable: true, HasStep: true, StepG: -1120.04},
+	} {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "t_ms,raw,grams,stable,step\n0,780843,1840.12,1,\n100,310443,720.04,1,-1120.0\n"
+	if b.String() != want {
+		t.Fatalf("written\n%s\nwant\n%s", b.String(), want)
+	}
+	got, err := Read("w.csv", &b)
+	if err != nil || len(got) != 2 || got[1].Raw != 310443 {
+		t.Fatalf("read back %v, %v", got, err)
+	}
 }

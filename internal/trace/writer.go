@@ -15,10 +15,19 @@ type Record struct {
 	Grams float64
 	// Stable is the pipeline's stability flag for this sample.
 	Stable bool
+	// HasStep marks the sample at which the station confirmed a step in
+	// the weight while recording (the live view of internal/steps); StepG
+	// is its change from the previous settled level. Written only by a
+	// StepWriter.
+	HasStep bool
+	StepG   float64
 }
 
 // Header is the header line Writer writes (without the line end).
 const Header = "t_ms,raw,grams,stable"
+
+// StepHeader is the header line of a StepWriter: a bundle's weight.csv.
+const StepHeader = Header + ",step"
 
 // Writer writes `t_ms,raw,grams,stable` lines, the format of `weighctl
 // record` and of a bundle's weight.csv, which Read accepts as is. It buffers;
@@ -26,7 +35,15 @@ const Header = "t_ms,raw,grams,stable"
 type Writer struct {
 	w      *bufio.Writer
 	header bool
+	steps  bool
 	buf    []byte
+}
+
+// NewStepWriter is NewWriter with a fifth column, `step`: empty, or on a
+// record with HasStep its StepG in grams with 1 decimal ("-1118.4").
+// Readers that find columns by name (Read, replay) ignore it.
+func NewStepWriter(w io.Writer) *Writer {
+	return &Writer{w: bufio.NewWriter(w), steps: true}
 }
 
 // NewWriter returns a Writer on w. The header is written with the first
@@ -54,10 +71,17 @@ func (w *Writer) Write(r Record) error {
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, r.Grams, 'f', 2, 64)
 	if r.Stable {
-		b = append(b, ",1\n"...)
+		b = append(b, ",1"...)
 	} else {
-		b = append(b, ",0\n"...)
+		b = append(b, ",0"...)
 	}
+	if w.steps {
+		b = append(b, ',')
+		if r.HasStep {
+			b = strconv.AppendFloat(b, r.StepG, 'f', 1, 64)
+		}
+	}
+	b = append(b, '\n')
 	w.buf = b
 	if _, err := w.w.Write(b); err != nil {
 		return fmt.Errorf("trace: write: %w", err)
@@ -70,7 +94,11 @@ func (w *Writer) writeHeader() error {
 		return nil
 	}
 	w.header = true
-	if _, err := w.w.WriteString(Header + "\n"); err != nil {
+	h := Header
+	if w.steps {
+		h = StepHeader
+	}
+	if _, err := w.w.WriteString(h + "\n"); err != nil {
 		return fmt.Errorf("trace: write header: %w", err)
 	}
 	return nil

@@ -316,6 +316,9 @@ func (d disputeData) evidenceEN() []string {
 	case d.continuous():
 		ev = append(ev, "The video is one continuous recording of "+FormatTimestamp(r.Continuity.DurationS)+", without cuts.")
 	}
+	if d.cutShort() {
+		ev = append(ev, "The recording ended early, at "+FormatTimestamp(r.Continuity.DurationS)+", because the station could not write to its storage; the video shows what was recorded until then.")
+	}
 	return ev
 }
 

@@ -306,6 +306,9 @@ func (d disputeData) evidenceZH() []string {
 	case d.continuous():
 		ev = append(ev, "视频为一段连续录像，时长 "+FormatTimestamp(r.Continuity.DurationS)+"，中间没有剪辑。")
 	}
+	if d.cutShort() {
+		ev = append(ev, "录像在 "+FormatTimestamp(r.Continuity.DurationS)+" 处提前结束：设备无法继续写入存储；视频只包含此前录下的内容。")
+	}
 	return ev
 }
 

@@ -12,11 +12,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"weighin/internal/evidence"
 	"weighin/internal/export"
 	"weighin/internal/result"
+	"weighin/internal/verdict"
 )
 
 // bundles opens sessions' files read-only, confined to the sessions
@@ -149,6 +149,10 @@ type view struct {
 	// Marks are the result's marks placed on the video time axis and in
 	// the played MP4.
 	Marks []placedMark
+	// Offloaded: the data files went once verified in the off-site store
+	// (offsite.delete_local_after_verified); the page says so instead of
+	// offering files that are not here.
+	Offloaded bool
 }
 
 // exportPreference orders the MP4 exports the player picks from: the
@@ -214,6 +218,11 @@ func (b bundles) view(session string) (*view, error) {
 		v.Video = v.Parts[0]
 	}
 	v.Sealed = has["manifest.json"] && !has["unsealed.json"]
+	if data, err := b.read(session, evidence.TombstoneFile, 1<<20); err == nil {
+		if t, _, err := evidence.ParseTombstone(data); err == nil {
+			v.Offloaded = t.Reason == evidence.ReasonOffloaded
+		}
+	}
 	data, err := b.read(session, "manifest.json", 8<<20)
 	if err == nil {
 		var m struct {
@@ -233,22 +242,9 @@ func (b bundles) view(session string) (*view, error) {
 	if data, err := b.read(session, "dispute.txt", 1<<20); err == nil {
 		claim = string(data)
 	}
-	v.ClaimEN, v.ClaimZH = splitClaim(claim)
+	v.ClaimEN, v.ClaimZH = verdict.SplitMessage(claim)
 	v.Short, _, _ = strings.Cut(strings.TrimSpace(v.ClaimEN), "\n\n")
 	return v, nil
-}
-
-// splitClaim splits dispute.txt (English, a blank line, then Simplified
-// Chinese) at the first paragraph whose first line holds a Han character.
-func splitClaim(s string) (en, zh string) {
-	paras := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n")
-	for i, p := range paras {
-		first, _, _ := strings.Cut(strings.TrimSpace(p), "\n")
-		if strings.ContainsFunc(first, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
-			return strings.TrimSpace(strings.Join(paras[:i], "\n\n")), strings.TrimSpace(strings.Join(paras[i:], "\n\n"))
-		}
-	}
-	return strings.TrimSpace(s), ""
 }
 
 // outcomeText summarises an outcome addendum: its status, resolution and

@@ -589,3 +589,28 @@ func TestWeightsOnVideoAxis(t *testing.T) {
 		t.Errorf("a log the manifest puts on the video axis moved: %+v", ws)
 	}
 }
+
+// TestSessionPageDisturbed: a weigh-in a hand disturbed says so on the
+// session page; an undisturbed one does not.
+func TestSessionPageDisturbed(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.client()
+	e.login(c, "right password")
+	page := func() string {
+		resp, body := do(t, c, "GET", e.ts.URL+"/sessions/"+testSession+"/", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("session page: %d\n%s", resp.StatusCode, body)
+		}
+		return body
+	}
+	if strings.Contains(page(), "disturbed") {
+		t.Error("an undisturbed weigh-in shows as disturbed")
+	}
+	man := `{"result":{"session_id":"` + testSession + `","verdict":"underweight","measured_g":1990,"measured_stable":true,"weighin_disturbed":true}}`
+	if err := os.WriteFile(filepath.Join(e.state, "sessions", testSession, "manifest.json"), []byte(man), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if p := page(); !strings.Contains(p, `<b class="disturbed">disturbed</b>: a hand on the parcel during the weigh-in`) {
+		t.Errorf("the session page does not say the weigh-in was disturbed:\n%s", p)
+	}
+}

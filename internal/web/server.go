@@ -266,7 +266,7 @@ func (s *Server) Run(ctx context.Context) error {
 			if tlsConf != nil {
 				ln = tls.NewListener(ln, tlsConf)
 			}
-			srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 				ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 			go func(srv *http.Server) { _ = srv.Serve(ln) }(srv)
 			s.setStatus("on", "")
@@ -577,6 +577,9 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ls *loginSess
 		"Tracking": q.Get("tracking"), "Order": q.Get("order"), "Verdict": q.Get("verdict"), "Date": date,
 		"Verdicts": []string{"match", "underweight", "overweight", "empty", "no_label_weight"}, "Error": errMsg,
 	}
+	if o := s.offsiteLine(r.Context()); o != "" {
+		data["Offsite"] = o
+	}
 	if page > 1 {
 		data["Prev"] = link(page - 1)
 	}
@@ -788,4 +791,36 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.0f kB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// offsiteLine is the station's off-site progress and backlog for the
+// sessions page ("" when offsite is off or weighd does not answer): the
+// "offsite" object of GET /v1/status (package offsite's Status).
+func (s *Server) offsiteLine(ctx context.Context) string {
+	v, err := s.opt.Station.Status(ctx)
+	if err != nil {
+		return ""
+	}
+	var st struct {
+		Offsite *struct {
+			Bucket         string            `json:"bucket"`
+			Objects        map[string]int    `json:"objects"`
+			BacklogObjects int               `json:"backlog_objects"`
+			BacklogBytes   int64             `json:"backlog_bytes"`
+			Problems       []json.RawMessage `json:"problems"`
+			LastError      string            `json:"last_error"`
+		} `json:"offsite"`
+	}
+	if b, err := json.Marshal(v); err != nil || json.Unmarshal(b, &st) != nil || st.Offsite == nil {
+		return ""
+	}
+	o := st.Offsite
+	line := fmt.Sprintf("Off-site copies in %s: %d object(s) verified · backlog %d object(s), %.1f MB", o.Bucket, o.Objects["verified"], o.BacklogObjects, float64(o.BacklogBytes)/1e6)
+	if len(o.Problems) > 0 {
+		line += fmt.Sprintf(" · %d problem(s): weighctl status --json lists them", len(o.Problems))
+	}
+	if o.LastError != "" && o.BacklogObjects > 0 {
+		line += " · last error: " + o.LastError
+	}
+	return line
 }

@@ -47,6 +47,8 @@ type Spec struct {
 	OrderRef, Tracking string
 	// Marks are marked moments in video time with their labels.
 	Marks []MarkSpec
+	// Steps go into the result as they are (the item steps, issue 22).
+	Steps []result.Step
 	// CutTo, when not 0, cuts video-000.mkv to this share of its bytes
 	// before the seal (as a power cut leaves it), and the result is sealed
 	// as interrupted.
@@ -208,7 +210,7 @@ func Make(stateDir string, spec Spec) (Bundle, error) {
 		OrderRef: spec.OrderRef, Tracking: spec.Tracking, MeasuredG: g, MeasuredStable: st,
 		Verdict: result.VerdictNoLabelWeight, Marks: stats.ResultMarks(), Continuity: stats.Continuity(),
 		MissingCandidates: []result.MissingCandidate{}, Interrupted: spec.CutTo > 0,
-		StopReason: result.StopButton,
+		StopReason: result.StopButton, Steps: spec.Steps,
 	}
 	if res.Interrupted {
 		res.StopReason = result.StopInterrupted

@@ -7,7 +7,9 @@
 // this process, which does nothing else meanwhile). Medians of -runs runs.
 // Then the station's recorder records 720p30 in real time in this process
 // while the bundle is uploaded once more, unpaced, and the dropped frames
-// are counted (want 0).
+// are counted (want 0). Then the same through weighd --sim (weighd.go):
+// throughput and CPU per GB of the weighd process, and a 720p30 session
+// recorded by weighd while it uploads the bundle.
 package main
 
 import (
@@ -130,6 +132,37 @@ func run(vgw string, mb, runs int) error {
 	}
 	if mo/mt < 0.8 {
 		return fmt.Errorf("ratio %.2f below 0.8", mo/mt)
+	}
+
+	// The same through weighd --sim itself.
+	w := weighdBench{bin: filepath.Join(tmp, "weighd"), vgw: vgw, tmp: tmp, state: state, creds: filepath.Join(tmp, "creds"), total: total}
+	if out, err := exec.Command("go", "build", "-o", w.bin, "./cmd/weighd").CombinedOutput(); err != nil {
+		return fmt.Errorf("build weighd: %v: %s", err, out)
+	}
+	if err := os.WriteFile(w.creds, []byte(ak+"\n"+sk+"\n"), 0o600); err != nil {
+		return err
+	}
+	var wd, wcpu []float64
+	for i := range runs {
+		mbps, cpu, err := w.upload(i)
+		if err != nil {
+			return fmt.Errorf("weighd run %d: %w", i+1, err)
+		}
+		wd, wcpu = append(wd, mbps), append(wcpu, cpu)
+		fmt.Printf("weighd run %d (upload after a store outage): %.1f MB/s, %.2f CPU s/GB (net of its idle rate)\n", i+1, mbps, cpu)
+	}
+	mw := median(wd)
+	fmt.Printf("median: weighd %.1f MB/s vs s3cmd put %.1f MB/s, ratio %.2f (want >= 0.8); weighd CPU per uploaded GB %.2f s\n", mw, mt, mw/mt, median(wcpu))
+	wf, wdrop, wsecs, err := w.duringRecording()
+	if err != nil {
+		return fmt.Errorf("weighd during a recording: %w", err)
+	}
+	fmt.Printf("weighd --sim recording at 720p30 while it uploads the bundle unpaced (%.1f s): %d frames, %d dropped\n", wsecs, wf, wdrop)
+	if wdrop != 0 {
+		return fmt.Errorf("weighd dropped %d frames during the upload", wdrop)
+	}
+	if mw/mt < 0.8 {
+		return fmt.Errorf("weighd's ratio %.2f below 0.8", mw/mt)
 	}
 	return nil
 }
