@@ -1,7 +1,13 @@
 #!/bin/sh
 # install.sh — install weighin on Raspberry Pi OS (Bookworm), or remove it.
 #
-#   sudo ./install.sh              install or upgrade (idempotent)
+#   sudo ./install.sh              install or upgrade (idempotent); on a
+#                                  terminal it offers to add you (SUDO_USER)
+#                                  to group weighin
+#   sudo ./install.sh --add-user USER
+#                                  the same, and add the login USER to group
+#                                  weighin: weighctl may then read the
+#                                  evidence and reach weighd's socket
 #   sudo ./install.sh --uninstall  clear the station's retained MQTT messages,
 #                                  remove the program; keep the evidence
 #
@@ -113,6 +119,7 @@ install_all() {
 		systemctl enable weighd.service
 		say "systemd is not running here: enabled weighd, not started"
 	fi
+	add_login_user
 	say "installed $(arch) binaries to $PREFIX/bin"
 	if systemd_running; then
 		"$PREFIX/bin/weighctl" doctor --config "$ETC/weighd.yaml" || say "weighctl doctor found problems (above); fix them and run it again"
@@ -121,9 +128,42 @@ install_all() {
 	fi
 }
 
-case "${1:-}" in
-	--uninstall) uninstall ;;
-	"") install_all ;;
-	-h|--help) sed -n '2,15p' "$0" ;;
-	*) die "unknown option $1 (use --uninstall or nothing)" ;;
+# add_login_user adds --add-user's USER to group weighin; without it, on a
+# terminal only, it asks whether to add the user who ran sudo.
+add_login_user() {
+	u=$add_user
+	if [ -z "$u" ] && [ -t 0 ] && [ -t 1 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ] &&
+		! id -nG "$SUDO_USER" 2>/dev/null | tr ' ' '\n' | grep -qx weighin; then
+		printf 'install.sh: add %s to group weighin, so that weighctl can read the evidence and reach weighd? [y/N] ' "$SUDO_USER"
+		read -r answer || answer=
+		case "$answer" in y|Y|yes|Yes|YES) u=$SUDO_USER ;; esac
+	fi
+	[ -n "$u" ] || return 0
+	usermod -a -G weighin "$u"
+	say "added $u to group weighin (from $u's next login on; or now in a shell started with: newgrp weighin)"
+}
+
+mode=install
+add_user=
+while [ $# -gt 0 ]; do
+	case "$1" in
+		--uninstall) mode=uninstall ;;
+		--add-user)
+			[ $# -ge 2 ] && [ -n "$2" ] || die "--add-user needs a USER"
+			add_user=$2
+			shift ;;
+		--add-user=*) add_user=${1#--add-user=} ;;
+		-h|--help) mode=help ;;
+		*) die "unknown option $1 (use --uninstall, --add-user USER or nothing)" ;;
+	esac
+	shift
+done
+if [ -n "$add_user" ]; then
+	[ "$mode" = install ] || die "--add-user goes with an install, not with $mode"
+	id "$add_user" >/dev/null 2>&1 || die "--add-user: there is no user $add_user"
+fi
+case "$mode" in
+	uninstall) uninstall ;;
+	install) install_all ;;
+	help) sed -n '2,21p' "$0" ;;
 esac

@@ -144,6 +144,16 @@ func TestInstallInBookwormRoot(t *testing.T) {
 		t.Errorf("config overwritten: %q", data)
 	}
 
+	// --add-user puts a login user into group weighin (issue 12); without
+	// a terminal nothing is asked.
+	sh(t, "chroot", root, "useradd", "--create-home", "pi")
+	if out := install("--add-user", "pi"); !strings.Contains(out, "added pi to group weighin") {
+		t.Errorf("install.sh --add-user pi:\n%s", out)
+	}
+	if groups := sh(t, "chroot", root, "id", "-nG", "pi"); !strings.Contains(" "+strings.TrimSpace(groups)+" ", " weighin ") {
+		t.Errorf("user pi groups %q lack weighin", strings.TrimSpace(groups))
+	}
+
 	// Uninstall removes the program and keeps the evidence.
 	if err := os.WriteFile(in("var/lib/weighin/station_ed25519"), []byte("key"), 0o600); err != nil {
 		t.Fatal(err)

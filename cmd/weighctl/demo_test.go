@@ -74,7 +74,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	o := out.String()
 	for _, want := range []string{
 		"registered parcel LB123456789CN through the API",
-		"== verdict\nunderweight by ", "most likely missing: Leather jacket (505 g) (tier 3)",
+		"== verdict\nunderweight by ", `most likely missing: "Leather jacket" (505 g) (tier 3)`,
 		"== bundle\n", "/state/sessions/000001-",
 		"sealed, verdict underweight", "1 bundle(s): 0 failed integrity",
 		"Order Reference: KB-2026-04417 (tracking number LB123456789CN)", "Issue Type: Missing Item",

@@ -93,7 +93,7 @@ func runHAClear(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// A socket we may not open says nothing about whether weighd runs:
 	// clearing behind a running weighd's back would not last.
 	if c, err := net.DialTimeout("unix", cfg.API.Socket, time.Second); errors.Is(err, os.ErrPermission) {
-		fmt.Fprintf(stderr, "weighctl ha clear: %v (run it as root or as a member of the group weighin)\n", err)
+		fmt.Fprintf(stderr, "weighctl ha clear: %v\n", permissionHint(err))
 		return exitProblem
 	} else if err == nil {
 		c.Close()

@@ -31,7 +31,7 @@ type fakeStation struct {
 }
 
 var fakeKnown = []string{"tare", "start", "stop", "mark", "label_weight", "order_ref", "tracking", "exterior_condition",
-	"issue_type", api.CmdCalibrateZero, api.CmdCalibrateSpan, api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand, api.CmdCalibrateRegion}
+	"issue_type", api.CmdCalibrateZero, api.CmdCalibrateSpan, api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand, api.CmdCalibrateRegion, "outcome"}
 
 func (f *fakeStation) Status(ctx context.Context) (any, error) {
 	f.mu.Lock()

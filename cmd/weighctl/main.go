@@ -18,6 +18,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"os"
 	"os/signal"
 	"sort"
@@ -163,10 +165,35 @@ func (c *cli) parse(args []string) (pos []string, code int, done bool) {
 // client is the API client for the configured socket.
 func (c *cli) client() *api.Client { return api.NewClient(c.cfg.API.Socket) }
 
-// fail prints "weighctl NAME: message" and returns code.
+// fail prints "weighctl NAME: message" and returns code. An error among
+// args that is a permission refusal says which path and what to do.
 func (c *cli) fail(code int, format string, args ...any) int {
+	for i, a := range args {
+		if err, ok := a.(error); ok {
+			args[i] = permissionHint(err)
+		}
+	}
 	fmt.Fprintf(c.stderr, "weighctl %s: %s\n", c.Name(), fmt.Sprintf(format, args...))
 	return code
+}
+
+// permissionHint turns a permission refusal (on the API socket, the state
+// directory, a bundle) into the one message that says what to do; any
+// other error is returned as it is.
+func permissionHint(err error) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	path := "the state directory"
+	var pe *fs.PathError
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &oe) && oe.Addr != nil:
+		path = oe.Addr.String()
+	case errors.As(err, &pe):
+		path = pe.Path
+	}
+	return fmt.Errorf("permission denied on %s: add yourself to group weighin (sudo usermod -aG weighin $USER)", path)
 }
 
 // usageError prints the problem and the usage; it returns exitUsage.
@@ -176,12 +203,30 @@ func (c *cli) usageError(format string, args ...any) int {
 	return exitUsage
 }
 
+// throughWeighd sends a writing command to weighd while it runs, so that
+// weighd, which owns the state directory, writes; handled is false when
+// weighd is not running and the caller writes directly (the same command
+// line either way). A refusal to connect (permission) is handled: it is
+// reported, not taken for a stopped weighd (viaWeighd).
+func (c *cli) throughWeighd(ctx context.Context, name, value string, reply any) (handled bool, code int) {
+	running, err := viaWeighd(ctx, c.cfg.API.Socket, func(cl *api.Client) error { return cl.Command(ctx, name, value, reply) })
+	switch {
+	case !running:
+		return false, exitOK
+	case err != nil:
+		return true, c.apiExit(err)
+	}
+	return true, exitOK
+}
+
 // apiExit reports a failed API call and returns its exit code: 3 when weighd
 // cannot be reached, 2 for a command weighd does not know, 1 when weighd
 // refused.
 func (c *cli) apiExit(err error) int {
 	var re *api.RemoteError
 	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return c.fail(exitNoDaemon, "%v", err)
 	case errors.Is(err, api.ErrUnreachable):
 		return c.fail(exitNoDaemon, "%v\n  is weighd running? (systemctl status weighd; --socket names another socket)", err)
 	case errors.As(err, &re) && re.Status == 404:

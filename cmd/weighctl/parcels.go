@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"text/tabwriter"
 
+	"weighin/internal/api"
+	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/vocab"
 )
@@ -39,6 +41,33 @@ func runParcels(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if len(pos) == 0 || want[pos[0]] != len(pos) {
 		return c.usageError("want add, list, rm TRACKING or import FILE.csv")
 	}
+	// The parcel to add, from the flags.
+	var p registry.Parcel
+	if pos[0] == "add" {
+		p = registry.Parcel{Tracking: *tracking, OrderRef: *order}
+		if *labelG != "" {
+			v, err := vocab.ParseLabelGrams(*labelG)
+			if err != nil {
+				return c.usageError("--label-g: %v", err)
+			}
+			p.LabelG = &v
+		}
+		if *resG != "" {
+			var err error
+			if p.LabelResolutionG, err = vocab.ParseDecimal(*resG); err != nil {
+				return c.usageError("--resolution-g: %v", err)
+			}
+		}
+		var err error
+		if p.Items, err = registry.ParseItems(*items); err != nil {
+			return c.usageError("--items: %v", err)
+		}
+	}
+	// While weighd runs it owns the registry: the writing commands go
+	// through it.
+	if handled, code := c.parcelsViaWeighd(ctx, pos, p, stdout); handled {
+		return code
+	}
 	if err := os.MkdirAll(c.cfg.StateDir, 0o750); err != nil {
 		return c.fail(exitProblem, "%v", err)
 	}
@@ -57,22 +86,6 @@ func runParcels(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	switch pos[0] {
 	case "add":
-		p := registry.Parcel{Tracking: *tracking, OrderRef: *order}
-		if *labelG != "" {
-			v, err := vocab.ParseLabelGrams(*labelG)
-			if err != nil {
-				return c.usageError("--label-g: %v", err)
-			}
-			p.LabelG = &v
-		}
-		if *resG != "" {
-			if p.LabelResolutionG, err = vocab.ParseDecimal(*resG); err != nil {
-				return c.usageError("--resolution-g: %v", err)
-			}
-		}
-		if p.Items, err = registry.ParseItems(*items); err != nil {
-			return c.usageError("--items: %v", err)
-		}
 		if err := db.AddParcel(ctx, p); err != nil {
 			return failed(err, registry.ErrInvalid, registry.ErrExists)
 		}
@@ -121,4 +134,43 @@ func runParcels(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, "imported %d parcels from %s\n", n, pos[1])
 	}
 	return exitOK
+}
+
+// maxImportBytes bounds a CSV sent to weighd (the API takes 64 KiB bodies).
+const maxImportBytes = 60 << 10
+
+// parcelsViaWeighd carries out add, rm and import through weighd when it
+// runs; handled is false when it does not (or for list, which reads).
+func (c *cli) parcelsViaWeighd(ctx context.Context, pos []string, p registry.Parcel, stdout io.Writer) (handled bool, code int) {
+	switch pos[0] {
+	case "add":
+		v, err := json.Marshal(p)
+		if err != nil {
+			return true, c.fail(exitProblem, "add: %v", err)
+		}
+		if handled, code = c.throughWeighd(ctx, string(publish.CmdParcel), string(v), nil); handled && code == exitOK {
+			fmt.Fprintln(stdout, "added", vocab.NormalizeTracking(p.Tracking), "(through weighd)")
+		}
+	case "rm":
+		if handled, code = c.throughWeighd(ctx, api.CmdParcelRemove, pos[1], nil); handled && code == exitOK {
+			fmt.Fprintln(stdout, "removed", vocab.NormalizeTracking(pos[1]), "(through weighd)")
+		}
+	case "import":
+		data, err := os.ReadFile(pos[1])
+		if err != nil {
+			return true, c.fail(exitUsage, "import: %v", err)
+		}
+		v, err := json.Marshal(api.ImportRequest{Name: pos[1], CSV: string(data)})
+		if err != nil {
+			return true, c.fail(exitProblem, "import: %v", err)
+		}
+		if len(v) > maxImportBytes && weighdRunning(ctx, c.cfg) {
+			return true, c.fail(exitUsage, "import: %s is larger than %d KiB, more than weighd takes at once: split it", pos[1], maxImportBytes>>10)
+		}
+		var reply api.ImportReply
+		if handled, code = c.throughWeighd(ctx, api.CmdParcelImport, string(v), &reply); handled && code == exitOK {
+			fmt.Fprintf(stdout, "imported %d parcels from %s (through weighd)\n", reply.Imported, pos[1])
+		}
+	}
+	return handled, code
 }

@@ -68,3 +68,38 @@ func TestParcelsConfigStateDir(t *testing.T) {
 		t.Errorf("bad config: code %d, %q", code, errb.String())
 	}
 }
+
+// TestParcelsThroughWeighd: while weighd runs, parcels add, import and rm
+// go through it (it owns the registry), with the same command lines as
+// when it is stopped (issue 12).
+func TestParcelsThroughWeighd(t *testing.T) {
+	t.Parallel()
+	state := t.TempDir()
+	conf := simWeighd(t, state)
+	csvPath := filepath.Join(t.TempDir(), "parcels.csv")
+	if err := os.WriteFile(csvPath, []byte("order_ref,tracking,label_g,label_resolution_g,items\nKB-9,LP00123456789CN,2350,,Belt:210\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"parcels", "add", "--config", conf, "--tracking", "RB123456785GB", "--label-g", "1793.3"}, "added RB123456785GB (through weighd)"},
+		{[]string{"parcels", "import", "--config", conf, csvPath}, "imported 1 parcels from " + csvPath + " (through weighd)"},
+		{[]string{"parcels", "rm", "--config", conf, "RB123456785GB"}, "removed RB123456785GB (through weighd)"},
+	} {
+		var out, errb strings.Builder
+		if code := run(context.Background(), tc.args, &out, &errb); code != exitOK || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("weighctl %v: exit %d\n%s%s\nwant %q", tc.args, code, out.String(), errb.String(), tc.want)
+		}
+	}
+	// weighd's refusal comes back as weighctl's.
+	var out, errb strings.Builder
+	if code := run(context.Background(), []string{"parcels", "rm", "--config", conf, "RB123456785GB"}, &out, &errb); code == exitOK || !strings.Contains(errb.String(), "weighd refused") {
+		t.Errorf("removing a parcel twice: exit %d %s%s", code, out.String(), errb.String())
+	}
+	var list strings.Builder
+	if code := run(context.Background(), []string{"parcels", "list", "--config", conf}, &list, &errb); code != exitOK || !strings.Contains(list.String(), "LP00123456789CN") || strings.Contains(list.String(), "RB123456785GB") {
+		t.Errorf("parcels list: exit %d\n%s", code, list.String())
+	}
+}

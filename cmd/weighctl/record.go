@@ -15,6 +15,7 @@ import (
 	"weighin/internal/api"
 	"weighin/internal/calib"
 	"weighin/internal/config"
+	"weighin/internal/statelock"
 	"weighin/internal/trace"
 	"weighin/internal/weighing"
 )
@@ -49,6 +50,15 @@ func runRecord(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if weighdRunning(ctx, c.cfg) {
 		return c.fail(exitProblem, "weighd is running (it answers on %s) and owns the HX711 pins; stop it first: systemctl stop weighd", c.cfg.API.Socket)
+	}
+	// The daemon lock: weighd (or another recording) owns the pins while
+	// it holds it. Without a state directory no weighd can run on it.
+	if _, err := os.Stat(c.cfg.StateDir); err == nil {
+		lock, err := statelock.Acquire(c.cfg.StateDir, "weighctl record")
+		if err != nil {
+			return c.fail(exitProblem, "%v", permissionHint(err))
+		}
+		defer lock.Release()
 	}
 	dev, err := openScale(c.cfg.Scale, stderr)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"weighin/internal/api"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
+	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/sysclock"
@@ -251,9 +253,12 @@ func printBundle(w io.Writer, b evidence.Bundle) {
 	}
 }
 
-const disputeUsage = `usage: weighctl dispute SESSION [--issue T] [--tier N] [--solution S] [--detail-en TEXT] [--detail-zh TEXT] [--json]
+const disputeUsage = `usage: weighctl dispute SESSION [--issue T] [--tier N] [--solution S] [--detail TEXT] [--detail-en TEXT] [--detail-zh TEXT] [--json]
 
 Prints the claim again from the bundle's result (English, then Chinese).
+--detail describes what is damaged or missing in whichever language you
+write; a description in one language goes into both texts, quoted in the
+other with a note of its language.
 --issue or --tier evaluates the verdict again (verdict.Reevaluate, with the
 registered items when there are some). The bundle is not changed.
 `
@@ -266,6 +271,7 @@ func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	solution := c.String("solution", "", "override the solution")
 	detailEN := c.String("detail-en", "", "what the video shows, in English (one short factual sentence)")
 	detailZH := c.String("detail-zh", "", "the same in Chinese")
+	detail := c.String("detail", "", "what the video shows, in English or Chinese (carried into both texts)")
 	jsonOut := c.Bool("json", false, "print {session_id, tier, verdict, en, zh} as JSON")
 	pos, code, done := c.parse(args)
 	if done {
@@ -311,13 +317,13 @@ func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return c.fail(exitProblem, "%v", err)
 		}
 	}
-	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: sol, DetailEN: *detailEN, DetailZH: *detailZH})
+	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: sol, DetailEN: *detailEN, DetailZH: *detailZH, Detail: *detail})
 	if err != nil {
 		return c.fail(exitProblem, "%s: %v", b.Dir, err)
 	}
 	if *jsonOut {
 		return writeJSON(stdout, map[string]any{"session_id": res.SessionID, "verdict": res.Verdict, "tier": res.Tier,
-			"issue_type": res.IssueType, "en": msg.EN, "zh": msg.ZH})
+			"issue_type": res.IssueType, "en": msg.EN, "zh": msg.ZH, "short": msg.Short})
 	}
 	fmt.Fprint(stdout, msg.String())
 	return exitOK
@@ -392,8 +398,26 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if filepath.Dir(b.Dir) != filepath.Clean(sessions) {
 		return c.fail(exitUsage, "%s is not under %s: an outcome is signed with the station key of the state directory (--config names it)", b.Dir, sessions)
 	}
-	// weighd shares the state directory: do not open the store while it
-	// seals a session.
+	// While weighd runs it writes the addendum (it owns the state
+	// directory); stopped, weighctl writes it.
+	val, err := json.Marshal(publish.Outcome{SessionID: b.SessionID, Outcome: o})
+	if err != nil {
+		return c.fail(exitProblem, "%v", err)
+	}
+	var reply api.OutcomeReply
+	if handled, code := c.throughWeighd(ctx, string(publish.CmdOutcome), string(val), &reply); handled {
+		if code != exitOK {
+			return code
+		}
+		if *jsonOut {
+			return writeJSON(stdout, reply)
+		}
+		fmt.Fprintf(stdout, "recorded %s in %s: %s (through weighd)\n", reply.File, reply.Bundle, o)
+		fmt.Fprintf(stdout, "signed by the station key %s; weighctl verify %s checks it\n", reply.KeyFingerprint, reply.Bundle)
+		return exitOK
+	}
+	// Stopped weighd: do not open the store while one is starting and
+	// sealing a session.
 	var st api.Status
 	if err := c.client().Status(ctx, &st); err == nil && slices.Contains([]string{"starting", "recording", "sealing"}, st.SessionState) {
 		return c.fail(exitProblem, "weighd is %s a session; record the outcome when it has finished", st.SessionState)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -272,7 +273,7 @@ func TestDispute(t *testing.T) {
 	// With the items registered, the verdict is evaluated again.
 	ts.registerItems(t)
 	code, v, errs = jsonOf("1", "--issue", "missing_item")
-	if code != exitOK || v["verdict"] != "underweight" || v["tier"] != 3.0 || errs != "" || !strings.Contains(v["en"].(string), "Leather jacket (505 g)") {
+	if code != exitOK || v["verdict"] != "underweight" || v["tier"] != 3.0 || errs != "" || !strings.Contains(v["en"].(string), `"Leather jacket" (505 g)`) {
 		t.Errorf("with items: exit %d, %v, stderr %q", code, v, errs)
 	}
 	for _, bad := range [][]string{{"1", "--tier", "4"}, {"1", "--issue", "lost"}, {"1", "--solution", "money"}, {}, {"77"}} {
@@ -330,14 +331,21 @@ func TestOutcome(t *testing.T) {
 		t.Errorf("verify after two outcomes: ok %v, problems %v, outcomes %+v", rep.OK(), rep.Problems, rep.Outcomes)
 	}
 
-	// While weighd records, the store is left alone.
+	// While weighd runs (here recording), the outcome goes through it;
+	// weighctl leaves the store alone (issue 12).
 	f, sock := startFake(t)
 	f.status.SessionState = "recording"
-	code, _, errs = runCtl(t, "outcome", "1", "escalated", "--config", ts.config, "--socket", sock)
-	if code != exitProblem || !strings.Contains(errs, "weighd is recording a session") {
-		t.Errorf("outcome while recording: exit %d, stderr %q", code, errs)
+	code, out, errs = runCtl(t, "outcome", "1", "escalated", "--config", ts.config, "--socket", sock)
+	if reqs := f.requests(); code != exitOK || !strings.Contains(out, "(through weighd)") || len(reqs) != 1 ||
+		!strings.HasPrefix(reqs[0], `outcome={"session_id":"`+ts.under.SessionID+`"`) || !strings.Contains(reqs[0], `"status":"escalated"`) {
+		t.Errorf("outcome while weighd runs: exit %d, stdout %q, stderr %q, requests %q", code, out, errs, reqs)
 	}
 	if _, err := os.Stat(filepath.Join(ts.dir, ts.under.Bundle, evidence.AddendumFileName(3, evidence.KindOutcome))); err == nil {
-		t.Error("an outcome was written while weighd was recording")
+		t.Error("weighctl wrote an outcome itself while weighd was running")
+	}
+	// weighd's refusal is weighctl's.
+	f.errs["outcome"] = errors.New("outcome for 1: no such session")
+	if code, _, errs = runCtl(t, "outcome", "1", "escalated", "--config", ts.config, "--socket", sock); code != exitProblem || !strings.Contains(errs, "weighd refused: outcome for 1: no such session") {
+		t.Errorf("outcome refused by weighd: exit %d, stderr %q", code, errs)
 	}
 }

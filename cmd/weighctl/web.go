@@ -91,7 +91,7 @@ func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // true: writing behind a running weighd's back is what the API avoids.
 func viaWeighd(ctx context.Context, socket string, call func(*api.Client) error) (running bool, err error) {
 	if c, err := net.DialTimeout("unix", socket, 2*time.Second); errors.Is(err, os.ErrPermission) {
-		return true, fmt.Errorf("%v (run it as root or as a member of the group weighin)", err)
+		return true, permissionHint(err)
 	} else if err == nil {
 		c.Close()
 	}

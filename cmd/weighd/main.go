@@ -30,6 +30,7 @@ import (
 
 	"weighin/internal/config"
 	simhw "weighin/internal/sim"
+	"weighin/internal/statelock"
 	"weighin/internal/station"
 )
 
@@ -102,6 +103,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// the pre-roll needs rather than letting it double between GCs.
 		debug.SetMemoryLimit(memLimit)
 	}
+	// The one daemon lock, before the hardware is touched: a second weighd
+	// on this state directory exits here, naming the holder.
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		log.Error("weighd cannot create its state directory", "err", err)
+		return exitFailure
+	}
+	lock, err := statelock.Acquire(cfg.StateDir, "weighd")
+	if err != nil {
+		log.Error("weighd is already running on this state directory", "err", err)
+		return exitFailure
+	}
 	// The one choice of real or simulated hardware.
 	openHW := station.OpenHardware
 	if *sim {
@@ -109,13 +121,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	hw, err := openHW(cfg, log)
 	if err != nil {
+		lock.Release()
 		log.Error("weighd cannot open its hardware", "err", err)
 		if errors.Is(err, config.ErrInvalid) {
 			return exitConfig
 		}
 		return exitFailure
 	}
-	if err := station.Run(ctx, station.Options{Config: cfg, Hardware: hw, Log: log}); err != nil {
+	if err := station.Run(ctx, station.Options{Config: cfg, Hardware: hw, Log: log, Lock: lock}); err != nil {
 		log.Error("weighd stopped", "err", err)
 		if errors.Is(err, config.ErrInvalid) {
 			return exitConfig

@@ -158,7 +158,33 @@ const (
 	CmdSimHand = "sim_hand"
 	// CmdSessions lists the session index (GET /v1/sessions).
 	CmdSessions = "sessions"
+	// CmdParcelRemove removes the expected parcel value (a tracking
+	// number) from the registry.
+	CmdParcelRemove = "parcel_rm"
+	// CmdParcelImport imports a registry CSV: value is a JSON
+	// ImportRequest; the answer an ImportReply.
+	CmdParcelImport = "parcel_import"
 )
+
+// ImportRequest is CmdParcelImport's value: the CSV's text and the name
+// its errors cite ("parcels.csv:3: …").
+type ImportRequest struct {
+	Name string `json:"name"`
+	CSV  string `json:"csv"`
+}
+
+// ImportReply answers CmdParcelImport.
+type ImportReply struct {
+	Imported int `json:"imported"`
+}
+
+// OutcomeReply answers the outcome command through the API: the signed
+// addendum weighd wrote.
+type OutcomeReply struct {
+	File           string `json:"file"`
+	Bundle         string `json:"bundle"`
+	KeyFingerprint string `json:"key_fingerprint"`
+}
 
 // ExportStatus is weighd's export queue.
 type ExportStatus struct {

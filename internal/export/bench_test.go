@@ -28,7 +28,7 @@ func BenchmarkAlignLegacyLog(b *testing.B) {
 		log = append(log, Reading{T: d, Grams: w(d + 5*time.Second), Stable: true})
 	}
 	for b.Loop() {
-		tl, _, _ := buildTimeline(cues, log, 20*time.Minute)
+		tl, _, _ := buildTimeline(cues, log, 20*time.Minute, false)
 		if tl.WeightSource != "weight.csv" {
 			b.Fatalf("weight source %s", tl.WeightSource)
 		}

@@ -156,7 +156,7 @@ func OpenSource(ctx context.Context, t Tools, dir string) (*Source, error) {
 			log = nil
 		}
 	}
-	tl, notes, err := buildTimeline(cues, log, src.Duration)
+	tl, notes, err := buildTimeline(cues, log, src.Duration, m.Result.WeightAxis == result.WeightAxisVideo)
 	if err != nil {
 		return nil, err
 	}

@@ -394,8 +394,10 @@ func alignWeights(log, subs []Reading) (offset time.Duration, ok bool) {
 	return best, true
 }
 
-// buildTimeline combines the subtitle cues and the weight log.
-func buildTimeline(cues []Cue, log []Reading, end time.Duration) (*Timeline, []string, error) {
+// buildTimeline combines the subtitle cues and the weight log. videoAxis:
+// the manifest says the log is on the video axis (result.WeightAxisVideo),
+// so it is taken as it is; older logs are aligned (alignWeights).
+func buildTimeline(cues []Cue, log []Reading, end time.Duration, videoAxis bool) (*Timeline, []string, error) {
 	var walls []timedWall
 	var subs []Reading
 	var notes []string
@@ -421,7 +423,10 @@ func buildTimeline(cues []Cue, log []Reading, end time.Duration) (*Timeline, []s
 		notes = append(notes, fmt.Sprintf("%d subtitle lines not understood", bad))
 	}
 	tl := &Timeline{Wall: wallRuns(walls, end), Duration: end}
-	off, ok := alignWeights(log, subs)
+	off, ok := time.Duration(0), len(log) > 0
+	if !videoAxis {
+		off, ok = alignWeights(log, subs)
+	}
 	switch {
 	case ok:
 		tl.WeightSource, tl.WeightOffset = "weight.csv", off

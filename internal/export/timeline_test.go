@@ -102,7 +102,7 @@ func TestTimelineClockAndWeights(t *testing.T) {
 	for d := time.Duration(0); d < 20*time.Second; d += 100 * time.Millisecond {
 		log = append(log, Reading{T: d, Grams: step(d), Stable: true})
 	}
-	tl, notes, err := buildTimeline(cues, log, 20*time.Second)
+	tl, notes, err := buildTimeline(cues, log, 20*time.Second, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestTimelineClockAndWeights(t *testing.T) {
 	for d := time.Duration(0); d < 15*time.Second; d += 100 * time.Millisecond {
 		legacy = append(legacy, Reading{T: d, Grams: step(d + 5*time.Second), Stable: true})
 	}
-	tl, notes, _ = buildTimeline(cues, legacy, 20*time.Second)
+	tl, notes, _ = buildTimeline(cues, legacy, 20*time.Second, false)
 	// (to within the 250 ms between subtitle cues)
 	if tl.WeightSource != "weight.csv" || (tl.WeightOffset-5*time.Second).Abs() > 250*time.Millisecond || len(notes) != 1 {
 		t.Errorf("legacy log: source %s offset %v notes %v, want weight.csv shifted by 5s ± 250 ms with a note", tl.WeightSource, tl.WeightOffset, notes)
@@ -131,9 +131,15 @@ func TestTimelineClockAndWeights(t *testing.T) {
 	if r, _ := tl.WeightAt(12 * time.Second); r.Grams != 1846 {
 		t.Errorf("legacy log at 12 s = %v, want 1846", r.Grams)
 	}
+	// A log the manifest puts on the video axis is taken as it is, even
+	// where a shift would match the subtitles better: no search.
+	tl, notes, _ = buildTimeline(cues, legacy, 20*time.Second, true)
+	if tl.WeightSource != "weight.csv" || tl.WeightOffset != 0 || len(notes) != 0 {
+		t.Errorf("video-axis log: source %s offset %v notes %v, want weight.csv at 0 without notes", tl.WeightSource, tl.WeightOffset, notes)
+	}
 	// A log that matches nothing is not shown; the subtitles are.
 	junk := []Reading{{0, 5, true}, {time.Second, 7, true}}
-	tl, notes, _ = buildTimeline(cues, junk, 20*time.Second)
+	tl, notes, _ = buildTimeline(cues, junk, 20*time.Second, false)
 	if tl.WeightSource != "subtitles" || len(notes) != 1 {
 		t.Errorf("junk log: source %s notes %v, want subtitles with a note", tl.WeightSource, notes)
 	}
@@ -143,7 +149,7 @@ func TestTimelineClockAndWeights(t *testing.T) {
 	for i := range later {
 		later[i].At += 10 * time.Second
 	}
-	tl, _, _ = buildTimeline(append(stepped, later...), nil, 20*time.Second)
+	tl, _, _ = buildTimeline(append(stepped, later...), nil, 20*time.Second, false)
 	if len(tl.Wall) != 2 {
 		t.Fatalf("clock step: %d runs, want 2: %+v", len(tl.Wall), tl.Wall)
 	}

@@ -131,8 +131,9 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	last["json_attributes_template"] = "{{ {'bundle': value_json.bundle, 'manifest_sha256': value_json.manifest_sha256, 'chain_head': value_json.chain_head, 'key_fingerprint': value_json.key_fingerprint, 'started_at': value_json.started_at, 'seq': value_json.seq} | tojson }}"
 	add("sensor", "last_session", "Last session", last)
 	// A state holds at most 255 characters: the sensor shows the claim's
-	// first 255; the whole text is its attribute "text".
-	dsp := res("{{ (value_json.dispute or '')[:255] }}")
+	// short form (dispute_short, whole sentences), else its first 255; the
+	// whole text is its attribute "text".
+	dsp := res("{{ (value_json.dispute_short or value_json.dispute or '')[:255] }}")
 	dsp["icon"] = "mdi:message-text"
 	dsp["json_attributes_topic"] = t.Result
 	dsp["json_attributes_template"] = "{{ {'text': value_json.dispute} | tojson }}"

@@ -327,7 +327,7 @@ func TestDiscoveryEntities(t *testing.T) {
 func TestDiscoveryAttributesKeepStateShort(t *testing.T) {
 	cmps := decodeDiscovery(t)["cmps"].(map[string]any)
 	d := cmps["dispute"].(map[string]any)
-	if !strings.Contains(d["value_template"].(string), "[:255]") || !strings.Contains(d["json_attributes_template"].(string), "value_json.dispute") {
+	if !strings.Contains(d["value_template"].(string), "value_json.dispute_short or value_json.dispute") || !strings.Contains(d["value_template"].(string), "[:255]") || !strings.Contains(d["json_attributes_template"].(string), "value_json.dispute") {
 		t.Errorf("dispute sensor %v", d)
 	}
 	if cmps["verdict"].(map[string]any)["json_attributes_topic"] != "weighin/pi-1/result" {

@@ -78,6 +78,7 @@ type Options struct {
 // and order reference.
 type subInfo struct {
 	Wall      time.Time
+	Synced    bool // the wall clock is NTP-synchronised
 	WeightG   float64
 	Stable    bool
 	OrderRef  string
@@ -258,10 +259,17 @@ func FileName(i int) string { return fmt.Sprintf("video-%03d.mkv", i) }
 // SetInfo sets what the subtitle track shows from the next frame on: the
 // wall clock (untrusted until NTP syncs; the caller decides what to pass),
 // the live weight and whether it is stable, and the order reference. Call
-// it at least twice a second while recording, e.g. on every weight reading.
+// it at least twice a second, recording or not (e.g. on every weight
+// reading): the pre-roll frames keep the information of the moment they
+// were captured.
 func (r *Recorder) SetInfo(wall time.Time, weightG float64, stable bool, orderRef string) {
-	r.info = subInfo{Wall: wall, WeightG: weightG, Stable: stable, OrderRef: orderRef, hasWeight: true}
+	r.info = subInfo{Wall: wall, Synced: r.info.Synced, WeightG: weightG, Stable: stable, OrderRef: orderRef, hasWeight: true}
 }
+
+// SetClockSynced says whether the wall clock is NTP-synchronised; until
+// it is, the subtitle's time carries "(clock not synced)". Frames pushed
+// before any SetInfo show their own capture time.
+func (r *Recorder) SetClockSynced(synced bool) { r.info.Synced = synced }
 
 // reclaim takes back the buffers the writer has finished with: while
 // idle the pool keeps a few and the GC gets the rest.
@@ -351,6 +359,9 @@ func (r *Recorder) Push(f camera.Frame) {
 	b := r.buffer(len(f.Data))
 	copy(b, f.Data)
 	rec := frameRec{data: b, seq: f.Seq, t: f.Time, width: f.Width, height: f.Height, info: r.info}
+	if !r.info.hasWeight { // no SetInfo yet: the frame's own time
+		rec.info.Wall = f.Time
+	}
 	if r.state == stateRecording {
 		r.q <- op{kind: opFrame, fr: rec}
 		return
@@ -793,10 +804,9 @@ func (s *session) frame(fr frameRec) {
 
 // appendInfoText formats the subtitle line.
 func appendInfoText(b []byte, in subInfo) []byte {
-	if in.Wall.IsZero() {
-		b = append(b, "time unknown"...)
-	} else {
-		b = in.Wall.UTC().AppendFormat(b, "2006-01-02 15:04:05 UTC")
+	b = in.Wall.UTC().AppendFormat(b, "2006-01-02 15:04:05 UTC")
+	if !in.Synced {
+		b = append(b, " (clock not synced)"...)
 	}
 	b = append(b, "  |  "...)
 	if in.hasWeight {

@@ -26,6 +26,7 @@ func TestRecordingJudgedByTools(t *testing.T) {
 	js := smallJPEGs(t)
 	base := time.Now()
 	wall := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
+	r.SetClockSynced(true)
 	r.SetInfo(wall, 0, false, "")
 	pushFrames(r, js, base, 0, 90, fps30) // 3 s before Start: 2 s of them are pre-roll
 	if err := r.Start(dir); err != nil {

@@ -58,11 +58,22 @@ type Result struct {
 
 	LabelG           *float64 `json:"label_g"`
 	LabelResolutionG float64  `json:"label_resolution_g"`
-	MeasuredG        float64  `json:"measured_g"`
-	MeasuredStable   bool     `json:"measured_stable"`
-	DeltaG           *float64 `json:"delta_g"`
-	DeltaPct         *float64 `json:"delta_pct"`
-	ToleranceG       float64  `json:"tolerance_g"`
+	// LabelResolutionFrom says where LabelResolutionG came from:
+	// ResolutionFromParcel (the parcel registry or the buyer, for this
+	// parcel) or ResolutionFromConfig (the station's default); the claim
+	// states the carrier's rounding only for the former. Absent: unknown
+	// (older bundles), treated as the default.
+	LabelResolutionFrom string `json:"label_resolution_from,omitempty"`
+	// LabelRead says how the shipping label was seen: LabelReadBarcode (a
+	// barcode was decoded from the label still) or LabelReadBuyer (the
+	// buyer confirmed it). Absent: held up at the start of the video, not
+	// read automatically (or no label at all).
+	LabelRead      string   `json:"label_read,omitempty"`
+	MeasuredG      float64  `json:"measured_g"`
+	MeasuredStable bool     `json:"measured_stable"`
+	DeltaG         *float64 `json:"delta_g"`
+	DeltaPct       *float64 `json:"delta_pct"`
+	ToleranceG     float64  `json:"tolerance_g"`
 
 	Verdict           string             `json:"verdict"`
 	Tier              int                `json:"tier"`
@@ -79,6 +90,10 @@ type Result struct {
 	// motion.WeightID); WeighinStatus is its HID POS scale status.
 	WeightID      string `json:"weight_id,omitempty"`
 	WeighinStatus string `json:"weighin_status,omitempty"`
+	// WeightAxis is weight.csv's time axis: WeightAxisVideo (t_ms 0 is
+	// video time 0, the pre-roll included); absent in bundles written
+	// before it, whose weight.csv counts from the press.
+	WeightAxis string `json:"weight_axis,omitempty"`
 
 	ExteriorCondition string `json:"exterior_condition"`
 	IssueType         string `json:"issue_type"`
@@ -94,7 +109,19 @@ type Result struct {
 	KeyFingerprint string `json:"key_fingerprint"`
 
 	Dispute string `json:"dispute"`
+	// DisputeShort is the claim's short form, at most 255 characters (the
+	// Home Assistant sensor's state, forms with a character limit).
+	DisputeShort string `json:"dispute_short,omitempty"`
 }
+
+// Where a label resolution came from (LabelResolutionFrom) and how the
+// label was seen (LabelRead).
+const (
+	ResolutionFromParcel = "parcel"
+	ResolutionFromConfig = "config"
+	LabelReadBarcode     = "barcode"
+	LabelReadBuyer       = "buyer"
+)
 
 // MissingCandidate is one set of items whose weights explain a deficit.
 type MissingCandidate struct {
@@ -130,3 +157,7 @@ type Gap struct {
 	File  string  `json:"file"`
 	GapMS float64 `json:"gap_ms"`
 }
+
+// WeightAxisVideo: weight.csv's t_ms 0 is the first frame of
+// video-000.mkv.
+const WeightAxisVideo = "video"

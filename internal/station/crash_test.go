@@ -6,12 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"weighin/internal/api"
 	"weighin/internal/evidence"
 	"weighin/internal/result"
+	"weighin/internal/verdict"
 )
 
 // TestKillDuringRecording kills weighd with SIGKILL at random moments of
@@ -98,5 +100,34 @@ func checkRecovered(t *testing.T, d *daemon, id string, rec time.Duration) {
 	}
 	if m.Continuity.Frames != int64(frames) {
 		t.Errorf("%s: manifest says %d frames, ffprobe decodes %d", id, m.Continuity.Frames, frames)
+	}
+	checkDurable(t, d, id, m, rec)
+}
+
+// checkDurable (issue 12): a power cut loses at most a sync interval (1 s,
+// the default) of the weight log, which is on the video's axis; the label
+// still chosen before it is kept; the claim says the recording was
+// interrupted and how long its video is, not that it is continuous.
+func checkDurable(t *testing.T, d *daemon, id string, m result.Result, rec time.Duration) {
+	t.Helper()
+	dir := filepath.Join(d.state, "sessions", id)
+	ts := weightLog(t, d, id)
+	const syncInterval, slack = 1000, 1000 // ms: the loop may be a reading behind under load
+	if last, video := ts[len(ts)-1], int64(m.Continuity.DurationS*1000); last < video-syncInterval-slack {
+		t.Errorf("%s: weight.csv ends at t_ms %d, the video at %d ms: more than a sync interval lost", id, last, video)
+	}
+	if rec > 3*time.Second { // the label window is 1 s from the press
+		if _, err := os.Stat(filepath.Join(dir, "label.jpg")); err != nil {
+			t.Errorf("%s: killed %.1f s into the recording, label still: %v", id, rec.Seconds(), err)
+		}
+	}
+	claim, err := os.ReadFile(filepath.Join(dir, "dispute.txt"))
+	if err != nil {
+		t.Errorf("%s: no claim: %v", id, err)
+		return
+	}
+	want := "The recording was interrupted (a power cut or a crash of the station) after " + verdict.FormatTimestamp(m.Continuity.DurationS) + " of video."
+	if !strings.Contains(string(claim), want) || strings.Contains(string(claim), "continuous") {
+		t.Errorf("%s: the claim does not say it was interrupted after %.1f s of video:\n%s", id, m.Continuity.DurationS, claim)
 	}
 }

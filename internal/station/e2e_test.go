@@ -410,7 +410,7 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	want := map[string]string{
 		"verdict": "match", "tier": "0", "discrepancy": "OFF", "last_session": second.SessionID,
 		"measured_weight": fmt.Sprint(second.MeasuredG), "label_weight": "2350",
-		"recording": "OFF",
+		"recording": "OFF", "dispute": second.DisputeShort,
 	}
 	for key, comp := range dp.Cmps {
 		topic, _ := comp["state_topic"].(string)
@@ -457,7 +457,7 @@ var (
 	tplSub   = regexp.MustCompile(`^\{\{ value_json\.(\w+)\.(\w+) \}\}$`)
 	tplOnOff = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) else 'OFF' \}\}$`)
 	tplIn    = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) in \[([^\]]*)\] else 'OFF' \}\}$`)
-	tplSlice = regexp.MustCompile(`^\{\{ \(value_json\.(\w+) or ''\)\[:(\d+)\] \}\}$`)
+	tplSlice = regexp.MustCompile(`^\{\{ \(((?:value_json\.\w+ or )+)''\)\[:(\d+)\] \}\}$`)
 )
 
 // renderTemplate evaluates the Jinja forms our discovery uses, as Home
@@ -520,7 +520,13 @@ func renderTemplate(tpl, payload string) (string, error) {
 		return "OFF", nil
 	}
 	if m := tplSlice.FindStringSubmatch(tpl); m != nil {
-		s := str(v[m[1]])
+		s := "" // the first truthy of "value_json.a or value_json.b or ''"
+		for _, f := range strings.Split(strings.TrimSuffix(m[1], " or "), " or ") {
+			if x := v[strings.TrimPrefix(f, "value_json.")]; truthy(x) {
+				s = str(x)
+				break
+			}
+		}
 		var n int
 		fmt.Sscan(m[2], &n)
 		if r := []rune(s); len(r) > n {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"weighin/internal/evidence"
@@ -86,6 +85,16 @@ type labelResult struct {
 	still    label.Still
 	tracking string
 	ok       bool
+	written  bool // label.jpg is in the bundle already (gotLabel)
+}
+
+// labelRead is how the label was seen, for the manifest's label_read:
+// a decoded barcode, or not read ("").
+func labelRead(r *labelResult) string {
+	if r != nil && r.ok && len(r.still.Barcodes) > 0 {
+		return result.LabelReadBarcode
+	}
+	return ""
 }
 
 // current is the session in progress, owned by loop: it exists exactly
@@ -93,13 +102,12 @@ type labelResult struct {
 // sealing). It holds everything the sealer needs; a seal attempt gets a
 // finished copy (sealInput).
 type current struct {
-	id      uint64
-	es      *evidence.Session // nil when the bundle could not be opened
-	start   time.Time
-	synced  bool
-	t0      time.Duration // scale time of the start, for weight.csv
-	weightF *os.File
-	weightW *trace.Writer
+	id     uint64
+	es     *evidence.Session // nil when the bundle could not be opened
+	start  time.Time
+	synced bool
+	pressT time.Duration // scale time of the start (the weigh-in's reading)
+	wlog   *weightLog    // weight.csv, nil once closed
 
 	// Answers, each written once (capacity 1): the recorder's start and
 	// stop, the label still, the running seal attempt's result.
@@ -147,6 +155,10 @@ type loopState struct {
 	cur    *current
 	params verdict.Params
 	last   weighing.Reading
+	lastAt time.Time // when last came
+	// recent are the readings of the pre-roll (and a second more), the
+	// first rows of the next session's weight.csv.
+	recent recentReadings
 	// haveReading: a reading came since the start.
 	haveReading bool
 	scaleErr    error // the HX711 is not answering
@@ -176,7 +188,8 @@ func (s *Station) loop(ctx context.Context) error {
 		return err
 	}
 	l := &loopState{s: s, ctx: context.WithoutCancel(ctx), ss: ss, params: verdict.ParamsFrom(s.cfg.Verdict),
-		timer: time.NewTimer(time.Hour), label: time.NewTimer(time.Hour)}
+		timer: time.NewTimer(time.Hour), label: time.NewTimer(time.Hour),
+		recent: recentReadings{span: s.cfg.Recorder.PreRoll + time.Second}}
 	l.timer.Stop()
 	l.label.Stop()
 	var deadline <-chan time.Time
@@ -274,26 +287,25 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		e.reply <- struct{}{}
 	case sampleEv:
 		l.scaleErr = nil
-		l.last, l.haveReading = e.reading, true
+		l.last, l.lastAt, l.haveReading = e.reading, now, true
 		s.noteReading(e.reading)
 		var firm []result.Step
 		if l.ss.Phase == session.PhaseRecording && cur != nil {
 			firm = cur.addStep(now, e.reading)
 		}
-		if cur != nil && cur.weightW != nil {
-			rec := trace.Record{
-				Sample: trace.Sample{T: e.reading.T - cur.t0, Raw: e.raw},
-				Grams:  e.reading.Grams, Stable: e.reading.Stable,
-			}
-			markStep(&rec, firm)
-			_ = cur.weightW.Write(rec)
+		row := trace.Record{Sample: trace.Sample{T: e.reading.T, Raw: e.raw}, Grams: e.reading.Grams, Stable: e.reading.Stable}
+		l.recent.add(row)
+		if cur != nil && cur.wlog != nil {
+			markStep(&row, firm)
+			cur.wlog.add(row, now)
 		}
 		l.noteSteps(now, firm)
-		if l.ss.Phase == session.PhaseRecording {
-			select { // the subtitle track; skipping one is harmless
-			case s.video <- videoCmd{info: &recInfo{wall: now, grams: e.reading.Grams, stable: e.reading.Stable, order: l.ss.Entries.OrderRef}}:
-			default:
-			}
+		// The subtitle track, recording or not: the pre-roll's frames keep
+		// the weight and time of the moment they were captured. Skipping
+		// one is harmless.
+		select {
+		case s.video <- videoCmd{info: &recInfo{wall: now, synced: s.synced, grams: e.reading.Grams, stable: e.reading.Stable, order: l.ss.Entries.OrderRef}}:
+		default:
 		}
 		if e.reading.State.Decided() {
 			return session.Reading{Grams: e.reading.Grams, State: e.reading.State}, nil
@@ -401,12 +413,46 @@ func (l *loopState) storageFault() string {
 // the buyer gave one, becomes the session's and re-evaluates the preview.
 func (l *loopState) gotLabel(r labelResult) {
 	cur := l.cur
-	cur.still = &r
 	l.label.Stop()
+	// Durable as soon as chosen: a power cut later in the recording keeps
+	// the label still (the seal writes it only if this failed).
+	if r.ok && cur.es != nil {
+		if err := cur.es.WriteFile("label.jpg", r.still.JPEG); err != nil {
+			l.s.log.Warn("label still not written yet; the seal writes it", "session", l.sessionID(), "err", err)
+		} else {
+			r.written = true
+		}
+	}
+	cur.still = &r
 	if r.tracking != "" && l.ss.Entries.Tracking == "" {
 		cur.tracking = r.tracking
 		l.s.log.Info("tracking number from the label", "session", l.sessionID(), "tracking", r.tracking)
 		l.evaluate(l.ss.Weighin, l.ss.Entries)
+	}
+	if cur.es != nil {
+		_ = cur.es.Checkpoint(l.s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
+	}
+	l.provisionalClaim()
+}
+
+// provisionalClaim writes the claim as it stands into the open bundle,
+// worded as interrupted: should the recording never finish (a power cut,
+// a crash), the bundle still says what was seen and that it was cut. The
+// seal, or recovery with the video's length, writes the final one.
+func (l *loopState) provisionalClaim() {
+	cur := l.cur
+	if cur == nil || cur.es == nil {
+		return
+	}
+	res := l.s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries))
+	res.Interrupted, res.StopReason = true, result.StopInterrupted
+	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: verdict.Solution(l.ss.Entries.Solution)})
+	if err != nil {
+		l.s.log.Debug("no provisional claim", "session", l.sessionID(), "err", err)
+		return
+	}
+	if err := cur.es.WriteFile("dispute.txt", []byte(msg.String()+"\n")); err != nil {
+		l.s.log.Warn("provisional claim", "session", l.sessionID(), "err", err)
 	}
 }
 
@@ -529,7 +575,7 @@ func startsSession(p session.Phase) bool {
 // recording for the session Evaluate made.
 func (l *loopState) begin(eff session.StartRecording) {
 	s, cur := l.s, l.cur
-	cur.start, cur.synced, cur.t0 = eff.SessionStart, clockSynced(), l.last.T
+	cur.start, cur.synced, cur.pressT = eff.SessionStart, clockSynced(), l.last.T
 	cur.check, cur.origin = l.frozen, &videoOrigin{}
 	l.frozen = weighinCheck{}
 	cur.started = make(chan error, 1)
@@ -558,8 +604,9 @@ func (l *loopState) begin(eff session.StartRecording) {
 		fail(err)
 		return
 	}
-	cur.weightF, cur.weightW = f, trace.NewStepWriter(f)
+	cur.wlog = newWeightLog(f, s.cfg.Recorder.SyncInterval, l.recent.all())
 	_ = es.Checkpoint(s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
+	l.provisionalClaim()
 	s.video <- videoCmd{start: &startCmd{dir: es.Dir(), reply: cur.started, origin: cur.origin}}
 	s.log.Info("recording", "session", es.ID(), "dir", es.Dir())
 }
@@ -621,11 +668,9 @@ func (l *loopState) leave() {
 }
 
 func closeWeightLog(cur *current) {
-	if cur.weightW != nil {
-		_ = cur.weightW.Flush()
-		_ = cur.weightF.Sync()
-		_ = cur.weightF.Close()
-		cur.weightW, cur.weightF = nil, nil
+	if cur.wlog != nil {
+		cur.wlog.close()
+		cur.wlog = nil
 	}
 }
 
@@ -720,6 +765,7 @@ func (s *Station) sessionResult(cur *current, w session.Weighin, e session.Entri
 		cur.preview.Apply(&res)
 	}
 	applyWeighin(&res, cur.check, cur.weightID)
+	res.LabelRead = labelRead(cur.still)
 	return res
 }
 
@@ -733,6 +779,7 @@ func (s *Station) resultOf(es *evidence.Session, start time.Time, synced bool, w
 		MeasuredG: w.Grams, MeasuredStable: w.Stable,
 		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
 		Verdict: result.VerdictNoLabelWeight, Marks: []result.Mark{}, MissingCandidates: []result.MissingCandidate{},
+		WeightAxis: result.WeightAxisVideo,
 	}
 	fillFromParcel(&res, p)
 	return res

@@ -472,6 +472,7 @@ func TestSealRetried(t *testing.T) {
 		r.start()
 		id := r.startRecording(1100)
 		blocker := filepath.Join(r.state, evidence.SessionsDir, id, "dispute.txt")
+		os.Remove(blocker) // the provisional claim
 		if err := os.Mkdir(blocker, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -516,6 +517,7 @@ func TestShutdownWhileSealing(t *testing.T) {
 		id := r.startRecording(1500)
 		// The first attempt fails, so that the stop comes while sealing.
 		blocker := filepath.Join(r.state, evidence.SessionsDir, id, "dispute.txt")
+		os.Remove(blocker) // the provisional claim
 		if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o755); err != nil {
 			t.Fatal(err)
 		}

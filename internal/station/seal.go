@@ -65,6 +65,7 @@ func (s *Station) seal(ctx context.Context, in sealInput) (result.Result, error)
 		s.log.Warn("recording ended on an error", "session", in.es.ID(), "err", stats.err)
 	}
 	res := s.resultOf(in.es, in.start, in.synced, in.weighin, in.entries, in.parcel)
+	res.LabelRead = labelRead(&in.still)
 	vin := verdictInput(in.weighin, in.entries, in.parcel)
 	out, err := verdict.Evaluate(in.params, vin)
 	if err != nil {
@@ -84,15 +85,17 @@ func (s *Station) seal(ctx context.Context, in sealInput) (result.Result, error)
 	if err != nil {
 		return result.Result{}, fmt.Errorf("dispute: %w", err)
 	}
-	res.Dispute = msg.String()
+	res.Dispute, res.DisputeShort = msg.String(), msg.Short
 	if err := in.es.WriteFile("dispute.txt", []byte(res.Dispute+"\n")); err != nil {
 		return result.Result{}, err
 	}
 	var jpeg []byte
 	if in.still.ok {
 		jpeg = in.still.still.JPEG
-		if err := in.es.WriteFile("label.jpg", jpeg); err != nil {
-			return result.Result{}, err
+		if !in.still.written {
+			if err := in.es.WriteFile("label.jpg", jpeg); err != nil {
+				return result.Result{}, err
+			}
 		}
 	}
 	var files []evidence.FileEntry

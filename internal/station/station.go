@@ -32,6 +32,7 @@ import (
 	"weighin/internal/broker"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
+	"weighin/internal/fsync"
 	"weighin/internal/identity"
 	"weighin/internal/motion"
 	"weighin/internal/offsite"
@@ -40,7 +41,9 @@ import (
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
 	"weighin/internal/result"
+	"weighin/internal/statelock"
 	"weighin/internal/timestamp"
+	"weighin/internal/verdict"
 	"weighin/internal/web"
 )
 
@@ -56,6 +59,10 @@ type Options struct {
 	Log      *slog.Logger
 	// Ready, if set, is called once the API is listening.
 	Ready func()
+	// Lock is the state directory's daemon lock (statelock), taken by the
+	// caller before it opened the hardware; nil: Run takes it first thing.
+	// Run releases it when it returns.
+	Lock *statelock.Lock
 }
 
 // Run starts the station and blocks until ctx ends or a part fails.
@@ -71,6 +78,17 @@ func Run(ctx context.Context, opts Options) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
+	// The one daemon lock, before anything else (identity, recovery, the
+	// socket, the broker) and for weighd's whole life: a second weighd on
+	// this state directory stops here, having touched nothing.
+	if opts.Lock == nil {
+		lock, err := statelock.Acquire(cfg.StateDir, "weighd")
+		if err != nil {
+			return err
+		}
+		opts.Lock = lock
+	}
+	defer opts.Lock.Release()
 	// The effective station id: configured, or derived once and kept in
 	// the state directory (an existing chain keeps the id it has).
 	id, err := identity.Resolve(cfg.StateDir, cfg.StationID)
@@ -251,6 +269,7 @@ func newStation(cfg config.Config, log *slog.Logger, hw *hardware, store *eviden
 		log.Warn("camera.platform_region: using the default, the central 60 %", "err", err)
 	}
 	st.motion = mw
+	st.synced = clockSynced() // refreshed once a second by publishState
 	st.recon = &camera.Reconnector{
 		Open:    hw.openCamera,
 		Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
@@ -351,7 +370,21 @@ func analyzer(gap time.Duration) evidence.Analyzer {
 		if len(res.Marks) == 0 {
 			res.Marks = stats.ResultMarks()
 		}
+		interruptedClaim(dir, &res)
 		return res, nil
+	}
+}
+
+// interruptedClaim rewrites an interrupted bundle's claim (before it is
+// sealed) from what recovery found: it says the recording was cut and how
+// long its video is. Without it the provisional claim stays.
+func interruptedClaim(dir string, res *result.Result) {
+	msg, err := verdict.Compose(*res, verdict.DisputeOptions{})
+	if err != nil {
+		return
+	}
+	if fsync.WriteFile(dir, "dispute.txt", []byte(msg.String()+"\n"), 0o644) == nil {
+		res.Dispute, res.DisputeShort = msg.String(), msg.Short
 	}
 }
 

@@ -226,6 +226,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return s.reg.Sessions(ctx, f)
 	case api.CmdExport:
 		return s.exportCmd(ctx, value, q["preset"])
+	case api.CmdParcelRemove, api.CmdParcelImport, string(publish.CmdOutcome):
+		return s.apiWrite(ctx, name, value)
 	case api.CmdWebPasswd, api.CmdShare, api.CmdShareList, api.CmdShareRevoke:
 		if s.web == nil {
 			return nil, fmt.Errorf("%s: the web app is not running in this weighd", name)

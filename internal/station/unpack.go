@@ -107,20 +107,26 @@ func (l *loopState) recordingStarted(cur *current) {
 		return
 	}
 	cur.videoT0 = o.first
+	// weight.csv's axis: video time 0 in scale time, from the latest
+	// reading's scale time and arrival.
+	row := 0
+	if cur.wlog != nil {
+		row = cur.wlog.start(l.last.T-l.lastAt.Sub(o.first), cur.pressT, time.Now())
+	}
 	det, err := steps.New(steps.Opts{})
 	if err != nil {
 		l.s.log.Warn("step detector", "err", err)
 		return
 	}
 	cur.det = det
-	// The weigh-in is the frozen weight at the press: weight.csv's first
-	// row, taken while the newest pre-roll frame was shown, at the
+	// The weigh-in is the frozen weight at the press: weight.csv's row of
+	// the press, taken while the newest pre-roll frame was shown, at the
 	// pre-roll's span in video time.
 	frame := int64(o.preFrames - 1)
 	if frame < 0 {
 		frame = 0
 	}
-	cur.weightID = scalestatus.WeightID{Sample: 0, TMS: o.preSpan.Milliseconds(), File: recorder.FileName(0), Frame: frame}.String()
+	cur.weightID = scalestatus.WeightID{Sample: int64(row), TMS: o.preSpan.Milliseconds(), File: recorder.FileName(0), Frame: frame}.String()
 }
 
 // addStep feeds one reading of the recording to the step detector, at its

@@ -130,7 +130,9 @@ func TestUnpackingWeighed(t *testing.T) {
 				if m.Matching.Basis != tc.basis || m.Tier != tc.tier || m.WeighinDisturbed {
 					t.Errorf("basis %q tier %d disturbed %v (reason %q); want %q tier %d, undisturbed", m.Matching.Basis, m.Tier, m.WeighinDisturbed, m.Matching.Reason, tc.basis, tc.tier)
 				}
-				if m.WeightID == "" || !strings.HasPrefix(m.WeightID, "s0@") || m.WeighinStatus != "stable" {
+				// The weigh-in's row follows the pre-roll's rows of weight.csv
+				// (issue 12: the log is on the video axis).
+				if m.WeightID == "" || strings.HasPrefix(m.WeightID, "s0@") || !strings.HasPrefix(m.WeightID, "s") || m.WeighinStatus != "stable" {
 					t.Errorf("weight_id %q, weighin_status %q", m.WeightID, m.WeighinStatus)
 				}
 				if tc.registered {

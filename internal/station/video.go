@@ -50,6 +50,7 @@ type markCmd struct {
 
 type recInfo struct {
 	wall   time.Time
+	synced bool
 	grams  float64
 	stable bool
 	order  string
@@ -122,6 +123,7 @@ func (s *Station) videoLoop(ctx context.Context, frames <-chan camera.Frame) err
 func (s *Station) doVideo(ctx context.Context, c videoCmd, last time.Time) {
 	switch {
 	case c.info != nil:
+		s.rec.SetClockSynced(c.info.synced)
 		s.rec.SetInfo(c.info.wall, c.info.grams, c.info.stable, c.info.order)
 	case c.start != nil:
 		// Video time 0 is the oldest pre-roll frame, which Start writes

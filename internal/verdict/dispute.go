@@ -6,7 +6,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"weighin/internal/result"
 	"weighin/internal/vocab"
@@ -73,9 +75,27 @@ type DisputeOptions struct {
 	Solution Solution
 	// DetailEN and DetailZH describe what the video shows, in the buyer's
 	// words ("The leather is torn on the sleeve." / "袖子上的皮革破了。").
-	// Each goes only into its own language; keep them short and factual.
+	// Detail is the same in whichever language the buyer wrote it (Chinese
+	// when it holds Han characters, else English). A description given in
+	// one language only goes into the other text too, quoted, with a note
+	// of its language. Keep them short and factual.
 	DetailEN string
 	DetailZH string
+	Detail   string
+}
+
+// details are the buyer's descriptions per language (opts): en and zh
+// as written; a text only in the other language is quoted there.
+func (o DisputeOptions) details() (en, zh string) {
+	en, zh = strings.TrimSpace(o.DetailEN), strings.TrimSpace(o.DetailZH)
+	if d := strings.TrimSpace(o.Detail); d != "" {
+		if strings.ContainsFunc(d, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+			zh = strings.TrimSpace(zh + " " + d)
+		} else {
+			en = strings.TrimSpace(en + " " + d)
+		}
+	}
+	return en, zh
 }
 
 // Message is a dispute message in both languages.
@@ -84,6 +104,31 @@ type Message struct {
 	// labelled fields; both end with a newline.
 	EN string
 	ZH string
+	// Short is the English prose's first sentences, at most ShortMax
+	// characters: the Home Assistant sensor's state and forms with a
+	// character limit (the full text stays an attribute).
+	Short string
+}
+
+// ShortMax is the longest Message.Short, in characters.
+const ShortMax = 255
+
+// shortOf is the leading sentences of prose that fit in ShortMax
+// characters (the first cut there, ending "…", when even it does not).
+func shortOf(prose string) string {
+	var out string
+	for _, s := range strings.SplitAfter(prose, ". ") {
+		next := out + s
+		if utf8.RuneCountInString(strings.TrimSpace(next)) > ShortMax {
+			break
+		}
+		out = next
+	}
+	if out == "" {
+		r := []rune(prose)
+		return string(r[:ShortMax-1]) + "…"
+	}
+	return strings.TrimSpace(out)
 }
 
 // String is the English message, a blank line, then the Chinese one: the
@@ -208,7 +253,9 @@ func Compose(res result.Result, opts DisputeOptions) (Message, error) {
 	}
 	d := disputeData{res: res, opts: opts, kind: k, sol: sol, plural: plural,
 		alts: ambiguousSet(res.MissingCandidates, res.ToleranceG)}
-	return Message{EN: d.english(), ZH: d.chinese()}, nil
+	en := d.english()
+	prose, _, _ := strings.Cut(en, "\n\n")
+	return Message{EN: en, ZH: d.chinese(), Short: shortOf(prose)}, nil
 }
 
 func checkResult(r result.Result, opts DisputeOptions) error {
@@ -250,7 +297,7 @@ func checkResult(r result.Result, opts DisputeOptions) error {
 	if opts.Solution != SolutionDefault && !slices.Contains(Solutions, opts.Solution) {
 		bad("solution %q is not one of %v", opts.Solution, Solutions)
 	}
-	for _, s := range []struct{ name, v string }{{"detail_en", opts.DetailEN}, {"detail_zh", opts.DetailZH}, {"order_ref", r.OrderRef}, {"tracking", r.Tracking}} {
+	for _, s := range []struct{ name, v string }{{"detail_en", opts.DetailEN}, {"detail_zh", opts.DetailZH}, {"detail", opts.Detail}, {"order_ref", r.OrderRef}, {"tracking", r.Tracking}} {
 		if len(s.v) > 500 || vocab.HasRefused(s.v) {
 			bad("%s must be at most 500 bytes without control or invisible characters", s.name)
 		}
@@ -281,14 +328,37 @@ func FormatTimestamp(seconds float64) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
-// itemsEN names a candidate: "Leather jacket (505 g)", or for several items
-// "Sneakers and Belt (1330 g in total)".
+// itemsEN names a candidate, its names quoted as given: "Leather jacket"
+// (505 g), or for several items "Sneakers" and "Belt" (1330 g in total).
 func itemsEN(c result.MissingCandidate) string {
-	if len(c.Items) == 1 {
-		return fmt.Sprintf("%s (%s g)", c.Items[0], grams(c.TotalG))
+	q := make([]string, len(c.Items))
+	for i, n := range c.Items {
+		q[i] = quoteEN(n)
 	}
-	return fmt.Sprintf("%s (%s g in total)", joinEN(c.Items), grams(c.TotalG))
+	if len(q) == 1 {
+		return fmt.Sprintf("%s (%s g)", q[0], grams(c.TotalG))
+	}
+	return fmt.Sprintf("%s (%s g in total)", joinEN(q), grams(c.TotalG))
 }
+
+// roundingKnown: the carrier's rounding came from the parcel (registry or
+// buyer), not from the station's default.
+func (d disputeData) roundingKnown() bool {
+	return d.res.LabelResolutionG > 0 && d.res.LabelResolutionFrom == result.ResolutionFromParcel
+}
+
+// recorded is the session's date and time as the manifest has it
+// ("2026-11-26 10:15 UTC"), "" when unknown.
+func (d disputeData) recorded() string {
+	t, err := time.Parse(time.RFC3339, d.res.StartedAt)
+	if err != nil {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// damage: the claim is about damage (a repair makes sense).
+func (d disputeData) damage() bool { return d.kind == kindCosmetic || d.kind == kindFunctional }
 
 func alternativesEN(cs []result.MissingCandidate) string {
 	parts := make([]string, len(cs))
@@ -309,7 +379,7 @@ func joinEN(s []string) string {
 func itemsZH(c result.MissingCandidate) string {
 	q := make([]string, len(c.Items))
 	for i, n := range c.Items {
-		q[i] = "“" + n + "”"
+		q[i] = quoteZH(n)
 	}
 	if len(q) == 1 {
 		return fmt.Sprintf("%s（%s 克）", q[0], grams(c.TotalG))

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -26,6 +27,16 @@ type disputeCase struct {
 	marks    []result.Mark
 	opts     DisputeOptions
 	tier     int // expected, so a golden cannot silently move tiers
+	// also sets the manifest fields a session adds (session id, date, how
+	// the label was read, an interruption).
+	also func(*result.Result)
+}
+
+// observed is a session as the station saw it: its id and date, the
+// label's barcode read.
+func observed(r *result.Result) {
+	r.SessionID, r.StartedAt, r.ClockSynced = "000042-20261126T101500Z-LP00123456789CN", "2026-11-26T10:15:00Z", true
+	r.LabelRead = result.LabelReadBarcode
 }
 
 var oneMark = []result.Mark{{TS: 45.3, File: "video.mkv", Label: "mark 1"}}
@@ -74,6 +85,30 @@ var disputeCases = []disputeCase{
 		marks: []result.Mark{{TS: 30, File: "video-000.mkv", Label: "mark 1"}, {TS: 3.5, File: "video-001.mkv", Label: "mark 2"}},
 		in:    Input{LabelG: f(2350), MeasuredG: 2346, MeasuredStable: true, IssueType: IssueDamagedFunctional, ExteriorCondition: ExteriorWet},
 		opts:  DisputeOptions{Solution: SolutionReplacement}},
+	// What the station did not see is not stated (issue 12).
+	{name: "no_barcode_no_label_weight", tier: 0,
+		in: Input{MeasuredG: 1840, MeasuredStable: true},
+		also: func(r *result.Result) {
+			r.SessionID, r.StartedAt, r.ClockSynced = "000007-unsynced-x", "2026-11-26T10:15:00Z", false
+		}},
+	{name: "rounding_from_parcel", tier: 3, orderRef: "12345", tracking: "LP00123456789CN", marks: oneMark, also: observed,
+		in: Input{LabelG: f(2350), LabelResolutionG: f(50), MeasuredG: 1840, MeasuredStable: true, Items: demoItems}},
+	{name: "damage_detail_english_only", tier: 2, orderRef: "12345", marks: []result.Mark{{TS: 45, File: "video.mkv", Label: "zipper torn"}}, also: observed,
+		in:   Input{LabelG: f(2350), MeasuredG: 2346, MeasuredStable: true, IssueType: IssueDamagedFunctional},
+		opts: DisputeOptions{Detail: "The zipper of the jacket is torn off."}},
+	{name: "damage_detail_chinese_only", tier: 2, orderRef: "12345", marks: oneMark, also: observed,
+		in:   Input{LabelG: f(2350), MeasuredG: 2346, MeasuredStable: true, IssueType: IssueDamagedFunctional},
+		opts: DisputeOptions{Detail: "夹克的拉链被扯掉了。"}},
+	{name: "partial_refund_missing_item", tier: 3, orderRef: "12345", marks: oneMark, also: observed,
+		in:   Input{LabelG: f(2350), MeasuredG: 1840, MeasuredStable: true, Items: demoItems},
+		opts: DisputeOptions{Solution: SolutionRepairRefund}},
+	{name: "interrupted", tier: 3, orderRef: "12345", tracking: "LP00123456789CN",
+		in: Input{LabelG: f(2350), MeasuredG: 1840, MeasuredStable: true, Items: demoItems},
+		also: func(r *result.Result) {
+			observed(r)
+			r.Interrupted, r.StopReason = true, result.StopInterrupted
+			r.Continuity = result.Continuity{Frames: 258, DurationS: 17.2, MeanFPS: 15}
+		}},
 }
 
 func (c disputeCase) result(t testing.TB) result.Result {
@@ -84,6 +119,9 @@ func (c disputeCase) result(t testing.TB) result.Result {
 	}
 	r := result.Result{Schema: result.Schema, OrderRef: c.orderRef, Tracking: c.tracking, Marks: c.marks, Continuity: continuity}
 	o.Apply(&r)
+	if c.also != nil {
+		c.also(&r)
+	}
 	return r
 }
 
@@ -106,6 +144,9 @@ func TestDisputeGolden(t *testing.T) {
 				t.Errorf("Dispute is not EN, a blank line, ZH: %v", err)
 			}
 			checkStyle(t, m)
+			if n := utf8.RuneCountInString(m.Short); n == 0 || n > ShortMax || !strings.HasPrefix(m.EN, m.Short) {
+				t.Errorf("short form of %d characters, not the message's start: %q", n, m.Short)
+			}
 			seen[r.IssueType] = true
 			seen["tier"+string(rune('0'+r.Tier))] = true
 		})
@@ -191,7 +232,7 @@ func TestDisputeDemo(t *testing.T) {
 	}
 	prose := strings.SplitN(m.EN, "\n", 2)[0]
 	want := "Order #12345 arrived with an item missing. The label weight is 2350 g. The parcel weighed 1840 g on arrival, 510 g less. " +
-		"The missing weight matches Leather jacket (505 g). Please see the attached unboxing video at timestamp 0:45. " +
+		"The missing weight matches \"Leather jacket\" (505 g). Please see the attached unboxing video at timestamp 0:45. " +
 		"I am requesting a refund of the missing item or a reshipment of it."
 	if prose != want {
 		t.Errorf("prose:\n got %q\nwant %q", prose, want)
@@ -251,4 +292,64 @@ func TestDisputeRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClaimSaysOnlyWhatWasObserved: each statement of the claim rests on
+// a manifest field; what the station did not see is not said (issue 12).
+func TestClaimSaysOnlyWhatWasObserved(t *testing.T) {
+	byName := map[string]disputeCase{}
+	for _, c := range disputeCases {
+		byName[c.name] = c
+	}
+	compose := func(name string) Message {
+		t.Helper()
+		c := byName[name]
+		m, err := Compose(c.result(t), c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	has := func(what, text string, want bool, phrases ...string) {
+		t.Helper()
+		for _, p := range phrases {
+			if strings.Contains(text, p) != want {
+				t.Errorf("%s: contains %q = %v, want %v:\n%s", what, p, !want, want, text)
+			}
+		}
+	}
+	// No barcode read: the label is not "shown"; no label weight entered:
+	// the label does not "show no weight"; the date and the session id.
+	m := compose("no_barcode_no_label_weight")
+	has("no barcode", m.EN, false, "the shipping label is shown", "The shipping label is shown", "label shows no weight", "not shown on the label")
+	has("no barcode", m.EN, true, "The shipping label is at the start of the video but was not read automatically.",
+		"No label weight was entered", "Session 000007-unsynced-x, recorded 2026-11-26 10:15 UTC (the station's clock was not synchronised).")
+	has("no barcode (zh)", m.ZH, false, "视频开头拍到了快递面单", "面单上没有标注重量", "面单上未标注")
+	has("no barcode (zh)", m.ZH, true, "视频开头有快递面单，但设备未能自动识别。", "没有录入面单重量", "录像编号 000007-unsynced-x，录制于 2026-11-26 10:15 UTC（设备时钟未同步）。")
+	// Rounding from the configuration is not the carrier's: not stated;
+	// from the parcel it is.
+	m = compose("tier3_missing_item")
+	has("rounding from the configuration", m.EN, false, "the carrier rounds")
+	has("rounding from the configuration", m.ZH, false, "承运商")
+	m = compose("rounding_from_parcel")
+	has("rounding from the parcel", m.EN, true, "(the carrier rounds up to 50 g)", "the station read its barcode", "Session 000042-20261126T101500Z-LP00123456789CN, recorded 2026-11-26 10:15 UTC.")
+	has("rounding from the parcel", m.ZH, true, "承运商按 50 克向上取整")
+	// A damage description in English only is in both texts, quoted in
+	// the Chinese one with a note of its language.
+	m = compose("damage_detail_english_only")
+	has("English description", m.EN, true, "The zipper of the jacket is torn off.", `("zipper torn")`)
+	has("English description (zh)", m.ZH, true, "我的描述（英文原文）：“The zipper of the jacket is torn off.”。", "（“zipper torn”）")
+	m = compose("damage_detail_chinese_only")
+	has("Chinese description", m.EN, true, "My description, written in Chinese: “夹克的拉链被扯掉了。”.")
+	has("Chinese description (zh)", m.ZH, true, "夹克的拉链被扯掉了。")
+	// A partial refund for a missing item is not for a repair.
+	m = compose("partial_refund_missing_item")
+	has("partial refund", m.EN+m.ZH, false, "repair", "维修")
+	has("partial refund", m.EN, true, "I am requesting a partial refund.")
+	// An interrupted recording is not "one continuous recording".
+	m = compose("interrupted")
+	has("interrupted", m.EN, false, "continuous", "without cuts")
+	has("interrupted", m.EN, true, "The recording was interrupted (a power cut or a crash of the station) after 0:17 of video.")
+	has("interrupted (zh)", m.ZH, false, "连续录像")
+	has("interrupted (zh)", m.ZH, true, "中断前录下的视频时长 0:17")
 }

@@ -31,7 +31,7 @@ func ExampleEvaluate() {
 	fmt.Println("tier", o.Tier)
 	fmt.Printf("band %v–%v g, candidates %+v\n", o.BandLowG, o.BandHighG, o.MissingCandidates)
 	// Output:
-	// underweight by 510 g — most likely missing: Leather jacket (505 g)
+	// underweight by 510 g — most likely missing: "Leather jacket" (505 g)
 	// tier 3
 	// band 2316.5–2373.5 g, candidates [{Items:[Leather jacket] TotalG:505 ResidualG:5}]
 }

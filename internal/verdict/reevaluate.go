@@ -14,15 +14,22 @@ import (
 // the override. res is not changed.
 func Reevaluate(p Params, res result.Result, items []Item, issue string, tierOverride *int) (result.Result, error) {
 	res.MissingCandidates = slices.Clone(res.MissingCandidates)
-	resolution := res.LabelResolutionG
-	o, err := Evaluate(p, Input{LabelG: res.LabelG, LabelResolutionG: &resolution, MeasuredG: res.MeasuredG,
+	// The sealed resolution is kept, and where it came from.
+	var resolution *float64
+	if res.LabelResolutionFrom == result.ResolutionFromParcel || res.LabelResolutionG != p.LabelResolutionG {
+		r := res.LabelResolutionG
+		resolution = &r
+	}
+	o, err := Evaluate(p, Input{LabelG: res.LabelG, LabelResolutionG: resolution, MeasuredG: res.MeasuredG,
 		MeasuredStable: res.MeasuredStable, Items: items, ExteriorCondition: res.ExteriorCondition,
 		IssueType: issue, TierOverride: tierOverride})
 	if err != nil {
 		return res, err
 	}
 	if len(items) > 0 {
+		from := res.LabelResolutionFrom
 		o.Apply(&res)
+		res.LabelResolutionFrom = from
 		return res, nil
 	}
 	res.IssueType = o.IssueType

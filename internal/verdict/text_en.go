@@ -22,8 +22,11 @@ func (d disputeData) english() string {
 		who = "The parcel with tracking number " + r.Tracking
 	}
 	s = append(s, who+" "+d.subjectEN()+".")
-	if d.opts.DetailEN != "" {
-		s = append(s, sentence(d.opts.DetailEN))
+	switch en, zh := d.opts.details(); {
+	case en != "":
+		s = append(s, sentence(en))
+	case zh != "":
+		s = append(s, "My description, written in Chinese: “"+zh+"”.")
 	}
 	if x := exteriorEN[r.ExteriorCondition]; x != "" && r.ExteriorCondition != ExteriorIntact {
 		s = append(s, "The outer box "+x+" on arrival.")
@@ -52,6 +55,9 @@ func (d disputeData) english() string {
 		if r.Verdict == result.VerdictOverweight {
 			s = append(s, "I will check whether a wrong item was sent.")
 		}
+	}
+	if r.Interrupted {
+		s = append(s, d.interruptedEN())
 	}
 	s = append(s, d.videoSentenceEN())
 	if d.sol == SolutionNoAction {
@@ -136,7 +142,7 @@ func (d disputeData) subjectEN() string {
 	case result.VerdictOverweight:
 		return "arrived heavier than the label weight"
 	case result.VerdictNoLabelWeight:
-		return "arrived. The label shows no weight"
+		return "arrived. No label weight was entered, so its weight is not compared"
 	}
 	return "arrived. Its weight matches the label"
 }
@@ -199,6 +205,9 @@ func (d disputeData) videoSentenceEN() string {
 }
 
 func (d disputeData) solutionEN() string {
+	if d.sol == SolutionRepairRefund && !d.damage() {
+		return "a partial refund"
+	}
 	t := solutions[d.sol]
 	if d.plural && t.enPlural != "" {
 		return t.enPlural
@@ -227,9 +236,19 @@ func (d disputeData) issueEN() string {
 func (d disputeData) evidenceEN() []string {
 	r := d.res
 	var ev []string
+	if r.SessionID != "" {
+		e := "Session " + r.SessionID
+		if at := d.recorded(); at != "" {
+			e += ", recorded " + at
+			if !r.ClockSynced {
+				e += " (the station's clock was not synchronised)"
+			}
+		}
+		ev = append(ev, e+".")
+	}
 	if r.LabelG == nil {
-		ev = append(ev, "Label weight: not shown on the label.")
-	} else if r.LabelResolutionG > 0 {
+		ev = append(ev, "Label weight: not entered.")
+	} else if d.roundingKnown() {
 		ev = append(ev, fmt.Sprintf("Label weight: %s g (the carrier rounds up to %s g).", grams(*r.LabelG), grams(r.LabelResolutionG)))
 	} else {
 		ev = append(ev, fmt.Sprintf("Label weight: %s g.", grams(*r.LabelG)))
@@ -266,18 +285,24 @@ func (d disputeData) evidenceEN() []string {
 	if x := exteriorEN[r.ExteriorCondition]; x != "" {
 		ev = append(ev, "Outer box: "+strings.TrimPrefix(strings.TrimPrefix(x, "was "), "had been ")+".")
 	}
-	if r.Tracking != "" {
-		ev = append(ev, "Tracking number "+r.Tracking+": the shipping label is shown at the start of the video.")
-	} else {
-		ev = append(ev, "The shipping label is shown at the start of the video.")
+	label := "The shipping label is at the start of the video but was not read automatically."
+	switch r.LabelRead {
+	case result.LabelReadBarcode:
+		label = "The shipping label is shown at the start of the video; the station read its barcode."
+	case result.LabelReadBuyer:
+		label = "The shipping label is shown at the start of the video."
 	}
+	if r.Tracking != "" {
+		label = "Tracking number " + r.Tracking + ". " + label
+	}
+	ev = append(ev, label)
 	for _, m := range r.Marks {
 		e := "Please see the attached unboxing video"
 		if d.manyFiles() {
 			e += " " + m.File
 		}
 		e += " at timestamp " + FormatTimestamp(m.TS)
-		if l := strings.TrimSpace(m.Label); l != "" {
+		if l := markLabelEN(m.Label); l != "" {
 			e += " (" + l + ")"
 		}
 		ev = append(ev, e+".")
@@ -285,11 +310,38 @@ func (d disputeData) evidenceEN() []string {
 	if len(r.Marks) == 0 {
 		ev = append(ev, "Please see the attached unboxing video.")
 	}
-	if d.continuous() {
+	switch {
+	case r.Interrupted:
+		ev = append(ev, d.interruptedEN())
+	case d.continuous():
 		ev = append(ev, "The video is one continuous recording of "+FormatTimestamp(r.Continuity.DurationS)+", without cuts.")
 	}
 	if d.cutShort() {
 		ev = append(ev, "The recording ended early, at "+FormatTimestamp(r.Continuity.DurationS)+", because the station could not write to its storage; the video shows what was recorded until then.")
 	}
 	return ev
+}
+
+// interruptedEN says the recording was cut, and how much video there is.
+func (d disputeData) interruptedEN() string {
+	if c := d.res.Continuity; c.DurationS > 0 {
+		return "The recording was interrupted (a power cut or a crash of the station) after " + FormatTimestamp(c.DurationS) + " of video."
+	}
+	return "The recording was interrupted (a power cut or a crash of the station); the length of its video was not known when this was written."
+}
+
+// markLabelEN is a mark's label for the English text: the station's own
+// ("mark 2") as it is, the buyer's quoted as given.
+func markLabelEN(label string) string {
+	l := strings.TrimSpace(label)
+	if l == "" || stationMark(l) {
+		return l
+	}
+	return quoteEN(l)
+}
+
+// stationMark: l is one of the station's own mark labels ("mark 2").
+func stationMark(l string) bool {
+	n, ok := strings.CutPrefix(l, "mark ")
+	return ok && n != "" && strings.Trim(n, "0123456789") == ""
 }

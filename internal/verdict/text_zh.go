@@ -23,8 +23,11 @@ func (d disputeData) chinese() string {
 		who = "物流单号 " + r.Tracking + " 的包裹"
 	}
 	s = append(s, d.subjectZH(who))
-	if d.opts.DetailZH != "" {
-		s = append(s, sentenceZH(d.opts.DetailZH))
+	switch en, zh := d.opts.details(); {
+	case zh != "":
+		s = append(s, sentenceZH(zh))
+	case en != "":
+		s = append(s, "我的描述（英文原文）：“"+en+"”。")
 	}
 	if x := exteriorZH[r.ExteriorCondition]; x != "" && r.ExteriorCondition != ExteriorIntact {
 		s = append(s, "到货时"+x+"。")
@@ -55,6 +58,9 @@ func (d disputeData) chinese() string {
 		if r.Verdict == result.VerdictOverweight {
 			s = append(s, "我会核对一下是否发错了商品。")
 		}
+	}
+	if r.Interrupted {
+		s = append(s, d.interruptedZH())
 	}
 	s = append(s, d.videoSentenceZH())
 	if d.sol == SolutionNoAction {
@@ -134,7 +140,7 @@ func (d disputeData) subjectZH(who string) string {
 	case result.VerdictOverweight:
 		return who + "已收到，实际重量比面单上的重。"
 	case result.VerdictNoLabelWeight:
-		return who + "已收到，面单上没有标注重量。"
+		return who + "已收到。没有录入面单重量，因此无法与面单重量比较。"
 	}
 	return who + "已收到，重量与面单相符。"
 }
@@ -189,6 +195,9 @@ func joinZH(s []string) string {
 }
 
 func (d disputeData) solutionZH() string {
+	if d.sol == SolutionRepairRefund && !d.damage() {
+		return "获得部分退款"
+	}
 	t := solutions[d.sol]
 	if d.plural && t.zhPlural != "" {
 		return t.zhPlural
@@ -217,9 +226,19 @@ func (d disputeData) issueZH() string {
 func (d disputeData) evidenceZH() []string {
 	r := d.res
 	var ev []string
+	if r.SessionID != "" {
+		e := "录像编号 " + r.SessionID
+		if at := d.recorded(); at != "" {
+			e += "，录制于 " + at
+			if !r.ClockSynced {
+				e += "（设备时钟未同步）"
+			}
+		}
+		ev = append(ev, e+"。")
+	}
 	if r.LabelG == nil {
-		ev = append(ev, "面单重量：面单上未标注。")
-	} else if r.LabelResolutionG > 0 {
+		ev = append(ev, "面单重量：未录入。")
+	} else if d.roundingKnown() {
 		ev = append(ev, fmt.Sprintf("面单重量：%s 克（承运商按 %s 克向上取整）。", grams(*r.LabelG), grams(r.LabelResolutionG)))
 	} else {
 		ev = append(ev, fmt.Sprintf("面单重量：%s 克。", grams(*r.LabelG)))
@@ -256,11 +275,17 @@ func (d disputeData) evidenceZH() []string {
 	if x := exteriorZH[r.ExteriorCondition]; x != "" {
 		ev = append(ev, "外箱状况："+strings.TrimPrefix(x, "外箱")+"。")
 	}
-	if r.Tracking != "" {
-		ev = append(ev, "物流单号 "+r.Tracking+"：视频开头拍到了快递面单。")
-	} else {
-		ev = append(ev, "视频开头拍到了快递面单。")
+	label := "视频开头有快递面单，但设备未能自动识别。"
+	switch r.LabelRead {
+	case result.LabelReadBarcode:
+		label = "视频开头拍到了快递面单，设备识别出了面单上的条码。"
+	case result.LabelReadBuyer:
+		label = "视频开头拍到了快递面单。"
 	}
+	if r.Tracking != "" {
+		label = "物流单号 " + r.Tracking + "。" + label
+	}
+	ev = append(ev, label)
 	for _, m := range r.Marks {
 		e := "请查看附上的开箱视频"
 		if d.manyFiles() {
@@ -275,7 +300,10 @@ func (d disputeData) evidenceZH() []string {
 	if len(r.Marks) == 0 {
 		ev = append(ev, "请查看附上的开箱视频。")
 	}
-	if d.continuous() {
+	switch {
+	case r.Interrupted:
+		ev = append(ev, d.interruptedZH())
+	case d.continuous():
 		ev = append(ev, "视频为一段连续录像，时长 "+FormatTimestamp(r.Continuity.DurationS)+"，中间没有剪辑。")
 	}
 	if d.cutShort() {
@@ -284,12 +312,23 @@ func (d disputeData) evidenceZH() []string {
 	return ev
 }
 
+// interruptedZH says the recording was cut, and how much video there is.
+func (d disputeData) interruptedZH() string {
+	if c := d.res.Continuity; c.DurationS > 0 {
+		return "录像中途中断（设备断电或故障），中断前录下的视频时长 " + FormatTimestamp(c.DurationS) + "。"
+	}
+	return "录像中途中断（设备断电或故障），写这段文字时视频时长尚不可知。"
+}
+
 // markLabelZH is a mark's label for the Chinese text: the station's own
 // labels ("mark 2") in Chinese ("标记 2"), the buyer's as given.
 func markLabelZH(label string) string {
 	l := strings.TrimSpace(label)
-	if n, ok := strings.CutPrefix(l, "mark "); ok && n != "" && strings.Trim(n, "0123456789") == "" {
-		return "标记 " + n
+	if l == "" {
+		return ""
 	}
-	return l
+	if stationMark(l) {
+		return "标记 " + strings.TrimPrefix(l, "mark ")
+	}
+	return quoteZH(l)
 }

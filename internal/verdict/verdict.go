@@ -220,8 +220,11 @@ const (
 type Outcome struct {
 	LabelG           *float64
 	LabelResolutionG float64
-	MeasuredG        float64
-	MeasuredStable   bool
+	// LabelResolutionFrom: result.ResolutionFromParcel when the Input gave
+	// the resolution, else result.ResolutionFromConfig (Params).
+	LabelResolutionFrom string
+	MeasuredG           float64
+	MeasuredStable      bool
 	// DeltaG is measured − label; DeltaPct the same in percent of the
 	// label. Both nil without a label weight.
 	DeltaG   *float64
@@ -265,6 +268,7 @@ type Outcome struct {
 func (o Outcome) Apply(r *result.Result) {
 	r.LabelG = o.LabelG
 	r.LabelResolutionG = o.LabelResolutionG
+	r.LabelResolutionFrom = o.LabelResolutionFrom
 	r.MeasuredG = o.MeasuredG
 	r.MeasuredStable = o.MeasuredStable
 	r.DeltaG = o.DeltaG
@@ -330,6 +334,10 @@ func Evaluate(p Params, in Input) (Outcome, error) {
 		lo, hi, t := p.Band(label, r)
 		o.LabelG = ptr(label)
 		o.LabelResolutionG = r
+		o.LabelResolutionFrom = result.ResolutionFromConfig
+		if in.LabelResolutionG != nil {
+			o.LabelResolutionFrom = result.ResolutionFromParcel
+		}
 		o.ToleranceG = round2(t)
 		o.BandLowG, o.BandHighG = round2(lo), round2(hi)
 		delta := in.MeasuredG - label

@@ -59,7 +59,7 @@ func TestEvaluate(t *testing.T) {
 			in:      Input{LabelG: f(2350), MeasuredG: 1840, MeasuredStable: true, Items: demoItems},
 			verdict: result.VerdictUnderweight, tier: 3, basis: BasisWholeItems,
 			cands:   [][]string{{"Leather jacket"}},
-			summary: "underweight by 510 g — most likely missing: Leather jacket (505 g)",
+			summary: "underweight by 510 g — most likely missing: \"Leather jacket\" (505 g)",
 		},
 		{
 			name: "one item missing: the right one first among near misses",
@@ -79,7 +79,7 @@ func TestEvaluate(t *testing.T) {
 			// deficit 1330 = Sneakers + Belt
 			verdict: result.VerdictUnderweight, tier: 3, basis: BasisWholeItems,
 			cands:   [][]string{{"Sneakers", "Belt"}},
-			summary: "underweight by 1330 g — most likely missing: Sneakers and Belt (1330 g in total)",
+			summary: "underweight by 1330 g — most likely missing: \"Sneakers\" and \"Belt\" (1330 g in total)",
 		},
 		{
 			name: "ambiguity: two items of nearly the same weight",
@@ -89,7 +89,7 @@ func TestEvaluate(t *testing.T) {
 			verdict: result.VerdictUnderweight, tier: 3, basis: BasisWholeItems,
 			cands:     [][]string{{"Leather jacket"}, {"Wallet"}},
 			ambiguous: true,
-			summary:   "underweight by 510 g — ambiguous, missing either Leather jacket (505 g) or Wallet (515 g)",
+			summary:   "underweight by 510 g — ambiguous, missing either \"Leather jacket\" (505 g) or \"Wallet\" (515 g)",
 		},
 		{
 			name: "no ambiguity: the runner-up is more than t/2 further off",
@@ -215,7 +215,7 @@ func TestEvaluateFigures(t *testing.T) {
 	var r result.Result
 	o.Apply(&r)
 	want := result.Result{
-		LabelG: f(2350), LabelResolutionG: 10, MeasuredG: 1840, MeasuredStable: true,
+		LabelG: f(2350), LabelResolutionG: 10, LabelResolutionFrom: result.ResolutionFromConfig, MeasuredG: 1840, MeasuredStable: true,
 		DeltaG: f(-510), DeltaPct: f(-21.7), ToleranceG: 23.5,
 		Verdict: result.VerdictUnderweight, Tier: 3,
 		MissingCandidates: []result.MissingCandidate{{Items: []string{"Leather jacket"}, TotalG: 505, ResidualG: 5}},

@@ -288,10 +288,11 @@ func outcomeText(name string, data []byte) string {
 // weightSeries is weight.csv (t_ms,raw,grams,stable) as at most maxPoints
 // points on the video time axis (0 = the first frame of video-000.mkv, the
 // pre-roll included): t in seconds, g in grams. Shift is what was added to
-// the log's times: a weight.csv written with t = 0 at the press (before the
-// one time axis; the pre-roll is then missing from it) ends with the
-// recording, so when it ends more than half a second before the video, it
-// is moved to end with it; a log on the video axis already does.
+// the log's times: none when the manifest says the log is on the video
+// axis (videoAxis, result.WeightAxisVideo). A weight.csv written before
+// that counts from the press (the pre-roll is missing from it) and ends
+// with the recording, so when it ends more than half a second before the
+// video, it is moved to end with it.
 type weightSeries struct {
 	T     []float64 `json:"t"`
 	G     []float64 `json:"g"`
@@ -300,7 +301,7 @@ type weightSeries struct {
 
 const maxPoints = 2000
 
-func (b bundles) weights(session string, videoS float64) (*weightSeries, error) {
+func (b bundles) weights(session string, videoS float64, videoAxis bool) (*weightSeries, error) {
 	f, _, err := b.open(session, "weight.csv")
 	if err != nil {
 		return nil, err
@@ -340,7 +341,7 @@ func (b bundles) weights(session string, videoS float64) (*weightSeries, error) 
 		return nil, err
 	}
 	out := &weightSeries{T: []float64{}, G: []float64{}}
-	if n := len(ts); n > 0 && videoS-ts[n-1] > 0.5 {
+	if n := len(ts); n > 0 && !videoAxis && videoS-ts[n-1] > 0.5 {
 		out.Shift = videoS - ts[n-1]
 		for i := range ts {
 			ts[i] += out.Shift

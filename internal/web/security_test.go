@@ -573,15 +573,20 @@ func TestLoginNextStaysOnSite(t *testing.T) {
 
 func TestWeightsOnVideoAxis(t *testing.T) {
 	b := bundles{dir: filepath.Join(testState(t), "sessions")}
-	ws, err := b.weights(testSession, 6) // the log covers 1 s of a 6 s video
+	ws, err := b.weights(testSession, 6, false) // an old log covers 1 s of a 6 s video
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ws.Shift != 5 || ws.T[0] != 5 || ws.T[1] != 6 || ws.G[1] != 500 {
 		t.Errorf("shifted log: %+v", ws)
 	}
-	if ws, _ = b.weights(testSession, 1.2); ws.Shift != 0 || ws.T[1] != 1 {
+	if ws, _ = b.weights(testSession, 1.2, false); ws.Shift != 0 || ws.T[1] != 1 {
 		t.Errorf("a log on the video axis moved: %+v", ws)
+	}
+	// The manifest says the video axis: never shifted (an interrupted
+	// recording's log may end a sync interval before its video).
+	if ws, _ = b.weights(testSession, 6, true); ws.Shift != 0 || ws.T[1] != 1 {
+		t.Errorf("a log the manifest puts on the video axis moved: %+v", ws)
 	}
 }
 

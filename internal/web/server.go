@@ -27,6 +27,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/config"
+	"weighin/internal/result"
 )
 
 //go:embed templates/*.html static/*
@@ -610,11 +611,11 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, id, rest, 
 		}
 		s.render(w, "session.html", data)
 	case rest == "weight.json" && safeMethod(r.Method):
-		dur := 0.0
+		dur, videoAxis := 0.0, false
 		if v, err := s.bundles.view(id); err == nil {
-			dur = v.Result.Continuity.DurationS
+			dur, videoAxis = v.Result.Continuity.DurationS, v.Result.WeightAxis == result.WeightAxisVideo
 		}
-		ws, err := s.bundles.weights(id, dur)
+		ws, err := s.bundles.weights(id, dur, videoAxis)
 		if err != nil {
 			ws = &weightSeries{T: []float64{}, G: []float64{}}
 		}
