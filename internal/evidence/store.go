@@ -203,6 +203,7 @@ func Open(stateDir string, log *slog.Logger, opts Options) (*Store, error) {
 		lf.Close()
 		return nil, err
 	}
+	s.reconcileJournal()
 	s.finishInterrupted()
 	return s, nil
 }
