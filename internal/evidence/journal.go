@@ -111,6 +111,7 @@ func (s *Store) journalAppend(entries ...JournalEntry) error {
 		return err
 	}
 	var buf bytes.Buffer
+	var lines [][]byte
 	for _, e := range entries {
 		e.PreviousSHA256, e.Sig = prev, ""
 		unsigned, err := json.Marshal(e)
@@ -124,6 +125,7 @@ func (s *Store) journalAppend(entries ...JournalEntry) error {
 		}
 		buf.Write(line)
 		buf.WriteByte('\n')
+		lines = append(lines, line)
 		prev = sha256Hex(line)
 	}
 	_, statErr := os.Stat(path)
@@ -140,6 +142,11 @@ func (s *Store) journalAppend(entries ...JournalEntry) error {
 	}
 	if err == nil && errors.Is(statErr, fs.ErrNotExist) {
 		err = syncDir(s.dir)
+	}
+	if err == nil && s.opts.OnJournal != nil {
+		for _, l := range lines {
+			s.opts.OnJournal(l)
+		}
 	}
 	return err
 }

@@ -92,6 +92,10 @@ type Options struct {
 	// Clock gives the time of an addendum and whether the system clock is
 	// synchronised; nil means time.Now and sysclock.Synced.
 	Clock func() (time.Time, bool)
+	// OnJournal, when set, is given each line appended to the journal
+	// (JournalFile, without its newline) once it is durable, under the
+	// store's lock: it must not block (weighd publishes it on MQTT).
+	OnJournal func(line []byte)
 }
 
 type entryState int

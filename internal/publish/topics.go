@@ -12,6 +12,9 @@ type Topics struct {
 	Results      string
 	Label        string
 	Error        string
+	// Journal carries each line of the station's evidence journal (a seal
+	// or an addendum, signed), so a copy lives outside the station.
+	Journal string
 	// CmdPrefix is "<base>/cmd/"; CmdFilter subscribes to every command.
 	CmdPrefix string
 	CmdFilter string
@@ -36,6 +39,7 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Results:      base + "/results",
 		Label:        base + "/label",
 		Error:        base + "/error",
+		Journal:      base + "/journal",
 		CmdPrefix:    base + "/cmd/",
 		CmdFilter:    base + "/cmd/+",
 		Probe:        base + "/cmd/probe",
