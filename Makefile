@@ -23,7 +23,7 @@ CACHE   := $(CURDIR)/.cache
 # Debian packages the tests use; `make deps` installs the missing ones.
 DEBS    := mosquitto mosquitto-clients ffmpeg mkvtoolnix zbar-tools \
            qemu-system-x86 busybox-static cpio openssh-client openssl \
-           debootstrap systemd qemu-user-static tesseract-ocr fonts-dejavu-core s3cmd lintian chromium fonts-droid-fallback
+           debootstrap systemd qemu-user-static tesseract-ocr fonts-dejavu-core s3cmd lintian chromium fonts-droid-fallback poppler-utils
 # Debian's amd64 kernel for the vivid tests: fetched and unpacked, never installed.
 KERNEL_DIR := $(CACHE)/kernel
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -150,8 +150,10 @@ test-unit: ## all tests with -race
 #   cmd/weighctl        the demo test builds and starts weighd
 #   systemd             builds weighd to check the unit against it
 #   internal/offsite    re-executes its own test binary to kill it mid-upload
+#   internal/pack       runs ffmpeg (stills, the chat export), ssh-keygen, sha256sum
 #   internal/publish    builds and starts its helper program (pubhelper)
 #   internal/registry   re-executes its own test binary to kill it mid-import
+#   internal/sheet      runs poppler's pdfinfo, pdftoppm and pdftotext on the PDF
 #   internal/station    builds and starts weighd and weighctl
 #   internal/web        builds and starts weighd and weighctl, drives chromium
 I386_PROBE      ?= $(CACHE)/probe386/probe
@@ -159,7 +161,7 @@ QEMU_DIR        := $(CACHE)/qemu
 I386_EMULATOR   := $(QEMU_DIR)/root/usr/bin/qemu-i386
 QEMU_APT        := -o Dir::Etc::sourcelist=$(QEMU_DIR)/sources.list -o Dir::Etc::sourceparts=- \
                    -o Dir::State::Lists=$(QEMU_DIR)/lists -o Dir::Cache=$(QEMU_DIR)/apt-cache
-I386_NATIVE_ONLY := weighin/(cmd/weighctl|systemd|internal/(offsite|publish|registry|station|web))$$
+I386_NATIVE_ONLY := weighin/(cmd/weighctl|systemd|internal/(offsite|pack|publish|registry|sheet|station|web))$$
 
 i386-mode: ## print how this machine runs 386 binaries: native, or qemu (qemu-i386-static)
 	@if [ "$(I386_PROBE)" = "$(CACHE)/probe386/probe" ] && [ ! -x "$(I386_PROBE)" ]; then \
@@ -184,7 +186,7 @@ qemu-i386: ## fetch qemu-user (qemu-i386) from Debian's bookworm-backports into 
 
 # test-386 also leaves out the export's encodes (ffmpeg's work, the same at
 # any GOARCH; test-unit runs them); the export's own code is tested here too.
-EXPORT_ENCODES := ^Test(Chat60s|SplitRotatedResumeAfterKill|PresetsSmall|DiskFull|CancelKeepsResumable|QueuePauseResume|InterruptedBundle|ExportCLI)$$
+EXPORT_ENCODES := ^Test(Chat60s|SplitRotatedResumeAfterKill|PresetsSmall|DiskFull|CancelKeepsResumable|QueuePauseResume|InterruptedBundle|ExportCLI|PackMadeAndVerified)$$
 
 test-386: deps qemu-i386 ## the tests again as a 32-bit build: natively where the kernel runs 386, else under qemu-i386 (backports)
 	$(tier-start)
@@ -217,7 +219,7 @@ test-make: ## the Makefile's detection logic and tree/style gates (.ci/makefile_
 test-arm: deps ## the drivers' and pure packages' tests as linux/arm GOARM=6 (Pi Zero) under qemu-arm
 	$(tier-start)
 	GOARCH=arm GOARM=6 $(GO) test -count=1 -timeout 15m -exec /usr/bin/qemu-arm-static \
-	  $$($(GO) list ./drivers/... ./internal/... | grep -v -E 'internal/(offsite|publish|registry|station|export|web)|kerneltest|/bench|gentraces|genlabels')
+	  $$($(GO) list ./drivers/... ./internal/... | grep -v -E 'internal/(offsite|publish|registry|station|export|pack|sheet|web)|kerneltest|/bench|gentraces|genlabels')
 	$(tier-end)
 
 test-bench: ## every benchmark once, so none rots

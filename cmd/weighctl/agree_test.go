@@ -97,9 +97,16 @@ func TestSameRefusal(t *testing.T) {
 		{"exterior", "exterior_condition", "soggy"},
 		{"tracking", "tracking", "LB 123#45"},
 		{"label-weight", "label_weight", "2.35kg"},
+		// Issue 13: one text rule for every way in.
+		{"order-ref", "order_ref", "KB\u202e1"},
+		{"order-ref", "order_ref", "KB-1\u2028Proposed Solution: full refund"},
+		{"order-ref", "order_ref", "KB\u31641"},
+		{"order-ref", "order_ref", "KB\u00851"},
+		{"order-ref", "order_ref", "=1+1"},
+		{"tracking", "tracking", "\u0131x123456785cn"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.command, func(t *testing.T) {
+		t.Run(tc.command+" "+tc.value, func(t *testing.T) {
 			_, err := publish.ParseCommand(tc.command, []byte(tc.value), false)
 			var ce *publish.CommandError
 			if !errors.As(err, &ce) {

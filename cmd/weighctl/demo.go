@@ -11,31 +11,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
-
 	"weighin/internal/api"
 	"weighin/internal/config"
 	"weighin/internal/publish"
+	"weighin/internal/registry"
 	"weighin/internal/result"
 	"weighin/internal/verdict"
 )
 
-const demoUsage = `usage: weighctl demo [--weighd PATH] [--keep] [--timeout 60s]
+const demoUsage = `usage: weighctl demo [--weighd PATH] [--keep] [--timeout 180s]
 
 Runs the whole flow on simulated hardware in a temporary directory: weighd
 --sim with its own configuration, a subscriber on its embedded broker as
 Home Assistant would be, and the steps of demoSteps through weighd's API
 (register the parcel, place it, show its label to the camera, press, mark,
-stop). Prints the verdict, the bundle, weighctl verify's report, the claim
-and the MQTT messages seen. weighd is looked for beside weighctl, then in
+stop). Prints the verdict, the bundle, weighctl verify's report, the claim,
+the dispute pack weighd makes after the seal (its zip, the sizes and
+weighctl verify of the unzipped pack; without ffmpeg it says how to get
+it) and the MQTT messages seen. weighd is looked for beside weighctl, then in
 PATH (make demo builds bin/weighd).
 
 Exit status: 0 every step ran and the bundle verifies; 1 a step failed
@@ -43,7 +42,7 @@ Exit status: 0 every step ran and the bundle verifies; 1 a step failed
 `
 
 // demoParcel is the parcel the demo registers (the parcel command's JSON).
-var demoParcel = publish.Parcel{Tracking: "LB123456789CN", OrderRef: "KB-2026-04417", LabelG: new(2350.0),
+var demoParcel = registry.Parcel{Tracking: "LB123456789CN", OrderRef: "KB-2026-04417", LabelG: new(2350.0),
 	Items: []verdict.Item{{Name: "Leather jacket", WeightG: 505}, {Name: "Sneakers", WeightG: 1120}, {Name: "Belt", WeightG: 210}}}
 
 // demoStep is one line of the demo's script: send an API command, wait for
@@ -88,7 +87,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLI("demo", demoUsage, stderr)
 	weighdPath := c.String("weighd", "", "the weighd binary")
 	keep := c.Bool("keep", false, "keep the temporary directory (state, bundles, weighd.log)")
-	timeout := c.Duration("timeout", 60*time.Second, "give up after this long")
+	timeout := c.Duration("timeout", 180*time.Second, "give up after this long")
 	pos, code, done := c.parse(args)
 	if done {
 		return code
@@ -146,13 +145,14 @@ func (d *demo) run(ctx context.Context, weighdPath string) (err error) {
 			d.say("weighd stopped (SIGTERM)")
 		}
 	}()
-	broker := "tcp://" + cfg.MQTT.EmbeddedListen
+	mq := cfg.MQTT
+	mq.Broker = "tcp://" + cfg.MQTT.EmbeddedListen
 	topics := []string{"weighin/#", cfg.MQTT.DiscoveryPrefix + "/#"}
-	sub, err := subscribe(ctx, broker, topics)
+	sub, err := watch(ctx, mq, topics)
 	if err != nil {
 		return err
 	}
-	defer sub.client.Disconnect(250)
+	defer sub.Close()
 	d.say("subscribed to %s as a Home Assistant would", strings.Join(topics, " and "))
 	c := api.NewClient(cfg.API.Socket)
 	var st api.Status
@@ -177,10 +177,10 @@ func (d *demo) run(ctx context.Context, weighdPath string) (err error) {
 	}
 	res := *st.LastResult
 	d.say("session %s: tracking %s read from the label's barcode (none typed); label weight and items from the registry", res.SessionID, dash(res.Tracking))
-	sub.wait(ctx, func(m message) bool {
-		return strings.HasSuffix(m.topic, "/result") && bytes.Contains(m.payload, []byte(res.SessionID))
+	_ = sub.Wait(ctx, func(m publish.Message) bool {
+		return strings.HasSuffix(m.Topic, "/result") && bytes.Contains(m.Payload, []byte(res.SessionID))
 	}, 5*time.Second, 5*time.Second)
-	return d.report(ctx, cfg, res, sub, broker, topics)
+	return d.report(ctx, cfg, res, sub, mq, topics)
 }
 
 // startWeighd starts weighd --sim in the demo's directory. The broker's
@@ -230,7 +230,7 @@ func (d *demo) startWeighd(ctx context.Context, bin string) (config.Config, *wei
 
 // report prints what the user sees: the verdict, the bundle, its
 // verification, the claim and the MQTT messages.
-func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result, sub *subscriber, broker string, topics []string) error {
+func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result, sub *publish.Watcher, mq config.MQTT, topics []string) error {
 	w := d.out
 	summary := string(res.Verdict)
 	r := res.LabelResolutionG
@@ -260,20 +260,23 @@ func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result,
 		return err
 	}
 	fmt.Fprintf(w, "\n== claim (dispute.txt)\n%s", strings.TrimSuffix(string(claim), "\n")+"\n")
+	if err := d.demoPack(ctx, api.NewClient(cfg.API.Socket), filepath.Join(d.dir, "weighd.yaml"), res.SessionID); err != nil {
+		return err
+	}
 	// A live subscriber gets every message with the retain flag cleared; a
 	// second, fresh subscription shows what the broker keeps for the next
 	// subscriber (Home Assistant after a restart).
-	fresh, err := subscribe(ctx, broker, topics)
+	fresh, err := watch(ctx, mq, topics)
 	if err != nil {
 		return fmt.Errorf("fresh subscription for retained messages: %w", err)
 	}
-	fresh.wait(ctx, nil, 500*time.Millisecond, 3*time.Second)
-	fresh.client.Disconnect(100)
+	_ = fresh.Wait(ctx, nil, 500*time.Millisecond, 3*time.Second)
+	fresh.Close()
 	retained := map[string]bool{}
-	for _, m := range fresh.messages() {
-		retained[m.topic] = retained[m.topic] || m.retained
+	for _, m := range fresh.Messages() {
+		retained[m.Topic] = retained[m.Topic] || m.Retained
 	}
-	fmt.Fprintf(w, "\n== MQTT messages seen by a subscriber (%s)\n%s", strings.Join(topics, ", "), summarizeMessages(sub.messages(), retained))
+	fmt.Fprintf(w, "\n== MQTT messages seen by a subscriber (%s)\n%s", strings.Join(topics, ", "), summarizeMessages(sub.Messages(), retained))
 	if vcode != exitOK {
 		return fmt.Errorf("weighctl verify exited %d", vcode)
 	}
@@ -398,105 +401,30 @@ func (p *weighdProc) stop() error {
 	}
 }
 
-// message is one MQTT message the subscriber saw.
-type message struct {
-	topic    string
-	retained bool
-	payload  []byte
-}
-
-// subscriber collects what a Home Assistant would see on the broker: the
-// demo's only view from outside weighd.
-type subscriber struct {
-	client mqtt.Client
-	mu     sync.Mutex
-	msgs   []message
-	notify chan struct{}
-}
-
-func subscribe(ctx context.Context, broker string, topics []string) (*subscriber, error) {
-	s := &subscriber{notify: make(chan struct{}, 1)}
-	add := func(_ mqtt.Client, m mqtt.Message) {
-		s.mu.Lock()
-		s.msgs = append(s.msgs, message{topic: m.Topic(), retained: m.Retained(), payload: bytes.Clone(m.Payload())})
-		s.mu.Unlock()
-		select {
-		case s.notify <- struct{}{}:
-		default:
-		}
-	}
-	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("weighctl-demo-%d-%d", os.Getpid(), time.Now().UnixNano())).
-		SetAutoReconnect(false).SetConnectTimeout(2 * time.Second).SetOrderMatters(true)
-	filters := map[string]byte{}
-	for _, t := range topics {
-		filters[t] = 1
-	}
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		s.client = mqtt.NewClient(o)
-		tok := s.client.Connect()
-		if tok.WaitTimeout(3*time.Second) && tok.Error() == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("connect to the embedded broker %s: %v", broker, tok.Error())
-		}
-		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
-			return nil, err
-		}
-	}
-	if tok := s.client.SubscribeMultiple(filters, add); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		s.client.Disconnect(100)
-		return nil, fmt.Errorf("subscribe %v: %v", topics, tok.Error())
-	}
-	return s, nil
-}
-
-func (s *subscriber) messages() []message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.msgs)
-}
-
-// wait returns when a message matches (nil: never), when no message came
-// for silence, or after limit.
-func (s *subscriber) wait(ctx context.Context, match func(message) bool, silence, limit time.Duration) {
-	deadline := time.After(limit)
-	for {
-		for _, m := range s.messages() {
-			if match != nil && match(m) {
-				return
-			}
-		}
-		select {
-		case <-s.notify:
-		case <-time.After(silence):
-			return
-		case <-deadline:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
+// watch subscribes to topics as a Home Assistant would: the demo's only
+// view from outside weighd.
+func watch(ctx context.Context, mq config.MQTT, topics []string) (*publish.Watcher, error) {
+	return publish.Watch(ctx, mq, fmt.Sprintf("weighctl-demo-%d-%d", os.Getpid(), time.Now().UnixNano()), topics, 15*time.Second)
 }
 
 // summarizeMessages describes the messages per topic; retained names the
 // topics a fresh subscriber receives a retained message on.
-func summarizeMessages(msgs []message, retained map[string]bool) string {
+func summarizeMessages(msgs []publish.Message, retained map[string]bool) string {
 	count := map[string]int{}
-	last := map[string]message{}
+	last := map[string]publish.Message{}
 	var topics []string
 	for _, m := range msgs {
-		if count[m.topic] == 0 {
-			topics = append(topics, m.topic)
+		if count[m.Topic] == 0 {
+			topics = append(topics, m.Topic)
 		}
-		count[m.topic]++
-		last[m.topic] = m
+		count[m.Topic]++
+		last[m.Topic] = m
 	}
 	sort.Strings(topics)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d messages on %d topics (retained: kept by the broker for the next subscriber)\n", len(msgs), len(topics))
 	for _, t := range topics {
-		p := last[t].payload
+		p := last[t].Payload
 		show := strings.Join(strings.Fields(string(p)), " ")
 		switch {
 		case len(p) >= 3 && p[0] == 0xFF && p[1] == 0xD8:

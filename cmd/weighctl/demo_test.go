@@ -11,6 +11,7 @@ import (
 
 	"weighin/internal/config"
 	"weighin/internal/evidence"
+	"weighin/internal/publish"
 	"weighin/internal/result"
 )
 
@@ -33,13 +34,13 @@ func TestDemoConfig(t *testing.T) {
 
 func TestSummarizeMessages(t *testing.T) {
 	jpeg := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{1}, 100)...)
-	msgs := []message{
-		{topic: "weighin/s/state", payload: []byte(`{"weight_g":0}`)},
-		{topic: "weighin/s/availability", payload: []byte("online")},
-		{topic: "weighin/s/state", payload: []byte(`{"weight_g":1840.2,  "stable":true}`)},
-		{topic: "weighin/s/label", payload: jpeg},
-		{topic: "weighin/s/results", payload: []byte(strings.Repeat("x", 100))},
-		{topic: "weighin/s/raw", payload: []byte{0xC3, 0x28}},
+	msgs := []publish.Message{
+		{Topic: "weighin/s/state", Payload: []byte(`{"weight_g":0}`)},
+		{Topic: "weighin/s/availability", Payload: []byte("online")},
+		{Topic: "weighin/s/state", Payload: []byte(`{"weight_g":1840.2,  "stable":true}`)},
+		{Topic: "weighin/s/label", Payload: jpeg},
+		{Topic: "weighin/s/results", Payload: []byte(strings.Repeat("x", 100))},
+		{Topic: "weighin/s/raw", Payload: []byte{0xC3, 0x28}},
 	}
 	got := summarizeMessages(msgs, map[string]bool{"weighin/s/state": true, "weighin/s/availability": true, "weighin/s/label": true})
 	want := "6 messages on 5 topics (retained: kept by the broker for the next subscriber)\n" +
@@ -65,7 +66,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	t.Setenv("TMPDIR", work)
 	var out, errb bytes.Buffer
 	start := time.Now()
-	code := run(context.Background(), []string{"demo", "--weighd", bin, "--timeout", "90s", "--keep"}, &out, &errb)
+	code := run(context.Background(), []string{"demo", "--weighd", bin, "--timeout", "240s", "--keep"}, &out, &errb)
 	t.Logf("demo took %.1f s", time.Since(start).Seconds())
 	if code != exitOK {
 		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
@@ -80,6 +81,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		"订单号：KB-2026-04417", "问题类型：缺少商品",
 		"weighin/demo/result", "weighin/demo/availability", "homeassistant/device/demo/config",
 		"weighd stopped (SIGTERM)",
+		"== dispute pack\n", "-pack.zip (", "evidence-sheet.pdf (", "export-chat.mp4 (", "still-weighin.jpg (",
+		"(the unzipped pack)", "not included in the pack", "weighin/demo/export", "weighin/demo/still",
 	} {
 		if !strings.Contains(o, want) {
 			t.Errorf("demo output lacks %q", want)

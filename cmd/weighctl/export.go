@@ -17,9 +17,10 @@ import (
 	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/export"
+	"weighin/internal/pack"
 )
 
-const exportUsage = `usage: weighctl export [--preset chat|phone|full] [--out DIR] [--json] [--config FILE] SESSION
+const exportUsage = `usage: weighctl export [--preset chat|phone|full|pack|sheet] [--out DIR] [--with-original] [--json] [--config FILE] SESSION
 
 Makes H.264 MP4 copies of a sealed bundle's video with the weight, the date
 and time, the order reference, the tracking number, the session id and the
@@ -27,7 +28,13 @@ elapsed time burned into the picture (ffmpeg, at idle priority). SESSION is
 a session id, its sequence number, a unique prefix or a bundle directory.
 
 Presets: chat (each file at most 15,000,000 bytes, for WhatsApp), phone
-(48,000,000 bytes, an iOS notification), full (source size, quality-based).
+(48,000,000 bytes, an iOS notification), full (source size, quality-based),
+sheet (stills at the weigh-in and at every mark, and the evidence sheet
+evidence-sheet.png + .pdf, each under 10 MB, for payment disputes that take
+no video), pack (the dispute pack: the sheet, the stills and the chat
+export bound to the bundle, then one zip in <state>/packs — or --out —
+with VERIFY.txt and a signed PACKSUMS; the original video only with
+--with-original; the path of the zip is printed).
 A recording too long for the cap is split into numbered parts. The bundle
 is verified first and never modified; a bundle that fails verification is
 not exported. An export cut short resumes where it stopped.
@@ -64,6 +71,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	preset := c.String("preset", export.PresetChat, "chat, phone or full")
 	out := c.String("out", "", "also copy the MP4s into this directory")
 	jsonOut := c.Bool("json", false, "print the files and the export record as JSON")
+	withOriginal := c.Bool("with-original", false, "pack: put the original video into the zip (weighd stopped)")
 	pos, code, done := c.parse(args)
 	if done {
 		return code
@@ -71,8 +79,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if len(pos) != 1 {
 		return c.usageError("want exactly one SESSION, got %d arguments", len(pos))
 	}
-	if _, err := export.PresetCap(*preset); err != nil {
-		return c.usageError("%v", err)
+	if _, err := export.PresetCap(*preset); err != nil && !pack.IsPreset(*preset) {
+		return c.usageError("%v (or %s, %s)", err, pack.PresetPack, pack.PresetSheet)
 	}
 	fail := func(code int, err error) int { return c.fail(code, "%v", err) }
 	cfg := c.cfg
@@ -92,11 +100,17 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var st api.Status
 	if err := c.client().Status(ctx, &st); err == nil {
 		if filepath.Dir(dir) == filepath.Join(st.StateDir, evidence.SessionsDir) {
+			if *withOriginal {
+				return fail(exitUsage, fmt.Errorf("--with-original needs weighd stopped (or export.pack_with_original in its configuration)"))
+			}
 			return exportThroughAPI(ctx, c, filepath.Base(dir), *preset, *out, *jsonOut, stdout, stderr)
 		}
 		if slices.Contains([]string{"starting", "recording", "sealing"}, st.SessionState) {
 			return c.fail(exitProblem, "weighd is %s a session; export when it has finished", st.SessionState)
 		}
+	}
+	if pack.IsPreset(*preset) {
+		return runPackPreset(ctx, c, dir, *preset, *out, *withOriginal, *jsonOut, stdout, stderr)
 	}
 	zone, err := cfg.Export.Location()
 	if err != nil {

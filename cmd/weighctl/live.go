@@ -68,10 +68,8 @@ func simple(name string) func(context.Context, []string, io.Writer, io.Writer) i
 		case s.args == "":
 			value = publish.PressPayload // a button's only payload
 		case s.apiName == "mark":
-			if value != "" {
-				if err := vocab.CheckText(value, vocab.MaxMarkRunes); err != nil {
-					return c.usageError("%v", err)
-				}
+			if err := vocab.CheckMarkLabel(value); err != nil {
+				return c.usageError("%v", err)
 			}
 		default:
 			var ce *publish.CommandError

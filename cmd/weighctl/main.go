@@ -65,7 +65,7 @@ var commands = map[string]command{
 	"doctor":       {"check GPIO, HX711, camera, broker, space, clock, calibration, key", runDoctor},
 	"sim":          {"drive weighd --sim: place GRAMS, remove, press [--long], label TRACKING", runSim},
 	"demo":         {"run the whole flow on simulated hardware and print what a user sees", runDemo},
-	"export":       {"make H.264 MP4s of SESSION with the weight, time and tracking in the picture (--preset chat|phone|full)", runExport},
+	"export":       {"make H.264 MP4s of SESSION with the weight, time and tracking in the picture (--preset chat|phone|full), or its dispute pack or evidence sheet (--preset pack|sheet)", runExport},
 	"ha":           {"Home Assistant: clear removes every retained message of the station (decommissioning)", runHA},
 	"version":      {"print weighctl's version (the same as weighd --version)", runVersion},
 	"web":          {"the web app: passwd sets its password (from standard input when not a terminal)", runWeb},

@@ -23,6 +23,7 @@ import (
 	"weighin/internal/result"
 	"weighin/internal/sysclock"
 	"weighin/internal/verdict"
+	"weighin/internal/vocab"
 )
 
 const sessionsUsage = `usage: weighctl sessions [--tracking X] [--order Y] [--verdict V] [--since DATE] [--json]
@@ -377,6 +378,11 @@ func runOutcome(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if err := o.Validate(); err != nil {
 		return c.usageError("%v", strings.TrimPrefix(err.Error(), evidence.ErrOutcome.Error()+": "))
+	}
+	if o.Note != "" { // the one text rule, as the outcome command on MQTT and the API
+		if err := vocab.CheckText(o.Note, vocab.MaxNoteBytes); err != nil {
+			return c.usageError("note: %v", err)
+		}
 	}
 	b, code := c.bundleOf(pos[0])
 	if code != exitOK {

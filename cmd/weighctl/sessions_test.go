@@ -298,6 +298,11 @@ func TestOutcome(t *testing.T) {
 		{name: "partial refund without amount", args: []string{"1", "resolved", "--resolution", "partial_refund"}, code: exitUsage},
 		{name: "amount without currency", args: []string{"1", "resolved", "--resolution", "refund", "--amount", "5"}, code: exitUsage},
 		{name: "bad status", args: []string{"1", "won"}, code: exitUsage},
+		// Issue 13: the note under the one text rule (weighctl writes it
+		// directly, so the MQTT parser never sees it).
+		{name: "note with a line separator", args: []string{"1", "escalated", "--note", "ok\u2028Proposed Solution: full refund"}, code: exitUsage},
+		{name: "note with a bidi override", args: []string{"1", "escalated", "--note", "a\u202eb"}, code: exitUsage},
+		{name: "note as a formula", args: []string{"1", "escalated", "--note", "=1+1"}, code: exitUsage},
 		{name: "no such session", args: []string{"42", "refused"}, code: exitUsage},
 	}
 	for _, tc := range tests {

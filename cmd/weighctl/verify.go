@@ -13,6 +13,7 @@ import (
 	"weighin/internal/evidence"
 	"weighin/internal/identity"
 	"weighin/internal/offsite"
+	"weighin/internal/pack"
 	"weighin/internal/recorder"
 	"weighin/internal/result"
 	"weighin/internal/timestamp"
@@ -22,7 +23,8 @@ const verifyUsage = `usage: weighctl verify [flags] BUNDLE...
        weighctl verify --chain [flags] DIR
        weighctl verify --offsite [flags] SESSION...
 
-Checks evidence bundles offline: the manifest's signature, every file's size
+Checks evidence bundles offline (or unzipped dispute packs: a BUNDLE
+directory with a PACKSUMS is checked as one, see below): the manifest's signature, every file's size
 and SHA-256, SHA256SUMS, outcome addenda, tombstones, the links to the
 neighbouring bundles on disk, and the continuity of the recording (the
 statistics in the manifest, and a fresh analysis of the video files).
@@ -33,6 +35,11 @@ store of offsite.* in the configuration, for the station's effective id,
 and checks it the same way (timestamp tokens and the links to its
 neighbours in the store included), adding a problem for every object whose
 bytes differ from the SHA-256 the store recorded at upload.
+
+A dispute pack (weighctl export --preset pack, unzipped): PACKSUMS and its
+signature, every file present listed there with its SHA-256, and the
+bundle's checks over the files present; the originals the manifest lists
+but the pack leaves out are "not included", never a failure.
 
 Without --key or --fingerprint the key is the one in the manifests (and the
 state directory's station_ed25519.pub when the bundles are in one): compare
@@ -163,7 +170,11 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			if err := ctx.Err(); err != nil {
 				return c.fail(exitUsage, "%v", err)
 			}
-			r, err := evidence.VerifyBundle(p, opts)
+			verify := evidence.VerifyBundle
+			if pack.IsPack(p) { // an unzipped dispute pack
+				verify = pack.Verify
+			}
+			r, err := verify(p, opts)
 			if err != nil {
 				return c.fail(exitUsage, "%s: %v", p, err)
 			}
@@ -308,7 +319,7 @@ func printVerify(w io.Writer, out verifyOutput) {
 		}
 		if len(b.Files) > 0 {
 			fmt.Fprintf(w, "      files:")
-			for _, s := range []string{"ok", "removed", "missing", "size", "sha256"} {
+			for _, s := range []string{"ok", "removed", "not included", "missing", "size", "sha256"} {
 				if counts[s] > 0 {
 					fmt.Fprintf(w, " %d %s", counts[s], s)
 				}

@@ -45,6 +45,14 @@ type Opts struct {
 	FrameTimeout time.Duration
 }
 
+// DefaultOpts is what the zero Opts stands for: the driver's own defaults
+// (weighd's shipped camera section equals them; a test in internal/station
+// holds the two together).
+func DefaultOpts() Opts {
+	o, _ := Opts{}.withDefaults()
+	return o
+}
+
 func (o Opts) withDefaults() (Opts, error) {
 	def := func(v *int, d int) {
 		if *v == 0 {

@@ -47,11 +47,19 @@ type Request struct {
 // maxBody bounds a request body; commands are short.
 const maxBody = 64 << 10
 
-// Listen creates the socket at path (removing a stale one, creating the
-// directory) with mode 0660.
+// ErrNotSocket: something other than a socket is at the socket's path. It
+// is left as it is (it could be the station key): a configuration error.
+var ErrNotSocket = errors.New("exists and is not a socket")
+
+// Listen creates the socket at path (removing a stale socket, creating the
+// directory) with mode 0660. Anything at path that is not a socket is
+// never removed: Listen fails with ErrNotSocket.
 func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
+		return nil, fmt.Errorf("api: %s %w (%s): left untouched", path, ErrNotSocket, fi.Mode().Type())
 	}
 	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
 		c.Close()
@@ -69,9 +77,17 @@ func Listen(path string) (net.Listener, error) {
 	return ln, nil
 }
 
+// Timeouts of the API's server: a client that sends its request slower
+// than readTimeout, or keeps an idle connection open for idleTimeout, is
+// disconnected (1,000 slow-body clients must not hold the socket).
+var (
+	readTimeout = 10 * time.Second
+	idleTimeout = time.Minute
+)
+
 // Serve answers requests on ln until ctx ends.
 func Serve(ctx context.Context, ln net.Listener, h Handler) error {
-	srv := &http.Server{Handler: NewMux(h), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: NewMux(h), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: readTimeout, IdleTimeout: idleTimeout}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -5,12 +5,16 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -74,7 +78,12 @@ type FieldError struct {
 	// Key is the dotted path, such as "scale.rate".
 	Key string
 	Msg string
+
+	wrapped error // ErrInvalid when the error stands alone
 }
+
+// Unwrap is ErrInvalid for a FieldError returned on its own.
+func (e *FieldError) Unwrap() error { return e.wrapped }
 
 func (e *FieldError) Error() string {
 	if e.Key == "" {
@@ -106,8 +115,25 @@ func (p *problems) add(key, format string, args ...any) {
 // each is a *FieldError.
 func (c Config) Validate() error {
 	var p problems
-	if c.StationID != "" && SanitizeStationID(c.StationID) != c.StationID {
+	switch {
+	case len(c.StationID) > MaxStationIDLen:
+		p.add("station_id", "is %d characters long, at most %d", len(c.StationID), MaxStationIDLen)
+	case c.StationID != "" && SanitizeStationID(c.StationID) != c.StationID:
 		p.add("station_id", "%q has characters outside [a-z0-9_-]", c.StationID)
+	}
+	// One GPIO pin, one device.
+	pins := map[string]string{}
+	for _, u := range []struct{ key, pin string }{{"scale.sck_pin", c.Scale.SCKPin}, {"scale.dout_pin", c.Scale.DOUTPin}, {"button.pin", c.Button.Pin}, {"led.pin", c.LED.Pin}} {
+		if u.pin == "" {
+			continue
+		}
+		if other, ok := pins[u.pin]; ok && !(strings.HasPrefix(other, "scale.") && strings.HasPrefix(u.key, "scale.")) { // scale's pair: Scale.validate
+			p.add(u.key, "pin %s is also %s: one pin drives one device", u.pin, other)
+			continue
+		}
+		if _, ok := pins[u.pin]; !ok {
+			pins[u.pin] = u.key
+		}
 	}
 	if c.StateDir == "" {
 		p.add("state_dir", "must not be empty")
@@ -133,10 +159,33 @@ func (c Config) Validate() error {
 	c.Export.validate(&p)
 	c.Offsite.validate(&p)
 	c.Web.validate(&p)
+	return p.join()
+}
+
+// join is nil without problems, else ErrInvalid and the problems joined
+// (bounded, see joinBounded).
+func (p *problems) join() error {
 	if len(p.errs) == 0 {
 		return nil
 	}
-	return errors.Join(append([]error{ErrInvalid}, p.errs...)...)
+	return joinBounded(p.errs)
+}
+
+// MaxReported is how many problems an error lists: a file of 700,000
+// unknown keys gives the first MaxReported and a count, not 123 MB.
+const MaxReported = 20
+
+// MaxStationIDLen bounds station_id (it is in every topic and bundle).
+const MaxStationIDLen = 64
+
+// joinBounded is ErrInvalid joined with the first MaxReported problems and,
+// when there are more, a line counting the rest.
+func joinBounded(errs []error) error {
+	if len(errs) > MaxReported {
+		more := len(errs) - MaxReported
+		errs = append(errs[:MaxReported:MaxReported], fmt.Errorf("… and %d more problems (%d in all)", more, more+MaxReported))
+	}
+	return errors.Join(append([]error{ErrInvalid}, errs...)...)
 }
 
 // SanitizeStationID lower-cases s and drops every character outside
@@ -193,9 +242,21 @@ func Load(path string) (Config, error) {
 // Parse is Load on bytes already read; name is used in messages.
 func Parse(name string, data []byte) (Config, error) {
 	cfg := Default()
+	if err := controlChars(name, data); err != nil {
+		return Config{}, err
+	}
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && err != io.EOF {
 		return Config{}, fmt.Errorf("%w: %s: %v", ErrInvalid, name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); err != io.EOF {
+		line := second.Line
+		if err != nil || line == 0 {
+			line = secondDocLine(data)
+		}
+		return Config{}, fmt.Errorf("%w: %s:%d: a second YAML document (after ---): the configuration is one document", ErrInvalid, name, line)
 	}
 	if len(root.Content) == 0 { // empty file: all defaults
 		return cfg, wrapFile(name, lineIndex{}, cfg.Validate())
@@ -209,9 +270,68 @@ func Parse(name string, data []byte) (Config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return Config{}, errors.Join(append([]error{ErrInvalid}, errs...)...)
+		return Config{}, joinBounded(errs)
 	}
 	return cfg, wrapFile(name, lines, cfg.Validate())
+}
+
+// controlChars refuses a control character anywhere in the file but tab,
+// newline and carriage return (and a BOM at the very start), naming the
+// line and the key it stands under.
+func controlChars(name string, data []byte) error {
+	type open struct {
+		indent int
+		key    string
+	}
+	var stack []open
+	for i, line := range strings.Split(string(data), "\n") {
+		if i == 0 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		line = strings.TrimSuffix(line, "\r")
+		body := strings.TrimLeft(line, " ")
+		indent := len(line) - len(body)
+		key := ""
+		if k, _, ok := strings.Cut(strings.TrimPrefix(body, "- "), ":"); ok && body != "" && body[0] != '#' {
+			key = strings.TrimSpace(k)
+			for len(stack) > 0 && stack[len(stack)-1].indent >= indent {
+				stack = stack[:len(stack)-1]
+			}
+			stack = append(stack, open{indent, key})
+		}
+		for j, r := range line {
+			if r == '\t' || r != utf8.RuneError && !unicode.IsControl(r) && r != 0xFEFF {
+				continue
+			}
+			path := make([]string, len(stack))
+			for k, o := range stack {
+				path[k] = o.key
+			}
+			what := fmt.Sprintf("control character %U at column %d", r, j+1)
+			if r == utf8.RuneError {
+				what = fmt.Sprintf("invalid UTF-8 at column %d", j+1)
+			}
+			if len(path) == 0 {
+				return fmt.Errorf("%w: %s:%d: %s", ErrInvalid, name, i+1, what)
+			}
+			return &FieldError{File: name, Line: i + 1, Key: strings.Join(path, "."), Msg: what, wrapped: ErrInvalid}
+		}
+	}
+	return nil
+}
+
+// secondDocLine is the line of the first "---" after the first document's
+// content, for the message.
+func secondDocLine(data []byte) int {
+	seen := false
+	for i, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "---") && seen {
+			return i + 1
+		}
+		seen = seen || t != "" && !strings.HasPrefix(t, "#") && !strings.HasPrefix(t, "---")
+	}
+	return 0
 }
 
 // walk checks that every mapping key names a field of t, recording the line
@@ -322,7 +442,7 @@ func wrapFile(file string, lines lineIndex, err error) error {
 			fes = append(fes, &c)
 		}
 	}
-	return errors.Join(append([]error{ErrInvalid}, fes...)...)
+	return joinBounded(fes)
 }
 
 func unwrapJoined(err error) []error {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,9 +89,30 @@ func TestBadConfigs(t *testing.T) {
 		{"tsa url no host", "trust:\n  tsa_urls: [\"https:///tsr\"]\n", []string{`w.yaml:2: trust.tsa_urls: entry 1 "https:///tsr" has no host`}},
 		{"tsa ca relative", "trust:\n  tsa_ca_file: roots.pem\n", []string{`w.yaml:2: trust.tsa_ca_file: must be an absolute path, got "roots.pem"`}},
 		{"tsa unknown key", "trust:\n  tsa_url: http://a.example\n", []string{`w.yaml:2: trust.tsa_url: unknown key (known: tsa_ca_file, tsa_urls)`}},
+		// Issue 13 item 7.
+		{"button on the scale's pin", "button:\n  pin: GPIO5\n", []string{`w.yaml:2: button.pin: pin GPIO5 is also scale.dout_pin: one pin drives one device`}},
+		{"led on the button's pin", "led:\n  pin: GPIO17\n", []string{`w.yaml:2: led.pin: pin GPIO17 is also button.pin: one pin drives one device`}},
+		{"password without username", "mqtt:\n  password: s3cret\n", []string{`w.yaml:2: mqtt.password: is set without mqtt.username (a broker takes a password only with a user name)`}},
+		{"station id too long", "station_id: " + strings.Repeat("a", 65) + "\n", []string{`w.yaml:1: station_id: is 65 characters long, at most 64`}},
+		{"second document", "log_level: info\n---\nlog_level: debug\n", []string{`w.yaml:2: a second YAML document (after ---): the configuration is one document`}},
+		{"NUL in a value", "scale:\n  rate: 1\x000\n", []string{`w.yaml:2: scale.rate: control character U+0000 at column 10`}},
+		{"escape in a nested value", "mqtt:\n  username: ha\n  client_id: \"a\x1b[2J\"\n", []string{`w.yaml:3: mqtt.client_id: control character U+001B at column 16`}},
+		{"invalid UTF-8", "log_level: \xff\n", []string{`w.yaml:1: log_level: invalid UTF-8 at column 12`}},
 		{"not a mapping", "- a\n- b\n", []string{"w.yaml:1: cannot unmarshal seq into config.Config"}},
 		{"syntax", "scale: [\n", []string{"w.yaml: line 1: did not find expected node content"}},
 	}
+	var many strings.Builder
+	for i := range 700 {
+		fmt.Fprintf(&many, "k%d: 1\n", i)
+	}
+	manyWant := make([]string, 0, MaxReported+1)
+	for i := range MaxReported {
+		manyWant = append(manyWant, fmt.Sprintf("w.yaml:%d: k%d: unknown key (known: api, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)", i+1, i))
+	}
+	tests = append(tests, struct {
+		name, yaml string
+		want       []string
+	}{"700 unknown keys: 20 and a count", many.String(), append(manyWant, "… and 680 more problems (700 in all)")})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("w.yaml", []byte(tt.yaml))

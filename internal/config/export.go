@@ -22,10 +22,16 @@ type Export struct {
 	// FFmpeg and FFprobe are the programs; empty means found on PATH.
 	FFmpeg  string `yaml:"ffmpeg"`
 	FFprobe string `yaml:"ffprobe"`
+	// AutoPack makes the dispute pack (internal/pack: stills, evidence
+	// sheet, chat export, zip) after the seal of every session with a
+	// claim (tier ≥ 1 or an issue type set).
+	AutoPack bool `yaml:"auto_pack"`
+	// PackWithOriginal puts the original video into the packs weighd makes.
+	PackWithOriginal bool `yaml:"pack_with_original"`
 }
 
 func defaultExport() Export {
-	return Export{TimeZone: "", Encoder: "auto", X264Preset: "veryfast", FullCRF: 23}
+	return Export{TimeZone: "", Encoder: "auto", X264Preset: "veryfast", FullCRF: 23, AutoPack: true}
 }
 
 // Location is the time zone of TimeZone (time.Local when empty).

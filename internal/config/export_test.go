@@ -15,7 +15,7 @@ func TestExportSection(t *testing.T) {
 		{"preset", "export:\n  x264_preset: quick\n", `w.yaml:2: export.x264_preset: must be one of libx264's presets (ultrafast … veryslow), got "quick"`},
 		{"crf", "export:\n  full_crf: 60\n", `w.yaml:2: export.full_crf: must be between 0 and 51, got 60`},
 		{"ffmpeg path", "export:\n  ffmpeg: bin/ffmpeg\n", `w.yaml:2: export.ffmpeg: must be an absolute path or empty (found on PATH), got "bin/ffmpeg"`},
-		{"unknown key", "export:\n  tz: UTC\n", `w.yaml:2: export.tz: unknown key (known: encoder, ffmpeg, ffprobe, full_crf, time_zone, x264_preset)`},
+		{"unknown key", "export:\n  tz: UTC\n", `w.yaml:2: export.tz: unknown key (known: auto_pack, encoder, ffmpeg, ffprobe, full_crf, pack_with_original, time_zone, x264_preset)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

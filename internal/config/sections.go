@@ -269,6 +269,15 @@ func defaultMQTT() MQTT {
 	}
 }
 
+// Validate checks the MQTT section alone (as Config.Validate does): the
+// publisher and the clearing client take the section, never a default of
+// their own.
+func (m MQTT) Validate() error {
+	var p problems
+	m.validate(&p)
+	return p.join()
+}
+
 func (m MQTT) validate(p *problems) {
 	if m.Broker != "" {
 		scheme, _, ok := strings.Cut(m.Broker, "://")
@@ -285,6 +294,9 @@ func (m MQTT) validate(p *problems) {
 		} else if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && (m.Username == "" || m.Password == "") {
 			p.add("mqtt.embedded_listen", "listens beyond loopback (%q): set mqtt.username and mqtt.password", m.EmbeddedListen)
 		}
+	}
+	if m.Password != "" && m.Username == "" {
+		p.add("mqtt.password", "is set without mqtt.username (a broker takes a password only with a user name)")
 	}
 	if (m.CertFile == "") != (m.KeyFile == "") {
 		p.add("mqtt.cert_file", "cert_file and key_file go together")

@@ -47,6 +47,9 @@ type RetentionReport struct {
 	FreeBytes int64
 	// Protected counts the sealed bundles kept because they are protected.
 	Protected int
+	// DerivedBytes were freed by removing derived files (dispute packs'
+	// zips) before any bundle.
+	DerivedBytes int64
 }
 
 // Enforce applies the retention policy at time now: with
@@ -113,6 +116,16 @@ func (s *Store) enforceLocked(now time.Time, clockSynced bool) (RetentionReport,
 		rep.FreeBytes = free
 		if free >= pol.MinFreeBytes {
 			return rep, nil
+		}
+		// Derived files first: they can be made again, originals cannot.
+		if pol.RemoveDerived != nil {
+			n, err := pol.RemoveDerived()
+			if err != nil {
+				s.log.Warn("retention: removing a derived file", "err", err)
+			} else if n > 0 {
+				rep.DerivedBytes += n
+				continue
+			}
 		}
 		var victim *entry
 		for _, e := range s.entries {

@@ -393,6 +393,46 @@ func TestTwoProcesses(t *testing.T) {
 	}
 }
 
+// TestRetentionDerivedFirst: low space takes the derived files (a pack's
+// zip, which can be made again) before any bundle, and bundles only once
+// none is left.
+func TestRetentionDerivedFirst(t *testing.T) {
+	state := t.TempDir()
+	disk := &fakeDisk{free: 100 << 20}
+	derived := []int64{3 << 20, 4 << 20} // two zips, oldest first
+	var calls int
+	remove := func() (int64, error) {
+		calls++
+		if len(derived) == 0 {
+			return 0, nil
+		}
+		n := derived[0]
+		derived = derived[1:]
+		free, _ := disk.FreeSpace("")
+		disk.set(free + n)
+		return n, nil
+	}
+	st := openStore(t, state, Options{Retention: Retention{MinFreeBytes: 10 << 20, RemoveDerived: remove}, FreeSpace: disk.FreeSpace})
+	a := sealOne(t, st, t0, true, sampleResult(result.VerdictMatch))
+	sealOne(t, st, t0.Add(time.Minute), true, sampleResult(result.VerdictMatch))
+
+	// 4 MiB free; the two zips bring it to 11 MiB: no bundle goes.
+	disk.set(4 << 20)
+	rep, err := st.Enforce(t0.Add(time.Hour), true)
+	if err != nil || len(rep.Removed) != 0 || rep.DerivedBytes != 7<<20 {
+		t.Fatalf("derived first: %v %+v", err, rep)
+	}
+	// Short again with no derived file left: the oldest bundle goes.
+	disk.set(9 << 20)
+	rep, _ = st.Enforce(t0.Add(time.Hour), true) // the fake disk never gains: every unprotected bundle goes
+	if len(rep.Removed) == 0 || rep.Removed[0].SessionID != a.SessionID || rep.DerivedBytes != 0 {
+		t.Fatalf("after the derived files: %+v", rep)
+	}
+	if calls < 3 {
+		t.Errorf("RemoveDerived asked %d times", calls)
+	}
+}
+
 // TestOffload: offsite.delete_local_after_verified. Only sealed,
 // unprotected bundles the off-site store has verified lose their data
 // files; they stay "offloaded" with manifest, SHA256SUMS and signatures,

@@ -70,6 +70,12 @@ type Retention struct {
 	// only when both the bundle's start and now come from a synchronised
 	// clock. 0 disables it.
 	MaxAge time.Duration
+	// RemoveDerived, when set, removes one derived file outside the
+	// bundles (a dispute pack's zip, which can be made again), oldest
+	// first, and returns the bytes freed (0: none left). Low space takes
+	// these before it reduces any bundle to a tombstone; it never removes
+	// an addendum or a file one lists.
+	RemoveDerived func() (int64, error)
 	// Offloadable, when set (offsite.delete_local_after_verified), says
 	// whether every file of a bundle has a verified copy in the off-site
 	// store. Enforce first offloads each sealed, unprotected bundle it
@@ -605,6 +611,11 @@ func removeFiles(dir string, names []string) (int64, error) {
 	}
 	return freed, errors.Join(errs...)
 }
+
+// Sign makes a detached SSH signature of data with the station key, in the
+// namespace of every station signature (ssh-keygen -Y verify -n weighin):
+// for a document outside any bundle, such as a dispute pack's PACKSUMS.
+func (s *Store) Sign(data []byte) []byte { return s.sign(data) }
 
 // sign signs data with the station key.
 func (s *Store) sign(data []byte) []byte {

@@ -22,10 +22,18 @@ type QueueOptions struct {
 	// Binder records each finished export in its bundle; nil leaves the
 	// files in the work directory.
 	Binder Binder
+	// Jobs run the presets that are not MP4 exports (the dispute pack's
+	// "pack" and "sheet"), by preset, in the same queue: paused by a
+	// recording (their ctx ends) and run again after it. Done gets a nil
+	// Result for them.
+	Jobs map[string]JobFunc
 	// Done, when set, is told of every finished or failed job.
 	Done func(session, preset string, res *Result, err error)
 	Log  *slog.Logger
 }
+
+// JobFunc makes one job of a custom preset for the sealed bundle in dir.
+type JobFunc func(ctx context.Context, dir string) error
 
 // Queue runs exports one at a time, in the daemon: jobs are added after a
 // seal (Add); Pause stops the running export at once when a recording
@@ -138,6 +146,8 @@ func (q *Queue) Run(ctx context.Context) error {
 			continue
 		case err != nil:
 			q.opt.Log.Error("export failed", "session", j.session, "preset", j.preset, "err", err)
+		case res == nil:
+			q.opt.Log.Info("export done", "session", j.session, "preset", j.preset)
 		default:
 			q.opt.Log.Info("export done", "session", j.session, "preset", j.preset, "files", len(res.Outputs))
 		}
@@ -151,6 +161,9 @@ func (q *Queue) runOne(ctx context.Context, j queued) (*Result, error) {
 	dir := filepath.Join(q.opt.StateDir, evidence.SessionsDir, j.session)
 	if _, err := os.Stat(dir); err != nil {
 		return nil, err
+	}
+	if f := q.opt.Jobs[j.preset]; f != nil {
+		return nil, f(ctx, dir)
 	}
 	src, err := OpenSource(ctx, q.t, dir)
 	if err != nil {

@@ -59,6 +59,10 @@ type Source struct {
 
 var videoNameRE = regexp.MustCompile(`^video(-[0-9]{3,})?\.mkv$`)
 
+// IsOriginalVideo reports a name of the recorder's video files
+// (video-NNN.mkv), the originals an export reads.
+func IsOriginalVideo(name string) bool { return videoNameRE.MatchString(name) }
+
 // OpenSource verifies the bundle in dir (a bundle that fails is refused
 // with ErrNotVerified and the reasons), then reads what an export needs:
 // the manifest, every video file's frames (ffprobe), the subtitle track

@@ -120,10 +120,6 @@ func uspsValid(s string) bool {
 	return int(s[len(s)-1]-'0') == (10-sum%10)%10
 }
 
-// Normalize upper-cases a typed or decoded tracking number and drops
-// spaces and dashes (vocab.NormalizeTracking, the registry's key).
-func Normalize(s string) string { return vocab.NormalizeTracking(s) }
-
 var tokenRE = regexp.MustCompile(`[A-Z0-9]{8,40}`)
 
 // candidates lists the strings of the barcodes that could be a tracking
@@ -145,7 +141,7 @@ func candidates(codes []Barcode) []string {
 			continue
 		}
 		up := strings.ToUpper(c.Text)
-		addc(Normalize(up))
+		addc(vocab.NormalizeTracking(up))
 		for _, t := range tokenRE.FindAllString(up, -1) {
 			addc(t)
 		}

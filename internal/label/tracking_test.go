@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"weighin/internal/vocab"
 )
 
 func TestMatchCarrier(t *testing.T) {
@@ -38,8 +40,8 @@ func TestNormalize(t *testing.T) {
 		{"", ""},
 	}
 	for _, tc := range tests {
-		if got := Normalize(tc.in); got != tc.want {
-			t.Errorf("Normalize(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := vocab.NormalizeTracking(tc.in); got != tc.want {
+			t.Errorf("NormalizeTracking(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

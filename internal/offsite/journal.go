@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"syscall"
+
+	"weighin/internal/fsync"
 )
 
 // Object is one file of one bundle as the journal records it.
@@ -150,8 +152,8 @@ func (j *journal) compact() error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("%w: compact: %v", ErrJournal, err)
 	}
-	if err := syncDir(dir); err != nil {
-		return err
+	if err := fsync.Dir(dir); err != nil {
+		return fmt.Errorf("%w: %v", ErrJournal, err)
 	}
 	// The lock and the handle move to the new file.
 	nf, err := os.OpenFile(j.path, os.O_RDWR, 0o600)
@@ -227,18 +229,6 @@ func (j *journal) sorted() []Object {
 }
 
 func (j *journal) close() error { return j.f.Close() }
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrJournal, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("%w: sync %s: %v", ErrJournal, dir, err)
-	}
-	return nil
-}
 
 // ReadJournal returns the objects recorded in the journal under stateDir
 // without locking it (for weighctl and tests while weighd runs). A torn

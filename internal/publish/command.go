@@ -84,21 +84,15 @@ const (
 // Name is set: Grams for label_weight, Text for order_ref, tracking,
 // exterior_condition and issue_type; none for the buttons.
 type Command struct {
-	Name    CommandName
-	Grams   float64
-	Text    string
-	Parcel  *Parcel
+	Name  CommandName
+	Grams float64
+	Text  string
+	// Parcel is the parcel command's payload, the registry's own type: its
+	// shape is checked here (known keys only, finite numbers in range,
+	// printable text within length); the registry checks the rest.
+	Parcel  *registry.Parcel
 	Outcome *Outcome
 }
-
-// Parcel is the payload of the parcel command: the registry's expected
-// parcel, as the agent describes it. Its shape is checked here (known keys
-// only, finite numbers in range, printable text within length); the
-// registry checks the rest.
-type Parcel = registry.Parcel
-
-// Item is one of the agent's items in a Parcel.
-type Item = registry.Item
 
 // Outcome is the payload of the outcome command: how a session's claim
 // ended, for the evidence store to sign as an addendum to the bundle.
@@ -109,6 +103,15 @@ type Outcome struct {
 
 // maxSessionID bounds the outcome command's session_id.
 const maxSessionID = 80
+
+// PayloadLimit is the largest payload cmd takes, in bytes: MaxJSONPayloadBytes
+// for the JSON commands (parcel, outcome), MaxPayloadBytes for the rest.
+func PayloadLimit(cmd CommandName) int {
+	if cmd == CmdParcel || cmd == CmdOutcome {
+		return MaxJSONPayloadBytes
+	}
+	return MaxPayloadBytes
+}
 
 // String describes the command for logs.
 func (c Command) String() string {
@@ -171,11 +174,7 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 	if retained {
 		return refuse(name, ErrRetained, "retained message: commands must not be retained")
 	}
-	limit := MaxPayloadBytes
-	if cmd == CmdParcel || cmd == CmdOutcome {
-		limit = MaxJSONPayloadBytes
-	}
-	if len(payload) > limit {
+	if limit := PayloadLimit(cmd); len(payload) > limit {
 		return refuse(name, ErrBadPayload, "payload of %d bytes exceeds %d", len(payload), limit)
 	}
 	if len(payload) == 0 {
@@ -208,7 +207,7 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 		}
 		return Command{Name: cmd, Text: s}, nil
 	case CmdParcel:
-		var p Parcel
+		var p registry.Parcel
 		if reason := decodeStrict(payload, &p); reason != "" {
 			return refuse(name, ErrBadPayload, "%s", reason)
 		}

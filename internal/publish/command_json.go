@@ -9,13 +9,18 @@ import (
 	"strings"
 
 	"weighin/internal/evidence"
+	"weighin/internal/registry"
 	"weighin/internal/vocab"
 )
 
-// decodeStrict decodes one JSON object into v: unknown keys, a second
-// value, or a value of the wrong type are refused. It returns the reason,
-// or "".
+// decodeStrict decodes one JSON object into v: unknown keys, a key given
+// twice or in another case than the contract's (encoding/json would take
+// "TRACKING" for "tracking", and the last of two), a second value, or a
+// value of the wrong type are refused. It returns the reason, or "".
 func decodeStrict(payload []byte, v any) string {
+	if r := checkKeys(json.NewDecoder(bytes.NewReader(payload)), ""); r != "" {
+		return r
+	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -35,9 +40,56 @@ func decodeStrict(payload []byte, v any) string {
 	return ""
 }
 
+// checkKeys walks one JSON value and refuses an object key given twice or
+// not in the contract's form (every key of the JSON commands is lower
+// case: a-z, 0-9, '_'). Syntax errors are left to the decoder.
+func checkKeys(dec *json.Decoder, path string) string {
+	tok, err := dec.Token()
+	if err != nil {
+		return ""
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return ""
+			}
+			k, _ := kt.(string)
+			if seen[k] {
+				return fmt.Sprintf("key %q given twice%s", k, at(path))
+			}
+			seen[k] = true
+			if strings.ContainsFunc(k, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') }) {
+				return fmt.Sprintf("key %q%s is not a key of the contract (keys are lower case: a-z, 0-9, _)", vocab.Clip(k), at(path))
+			}
+			if r := checkKeys(dec, path+"."+k); r != "" {
+				return r
+			}
+		}
+		_, _ = dec.Token()
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if r := checkKeys(dec, fmt.Sprintf("%s[%d]", path, i)); r != "" {
+				return r
+			}
+		}
+		_, _ = dec.Token()
+	}
+	return ""
+}
+
+func at(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " in " + strings.TrimPrefix(path, ".")
+}
+
 // checkParcel checks the parcel command's payload against the vocabulary;
 // the registry normalises and checks it again when it stores it.
-func checkParcel(p Parcel) string {
+func checkParcel(p registry.Parcel) string {
 	if err := vocab.CheckTracking(p.Tracking); err != nil {
 		return err.Error()
 	}

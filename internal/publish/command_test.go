@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"weighin/internal/evidence"
+	"weighin/internal/registry"
 	"weighin/internal/vocab"
 )
 
@@ -37,12 +38,12 @@ func TestParseCommandAccepts(t *testing.T) {
 		{"issue", "issue_type", "missing item", Command{Name: CmdIssueType, Text: "missing item"}},
 		{"issue cosmetic", "issue_type", "damaged item (cosmetic)", Command{Name: CmdIssueType, Text: "damaged item (cosmetic)"}},
 		{"parcel", "parcel", `{"tracking":"LX123456785CN","order_ref":"12345","label_g":2350,"label_resolution_g":10,"items":[{"name":"Belt","weight_g":210}]}`,
-			Command{Name: CmdParcel, Parcel: &Parcel{Tracking: "LX123456785CN", OrderRef: "12345", LabelG: ptr(2350.0), LabelResolutionG: 10, Items: []Item{{Name: "Belt", WeightG: 210}}}}},
+			Command{Name: CmdParcel, Parcel: &registry.Parcel{Tracking: "LX123456785CN", OrderRef: "12345", LabelG: ptr(2350.0), LabelResolutionG: 10, Items: []registry.Item{{Name: "Belt", WeightG: 210}}}}},
 		{"solution", "solution", "full_refund", Command{Name: CmdSolution, Text: "full_refund"}},
 		{"solution default", "solution", "default", Command{Name: CmdSolution, Text: "default"}},
 		{"tier", "tier", "2", Command{Name: CmdTier, Grams: 2}},
 		{"tier auto", "tier", "auto", Command{Name: CmdTier, Grams: -1}},
-		{"parcel minimal", "parcel", `{"tracking":"AB1"}`, Command{Name: CmdParcel, Parcel: &Parcel{Tracking: "AB1"}}},
+		{"parcel minimal", "parcel", `{"tracking":"AB1"}`, Command{Name: CmdParcel, Parcel: &registry.Parcel{Tracking: "AB1"}}},
 		{"outcome refund", "outcome", `{"session_id":"000001-unsynced","status":"resolved","resolution":"partial_refund","amount":12.5,"currency":"USD"}`,
 			Command{Name: CmdOutcome, Outcome: &Outcome{SessionID: "000001-unsynced", Outcome: evidence.Outcome{Status: "resolved", Resolution: "partial_refund", Amount: ptr(12.5), Currency: "USD"}}}},
 		{"outcome refused", "outcome", `{"session_id":"000002-20261126T050000Z","status":"refused","note":"seller says the box was full"}`,
@@ -125,6 +126,21 @@ func TestParseCommandRefuses(t *testing.T) {
 		{"parcel label huge", "parcel", []byte(`{"tracking":"A1","label_g":1e308}`), false, ErrBadPayload, "label_g must be between"},
 		{"parcel negative item", "parcel", []byte(`{"tracking":"A1","items":[{"name":"x","weight_g":-5}]}`), false, ErrBadPayload, "items[0].weight_g"},
 		{"parcel nameless item", "parcel", []byte(`{"tracking":"A1","items":[{"weight_g":5}]}`), false, ErrBadPayload, "items[0].name: empty text"},
+		// Issue 13: duplicate keys and keys in another case are refused
+		// (encoding/json would take the last, and TRACKING for tracking).
+		{"parcel duplicate key", "parcel", []byte(`{"tracking":"AAAA1","tracking":"BBBB2"}`), false, ErrBadPayload, `key "tracking" given twice`},
+		{"parcel upper-case key", "parcel", []byte(`{"TRACKING":"AAAA1"}`), false, ErrBadPayload, `key "TRACKING" is not a key of the contract`},
+		{"parcel mixed-case key", "parcel", []byte(`{"tracking":"AAAA1","Order_Ref":"x"}`), false, ErrBadPayload, `key "Order_Ref" is not`},
+		{"parcel duplicate item key", "parcel", []byte(`{"tracking":"AAAA1","items":[{"name":"a","name":"b","weight_g":1}]}`), false, ErrBadPayload, `key "name" given twice in items[0]`},
+		{"outcome duplicate key", "outcome", []byte(`{"session_id":"000001-x","status":"open","status":"resolved"}`), false, ErrBadPayload, `key "status" given twice`},
+		{"outcome upper-case key", "outcome", []byte(`{"session_id":"000001-x","STATUS":"open"}`), false, ErrBadPayload, `key "STATUS" is not`},
+		{"parcel bidi order_ref", "parcel", []byte("{\"tracking\":\"AAAA1\",\"order_ref\":\"a\u202eb\"}"), false, ErrBadPayload, "U+202E"},
+		{"parcel hangul filler name", "parcel", []byte("{\"tracking\":\"AAAA1\",\"items\":[{\"name\":\"\u3164\",\"weight_g\":1}]}"), false, ErrBadPayload, "U+3164"},
+		{"parcel formula name", "parcel", []byte(`{"tracking":"AAAA1","items":[{"name":"=cmd|' /C calc'!A0","weight_g":1}]}`), false, ErrBadPayload, "formula"},
+		{"order_ref line separator", "order_ref", []byte("KB\u2028Proposed Solution: full refund"), false, ErrBadPayload, "U+2028"},
+		{"order_ref zero width", "order_ref", []byte("KB\u200b1"), false, ErrBadPayload, "U+200B"},
+		{"order_ref formula", "order_ref", []byte("@SUM(A1)"), false, ErrBadPayload, "formula"},
+		{"tracking dotless i", "tracking", []byte("\u0131x123456785cn"), false, ErrBadPayload, "only letters, digits"},
 		{"parcel two values", "parcel", []byte(`{"tracking":"A1"}{"tracking":"B2"}`), false, ErrBadPayload, "more than one JSON value"},
 		{"parcel control char", "parcel", []byte("{\"tracking\":\"A1\",\"order_ref\":\"a\\u0007b\"}"), false, ErrBadPayload, "non-printable"},
 		{"outcome bad status", "outcome", []byte(`{"session_id":"000001-x","status":"won"}`), false, ErrBadPayload, "status must be"},

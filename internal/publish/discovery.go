@@ -143,6 +143,12 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	add("sensor", "free_storage", "Free storage", free)
 
 	add("image", "label", "Label still", Component{"image_topic": t.Label, "content_type": "image/jpeg"})
+	add("image", "still", "Mark still", Component{"image_topic": t.Still, "content_type": "image/jpeg"})
+	// The dispute pack weighd makes after the seal (internal/pack): its
+	// state, with the session, progress and files as attributes.
+	ex := Component{"state_topic": t.Export, "value_template": "{{ value_json.state }}", "json_attributes_topic": t.Export,
+		"device_class": "enum", "options": []string{"queued", "running", "paused", "done", "failed"}, "icon": "mdi:folder-zip"}
+	add("sensor", "dispute_pack", "Dispute pack", ex)
 
 	for _, b := range []struct {
 		cmd        CommandName

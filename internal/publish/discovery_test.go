@@ -225,7 +225,7 @@ func TestDiscoveryEntities(t *testing.T) {
 		"warming_up": "binary_sensor", "discrepancy": "binary_sensor", "verdict": "sensor",
 		"measured_weight": "sensor", "label_weight": "sensor", "delta_g": "sensor", "delta_pct": "sensor",
 		"tier": "sensor", "tracking_number": "sensor", "last_session": "sensor", "free_storage": "sensor",
-		"dispute": "sensor", "label": "image", "tare": "button", "start": "button", "stop": "button",
+		"dispute": "sensor", "label": "image", "still": "image", "dispute_pack": "sensor", "tare": "button", "start": "button", "stop": "button",
 		"mark": "button", "label_weight_input": "number", "order_ref": "text", "tracking": "text",
 		"exterior_condition": "select", "issue_type": "select", "solution": "select", "tier_override": "select",
 		"scale_status": "sensor", "weighin_disturbed": "binary_sensor",

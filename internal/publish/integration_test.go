@@ -445,6 +445,9 @@ func TestCommandsThroughBroker(t *testing.T) {
 		{"start", "PRESS"}, {"start", "PRESS"}, {"label_weight", "1840.5"}, {"order_ref", "#12345"},
 		{"tracking", "LP00123456789CN"}, {"exterior_condition", "wet"}, {"issue_type", "damaged item"},
 		{"mark", "PRESS"}, {"stop", "PRESS"},
+		// Issue 13: a parcel of 24 items is well over 256 bytes; the
+		// documented limit is MaxJSONPayloadBytes (onMessage cut it).
+		{"parcel", bigParcel()},
 	}
 	for _, g := range good {
 		pub("weighin/st1/cmd/"+g.topic, g.payload)
@@ -510,6 +513,14 @@ func TestCommandsThroughBroker(t *testing.T) {
 		}
 	case <-check.Exited():
 	}
+}
+
+func bigParcel() string {
+	var items []string
+	for i := range 24 {
+		items = append(items, fmt.Sprintf(`{"name":"Item number %02d of the order","weight_g":%d}`, i, 100+i))
+	}
+	return `{"tracking":"LX123456785CN","order_ref":"KB-2026-04417","label_g":5000,"items":[` + strings.Join(items, ",") + `]}`
 }
 
 // TestLabelRetained: the label still goes retained as raw bytes.

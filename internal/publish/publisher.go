@@ -142,11 +142,8 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 	if cfg.Broker == "" {
 		return nil, fmt.Errorf("%w: mqtt.broker is empty (start the embedded broker and pass its URL)", ErrConfig)
 	}
-	if cfg.DiscoveryPrefix == "" {
-		cfg.DiscoveryPrefix = "homeassistant"
-	}
-	if cfg.StateInterval <= 0 {
-		cfg.StateInterval = 500 * time.Millisecond
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	ob, err := OpenOutbox(filepath.Join(stateDir, "outbox"))
 	if err != nil {
@@ -629,11 +626,11 @@ func (p *Publisher) onMessage(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	in := inbound{topic: m.Topic(), retained: m.Retained(), size: len(m.Payload())}
-	if len(m.Payload()) <= MaxPayloadBytes {
+	if len(m.Payload()) <= MaxJSONPayloadBytes { // the largest any command takes
 		in.payload = append([]byte(nil), m.Payload()...)
 	} else {
 		// Keep only the size: the parser refuses it without reading it.
-		in.payload = make([]byte, MaxPayloadBytes+1)
+		in.payload = make([]byte, MaxJSONPayloadBytes+1)
 	}
 	select {
 	case p.inbox <- in:
@@ -694,8 +691,8 @@ func (p *Publisher) onCommand(in inbound) {
 	if err != nil {
 		var ce *CommandError
 		switch {
-		case errors.As(err, &ce) && errors.Is(err, ErrBadPayload) && in.size > MaxPayloadBytes:
-			p.refuse(ce.Command, fmt.Sprintf("payload of %d bytes exceeds %d", in.size, MaxPayloadBytes), in.size)
+		case errors.As(err, &ce) && errors.Is(err, ErrBadPayload) && in.size > len(in.payload):
+			p.refuse(ce.Command, fmt.Sprintf("payload of %d bytes exceeds %d", in.size, PayloadLimit(CommandName(name))), in.size)
 		case errors.As(err, &ce):
 			p.refuse(ce.Command, ce.Reason, in.size)
 		default:
@@ -994,8 +991,8 @@ func ClearStation(ctx context.Context, cfg config.MQTT, stationID string) error 
 	if stationID == "" || config.SanitizeStationID(stationID) != stationID {
 		return fmt.Errorf("%w: station id %q must be non-empty [a-z0-9_-]", ErrConfig, stationID)
 	}
-	if cfg.DiscoveryPrefix == "" {
-		cfg.DiscoveryPrefix = "homeassistant"
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	o, err := clientOptions(cfg, clientID(cfg, stationID)+"-clear", time.Second, time.Second)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -23,52 +22,27 @@ const sweepQuiet = 300 * time.Millisecond
 // messages the broker delivers, and publishes an empty retained message on
 // each. It returns the topics it cleared, sorted.
 func sweepRetained(ctx context.Context, c mqtt.Client, t Topics) ([]string, error) {
-	var (
-		mu    sync.Mutex
-		found = map[string]bool{}
-	)
-	seen := make(chan struct{}, 1)
-	onMsg := func(_ mqtt.Client, m mqtt.Message) {
-		if m.Retained() && len(m.Payload()) > 0 {
-			mu.Lock()
-			found[m.Topic()] = true
-			mu.Unlock()
-		}
-		select {
-		case seen <- struct{}{}:
-		default:
-		}
+	filters := []string{t.Base + "/#", discoveryFilter(t)}
+	col, err := collect(ctx, c, filters)
+	if err != nil {
+		return nil, fmt.Errorf("publish: sweep: %w", err)
 	}
-	filters := map[string]byte{t.Base + "/#": 1, discoveryFilter(t): 1}
-	if err := waitToken(ctx, c.SubscribeMultiple(filters, onMsg), defaultAckTimeout); err != nil {
-		return nil, fmt.Errorf("publish: sweep: subscribe: %w", err)
+	if err := col.wait(ctx, nil, sweepQuiet, time.Hour); err != nil {
+		return nil, fmt.Errorf("publish: sweep: %w", err)
 	}
-	quiet := time.NewTimer(sweepQuiet)
-	defer quiet.Stop()
-wait:
-	for {
-		select {
-		case <-seen:
-			quiet.Reset(sweepQuiet)
-		case <-quiet.C:
-			break wait
-		case <-ctx.Done():
-			return nil, fmt.Errorf("publish: sweep: %w", ctx.Err())
-		}
-	}
-	names := make([]string, 0, len(filters))
-	for f := range filters {
-		names = append(names, f)
-	}
-	if err := waitToken(ctx, c.Unsubscribe(names...), defaultAckTimeout); err != nil {
+	if err := waitToken(ctx, c.Unsubscribe(filters...), defaultAckTimeout); err != nil {
 		return nil, fmt.Errorf("publish: sweep: unsubscribe: %w", err)
 	}
-	mu.Lock()
-	topics := make([]string, 0, len(found))
-	for topic := range found {
-		topics = append(topics, topic)
+	found := map[string]bool{}
+	for _, m := range col.messages() {
+		found[m.Topic] = found[m.Topic] || m.Retained && len(m.Payload) > 0
 	}
-	mu.Unlock()
+	var topics []string
+	for topic, retained := range found {
+		if retained {
+			topics = append(topics, topic)
+		}
+	}
 	sort.Strings(topics)
 	for _, topic := range topics {
 		if err := waitToken(ctx, c.Publish(topic, 1, true, []byte{}), defaultAckTimeout); err != nil {

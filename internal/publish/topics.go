@@ -11,7 +11,11 @@ type Topics struct {
 	Result       string
 	Results      string
 	Label        string
-	Error        string
+	// Export is the retained state of the newest dispute pack (JSON);
+	// Still the newest still of a pack (raw JPEG, retained).
+	Export string
+	Still  string
+	Error  string
 	// Journal carries each line of the station's evidence journal (a seal
 	// or an addendum, signed), so a copy lives outside the station.
 	Journal string
@@ -38,6 +42,8 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Result:       base + "/result",
 		Results:      base + "/results",
 		Label:        base + "/label",
+		Export:       base + "/export",
+		Still:        base + "/still",
 		Error:        base + "/error",
 		Journal:      base + "/journal",
 		CmdPrefix:    base + "/cmd/",

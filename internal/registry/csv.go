@@ -107,7 +107,7 @@ func ParseCSV(r io.Reader, name string) ([]Parcel, error) {
 		}
 		before := len(errs)
 		p := Parcel{OrderRef: get(rec, "order_ref")}
-		p.Tracking = NormalizeTracking(get(rec, "tracking"))
+		p.Tracking = vocab.NormalizeTracking(get(rec, "tracking"))
 		if msg := checkTracking(p.Tracking); msg != "" {
 			fail(line, "tracking", "%s", msg)
 		} else if prev, dup := seen[p.Tracking]; dup {
@@ -227,10 +227,6 @@ func FormatItems(items []Item) string {
 	}
 	return strings.Join(parts, ";")
 }
-
-// NormalizeTracking is vocab.NormalizeTracking: the form parcels are keyed
-// and looked up by.
-func NormalizeTracking(s string) string { return vocab.NormalizeTracking(s) }
 
 // checkTracking returns why a normalised tracking number is unacceptable,
 // or "".

@@ -264,7 +264,7 @@ func (r *DB) IntegrityCheck(ctx context.Context) error {
 
 // validate normalises p and checks it as ParseCSV does.
 func validate(p *Parcel) error {
-	p.Tracking = NormalizeTracking(p.Tracking)
+	p.Tracking = vocab.NormalizeTracking(p.Tracking)
 	var errs []string
 	if msg := checkTracking(p.Tracking); msg != "" {
 		errs = append(errs, "tracking: "+msg)
@@ -394,7 +394,7 @@ const parcelCols = `tracking, order_ref, label_g, label_resolution_g, items`
 // GetByTracking returns the parcel registered under a decoded or typed
 // tracking number (normalised first); ErrNotFound when there is none.
 func (r *DB) GetByTracking(ctx context.Context, tracking string) (Parcel, error) {
-	t := NormalizeTracking(tracking)
+	t := vocab.NormalizeTracking(tracking)
 	p, err := scanParcel(r.db.QueryRowContext(ctx, `SELECT `+parcelCols+` FROM parcels WHERE tracking = ?`, t))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Parcel{}, fmt.Errorf("%w: %s", ErrNotFound, t)
@@ -411,7 +411,7 @@ func (r *DB) GetByTracking(ctx context.Context, tracking string) (Parcel, error)
 //	label.ChooseTracking(codes, func(t string) (bool, error) { return reg.Has(ctx, t) })
 func (r *DB) Has(ctx context.Context, tracking string) (bool, error) {
 	var one int
-	err := r.db.QueryRowContext(ctx, `SELECT 1 FROM parcels WHERE tracking = ?`, NormalizeTracking(tracking)).Scan(&one)
+	err := r.db.QueryRowContext(ctx, `SELECT 1 FROM parcels WHERE tracking = ?`, vocab.NormalizeTracking(tracking)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -441,7 +441,7 @@ func (r *DB) ListParcels(ctx context.Context) ([]Parcel, error) {
 
 // RemoveParcel removes a parcel; ErrNotFound when there is none.
 func (r *DB) RemoveParcel(ctx context.Context, tracking string) error {
-	t := NormalizeTracking(tracking)
+	t := vocab.NormalizeTracking(tracking)
 	res, err := r.db.ExecContext(ctx, `DELETE FROM parcels WHERE tracking = ?`, t)
 	if err != nil {
 		return fmt.Errorf("registry: remove %s: %w", t, err)
@@ -547,7 +547,7 @@ func (r *DB) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	var where []string
 	var args []any
 	if f.Tracking != "" {
-		where, args = append(where, "tracking = ?"), append(args, NormalizeTracking(f.Tracking))
+		where, args = append(where, "tracking = ?"), append(args, vocab.NormalizeTracking(f.Tracking))
 	}
 	if f.Order != "" {
 		where, args = append(where, "order_ref = ?"), append(args, f.Order)

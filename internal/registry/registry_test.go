@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"weighin/internal/result"
+	"weighin/internal/verdict"
 )
 
 func openTemp(t testing.TB) (*DB, string) {
@@ -54,6 +55,28 @@ func TestParseCSVErrors(t *testing.T) {
 		{"item no name", head + "A1,LX123456785CN,100,,:505\n", "in.csv:2: items: item 1 \":505\": want name:grams"},
 		{"field count", head + "A1,LX123456785CN,100\n", "in.csv:2: 3 fields, the header has 5"},
 		{"bad quote", head + "A1,\"LX1\"23,100,,\n", "in.csv:2: "},
+		// Issue 13: the one text rule (vocab.CheckText) at import, so no
+		// row the verdict could not use is stored.
+		{"escape in an item name", head + "A1,LX123456785CN,100,,Leather jacket\x1b[2J:505\n", "in.csv:2: items: item 1: name: control, invisible or non-printable character U+001B"},
+		{"bidi override in order_ref", head + "A\u202e1,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+202E"},
+		{"bidi isolate in order_ref", head + "A\u20661,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+2066"},
+		{"zero width in order_ref", head + "A\u200b1,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+200B"},
+		{"word joiner in a name", head + "A1,LX123456785CN,100,,Be\u2060lt:5\n", "in.csv:2: items: item 1: name: control, invisible or non-printable character U+2060"},
+		{"BOM inside order_ref", head + "A\ufeff1,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+FEFF"},
+		{"hangul filler in order_ref", head + "A\u31641,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+3164"},
+		{"hangul choseong filler", head + "A\u115f1,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+115F"},
+		{"hangul jungseong filler", head + "A\u11601,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+1160"},
+		{"line separator in a name", head + "A1,LX123456785CN,100,,Belt\u2028Full refund:5\n", "in.csv:2: items: item 1: name: control, invisible or non-printable character U+2028"},
+		{"paragraph separator", head + "A\u20291,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+2029"},
+		{"NEL in order_ref", head + "A\u00851,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+0085"},
+		{"CSI in order_ref", head + "A\u009b1,LX123456785CN,100,,\n", "in.csv:2: order_ref: control, invisible or non-printable character U+009B"},
+		{"formula =", head + "=1+1,LX123456785CN,100,,\n", "in.csv:2: order_ref: text may not begin with '='"},
+		{"formula +", head + "A1,LX123456785CN,100,,+1 cable:5\n", "in.csv:2: items: item 1: name: text may not begin with '+'"},
+		{"formula -", head + "-2+3,LX123456785CN,100,,\n", "in.csv:2: order_ref: text may not begin with '-'"},
+		{"formula @", head + "@SUM(A1),LX123456785CN,100,,\n", "in.csv:2: order_ref: text may not begin with '@'"},
+		{"dotless i folded", head + "A1,\u0131x123456785cn,100,,\n", "in.csv:2: tracking: tracking number \"\u0131X123456785CN\": only letters and digits"},
+		{"long s folded", head + "A1,\u017f123456785cn,100,,\n", "in.csv:2: tracking: tracking number \"\u017f123456785CN\": only letters and digits"},
+		{"fullwidth digits", head + "A1,LX\uff11\uff12\uff13456785CN,100,,\n", "in.csv:2: tracking: tracking number"},
 		{"error on line 4 after comment", head + "# a comment\nA1,LX123456785CN,100,,\nA2,RR987654326CN,-1,,\n", "in.csv:4: label_g: \"-1\" is negative"},
 	}
 	for _, tc := range tests {
@@ -114,6 +137,7 @@ func FuzzParseCSV(f *testing.F) {
 	f.Add("tracking,items\nAAAA1,\"a:1;b:2;\"\n")
 	f.Add("tracking,label_g\nAAAA1,1e3\nAAAA2,0x10\n")
 	f.Add("tracking\n\"AAA\nA1\"\n")
+	f.Add("tracking,items\nAAAA1,\"\U0001F600\U0001F600\U0001F600:1\"\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		ps, err := ParseCSV(strings.NewReader(in), "f.csv")
 		if err != nil {
@@ -138,6 +162,10 @@ func FuzzParseCSV(f *testing.F) {
 			}
 			if seen[p.Tracking] {
 				t.Fatalf("duplicate %s accepted", p.Tracking)
+			}
+			// A row the import accepts is one the verdict can use.
+			if _, err := verdict.Evaluate(verdict.DefaultParams(), verdict.Input{LabelG: p.LabelG, MeasuredG: 1000, Items: p.Items}); errors.Is(err, verdict.ErrInvalidInput) {
+				t.Fatalf("accepted a row the verdict refuses: %+v: %v", p, err)
 			}
 			seen[p.Tracking] = true
 			l := ""

@@ -6,6 +6,7 @@ import (
 
 	"weighin/internal/config"
 	"weighin/internal/session"
+	"weighin/internal/weighing"
 )
 
 // One parcel, start to seal: the station feeds events in and carries the
@@ -21,9 +22,9 @@ func Example() {
 		after time.Duration
 		ev    session.Event
 	}{
-		{0, session.Reading{Grams: 1840, State: session.WeightUnstable}},
+		{0, session.Reading{Grams: 1840, State: weighing.Unstable}},
 		{time.Second, session.Press{Kind: session.PressShort}}, // not stable yet: wait
-		{2 * time.Second, session.Reading{Grams: 1840.2, State: session.WeightStable}},
+		{2 * time.Second, session.Reading{Grams: 1840.2, State: weighing.Stable}},
 		{3 * time.Second, session.RecordingStarted{Session: 1}},
 		{45 * time.Second, session.Press{Kind: session.PressShort}}, // damage here
 		{90 * time.Second, session.Press{Kind: session.PressLong}},

@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"weighin/internal/weighing"
 )
 
 // fuzzConfig has short timings so random sequences reach every deadline.
@@ -191,11 +193,11 @@ func (w *world) event(op, arg byte) Event {
 	grams := float64(arg) * 20
 	switch op % 20 {
 	case 0:
-		return Reading{Grams: 0.1, State: WeightEmpty}
+		return Reading{Grams: 0.1, State: weighing.Empty}
 	case 1, 2:
-		return Reading{Grams: grams, State: WeightUnstable}
+		return Reading{Grams: grams, State: weighing.Unstable}
 	case 3, 4:
-		return Reading{Grams: grams, State: WeightStable}
+		return Reading{Grams: grams, State: weighing.Stable}
 	case 5:
 		return Press{Kind: PressShort}
 	case 6:
@@ -273,12 +275,12 @@ func BenchmarkSession(b *testing.B) {
 	for b.Loop() {
 		st, _ := New(fuzzConfig)
 		now := t0
-		st, _ = Next(st, Reading{Grams: 1840, State: WeightStable}, now)
+		st, _ = Next(st, Reading{Grams: 1840, State: weighing.Stable}, now)
 		st, _ = Next(st, Press{Kind: PressShort}, now)
 		st, _ = Next(st, RecordingStarted{st.Session}, now)
 		for k := range 600 {
 			now = now.Add(100 * time.Millisecond)
-			st, _ = Next(st, Reading{Grams: 1840 - float64(k%50), State: WeightUnstable}, now)
+			st, _ = Next(st, Reading{Grams: 1840 - float64(k%50), State: weighing.Unstable}, now)
 		}
 		st, _ = Next(st, Press{Kind: PressShort}, now)
 		st, _ = Next(st, Press{Kind: PressLong}, now)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"weighin/internal/verdict"
+	"weighin/internal/vocab"
+	"weighin/internal/weighing"
 )
 
 // step carries one transition's work.
@@ -77,16 +79,16 @@ func idlePhase(s State) Phase {
 		return PhaseIdle
 	}
 	switch s.Weight.State {
-	case WeightStable:
+	case weighing.Stable:
 		return PhaseStable
-	case WeightUnstable:
+	case weighing.Unstable:
 		return PhasePresent
 	}
 	return PhaseIdle
 }
 
 func (st *step) reading(r Reading) {
-	if math.IsNaN(r.Grams) || math.IsInf(r.Grams, 0) || r.State < WeightUnstable || r.State > WeightEmpty {
+	if math.IsNaN(r.Grams) || math.IsInf(r.Grams, 0) || !r.State.Decided() {
 		return // not a reading: weighing never sends one; ignore it
 	}
 	s := &st.s
@@ -96,10 +98,10 @@ func (st *step) reading(r Reading) {
 		s.Phase = idlePhase(*s)
 	case PhaseWaiting:
 		switch r.State {
-		case WeightEmpty:
+		case weighing.Empty:
 			s.Phase = PhaseIdle
 			st.emit(Refuse{Command: string(CmdStart), Reason: "the parcel was taken off before its weight settled"})
-		case WeightStable:
+		case weighing.Stable:
 			st.freeze(r, true)
 		}
 	case PhaseRecording:
@@ -117,7 +119,7 @@ func (st *step) press(p Press) {
 		case PhaseIdle, PhasePresent, PhaseStable:
 			st.start("button")
 		case PhaseRecording:
-			st.mark("")
+			st.mark("", "press", "button")
 		case PhaseSealing:
 			st.emit(Refuse{Command: "press", Source: "button", Reason: "the previous session is still being sealed"})
 		}
@@ -125,7 +127,7 @@ func (st *step) press(p Press) {
 	case PressLong:
 		switch s.Phase {
 		case PhaseIdle:
-			if s.HaveWeight && s.Weight.State == WeightEmpty {
+			if s.HaveWeight && s.Weight.State == weighing.Empty {
 				st.emit(Tare{})
 			} else {
 				st.emit(Refuse{Command: string(CmdTare), Source: "button", Reason: "no weight reading yet"})
@@ -161,7 +163,7 @@ func (st *step) command(c Command) {
 			refuse("no recording is running")
 			return
 		}
-		st.mark(c.Text)
+		st.mark(c.Text, string(c.Kind), c.Source)
 	case CmdTare:
 		if s.Phase.InSession() || s.Phase == PhaseWaiting {
 			refuse("a session is running")
@@ -235,9 +237,9 @@ func (st *step) start(source string) {
 	switch {
 	case !s.HaveWeight:
 		st.emit(Refuse{Command: string(CmdStart), Source: source, Reason: "no weight reading yet"})
-	case s.Weight.State == WeightEmpty:
+	case s.Weight.State == weighing.Empty:
 		st.emit(Refuse{Command: string(CmdStart), Source: source, Reason: "the scale is empty: put the parcel on it first"})
-	case s.Weight.State == WeightStable:
+	case s.Weight.State == weighing.Stable:
 		st.freeze(s.Weight, true)
 	case s.cfg.StableWait == 0:
 		st.freeze(s.Weight, false)
@@ -262,9 +264,22 @@ func (st *step) freeze(r Reading, stable bool) {
 	)
 }
 
-func (st *step) mark(label string) {
+func (st *step) mark(label, command, source string) {
 	s := &st.s
+	refuse := func(reason string) { st.emit(Refuse{Command: command, Source: source, Reason: reason}) }
+	switch {
+	case vocab.CheckMarkLabel(label) != nil:
+		refuse(vocab.CheckMarkLabel(label).Error())
+		return
+	case s.Marks >= MaxMarks:
+		refuse(fmt.Sprintf("this session has %d marks, the most a session takes", MaxMarks))
+		return
+	case s.Marks > 0 && st.now.Sub(s.lastMarkAt) < MinMarkInterval:
+		refuse(fmt.Sprintf("marks come at most one per %v", MinMarkInterval))
+		return
+	}
 	s.Marks++
+	s.lastMarkAt = st.now
 	if label == "" {
 		label = fmt.Sprintf("mark %d", s.Marks)
 	}

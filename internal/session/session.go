@@ -38,6 +38,8 @@ import (
 
 	"weighin/internal/config"
 	"weighin/internal/verdict"
+	"weighin/internal/vocab"
+	"weighin/internal/weighing"
 )
 
 // ErrInvalidConfig wraps every problem Config.Validate reports.
@@ -145,19 +147,6 @@ func (p Phase) InSession() bool {
 	return p == PhaseStarting || p == PhaseRecording || p == PhaseSealing
 }
 
-// WeightState is the weighing pipeline's judgement of a reading.
-type WeightState int
-
-// Weight states, as internal/weighing reports them.
-const (
-	// WeightUnstable: the load is moving.
-	WeightUnstable WeightState = iota
-	// WeightStable: a steady load.
-	WeightStable
-	// WeightEmpty: steady within the zero band.
-	WeightEmpty
-)
-
 // StopReason says why a recording ended.
 type StopReason string
 
@@ -221,6 +210,7 @@ type State struct {
 	// SealAttempts counts Seal effects of the current session.
 	SealAttempts int
 
+	lastMarkAt  time.Time  // PhaseRecording: when the last mark was taken
 	waitSince   time.Time  // PhaseWaiting: when the start came
 	startedAt   time.Time  // PhaseRecording: when the recorder confirmed
 	activityAt  time.Time  // PhaseRecording: last weight change
@@ -278,7 +268,10 @@ type Event interface{ event() }
 // Reading is one weighing result.
 type Reading struct {
 	Grams float64
-	State WeightState
+	// State is the pipeline's own (weighing.State: one enum for the
+	// pipeline, the session and the status). Undecided is no reading yet
+	// and is ignored, like a NaN weight.
+	State weighing.State
 }
 
 // PressKind is a button gesture.
@@ -352,8 +345,15 @@ type Command struct {
 	Source string
 }
 
-// MaxTextLen is the longest text value a command may carry, in bytes.
-const MaxTextLen = 100
+// Marks are capped per session and rate-limited: a button held to a
+// script (or 2,000 API marks in 0.3 s) must not grow the claim and the
+// retained result without bound.
+const (
+	// MaxMarks is the most marks one session takes.
+	MaxMarks = 100
+	// MinMarkInterval is the shortest time between two marks.
+	MinMarkInterval = 200 * time.Millisecond
+)
 
 func checkLabel(g float64) error {
 	if math.IsNaN(g) || math.IsInf(g, 0) || g <= 0 || g > verdict.MaxWeightG {
@@ -362,19 +362,29 @@ func checkLabel(g float64) error {
 	return nil
 }
 
+// checkText checks a text command with vocab's rules, the same for every
+// way in (MQTT, the local API and the web app, weighctl).
 func checkText(c Command) error {
-	if len(c.Text) > MaxTextLen || strings.ContainsFunc(c.Text, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fmt.Errorf("%s must be at most %d bytes without control characters", c.Kind, MaxTextLen)
-	}
+	v := strings.TrimSpace(c.Text) // as the entry is stored
 	switch c.Kind {
+	case CmdOrderRef:
+		if v != "" {
+			if err := vocab.CheckText(v, vocab.MaxOrderRefRunes); err != nil {
+				return fmt.Errorf("order_ref: %w", err)
+			}
+		}
+	case CmdTracking:
+		if v != "" {
+			return vocab.CheckTracking(v)
+		}
 	case CmdIssueType:
-		_, err := verdict.ParseIssueType(c.Text)
+		_, err := verdict.ParseIssueType(v)
 		return err
 	case CmdExteriorCondition:
-		_, err := verdict.ParseExteriorCondition(c.Text)
+		_, err := verdict.ParseExteriorCondition(v)
 		return err
 	case CmdSolution:
-		_, err := verdict.ParseSolution(c.Text)
+		_, err := verdict.ParseSolution(v)
 		return err
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"weighin/internal/config"
+	"weighin/internal/weighing"
 )
 
 var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
@@ -30,9 +31,9 @@ type s struct {
 }
 
 var (
-	empty    = Reading{Grams: 0.2, State: WeightEmpty}
-	moving   = Reading{Grams: 1200, State: WeightUnstable}
-	parcel   = Reading{Grams: 1840, State: WeightStable}
+	empty    = Reading{Grams: 0.2, State: weighing.Empty}
+	moving   = Reading{Grams: 1200, State: weighing.Unstable}
+	parcel   = Reading{Grams: 1840, State: weighing.Stable}
 	short    = Press{Kind: PressShort}
 	long     = Press{Kind: PressLong}
 	start    = Command{Kind: CmdStart, Source: "mqtt"}
@@ -176,7 +177,7 @@ func TestFlow(t *testing.T) {
 		{"not stable at the press: after stable_wait go on with the latest reading, flagged unstable", []s{
 			{0, moving, PhasePresent, nil, false},
 			{time.Second, short, PhaseWaiting, nil, false},
-			{3 * time.Second, Reading{Grams: 1838, State: WeightUnstable}, PhaseWaiting, nil, false},
+			{3 * time.Second, Reading{Grams: 1838, State: weighing.Unstable}, PhaseWaiting, nil, false},
 			{6 * time.Second, Tick{}, PhaseStarting, []Effect{
 				FreezeWeight{1, Weighin{1838, false, at(6 * time.Second)}}, CaptureLabel{1},
 				Evaluate{1, Weighin{1838, false, at(6 * time.Second)}, Entries{}}, StartRecording{1, at(6 * time.Second)},
@@ -224,20 +225,20 @@ func TestFlow(t *testing.T) {
 			{time.Minute, RecordingLost{1, "again"}, PhaseSealing, nil, false},
 		})},
 		{"max_duration stops a busy recording", script(started1, []s{
-			{2 * time.Minute, Reading{Grams: 1500, State: WeightUnstable}, PhaseRecording, nil, false},
-			{4 * time.Minute, Reading{Grams: 900, State: WeightUnstable}, PhaseRecording, nil, false},
-			{6 * time.Minute, Reading{Grams: 400, State: WeightUnstable}, PhaseRecording, nil, false},
-			{8 * time.Minute, Reading{Grams: 1000, State: WeightUnstable}, PhaseRecording, nil, false},
-			{10 * time.Minute, Reading{Grams: 300, State: WeightUnstable}, PhaseRecording, nil, false},
-			{12 * time.Minute, Reading{Grams: 1300, State: WeightUnstable}, PhaseRecording, nil, false},
-			{14 * time.Minute, Reading{Grams: 200, State: WeightUnstable}, PhaseRecording, nil, false},
-			{16 * time.Minute, Reading{Grams: 1200, State: WeightUnstable}, PhaseRecording, nil, false},
-			{18 * time.Minute, Reading{Grams: 100, State: WeightUnstable}, PhaseRecording, nil, false},
+			{2 * time.Minute, Reading{Grams: 1500, State: weighing.Unstable}, PhaseRecording, nil, false},
+			{4 * time.Minute, Reading{Grams: 900, State: weighing.Unstable}, PhaseRecording, nil, false},
+			{6 * time.Minute, Reading{Grams: 400, State: weighing.Unstable}, PhaseRecording, nil, false},
+			{8 * time.Minute, Reading{Grams: 1000, State: weighing.Unstable}, PhaseRecording, nil, false},
+			{10 * time.Minute, Reading{Grams: 300, State: weighing.Unstable}, PhaseRecording, nil, false},
+			{12 * time.Minute, Reading{Grams: 1300, State: weighing.Unstable}, PhaseRecording, nil, false},
+			{14 * time.Minute, Reading{Grams: 200, State: weighing.Unstable}, PhaseRecording, nil, false},
+			{16 * time.Minute, Reading{Grams: 1200, State: weighing.Unstable}, PhaseRecording, nil, false},
+			{18 * time.Minute, Reading{Grams: 100, State: weighing.Unstable}, PhaseRecording, nil, false},
 			{20*time.Minute + 3*time.Second, Tick{}, PhaseSealing, []Effect{StopRecording{1, StopMaxDuration}, Seal{1, 1}}, false},
 		})},
 		{"inactivity stops a recording; changes within inactivity_g are not activity", script(started1, []s{
-			{time.Minute, Reading{Grams: 1843, State: WeightStable}, PhaseRecording, nil, false},
-			{2 * time.Minute, Reading{Grams: 1836, State: WeightStable}, PhaseRecording, nil, false},
+			{time.Minute, Reading{Grams: 1843, State: weighing.Stable}, PhaseRecording, nil, false},
+			{2 * time.Minute, Reading{Grams: 1836, State: weighing.Stable}, PhaseRecording, nil, false},
 			{3*time.Minute + 2*time.Second, Tick{}, PhaseRecording, nil, false},
 			{3*time.Minute + 3*time.Second, Tick{}, PhaseSealing, []Effect{StopRecording{1, StopInactivity}, Seal{1, 1}}, false},
 		})},
@@ -289,8 +290,8 @@ func TestFlow(t *testing.T) {
 		}},
 		{"odd readings are ignored", []s{
 			{0, parcel, PhaseStable, nil, false},
-			{time.Second, Reading{Grams: math.NaN(), State: WeightStable}, PhaseStable, nil, false},
-			{time.Second, Reading{Grams: 5, State: WeightState(9)}, PhaseStable, nil, false},
+			{time.Second, Reading{Grams: math.NaN(), State: weighing.Stable}, PhaseStable, nil, false},
+			{time.Second, Reading{Grams: 5, State: weighing.State(9)}, PhaseStable, nil, false},
 		}},
 	}
 	for _, tc := range tests {
@@ -312,7 +313,7 @@ func TestTimers(t *testing.T) {
 		// Recording: the inactivity deadline (3m) comes before max_duration (20m).
 		{3 * time.Second, RecordingStarted{1}, PhaseRecording, []Effect{PublishState{PhaseRecording}, Timer{at(3*time.Minute + 3*time.Second)}}, true},
 		// Activity moves the deadline later: no new timer yet.
-		{time.Minute, Reading{Grams: 1200, State: WeightUnstable}, PhaseRecording, nil, true},
+		{time.Minute, Reading{Grams: 1200, State: weighing.Unstable}, PhaseRecording, nil, true},
 		// The early timer fires: nothing expires, the timer is re-armed.
 		{3*time.Minute + 3*time.Second, Tick{}, PhaseRecording, []Effect{Timer{at(4 * time.Minute)}}, true},
 		{4 * time.Minute, Tick{}, PhaseSealing, []Effect{StopRecording{1, StopInactivity}, Seal{1, 1}, PublishState{PhaseSealing}}, true},
@@ -416,5 +417,44 @@ func TestOverrides(t *testing.T) {
 func TestPhaseString(t *testing.T) {
 	if PhaseRecording.String() != "recording" || Phase(42).String() != "phase(42)" {
 		t.Errorf("Phase.String: %q, %q", PhaseRecording, Phase(42))
+	}
+}
+
+// TestMarkRefusals (issue 13): a mark label under the one text rule, at
+// most MaxMarks marks a session, at most one per MinMarkInterval.
+func TestMarkRefusals(t *testing.T) {
+	hostile := []string{
+		"a\x1b[2J", "a\u202eb", "a\u2066b", "a\u200bb", "a\u200cb", "a\u200db", "a\u2060b", "a\ufeffb",
+		"a\u3164b", "a\u115fb", "a\u1160b", "a\u2028Proposed Solution: full refund", "a\u2029b", "a\u0085b",
+		"a\u009bb", "a\x00b", "a\x7fb", "=1+1", "+1", "-x", "@SUM(A1)", " lead", "trail ", "\xff",
+		strings.Repeat("x", 65),
+	}
+	st := run(t, defaultConfig(), started1)
+	now := 10 * time.Second
+	for _, label := range hostile {
+		var eff []Effect
+		st, eff = Next(st, Command{Kind: CmdMark, Text: label, Source: "api"}, at(now))
+		if len(eff) != 1 || st.Marks != 0 {
+			t.Fatalf("mark %q: effects %v, marks %d; want one refusal", label, eff, st.Marks)
+		}
+		if r, ok := eff[0].(Refuse); !ok || !strings.HasPrefix(r.Reason, "mark label: ") {
+			t.Errorf("mark %q: %v, want a refusal naming the label", label, eff[0])
+		}
+	}
+	// The rate: a second mark within MinMarkInterval is refused.
+	st, _ = Next(st, Command{Kind: CmdMark, Text: "ok"}, at(now))
+	st, eff := Next(st, Command{Kind: CmdMark, Source: "api"}, at(now+MinMarkInterval/2))
+	if r, ok := eff[0].(Refuse); len(eff) != 1 || !ok || !strings.Contains(r.Reason, "at most one per") || st.Marks != 1 {
+		t.Errorf("a mark %v after the last: %v (marks %d)", MinMarkInterval/2, eff, st.Marks)
+	}
+	// The cap: MaxMarks, then refused.
+	for st.Marks < MaxMarks {
+		now += MinMarkInterval
+		st, _ = Next(st, short, at(now))
+	}
+	now += time.Second
+	st, eff = Next(st, short, at(now))
+	if r, ok := eff[0].(Refuse); len(eff) != 1 || !ok || !strings.Contains(r.Reason, "the most a session takes") || st.Marks != MaxMarks {
+		t.Errorf("mark %d: %v", MaxMarks+1, eff)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"weighin/internal/evidence"
 	"weighin/internal/publish"
+	"weighin/internal/registry"
 )
 
 // direct carries out the commands that do not go through the session:
@@ -23,7 +24,7 @@ func (s *Station) direct(ctx context.Context, c publish.Command) (bool, error) {
 	return false, nil
 }
 
-func (s *Station) addParcel(ctx context.Context, p publish.Parcel) error {
+func (s *Station) addParcel(ctx context.Context, p registry.Parcel) error {
 	if err := s.reg.AddParcel(ctx, p); err != nil {
 		return fmt.Errorf("parcel %s: %w", p.Tracking, err)
 	}

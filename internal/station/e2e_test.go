@@ -80,12 +80,25 @@ camera:
 session:
   label_window: 1s
   stable_wait: 2s
-`, d.state, d.sock, broker) + strings.Join(extra, "")
+`, d.state, d.sock, broker) + withoutAutoPack(strings.Join(extra, ""))
 	if err := os.WriteFile(d.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d.client = api.NewClient(d.sock)
 	return d
+}
+
+// withoutAutoPack turns export.auto_pack off unless the test sets it: the
+// dispute pack after every seal with a claim would add addenda (and
+// encodes) the other tests do not expect. TestAutoPack turns it on.
+func withoutAutoPack(extra string) string {
+	switch {
+	case strings.Contains(extra, "auto_pack:"):
+		return extra
+	case strings.Contains(extra, "export:\n"):
+		return strings.Replace(extra, "export:\n", "export:\n  auto_pack: false\n", 1)
+	}
+	return extra + "export:\n  auto_pack: false\n"
 }
 
 func (d *daemon) start() {

@@ -13,6 +13,7 @@ import (
 	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/export"
+	"weighin/internal/pack"
 )
 
 // exporter is weighd's MP4 export queue (internal/export.Queue): exports
@@ -32,6 +33,7 @@ type exporter struct {
 	added  map[exportKey]string
 	ended  chan struct{} // closed when run returns (weighd stopping)
 	paused bool          // a recording runs
+	pk     *packer       // the dispute packs' jobs (pack.go)
 }
 
 type exportKey struct{ session, preset string }
@@ -71,13 +73,14 @@ func openExporter(cfg config.Config, store *evidence.Store, stamp func(dir, name
 		stamp(dir, add.FileName())
 		return nil
 	})
+	eopt := export.Options{
+		Encoder: cfg.Export.Encoder, X264Preset: cfg.Export.X264Preset, FullCRF: cfg.Export.FullCRF,
+		Zone: zone, Progress: x.progress, Log: log,
+	}
 	x.q = export.NewQueue(tools, export.QueueOptions{
-		StateDir: cfg.StateDir,
-		Export: export.Options{
-			Encoder: cfg.Export.Encoder, X264Preset: cfg.Export.X264Preset, FullCRF: cfg.Export.FullCRF,
-			Zone: zone, Progress: x.progress, Log: log,
-		},
+		StateDir: cfg.StateDir, Export: eopt,
 		Binder: binder, Done: x.done, Log: log,
+		Jobs: packJobs(x, cfg, store, stamp, tools, eopt, log),
 	})
 	return x
 }
@@ -88,6 +91,7 @@ func (x *exporter) run(ctx context.Context) error {
 	if x.q == nil {
 		return nil
 	}
+	x.resumePacks()
 	return x.q.Run(ctx)
 }
 
@@ -103,6 +107,7 @@ func (x *exporter) pause() {
 		x.status.State = "paused"
 	}
 	x.mu.Unlock()
+	x.pk.paused()
 }
 
 // resume lets the queue carry on after the session.
@@ -133,6 +138,9 @@ func (x *exporter) progress(p export.Progress) {
 // done is the queue's report of a finished or failed job.
 func (x *exporter) done(session, preset string, res *export.Result, err error) {
 	k := exportKey{session, preset}
+	if pack.IsPreset(preset) {
+		x.pk.packDone(session, preset, err)
+	}
 	x.mu.Lock()
 	ws := x.waiters[k]
 	delete(x.waiters, k)
@@ -162,7 +170,7 @@ func (s *Station) exportCmd(ctx context.Context, session, preset string) (api.Ex
 	if preset == "" {
 		preset = export.PresetChat
 	}
-	if _, err := export.PresetCap(preset); err != nil {
+	if _, err := export.PresetCap(preset); err != nil && !pack.IsPreset(preset) {
 		return api.ExportResult{}, err
 	}
 	if x == nil || x.q == nil {
@@ -188,7 +196,7 @@ func (s *Station) exportCmd(ctx context.Context, session, preset string) (api.Ex
 	}
 	// An export already bound is not made again (a bundle never gets a
 	// second file of the same name): the answer lists its files.
-	if done, _ := filepath.Glob(filepath.Join(dir, "export-"+preset+"*.mp4")); len(done) > 0 {
+	if done, _ := filepath.Glob(filepath.Join(dir, "export-"+preset+"*.mp4")); len(done) > 0 && !pack.IsPreset(preset) {
 		r := api.ExportResult{SessionID: session, Preset: preset}
 		for _, p := range done {
 			st, err := os.Stat(p)
@@ -214,11 +222,22 @@ func (s *Station) exportCmd(ctx context.Context, session, preset string) (api.Ex
 		}
 	}
 	x.mu.Unlock()
-	x.q.Add(session, preset)
+	if pack.IsPreset(preset) {
+		x.queuePack(session, preset)
+	} else {
+		x.q.Add(session, preset)
+	}
 	select {
 	case d := <-w:
 		if d.err != nil {
 			return api.ExportResult{}, d.err
+		}
+		if pack.IsPreset(preset) {
+			r := api.ExportResult{SessionID: session, Preset: preset}
+			for _, f := range x.packAnswer(session, preset, dir) {
+				r.Files = append(r.Files, api.ExportFile{Path: f.Path, Name: f.Name, Bytes: f.Bytes})
+			}
+			return r, nil
 		}
 		x.mu.Lock()
 		add := x.added[k]

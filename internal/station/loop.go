@@ -295,8 +295,8 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 			default:
 			}
 		}
-		if ws, ok := weightState(e.reading.State); ok {
-			return session.Reading{Grams: e.reading.Grams, State: ws}, nil
+		if e.reading.State.Decided() {
+			return session.Reading{Grams: e.reading.Grams, State: e.reading.State}, nil
 		}
 	case pressEv:
 		if reason := l.refuseStart(e.kind.Starts()); reason != "" {
@@ -525,18 +525,6 @@ func startsSession(p session.Phase) bool {
 	return p == session.PhaseIdle || p == session.PhasePresent || p == session.PhaseStable
 }
 
-func weightState(st weighing.State) (session.WeightState, bool) {
-	switch st {
-	case weighing.Stable:
-		return session.WeightStable, true
-	case weighing.Empty:
-		return session.WeightEmpty, true
-	case weighing.Unstable:
-		return session.WeightUnstable, true
-	}
-	return 0, false
-}
-
 // begin opens the bundle, the weight log, the label window and the
 // recording for the session Evaluate made.
 func (l *loopState) begin(eff session.StartRecording) {
@@ -669,6 +657,7 @@ func (s *Station) deliver(ctx context.Context, r result.Result, how string, labe
 	}
 	s.stamp(r.Bundle, evidence.SumsFile)
 	s.replicate(r.Bundle)
+	s.exports.afterSeal(r) // the dispute pack of a session with a claim (pack.go)
 	if labelJPEG != nil {
 		if err := s.results.PublishLabel(labelJPEG); err != nil {
 			s.log.Warn("publish label still", "err", err)

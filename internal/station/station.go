@@ -36,6 +36,7 @@ import (
 	"weighin/internal/identity"
 	"weighin/internal/motion"
 	"weighin/internal/offsite"
+	"weighin/internal/pack"
 	"weighin/internal/publish"
 	"weighin/internal/recorder"
 	"weighin/internal/registry"
@@ -65,6 +66,9 @@ func Run(ctx context.Context, opts Options) error {
 	start := time.Now()
 	hw := newHardware(opts.Hardware)
 	defer hw.halt()
+	if fi, err := os.Stat(cfg.StateDir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%w: state_dir: %s is not a directory", config.ErrInvalid, cfg.StateDir)
+	}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -92,7 +96,8 @@ func Run(ctx context.Context, opts Options) error {
 	// With offsite.delete_local_after_verified, retention asks the
 	// replicator (started below, before retention runs) what is verified.
 	var rep *offsite.Replicator
-	retention := evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge}
+	retention := evidence.Retention{MinFreeBytes: cfg.Retention.MinFreeBytes, MaxAge: cfg.Retention.MaxAge,
+		RemoveDerived: func() (int64, error) { return pack.RemoveOldest(cfg.StateDir) }}
 	if cfg.Offsite.Enabled() && cfg.Offsite.DeleteLocalAfterVerified {
 		retention.Offloadable = func(session string) bool { return rep != nil && rep.Verified(session) }
 	}
@@ -189,6 +194,7 @@ func Run(ctx context.Context, opts Options) error {
 		// <base>/error, and a collision in the status too.
 		emb.OnRefused(st.brokerRefused)
 	}
+	st.exports.setPublisher(pub.PublishExport, pub.PublishStill)
 	st.initStatus()
 	closers = append(closers, func() { pub.Close() })
 	if err := st.recoverAtStart(ctx); err != nil {
@@ -196,7 +202,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	ln, err := api.Listen(cfg.API.Socket)
-	if err != nil {
+	if errors.Is(err, api.ErrNotSocket) {
+		return fmt.Errorf("%w: api.socket: %v", config.ErrInvalid, err)
+	} else if err != nil {
 		return err
 	}
 

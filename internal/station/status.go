@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"weighin/drivers/camera"
 	"weighin/internal/api"
@@ -251,11 +249,9 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 	case api.CmdHAClear:
 		return api.HAClearReply{StationID: s.stationID, Broker: s.mqttURL, Embedded: s.embedded}, s.pub.Clear(ctx)
 	case string(publish.CmdMark):
-		// The API's mark carries a free label; MQTT's is just PRESS.
-		if strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 || r == 0x7f }) || !utf8.ValidString(value) {
-			return nil, errors.New("mark: the label must be printable text")
-		}
-		return nil, s.command(ctx, session.Command{Kind: session.CmdMark, Text: labelText(value), Source: "api"})
+		// The API's mark carries a free label (vocab's text rule, checked
+		// by the session with the cap and the rate); MQTT's is just PRESS.
+		return nil, s.command(ctx, session.Command{Kind: session.CmdMark, Text: value, Source: "api"})
 	}
 	if value == "" && (name == string(publish.CmdTare) || name == string(publish.CmdStart) || name == string(publish.CmdStop)) {
 		value = publish.PressPayload // the buttons' payload on MQTT; the API needs none
@@ -271,14 +267,6 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		return nil, err
 	}
 	return nil, s.command(ctx, sessionCommand(c, "api"))
-}
-
-func labelText(v string) string {
-	r := []rune(v)
-	if len(r) > 80 {
-		r = r[:80]
-	}
-	return string(r)
 }
 
 // Simulator commands of the local API beyond internal/api's sim_* ones

@@ -10,5 +10,3 @@ const tmpMarker = fsync.TmpMarker
 func writeFileAtomic(dir, name string, data []byte) error {
 	return fsync.WriteFile(dir, name, data, 0o644)
 }
-
-func syncDir(dir string) error { return fsync.Dir(dir) }

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"weighin/internal/fsync"
 )
 
 // Dir is the queue's directory under the state directory:
@@ -527,7 +529,7 @@ func (q *Queue) finish(j *job, s *Stamp) {
 	if err := os.Remove(base + ".json"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		q.opts.Log.Error("timestamp request not removed", "err", err)
 	}
-	syncDir(q.queue)
+	fsync.Dir(q.queue)
 	q.update(func(st *Status) {
 		st.Backlog = max(st.Backlog-1, 0)
 		st.LastError, st.Attempts, st.NextAttemptAt = "", 0, ""
@@ -553,11 +555,11 @@ func (q *Queue) giveUp(j *job, reason error) {
 	} else if err := os.Rename(filepath.Join(q.queue, name+".json"), filepath.Join(q.failed, name+".json")); err != nil {
 		q.opts.Log.Error("timestamp request not moved to failed", "err", err)
 	}
-	syncDir(q.failed)
+	fsync.Dir(q.failed)
 	for _, ext := range []string{".json", ".tsr", ".tsa.pem"} {
 		os.Remove(filepath.Join(q.queue, name+ext))
 	}
-	syncDir(q.queue)
+	fsync.Dir(q.queue)
 	q.update(func(st *Status) {
 		st.Backlog = max(st.Backlog-1, 0)
 		st.Failed++

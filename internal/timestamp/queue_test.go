@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"weighin/internal/evidence"
+	"weighin/internal/fsync"
 	"weighin/internal/result"
 )
 
@@ -38,7 +39,7 @@ func (r *recorder) record(bundleDir string, body Body, files []File) error {
 			return err
 		}
 	}
-	if err := syncDir(bundleDir); err != nil {
+	if err := fsync.Dir(bundleDir); err != nil {
 		return err
 	}
 	r.bodies = append(r.bodies, body)

@@ -42,6 +42,7 @@ const (
 var (
 	ErrNoHeader   = errors.New("missing header")
 	ErrNoColumn   = errors.New("missing column")
+	ErrDupColumn  = errors.New("column given twice")
 	ErrBadField   = errors.New("bad field")
 	ErrTimeBack   = errors.New("time goes backwards")
 	ErrNoSamples  = errors.New("no samples")
@@ -103,7 +104,12 @@ func Read(name string, r io.Reader) ([]Sample, error) {
 			fields[i] = strings.TrimSpace(fields[i])
 		}
 		nCols = len(fields)
+		seen := map[string]bool{}
 		for i, f := range fields {
+			if f != "" && seen[f] {
+				return nil, perr(ErrDupColumn, "header %q names %s twice", text, f)
+			}
+			seen[f] = true
 			switch f {
 			case "t_ms":
 				tCol = i
@@ -126,6 +132,7 @@ func Read(name string, r io.Reader) ([]Sample, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
+		line++ // the line Scan could not read (too long) is the next one
 		return nil, perr(err, "")
 	}
 	if nCols == 0 {
@@ -161,6 +168,7 @@ func Read(name string, r io.Reader) ([]Sample, error) {
 		out = append(out, Sample{T: time.Duration(t) * time.Millisecond, Raw: int32(raw)})
 	}
 	if err := sc.Err(); err != nil {
+		line++ // the line Scan could not read (too long) is the next one
 		return nil, perr(err, "")
 	}
 	if len(out) == 0 {

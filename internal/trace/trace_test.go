@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"os"
@@ -61,6 +62,13 @@ func TestReadErrors(t *testing.T) {
 		{"no samples", "t_ms,raw,grams,stable\n", ErrNoSamples, "f.csv:1: no samples: the file has a header and no data"},
 		{"no samples, CRLF blank lines", "t_ms,raw\r\n\r\n", ErrNoSamples, "f.csv:2: no samples: the file has a header and no data"},
 		{"short line", "t_ms,raw,grams\n0,1\n", ErrFieldCount, "f.csv:2: wrong number of fields: 2 fields, header has 3"},
+		// Issue 13: a column given twice is refused; a line too long is
+		// reported on its own line, not the one before.
+		{"t_ms twice", "t_ms,raw,t_ms\n0,1,5\n", ErrDupColumn, `f.csv:1: column given twice: header "t_ms,raw,t_ms" names t_ms twice`},
+		{"raw twice", "t_ms,raw, raw\n0,1,2\n", ErrDupColumn, `f.csv:1: column given twice: header "t_ms,raw, raw" names raw twice`},
+		{"other column twice", "t_ms,raw,grams,grams\n0,1,2,3\n", ErrDupColumn, `f.csv:1: column given twice: header "t_ms,raw,grams,grams" names grams twice`},
+		{"line 3 too long", "t_ms,raw\n0,1\n" + strings.Repeat("9", 2<<20) + "\n", bufio.ErrTooLong, "f.csv:3: bufio.Scanner: token too long"},
+		{"header too long", strings.Repeat("x", 2<<20), bufio.ErrTooLong, "f.csv:1: bufio.Scanner: token too long"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode"
 
 	"weighin/internal/result"
 	"weighin/internal/vocab"
@@ -88,6 +89,20 @@ type Message struct {
 // String is the English message, a blank line, then the Chinese one: the
 // content of a bundle's dispute.txt.
 func (m Message) String() string { return m.EN + "\n" + m.ZH }
+
+// SplitMessage splits dispute.txt (English, a blank line, then Simplified
+// Chinese) at the first paragraph whose first line holds a Han character,
+// each part trimmed; without one, all is English.
+func SplitMessage(s string) (en, zh string) {
+	paras := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n")
+	for i, p := range paras {
+		first, _, _ := strings.Cut(strings.TrimSpace(p), "\n")
+		if strings.ContainsFunc(first, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+			return strings.TrimSpace(strings.Join(paras[:i], "\n\n")), strings.TrimSpace(strings.Join(paras[i:], "\n\n"))
+		}
+	}
+	return strings.TrimSpace(s), ""
+}
 
 // kind is what the message is about.
 type kind int
@@ -236,8 +251,8 @@ func checkResult(r result.Result, opts DisputeOptions) error {
 		bad("solution %q is not one of %v", opts.Solution, Solutions)
 	}
 	for _, s := range []struct{ name, v string }{{"detail_en", opts.DetailEN}, {"detail_zh", opts.DetailZH}, {"order_ref", r.OrderRef}, {"tracking", r.Tracking}} {
-		if len(s.v) > 500 || strings.ContainsFunc(s.v, isControl) {
-			bad("%s must be at most 500 bytes without control characters", s.name)
+		if len(s.v) > 500 || vocab.HasRefused(s.v) {
+			bad("%s must be at most 500 bytes without control or invisible characters", s.name)
 		}
 	}
 	return errors.Join(errs...)

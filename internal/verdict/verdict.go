@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"weighin/internal/config"
 	"weighin/internal/result"
@@ -68,8 +69,10 @@ const MaxWeightG = 200_000
 // below it the scale holds no parcel.
 const MinParcelG = 1
 
-// MaxNameLen is the longest item name accepted, in bytes.
-const MaxNameLen = 200
+// MaxNameLen is the longest item name accepted, in bytes: every name the
+// vocabulary accepts (MaxItemNameRunes runes) fits, so no registry row
+// that passed the import is refused here.
+const MaxNameLen = vocab.MaxItemNameRunes * utf8.UTFMax
 
 // Issue types: the buyer's entry for issue_type, in the schema's form
 // (vocab owns them and their other spellings).
@@ -459,8 +462,8 @@ func validate(p Params, in Input) (issue, exterior string, err error) {
 			bad("items[%d]: name must not be empty", i)
 		case len(it.Name) > MaxNameLen:
 			bad("items[%d]: name is %d bytes, at most %d", i, len(it.Name), MaxNameLen)
-		case strings.ContainsFunc(it.Name, isControl):
-			bad("items[%d]: name %q contains control characters", i, it.Name)
+		case vocab.HasRefused(it.Name):
+			bad("items[%d]: name %q contains control or invisible characters", i, it.Name)
 		}
 		weight(fmt.Sprintf("items[%d] (%s) weight", i, name), it.WeightG, 0)
 	}
@@ -477,8 +480,6 @@ func validate(p Params, in Input) (issue, exterior string, err error) {
 	}
 	return issue, exterior, errors.Join(errs...)
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 

@@ -257,7 +257,7 @@ func TestEvaluateRefuses(t *testing.T) {
 		{"zero item", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 1840, Items: []Item{{"Belt", 0}}}, ErrInvalidInput, "items[0] (Belt) weight must be greater than 0 g, got 0"},
 		{"NaN item", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 1840, Items: []Item{{"Belt", 1}, {"Hat", math.NaN()}}}, ErrInvalidInput, "items[1] (Hat) weight must be a finite number, got NaN"},
 		{"nameless item", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 1840, Items: []Item{{" ", 100}}}, ErrInvalidInput, "items[0]: name must not be empty"},
-		{"control characters in a name", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 1840, Items: []Item{{"Be\nlt", 100}}}, ErrInvalidInput, "contains control characters"},
+		{"control characters in a name", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 1840, Items: []Item{{"Be\nlt", 100}}}, ErrInvalidInput, "contains control or invisible characters"},
 		{"too many items", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 1840, Items: many}, ErrTooManyItems, "25 items, at most 24"},
 		{"unknown issue", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 1840, IssueType: "angry"}, ErrInvalidInput, `issue type "angry" is not one of`},
 		{"unknown exterior", DefaultParams(), Input{LabelG: f(2350), MeasuredG: 1840, ExteriorCondition: "soggy"}, ErrInvalidInput, `exterior condition "soggy" is not one of`},

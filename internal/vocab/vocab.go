@@ -218,12 +218,18 @@ func CheckTracking(s string) error {
 }
 
 // NormalizeTracking is the form tracking numbers are compared and stored
-// in: upper case, spaces, tabs and dashes dropped.
+// in: ASCII letters upper-cased, spaces, tabs and dashes dropped. Only
+// ASCII is case-folded: a non-ASCII letter stays as it is (and
+// CheckRegisteredTracking refuses it), so "ıx123" never becomes another
+// parcel's "IX123".
 func NormalizeTracking(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToUpper(strings.TrimSpace(s)) {
-		if r == ' ' || r == '-' || r == '\t' {
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case r == ' ' || r == '-' || r == '\t':
 			continue
+		case r >= 'a' && r <= 'z':
+			r -= 'a' - 'A'
 		}
 		b.WriteRune(r)
 	}
@@ -248,8 +254,31 @@ func CheckRegisteredTracking(t string) error {
 	return nil
 }
 
-// CheckText accepts free text: valid UTF-8, printable, no leading or
-// trailing space, 1 to max runes.
+// RefusedRune reports whether r may not appear in any text entered, by any
+// way in (MQTT, the local API and the web app, the registry CSV, weighctl):
+// C0 and C1 controls and DEL (U+0085 included), the bidi controls
+// U+202A–U+202E and U+2066–U+2069, zero-width and invisible characters
+// (U+200B–U+200D, U+2060, U+FEFF, U+3164, U+FFA0, U+115F, U+1160), the
+// line and paragraph separators U+2028/U+2029, and every other character
+// Go does not call printable (formats, unassigned, private use, spaces
+// other than U+0020).
+func RefusedRune(r rune) bool {
+	switch r {
+	case ' ':
+		return false
+	case 0x3164, 0xFFA0, 0x115F, 0x1160: // Hangul fillers: letters to Unicode, invisible on screen
+		return true
+	}
+	return !unicode.IsPrint(r) // Cc, Cf (bidi, zero-width, BOM), Zl, Zp, Co, Cn, non-ASCII spaces
+}
+
+// FormulaPrefixes are the first characters a text may not begin with: a
+// spreadsheet reads a cell starting with one as a formula (CSV injection).
+const FormulaPrefixes = "=+-@"
+
+// CheckText accepts free text: valid UTF-8, 1 to max runes, no refused
+// character (RefusedRune), no leading or trailing space, not beginning
+// with one of FormulaPrefixes. It is the one text rule of every way in.
 func CheckText(s string, max int) error {
 	if !utf8.ValidString(s) {
 		return errors.New("text is not valid UTF-8")
@@ -261,14 +290,36 @@ func CheckText(s string, max int) error {
 		return fmt.Errorf("text of %d characters exceeds %d", n, max)
 	}
 	for i, r := range s {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("control or non-printable character %U at byte %d", r, i)
+		if RefusedRune(r) {
+			return fmt.Errorf("control, invisible or non-printable character %U at byte %d", r, i)
 		}
 	}
 	if strings.TrimSpace(s) != s {
 		return errors.New("leading or trailing space")
 	}
+	if strings.ContainsRune(FormulaPrefixes, rune(s[0])) {
+		return fmt.Errorf("text may not begin with %q (any of %s: a spreadsheet would run it as a formula)", s[0], FormulaPrefixes)
+	}
 	return nil
+}
+
+// CheckMarkLabel accepts a mark's label: "" (the station numbers it) or
+// text under the one text rule, at most MaxMarkRunes.
+func CheckMarkLabel(s string) error {
+	if s == "" {
+		return nil
+	}
+	if err := CheckText(s, MaxMarkRunes); err != nil {
+		return fmt.Errorf("mark label: %w", err)
+	}
+	return nil
+}
+
+// HasRefused reports whether s holds a refused character (RefusedRune) or
+// is not valid UTF-8: for text checked elsewhere for its form (verdict's
+// input, the claim's fields).
+func HasRefused(s string) bool {
+	return !utf8.ValidString(s) || strings.ContainsFunc(s, RefusedRune)
 }
 
 // ParseDecimal accepts a plain decimal number: digits, at most one '.'
@@ -318,6 +369,10 @@ func ParseLabelGrams(s string) (float64, error) {
 	}
 	return g, CheckGrams("label weight", g, MinLabelG, MaxLabelG)
 }
+
+// Clip shortens s to at most 32 bytes on a rune boundary, for messages
+// that quote a refused value.
+func Clip(s string) string { return clip(s) }
 
 // clip shortens s to at most 32 bytes on a rune boundary, for messages.
 func clip(s string) string {

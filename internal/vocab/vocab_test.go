@@ -179,3 +179,47 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// hostileText is every class the one text rule refuses (issue 13); each is
+// refused by CheckText wherever it stands in the text.
+var hostileText = []string{
+	"\x00", "\x07", "\t", "\n", "\r", "\x1b", "\x7f", "\u0080", "\u0085", "\u009b", "\u009f",
+	"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
+	"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u3164", "\uffa0", "\u115f", "\u1160",
+	"\u2028", "\u2029", "\u00a0", "\u00ad", "\ue000", "\U000e0001",
+}
+
+func TestTextRule(t *testing.T) {
+	for _, h := range hostileText {
+		for _, s := range []string{"a" + h + "b", "ab" + h, h + "ab"} {
+			if err := CheckText(s, 64); err == nil {
+				t.Errorf("CheckText(%q) accepted", s)
+			}
+			if !HasRefused(h) {
+				t.Errorf("HasRefused(%q) = false", h)
+			}
+		}
+	}
+	for _, p := range FormulaPrefixes {
+		if err := CheckText(string(p)+"1+1", 64); err == nil || !strings.Contains(err.Error(), "formula") {
+			t.Errorf("CheckText(%q...) = %v, want a formula refusal", p, err)
+		}
+	}
+	for _, ok := range []string{"KB-2026-04417", "Leather jacket", "订单 123", "Ünïcödé #5", "a-b", "1=1"} {
+		if err := CheckText(ok, 64); err != nil {
+			t.Errorf("CheckText(%q) = %v", ok, err)
+		}
+	}
+	// Tracking numbers: ASCII only, never folded from non-ASCII.
+	for _, in := range []string{"\u0131x123456785cn", "\u017f123456785cn", "LX\uff11\uff12345678CN", "LX123\u200b456785CN", "\u212aX123456785CN"} {
+		if err := CheckTracking(in); err == nil {
+			t.Errorf("CheckTracking(%q) accepted", in)
+		}
+		if err := CheckRegisteredTracking(NormalizeTracking(in)); err == nil {
+			t.Errorf("%q normalised to %q, which registers", in, NormalizeTracking(in))
+		}
+	}
+	if got := NormalizeTracking(" lx-123 456 785cn "); got != "LX123456785CN" {
+		t.Errorf("NormalizeTracking = %q", got)
+	}
+}

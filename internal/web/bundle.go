@@ -12,11 +12,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"weighin/internal/evidence"
 	"weighin/internal/export"
 	"weighin/internal/result"
+	"weighin/internal/verdict"
 )
 
 // bundles opens sessions' files read-only, confined to the sessions
@@ -242,22 +242,9 @@ func (b bundles) view(session string) (*view, error) {
 	if data, err := b.read(session, "dispute.txt", 1<<20); err == nil {
 		claim = string(data)
 	}
-	v.ClaimEN, v.ClaimZH = splitClaim(claim)
+	v.ClaimEN, v.ClaimZH = verdict.SplitMessage(claim)
 	v.Short, _, _ = strings.Cut(strings.TrimSpace(v.ClaimEN), "\n\n")
 	return v, nil
-}
-
-// splitClaim splits dispute.txt (English, a blank line, then Simplified
-// Chinese) at the first paragraph whose first line holds a Han character.
-func splitClaim(s string) (en, zh string) {
-	paras := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n")
-	for i, p := range paras {
-		first, _, _ := strings.Cut(strings.TrimSpace(p), "\n")
-		if strings.ContainsFunc(first, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
-			return strings.TrimSpace(strings.Join(paras[:i], "\n\n")), strings.TrimSpace(strings.Join(paras[i:], "\n\n"))
-		}
-	}
-	return strings.TrimSpace(s), ""
 }
 
 // outcomeText summarises an outcome addendum: its status, resolution and

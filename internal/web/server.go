@@ -265,7 +265,7 @@ func (s *Server) Run(ctx context.Context) error {
 			if tlsConf != nil {
 				ln = tls.NewListener(ln, tlsConf)
 			}
-			srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 				ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 			go func(srv *http.Server) { _ = srv.Serve(ln) }(srv)
 			s.setStatus("on", "")

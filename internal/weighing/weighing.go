@@ -98,6 +98,10 @@ const (
 	Unstable
 )
 
+// Decided reports whether s is one of the three judgements (Empty, Stable,
+// Unstable), not Undecided or a value outside the enum.
+func (s State) Decided() bool { return s == Empty || s == Stable || s == Unstable }
+
 func (s State) String() string {
 	switch s {
 	case Empty:

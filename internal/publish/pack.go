@@ -1,0 +1,26 @@
+package publish
+
+import "errors"
+
+// PublishExport publishes the dispute pack's state (a JSON document:
+// session_id, state, progress, files) retained on <base>/export. Not
+// queued: while disconnected it is dropped, and the next change (or the
+// final "done") is sent when connected.
+func (p *Publisher) PublishExport(doc []byte) error { return p.publishRetained(p.topics.Export, doc) }
+
+// PublishStill publishes a still of a pack (raw JPEG) retained on
+// <base>/still.
+func (p *Publisher) PublishStill(jpeg []byte) error { return p.publishRetained(p.topics.Still, jpeg) }
+
+func (p *Publisher) publishRetained(topic string, payload []byte) error {
+	p.retainMu.Lock()
+	defer p.retainMu.Unlock()
+	if p.isCleared() {
+		return nil
+	}
+	err := p.publishWait(p.ctx(), topic, 1, true, payload)
+	if errors.Is(err, ErrNotConnected) {
+		return nil
+	}
+	return err
+}
