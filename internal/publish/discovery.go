@@ -147,7 +147,7 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	// The dispute pack weighd makes after the seal (internal/pack): its
 	// state, with the session, progress and files as attributes.
 	ex := Component{"state_topic": t.Export, "value_template": "{{ value_json.state }}", "json_attributes_topic": t.Export,
-		"device_class": "enum", "options": []string{"queued", "running", "paused", "done", "failed"}, "icon": "mdi:folder-zip"}
+		"device_class": "enum", "options": []string{"idle", "queued", "running", "paused", "done", "failed"}, "icon": "mdi:folder-zip"}
 	add("sensor", "dispute_pack", "Dispute pack", ex)
 
 	for _, b := range []struct {

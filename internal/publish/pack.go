@@ -4,9 +4,9 @@ import "errors"
 
 // PublishExport publishes the dispute pack's state (a JSON document:
 // session_id, state, progress, files) retained on <base>/export. Not
-// queued: while disconnected it is dropped, and the next change (or the
-// final "done") is sent when connected.
-func (p *Publisher) PublishExport(doc []byte) error { return p.publishRetained(p.topics.Export, doc) }
+// queued: the latest is kept and republished on every connect, so a change
+// made while disconnected arrives as the current state.
+func (p *Publisher) PublishExport(doc []byte) error { return p.publishKept(p.topics.Export, doc) }
 
 // PublishStill publishes a still of a pack (raw JPEG) retained on
 // <base>/still.

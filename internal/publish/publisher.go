@@ -111,7 +111,7 @@ type Publisher struct {
 	newest   State
 	haveNew  bool
 	limiter  Limiter
-	label    []byte
+	kept     map[string][]byte // retained documents republished on every connect (label, export), by topic
 	cleared  bool
 	connects int
 	// heard: the command subscription answered a probe since the last
@@ -565,17 +565,21 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	}
 	p.repeat()
 	p.mu.Lock()
-	label := p.label
-	p.mu.Unlock()
-	if label != nil {
-		p.retainMu.Lock()
-		if !p.isCleared() {
-			if err := p.publishWait(ctx, p.topics.Label, 1, true, label); err != nil {
-				p.log.Warn("republish label", "err", err)
-			}
-		}
-		p.retainMu.Unlock()
+	kept := make(map[string][]byte, len(p.kept))
+	for topic, b := range p.kept {
+		kept[topic] = b
 	}
+	p.mu.Unlock()
+	p.retainMu.Lock()
+	for topic, b := range kept {
+		if p.isCleared() {
+			break
+		}
+		if err := p.publishWait(ctx, topic, 1, true, b); err != nil {
+			p.log.Warn("republish", "topic", topic, "err", err)
+		}
+	}
+	p.retainMu.Unlock()
 	p.kick()
 }
 
@@ -916,17 +920,25 @@ func (p *Publisher) isCleared() bool {
 
 // PublishLabel publishes the label still (raw JPEG) retained on
 // <base>/label, and keeps it to republish after a reconnect.
-func (p *Publisher) PublishLabel(jpeg []byte) error {
-	b := append([]byte(nil), jpeg...)
+func (p *Publisher) PublishLabel(jpeg []byte) error { return p.publishKept(p.topics.Label, jpeg) }
+
+// publishKept publishes payload retained on topic and keeps it to
+// republish on every connect (a broker that lost its retained messages,
+// e.g. the embedded one after a restart, gets it back).
+func (p *Publisher) publishKept(topic string, payload []byte) error {
+	b := append([]byte(nil), payload...)
 	p.mu.Lock()
-	p.label = b
+	if p.kept == nil {
+		p.kept = map[string][]byte{}
+	}
+	p.kept[topic] = b
 	p.mu.Unlock()
 	p.retainMu.Lock()
 	defer p.retainMu.Unlock()
 	if p.isCleared() {
 		return nil
 	}
-	err := p.publishWait(p.ctx(), p.topics.Label, 1, true, b)
+	err := p.publishWait(p.ctx(), topic, 1, true, b)
 	if errors.Is(err, ErrNotConnected) {
 		return nil // sent on the next connect
 	}
@@ -958,7 +970,7 @@ func (p *Publisher) Clear(ctx context.Context) error {
 	defer p.retainMu.Unlock()
 	p.mu.Lock()
 	p.cleared = true
-	p.label = nil
+	p.kept = nil
 	p.mu.Unlock()
 	for _, topic := range []string{p.topics.Discovery, p.topics.State, p.topics.Result, p.topics.Label, p.topics.Availability} {
 		if err := p.publishWait(ctx, topic, 1, true, nil); err != nil {

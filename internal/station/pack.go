@@ -40,7 +40,8 @@ type packer struct {
 type PackState struct {
 	SessionID string `json:"session_id"`
 	Preset    string `json:"preset"`
-	// State is queued, running, paused, done or failed.
+	// State is idle (no pack since weighd started), queued, running,
+	// paused, done or failed.
 	State    string      `json:"state"`
 	Progress float64     `json:"progress"`
 	Files    []pack.File `json:"files"`
@@ -205,7 +206,11 @@ func (x *exporter) setPublisher(notify, still func([]byte) error) {
 	}
 	x.pk.mu.Lock()
 	x.pk.notify, x.pk.still = notify, still
+	idle := x.pk.doc.State == ""
 	x.pk.mu.Unlock()
+	if idle { // Home Assistant's sensor reads "idle" until a pack is asked for
+		x.pk.set(PackState{State: "idle", Files: []pack.File{}})
+	}
 }
 
 // packAnswer is the API's answer for a finished pack or sheet.
