@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -177,6 +178,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			if err != nil {
 				return c.fail(exitUsage, "%s: %v", p, err)
 			}
+			if sd := c.journalDir(p); sd != "" {
+				session := filepath.Base(filepath.Clean(p))
+				for _, jp := range evidence.VerifyJournal(sd, opts.Key, func(s string) bool { return s == session }) {
+					r.Problems = append(r.Problems, evidence.Problem{File: filepath.Base(jp.File), Reason: "journal: " + jp.Reason})
+				}
+			}
 			out.Bundles = append(out.Bundles, r)
 		}
 	}
@@ -247,6 +254,28 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitProblem
 	}
 	return exitOK
+}
+
+// journalDir is the state directory whose journal bundle is checked
+// against: the one given with --state-dir or --config when the bundle is in
+// it, else the bundle's own when it sits in a state directory's sessions/
+// beside a journal; "" for a bundle elsewhere (a copy).
+func (c *cli) journalDir(bundle string) string {
+	given := false
+	c.Visit(func(f *flag.Flag) { given = given || f.Name == "state-dir" || f.Name == "config" })
+	abs, _ := filepath.Abs(bundle)
+	parent := filepath.Dir(abs)
+	if given {
+		if sd, _ := filepath.Abs(c.cfg.StateDir); parent == filepath.Join(sd, evidence.SessionsDir) {
+			return sd
+		}
+	}
+	if filepath.Base(parent) == evidence.SessionsDir {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(parent), evidence.JournalFile)); err == nil {
+			return filepath.Dir(parent)
+		}
+	}
+	return ""
 }
 
 // verifyOutput is the --json document.

@@ -346,3 +346,39 @@ func vfCopyTree(t *testing.T, src, dst string) {
 }
 
 func vfPtr(f float64) *float64 { return &f }
+
+// The journal witnesses every addendum: the newest outcome removed from
+// its bundle, or the newest bundle's seal, fails verify (with the state
+// directory) and verify --chain.
+func TestVerifyJournalCLI(t *testing.T) {
+	state, st, res := vfStation(t)
+	for _, o := range []evidence.Outcome{{Status: evidence.StatusEscalated}, {Status: evidence.StatusResolved, Resolution: evidence.ResolutionRefund}} {
+		if _, err := st.RecordOutcome(res[2].SessionID, o, vfT0.Add(48*time.Hour), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newest := vfBundle(state, res[2])
+	if code, out, errOut := vfRunCLI("--no-video", "--state-dir", state, newest); code != exitOK {
+		t.Fatalf("good bundle: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, f := range []string{"addendum-002-outcome.json", "addendum-002-outcome.sig"} {
+		if err := os.Remove(filepath.Join(newest, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"--state-dir", state, newest}, {newest}, {"--chain", state}} {
+		code, out, errOut := vfRunCLI(append([]string{"--no-video"}, args...)...)
+		if code != exitProblem || !strings.Contains(errOut, "addendum-002-outcome.json") || !strings.Contains(errOut, "missing from its bundle") {
+			t.Errorf("verify %v with the newest addendum removed: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	for _, f := range []string{evidence.ManifestFile, evidence.ManifestSigFile} {
+		if err := os.Remove(filepath.Join(newest, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := vfRunCLI("--no-video", "--chain", state)
+	if code != exitProblem || !strings.Contains(errOut, filepath.Join(res[2].SessionID, evidence.ManifestFile)+": missing from its bundle") {
+		t.Errorf("verify --chain with the newest seal removed: exit %d\n%s%s", code, out, errOut)
+	}
+}

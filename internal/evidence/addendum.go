@@ -380,6 +380,7 @@ func (s *Store) addAddendum(bundleDir, kind string, body any, files []AddendumFi
 	if p, _, err := ParseAddendum(data); err == nil {
 		a = *p
 	}
+	s.journal(JournalEntry{Type: JournalAddendum, Session: e.name, N: a.N, Kind: a.Kind, File: a.FileName(), SHA256: sha256Hex(data), RecordedAt: a.RecordedAt})
 	e.chain = s.refreshChain(e)
 	s.log.Info("addendum recorded", "session", e.name, "file", a.FileName(), "files", len(entries), "sha256", sha256Hex(data))
 	return a, nil

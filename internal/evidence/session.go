@@ -301,6 +301,7 @@ func (s *Store) sealLocked(e *entry, res result.Result, known map[string]FileEnt
 	e.res = res
 	e.files = files
 	s.head = sha
+	s.journalSeal(e.name, sha)
 	s.log.Info("session sealed", "session", e.name, "manifest_sha256", sha, "files", len(files), "interrupted", res.Interrupted)
 	return e.published(s.head), nil
 }
@@ -535,6 +536,7 @@ func (s *Store) completeSeal(e *entry, dir string) (result.Result, bool) {
 	e.res = m.Result
 	e.files = m.Files
 	s.head = sha
+	s.journalSeal(e.name, sha)
 	s.log.Info("completed a seal cut short", "session", e.name, "manifest_sha256", sha)
 	return e.published(s.head), true
 }

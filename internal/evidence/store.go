@@ -98,6 +98,10 @@ type Options struct {
 	// Clock gives the time of an addendum and whether the system clock is
 	// synchronised; nil means time.Now and sysclock.Synced.
 	Clock func() (time.Time, bool)
+	// OnJournal, when set, is given each line appended to the journal
+	// (JournalFile, without its newline) once it is durable, under the
+	// store's lock: it must not block (weighd publishes it on MQTT).
+	OnJournal func(line []byte)
 }
 
 type entryState int
@@ -209,6 +213,7 @@ func Open(stateDir string, log *slog.Logger, opts Options) (*Store, error) {
 		lf.Close()
 		return nil, err
 	}
+	s.reconcileJournal()
 	s.finishInterrupted()
 	return s, nil
 }

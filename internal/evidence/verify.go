@@ -742,10 +742,17 @@ type ChainOptions struct {
 // directory holding one), tombstones included, and the hash chain through
 // them: the oldest bundle starts the chain (no previous manifest), each
 // names its predecessor's manifest hash, all are signed by one key, and
-// sequence numbers match the directory names.
+// sequence numbers match the directory names. In a state directory (or its
+// sessions/ beside a journal) the station's journal is compared with the
+// bundles both ways (VerifyJournal).
 func VerifyChain(dir string, opts ChainOptions) (*ChainReport, error) {
+	stateDir := ""
 	if st, err := os.Stat(filepath.Join(dir, SessionsDir)); err == nil && st.IsDir() {
-		dir = filepath.Join(dir, SessionsDir)
+		stateDir, dir = dir, filepath.Join(dir, SessionsDir)
+	} else if parent := filepath.Dir(filepath.Clean(dir)); filepath.Base(filepath.Clean(dir)) == SessionsDir {
+		if _, err := os.Stat(filepath.Join(parent, JournalFile)); err == nil {
+			stateDir = parent
+		}
 	}
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -803,6 +810,13 @@ func VerifyChain(dir string, opts ChainOptions) (*ChainReport, error) {
 	}
 	if prev != "?" {
 		c.Head = prev
+	}
+	if stateDir != "" {
+		// The journal says what was sealed and added: a bundle that lost
+		// its seal or its newest addendum fails here.
+		for _, p := range VerifyJournal(stateDir, chainKey, nil) {
+			c.Problems = append(c.Problems, Problem{File: p.File, Reason: "journal: " + p.File + ": " + p.Reason})
+		}
 	}
 	if opts.Head != "" && c.Head != opts.Head {
 		c.Problems = append(c.Problems, Problem{File: filepath.Base(dir), Reason: fmt.Sprintf("chain head is %q, the published head is %s: newer bundles are missing or replaced", c.Head, opts.Head)})

@@ -726,6 +726,17 @@ func (p *Publisher) PublishFault(what, reason string) {
 	}
 }
 
+// PublishJournal publishes a line of the evidence journal (a signed seal
+// or addendum record) on <base>/journal, QoS 1, not retained, so Home
+// Assistant's history holds a copy of every record's hash. Like
+// PublishFault it does not wait, and a line made while disconnected is not
+// sent (the journal on disk keeps it).
+func (p *Publisher) PublishJournal(line []byte) {
+	if c := p.conn(); c != nil {
+		c.Publish(p.topics.Journal, 1, false, append([]byte(nil), line...))
+	}
+}
+
 func (p *Publisher) refuse(command, reason string, payloadBytes int) {
 	p.log.Warn("command refused", "command", command, "reason", reason, "payload_bytes", payloadBytes)
 	b, _ := json.Marshal(commandError{Command: command, Reason: reason, At: time.Now().UTC().Format(time.RFC3339Nano)})

@@ -16,6 +16,9 @@ type Topics struct {
 	Export string
 	Still  string
 	Error  string
+	// Journal carries each line of the station's evidence journal (a seal
+	// or an addendum, signed), so a copy lives outside the station.
+	Journal string
 	// CmdPrefix is "<base>/cmd/"; CmdFilter subscribes to every command.
 	CmdPrefix string
 	CmdFilter string
@@ -42,6 +45,7 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Export:       base + "/export",
 		Still:        base + "/still",
 		Error:        base + "/error",
+		Journal:      base + "/journal",
 		CmdPrefix:    base + "/cmd/",
 		CmdFilter:    base + "/cmd/+",
 		Probe:        base + "/cmd/probe",

@@ -2,6 +2,7 @@ package station_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -344,6 +345,14 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 	// signed addendum that verification follows.
 	pub("outcome", `{"session_id":"`+first.SessionID+`","status":"resolved","resolution":"partial_refund","amount":89.5,"currency":"USD"}`)
 	waitFile(t, filepath.Join(d.state, first.Bundle, evidence.AddendumFileName(1, evidence.KindOutcome)))
+	// Its hash, in the station's signed journal line, is on MQTT too.
+	jl := collect(10*time.Second, func(m mqtttest.Msg) bool {
+		return m.Topic == "weighin/e2e/journal" && strings.Contains(m.Payload, `"file":"addendum-001-outcome.json"`)
+	})
+	if od, err := os.ReadFile(filepath.Join(d.state, first.Bundle, evidence.AddendumFileName(1, evidence.KindOutcome))); err != nil ||
+		!strings.Contains(jl.Payload, fmt.Sprintf(`"sha256":"%x"`, sha256.Sum256(od))) || !strings.Contains(jl.Payload, `"session":"`+first.SessionID+`"`) {
+		t.Errorf("journal line on MQTT %s does not give the addendum's hash (%v)", jl.Payload, err)
+	}
 	// The index is written just after the addendum: poll it briefly.
 	var index []registry.Session
 	var ierr error

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -118,10 +119,16 @@ func Run(ctx context.Context, opts Options) error {
 	if cfg.Offsite.Enabled() && cfg.Offsite.DeleteLocalAfterVerified {
 		retention.Offloadable = func(session string) bool { return rep != nil && rep.Verified(session) }
 	}
+	var journalPub atomic.Pointer[publish.Publisher] // set once MQTT is up
 	store, err := evidence.Open(cfg.StateDir, log.With("component", "evidence"), evidence.Options{
 		StationID: stationID,
 		Retention: retention,
 		Clock:     func() (time.Time, bool) { return time.Now(), clockSynced() },
+		OnJournal: func(line []byte) {
+			if p := journalPub.Load(); p != nil {
+				p.PublishJournal(line)
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -199,6 +206,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	st.pub, st.results, st.live = pub, pub, pub
+	journalPub.Store(pub)
 	if emb != nil {
 		// A publish the broker's ACL refused, a station-id collision: on
 		// <base>/error, and a collision in the status too.
