@@ -73,6 +73,8 @@ func newStation(t *testing.T, listen string) *station {
 	}
 	dir := t.TempDir()
 	s := &station{t: t, bin: bin, dir: dir, conf: filepath.Join(dir, "weighd.yaml"), state: filepath.Join(dir, "state"), mqtt: freePort(t)}
+	// The automatic dispute pack is off: it would make the chat MP4 of a
+	// session with a claim before the page asks for one on demand.
 	conf := fmt.Sprintf(`station_id: webe2e
 state_dir: %s
 api:
@@ -90,6 +92,8 @@ session:
   stable_wait: 2s
 web:
   listen: %s
+export:
+  auto_pack: false
 `, s.state, filepath.Join(dir, "w.sock"), s.mqtt, listen)
 	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
