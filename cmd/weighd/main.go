@@ -105,7 +105,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	// The one daemon lock, before the hardware is touched: a second weighd
 	// on this state directory exits here, naming the holder.
-	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+	if err := station.MakeStateDir(cfg.StateDir); err != nil {
+		if errors.Is(err, config.ErrInvalid) {
+			fmt.Fprintf(stderr, "weighd: %v\n", err)
+			return exitConfig
+		}
 		log.Error("weighd cannot create its state directory", "err", err)
 		return exitFailure
 	}

@@ -23,6 +23,8 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
@@ -38,10 +40,11 @@ var ErrConfig = errors.New("broker: configuration")
 
 // Broker is a running embedded broker.
 type Broker struct {
-	srv   *mochi.Server
-	addr  string
-	auth  string
-	guard *guard
+	srv    *mochi.Server
+	addr   string
+	auth   string
+	guard  *guard
+	closed *atomic.Int64 // connections the broker has closed
 }
 
 // Options are the station's side of the broker.
@@ -109,7 +112,7 @@ func Start(cfg config.MQTT, opts Options, log *slog.Logger) (*Broker, error) {
 		clientID = "weighin-" + opts.StationID
 	}
 	g := &guard{base: "weighin/" + opts.StationID, clientID: clientID, station: []byte(hex.EncodeToString(pw)), log: log}
-	b := &Broker{srv: srv, guard: g, auth: "anonymous-loopback"}
+	b := &Broker{srv: srv, guard: g, auth: "anonymous-loopback", closed: new(atomic.Int64)}
 	if creds {
 		g.user, g.pass = []byte(cfg.Username), []byte(cfg.Password)
 		b.auth = "user"
@@ -128,7 +131,7 @@ func Start(cfg config.MQTT, opts Options, log *slog.Logger) (*Broker, error) {
 		srv.Close()
 		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.EmbeddedListen, err)
 	}
-	if err := srv.AddListener(listeners.NewNet("tcp", connectDeadline{ln, cmp.Or(opts.ConnectTimeout, DefaultConnectTimeout)})); err != nil {
+	if err := srv.AddListener(listeners.NewNet("tcp", connectDeadline{ln, cmp.Or(opts.ConnectTimeout, DefaultConnectTimeout), b.closed})); err != nil {
 		ln.Close()
 		srv.Close()
 		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.EmbeddedListen, err)
@@ -144,18 +147,37 @@ func Start(cfg config.MQTT, opts Options, log *slog.Logger) (*Broker, error) {
 
 // connectDeadline gives every accepted connection d to send its CONNECT;
 // the broker replaces the deadline with the keep-alive's once connected.
+// It counts the connections closed, so that a caller can tell a
+// connection's end (ClosedConnections) before it stops the broker.
 type connectDeadline struct {
 	net.Listener
-	d time.Duration
+	d      time.Duration
+	closed *atomic.Int64
 }
 
 func (l connectDeadline) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
-		_ = c.SetDeadline(time.Now().Add(l.d))
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	_ = c.SetDeadline(time.Now().Add(l.d))
+	return &countedConn{Conn: c, closed: l.closed}, nil
 }
+
+type countedConn struct {
+	net.Conn
+	once   sync.Once
+	closed *atomic.Int64
+}
+
+func (c *countedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.closed.Add(1) })
+	return err
+}
+
+// ClosedConnections counts the client connections the broker has closed.
+func (b *Broker) ClosedConnections() int64 { return b.closed.Load() }
 
 // Station returns cfg as weighd's own publisher connects with it: the
 // broker's URL and the station's per-run credentials.

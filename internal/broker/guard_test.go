@@ -173,6 +173,15 @@ func TestConnectTimeout(t *testing.T) {
 	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		t.Fatalf("a silent connection was not closed by the broker: %v", err)
 	}
+	// The broker's side of the close is done before it is stopped (mochi's
+	// Close races with a connection's goroutine still running).
+	deadline := time.Now().Add(10 * time.Second)
+	for b.ClosedConnections() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the broker did not count the closed connection")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func isTimeout(err error) bool {

@@ -66,6 +66,19 @@ type Options struct {
 	Lock *statelock.Lock
 }
 
+// MakeStateDir makes the state directory if it is missing. A path that
+// exists and is not a directory is a configuration error (config.ErrInvalid,
+// naming the key).
+func MakeStateDir(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%w: state_dir: %s is not a directory", config.ErrInvalid, dir)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	return nil
+}
+
 // Run starts the station and blocks until ctx ends or a part fails.
 func Run(ctx context.Context, opts Options) error {
 	cfg := opts.Config
@@ -73,11 +86,8 @@ func Run(ctx context.Context, opts Options) error {
 	start := time.Now()
 	hw := newHardware(opts.Hardware)
 	defer hw.halt()
-	if fi, err := os.Stat(cfg.StateDir); err == nil && !fi.IsDir() {
-		return fmt.Errorf("%w: state_dir: %s is not a directory", config.ErrInvalid, cfg.StateDir)
-	}
-	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
-		return fmt.Errorf("state dir: %w", err)
+	if err := MakeStateDir(cfg.StateDir); err != nil {
+		return err
 	}
 	// The one daemon lock, before anything else (identity, recovery, the
 	// socket, the broker) and for weighd's whole life: a second weighd on
