@@ -421,6 +421,7 @@ func (l *loopState) gotLabel(r labelResult) {
 			l.s.log.Warn("label still not written yet; the seal writes it", "session", l.sessionID(), "err", err)
 		} else {
 			r.written = true
+			l.s.log.Info("label still written", "session", l.sessionID(), "bytes", len(r.still.JPEG))
 		}
 	}
 	cur.still = &r
