@@ -8,8 +8,10 @@
 // start; it alone publishes under <base>/ outside <base>/cmd/, and the
 // commands that write signed records (outcome, parcel) are forwarded only
 // from the configured user (acl.go). Sessions, subscriptions, queued QoS 1
-// messages and retained messages persist in <state_dir>/broker.db when
-// Options.Dir is set, so they survive weighd's restarts. A connection that
+// messages and retained messages (bounded: store.go) persist in
+// <state_dir>/broker.db when Options.Dir is set, so they survive weighd's
+// restarts; ClearRetained deletes stored retained messages while no broker
+// runs (weighctl ha clear with weighd stopped). A connection that
 // sends no CONNECT within ConnectTimeout is closed.
 package broker
 
