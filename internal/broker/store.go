@@ -1,20 +1,14 @@
 package broker
 
 import (
-	"errors"
-	"fmt"
-	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/packets"
-	"go.etcd.io/bbolt"
 )
 
 // Bounds of the retained messages kept in broker.db: a message that would
@@ -118,83 +112,4 @@ func (h *boltStore) OnRetainedExpired(topic string) {
 	h.Hook.OnRetainedExpired(topic)
 	h.total -= h.sizes[topic]
 	delete(h.sizes, topic)
-}
-
-// The bucket and key prefix mochi's bolt hook stores retained messages
-// under (hooks/storage/bolt: defaultBucket, retainedKey).
-const (
-	boltBucket     = "mochi"
-	boltRetainedKV = storage.RetainedKey + "_"
-)
-
-// ErrStoreBusy: broker.db is open in another process (weighd runs).
-var ErrStoreBusy = errors.New("broker: broker.db is in use (is weighd running?)")
-
-// ClearRetained deletes from dir's broker.db, while no broker runs on it,
-// every stored retained message whose topic matches one of the MQTT topic
-// filters, and returns the topics it deleted, sorted. A missing store
-// holds nothing: no error. The store is locked while a broker has it
-// open: then ErrStoreBusy after a second.
-func ClearRetained(dir string, filters []string) ([]string, error) {
-	path := dir + string(os.PathSeparator) + FileName
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if errors.Is(err, bbolt.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %s", ErrStoreBusy, path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("broker: open %s: %w", path, err)
-	}
-	var cleared []string
-	err = db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket([]byte(boltBucket))
-		if b == nil {
-			return nil
-		}
-		var keys [][]byte
-		c := b.Cursor()
-		for k, _ := c.Seek([]byte(boltRetainedKV)); k != nil && strings.HasPrefix(string(k), boltRetainedKV); k, _ = c.Next() {
-			topic := strings.TrimPrefix(string(k), boltRetainedKV)
-			for _, f := range filters {
-				if MatchTopic(f, topic) {
-					keys = append(keys, append([]byte(nil), k...))
-					cleared = append(cleared, topic)
-					break
-				}
-			}
-		}
-		for _, k := range keys {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if cerr := db.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("broker: clear retained in %s: %w", path, err)
-	}
-	sort.Strings(cleared)
-	return cleared, nil
-}
-
-// MatchTopic reports whether an MQTT topic filter ("+" one level, "#" the
-// rest, MQTT 3.1.1 §4.7) matches topic.
-func MatchTopic(filter, topic string) bool {
-	f, t := strings.Split(filter, "/"), strings.Split(topic, "/")
-	for i, p := range f {
-		switch {
-		case p == "#":
-			return true
-		case i >= len(t):
-			return false
-		case p != "+" && p != t[i]:
-			return false
-		}
-	}
-	return len(f) == len(t)
 }

@@ -56,3 +56,18 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 
 // Cmd returns the topic of one command.
 func (t Topics) Cmd(name CommandName) string { return t.CmdPrefix + string(name) }
+
+// Retained lists the topics the station publishes retained: the ones a
+// clear empties by name before it sweeps whatever else is retained under
+// RetainedFilters. Availability comes last, so Home Assistant sees the
+// device's entities go before the device goes unavailable.
+func (t Topics) Retained() []string {
+	return []string{t.Discovery, t.State, t.Result, t.Label, t.Still, t.Export, t.Error, t.Availability}
+}
+
+// RetainedFilters are the MQTT topic filters that match every topic the
+// station's retained messages may be on: its base topic tree and its
+// discovery topics (discoveryFilter).
+func (t Topics) RetainedFilters() []string {
+	return []string{t.Base + "/#", discoveryFilter(t)}
+}
