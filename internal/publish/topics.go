@@ -16,6 +16,13 @@ type Topics struct {
 	Export string
 	Still  string
 	Error  string
+	// Event carries the event entity's messages (event.go); Button the
+	// button presses of the device triggers. Neither is retained.
+	Event  string
+	Button string
+	// Tag carries the tracking numbers read from labels, for Home
+	// Assistant's tag scanner (mqtt.tag_scanner; not retained).
+	Tag string
 	// Journal carries each line of the station's evidence journal (a seal
 	// or an addendum, signed), so a copy lives outside the station.
 	Journal string
@@ -46,6 +53,9 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Still:        base + "/still",
 		Error:        base + "/error",
 		Journal:      base + "/journal",
+		Event:        base + "/event",
+		Button:       base + "/button",
+		Tag:          base + "/tag",
 		CmdPrefix:    base + "/cmd/",
 		CmdFilter:    base + "/cmd/+",
 		Probe:        base + "/cmd/probe",
