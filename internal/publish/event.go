@@ -79,3 +79,16 @@ func (p *Publisher) PublishPress(kind string) {
 		c.Publish(p.topics.Button, 1, false, []byte(kind))
 	}
 }
+
+// PublishTag publishes a tracking number read from a label's barcode on
+// <base>/tag for Home Assistant's tag scanner, when mqtt.tag_scanner is
+// on. Not retained (a retained code would be scanned again at every
+// Home Assistant restart); not sent while disconnected.
+func (p *Publisher) PublishTag(code string) {
+	if !p.cfg.TagScanner || code == "" {
+		return
+	}
+	if c := p.conn(); c != nil && !p.isCleared() {
+		c.Publish(p.topics.Tag, 1, false, []byte(code))
+	}
+}

@@ -601,6 +601,9 @@ func (p *Publisher) announce(ctx context.Context) error {
 	if p.offsite {
 		disc = disc.WithOffsite(p.stationID, p.topics)
 	}
+	if p.cfg.TagScanner {
+		disc = disc.WithTagScanner(p.stationID, p.topics)
+	}
 	d := disc.JSON()
 	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
 		return fmt.Errorf("discovery: %w", err)
