@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 )
 
 // The bucket and key prefix mochi's bolt hook stores retained messages
@@ -42,7 +43,7 @@ func ClearRetained(dir string, filters []string) ([]string, error) {
 		return nil, nil
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, bberrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrStoreBusy, path)
 	}
 	if err != nil {
