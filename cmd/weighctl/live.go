@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"weighin/internal/api"
+	"weighin/internal/doctor"
 	"weighin/internal/motion"
 	"weighin/internal/publish"
 	"weighin/internal/vocab"
@@ -167,7 +168,7 @@ func printStatus(w io.Writer, st api.Status) {
 	if st.MQTT.Problem != "" {
 		fmt.Fprintf(w, "          problem: %s\n", st.MQTT.Problem)
 	}
-	fmt.Fprintf(w, "storage   %s free in %s\n", humanBytes(st.FreeStorageBytes), st.StateDir)
+	fmt.Fprintf(w, "storage   %s free in %s\n", doctor.HumanBytes(st.FreeStorageBytes), st.StateDir)
 	fmt.Fprintf(w, "clock     %s\n", yesNo(st.ClockSynced, "synchronised", "NOT synchronised (bundles are named unsynced)"))
 	head := st.ChainHead
 	if len(head) > 16 {
@@ -183,7 +184,7 @@ func printStatus(w io.Writer, st api.Status) {
 	}
 	if o := st.Offsite; o != nil {
 		fmt.Fprintf(w, "offsite   bucket %s as %s: %d object(s) verified, backlog %d (%s), %d problem(s)%s\n", o.Bucket, o.StationID,
-			o.Objects["verified"], o.BacklogObjects, humanBytes(o.BacklogBytes), len(o.Problems), suffix(", last error: ", o.LastError))
+			o.Objects["verified"], o.BacklogObjects, doctor.HumanBytes(o.BacklogBytes), len(o.Problems), suffix(", last error: ", o.LastError))
 	}
 	if st.LastError != "" {
 		fmt.Fprintf(w, "error     %s\n", st.LastError)

@@ -19,6 +19,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/config"
+	"weighin/internal/doctor"
 	"weighin/internal/evidence"
 	"weighin/internal/publish"
 	"weighin/internal/registry"
@@ -244,7 +245,7 @@ func printBundle(w io.Writer, b evidence.Bundle) {
 			total += f.Bytes
 			names = append(names, f.Name)
 		}
-		fmt.Fprintf(w, "files      %s (%s)\n", strings.Join(names, ", "), humanBytes(total))
+		fmt.Fprintf(w, "files      %s (%s)\n", strings.Join(names, ", "), doctor.HumanBytes(total))
 		fmt.Fprintf(w, "key        %s\n", m.KeyFingerprint)
 		fmt.Fprintf(w, "previous   %s\n", dash(m.PreviousManifestSHA256))
 	}
