@@ -42,7 +42,9 @@ func runDoctorWith(t *testing.T, args ...string) (int, string) {
 	old := doctorDeps
 	doctorDeps = func(cfg config.Config) doctor.Deps {
 		d := old(cfg)
-		d.Scale = func(context.Context, config.Scale) (int32, string, error) { return 428000, "GPIO6 and GPIO5 usable", nil }
+		d.Scale = func(context.Context, config.Scale) (int32, string, error) {
+			return 428000, "GPIO6 and GPIO5 usable", nil
+		}
 		d.Camera = func(config.Camera) (string, bool, error) { return "/dev/video0: MJPG 1280x720", true, nil }
 		d.Broker = func(context.Context, config.MQTT) error { return nil }
 		d.Free = func(string) (int64, error) { return 10 << 30, nil }
