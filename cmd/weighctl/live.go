@@ -86,13 +86,11 @@ func simple(name string) func(context.Context, []string, io.Writer, io.Writer) i
 	}
 }
 
-// checkMass accepts a test mass for calibration or the simulator.
+// checkMass accepts a test mass for calibration or the simulator
+// (vocab.ParseMass, weighd's rule for calibrate_span), in its plain form.
 func checkMass(s string) (string, error) {
-	g, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(g) || math.IsInf(g, 0) || g <= 0 || g > 200000 {
-		return "", fmt.Errorf("%q is not a mass in grams (greater than 0, at most 200000)", strings.TrimSpace(s))
-	}
-	return strconv.FormatFloat(g, 'f', -1, 64), nil
+	g, err := vocab.ParseMass(s)
+	return strconv.FormatFloat(g, 'f', -1, 64), err
 }
 
 const statusUsage = `usage: weighctl status [--json]
