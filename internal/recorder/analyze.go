@@ -285,15 +285,15 @@ type statsVisitor struct {
 	sawCues              bool
 
 	// The audio track (A_PCM/INT/LIT only: its samples can be counted).
-	curCodec                 string
-	curRate                  float64
-	curChannels              uint64
-	audioTrack               uint64
-	audio                    AudioStats
-	aLast                    time.Duration
-	aLastN                   int64
-	inBlockGroup         bool
-	inChapters           bool
+	curCodec     string
+	curRate      float64
+	curChannels  uint64
+	audioTrack   uint64
+	audio        AudioStats
+	aLast        time.Duration
+	aLastN       int64
+	inBlockGroup bool
+	inChapters   bool
 }
 
 func newStatsVisitor(name string, gapThreshold time.Duration) *statsVisitor {

@@ -166,7 +166,6 @@ type Recorder struct {
 	}
 	adrops AudioStats // Lost and Dropped of blocks never queued
 
-
 	// Shared with Run.
 	q       chan op
 	room    chan struct{} // Options.BlockWhenFull: a token per op taken
