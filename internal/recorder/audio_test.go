@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -199,5 +200,87 @@ func TestAudioTrack(t *testing.T) {
 		if !strings.Contains(info, w) {
 			t.Errorf("mkvinfo output lacks %q", w)
 		}
+	}
+}
+
+// TestAudioRotation: the sound runs on across rotated files without a
+// sample lost or a gap: each file after the first starts where the last
+// one's sound ended, and the files' audio decoded one after the other is
+// the sound pushed.
+func TestAudioRotation(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.PreRoll = 0
+	cfg.MaxFileBytes = 300 << 10
+	r := runRecorder(t, cfg, Options{BlockWhenFull: true})
+	s := newAV(t, 48000)
+	s.until(r, 10) // before Start: not recorded (no pre-roll)
+	if err := r.Start(dir); err != nil {
+		t.Fatal(err)
+	}
+	s.until(r, 250)
+	st, err := stop(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Files) < 3 {
+		t.Fatalf("%d files, want at least 3", len(st.Files))
+	}
+	var all []byte
+	var samples int64
+	for _, f := range st.Files {
+		path := filepath.Join(dir, f.Name)
+		pcm := decodePCM(t, path, false)
+		an, err := Analyze(path, cfg.GapThreshold)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if an.Audio.Samples != f.AudioSamples || int64(len(pcm)) != 2*f.AudioSamples || len(an.Audio.Gaps) != 0 {
+			t.Errorf("%s: Analyze %d samples, gaps %v; decoded %d bytes; Stop %d samples", f.Name, an.Audio.Samples, an.Audio.Gaps, len(pcm), f.AudioSamples)
+		}
+		if fileSize(t, path) > cfg.MaxFileBytes {
+			t.Errorf("%s: %d bytes, limit %d", f.Name, fileSize(t, path), cfg.MaxFileBytes)
+		}
+		all = append(all, pcm...)
+		samples += f.AudioSamples
+	}
+	want := s.pcmFrom(s.base.Add(10 * fps30))
+	// The blocks queued after the last frame before Stop are written too.
+	if !bytes.Equal(all, want) || samples != st.Audio.Samples || len(st.Audio.Gaps) != 0 || st.Audio.Lost != 0 || len(st.Audio.Dropped) != 0 {
+		t.Errorf("files hold %d bytes of sound (equal: %v), want %d; stats %+v", len(all), bytes.Equal(all, want), len(want), st.Audio)
+	}
+}
+
+// TestAudioDiskFull: a write failure counts the audio blocks that did not
+// reach the file as dropped; what the statistics say is in the file is.
+func TestAudioDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	r := runRecorder(t, testConfig(), Options{AudioFormat: audio.Format{Rate: 16000, Channels: 1}, Create: func(p string) (File, error) {
+		f, err := createFile(p)
+		if err != nil {
+			return f, err
+		}
+		return &limitFile{File: f.(*os.File), limit: 200007}, nil
+	}})
+	s := newAV(t, 16000)
+	if err := r.Start(dir); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		s.until(r, i+1)
+		time.Sleep(time.Millisecond) // a camera's pace, so the queue never fills
+	}
+	st := checkFailedRecording(t, r, filepath.Join(dir, FileName(0)), 100)
+	an, err := Analyze(filepath.Join(dir, FileName(0)), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pushed int64
+	for _, b := range s.blocks {
+		pushed += int64(b.Frames())
+	}
+	a := st.Audio
+	if a.Samples == 0 || an.Audio.Samples != a.Samples || a.Samples+a.Dropped[DropWriteFailed]+a.Dropped[DropQueueFull] != pushed {
+		t.Errorf("audio: Stop %+v, Analyze %d samples; %d pushed", a, an.Audio.Samples, pushed)
 	}
 }

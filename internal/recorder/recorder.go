@@ -66,6 +66,11 @@ type Options struct {
 	// QueueAudio is the writer queue's room for audio blocks, apart from
 	// the frames'; 0 means DefaultQueueAudio.
 	QueueAudio int
+	// AudioFormat is the audio track's format for a recording started
+	// before any audio block was pushed (PushAudio's blocks decide it
+	// otherwise). Zero: such a recording's files get an audio track only
+	// from the first file opened after a block came.
+	AudioFormat audio.Format
 	// BlockWhenFull makes Push wait for room in the queue instead of
 	// dropping the frame. For offline use (benchmarks, conversions) only:
 	// a live camera must never wait for the card.
@@ -421,6 +426,7 @@ func (r *Recorder) Start(dir string) error {
 	}
 	pre := r.ring.take()
 	req := &startReq{dir: dir, f: f, preroll: pre, audio: r.aring.take(), width: r.last.w, height: r.last.h}
+	req.afmt = r.opt.AudioFormat
 	if r.alast.ok {
 		req.afmt = r.alast.format
 	}
