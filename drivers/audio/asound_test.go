@@ -13,7 +13,7 @@ func TestLayout(t *testing.T) {
 	var sw swParams
 	type want struct {
 		hw, sw, xferi, fifo, sync, availMin, boundary, proto uintptr
-		hwParams, swParams, readi, writei, delay        uintptr
+		hwParams, swParams, readi, writei, delay             uintptr
 	}
 	w := want{608, 136, 24, 536, 544, 16, 64, 72, 0xc2604111, 0xc0884113, 0x80184151, 0x40184150, 0x80084121}
 	if unsafe.Sizeof(uintptr(0)) == 4 { // arm, 386

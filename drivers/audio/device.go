@@ -18,19 +18,21 @@ var (
 	hwName  = regexp.MustCompile(`^hw:([A-Za-z0-9_-]+)(?:,([0-9]+))?$`)
 	pcmNode = regexp.MustCompile(`^pcmC([0-9]+)D([0-9]+)c$`)
 	cardID  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,31}$`)
+	devPath = regexp.MustCompile(`^/dev/snd/pcmC[0-9]+D[0-9]+c$`)
 )
 
 // ValidDevice reports whether name is a form Resolve takes: empty (the
 // camera's own microphone), hw:CARD[,DEV] with CARD a number or a card id,
-// a bare card id, or a /dev/snd/pcmC<card>D<dev>c path.
+// a bare card id, or a /dev/snd/pcmC<card>D<dev>c path (alsa-lib's
+// "default" and plug: names are not cards).
 func ValidDevice(name string) bool {
 	switch {
+	case name == "default":
+		return false // alsa-lib's plugin name, not a card
 	case name == "", hwName.MatchString(name), cardID.MatchString(name):
 		return true
-	case strings.HasPrefix(name, "/dev/snd/"):
-		return pcmNode.MatchString(filepath.Base(name))
 	}
-	return false
+	return devPath.MatchString(name)
 }
 
 // Resolve returns the capture PCM node for the configured device name,

@@ -57,12 +57,15 @@ func TestBadConfigs(t *testing.T) {
 		want []string // every message, in order
 	}{
 		{"unknown top key", "colour: red\n",
-			[]string{`w.yaml:1: colour: unknown key (known: api, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)`}},
+			[]string{`w.yaml:1: colour: unknown key (known: api, audio, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)`}},
 		{"unknown nested key", "scale:\n  rate: 10\n  sped: 3\n",
 			[]string{`w.yaml:3: scale.sped: unknown key (known: calibration_file, dout_pin, gain, rate, read_timeout, sck_pin, stable_threshold_g, stable_threshold_pct, stable_window, warm_up, zero_band_g, zero_track_g_per_s)`}},
 		{"duplicate key", "log_level: info\nlog_level: debug\n", []string{`w.yaml:2: log_level: duplicate key`}},
 		{"wrong type", "scale:\n  rate: fast\n", []string{"w.yaml:2: scale.rate: cannot unmarshal str `fast` into int"}},
 		{"bad duration", "recorder:\n  pre_roll: five\n", []string{"w.yaml:2: recorder.pre_roll: cannot unmarshal str `five` into time.Duration"}},
+		{"audio rate", "audio:\n  rate: 96000\n", []string{`w.yaml:2: audio.rate: must be one of [8000 11025 16000 22050 24000 32000 44100 48000] Hz, got 96000`}},
+		{"audio device", "audio:\n  device: plughw:1,0\n", []string{`w.yaml:2: audio.device: must be empty (the camera's own microphone), hw:CARD[,DEV], a card id or /dev/snd/pcmC<card>D<dev>c, got "plughw:1,0"`}},
+		{"audio enabled", "audio:\n  enabled: maybe\n", []string{"w.yaml:2: audio.enabled: cannot unmarshal str `maybe` into bool"}},
 		{"rate", "scale:\n  rate: 20\n", []string{`w.yaml:2: scale.rate: must be 10 or 80 (the HX711 RATE pin), got 20`}},
 		{"gain", "scale:\n  gain: 100\n", []string{`w.yaml:2: scale.gain: must be 128, 64 or 32, got 100`}},
 		{"same pins", "scale:\n  sck_pin: GPIO5\n", []string{`w.yaml:1: scale.dout_pin: must differ from scale.sck_pin (both "GPIO5")`}},
@@ -107,7 +110,7 @@ func TestBadConfigs(t *testing.T) {
 	}
 	manyWant := make([]string, 0, MaxReported+1)
 	for i := range MaxReported {
-		manyWant = append(manyWant, fmt.Sprintf("w.yaml:%d: k%d: unknown key (known: api, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)", i+1, i))
+		manyWant = append(manyWant, fmt.Sprintf("w.yaml:%d: k%d: unknown key (known: api, audio, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)", i+1, i))
 	}
 	tests = append(tests, struct {
 		name, yaml string
