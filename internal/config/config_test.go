@@ -71,6 +71,7 @@ func TestBadConfigs(t *testing.T) {
 		{"same pins", "scale:\n  sck_pin: GPIO5\n", []string{`w.yaml:1: scale.dout_pin: must differ from scale.sck_pin (both "GPIO5")`}},
 		{"relative state dir", "state_dir: var/lib\n", []string{`w.yaml:1: state_dir: must be an absolute path, got "var/lib"`}},
 		{"log level", "log_level: loud\n", []string{`w.yaml:1: log_level: must be one of debug, info, warn, error; got "loud"`}},
+		{"audio device plugin", "audio:\n  device: \"plug:dsnoop x\"\n", []string{`w.yaml:2: audio.device: must be empty (the camera's own microphone), hw:CARD[,DEV], a card id or /dev/snd/pcmC<card>D<dev>c, got "plug:dsnoop x"`}},
 		{"station id", "station_id: My Station\n", []string{`w.yaml:1: station_id: "My Station" has characters outside [a-z0-9_-]`}},
 		{"buffers", "camera:\n  buffers: 256\n", []string{`w.yaml:2: camera.buffers: must be between 2 and 4, got 256`}},
 		{"camera format", "camera:\n  format: h264\n", []string{`w.yaml:2: camera.format: must be auto, mjpeg or yuyv, got "h264"`}},
