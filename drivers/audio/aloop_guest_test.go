@@ -7,13 +7,14 @@
 // "RESULT " go to the host on the second serial port; raw PCM goes out on
 // the virtio disk from AUDIO_DISK_OFFSET on.
 
-package audio
+package audio_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +24,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/audio/audiotest"
+	"weighin/drivers/camera"
+	"weighin/internal/config"
+	"weighin/internal/recorder"
 )
 
 var resultsTTY = sync.OnceValues(func() (*os.File, error) {
@@ -51,7 +56,7 @@ const (
 
 func loopback(t *testing.T) (capture, playback string) {
 	t.Helper()
-	c, err := Resolve("/", "hw:Loopback,1", "")
+	c, err := audio.Resolve("/", "hw:Loopback,1", "")
 	if err != nil {
 		t.Fatalf("the loopback's capture side: %v", err)
 	}
@@ -60,57 +65,55 @@ func loopback(t *testing.T) (capture, playback string) {
 
 // play writes data into the playback side, then starts it: the first
 // sample sounds at the returned moment (midway through the START ioctl).
-func play(t *testing.T, path string, rate int, data []byte) (*pcm, time.Time) {
+func play(t *testing.T, path string, rate int, data []byte) (*audio.Playback, time.Time) {
 	t.Helper()
-	p, err := openPCM(path, streamPlayback, pcmParams{rate: rate, channels: 1, period: 20 * time.Millisecond, buffer: time.Duration(len(data)/2+rate/5) * time.Second / time.Duration(rate)})
+	p, err := audio.OpenPlayback(path, rate, time.Duration(len(data)/2+rate/5)*time.Second/time.Duration(rate))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.rate != rate || p.buffer < len(data)/2 {
-		t.Fatalf("playback at %d Hz with a ring of %d frames, want %d Hz and %d", p.rate, p.buffer, rate, len(data)/2)
+	if p.Rate() != rate || p.Ring() < len(data)/2 {
+		t.Fatalf("playback at %d Hz with a ring of %d frames, want %d Hz and %d", p.Rate(), p.Ring(), rate, len(data)/2)
 	}
 	for off := 0; off < len(data); {
-		n, err := p.transfer(data[off:])
+		n, err := p.Write(data[off:])
 		if err != nil && !errors.Is(err, unix.EAGAIN) {
 			t.Fatalf("playback write: %v", err)
 		}
 		off += 2 * n
 	}
 	t0 := time.Now()
-	if err := p.start(); err != nil {
+	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t1 := time.Now()
 	return p, t0.Add(t1.Sub(t0) / 2)
 }
 
-// capture reads blocks until stop is closed.
-func capture(c *Capture, stop chan struct{}) (<-chan []Block, <-chan error) {
-	out, errc := make(chan []Block, 1), make(chan error, 1)
+// capture reads blocks and sends them on until stop is closed; the error
+// channel then says how it ended.
+func capture(c *audio.Capture, stop chan struct{}) (<-chan audio.Block, <-chan error) {
+	out, errc := make(chan audio.Block, 512), make(chan error, 1)
 	go func() {
-		var bs []Block
 		for {
 			select {
 			case <-stop:
-				out <- bs
 				errc <- nil
 				return
 			default:
 			}
 			b, err := c.Read(context.Background())
 			if err != nil {
-				out <- bs
 				errc <- err
 				return
 			}
-			bs = append(bs, b)
+			out <- b
 		}
 	}()
 	return out, errc
 }
 
 // timeOf is the capture time of sample i of the blocks' concatenation.
-func timeOf(bs []Block, i int) time.Time {
+func timeOf(bs []audio.Block, i int) time.Time {
 	for _, b := range bs {
 		if i < b.Frames() {
 			return b.At.Add(time.Duration(i) * time.Second / time.Duration(b.Format.Rate))
@@ -121,7 +124,7 @@ func timeOf(bs []Block, i int) time.Time {
 }
 
 // sampleAt is the index of the sample captured at time at.
-func sampleAt(bs []Block, at time.Time) int {
+func sampleAt(bs []audio.Block, at time.Time) int {
 	n := 0
 	for _, b := range bs {
 		if end := b.At.Add(b.Duration()); at.Before(end) {
@@ -132,9 +135,14 @@ func sampleAt(bs []Block, at time.Time) int {
 	return -1
 }
 
+// TestAloopTone records vivid's frames and the loopback's sound through the
+// daemon's recorder while a tone burst is played into the loopback, and
+// marks the moment it was played: the raw blocks put the tone's onset within
+// 40 ms of that moment here, and the host finds it again in the file's
+// audio track against the file's chapter for the mark.
 func TestAloopTone(t *testing.T) {
 	capPath, playPath := loopback(t)
-	c, err := Open(Opts{Path: capPath, Rate: 16000})
+	c, err := audio.Open(audio.Opts{Path: capPath, Rate: 16000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,20 +152,109 @@ func TestAloopTone(t *testing.T) {
 		t.Fatalf("loopback capture at %d Hz", rate)
 	}
 	t.Logf("capture %s: %d Hz, period %d, ring %d frames", capPath, rate, c.Period(), c.Buffer())
+	cam, err := camera.Open(camera.Opts{Device: "/dev/video0", Format: "auto",
+		FallbackWidth: 320, FallbackHeight: 180, FallbackFPS: 30, JPEGQuality: 75, Buffers: 3, FrameTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("vivid: %v", err)
+	}
+	defer cam.Close()
+
+	rcfg := config.Default().Recorder
+	rcfg.PreRoll = time.Second
+	rec, err := recorder.New(rcfg, recorder.Options{AudioFormat: c.Format()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recCtx, recCancel := context.WithCancel(context.Background())
+	recDone := make(chan error, 1)
+	go func() { recDone <- rec.Run(recCtx) }()
+	defer func() { recCancel(); <-recDone }()
+
+	// Frames and blocks go to the recorder from one goroutine, as the
+	// station's loop does (the recorder is not safe for concurrent pushes).
 	stop := make(chan struct{})
 	blocks, errc := capture(c, stop)
-
-	time.Sleep(400 * time.Millisecond)
+	frames := make(chan camera.Frame, 64)
+	camDone := make(chan error, 1)
+	go func() {
+		for {
+			f, err := cam.Next(recCtx)
+			if err != nil {
+				camDone <- err
+				return
+			}
+			select {
+			case frames <- f:
+			case <-stop:
+				camDone <- nil
+				return
+			}
+		}
+	}()
+	var bs []audio.Block
+	nframes := 0
+	feed := func(d time.Duration) {
+		t.Helper()
+		until := time.After(d)
+		for {
+			select {
+			case f := <-frames:
+				rec.Push(f)
+				nframes++
+			case b := <-blocks:
+				bs = append(bs, b)
+				rec.PushAudio(b)
+			case <-until:
+				return
+			}
+		}
+	}
+	feed(time.Second) // pre-roll
+	recDir := t.TempDir()
+	if err := rec.Start(recDir); err != nil {
+		t.Fatal(err)
+	}
+	feed(time.Second)
 	burst := append(audiotest.Tone(rate, toneHz, toneAmp, rate*4/10), make([]byte, 2*rate*6/10)...)
 	p, toneAt := play(t, playPath, rate, burst)
-	time.Sleep(1300 * time.Millisecond)
-	p.close()
-	time.Sleep(300 * time.Millisecond)
-	close(stop)
-	bs, err := <-blocks, <-errc
-	if err != nil {
-		t.Fatalf("capture: %v", err)
+	if err := rec.Mark(toneAt, "tone"); err != nil {
+		t.Fatal(err)
 	}
+	feed(1300 * time.Millisecond)
+	p.Close()
+	feed(300 * time.Millisecond)
+	close(stop)
+	// The capture goroutine ends after its next block.
+	for done := false; !done; {
+		select {
+		case b := <-blocks:
+			bs = append(bs, b)
+			rec.PushAudio(b)
+		case err := <-errc:
+			if err != nil {
+				t.Fatalf("capture: %v", err)
+			}
+			done = true
+		case f := <-frames:
+			rec.Push(f)
+			nframes++
+		}
+	}
+	for len(blocks) > 0 {
+		b := <-blocks
+		bs = append(bs, b)
+		rec.PushAudio(b)
+	}
+	if err := <-camDone; err != nil {
+		t.Errorf("vivid: %v", err)
+	}
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stopCancel()
+	rs, err := rec.Stop(stopCtx)
+	if err != nil {
+		t.Fatalf("recorder stop: %v", err)
+	}
+	t.Logf("recorder: %d frames, audio %+v, marks %+v", rs.Frames, rs.Audio, rs.Marks)
 
 	var data []byte
 	var maxStep time.Duration
@@ -179,20 +276,30 @@ func TestAloopTone(t *testing.T) {
 	heard := timeOf(bs, onset)
 	off := heard.Sub(toneAt)
 	freq := audiotest.Frequency(s[onset:min(len(s), onset+rate*3/10)], rate, 100, 4000)
-	t.Logf("%d blocks, largest step between blocks %v; tone played at %v, heard at sample %d (%v): %v off, %d Hz",
-		len(bs), maxStep, toneAt.Format("05.000000"), onset, heard.Format("05.000000"), off, freq)
+	t.Logf("%d blocks, %d frames, largest step between blocks %v; tone played at %v, heard at sample %d (%v): %v off, %d Hz",
+		len(bs), nframes, maxStep, toneAt.Format("05.000000"), onset, heard.Format("05.000000"), off, freq)
 	if off.Abs() > 40*time.Millisecond {
 		t.Errorf("the tone's onset is %v from when it was played; want within 40 ms", off)
 	}
 	if freq < toneHz-5 || freq > toneHz+5 {
 		t.Errorf("tone at %d Hz, want %d", freq, toneHz)
 	}
+	if len(rs.Files) != 1 || rs.Audio.Samples == 0 || len(rs.Marks) != 1 {
+		t.Fatalf("recording: files %+v, audio %+v, marks %+v", rs.Files, rs.Audio, rs.Marks)
+	}
 	result(t, "aloop_blocks=%d aloop_rate=%d aloop_period=%d aloop_ring=%d aloop_onset_off_us=%d aloop_freq=%d aloop_block_step_max_us=%d",
 		len(bs), rate, c.Period(), c.Buffer(), off.Microseconds(), freq, maxStep.Microseconds())
+	result(t, "av_frames=%d av_audio_samples=%d av_audio_missing_ms=%d av_audio_gaps=%d",
+		rs.Frames, rs.Audio.Samples, rs.Audio.Missing.Milliseconds(), len(rs.Audio.Gaps))
 	// The raw samples for the host, with where the tone should start by the
-	// blocks' own timestamps.
+	// blocks' own timestamps; then the recording.
 	result(t, "aloop_tone_sample=%d", sampleAt(bs, toneAt))
 	writeArtifact(t, "aloop.s16", data)
+	mkv, err := os.ReadFile(filepath.Join(recDir, rs.Files[0].Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeArtifact(t, "av.mkv", mkv)
 }
 
 // TestAloopOverrun stalls the reader longer than the kernel's ring: the
@@ -200,13 +307,13 @@ func TestAloopTone(t *testing.T) {
 // the hole in Lost.
 func TestAloopOverrun(t *testing.T) {
 	capPath, _ := loopback(t)
-	c, err := Open(Opts{Path: capPath, Rate: 16000, Buffer: 200 * time.Millisecond})
+	c, err := audio.Open(audio.Opts{Path: capPath, Rate: 16000, Buffer: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	rate := c.Format().Rate
-	var last Block
+	var last audio.Block
 	for range 5 {
 		if last, err = c.Read(context.Background()); err != nil {
 			t.Fatal(err)
@@ -215,7 +322,7 @@ func TestAloopOverrun(t *testing.T) {
 	ring := time.Duration(c.Buffer()) * time.Second / time.Duration(rate)
 	stall := ring + 400*time.Millisecond
 	time.Sleep(stall)
-	var b Block
+	var b audio.Block
 	for i := 0; b.Lost == 0; i++ {
 		if i == 50 {
 			t.Fatalf("no block with Lost in 50 after a %v stall over a %v ring (xruns %d)", stall, ring, c.Xruns())
@@ -239,14 +346,22 @@ func TestAloopOverrun(t *testing.T) {
 	result(t, "aloop_stall_ms=%d aloop_lost_ms=%d aloop_xruns=%d", stall.Milliseconds(), lost.Milliseconds(), c.Xruns())
 }
 
-// writeArtifact writes data to the raw disk at AUDIO_DISK_OFFSET and
+// diskOff is where the next artifact goes on the raw disk; 0: not yet
+// read from AUDIO_DISK_OFFSET.
+var diskOff int64
+
+// writeArtifact writes data to the raw disk from AUDIO_DISK_OFFSET on and
 // prints where it is.
 func writeArtifact(t *testing.T, name string, data []byte) {
 	t.Helper()
-	off, err := strconv.ParseInt(os.Getenv("AUDIO_DISK_OFFSET"), 10, 64)
-	if err != nil {
-		t.Fatalf("AUDIO_DISK_OFFSET: %v (this test runs in the guest of drivers/camera/kerneltest)", err)
+	if diskOff == 0 {
+		var err error
+		if diskOff, err = strconv.ParseInt(os.Getenv("AUDIO_DISK_OFFSET"), 10, 64); err != nil || diskOff <= 0 {
+			t.Fatalf("AUDIO_DISK_OFFSET: %q %v (this test runs in the guest of drivers/camera/kerneltest)", os.Getenv("AUDIO_DISK_OFFSET"), err)
+		}
 	}
+	off := diskOff
+	diskOff += int64(len(data)+4095) / 4096 * 4096
 	disk, err := os.OpenFile("/dev/vda", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatalf("disk: %v", err)

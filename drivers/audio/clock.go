@@ -18,6 +18,7 @@ type clock struct {
 	frames int64     // frames stamped since the stream started
 	zero   time.Time // estimated capture time of frame 0
 	ok     bool
+	last   time.Time // the last stamp given
 }
 
 // slew bounds how fast the estimate of frame 0 may move later: 500 ppm,
@@ -43,6 +44,13 @@ func (c *clock) stamp(now time.Time, n, waiting int) time.Time {
 		}
 	}
 	at := c.zero.Add(c.dur(c.frames))
+	// Stamps only go forward (the recorder drops a block that goes back):
+	// when the estimate moves back by more than a block, this block
+	// starts 1 ms after the last, and the next takes the new estimate.
+	if c.ok && c.frames > 0 && !at.After(c.last) {
+		at = c.last.Add(time.Millisecond)
+	}
+	c.last = at
 	c.frames += int64(n)
 	return at
 }

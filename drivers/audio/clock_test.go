@@ -73,3 +73,21 @@ func TestLostFrames(t *testing.T) {
 		t.Error("no previous block, yet frames lost")
 	}
 }
+
+// A first read 50 ms late, then reads on time: the estimate moves back by
+// more than a block, yet no stamp goes back.
+func TestClockNeverBack(t *testing.T) {
+	c := clock{rate: 16000}
+	t0 := time.Now()
+	a := c.stamp(t0.Add(70*time.Millisecond), 320, 0)
+	b := c.stamp(t0.Add(40*time.Millisecond), 320, 0)
+	d := c.stamp(t0.Add(60*time.Millisecond), 320, 0)
+	e := c.stamp(t0.Add(80*time.Millisecond), 320, 0)
+	if b.Sub(a) != time.Millisecond || d.Sub(b) != time.Millisecond {
+		t.Errorf("stamps %v, %v after the previous, want 1ms each", b.Sub(a), d.Sub(b))
+	}
+	// Once the true time has passed the last stamp, blocks are true again.
+	if e != t0.Add(60*time.Millisecond) {
+		t.Errorf("fourth stamp %v from the true time", e.Sub(t0.Add(60*time.Millisecond)))
+	}
+}

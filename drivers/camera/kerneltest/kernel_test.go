@@ -25,6 +25,7 @@ var tools = map[string]string{
 	"qemu-system-x86_64": "qemu-system-x86",
 	"cpio":               "cpio",
 	"ffprobe":            "ffmpeg",
+	"ffmpeg":             "ffmpeg",
 }
 
 func lookTools(t *testing.T) map[string]string {
@@ -288,7 +289,7 @@ func TestVividInQemu(t *testing.T) {
 		t.Fatalf("guest results: %v", err)
 	}
 	kv, arts := parseResults(string(results))
-	for _, k := range []string{"frames", "fps", "replug_to_frame_ms", "max_gap_ms", "mode", "aloop_tone_sample", "aloop_onset_off_us", "aloop_lost_ms"} {
+	for _, k := range []string{"frames", "fps", "replug_to_frame_ms", "max_gap_ms", "mode", "aloop_tone_sample", "aloop_onset_off_us", "aloop_lost_ms", "av_frames"} {
 		if kv[k] == "" {
 			t.Fatalf("guest did not report %s; console:\n%s", k, out)
 		}
@@ -307,8 +308,12 @@ func TestVividInQemu(t *testing.T) {
 		if err := os.WriteFile(p, img[a.off:a.off+a.length], 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasSuffix(a.name, ".s16") {
+		switch a.name {
+		case "aloop.s16":
 			judgeTone(t, paths["ffprobe"], p, kv)
+			continue
+		case "av.mkv":
+			judgeSound(t, paths, p, kv)
 			continue
 		}
 		n, info := ffprobe(t, paths["ffprobe"], p)
@@ -344,7 +349,8 @@ func TestVividInQemu(t *testing.T) {
 	fmt.Printf("  replug gap in the stream: %s ms (listed in the recorder's gaps)\n", kv["replug_gap_ms"])
 	fmt.Printf("  recorder (Matroska):      %s frames, %s fps mean, max gap %s ms, %s gap(s) listed\n", kv["rec_frames"], kv["rec_mean_fps"], kv["rec_max_gap_ms"], kv["rec_gaps"])
 	fmt.Printf("  sound (snd-aloop):        %s Hz, period %s, ring %s frames; %s blocks, step between blocks at most %s µs\n", kv["aloop_rate"], kv["aloop_period"], kv["aloop_ring"], kv["aloop_blocks"], kv["aloop_block_step_max_us"])
-	fmt.Printf("  tone onset vs played:     %s µs (guest), %s Hz recovered\n", kv["aloop_onset_off_us"], kv["aloop_freq"])
+	fmt.Printf("  tone onset vs played:     %s µs (guest, blocks), %s ms (host, raw), %s Hz recovered\n", kv["aloop_onset_off_us"], kv["host_onset_off_ms"], kv["aloop_freq"])
+	fmt.Printf("  recording (vivid + mic):  %s; tone onset %s ms from the recorder's mark, %s Hz\n", kv["av_streams"], kv["av_onset_off_ms"], kv["av_freq"])
 	fmt.Printf("  overrun:                  %s ms stall, %s ms counted lost, %s xrun(s)\n", kv["aloop_stall_ms"], kv["aloop_lost_ms"], kv["aloop_xruns"])
 	fmt.Printf("  total test time:          %v\n\n", time.Since(start).Round(time.Second))
 }
