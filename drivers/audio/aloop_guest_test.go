@@ -12,13 +12,10 @@ package audio_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,26 +24,10 @@ import (
 	"weighin/drivers/audio"
 	"weighin/drivers/audio/audiotest"
 	"weighin/drivers/camera"
+	"weighin/drivers/camera/kerneltest/guest"
 	"weighin/internal/config"
 	"weighin/internal/recorder"
 )
-
-var resultsTTY = sync.OnceValues(func() (*os.File, error) {
-	return os.OpenFile("/dev/ttyS1", os.O_WRONLY|syscall.O_NOCTTY, 0)
-})
-
-func result(t *testing.T, format string, args ...any) {
-	t.Helper()
-	line := fmt.Sprintf("RESULT "+format+"\n", args...)
-	os.Stdout.WriteString(line)
-	tty, err := resultsTTY()
-	if err == nil {
-		_, err = tty.WriteString(line)
-	}
-	if err != nil {
-		t.Fatalf("results port: %v", err)
-	}
-}
 
 const (
 	toneHz    = 880
@@ -287,13 +268,13 @@ func TestAloopTone(t *testing.T) {
 	if len(rs.Files) != 1 || rs.Audio.Samples == 0 || len(rs.Marks) != 1 {
 		t.Fatalf("recording: files %+v, audio %+v, marks %+v", rs.Files, rs.Audio, rs.Marks)
 	}
-	result(t, "aloop_blocks=%d aloop_rate=%d aloop_period=%d aloop_ring=%d aloop_onset_off_us=%d aloop_freq=%d aloop_block_step_max_us=%d",
+	guest.Result(t, "aloop_blocks=%d aloop_rate=%d aloop_period=%d aloop_ring=%d aloop_onset_off_us=%d aloop_freq=%d aloop_block_step_max_us=%d",
 		len(bs), rate, c.Period(), c.Buffer(), off.Microseconds(), freq, maxStep.Microseconds())
-	result(t, "av_frames=%d av_audio_samples=%d av_audio_missing_ms=%d av_audio_gaps=%d",
+	guest.Result(t, "av_frames=%d av_audio_samples=%d av_audio_missing_ms=%d av_audio_gaps=%d",
 		rs.Frames, rs.Audio.Samples, rs.Audio.Missing.Milliseconds(), len(rs.Audio.Gaps))
 	// The raw samples for the host, with where the tone should start by the
 	// blocks' own timestamps; then the recording.
-	result(t, "aloop_tone_sample=%d", sampleAt(bs, toneAt))
+	guest.Result(t, "aloop_tone_sample=%d", sampleAt(bs, toneAt))
 	writeArtifact(t, "aloop.s16", data)
 	mkv, err := os.ReadFile(filepath.Join(recDir, rs.Files[0].Name))
 	if err != nil {
@@ -343,7 +324,7 @@ func TestAloopOverrun(t *testing.T) {
 	if lost < stall-ring || lost > stall+time.Second {
 		t.Errorf("lost %v after a %v stall", lost, stall)
 	}
-	result(t, "aloop_stall_ms=%d aloop_lost_ms=%d aloop_xruns=%d", stall.Milliseconds(), lost.Milliseconds(), c.Xruns())
+	guest.Result(t, "aloop_stall_ms=%d aloop_lost_ms=%d aloop_xruns=%d", stall.Milliseconds(), lost.Milliseconds(), c.Xruns())
 }
 
 // diskOff is where the next artifact goes on the raw disk; 0: not yet
@@ -373,5 +354,5 @@ func writeArtifact(t *testing.T, name string, data []byte) {
 	if err := disk.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	result(t, "artifact=%s offset=%d bytes=%d", name, off, len(data))
+	guest.Result(t, "artifact=%s offset=%d bytes=%d", name, off, len(data))
 }
