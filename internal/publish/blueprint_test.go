@@ -35,7 +35,7 @@ func TestBlueprint(t *testing.T) {
 	}
 	attrs := map[string]bool{}
 	tier := 1
-	b, _ := json.Marshal(Event{Type: "x", SessionID: "s", Verdict: "v", Tier: &tier, PageURL: "u", At: "a"})
+	b, _ := json.Marshal(Event{Type: "x", SessionID: "s", Verdict: "v", Tier: &tier, PageURL: "u", ShareURL: "s", At: "a"})
 	var ev map[string]any
 	if err := json.Unmarshal(b, &ev); err != nil {
 		t.Fatal(err)
@@ -103,9 +103,17 @@ func TestBlueprint(t *testing.T) {
 				t.Errorf("%s: event type %q is not one of %v", f, m[1], EventTypes)
 			}
 		}
+		read := map[string]bool{}
 		for _, m := range regexp.MustCompile(`to_state\.attributes\.([a-z_]+)`).FindAllStringSubmatch(text, -1) {
+			read[m[1]] = true
 			if !attrs[m[1]] {
 				t.Errorf("%s: attribute %q is not in an event on <base>/event", f, m[1])
+			}
+		}
+		// The action buttons: the session page and the share link.
+		for _, a := range []string{"page_url", "share_url"} {
+			if !read[a] || !strings.Contains(text, "'uri': "+a) {
+				t.Errorf("%s: no action button opening the event's %s", f, a)
 			}
 		}
 		for _, m := range regexp.MustCompile(`\b(?:event|image|sensor|binary_sensor)\.weighin_[a-z0-9_]+`).FindAllString(text, -1) {

@@ -145,6 +145,7 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 
 	add("image", "label", "Label still", Component{"image_topic": t.Label, "content_type": "image/jpeg"})
 	add("image", "still", "Mark still", Component{"image_topic": t.Still, "content_type": "image/jpeg"})
+	add("image", "weighin_frame", "Weigh-in frame", Component{"image_topic": t.Weighin, "content_type": "image/jpeg"})
 	// The dispute pack weighd makes after the seal (internal/pack): its
 	// state, with the session, progress and files as attributes.
 	ex := Component{"state_topic": t.Export, "value_template": "{{ value_json.state }}", "json_attributes_topic": t.Export,

@@ -26,8 +26,16 @@ import (
 //     (state_topic required, value_template), MQTT_RW_SCHEMA (command_topic
 //     required, optimistic, retain, state_topic);
 //   - sensor.py, binary_sensor.py, button.py, number.py, text.py,
-//     select.py, image.py: each platform's PLATFORM_SCHEMA_MODERN /
+//     select.py: each platform's PLATFORM_SCHEMA_MODERN /
 //     DISCOVERY_SCHEMA;
+//   - image.py, read at home-assistant/core commit 02e6124621fb (issue
+//     23): PLATFORM_SCHEMA_BASE = MQTT_BASE_SCHEMA + content_type, name,
+//     url_topic and image_topic (vol.Exclusive, one group), image_encoding
+//     ("b64"), url_template, + MQTT_ENTITY_COMMON_SCHEMA; DISCOVERY_SCHEMA
+//     removes other keys; validate_topic_required wants one of
+//     image_topic, url_topic and refuses content_type with url_topic.
+//     abbreviations.py (commit 911803bfd294): img_t, url_t, url_tpl,
+//     cont_type, img_e;
 //   - issue 23, read at home-assistant/core commit 5974c7760ac0 (2024/25,
 //     the device-discovery era): event.py (_PLATFORM_SCHEMA_BASE:
 //     MQTT_RO_SCHEMA + device_class, name, event_types required, +
@@ -150,6 +158,9 @@ func decodeDiscovery(t *testing.T, offsite ...bool) map[string]any {
 	if len(offsite) > 1 && offsite[1] { // and mqtt.tag_scanner
 		d = d.WithTagScanner("pi-1", NewTopics("pi-1", "homeassistant"))
 	}
+	if len(offsite) > 2 && offsite[2] { // and the web app on: images by URL
+		d = d.WithImageURLs(NewTopics("pi-1", "homeassistant"))
+	}
 	b := d.JSON()
 	var doc map[string]any
 	if err := json.Unmarshal(b, &doc); err != nil {
@@ -159,7 +170,17 @@ func decodeDiscovery(t *testing.T, offsite ...bool) map[string]any {
 }
 
 func TestDiscoveryMatchesHomeAssistantSchemas(t *testing.T) {
-	top := expand(t, "device discovery", decodeDiscovery(t, true, true), haAbbreviations)
+	for _, byURL := range []bool{false, true} {
+		name := "images by payload"
+		if byURL {
+			name = "images by URL"
+		}
+		t.Run(name, func(t *testing.T) { checkHASchemas(t, decodeDiscovery(t, true, true, byURL)) })
+	}
+}
+
+func checkHASchemas(t *testing.T, doc map[string]any) {
+	top := expand(t, "device discovery", doc, haAbbreviations)
 	for k := range top {
 		if !haDeviceDiscovery[k] {
 			t.Errorf("device discovery: key %q not allowed", k)
@@ -217,6 +238,9 @@ func TestDiscoveryMatchesHomeAssistantSchemas(t *testing.T) {
 		if platform == "image" && (c["image_topic"] == nil) == (c["url_topic"] == nil) {
 			t.Errorf("%s: image needs exactly one of image_topic, url_topic", key)
 		}
+		if platform == "image" && c["content_type"] != nil && c["url_topic"] != nil {
+			t.Errorf("%s: content_type can not be used together with url_topic", key)
+		}
 		if haNonEntity[platform] {
 			if id, _ := c["unique_id"].(string); id == "" || uniq[id] != "" {
 				t.Errorf("%s: unique_id %q missing or used twice", key, id)
@@ -259,7 +283,7 @@ func TestDiscoveryEntities(t *testing.T) {
 		"warming_up": "binary_sensor", "discrepancy": "binary_sensor", "verdict": "sensor",
 		"measured_weight": "sensor", "label_weight": "sensor", "delta_g": "sensor", "delta_pct": "sensor",
 		"tier": "sensor", "tracking_number": "sensor", "last_session": "sensor", "free_storage": "sensor",
-		"dispute": "sensor", "label": "image", "still": "image", "dispute_pack": "sensor", "tare": "button", "start": "button", "stop": "button",
+		"dispute": "sensor", "label": "image", "still": "image", "weighin_frame": "image", "dispute_pack": "sensor", "tare": "button", "start": "button", "stop": "button",
 		"mark": "button", "label_weight_input": "number", "order_ref": "text", "tracking": "text",
 		"exterior_condition": "select", "issue_type": "select", "solution": "select", "tier_override": "select",
 		"scale_status": "sensor", "weighin_disturbed": "binary_sensor",

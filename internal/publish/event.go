@@ -33,6 +33,9 @@ type Event struct {
 	Tier    *int   `json:"tier,omitempty"`
 	// PageURL is the session's page in the web app while it serves.
 	PageURL string `json:"page_url,omitempty"`
+	// ShareURL is the session's share link (a read-only capability,
+	// internal/web share.go) while the web app serves; see images.go.
+	ShareURL string `json:"share_url,omitempty"`
 	At      string `json:"at"`
 }
 

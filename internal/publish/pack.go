@@ -10,7 +10,7 @@ func (p *Publisher) PublishExport(doc []byte) error { return p.publishKept(p.top
 
 // PublishStill publishes a still of a pack (raw JPEG) retained on
 // <base>/still.
-func (p *Publisher) PublishStill(jpeg []byte) error { return p.publishRetained(p.topics.Still, jpeg) }
+func (p *Publisher) PublishStill(jpeg []byte) error { return p.PublishImage(ImageStill, jpeg, "") }
 
 func (p *Publisher) publishRetained(topic string, payload []byte) error {
 	p.retainMu.Lock()

@@ -604,6 +604,9 @@ func (p *Publisher) announce(ctx context.Context) error {
 	if p.cfg.TagScanner {
 		disc = disc.WithTagScanner(p.stationID, p.topics)
 	}
+	if cu != "" {
+		disc = disc.WithImageURLs(p.topics)
+	}
 	d := disc.JSON()
 	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
 		return fmt.Errorf("discovery: %w", err)
@@ -923,7 +926,7 @@ func (p *Publisher) isCleared() bool {
 
 // PublishLabel publishes the label still (raw JPEG) retained on
 // <base>/label, and keeps it to republish after a reconnect.
-func (p *Publisher) PublishLabel(jpeg []byte) error { return p.publishKept(p.topics.Label, jpeg) }
+func (p *Publisher) PublishLabel(jpeg []byte) error { return p.PublishImage(ImageLabel, jpeg, "") }
 
 // publishKept publishes payload retained on topic and keeps it to
 // republish on every connect (a broker that lost its retained messages,

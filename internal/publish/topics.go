@@ -16,6 +16,14 @@ type Topics struct {
 	Export string
 	Still  string
 	Error  string
+	// Weighin is the weigh-in frame of the newest pack (raw JPEG,
+	// retained). LabelURL, WeighinURL and StillURL carry, while the web
+	// app runs, the signed read-only URL of the label still, the weigh-in
+	// frame and the last mark still instead (retained; images.go).
+	Weighin    string
+	LabelURL   string
+	WeighinURL string
+	StillURL   string
 	// Event carries the event entity's messages (event.go); Button the
 	// button presses of the device triggers. Neither is retained.
 	Event  string
@@ -51,6 +59,10 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Label:        base + "/label",
 		Export:       base + "/export",
 		Still:        base + "/still",
+		Weighin:      base + "/weighin_frame",
+		LabelURL:     base + "/label_url",
+		WeighinURL:   base + "/weighin_frame_url",
+		StillURL:     base + "/still_url",
 		Error:        base + "/error",
 		Journal:      base + "/journal",
 		Event:        base + "/event",
@@ -72,7 +84,7 @@ func (t Topics) Cmd(name CommandName) string { return t.CmdPrefix + string(name)
 // RetainedFilters. Availability comes last, so Home Assistant sees the
 // device's entities go before the device goes unavailable.
 func (t Topics) Retained() []string {
-	return []string{t.Discovery, t.State, t.Result, t.Label, t.Still, t.Export, t.Error, t.Availability}
+	return []string{t.Discovery, t.State, t.Result, t.Label, t.Still, t.Weighin, t.LabelURL, t.WeighinURL, t.StillURL, t.Export, t.Error, t.Availability}
 }
 
 // RetainedFilters are the MQTT topic filters that match every topic the

@@ -42,17 +42,43 @@ func (a *automation) press(kind string) {
 	}
 }
 
-// sealed sends a sealed session's events, and its tracking number to the
-// tag scanner when the number was decoded from the label's barcode.
-func (a *automation) sealed(r result.Result) {
+// sealed sends a sealed session's events (with its share link, "" while
+// the web app is off), and its tracking number to the tag scanner when
+// the number was decoded from the label's barcode.
+func (a *automation) sealed(r result.Result, shareURL string) {
 	p := a.pub()
 	if p == nil {
 		return
 	}
 	for _, e := range publish.SealEvents(r) {
+		e.ShareURL = shareURL
 		p.PublishEvent(e)
 	}
 	if r.LabelRead == result.LabelReadBarcode && r.Tracking != "" {
 		p.PublishTag(r.Tracking)
 	}
+}
+
+// shareURL is the share link Home Assistant gets for a sealed session
+// (web.Server.SessionShare), "" while the web app is off or on failure.
+func (s *Station) shareURL(session string) string {
+	if s.web == nil || session == "" {
+		return ""
+	}
+	u, err := s.web.SessionShare(session)
+	if err != nil {
+		s.log.Warn("share link for Home Assistant", "session", session, "err", err)
+		return ""
+	}
+	return u
+}
+
+// fileURL is a file of a session through its share link (what the image
+// entities fetch), "" while the web app is off.
+func (s *Station) fileURL(session, name string) string {
+	u := s.shareURL(session)
+	if u == "" {
+		return ""
+	}
+	return u + "f/" + name
 }

@@ -109,7 +109,12 @@ func (p *fakePub) PublishResult(r result.Result) error {
 	return nil
 }
 
-func (p *fakePub) PublishLabel([]byte) error  { p.mu.Lock(); p.labels++; p.mu.Unlock(); return nil }
+func (p *fakePub) PublishImage(publish.Image, []byte, string) error {
+	p.mu.Lock()
+	p.labels++
+	p.mu.Unlock()
+	return nil
+}
 func (p *fakePub) PublishState(publish.State) {}
 func (p *fakePub) PublishFault(command, reason string) {
 	p.mu.Lock()

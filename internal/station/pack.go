@@ -33,7 +33,7 @@ type packer struct {
 	// notify publishes the state document (set once MQTT is up); still
 	// publishes a still.
 	notify func([]byte) error
-	still  func([]byte) error
+	still  func(session, name string, jpeg []byte) error
 	// ready is told of every dispute pack made (the export_ready event).
 	ready func(session string)
 }
@@ -184,8 +184,8 @@ func (pk *packer) set(st PackState) {
 	}
 }
 
-// publishStills sends the pack's stills on MQTT, the weigh-in frame first
-// (the retained topic keeps the last mark's).
+// publishStills sends the pack's stills on MQTT: the weigh-in frame to
+// its image entity, the marks in order to the mark still's (it keeps the last).
 func (pk *packer) publishStills(dir string) {
 	pk.mu.Lock()
 	still := pk.still
@@ -197,7 +197,7 @@ func (pk *packer) publishStills(dir string) {
 	for _, n := range names {
 		data, err := os.ReadFile(n)
 		if err == nil {
-			err = still(data)
+			err = still(filepath.Base(dir), filepath.Base(n), data)
 		}
 		if err != nil {
 			pk.log.Warn("publish still", "file", filepath.Base(n), "err", err)
@@ -216,7 +216,7 @@ func (x *exporter) onPackReady(f func(session string)) {
 	x.pk.mu.Unlock()
 }
 
-func (x *exporter) setPublisher(notify, still func([]byte) error) {
+func (x *exporter) setPublisher(notify func([]byte) error, still func(session, name string, jpeg []byte) error) {
 	if x == nil || x.pk == nil {
 		return
 	}

@@ -184,7 +184,7 @@ func Run(ctx context.Context, opts Options) error {
 	// tombstone queued in turn.
 	if cfg.Offsite.Enabled() {
 		onVerified := func(session string) {
-			st.auto.event(publish.Event{Type: publish.EventOffsiteVerified, SessionID: session})
+			st.auto.event(publish.Event{Type: publish.EventOffsiteVerified, SessionID: session, ShareURL: st.shareURL(session)})
 			if cfg.Offsite.DeleteLocalAfterVerified {
 				st.offload(session)
 			}
@@ -225,9 +225,15 @@ func Run(ctx context.Context, opts Options) error {
 		// <base>/error, and a collision in the status too.
 		emb.OnRefused(st.brokerRefused)
 	}
-	st.exports.setPublisher(pub.PublishExport, pub.PublishStill)
+	st.exports.setPublisher(pub.PublishExport, func(session, name string, jpeg []byte) error {
+		im := publish.ImageStill
+		if name == pack.WeighinStill {
+			im = publish.ImageWeighin
+		}
+		return pub.PublishImage(im, jpeg, st.fileURL(session, name))
+	})
 	st.exports.onPackReady(func(session string) {
-		st.auto.event(publish.Event{Type: publish.EventExportReady, SessionID: session})
+		st.auto.event(publish.Event{Type: publish.EventExportReady, SessionID: session, ShareURL: st.shareURL(session)})
 	})
 	st.initStatus()
 	closers = append(closers, func() { pub.Close() })
@@ -415,7 +421,7 @@ func interruptedClaim(dir string, res *result.Result) {
 // resultPublisher takes every session's result and label still.
 type resultPublisher interface {
 	PublishResult(result.Result) error
-	PublishLabel(jpeg []byte) error
+	PublishImage(im publish.Image, jpeg []byte, url string) error
 }
 
 // livePublisher takes the live state and refusals.

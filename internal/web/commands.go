@@ -107,3 +107,31 @@ func (s *Server) Command(_ context.Context, name, value string, q map[string]str
 	}
 	return nil, fmt.Errorf("%w: %q", api.ErrUnknownCommand, name)
 }
+
+// SessionShare is the share link Home Assistant gets for a sealed session
+// (issue 23: the events' share_url, the image entities' URLs): "" while
+// the web app is off, else an active link of the session with more than
+// half of DefaultTTL left, or a new one valid DefaultTTL. It is an
+// ordinary share link: weighctl share --list shows it, --revoke ends it.
+func (s *Server) SessionShare(session string) (string, error) {
+	base := s.URL()
+	if base == "" {
+		return "", nil
+	}
+	now := s.opt.Now()
+	all, err := s.shares.List()
+	if err != nil {
+		return "", err
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		if sh := all[i]; sh.Session == session && sh.State(now) == "active" && sh.ExpiresAt.Sub(now) > DefaultTTL/2 {
+			return base + sh.Path(), nil
+		}
+	}
+	info, err := s.shareOps(base).Create(session, "", now)
+	if err != nil {
+		return "", err
+	}
+	s.log.Info("share link created for Home Assistant", "session", session, "share", info.ID, "expires", info.ExpiresAt)
+	return info.URL, nil
+}
