@@ -36,7 +36,7 @@ type Event struct {
 	// ShareURL is the session's share link (a read-only capability,
 	// internal/web share.go) while the web app serves; see images.go.
 	ShareURL string `json:"share_url,omitempty"`
-	At      string `json:"at"`
+	At       string `json:"at"`
 }
 
 // SealEvents are the events of a sealed session: sealed, then discrepancy
