@@ -75,10 +75,12 @@ func (s *Station) shareURL(session string) string {
 
 // fileURL is a file of a session through its share link (what the image
 // entities fetch), "" while the web app is off.
-func (s *Station) fileURL(session, name string) string {
-	u := s.shareURL(session)
-	if u == "" {
+func (s *Station) fileURL(session, name string) string { return shareFile(s.shareURL(session), name) }
+
+// shareFile is the file name of a share link's session, "" without a link.
+func shareFile(share, name string) string {
+	if share == "" {
 		return ""
 	}
-	return u + "f/" + name
+	return share + "f/" + name
 }

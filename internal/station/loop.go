@@ -703,12 +703,13 @@ func (s *Station) deliver(ctx context.Context, r result.Result, how string, labe
 	if err := s.results.PublishResult(r); err != nil {
 		s.log.Error("queue result for MQTT", "session", r.SessionID, "err", err)
 	}
-	s.auto.sealed(r, s.shareURL(r.SessionID))
+	share := s.shareURL(r.SessionID) // "" while the web app is off
+	s.auto.sealed(r, share)
 	s.stamp(r.Bundle, evidence.SumsFile)
 	s.replicate(r.Bundle)
 	s.exports.afterSeal(r) // the dispute pack of a session with a claim (pack.go)
 	if labelJPEG != nil {
-		if err := s.results.PublishImage(publish.ImageLabel, labelJPEG, s.fileURL(r.SessionID, "label.jpg")); err != nil {
+		if err := s.results.PublishImage(publish.ImageLabel, labelJPEG, shareFile(share, "label.jpg")); err != nil {
 			s.log.Warn("publish label still", "err", err)
 		}
 	}
