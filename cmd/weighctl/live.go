@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"weighin/internal/api"
+	"weighin/internal/calib"
 	"weighin/internal/motion"
 	"weighin/internal/publish"
 	"weighin/internal/vocab"
@@ -83,15 +84,6 @@ func simple(name string) func(context.Context, []string, io.Writer, io.Writer) i
 		fmt.Fprintln(stdout, strings.ReplaceAll(s.done, "VALUE", value))
 		return exitOK
 	}
-}
-
-// checkMass accepts a test mass for calibration or the simulator.
-func checkMass(s string) (string, error) {
-	g, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(g) || math.IsInf(g, 0) || g <= 0 || g > 200000 {
-		return "", fmt.Errorf("%q is not a mass in grams (greater than 0, at most 200000)", strings.TrimSpace(s))
-	}
-	return strconv.FormatFloat(g, 'f', -1, 64), nil
 }
 
 const statusUsage = `usage: weighctl status [--json]
@@ -242,7 +234,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	mass := ""
 	if *massFlag != "" {
-		m, err := checkMass(*massFlag)
+		m, err := calib.CheckMass(*massFlag)
 		if err != nil {
 			return c.usageError("--mass: %v", err)
 		}
@@ -262,7 +254,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := cl.Status(ctx, &st); err != nil {
 		return c.apiExit(err)
 	}
-	fmt.Fprint(stdout, "1/2  Empty the platform, then press Enter. ")
+	fmt.Fprintf(stdout, "1/%d  %s, then press Enter. ", calib.Steps, calib.StepZero)
 	if _, ok := readLine(); !ok {
 		return c.fail(exitUsage, "\ninput ended; nothing changed")
 	}
@@ -272,19 +264,19 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintln(stdout, "     zero recorded.")
 	const lost = "\ninput ended; the zero was recorded, the calibration was not saved"
 	for mass == "" {
-		fmt.Fprint(stdout, "     Known mass in grams: ")
+		fmt.Fprint(stdout, "     "+calib.AskMass+": ")
 		s, ok := readLine()
 		if !ok {
 			return c.fail(exitUsage, lost)
 		}
-		m, err := checkMass(s)
+		m, err := calib.CheckMass(s)
 		if err != nil {
 			fmt.Fprintf(stdout, "     %v\n", err)
 			continue
 		}
 		mass = m
 	}
-	fmt.Fprintf(stdout, "2/2  Place the known mass of %s g on the platform, then press Enter. ", mass)
+	fmt.Fprintf(stdout, "2/%d  %s, then press Enter. ", calib.Steps, calib.StepSpan(mass))
 	if _, ok := readLine(); !ok {
 		return c.fail(exitUsage, lost)
 	}
@@ -340,7 +332,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var name, value, msg string
 	switch pos[0] {
 	case "place":
-		m, err := checkMass(pos[1])
+		m, err := calib.CheckMass(pos[1])
 		if err != nil {
 			return c.usageError("place: %v", err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"weighin/drivers/camera"
 	"weighin/internal/api"
+	"weighin/internal/calib"
 	"weighin/internal/evidence"
 	"weighin/internal/offsite"
 	"weighin/internal/publish"
@@ -224,6 +225,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			return nil, err
 		}
 		return s.reg.Sessions(ctx, f)
+	case api.CmdParcels:
+		return s.reg.ExpectedParcels(ctx)
 	case api.CmdExport:
 		return s.exportCmd(ctx, value, q["preset"])
 	case api.CmdParcelRemove, api.CmdParcelImport, string(publish.CmdOutcome):
@@ -238,10 +241,11 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 	case api.CmdCalibrateRegion:
 		return s.calibrateRegion(value)
 	case api.CmdCalibrateSpan:
-		g, err := strconv.ParseFloat(value, 64)
-		if err != nil || g <= 0 {
-			return nil, fmt.Errorf("calibrate_span: value must be the known mass in grams, got %q", value)
+		m, err := calib.CheckMass(value)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate_span: value: %w", err)
 		}
+		g, _ := strconv.ParseFloat(m, 64)
 		return nil, s.scaleDo(ctx, "span", g)
 	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand, CmdSimUnplug, CmdSimScale, CmdSimLabel:
 		if s.hw.sim == nil {
