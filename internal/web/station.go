@@ -16,6 +16,7 @@ import (
 	"weighin/internal/calib"
 	"weighin/internal/publish"
 	"weighin/internal/registry"
+	"weighin/internal/vocab"
 )
 
 // The parcels, station and calibration pages. Their forms post to the web
@@ -85,14 +86,14 @@ func (s *Server) serveParcels(w http.ResponseWriter, r *http.Request, ls *loginS
 			s.parcelsPage(w, r, ls, http.StatusBadRequest, map[string]any{"AddError": err.Error(), "Form": f})
 			return
 		}
-		back(w, r, "/parcels", "added "+p.Tracking)
+		back(w, r, "/parcels", "added "+vocab.NormalizeTracking(p.Tracking))
 	case rest == "rm" && r.Method == http.MethodPost:
 		t := r.PostFormValue("tracking")
 		if _, err := s.opt.Station.Command(r.Context(), api.CmdParcelRemove, t, nil); err != nil {
 			s.parcelsPage(w, r, ls, http.StatusBadRequest, map[string]any{"Error": err.Error()})
 			return
 		}
-		back(w, r, "/parcels", "removed "+t)
+		back(w, r, "/parcels", "removed "+vocab.NormalizeTracking(t))
 	case rest == "import" && r.Method == http.MethodPost:
 		n, name, err := s.importCSV(r)
 		if err != nil {
