@@ -15,6 +15,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/calib"
+	"weighin/internal/doctor"
 	"weighin/internal/motion"
 	"weighin/internal/publish"
 	"weighin/internal/vocab"
@@ -84,6 +85,13 @@ func simple(name string) func(context.Context, []string, io.Writer, io.Writer) i
 		fmt.Fprintln(stdout, strings.ReplaceAll(s.done, "VALUE", value))
 		return exitOK
 	}
+}
+
+// checkMass accepts a test mass for calibration or the simulator
+// (vocab.ParseMass, weighd's rule for calibrate_span), in its plain form.
+func checkMass(s string) (string, error) {
+	g, err := vocab.ParseMass(s)
+	return strconv.FormatFloat(g, 'f', -1, 64), err
 }
 
 const statusUsage = `usage: weighctl status [--json]
@@ -159,7 +167,7 @@ func printStatus(w io.Writer, st api.Status) {
 	if st.MQTT.Problem != "" {
 		fmt.Fprintf(w, "          problem: %s\n", st.MQTT.Problem)
 	}
-	fmt.Fprintf(w, "storage   %s free in %s\n", humanBytes(st.FreeStorageBytes), st.StateDir)
+	fmt.Fprintf(w, "storage   %s free in %s\n", doctor.HumanBytes(st.FreeStorageBytes), st.StateDir)
 	fmt.Fprintf(w, "clock     %s\n", yesNo(st.ClockSynced, "synchronised", "NOT synchronised (bundles are named unsynced)"))
 	head := st.ChainHead
 	if len(head) > 16 {
@@ -175,7 +183,7 @@ func printStatus(w io.Writer, st api.Status) {
 	}
 	if o := st.Offsite; o != nil {
 		fmt.Fprintf(w, "offsite   bucket %s as %s: %d object(s) verified, backlog %d (%s), %d problem(s)%s\n", o.Bucket, o.StationID,
-			o.Objects["verified"], o.BacklogObjects, humanBytes(o.BacklogBytes), len(o.Problems), suffix(", last error: ", o.LastError))
+			o.Objects["verified"], o.BacklogObjects, doctor.HumanBytes(o.BacklogBytes), len(o.Problems), suffix(", last error: ", o.LastError))
 	}
 	if st.LastError != "" {
 		fmt.Fprintf(w, "error     %s\n", st.LastError)
@@ -234,7 +242,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	mass := ""
 	if *massFlag != "" {
-		m, err := calib.CheckMass(*massFlag)
+		m, err := checkMass(*massFlag)
 		if err != nil {
 			return c.usageError("--mass: %v", err)
 		}
@@ -269,7 +277,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if !ok {
 			return c.fail(exitUsage, lost)
 		}
-		m, err := calib.CheckMass(s)
+		m, err := checkMass(s)
 		if err != nil {
 			fmt.Fprintf(stdout, "     %v\n", err)
 			continue
@@ -332,7 +340,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var name, value, msg string
 	switch pos[0] {
 	case "place":
-		m, err := calib.CheckMass(pos[1])
+		m, err := checkMass(pos[1])
 		if err != nil {
 			return c.usageError("place: %v", err)
 		}

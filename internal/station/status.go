@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"weighin/drivers/camera"
 	"weighin/internal/api"
-	"weighin/internal/calib"
 	"weighin/internal/evidence"
 	"weighin/internal/offsite"
 	"weighin/internal/publish"
@@ -17,6 +15,7 @@ import (
 	"weighin/internal/result"
 	"weighin/internal/scalestatus"
 	"weighin/internal/session"
+	"weighin/internal/vocab"
 	"weighin/internal/weighing"
 )
 
@@ -241,11 +240,10 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 	case api.CmdCalibrateRegion:
 		return s.calibrateRegion(value)
 	case api.CmdCalibrateSpan:
-		m, err := calib.CheckMass(value)
+		g, err := vocab.ParseMass(value)
 		if err != nil {
-			return nil, fmt.Errorf("calibrate_span: value: %w", err)
+			return nil, fmt.Errorf("calibrate_span: %w", err)
 		}
-		g, _ := strconv.ParseFloat(m, 64)
 		return nil, s.scaleDo(ctx, "span", g)
 	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand, CmdSimUnplug, CmdSimScale, CmdSimLabel:
 		if s.hw.sim == nil {

@@ -27,6 +27,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/config"
+	"weighin/internal/doctor"
 	"weighin/internal/result"
 )
 
@@ -49,7 +50,7 @@ type Options struct {
 	// app starts or stops serving, so URL's answer changed.
 	Changed func()
 	// Doctor, if set, runs the doctor's checks for the station page.
-	Doctor func(ctx context.Context) []Check
+	Doctor func(ctx context.Context) []doctor.Check
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }

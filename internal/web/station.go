@@ -14,6 +14,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/calib"
+	"weighin/internal/doctor"
 	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/vocab"
@@ -166,14 +167,6 @@ func (s *Server) parcelsPage(w http.ResponseWriter, r *http.Request, ls *loginSe
 
 // The station page.
 
-// Check is one of the doctor's checks as the station page shows it.
-type Check struct {
-	Status string `json:"status"`
-	Name   string `json:"check"`
-	Detail string `json:"detail"`
-	Fix    string `json:"fix,omitempty"`
-}
-
 func (s *Server) serveStation(w http.ResponseWriter, r *http.Request, ls *loginSession, rest string) {
 	switch {
 	case rest == "" && safeMethod(r.Method):
@@ -201,7 +194,7 @@ func (s *Server) stationPage(w http.ResponseWriter, r *http.Request, ls *loginSe
 	} else if err := decodeInto(ans, &shares); err != nil {
 		data["ShareError"] = err.Error()
 	}
-	var checks []Check
+	var checks []doctor.Check
 	if s.opt.Doctor != nil {
 		checks = s.opt.Doctor(r.Context())
 	}
@@ -222,11 +215,10 @@ func (s *Server) serveCalibrate(w http.ResponseWriter, r *http.Request, ls *logi
 		if q.Get("step") == "2" {
 			data["Step"] = 2
 			if m := q.Get("mass"); m != "" {
-				mass, err := calib.CheckMass(m)
-				if err != nil {
+				if g, err := vocab.ParseMass(m); err != nil {
 					data["Error"] = err.Error()
 				} else {
-					data["Mass"] = mass
+					data["Mass"] = strconv.FormatFloat(g, 'f', -1, 64)
 				}
 			}
 		}
