@@ -9,9 +9,6 @@ import (
 	"weighin/internal/api"
 	"weighin/internal/config"
 	"weighin/internal/doctor"
-	"weighin/internal/evidence"
-	"weighin/internal/export"
-	"weighin/internal/publish"
 	"weighin/internal/web"
 )
 
@@ -23,31 +20,20 @@ var errOwned = errors.New("not probed: weighd owns the hardware")
 // weighd for the web app's station page: weighd's own status instead of
 // the socket's, so the scale and camera come from it and are never opened.
 func (s *Station) doctorChecks(cfg config.Config) func(ctx context.Context) []doctor.Check {
-	return func(ctx context.Context) []doctor.Check {
-		return doctor.Run(ctx, cfg, doctor.Deps{
-			Status: func(ctx context.Context) (api.Status, error) {
-				v, err := s.Status(ctx)
-				if err != nil {
-					return api.Status{}, err
-				}
-				st, ok := v.(api.Status)
-				if !ok {
-					return api.Status{}, fmt.Errorf("status: %T", v)
-				}
-				return st, nil
-			},
-			Scale:  func(context.Context, config.Scale) (int32, string, error) { return 0, "", errOwned },
-			Camera: func(config.Camera) (string, bool, error) { return "", false, errOwned },
-			Broker: func(ctx context.Context, m config.MQTT) error {
-				return publish.Check(ctx, m, fmt.Sprintf("weighd-doctor-%d", os.Getpid()))
-			},
-			Free:  evidence.FreeBytes,
-			Clock: clockSynced,
-			Tools: func(ffmpeg, ffprobe string) error {
-				_, err := export.FindTools(ffmpeg, ffprobe)
-				return err
-			},
-			Web: web.Doctor,
-		})
+	status := func(ctx context.Context) (api.Status, error) {
+		v, err := s.Status(ctx)
+		if err != nil {
+			return api.Status{}, err
+		}
+		st, ok := v.(api.Status)
+		if !ok {
+			return api.Status{}, fmt.Errorf("status: %T", v)
+		}
+		return st, nil
 	}
+	d := doctor.Local(status, fmt.Sprintf("weighd-doctor-%d", os.Getpid()), web.Doctor)
+	d.Clock = clockSynced
+	d.Scale = func(context.Context, config.Scale) (int32, string, error) { return 0, "", errOwned }
+	d.Camera = func(config.Camera) (string, bool, error) { return "", false, errOwned }
+	return func(ctx context.Context) []doctor.Check { return doctor.Run(ctx, cfg, d) }
 }
