@@ -188,6 +188,8 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 		"command_topic": t.Cmd(CmdIssueType), "options": append([]string(nil), IssueTypes...),
 	})
 
+	sessionControls(t, addAs)
+
 	sw := version
 	if sw == "" {
 		sw = "dev"
