@@ -12,10 +12,12 @@ func sessionControls(t Topics, add func(platform, key, object, name string, opts
 	warn := state("{{ 'ON' if value_json.auto_stop_in_s is not none else 'OFF' }}")
 	warn["icon"] = "mdi:timer-alert"
 	add("binary_sensor", "auto_stop_soon", "auto_stop_soon", "Auto-stop soon", warn)
-	left := state("{{ value_json.auto_stop_in_s if value_json.auto_stop_in_s is not none else 'unknown' }}")
+	// null renders "None", which Home Assistant's MQTT sensor takes as
+	// unknown.
+	left := state("{{ value_json.auto_stop_in_s }}")
 	left["device_class"], left["unit_of_measurement"], left["icon"] = "duration", "s", "mdi:timer-sand"
 	add("sensor", "auto_stop_in", "auto_stop_in", "Auto-stop in", left)
-	paused := state("{{ value_json.resume_in_s if value_json.resume_in_s is not none else 'unknown' }}")
+	paused := state("{{ value_json.resume_in_s }}")
 	paused["device_class"], paused["unit_of_measurement"], paused["icon"] = "duration", "s", "mdi:pause-circle"
 	add("sensor", "resume_in", "resume_in", "Press to continue within", paused)
 	lo := state("{{ 'ON' if value_json.leftover_load else 'OFF' }}")
@@ -24,7 +26,7 @@ func sessionControls(t Topics, add func(platform, key, object, name string, opts
 	add("button", "start_force", "start_force", "Start anyway (platform not empty)", Component{
 		"command_topic": t.Cmd(CmdStart), "payload_press": ForcePayload, "icon": "mdi:record-circle-outline",
 	})
-	offer := state("{{ value_json.tracking_offer if value_json.tracking_offer else 'none' }}")
+	offer := state("{{ value_json.tracking_offer }}")
 	offer["icon"] = "mdi:barcode-scan"
 	add("sensor", "tracking_offer", "tracking_offer", "Tracking number to confirm", offer)
 	add("button", string(CmdConfirmTracking), string(CmdConfirmTracking), "Confirm tracking number", Component{
