@@ -369,6 +369,9 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 			}
 		}
 		if e.err != nil {
+			if len(cur.origins) > 1 { // a continuation that did not record: the parts before are sealed
+				cur.origins, cur.recStopped = cur.origins[:len(cur.origins)-1], true
+			}
 			return session.RecordingFailed{Session: e.id, Reason: e.err.Error()}, nil
 		}
 		s.setError("")
