@@ -323,9 +323,12 @@ func (s State) ResumeUntil() (time.Time, bool) {
 	return s.pausedAt.Add(s.cfg.ResumeGrace), true
 }
 
-// LeftoverLoad reports whether the platform has not returned to empty
-// since the last session recorded: a start now is refused unless forced.
-func (s State) LeftoverLoad() bool { return s.needEmpty }
+// LeftoverLoad reports, outside a session, whether the platform has not
+// returned to empty since the last session recorded: a start now is
+// refused unless forced. (A forced session's weigh-in says it itself.)
+func (s State) LeftoverLoad() bool {
+	return s.needEmpty && !s.Phase.InSession() && s.Phase != PhaseWaiting
+}
 
 // RecordingFor is how long the current recording has run at now (0 outside
 // a recording).

@@ -80,7 +80,7 @@ func TestUnboxingContinues(t *testing.T) {
 		if len(m.Marks) != 1 || m.Marks[0].File != "video-001.mkv" {
 			t.Errorf("marks %+v, want one in video-001.mkv", m.Marks)
 		}
-		if !strings.Contains(res.Dispute, "continued by the buyer") || strings.Contains(res.Dispute, "one continuous recording") {
+		if !strings.Contains(res.Dispute, "press continued it in video-001.mkv") || strings.Contains(res.Dispute, "one continuous recording") {
 			t.Errorf("claim does not say the recording was continued:\n%s", res.Dispute)
 		}
 		if n := len(r.pub.got()); n != 1 {

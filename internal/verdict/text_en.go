@@ -327,7 +327,7 @@ func (d disputeData) evidenceEN() []string {
 		ev = append(ev, "The video is one continuous recording of "+FormatTimestamp(r.Continuity.DurationS)+", without cuts.")
 	}
 	for _, p := range r.Continuity.Resumed {
-		ev = append(ev, fmt.Sprintf("The recording paused after no activity on the scale and was continued by the buyer %s later, in %s (at %s).",
+		ev = append(ev, fmt.Sprintf("The recording paused after no activity on the scale; %s went unrecorded before the buyer's press continued it in %s, %s after the recording began.",
 			FormatTimestamp(p.PausedS), p.File, FormatTimestamp(p.AtS)))
 	}
 	if d.cutShort() {

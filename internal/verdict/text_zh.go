@@ -316,7 +316,7 @@ func (d disputeData) evidenceZH() []string {
 		ev = append(ev, "视频为一段连续录像，时长 "+FormatTimestamp(r.Continuity.DurationS)+"，中间没有剪辑。")
 	}
 	for _, p := range r.Continuity.Resumed {
-		ev = append(ev, fmt.Sprintf("秤上没有动静，录像暂停；%s 后买家按键继续录像，见 %s（时间点 %s）。",
+		ev = append(ev, fmt.Sprintf("秤上没有动静，录像暂停；买家按键继续录像之前有 %s 没有录下，续录见 %s，从录像开始算起 %s。",
 			FormatTimestamp(p.PausedS), p.File, FormatTimestamp(p.AtS)))
 	}
 	if d.cutShort() {
