@@ -42,6 +42,8 @@ type Stats struct {
 	Duplicated int64
 	// Marks are the marked moments, in video time of their file.
 	Marks []Mark
+	// Audio is the audio track's continuity (zero Format: no audio).
+	Audio AudioStats
 }
 
 // FileInfo describes one file of a recording.
@@ -55,6 +57,8 @@ type FileInfo struct {
 	// Frames and Duration are this file's share of the recording.
 	Frames   int64
 	Duration time.Duration
+	// AudioSamples is the sample frames of this file's audio track.
+	AudioSamples int64
 	// Complete is true when the file was finalised (Cues, Tags written);
 	// false when the recording ended on an error or the file was cut.
 	Complete bool
@@ -76,6 +80,26 @@ type Mark struct {
 	At   time.Duration
 	// Label is the caller's text ("damage here").
 	Label string
+}
+
+// Append adds the statistics of the recording that followed s (the next
+// files of the same session: after rotation, or a continuation after a
+// pause, whose interval is in neither) to s.
+func (s *Stats) Append(o Stats) {
+	s.Files = append(s.Files, o.Files...)
+	s.Frames += o.Frames
+	s.Duration += o.Duration
+	s.MaxGap = max(s.MaxGap, o.MaxGap)
+	s.Gaps = append(s.Gaps, o.Gaps...)
+	s.Marks = append(s.Marks, o.Marks...)
+	s.Duplicated += o.Duplicated
+	for k, v := range o.Dropped {
+		if s.Dropped == nil {
+			s.Dropped = map[string]int64{}
+		}
+		s.Dropped[k] += v
+	}
+	s.Audio.add(o.Audio)
 }
 
 // MeanFPS is Frames divided by Duration, or 0 for an empty recording.

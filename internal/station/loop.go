@@ -723,20 +723,7 @@ func (cur *current) recording() (stopResult, []float64, []result.Resume) {
 		if p.err != nil {
 			errs = append(errs, p.err)
 		}
-		st := &out.stats
-		st.Files = append(st.Files, p.stats.Files...)
-		st.Frames += p.stats.Frames
-		st.Duration += p.stats.Duration
-		st.MaxGap = max(st.MaxGap, p.stats.MaxGap)
-		st.Gaps = append(st.Gaps, p.stats.Gaps...)
-		st.Marks = append(st.Marks, p.stats.Marks...)
-		st.Duplicated += p.stats.Duplicated
-		for k, v := range p.stats.Dropped {
-			if st.Dropped == nil {
-				st.Dropped = map[string]int64{}
-			}
-			st.Dropped[k] += v
-		}
+		out.stats.Append(p.stats)
 	}
 	out.err = errors.Join(errs...)
 	return out, starts, resumes
