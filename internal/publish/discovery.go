@@ -85,7 +85,7 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 
 	var bad []string
 	for _, v := range result.Verdicts {
-		if v != result.VerdictMatch && v != result.VerdictNoLabelWeight {
+		if Discrepant(v) {
 			bad = append(bad, "'"+v+"'")
 		}
 	}
@@ -189,6 +189,7 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	})
 
 	sessionControls(t, addAs)
+	automationComponents(c, id, t)
 
 	sw := version
 	if sw == "" {
