@@ -16,6 +16,8 @@ type Topics struct {
 	Export string
 	Still  string
 	Error  string
+	// Entries is the buyer's entries (JSON Entries, retained).
+	Entries string
 	// Journal carries each line of the station's evidence journal (a seal
 	// or an addendum, signed), so a copy lives outside the station.
 	Journal string
@@ -45,6 +47,7 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Export:       base + "/export",
 		Still:        base + "/still",
 		Error:        base + "/error",
+		Entries:      base + "/entries",
 		Journal:      base + "/journal",
 		CmdPrefix:    base + "/cmd/",
 		CmdFilter:    base + "/cmd/+",
