@@ -79,8 +79,12 @@ func (p *Publisher) keep(topic string, payload []byte) {
 	}
 }
 
-// loadKept reads the documents a previous run kept (New calls it).
+// loadKept reads the documents a previous run kept (New calls it). The
+// error starts cleared: a refusal of an earlier run, still retained on the
+// broker, is replaced at the first connect.
 func (p *Publisher) loadKept() {
+	b, _ := json.Marshal(commandError{At: time.Now().UTC().Format(time.RFC3339Nano)})
+	p.kept = map[string][]byte{p.topics.Error: b}
 	for _, topic := range []string{p.topics.Result, p.topics.Label} {
 		b, err := os.ReadFile(filepath.Join(p.outbox.Dir(), p.persisted(topic)))
 		if err != nil {
@@ -107,6 +111,7 @@ func (p *Publisher) publishError(command, reason string, wait bool) {
 	p.mu.Lock()
 	p.errorShown = reason != ""
 	p.mu.Unlock()
+	p.keep(p.topics.Error, b) // republished on every connect
 	p.retainMu.Lock()
 	defer p.retainMu.Unlock()
 	if p.isCleared() {

@@ -128,8 +128,8 @@ type Publisher struct {
 	// label stays retained.
 	retainMu sync.Mutex
 
-	// errorShown (under mu): <base>/error may hold a refusal (a retained
-	// one from a previous run too) that the next accepted command clears.
+	// errorShown (under mu): <base>/error holds a refusal that the next
+	// accepted command clears.
 	errorShown bool
 }
 
@@ -162,7 +162,6 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 		probeEvery:  defaultProbeEvery, probeWait: defaultAckTimeout, probeSeen: make(chan string, 1),
 		limiter: Limiter{Interval: cfg.StateInterval, DeadbandG: cfg.WeightDeadbandG},
 	}
-	p.errorShown = true
 	p.loadKept()
 	for _, o := range opts {
 		o(p)

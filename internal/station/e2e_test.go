@@ -467,6 +467,9 @@ var (
 	tplOnOff = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) else 'OFF' \}\}$`)
 	tplIn    = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) in \[([^\]]*)\] else 'OFF' \}\}$`)
 	tplSlice = regexp.MustCompile(`^\{\{ \(((?:value_json\.\w+ or )+)''\)\[:(\d+)\] \}\}$`)
+	// issue 14: the entry entities and the last refusal.
+	tplElse = regexp.MustCompile(`^\{\{ value_json\.(\w+) if value_json\.(\w+)( is not none)? else '([^']*)' \}\}$`)
+	tplOr   = regexp.MustCompile(`^\{\{ \(value_json\.(\w+) or '([^']*)'\)\[:(\d+)\] \}\}$`)
 )
 
 // renderTemplate evaluates the Jinja forms our discovery uses, as Home
@@ -538,6 +541,25 @@ func renderTemplate(tpl, payload string) (string, error) {
 		}
 		var n int
 		fmt.Sscan(m[2], &n)
+		if r := []rune(s); len(r) > n {
+			s = string(r[:n])
+		}
+		return s, nil
+	}
+	if m := tplElse.FindStringSubmatch(tpl); m != nil && m[1] == m[2] {
+		x := v[m[1]]
+		if m[3] != "" && x != nil || m[3] == "" && truthy(x) {
+			return str(x), nil
+		}
+		return m[4], nil
+	}
+	if m := tplOr.FindStringSubmatch(tpl); m != nil {
+		s := m[2]
+		if x := v[m[1]]; truthy(x) {
+			s = str(x)
+		}
+		var n int
+		fmt.Sscan(m[3], &n)
 		if r := []rune(s); len(r) > n {
 			s = string(r[:n])
 		}
