@@ -44,6 +44,8 @@ var simpleCommands = map[string]simpleCmd{
 	"exterior":     {"exterior_condition", "CONDITION", "Notes the outer box before opening: " + strings.Join(vocab.Exteriors, ", ") + ".", "exterior condition set to VALUE"},
 	"issue": {"issue_type", "ISSUE_TYPE", "Enters the issue found: " + strings.Join(vocab.IssueLabels, ", ") +
 		"\n(missing_item, damaged, wrong-item … are accepted too).", "issue type set to VALUE"},
+	"damage":    {"damage", "TEXT", "Describes the damage in your words, in English or Chinese (at most 160 characters); the claim carries it into both texts, noting its language.", "damage description set to VALUE"},
+	"clear-all": {"clear_entries", "", "Empties every entry (label weight, order reference, tracking, exterior, issue, solution, tier, damage) of the parcel on the scale.", "entries cleared"},
 }
 
 func simple(name string) func(context.Context, []string, io.Writer, io.Writer) int {
