@@ -37,12 +37,13 @@ func retained(t *testing.T, port int, topic string) string {
 	return strings.TrimSuffix(string(out), "\n")
 }
 
-// waitRetained polls topic's retained message until match holds.
+// waitRetained polls topic's retained message until match holds (an
+// error, not fatal, when it never does).
 func waitRetained(t *testing.T, d *daemon, port int, topic, what string, match func(string) bool) string {
 	t.Helper()
 	var got string
 	if !poll(20*time.Second, func() bool { got = retained(t, port, topic); return match(got) }) {
-		t.Fatalf("%s: retained %s is %q\nlog:\n%s", what, topic, got, d.logText())
+		t.Errorf("%s: retained %s is %q", what, topic, got) // go on: each part of the test shows its own failure
 	}
 	return got
 }
