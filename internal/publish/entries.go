@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -83,8 +84,7 @@ func (p *Publisher) keep(topic string, payload []byte) {
 // error starts cleared: a refusal of an earlier run, still retained on the
 // broker, is replaced at the first connect.
 func (p *Publisher) loadKept() {
-	b, _ := json.Marshal(commandError{At: time.Now().UTC().Format(time.RFC3339Nano)})
-	p.kept = map[string][]byte{p.topics.Error: b}
+	p.errorDoc, _ = json.Marshal(commandError{At: time.Now().UTC().Format(time.RFC3339Nano)})
 	for _, topic := range []string{p.topics.Result, p.topics.Label} {
 		b, err := os.ReadFile(filepath.Join(p.outbox.Dir(), p.persisted(topic)))
 		if err != nil {
@@ -109,9 +109,8 @@ func (p *Publisher) loadKept() {
 func (p *Publisher) publishError(command, reason string, wait bool) {
 	b, _ := json.Marshal(commandError{Command: command, Reason: reason, At: time.Now().UTC().Format(time.RFC3339Nano)})
 	p.mu.Lock()
-	p.errorShown = reason != ""
+	p.errorShown, p.errorDoc = reason != "", b // republished on every connect
 	p.mu.Unlock()
-	p.keep(p.topics.Error, b) // republished on every connect
 	p.retainMu.Lock()
 	defer p.retainMu.Unlock()
 	if p.isCleared() {
@@ -137,5 +136,23 @@ func (p *Publisher) Accepted(command string) {
 	p.mu.Unlock()
 	if shown {
 		p.publishError(command, "", true)
+	}
+}
+
+// republishError publishes the current <base>/error document after a
+// connect, before the command subscription (onConnect): a refusal of a
+// command the subscription hands over then comes after it, never
+// overwritten by an older one.
+func (p *Publisher) republishError(ctx context.Context) {
+	p.mu.Lock()
+	b := p.errorDoc
+	p.mu.Unlock()
+	p.retainMu.Lock()
+	defer p.retainMu.Unlock()
+	if p.isCleared() {
+		return
+	}
+	if err := p.publishWait(ctx, p.topics.Error, 1, true, b); err != nil {
+		p.log.Warn("republish error", "err", err)
 	}
 }

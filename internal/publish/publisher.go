@@ -129,8 +129,10 @@ type Publisher struct {
 	retainMu sync.Mutex
 
 	// errorShown (under mu): <base>/error holds a refusal that the next
-	// accepted command clears.
+	// accepted command clears; errorDoc is that document, republished on
+	// every connect.
 	errorShown bool
+	errorDoc   []byte
 }
 
 // New prepares a publisher for the broker named by cfg.Broker (the daemon
@@ -561,6 +563,7 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	}
 	// Subscribe first, so that a command sent as soon as "online" shows is
 	// not lost; "connected" only once a probe came back through it.
+	p.republishError(ctx)
 	p.subscribe(ctx, c)
 	if !p.probe(ctx, c) {
 		p.probeFailed("the command subscription did not answer its probe after connecting")
