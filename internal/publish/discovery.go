@@ -85,7 +85,7 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 
 	var bad []string
 	for _, v := range result.Verdicts {
-		if v != result.VerdictMatch && v != result.VerdictNoLabelWeight {
+		if Discrepant(v) {
 			bad = append(bad, "'"+v+"'")
 		}
 	}
@@ -166,6 +166,8 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	// The entries, each reading its state from <base>/entries, and the
 	// last refusal (issue 14): discovery_entries.go.
 	entryComponents(t, addAs)
+
+	automationComponents(c, id, t)
 
 	sw := version
 	if sw == "" {
