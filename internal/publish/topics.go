@@ -24,6 +24,8 @@ type Topics struct {
 	LabelURL   string
 	WeighinURL string
 	StillURL   string
+	// Entries is the buyer's entries (JSON Entries, retained).
+	Entries string
 	// Event carries the event entity's messages (event.go); Button the
 	// button presses of the device triggers. Neither is retained.
 	Event  string
@@ -64,6 +66,7 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		WeighinURL:   base + "/weighin_frame_url",
 		StillURL:     base + "/still_url",
 		Error:        base + "/error",
+		Entries:      base + "/entries",
 		Journal:      base + "/journal",
 		Event:        base + "/event",
 		Button:       base + "/button",

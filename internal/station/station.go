@@ -206,7 +206,7 @@ func Run(ctx context.Context, opts Options) error {
 	// The web app: the same API handler behind a login (internal/web). Its
 	// URL goes into discovery and results only while it serves.
 	if st.web, err = web.New(web.Options{Config: cfg.Web, StateDir: cfg.StateDir, Station: st, Log: log.With("component", "web"),
-		Fault: st.webFault, Changed: st.webChanged}); err != nil {
+		Fault: st.webFault, Changed: st.webChanged, Doctor: st.doctorChecks(cfg)}); err != nil {
 		return err
 	}
 	pubOpts := []publish.Option{publish.WithVersion(Version), publish.WithWebURL(st.web.URL)}
@@ -218,6 +218,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	st.pub, st.results, st.live = pub, pub, pub
+	st.entriesOut = pub
 	st.auto.set(pub)
 	journalPub.Store(pub)
 	if emb != nil {
@@ -409,7 +410,7 @@ func analyzer(gap time.Duration) evidence.Analyzer {
 // sealed) from what recovery found: it says the recording was cut and how
 // long its video is. Without it the provisional claim stays.
 func interruptedClaim(dir string, res *result.Result) {
-	msg, err := verdict.Compose(*res, verdict.DisputeOptions{})
+	msg, err := verdict.Compose(*res, verdict.DisputeOptions{Detail: res.Damage})
 	if err != nil {
 		return
 	}
@@ -483,6 +484,11 @@ type Station struct {
 	status    api.Status
 	lastFrame time.Time
 	fps       float64
+
+	// entriesOut takes <base>/entries and the accepted commands (nil in
+	// tests); entriesSent is the last document sent (loop's).
+	entriesOut  entriesPublisher
+	entriesSent *publish.Entries
 }
 
 // webFault reports why the web app is off on MQTT's error topic, once the
