@@ -44,6 +44,9 @@ const (
 	// HID POS status requires calibration or re-zeroing, or it reads
 	// under zero): long blink, 1500 ms on, 500 ms off.
 	Attention
+	// RecordingSound: recording with sound from the room (issue 25): on,
+	// with two 100 ms dips every second.
+	RecordingSound
 )
 
 const ms = time.Millisecond
@@ -59,9 +62,11 @@ var cycles = [...][]time.Duration{
 	Discrepancy: {150 * ms, 150 * ms, 150 * ms, 150 * ms, 150 * ms, 1050 * ms},
 	Error:       {100 * ms, 100 * ms},
 	Attention:   {1500 * ms, 500 * ms},
+	// RecordingSound comes last: the patterns' numbers stay.
+	RecordingSound: {700 * ms, 100 * ms, 100 * ms, 100 * ms},
 }
 
-var names = [...]string{"off", "idle", "warming_up", "stable", "recording", "discrepancy", "error", "attention"}
+var names = [...]string{"off", "idle", "warming_up", "stable", "recording", "discrepancy", "error", "attention", "recording_sound"}
 
 // String returns the pattern's name ("warming_up", …).
 func (p Pattern) String() string {
@@ -71,7 +76,7 @@ func (p Pattern) String() string {
 	return fmt.Sprintf("Pattern(%d)", int(p))
 }
 
-func (p Pattern) valid() bool { return p >= Off && p <= Attention }
+func (p Pattern) valid() bool { return p >= Off && p <= RecordingSound }
 
 // Level reports whether the LED is lit t after pattern p started. It is
 // pure; t < 0 counts as 0. Unknown patterns are dark.
