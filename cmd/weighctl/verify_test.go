@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
-	"weighin/drivers/audio"
 	"weighin/internal/recorder"
 	"weighin/internal/recorder/recordertest"
 	"weighin/internal/result"
