@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"weighin/internal/api"
+	"weighin/internal/calib"
 	"weighin/internal/doctor"
 	"weighin/internal/motion"
 	"weighin/internal/publish"
@@ -261,7 +262,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := cl.Status(ctx, &st); err != nil {
 		return c.apiExit(err)
 	}
-	fmt.Fprint(stdout, "1/2  Empty the platform, then press Enter. ")
+	fmt.Fprintf(stdout, "1/%d  %s, then press Enter. ", calib.Steps, calib.StepZero)
 	if _, ok := readLine(); !ok {
 		return c.fail(exitUsage, "\ninput ended; nothing changed")
 	}
@@ -271,7 +272,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintln(stdout, "     zero recorded.")
 	const lost = "\ninput ended; the zero was recorded, the calibration was not saved"
 	for mass == "" {
-		fmt.Fprint(stdout, "     Known mass in grams: ")
+		fmt.Fprint(stdout, "     "+calib.AskMass+": ")
 		s, ok := readLine()
 		if !ok {
 			return c.fail(exitUsage, lost)
@@ -283,7 +284,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		mass = m
 	}
-	fmt.Fprintf(stdout, "2/2  Place the known mass of %s g on the platform, then press Enter. ", mass)
+	fmt.Fprintf(stdout, "2/%d  %s, then press Enter. ", calib.Steps, calib.StepSpan(mass))
 	if _, ok := readLine(); !ok {
 		return c.fail(exitUsage, lost)
 	}

@@ -169,6 +169,10 @@ const (
 	CmdSimHand = "sim_hand"
 	// CmdSessions lists the session index (GET /v1/sessions).
 	CmdSessions = "sessions"
+	// CmdParcels lists the expected parcels, each with its arrival: the
+	// sessions of the index with its tracking number (GET /v1/parcels;
+	// registry.Expected).
+	CmdParcels = "parcels"
 	// CmdParcelRemove removes the expected parcel value (a tracking
 	// number) from the registry.
 	CmdParcelRemove = "parcel_rm"

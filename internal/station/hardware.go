@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
@@ -147,14 +148,16 @@ func OpenHardware(cfg config.Config, log *slog.Logger) (Hardware, error) {
 		}
 		halts = append(halts, hw.LED.Off)
 	}
-	// AUDIO (issue 25) — the one call site of the microphone driver: when
-	// drivers/audio's Reconnector and DevOpener (helper h25a) are on main,
-	// this becomes
-	//	if cfg.Audio.Enabled {
-	//		hw.Audio = &audio.Reconnector{Open: audio.DevOpener(cfg.Audio.Device, cfg.Camera.Device,
-	//			audio.Opts{Rate: cfg.Audio.Rate}), Log: log.With("component", "audio")}
-	//	}
-	// Until then the real station records no sound (hw.Audio nil).
+	// AUDIO (issue 25) — the one call site of the microphone driver: the
+	// camera's own microphone (or audio.device), reopened after an unplug
+	// like the camera; a missing one is the Reconnector's warning.
+	if cfg.Audio.Enabled {
+		hw.Audio = &audio.Reconnector{
+			Open:    audio.DevOpener(cfg.Audio.Device, cfg.Camera.Device, audio.Opts{Rate: cfg.Audio.Rate}),
+			Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
+			Log:     log.With("component", "audio"),
+		}
+	}
 	hw.Halt = halt
 	return hw, nil
 }

@@ -249,6 +249,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			return nil, err
 		}
 		return s.reg.Sessions(ctx, f)
+	case api.CmdParcels:
+		return s.reg.ExpectedParcels(ctx)
 	case api.CmdExport:
 		return s.exportCmd(ctx, value, q["preset"])
 	case api.CmdParcelRemove, api.CmdParcelImport, string(publish.CmdOutcome):
