@@ -69,6 +69,7 @@ type Status struct {
 
 	Scale  ScaleStatus  `json:"scale"`
 	Camera CameraStatus `json:"camera"`
+	Audio  AudioStatus  `json:"audio"`
 	MQTT   MQTTStatus   `json:"mqtt"`
 
 	// LastError is the latest fault (a recording that could not start,
@@ -104,6 +105,16 @@ type ScaleStatus struct {
 	LastErr  string  `json:"last_error,omitempty"`
 	Offset   float64 `json:"offset"`
 	Scale    float64 `json:"counts_per_gram"`
+}
+
+// AudioStatus is the microphone's: On while sound is being captured
+// (blocks arrived in the last second) and so recorded with the video;
+// LevelDBFS is the last block's RMS level (−120 for silence).
+type AudioStatus struct {
+	On        bool    `json:"on"`
+	Device    string  `json:"device"`
+	Rate      int     `json:"rate"`
+	LevelDBFS float64 `json:"level_dbfs"`
 }
 
 // CameraStatus is the camera's health.
