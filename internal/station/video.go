@@ -114,6 +114,9 @@ func (s *Station) videoLoop(ctx context.Context, frames <-chan camera.Frame) err
 			case s.labelFrames <- f:
 			default: // the label goroutine is busy scoring: skip this one
 			}
+			if s.web != nil { // the web app's live viewers: never waits
+				s.web.Frame(f)
+			}
 		case c := <-s.video:
 			s.doVideo(ctx, c, last)
 		}

@@ -1,0 +1,123 @@
+// weighin's live page: the camera (an MJPEG <img>, the browser's own
+// decoder), the live state from /live/events (server-sent events), and the
+// buttons and entries posted to /v1/cmd/NAME — the station's one command
+// parser; a refusal shows its reason. Plain JS, no build step.
+"use strict";
+
+(function () {
+  const csrf = document.body.dataset.csrf || "";
+  const $ = (id) => document.getElementById(id);
+  const now = $("live-now");
+  const cmdMsg = $("cmd-msg");
+
+  async function command(name, value) {
+    const r = await fetch("/v1/cmd/" + encodeURIComponent(name), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ value: value }),
+    });
+    let body = {};
+    try { body = await r.json(); } catch (e) { /* not JSON: the status says enough */ }
+    if (!r.ok) throw new Error(body.error || (r.status + " " + r.statusText));
+    return body;
+  }
+
+  function say(el, text, ok) {
+    el.textContent = text;
+    el.className = (el.className.replace(/\b(ok|error)\b/g, "").trim() + " " + (ok ? "ok" : "error")).trim();
+  }
+
+  // The buttons: tare, start, mark (with its optional label), stop.
+  document.querySelectorAll("button[data-cmd]").forEach((b) =>
+    b.addEventListener("click", async () => {
+      const name = b.dataset.cmd;
+      let value = "";
+      if (name === "mark") value = $("e-mark").value.trim();
+      b.disabled = true;
+      try {
+        await command(name, value);
+        say(cmdMsg, name + ": done", true);
+        if (name === "mark") $("e-mark").value = "";
+      } catch (e) {
+        say(cmdMsg, e.message, false);
+      } finally {
+        b.disabled = false;
+      }
+    }));
+
+  // The entries: one small form each, posted as the MQTT payload would be.
+  document.querySelectorAll("form.entry").forEach((f) =>
+    f.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const name = f.dataset.cmd;
+      const input = f.querySelector("input,select");
+      const msg = f.querySelector(".msg");
+      try {
+        await command(name, input.value.trim());
+        say(msg, "set ✓", true);
+        f.dataset.sent = input.value.trim();
+        if (input.tagName === "INPUT") input.value = "";
+      } catch (e) {
+        say(msg, e.message, false);
+      }
+    }));
+
+  const grams = (g) => (g < 0 ? "−" : "") + Math.abs(g).toFixed(1) + " g";
+
+  function show(s) {
+    if (s.error) { $("live-fault").hidden = false; $("live-fault").textContent = s.error; return; }
+    $("live-weight").textContent = grams(s.weight_g);
+    let ws = s.weight_state || "";
+    if (s.warming_up) ws = "warming up";
+    if (s.over_capacity) ws = "over capacity";
+    if (!s.calibrated) ws = "not calibrated";
+    $("live-wstate").textContent = ws;
+    now.dataset.state = s.session_state || "";
+    now.dataset.weight = String(s.weight_g);
+    now.dataset.recording = s.recording ? "1" : "";
+    let sess = s.session_state || "";
+    if (s.recording) {
+      const m = Math.floor(s.recording_s / 60), sec = Math.floor(s.recording_s % 60);
+      sess = "● recording " + m + ":" + String(sec).padStart(2, "0") + (s.session_id ? " · " + s.session_id : "");
+    }
+    $("live-session").textContent = sess;
+    $("live-session").className = "session-state" + (s.recording ? " rec" : "");
+    const warn = $("live-warning");
+    warn.hidden = s.auto_stop_in_s == null;
+    if (!warn.hidden) warn.textContent = "No activity: the recording stops in " + s.auto_stop_in_s + " s. Move the parcel or press Mark to keep it going.";
+    const ref = $("live-refusal");
+    ref.hidden = !s.last_refusal;
+    ref.textContent = s.last_refusal ? "Refused: " + s.last_refusal : "";
+    const fault = $("live-fault");
+    fault.hidden = !s.last_error;
+    fault.textContent = s.last_error || "";
+    const e = s.entries || {};
+    const cur = {
+      label_weight: e.label_g != null ? e.label_g + " g" : "", order_ref: e.order_ref, tracking: e.tracking,
+      exterior_condition: e.exterior_condition, issue_type: e.issue_type, solution: e.solution,
+      tier: e.tier != null ? String(e.tier) : "", damage: s.damage || e.damage,
+    };
+    for (const k in cur) {
+      const el = $("cur-" + k);
+      if (el) el.textContent = cur[k] ? "· now " + cur[k] : "";
+    }
+    $("live-last").textContent = s.last_result ? "Last session: " + s.last_result.session_id + " (" + s.last_result.verdict + ")" : "";
+    const msg = $("live-cam-msg");
+    msg.hidden = !!(s.camera && s.camera.connected);
+    msg.textContent = msg.hidden ? "" : "The camera is not delivering frames.";
+  }
+
+  function connect() {
+    const es = new EventSource("/live/events");
+    es.addEventListener("state", (ev) => show(JSON.parse(ev.data)));
+    es.onerror = () => { now.dataset.state = "offline"; };
+  }
+  connect();
+
+  // The MJPEG stream: when it breaks (weighd restarted, the viewer limit),
+  // try again a little later.
+  const img = $("live-img");
+  img.addEventListener("error", () => {
+    setTimeout(() => { img.src = "/live/mjpeg?t=" + Date.now(); }, 3000);
+  });
+})();
