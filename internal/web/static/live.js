@@ -67,17 +67,18 @@
   function show(s) {
     if (s.error) { $("live-fault").hidden = false; $("live-fault").textContent = s.error; return; }
     $("live-weight").textContent = grams(s.weight_g);
-    let ws = s.weight_state || "";
-    if (s.warming_up) ws = "warming up";
-    if (s.over_capacity) ws = "over capacity";
-    if (!s.calibrated) ws = "not calibrated";
-    $("live-wstate").textContent = ws;
+    const notes = [s.weight_state || ""];
+    if (s.warming_up) notes.push("warming up");
+    if (s.over_capacity) notes.push("over capacity");
+    if (!s.calibrated) notes.push("not calibrated");
+    $("live-wstate").textContent = notes.filter((n) => n).join(" · ");
+    now.dataset.wstate = s.weight_state || "";
     now.dataset.state = s.session_state || "";
     now.dataset.weight = String(s.weight_g);
     now.dataset.recording = s.recording ? "1" : "";
     let sess = s.session_state || "";
     if (s.recording) {
-      const m = Math.floor(s.recording_s / 60), sec = Math.floor(s.recording_s % 60);
+      const rs = s.recording_s || 0, m = Math.floor(rs / 60), sec = Math.floor(rs % 60);
       sess = "● recording " + m + ":" + String(sec).padStart(2, "0") + (s.session_id ? " · " + s.session_id : "");
     }
     $("live-session").textContent = sess;
