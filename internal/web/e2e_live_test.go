@@ -20,6 +20,8 @@ import (
 // typed on the page reaches MQTT, Start and Stop on the page record a
 // session that the sessions page lists, and a refused start shows why.
 func checkLivePage(t *testing.T, ctx context.Context, st *station, base string) {
+	t0 := time.Now()
+	defer func() { t.Logf("live page checks: %s", time.Since(t0).Round(100*time.Millisecond)) }()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -110,7 +110,14 @@ func main() {
 	runs := flag.Int("runs", 2, "baseline/viewers recordings each (alternating)")
 	clients := flag.Int("clients", 50, "concurrent clients in the load phase")
 	think := flag.Duration("think", 100*time.Millisecond, "each client's pause between requests")
+	nice := flag.Int("nice", 10, "the clients' nice value (they stand for phones elsewhere; weighd and the bare FileServer keep 0)")
+	bareDir := flag.String("bare", "", "(internal) serve this directory with a bare FileServer, print its address")
 	flag.Parse()
+	if *bareDir != "" {
+		serveBare(*bareDir)
+		return
+	}
+	niceness = *nice
 	if err := run(*window, *runs, *clients, *think); err != nil {
 		fmt.Fprintln(os.Stderr, "benchweb:", err)
 		os.Exit(1)
@@ -156,12 +163,16 @@ func run(window time.Duration, runs, clients int, think time.Duration) error {
 	if err != nil {
 		return err
 	}
-	bare, err := net.Listen("tcp", "127.0.0.1:0")
+	bareAddr, stopBare, err := startBare(filepath.Dir(mp4))
 	if err != nil {
 		return err
 	}
-	go http.Serve(bare, http.FileServer(http.Dir(filepath.Dir(mp4))))
-	defer bare.Close()
+	defer stopBare()
+	// From here on this process is the clients only (weighd and the bare
+	// server are processes of their own, at nice 0).
+	if err := niceSelf(niceness); err != nil {
+		return err
+	}
 	fmt.Printf("weighd --sim, 1280x720 @ %d fps (frames ≈120 KB), recordings of %s; MP4 %s (%.1f MB)\n", fps, window, filepath.Base(mp4), float64(fi.Size())/1e6)
 
 	type phase struct {
@@ -252,7 +263,7 @@ func run(window time.Duration, runs, clients int, think time.Duration) error {
 
 	// The load phase.
 	lat := newLatencies()
-	bareURL := "http://" + bare.Addr().String() + "/export-phone.mp4"
+	bareURL := "http://" + bareAddr + "/export-phone.mp4"
 	webMP4 := d.web + "/sessions/" + id + "/f/export-phone.mp4"
 	load := func(ctx context.Context) {
 		var wg sync.WaitGroup
@@ -286,7 +297,7 @@ func run(window time.Duration, runs, clients int, think time.Duration) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("load: %d clients (think %s) + %d viewers: %s, frames per viewer %v\n", clients, think, viewers, contLine(l.cont), l.got)
+	fmt.Printf("load: %d clients (think %s, nice %d) + %d viewers: %s, frames per viewer %v\n", clients, think, niceness, viewers, contLine(l.cont), l.got)
 
 	// The figures.
 	med := func(ps []phase, f func(phase) float64) float64 {
@@ -328,6 +339,63 @@ func run(window time.Duration, runs, clients int, think time.Duration) error {
 	fmt.Printf("%-44s %12d %12s\n", "frames missing: load", l.missing, "")
 	fmt.Printf("dropped frames: %d\n", max(l.missing-baseMissing, 0))
 	fmt.Printf("bench time: %s\n", time.Since(t0).Round(time.Second))
+	return nil
+}
+
+var niceness int
+
+// serveBare is the floor: net/http's FileServer over dir, alone in a
+// process of its own.
+func serveBare(dir string) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchweb -bare:", err)
+		os.Exit(1)
+	}
+	fmt.Println(l.Addr().String())
+	_ = http.Serve(l, http.FileServer(http.Dir(dir)))
+}
+
+// startBare runs this program again as the bare FileServer.
+func startBare(dir string) (string, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(exe, "-bare", dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("bare FileServer: %w", err)
+	}
+	return strings.TrimSpace(addr), stop, nil
+}
+
+// niceSelf sets every thread of this process to nice n (Linux's nice is
+// per thread; threads made later inherit it from the one making them).
+func niceSelf(n int) error {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, n); err != nil {
+			return fmt.Errorf("nice %d: %w", n, err)
+		}
+	}
 	return nil
 }
 
