@@ -19,6 +19,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/config"
+	"weighin/internal/doctor"
 	"weighin/internal/publish"
 	"weighin/internal/registry"
 	"weighin/internal/result"
@@ -249,7 +250,7 @@ func (d *demo) report(ctx context.Context, cfg config.Config, res result.Result,
 	var names []string
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil {
-			names = append(names, fmt.Sprintf("%s (%s)", e.Name(), humanBytes(info.Size())))
+			names = append(names, fmt.Sprintf("%s (%s)", e.Name(), doctor.HumanBytes(info.Size())))
 		}
 	}
 	fmt.Fprintf(w, "%s\n", strings.Join(names, ", "))

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"weighin/internal/api"
+	"weighin/internal/doctor"
 	"weighin/internal/pack"
 	"weighin/internal/sheet"
 )
@@ -38,7 +39,7 @@ func (d *demo) demoPack(ctx context.Context, c *api.Client, cfgPath, session str
 		return fmt.Errorf("dispute pack: weighd answered %d files", len(res.Files))
 	}
 	zipPath := res.Files[0].Path
-	fmt.Fprintf(w, "%s (%s)\n", zipPath, humanBytes(res.Files[0].Bytes))
+	fmt.Fprintf(w, "%s (%s)\n", zipPath, doctor.HumanBytes(res.Files[0].Bytes))
 	dir := filepath.Join(d.dir, "pack")
 	names, err := unzipPack(zipPath, dir)
 	if err != nil {
@@ -48,7 +49,7 @@ func (d *demo) demoPack(ctx context.Context, c *api.Client, cfgPath, session str
 	for _, n := range names {
 		if strings.HasSuffix(n, ".mp4") || n == sheet.PNGName || n == sheet.PDFName || pack.IsStill(n) {
 			if fi, err := os.Stat(filepath.Join(dir, n)); err == nil {
-				sizes = append(sizes, fmt.Sprintf("%s (%s)", n, humanBytes(fi.Size())))
+				sizes = append(sizes, fmt.Sprintf("%s (%s)", n, doctor.HumanBytes(fi.Size())))
 			}
 		}
 	}

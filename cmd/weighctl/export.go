@@ -56,11 +56,7 @@ var exportBinder = func(cfg config.Config, stderr io.Writer) (export.Binder, fun
 		return nil, nil, err
 	}
 	return export.BinderFunc(func(dir string, rec export.Record, files []export.File) error {
-		af := make([]evidence.AddendumFile, len(files))
-		for i, f := range files {
-			af[i] = evidence.AddendumFile{Name: f.Name, Path: f.Path}
-		}
-		_, err := store.AddAddendum(dir, export.RecordKind, rec, af)
+		_, err := store.AddAddendum(dir, export.RecordKind, rec, files)
 		return err
 	}), func() { _ = store.Close() }, nil
 }

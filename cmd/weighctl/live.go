@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"weighin/internal/api"
+	"weighin/internal/doctor"
 	"weighin/internal/motion"
 	"weighin/internal/publish"
 	"weighin/internal/vocab"
@@ -85,13 +86,11 @@ func simple(name string) func(context.Context, []string, io.Writer, io.Writer) i
 	}
 }
 
-// checkMass accepts a test mass for calibration or the simulator.
+// checkMass accepts a test mass for calibration or the simulator
+// (vocab.ParseMass, weighd's rule for calibrate_span), in its plain form.
 func checkMass(s string) (string, error) {
-	g, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(g) || math.IsInf(g, 0) || g <= 0 || g > 200000 {
-		return "", fmt.Errorf("%q is not a mass in grams (greater than 0, at most 200000)", strings.TrimSpace(s))
-	}
-	return strconv.FormatFloat(g, 'f', -1, 64), nil
+	g, err := vocab.ParseMass(s)
+	return strconv.FormatFloat(g, 'f', -1, 64), err
 }
 
 const statusUsage = `usage: weighctl status [--json]
@@ -167,7 +166,7 @@ func printStatus(w io.Writer, st api.Status) {
 	if st.MQTT.Problem != "" {
 		fmt.Fprintf(w, "          problem: %s\n", st.MQTT.Problem)
 	}
-	fmt.Fprintf(w, "storage   %s free in %s\n", humanBytes(st.FreeStorageBytes), st.StateDir)
+	fmt.Fprintf(w, "storage   %s free in %s\n", doctor.HumanBytes(st.FreeStorageBytes), st.StateDir)
 	fmt.Fprintf(w, "clock     %s\n", yesNo(st.ClockSynced, "synchronised", "NOT synchronised (bundles are named unsynced)"))
 	head := st.ChainHead
 	if len(head) > 16 {
@@ -183,7 +182,7 @@ func printStatus(w io.Writer, st api.Status) {
 	}
 	if o := st.Offsite; o != nil {
 		fmt.Fprintf(w, "offsite   bucket %s as %s: %d object(s) verified, backlog %d (%s), %d problem(s)%s\n", o.Bucket, o.StationID,
-			o.Objects["verified"], o.BacklogObjects, humanBytes(o.BacklogBytes), len(o.Problems), suffix(", last error: ", o.LastError))
+			o.Objects["verified"], o.BacklogObjects, doctor.HumanBytes(o.BacklogBytes), len(o.Problems), suffix(", last error: ", o.LastError))
 	}
 	if st.LastError != "" {
 		fmt.Fprintf(w, "error     %s\n", st.LastError)

@@ -153,13 +153,18 @@ func (c *cli) parse(args []string) (pos []string, code int, done bool) {
 		fmt.Fprintf(c.stderr, "weighctl %s: %v\n", c.Name(), err)
 		return nil, exitUsage, true
 	}
+	c.override(&c.cfg)
+	return pos, exitOK, false
+}
+
+// override applies --socket and --state-dir to cfg.
+func (c *cli) override(cfg *config.Config) {
 	if c.socket != "" {
-		c.cfg.API.Socket = c.socket
+		cfg.API.Socket = c.socket
 	}
 	if c.stateDir != "" {
-		c.cfg.StateDir = c.stateDir
+		cfg.StateDir = c.stateDir
 	}
-	return pos, exitOK, false
 }
 
 // client is the API client for the configured socket.
@@ -285,18 +290,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n < 0:
-		return "unknown"
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/host/v3"
 
 	"weighin/drivers/hx711"
@@ -124,17 +123,6 @@ func openScale(sc config.Scale, stderr io.Writer) (*hx711.Dev, error) {
 		return nil, err
 	}
 	return hx711.Open(sc.SCKPin, sc.DOUTPin, &o)
-}
-
-// newScale opens the HX711 on given pins as openScale does; clk is the
-// simulated chip's clock in tests.
-func newScale(sck gpio.PinOut, dout gpio.PinIn, sc config.Scale, clk hx711.Clock) (*hx711.Dev, error) {
-	o, err := hx711.OptsFor(sc.Gain, sc.Rate, sc.ReadTimeout)
-	if err != nil {
-		return nil, err
-	}
-	o.Clock = clk
-	return hx711.New(sck, dout, &o)
 }
 
 // recordTrace reads conversions until limit has passed or ctx ends and

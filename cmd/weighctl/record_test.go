@@ -10,10 +10,24 @@ import (
 	"testing"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
+
+	"weighin/drivers/hx711"
 	"weighin/drivers/hx711/hx711test"
 	"weighin/internal/config"
 	"weighin/internal/trace"
 )
+
+// newScale opens the HX711 on given pins as openScale does; clk is the
+// simulated chip's clock in tests.
+func newScale(sck gpio.PinOut, dout gpio.PinIn, sc config.Scale, clk hx711.Clock) (*hx711.Dev, error) {
+	o, err := hx711.OptsFor(sc.Gain, sc.Rate, sc.ReadTimeout)
+	if err != nil {
+		return nil, err
+	}
+	o.Clock = clk
+	return hx711.New(sck, dout, &o)
+}
 
 // TestRecordTraceChip records from the real driver over the simulated chip
 // (on a virtual clock shared by both, so the timing guard holds under -race)

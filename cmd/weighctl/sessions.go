@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/config"
+	"weighin/internal/doctor"
 	"weighin/internal/evidence"
 	"weighin/internal/publish"
 	"weighin/internal/registry"
@@ -104,24 +104,7 @@ func listSessions(ctx context.Context, cfg config.Config, f registry.Filter) ([]
 	if !errors.Is(err, api.ErrUnreachable) {
 		return list, "weighd", err
 	}
-	dbPath := filepath.Join(cfg.StateDir, registry.FileName)
-	if _, err := os.Stat(dbPath); err == nil {
-		db, err := registry.Open(dbPath)
-		if err != nil {
-			return nil, dbPath, err
-		}
-		defer db.Close()
-		list, err := db.Sessions(ctx, f)
-		return list, dbPath, err
-	}
-	dir := filepath.Join(cfg.StateDir, evidence.SessionsDir)
-	bundles, err := evidence.ListBundles(dir)
-	for _, b := range bundles {
-		if s := registry.SessionOf(b.Result, filepath.Join(evidence.SessionsDir, b.SessionID)); b.Sealed() && f.Matches(s) {
-			list = append(list, s)
-		}
-	}
-	return list, dir, err
+	return registry.SessionsIn(ctx, cfg.StateDir, f)
 }
 
 // bundleOf finds and reads SESSION; on failure it prints why and returns
@@ -185,23 +168,6 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// stopReasonText says why the recording ended (result schema 2).
-func stopReasonText(r result.Result) string {
-	why := map[string]string{
-		result.StopButton: "a long press of the button", result.StopCommand: "the stop command (MQTT or the API)",
-		result.StopMaxDuration: "session.max_duration reached", result.StopInactivity: "no weight change for session.inactivity_stop",
-		result.StopShutdown: "weighd was stopped", result.StopInterrupted: "cut by a crash or power failure, sealed at recovery",
-		result.StopWriteFailed: "the recording could not be written any more (disk full or I/O error); sealed with what was written",
-	}[r.StopReason]
-	switch {
-	case r.StopReason == "":
-		return fmt.Sprintf("- (not recorded in result schema %d)", r.Schema)
-	case why == "":
-		return r.StopReason
-	}
-	return r.StopReason + ": " + why
-}
-
 func printBundle(w io.Writer, b evidence.Bundle) {
 	r := b.Result
 	fmt.Fprintf(w, "bundle     %s (%s)\n", b.Dir, b.State)
@@ -213,7 +179,7 @@ func printBundle(w io.Writer, b evidence.Bundle) {
 	if r.Interrupted {
 		fmt.Fprintln(w, "           interrupted: sealed at recovery after a crash or power cut")
 	}
-	fmt.Fprintf(w, "stopped    %s\n", stopReasonText(r))
+	fmt.Fprintf(w, "stopped    %s\n", result.StopReasonText(r))
 	fmt.Fprintf(w, "parcel     tracking %s, order %s\n", dash(r.Tracking), dash(r.OrderRef))
 	delta, label := "-", "-"
 	if r.DeltaG != nil {
@@ -244,7 +210,7 @@ func printBundle(w io.Writer, b evidence.Bundle) {
 			total += f.Bytes
 			names = append(names, f.Name)
 		}
-		fmt.Fprintf(w, "files      %s (%s)\n", strings.Join(names, ", "), humanBytes(total))
+		fmt.Fprintf(w, "files      %s (%s)\n", strings.Join(names, ", "), doctor.HumanBytes(total))
 		fmt.Fprintf(w, "key        %s\n", m.KeyFingerprint)
 		fmt.Fprintf(w, "previous   %s\n", dash(m.PreviousManifestSHA256))
 	}
@@ -309,7 +275,7 @@ func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if !set["issue"] {
 			issueType = res.IssueType
 		}
-		items, err := registeredItems(ctx, c.cfg, res.Tracking)
+		items, err := registry.ItemsIn(ctx, c.cfg.StateDir, res.Tracking)
 		if err != nil {
 			c.fail(exitOK, "%v: items unknown, the weigh-in verdict is kept from the bundle", err)
 		}
@@ -327,28 +293,6 @@ func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprint(stdout, msg.String())
 	return exitOK
-}
-
-// registeredItems returns the registered items of a tracking number, or
-// why there are none.
-func registeredItems(ctx context.Context, cfg config.Config, tracking string) ([]verdict.Item, error) {
-	path := filepath.Join(cfg.StateDir, registry.FileName)
-	if tracking == "" {
-		return nil, errors.New("the session has no tracking number")
-	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no registry at %s", path)
-	}
-	db, err := registry.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	p, err := db.GetByTracking(ctx, tracking)
-	if err == nil && len(p.Items) == 0 {
-		err = fmt.Errorf("parcel %s has no item list in the registry", tracking)
-	}
-	return p.Items, err
 }
 
 const outcomeUsage = `usage: weighctl outcome SESSION resolved|refused|escalated [--resolution R] [--amount X --currency CODE] [--note TEXT] [--json]

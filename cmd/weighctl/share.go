@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,56 +14,42 @@ import (
 	"weighin/internal/web"
 )
 
+const shareUsage = `usage: weighctl share [--config F] [--ttl 7d] SESSION | --list | --revoke ID
+
+A read-only, expiring, revocable link to SESSION's page, player, stills,
+sheet and pack; its URL is the last line printed. --config gives
+state_dir, api.socket and web.url; the state directory is used only while
+weighd is stopped.
+`
+
 // runShare is `weighctl share`: a read-only, expiring, revocable link to one
 // session's page, player, stills, sheet and pack. The link's full URL is the
 // last line printed. With weighd running it goes through the API (weighd
 // keeps the links); with weighd stopped it writes them under the state
 // directory itself, under the web lock.
 func runShare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("share", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	cfgPath := fl.String("config", webConfigPath, "weighd's configuration file, for state_dir, api.socket and web.url (a missing file means the defaults)")
-	stateDir := fl.String("state-dir", "", "the state directory, used only while weighd is stopped (default: state_dir of the configuration)")
-	socket := fl.String("socket", "", "weighd's API socket (default: api.socket of the configuration)")
-	ttl := fl.String("ttl", "7d", "how long the link is valid (7d, 36h, 90m; at most 366d)")
-	list := fl.Bool("list", false, "list the share links")
-	revoke := fl.String("revoke", "", "revoke the link with this ID at once")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: weighctl share [--config F] [--ttl 7d] SESSION | --list | --revoke ID")
-		fl.PrintDefaults()
+	c := newCLI("share", shareUsage, stderr)
+	ttl := c.String("ttl", "7d", "how long the link is valid (7d, 36h, 90m; at most 366d)")
+	list := c.Bool("list", false, "list the share links")
+	revoke := c.String("revoke", "", "revoke the link with this ID at once")
+	pos, code, done := c.parse(args)
+	if done {
+		return code
 	}
-	pos, err := parseInterleaved(fl, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	cfg, err := webCLIConfig(*cfgPath, *stateDir, *socket)
-	if err != nil {
-		fmt.Fprintln(stderr, "weighctl share:", err)
-		return exitUsage
-	}
+	cfg := c.cfg
 	if !*list && *revoke == "" {
 		if len(pos) != 1 {
-			fl.Usage()
-			return exitUsage
+			return c.usageError("want exactly one SESSION, got %d arguments", len(pos))
 		}
 		if _, err := web.ParseTTL(*ttl); err != nil {
-			fmt.Fprintln(stderr, "weighctl share:", err)
-			return exitUsage
+			return c.fail(exitUsage, "%v", err)
 		}
 	}
 	host, _ := os.Hostname()
 	ops := web.ShareOps{Shares: web.OpenShares(cfg.StateDir), StateDir: cfg.StateDir, Base: web.BaseURL(cfg.Web, host)}
 	now := time.Now()
 	fail := func(running bool, err error) int {
-		if running {
-			fmt.Fprintln(stderr, "weighctl share: weighd refused:", err)
-		} else {
-			fmt.Fprintln(stderr, "weighctl share:", err)
-		}
-		return exitProblem
+		return c.fail(exitProblem, "%s%v", yesNo(running, "weighd refused: ", ""), err)
 	}
 	switch {
 	case *list:
@@ -108,7 +92,7 @@ func runShare(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	link := sh.URL
 	if strings.HasPrefix(link, "/") {
-		fmt.Fprintln(stderr, "weighctl share: web.listen and web.url are empty: the web app is off, the link works once it is on")
+		c.fail(exitOK, "web.listen and web.url are empty: the web app is off, the link works once it is on")
 		link = "http://localhost" + link
 	}
 	fmt.Fprintf(stdout, "share %s for %s, read-only, expires %s (weighctl share --revoke %s ends it)\n", sh.ID, sh.Session, sh.ExpiresAt, sh.ID)

@@ -3,19 +3,16 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"weighin/internal/audit"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
 	"weighin/internal/identity"
 	"weighin/internal/offsite"
-	"weighin/internal/pack"
-	"weighin/internal/recorder"
-	"weighin/internal/result"
 	"weighin/internal/timestamp"
 )
 
@@ -78,22 +75,42 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return c.fail(exitUsage, "--fingerprint %q: want SHA256:… as ssh-keygen -l prints it", *fingerprint)
 	case *gap < 0:
 		return c.fail(exitUsage, "--gap-threshold must not be negative")
+	case *fromStore && *chain:
+		return c.fail(exitUsage, "--offsite verifies sessions, not --chain")
+	case *fromStore && !c.cfg.Offsite.Enabled():
+		return c.fail(exitUsage, "--offsite: offsite.endpoint is not set in the configuration")
 	}
 	if *gap == 0 {
 		*gap = c.cfg.Recorder.GapThreshold
 	}
+	opts := audit.Options{VerifyOptions: evidence.VerifyOptions{Fingerprint: *fingerprint}, Strict: *strict}
+	switch {
+	case *keyFile != "":
+		k, err := evidence.ReadKeyFile(*keyFile)
+		if err != nil {
+			return c.fail(exitUsage, "--key %s: %v", *keyFile, err)
+		}
+		opts.Key, opts.KeySource = k, "--key "+*keyFile
+	case *fingerprint != "":
+		opts.KeySource = "--fingerprint " + *fingerprint
+	case *fromStore:
+		// The key of this station's state directory, when there is one.
+		if k, err := evidence.ReadKeyFile(filepath.Join(c.cfg.StateDir, evidence.PublicKeyFile)); err == nil {
+			opts.Key, opts.KeySource = k, filepath.Join(c.cfg.StateDir, evidence.PublicKeyFile)
+		}
+	default:
+		opts.Key, opts.KeySource = audit.TrustedKey(paths[0], *chain)
+	}
+	if !*noVideo {
+		opts.AnalyzeVideo = audit.VideoAnalyzer(*gap)
+	}
+	var err error
+	if opts.Roots, err = timestamp.Roots(c.cfg.Trust.TSACAFile); err != nil {
+		return c.fail(exitUsage, "trust.tsa_ca_file: %v", err)
+	}
 	// --offsite: each session is read back from the store into a
-	// temporary directory (with its neighbours' manifests) and verified
-	// there as a local bundle; the store's own checksum problems are added.
-	var storeProblems map[string][]evidence.Problem
-	storeNames := map[string]string{}
+	// temporary directory and verified there as a local bundle.
 	if *fromStore {
-		if *chain {
-			return c.fail(exitUsage, "--offsite verifies sessions, not --chain")
-		}
-		if !c.cfg.Offsite.Enabled() {
-			return c.fail(exitUsage, "--offsite: offsite.endpoint is not set in the configuration")
-		}
 		id, err := identity.Peek(c.cfg.StateDir, c.cfg.StationID)
 		if err != nil {
 			return c.fail(exitUsage, "--offsite: station id: %v", err)
@@ -107,148 +124,29 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return c.fail(exitProblem, "%v", err)
 		}
 		defer os.RemoveAll(tmp)
-		storeProblems = map[string][]evidence.Problem{}
-		for i, session := range paths {
-			parent := filepath.Join(tmp, fmt.Sprint(i))
-			dir, problems, err := offsite.FetchBundle(ctx, store, id.ID, session, parent)
-			if err != nil {
-				return c.fail(exitProblem, "--offsite %s: %v", session, err)
-			}
-			paths[i] = dir
-			storeProblems[dir] = problems
-			storeNames[dir] = "s3://" + store.Bucket() + "/" + store.SessionPrefix(id.ID, session)
+		if paths, opts.Origins, err = audit.FromStore(ctx, store, id.ID, paths, tmp); err != nil {
+			return c.fail(exitProblem, "--offsite %v", err)
 		}
 	}
-
-	opts := evidence.VerifyOptions{Fingerprint: *fingerprint}
-	keySource := ""
-	switch {
-	case *keyFile != "":
-		k, err := evidence.ReadKeyFile(*keyFile)
-		if err != nil {
-			return c.fail(exitUsage, "--key %s: %v", *keyFile, err)
-		}
-		opts.Key = k
-		keySource = "--key " + *keyFile
-	case *fingerprint != "":
-		keySource = "--fingerprint " + *fingerprint
-	case *fromStore:
-		// The key of this station's state directory, when there is one.
-		if k, err := evidence.ReadKeyFile(filepath.Join(c.cfg.StateDir, evidence.PublicKeyFile)); err == nil {
-			opts.Key = k
-			keySource = filepath.Join(c.cfg.StateDir, evidence.PublicKeyFile)
-		}
-	default:
-		if p := evidence.StationKeyFor(paths[0], *chain); p != "" {
-			if k, err := evidence.ReadKeyFile(p); err == nil {
-				opts.Key = k
-				keySource = p
-			}
-		}
-	}
-	if !*noVideo {
-		threshold := *gap
-		opts.AnalyzeVideo = func(path string) (result.Continuity, error) {
-			st, err := recorder.Analyze(path, threshold)
-			if err != nil {
-				return result.Continuity{}, err
-			}
-			return st.Continuity(), nil
-		}
-	}
-
-	out := verifyOutput{Strict: *strict, KeySource: keySource, Bundles: []*evidence.Report{}}
+	var out *audit.Report
 	if *chain {
-		ch, err := evidence.VerifyChain(paths[0], evidence.ChainOptions{VerifyOptions: opts, Head: *head})
-		if err != nil {
-			return c.fail(exitUsage, "%v", err)
-		}
-		out.Chain = ch
-		out.Bundles = ch.Bundles
+		out, err = audit.Chain(paths[0], *head, opts)
 	} else {
-		for _, p := range paths {
-			if err := ctx.Err(); err != nil {
-				return c.fail(exitUsage, "%v", err)
-			}
-			verify := evidence.VerifyBundle
-			if pack.IsPack(p) { // an unzipped dispute pack
-				verify = pack.Verify
-			}
-			r, err := verify(p, opts)
-			if err != nil {
-				return c.fail(exitUsage, "%s: %v", p, err)
-			}
-			if sd := c.journalDir(p); sd != "" {
-				session := filepath.Base(filepath.Clean(p))
-				for _, jp := range evidence.VerifyJournal(sd, opts.Key, func(s string) bool { return s == session }) {
-					r.Problems = append(r.Problems, evidence.Problem{File: filepath.Base(jp.File), Reason: "journal: " + jp.Reason})
-				}
-			}
-			out.Bundles = append(out.Bundles, r)
-		}
+		opts.JournalDir = c.journalDir
+		out, err = audit.Bundles(ctx, paths, opts)
 	}
-	// RFC 3161 tokens (internal/timestamp): imprint, signature, chain to the
-	// shipped and trust.tsa_ca_file roots, time within the TSA
-	// certificate's validity. A bundle without its token yet gets a note.
-	roots, err := timestamp.Roots(c.cfg.Trust.TSACAFile)
 	if err != nil {
-		return c.fail(exitUsage, "trust.tsa_ca_file: %v", err)
+		return c.fail(exitUsage, "%v", err)
 	}
-	out.Timestamps = map[string]*timestamp.Report{}
-	for _, b := range out.Bundles {
-		if st, err := os.Stat(b.Bundle); err != nil || !st.IsDir() {
-			continue
-		}
-		tr := timestamp.Verify(os.DirFS(b.Bundle), roots)
-		out.Timestamps[b.Bundle] = tr
-		for _, p := range tr.Problems {
-			b.Problems = append(b.Problems, evidence.Problem{File: p.File, Reason: "timestamp: " + p.Reason})
-		}
-		for _, n := range tr.Notes {
-			b.Notes = append(b.Notes, "timestamp: "+n)
-		}
-	}
-	for _, b := range out.Bundles {
-		if name, ok := storeNames[b.Bundle]; ok {
-			b.Problems = append(b.Problems, storeProblems[b.Bundle]...)
-			if tr := out.Timestamps[b.Bundle]; tr != nil {
-				delete(out.Timestamps, b.Bundle)
-				out.Timestamps[name] = tr
-			}
-			b.Bundle = name
-		}
-	}
-	out.OK = true
-	for _, b := range out.Bundles {
-		if !b.OK() || *strict && len(b.Findings) > 0 {
-			out.OK = false
-		}
-	}
-	if out.Chain != nil && len(out.Chain.Problems) > 0 {
-		out.OK = false
-	}
-
 	if *jsonOut {
 		writeJSON(stdout, out)
 	} else {
-		printVerify(stdout, out)
+		out.Write(stdout)
 	}
 	// Every integrity failure also goes to stderr, one line each, naming
 	// the file.
-	for _, b := range out.Bundles {
-		for _, p := range b.Problems {
-			c.fail(0, "%s: %s", filepath.Join(b.Bundle, p.File), p.Reason)
-		}
-		if *strict {
-			for _, f := range b.Findings {
-				c.fail(0, "%s: continuity: %s", b.Bundle, f)
-			}
-		}
-	}
-	if out.Chain != nil {
-		for _, p := range out.Chain.Problems {
-			c.fail(0, "%s: %s", out.Chain.Dir, p.Reason)
-		}
+	for _, f := range out.Failures() {
+		c.fail(0, "%s", f)
 	}
 	if !out.OK {
 		return exitProblem
@@ -276,86 +174,6 @@ func (c *cli) journalDir(bundle string) string {
 		}
 	}
 	return ""
-}
-
-// verifyOutput is the --json document.
-type verifyOutput struct {
-	OK     bool `json:"ok"`
-	Strict bool `json:"strict"`
-	// KeySource says which key was trusted: a file, a fingerprint, or ""
-	// for the key named in the manifests.
-	KeySource string                `json:"key_source"`
-	Chain     *evidence.ChainReport `json:"chain,omitempty"`
-	Bundles   []*evidence.Report    `json:"bundles"`
-	// Timestamps are the RFC 3161 token checks, by bundle directory.
-	Timestamps map[string]*timestamp.Report `json:"timestamps"`
-}
-
-func printVerify(w io.Writer, out verifyOutput) {
-	failed, findings := 0, 0
-	for _, b := range out.Bundles {
-		status := "ok"
-		switch {
-		case !b.OK():
-			status = "FAIL"
-			failed++
-		case len(b.Findings) > 0:
-			findings++
-			if out.Strict {
-				status = "FAIL"
-			}
-		}
-		fmt.Fprintf(w, "%-4s  %s  %s", status, b.Bundle, b.State)
-		if b.Verdict != "" {
-			fmt.Fprintf(w, ", verdict %s", b.Verdict)
-		}
-		fmt.Fprintln(w)
-		if b.KeyFingerprint != "" {
-			fmt.Fprintf(w, "      key %s, manifest sha256 %s\n", b.KeyFingerprint, b.ManifestSHA256)
-		}
-		counts := map[string]int{}
-		for _, f := range b.Files {
-			counts[f.Status]++
-		}
-		if len(b.Files) > 0 {
-			fmt.Fprintf(w, "      files:")
-			for _, s := range []string{"ok", "removed", "not included", "missing", "size", "sha256"} {
-				if counts[s] > 0 {
-					fmt.Fprintf(w, " %d %s", counts[s], s)
-				}
-			}
-			fmt.Fprintln(w)
-		}
-		for _, o := range b.Outcomes {
-			fmt.Fprintf(w, "      %s: %s (%s)\n", o.File, o.Outcome, o.RecordedAt)
-		}
-		for _, a := range b.Addenda {
-			if a.Kind != evidence.KindOutcome {
-				fmt.Fprintf(w, "      %s: %s, %d file(s) (%s)\n", a.File, a.Kind, len(a.Files), a.RecordedAt)
-			}
-		}
-		for _, p := range b.Problems {
-			fmt.Fprintf(w, "      FAIL %s: %s\n", p.File, p.Reason)
-		}
-		for _, f := range b.Findings {
-			fmt.Fprintf(w, "      finding: %s\n", f)
-		}
-		for _, n := range b.Notes {
-			fmt.Fprintf(w, "      note: %s\n", n)
-		}
-	}
-	if out.Chain != nil {
-		for _, p := range out.Chain.Problems {
-			fmt.Fprintf(w, "FAIL  chain: %s\n", p.Reason)
-		}
-		fmt.Fprintf(w, "chain: %d bundles, head %s, key %s\n", len(out.Bundles), out.Chain.Head, out.Chain.KeyFingerprint)
-	}
-	trust := "the key named in the manifests: compare its fingerprint with the one published with the results"
-	if out.KeySource != "" {
-		trust = out.KeySource
-	}
-	fmt.Fprintf(w, "key trusted: %s\n", trust)
-	fmt.Fprintf(w, "%d bundle(s): %d failed integrity, %d with continuity findings\n", len(out.Bundles), failed, findings)
 }
 
 // stationIDOf is the station id weighd runs as: configured, or the one it

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,15 +14,18 @@ import (
 	"golang.org/x/term"
 
 	"weighin/internal/api"
-	"weighin/internal/config"
 	"weighin/internal/web"
 )
 
-// webConfigPath is weighd's configuration file, the default of --config.
-const webConfigPath = "/etc/weighin/weighd.yaml"
-
 // webStdin is what `weighctl web passwd` reads; tests replace it.
 var webStdin io.Reader = os.Stdin
+
+const webUsage = `usage: weighctl web passwd [--config FILE] [--state-dir DIR] [--socket PATH]
+
+Sets the web app's password (read from standard input when it is not a
+terminal). --config gives state_dir and api.socket; the state directory is
+written only while weighd is stopped.
+`
 
 // runWeb is `weighctl web passwd`: it sets the web app's password. With
 // standard input a terminal it asks twice without echo; otherwise it reads
@@ -32,40 +34,21 @@ var webStdin io.Reader = os.Stdin
 // effect at once); with weighd stopped it writes the hash itself, under
 // the state directory's web lock.
 func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("web", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	cfgPath := fl.String("config", webConfigPath, "weighd's configuration file, for state_dir and api.socket (a missing file means the defaults)")
-	stateDir := fl.String("state-dir", "", "the state directory, written only while weighd is stopped (default: state_dir of the configuration)")
-	socket := fl.String("socket", "", "weighd's API socket (default: api.socket of the configuration)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: weighctl web passwd [--config FILE] [--state-dir DIR] [--socket PATH]\n  sets the web app's password (read from standard input when it is not a terminal)")
-		fl.PrintDefaults()
+	c := newCLI("web passwd", webUsage, stderr)
+	pos, code, done := c.parse(args)
+	if done {
+		return code
 	}
-	if len(args) == 0 || args[0] != "passwd" {
-		fl.Usage()
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return exitOK
-		}
-		return exitUsage
+	if len(pos) != 1 || pos[0] != "passwd" {
+		return c.usageError("want passwd")
 	}
-	if err := fl.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	cfg, err := webCLIConfig(*cfgPath, *stateDir, *socket)
-	if err != nil {
-		fmt.Fprintln(stderr, "weighctl web:", err)
-		return exitUsage
-	}
+	cfg := c.cfg
 	pw, err := readPassword(stderr)
 	if err == nil {
 		err = web.CheckPassword(pw)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "weighctl web passwd:", err)
-		return exitUsage
+		return c.fail(exitUsage, "%v", err)
 	}
 	running, err := viaWeighd(ctx, cfg.API.Socket, func(c *api.Client) error { return c.Command(ctx, api.CmdWebPasswd, pw, nil) })
 	switch {
@@ -73,12 +56,10 @@ func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "web password set through weighd; it takes effect at once (every login made before it ends)")
 		return exitOK
 	case running:
-		fmt.Fprintln(stderr, "weighctl web passwd:", err)
-		return exitProblem
+		return c.fail(exitProblem, "%v", err)
 	}
 	if err := web.SetPassword(cfg.StateDir, pw); err != nil {
-		fmt.Fprintln(stderr, "weighctl web passwd:", err)
-		return exitProblem
+		return c.fail(exitProblem, "%v", err)
 	}
 	fmt.Fprintf(stdout, "web password set in %s (weighd is not running; it applies when weighd starts)\n", cfg.StateDir)
 	return exitOK
@@ -100,21 +81,6 @@ func viaWeighd(ctx context.Context, socket string, call func(*api.Client) error)
 		return false, nil
 	}
 	return true, err
-}
-
-// webCLIConfig is the configuration with --state-dir and --socket applied.
-func webCLIConfig(cfgPath, stateDir, socket string) (config.Config, error) {
-	cfg, err := webConfig(cfgPath)
-	if err != nil {
-		return cfg, err
-	}
-	if stateDir != "" {
-		cfg.StateDir = stateDir
-	}
-	if socket != "" {
-		cfg.API.Socket = socket
-	}
-	return cfg, nil
 }
 
 func readPassword(stderr io.Writer) (string, error) {
@@ -141,13 +107,4 @@ func readPassword(stderr io.Writer) (string, error) {
 		return "", errors.New("no password on standard input")
 	}
 	return strings.TrimRight(line, "\r\n"), nil
-}
-
-// webConfig loads the configuration (a missing file means the defaults).
-func webConfig(path string) (config.Config, error) {
-	cfg, err := config.Load(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return config.Default(), nil
-	}
-	return cfg, err
 }

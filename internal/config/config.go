@@ -33,6 +33,7 @@ type Config struct {
 	Scale     Scale     `yaml:"scale"`
 	Camera    Camera    `yaml:"camera"`
 	Recorder  Recorder  `yaml:"recorder"`
+	Audio     Audio     `yaml:"audio"`
 	Session   Session   `yaml:"session"`
 	Verdict   Verdict   `yaml:"verdict"`
 	MQTT      MQTT      `yaml:"mqtt"`
@@ -55,6 +56,7 @@ func Default() Config {
 		Scale:     defaultScale(),
 		Camera:    defaultCamera(),
 		Recorder:  defaultRecorder(),
+		Audio:     defaultAudio(),
 		Session:   defaultSession(),
 		Verdict:   defaultVerdict(),
 		MQTT:      defaultMQTT(),
@@ -148,6 +150,7 @@ func (c Config) Validate() error {
 	c.Scale.validate(&p)
 	c.Camera.validate(&p)
 	c.Recorder.validate(&p)
+	c.Audio.validate(&p)
 	c.Session.validate(&p)
 	c.Verdict.validate(&p)
 	c.MQTT.validate(&p)

@@ -57,7 +57,7 @@ func TestBadConfigs(t *testing.T) {
 		want []string // every message, in order
 	}{
 		{"unknown top key", "colour: red\n",
-			[]string{`w.yaml:1: colour: unknown key (known: api, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)`}},
+			[]string{`w.yaml:1: colour: unknown key (known: api, audio, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)`}},
 		{"unknown nested key", "scale:\n  rate: 10\n  sped: 3\n",
 			[]string{`w.yaml:3: scale.sped: unknown key (known: calibration_file, dout_pin, gain, rate, read_timeout, sck_pin, stable_threshold_g, stable_threshold_pct, stable_window, warm_up, zero_band_g, zero_track_g_per_s)`}},
 		{"duplicate key", "log_level: info\nlog_level: debug\n", []string{`w.yaml:2: log_level: duplicate key`}},
@@ -68,6 +68,8 @@ func TestBadConfigs(t *testing.T) {
 		{"same pins", "scale:\n  sck_pin: GPIO5\n", []string{`w.yaml:1: scale.dout_pin: must differ from scale.sck_pin (both "GPIO5")`}},
 		{"relative state dir", "state_dir: var/lib\n", []string{`w.yaml:1: state_dir: must be an absolute path, got "var/lib"`}},
 		{"log level", "log_level: loud\n", []string{`w.yaml:1: log_level: must be one of debug, info, warn, error; got "loud"`}},
+		{"audio rate", "audio:\n  rate: 96000\n", []string{`w.yaml:2: audio.rate: must be between 8000 and 48000, got 96000`}},
+		{"audio device", "audio:\n  device: \"plug:dsnoop x\"\n", []string{`w.yaml:2: audio.device: must be empty (the camera's own microphone), hw:CARD[,DEV], a card id or /dev/snd/pcmC<card>D<dev>c, got "plug:dsnoop x"`}},
 		{"station id", "station_id: My Station\n", []string{`w.yaml:1: station_id: "My Station" has characters outside [a-z0-9_-]`}},
 		{"buffers", "camera:\n  buffers: 256\n", []string{`w.yaml:2: camera.buffers: must be between 2 and 4, got 256`}},
 		{"camera format", "camera:\n  format: h264\n", []string{`w.yaml:2: camera.format: must be auto, mjpeg or yuyv, got "h264"`}},
@@ -107,7 +109,7 @@ func TestBadConfigs(t *testing.T) {
 	}
 	manyWant := make([]string, 0, MaxReported+1)
 	for i := range MaxReported {
-		manyWant = append(manyWant, fmt.Sprintf("w.yaml:%d: k%d: unknown key (known: api, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)", i+1, i))
+		manyWant = append(manyWant, fmt.Sprintf("w.yaml:%d: k%d: unknown key (known: api, audio, button, camera, export, led, log_level, mqtt, offsite, recorder, retention, scale, session, state_dir, station_id, trust, verdict, web)", i+1, i))
 	}
 	tests = append(tests, struct {
 		name, yaml string

@@ -6,14 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"weighin/internal/evidence"
 )
 
 // File is a finished file of an export, outside the bundle, to be moved
-// into it under Name.
-type File struct {
-	Name string
-	Path string
-}
+// into it under Name: the evidence store's addendum file.
+type File = evidence.AddendumFile
 
 // Binder records a finished export in its bundle: it moves the files in
 // (durably, as regular files at the bundle's top level) and writes the
@@ -21,7 +20,7 @@ type File struct {
 // The station wires it to the evidence store's addendum mechanism:
 //
 //	export.BinderFunc(func(dir string, rec export.Record, files []export.File) error {
-//		_, err := store.AddAddendum(dir, export.RecordKind, rec, toAddendumFiles(files))
+//		_, err := store.AddAddendum(dir, export.RecordKind, rec, files)
 //		return err
 //	})
 type Binder interface {

@@ -264,11 +264,7 @@ func Make(ctx context.Context, dir string, opt Options) (*Result, error) {
 			return nil, err
 		}
 		binder := export.BinderFunc(func(d string, rec export.Record, files []export.File) error {
-			af := make([]evidence.AddendumFile, len(files))
-			for i, f := range files {
-				af[i] = evidence.AddendumFile{Name: f.Name, Path: f.Path}
-			}
-			_, err := opt.Add.AddAddendum(d, export.RecordKind, rec, af)
+			_, err := opt.Add.AddAddendum(d, export.RecordKind, rec, files)
 			return err
 		})
 		if err := export.Finish(binder, src, er); err != nil {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"weighin/drivers/audio"
 )
 
 // ErrNotMatroska is returned by Analyze for a file that does not start with
@@ -173,6 +175,7 @@ func AnalyzeFiles(paths []string, gapThreshold time.Duration) (Stats, error) {
 		all.MaxGap = max(all.MaxGap, s.MaxGap)
 		all.Gaps = append(all.Gaps, s.Gaps...)
 		all.Marks = append(all.Marks, s.Marks...)
+		all.Audio.add(s.Audio)
 	}
 	return all, nil
 }
@@ -280,30 +283,61 @@ type statsVisitor struct {
 	subMarks             []Mark
 	tagName, tagDur      string
 	sawCues              bool
-	inBlockGroup         bool
-	inChapters           bool
+
+	// The audio track (A_PCM/INT/LIT only: its samples can be counted).
+	curCodec     string
+	curRate      float64
+	curChannels  uint64
+	audioTrack   uint64
+	audio        AudioStats
+	aLast        time.Duration
+	aLastN       int64
+	inBlockGroup bool
+	inChapters   bool
 }
 
 func newStatsVisitor(name string, gapThreshold time.Duration) *statsVisitor {
-	return &statsVisitor{name: name, gapThreshold: gapThreshold, scale: uint64(time.Millisecond), videoTrack: 1, subTrack: 2}
+	return &statsVisitor{name: name, gapThreshold: gapThreshold, scale: uint64(time.Millisecond), videoTrack: 1, subTrack: 2, curChannels: 1}
 }
 
 // commitTrack takes the track entry just read as the video or subtitle
 // track.
 func (v *statsVisitor) commitTrack() {
 	switch v.curType {
+	case trackTypeAudio:
+		if v.curCodec == audioCodecPCM && v.curChannels > 0 && v.curChannels <= 8 && v.curRate >= 1 && v.curRate <= 384000 && v.audioTrack == 0 {
+			v.audioTrack = v.curTrack
+			v.audio.Format = audio.Format{Rate: int(v.curRate), Channels: int(v.curChannels)}
+		}
 	case trackTypeVideo:
 		v.videoTrack = v.curTrack
 	case trackTypeSubtitle:
 		v.subTrack = v.curTrack
 	}
-	v.curTrack, v.curType = 0, 0
+	v.curTrack, v.curType, v.curCodec, v.curRate, v.curChannels = 0, 0, "", 0, 1
 }
 
 func (v *statsVisitor) visit(el element, e *ebmlReader) error {
 	switch el.id {
-	case idSegment, idInfo, idTracks, idTags, idCluster, idVideo, idEditionEntry, idChapDisplay, idTag, idTargets, idSimpleTag:
+	case idSegment, idInfo, idTracks, idTags, idVideo, idAudio, idEditionEntry, idChapDisplay, idTag, idTargets, idSimpleTag:
 		return nil // enter
+	case idCluster:
+		if v.curType != 0 { // the last TrackEntry
+			v.commitTrack()
+		}
+		return nil
+	case idSamplingFreq:
+		if el.size <= 8 {
+			var err error
+			v.curRate, err = e.float(el.size)
+			return err
+		}
+	case idCodecID:
+		if el.size <= 64 {
+			p, err := e.read(el.size)
+			v.curCodec = string(p)
+			return err
+		}
 	case idChapters:
 		v.inChapters = true
 		return nil
@@ -318,7 +352,7 @@ func (v *statsVisitor) visit(el element, e *ebmlReader) error {
 		return nil
 	case idCues:
 		v.sawCues = true
-	case idTimestampScale, idTimestamp, idTrackNumber, idTrackType, idChapterStart:
+	case idTimestampScale, idTimestamp, idTrackNumber, idTrackType, idChapterStart, idChannels:
 		return v.number(el, e)
 	case idDuration:
 		if el.size <= 8 {
@@ -356,6 +390,8 @@ func (v *statsVisitor) number(el element, e *ebmlReader) error {
 		v.curTrack = n
 	case idTrackType:
 		v.curType = n
+	case idChannels:
+		v.curChannels = n
 	case idChapterStart:
 		if len(v.chapters) > 0 {
 			v.chapters[len(v.chapters)-1].start = n
@@ -410,6 +446,18 @@ func (v *statsVisitor) block(el element, e *ebmlReader) error {
 		}
 		v.frame(t)
 		return nil
+	case v.audioTrack:
+		if v.audioTrack == 0 {
+			break
+		}
+		if rest > uint64(e.size-e.pos) {
+			return errTruncated
+		}
+		if err := e.skip(rest); err != nil {
+			return err
+		}
+		v.audioBlock(time.Duration(t), int64(rest)/int64(audioBytesPerSmp*v.audio.Format.Channels))
+		return nil
 	case v.subTrack:
 		if rest > maxText {
 			return e.skip(rest)
@@ -439,9 +487,26 @@ func (v *statsVisitor) frame(t int64) {
 	v.last = t
 }
 
+// audioBlock counts an audio block of n sample frames at t and the time
+// missing before it.
+func (v *statsVisitor) audioBlock(t time.Duration, n int64) {
+	a := &v.audio
+	if a.Blocks > 0 {
+		if g := audioGap(v.aLast, v.aLastN, t, a.Format.Rate); g > AudioGapThreshold {
+			a.Missing += g
+			a.MaxGap = max(a.MaxGap, g)
+			a.Gaps = append(a.Gaps, Gap{File: v.name, At: v.aLast + samplesDuration(v.aLastN, a.Format.Rate), Gap: g})
+		}
+	}
+	a.Blocks++
+	a.Samples += n
+	v.aLast, v.aLastN = t, n
+}
+
 // stats is what the visit found, for a file of size bytes.
 func (v *statsVisitor) stats(size int64, truncated bool) Stats {
-	s := Stats{Frames: v.frames, MaxGap: v.maxGap, Gaps: v.gaps}
+	s := Stats{Frames: v.frames, MaxGap: v.maxGap, Gaps: v.gaps, Audio: v.audio}
+	s.Audio.Duration = samplesDuration(s.Audio.Samples, s.Audio.Format.Rate)
 	if v.frames > 0 {
 		s.Duration = max(time.Duration(v.last-v.first)+time.Duration(v.prevIvl), 0)
 	}
@@ -463,7 +528,7 @@ func (v *statsVisitor) stats(size int64, truncated bool) Stats {
 			s.Marks = append(s.Marks, m)
 		}
 	}
-	s.Files = []FileInfo{{Name: v.name, Bytes: size, Frames: v.frames, Duration: s.Duration, Complete: v.sawCues && !truncated}}
+	s.Files = []FileInfo{{Name: v.name, Bytes: size, Frames: v.frames, Duration: s.Duration, AudioSamples: v.audio.Samples, Complete: v.sawCues && !truncated}}
 	return s
 }
 

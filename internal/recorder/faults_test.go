@@ -17,22 +17,21 @@ import (
 	"weighin/drivers/camera"
 )
 
-// TestPowerCut cuts a finished recording at 20 random offsets: every frame
-// lying wholly before the cut still decodes, and Analyze counts exactly
-// those frames.
+// TestPowerCut cuts a finished recording with sound at 20 random offsets:
+// every frame and every audio block lying wholly before the cut still
+// decodes, and Analyze counts exactly those frames and blocks.
 func TestPowerCut(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()
 	r := runRecorder(t, cfg, Options{BlockWhenFull: true})
-	js := smallJPEGs(t)
-	base := time.Now()
-	pushFrames(r, js, base, 0, 30, fps30)
+	av := newAV(t, 16000)
+	av.until(r, 30)
 	if err := r.Start(dir); err != nil {
 		t.Fatal(err)
 	}
 	for i := 30; i < 330; i++ {
 		r.SetInfo(time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC), float64(i), true, "ORD-CUT")
-		pushFrames(r, js, base, i, i+1, fps30)
+		av.until(r, i+1)
 	}
 	if _, err := stop(t, r); err != nil {
 		t.Fatal(err)
@@ -43,6 +42,11 @@ func TestPowerCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	ps := packets(t, full)
+	aps := audioPackets(t, full)
+	pcm := decodePCM(t, full, false)
+	if len(aps) < 500 {
+		t.Fatalf("%d audio packets, want 10 s of 20 ms blocks", len(aps))
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 20 {
 		cut := ps[0].pos + rng.Int64N(int64(len(data))-ps[0].pos)
@@ -50,6 +54,13 @@ func TestPowerCut(t *testing.T) {
 		for _, p := range ps {
 			if p.pos+p.size <= cut {
 				whole++
+			}
+		}
+		var wholeA, wholeBytes int64
+		for _, p := range aps {
+			if p.pos+p.size <= cut {
+				wholeA++
+				wholeBytes += p.size
 			}
 		}
 		t.Run(fmt.Sprintf("cut%02d@%d", i, cut), func(t *testing.T) {
@@ -81,9 +92,20 @@ func TestPowerCut(t *testing.T) {
 			if err != nil || len(bytes.TrimSpace(msg)) > 0 {
 				t.Errorf("ffmpeg decoding the %d whole frames: %v\n%s", whole, err, msg)
 			}
+			// Every whole audio block decodes, as recorded (a block cut
+			// in half may be handed to the decoder too).
+			sound := decodePCM(t, path, true)
+			if n := int64(len(sound)); n < wholeBytes || n > wholeBytes+int64(2*av.block) || n > int64(len(pcm)) || !bytes.Equal(sound, pcm[:n]) {
+				t.Errorf("ffmpeg decodes %d bytes of audio (equal to the recording's: %v); %d lie in whole blocks before the cut",
+					n, bytes.Equal(sound, pcm[:min(n, int64(len(pcm)))]), wholeBytes)
+			}
 			an, err := Analyze(path, cfg.GapThreshold)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if an.Audio.Blocks != wholeA || an.Audio.Samples != wholeBytes/2 || len(an.Audio.Gaps) != 0 {
+				t.Errorf("Analyze: %d audio blocks, %d samples, gaps %v; want %d whole blocks, %d samples, no gap",
+					an.Audio.Blocks, an.Audio.Samples, an.Audio.Gaps, wholeA, wholeBytes/2)
 			}
 			if an.Frames != int64(whole) || an.Files[0].Complete {
 				t.Errorf("Analyze: %d frames, complete %v; want %d, incomplete", an.Frames, an.Files[0].Complete, whole)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 )
 
@@ -21,7 +22,7 @@ func recordToMemory(tb testing.TB) []byte {
 	f := &syncFile{}
 	cfg := testConfig()
 	cfg.PreRoll = 0
-	r, err := New(cfg, Options{BlockWhenFull: true, Create: func(string) (File, error) { return f, nil }})
+	r, err := New(cfg, Options{BlockWhenFull: true, AudioFormat: audio.Format{Rate: 8000, Channels: 1}, Create: func(string) (File, error) { return f, nil }})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -35,6 +36,7 @@ func recordToMemory(tb testing.TB) []byte {
 	for i := range 12 {
 		// Tiny frames keep the seed corpus small; Analyze does not decode.
 		r.Push(cameraFrame(js[0][:64+i], i, base.Add(time.Duration(i)*70*time.Millisecond)))
+		r.PushAudio(audio.Block{At: base.Add(time.Duration(i) * 70 * time.Millisecond), Data: make([]byte, 2*8*70), Format: audio.Format{Rate: 8000, Channels: 1}})
 		if i == 5 {
 			r.Mark(time.Time{}, "seed mark")
 		}
@@ -82,6 +84,15 @@ func FuzzAnalyze(f *testing.F) {
 				t.Fatalf("mark %+v before the start", m)
 			}
 		}
+		a := s.Audio
+		if a.Samples < 0 || a.Blocks < 0 || a.Missing < 0 || s.Files[0].AudioSamples != a.Samples || int64(len(a.Gaps)) > max(a.Blocks-1, 0) {
+			t.Fatalf("insane audio stats %+v", a)
+		}
+		for _, g := range a.Gaps {
+			if g.Gap <= AudioGapThreshold || g.Gap > a.MaxGap {
+				t.Fatalf("audio gap %+v (max %v)", g, a.MaxGap)
+			}
+		}
 		if int64(len(data)) != s.Files[0].Bytes {
 			t.Fatalf("bytes %d, file %d", s.Files[0].Bytes, len(data))
 		}
@@ -97,7 +108,8 @@ func TestAnalyzeSeedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Frames != 12 || s.Duration != 12*70*time.Millisecond || len(s.Gaps) != 11 || len(s.Marks) != 1 ||
-		s.Marks[0].At != 350*time.Millisecond || !s.Files[0].Complete {
+		s.Marks[0].At != 350*time.Millisecond || !s.Files[0].Complete ||
+		s.Audio.Blocks != 12 || s.Audio.Samples != 12*560 || len(s.Audio.Gaps) != 0 || s.Audio.Format != (audio.Format{Rate: 8000, Channels: 1}) {
 		t.Errorf("stats %+v", s)
 	}
 	if _, err := AnalyzeReader(bytes.NewReader([]byte("RIFF....AVI LIST")), "x.avi", time.Second); err != ErrNotMatroska {
@@ -171,7 +183,7 @@ func recorderOps(t *testing.T, ops []byte) {
 			if int64(len(st.Marks)) != marks {
 				t.Fatalf("%d marks, %d made", len(st.Marks), marks)
 			}
-			var frames int64
+			var frames, samples int64
 			var dur time.Duration
 			mu.Lock()
 			defer mu.Unlock()
@@ -184,7 +196,7 @@ func recorderOps(t *testing.T, ops []byte) {
 				if err != nil && fi.Frames > 0 {
 					t.Fatalf("%s: %v", fi.Name, err)
 				}
-				if an.Frames != fi.Frames || int64(sf.buf.Len()) != fi.Bytes {
+				if an.Frames != fi.Frames || int64(sf.buf.Len()) != fi.Bytes || an.Audio.Samples != fi.AudioSamples {
 					t.Fatalf("%s: Analyze %d frames, %d bytes; stats %+v", fi.Name, an.Frames, sf.buf.Len(), fi)
 				}
 				if fi.Frames > 0 && an.Duration != fi.Duration {
@@ -192,6 +204,10 @@ func recorderOps(t *testing.T, ops []byte) {
 				}
 				frames += fi.Frames
 				dur += fi.Duration
+				samples += fi.AudioSamples
+			}
+			if samples != st.Audio.Samples {
+				t.Fatalf("files hold %d sample frames; stats %+v", samples, st.Audio)
 			}
 			if frames != st.Frames || dur != st.Duration {
 				t.Fatalf("files hold %d frames over %v; stats %d over %v", frames, dur, st.Frames, st.Duration)
@@ -205,7 +221,15 @@ func recorderOps(t *testing.T, ops []byte) {
 				arg = ops[i+1]
 			}
 			switch op % 8 {
-			case 0, 1, 2, 3, 4:
+			case 4: // an audio block at the last frame's time
+				i++
+				rate := 8000
+				if op>>5 == 7 { // a replugged microphone at another rate
+					rate = 16000
+				}
+				n := 1 + int(arg)%64*8
+				r.PushAudio(audio.Block{At: now.Add(-time.Duration(n) * time.Second / time.Duration(rate)), Data: payload[:2*n+int(op>>5)%2], Format: audio.Format{Rate: rate, Channels: 1}, Lost: int(op >> 7)})
+			case 0, 1, 2, 3:
 				i++
 				data := payload[:50+int(arg)]
 				switch op >> 5 {

@@ -202,8 +202,15 @@ func packets(t testing.TB, path string) []packet {
 	if err != nil {
 		t.Fatalf("ffprobe packets %s: %v", path, err)
 	}
+	return parsePackets(t, string(out))
+}
+
+// parsePackets parses ffprobe's packet=pts_time,duration_time,size,pos
+// lines.
+func parsePackets(t testing.TB, out string) []packet {
+	t.Helper()
 	var ps []packet
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line == "" {
 			continue
 		}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"weighin/drivers/audio"
 )
 
 // File is where a recording goes: an *os.File in production, a
@@ -82,11 +84,18 @@ type mkvFile struct {
 	lastMS      int64
 	diskMS      int64 // video time of the last frame known to be on disk
 	frames      int64
+	firstMS     int64 // video time of the first frame
 	cues        []cuePoint
 	marks       []Mark
 	subs        int64
 
-	// unflushed lists frames whose bytes are (partly) in pend: after a
+	// The audio track: its format, blocks and sample frames written.
+	hasAudio bool
+	afmt     audio.Format
+	aBlocks  int64
+	aSamples int64
+
+	// unflushed lists frames and audio blocks whose bytes are (partly) in pend: after a
 	// failed flush they are not on disk.
 	unflushed []frameEnd
 
@@ -94,8 +103,10 @@ type mkvFile struct {
 	err    error // first failure; sticky
 }
 
-// frameEnd is where a frame's block ends in the file, and its video time.
-type frameEnd struct{ end, ms int64 }
+// frameEnd is where a frame's or audio block's SimpleBlock ends in the
+// file, and its video time; samples is an audio block's sample frames (0
+// for a frame).
+type frameEnd struct{ end, ms, samples int64 }
 
 func newMKVFile(name string, f File, uuid [16]byte, prev *[16]byte) *mkvFile {
 	return &mkvFile{
@@ -135,24 +146,31 @@ func (m *mkvFile) flush() error {
 	return nil
 }
 
-// lost removes from the counts the frames that did not reach the file
-// before a failure and returns how many they were.
-func (m *mkvFile) lost() int64 {
-	var n int64
-	for i, fe := range m.unflushed {
-		if fe.end > m.hw.n {
-			n = int64(len(m.unflushed) - i)
-			if i > 0 {
-				m.lastMS = m.unflushed[i-1].ms
-			} else {
-				m.lastMS = m.diskMS
-			}
-			break
+// lost removes from the counts the frames and audio blocks that did not
+// reach the file before a failure and returns how many frames and sample
+// frames they were.
+func (m *mkvFile) lost() (frames, samples int64) {
+	lastMS := m.diskMS
+	cut := false
+	for _, fe := range m.unflushed {
+		if !cut && fe.end > m.hw.n {
+			cut = true
+			m.lastMS = lastMS
+		}
+		switch {
+		case !cut && fe.samples == 0:
+			lastMS = fe.ms
+		case cut && fe.samples == 0:
+			frames++
+		case cut:
+			samples += fe.samples
+			m.aBlocks--
 		}
 	}
-	m.frames -= n
+	m.frames -= frames
+	m.aSamples -= samples
 	m.unflushed = m.unflushed[:0]
-	return n
+	return frames, samples
 }
 
 // put writes hdr and then data, copying data only when it is small.
@@ -252,6 +270,9 @@ func (m *mkvFile) writeHeader(width, height int) error {
 	s = appendString(s, idTrackName, "weigh-in")
 	tracks := appendMaster(nil, idTrackEntry, v)
 	tracks = appendMaster(tracks, idTrackEntry, s)
+	if m.hasAudio {
+		tracks = appendAudioTrack(tracks, m.afmt)
+	}
 	b = appendMaster(b, idTracks, tracks)
 	m.headerDone = true
 	return m.put(b, nil)
@@ -299,6 +320,9 @@ func (m *mkvFile) writeFrame(ms, clusterLen int64, data []byte) error {
 	}
 	if len(m.pend) > 0 {
 		m.unflushed = append(m.unflushed, frameEnd{end: m.pos(), ms: ms})
+	}
+	if m.frames == 0 {
+		m.firstMS = ms
 	}
 	m.frames++
 	m.lastMS = ms
@@ -409,10 +433,17 @@ func (m *mkvFile) finish(durMS int64) error {
 	}
 	var tags []byte
 	dur := durationString(time.Duration(durMS) * time.Millisecond)
-	for _, tr := range []struct {
+	trs := []struct {
 		uid   uint64
 		count int64
-	}{{trackVideo, m.frames}, {trackSubtitle, m.subs}} {
+	}{{trackVideo, m.frames}, {trackSubtitle, m.subs}}
+	if m.hasAudio {
+		trs = append(trs, struct {
+			uid   uint64
+			count int64
+		}{trackAudio, m.aBlocks})
+	}
+	for _, tr := range trs {
 		var tgt, st1, st2, tag []byte
 		tgt = appendUint(tgt, idTargetType, 50)
 		tgt = appendUint(tgt, idTagTrackUID, tr.uid)

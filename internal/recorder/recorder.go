@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 	"weighin/internal/config"
 )
@@ -62,6 +63,14 @@ type Options struct {
 	// QueueFrames is the writer queue length in frames; 0 means
 	// DefaultQueueFrames.
 	QueueFrames int
+	// QueueAudio is the writer queue's room for audio blocks, apart from
+	// the frames'; 0 means DefaultQueueAudio.
+	QueueAudio int
+	// AudioFormat is the audio track's format for a recording started
+	// before any audio block was pushed (PushAudio's blocks decide it
+	// otherwise). Zero: such a recording's files get an audio track only
+	// from the first file opened after a block came.
+	AudioFormat audio.Format
 	// BlockWhenFull makes Push wait for room in the queue instead of
 	// dropping the frame. For offline use (benchmarks, conversions) only:
 	// a live camera must never wait for the card.
@@ -100,12 +109,15 @@ const (
 	opStart
 	opMark
 	opStop
+	opAudio
 )
 
 type startReq struct {
 	dir     string
 	f       File
 	preroll []frameRec
+	audio   []audioRec
+	afmt    audio.Format
 	width   int
 	height  int
 }
@@ -120,6 +132,7 @@ type markReq struct {
 type op struct {
 	kind  opKind
 	fr    frameRec
+	au    audioRec
 	mark  markReq
 	start *startReq
 }
@@ -150,6 +163,13 @@ type Recorder struct {
 	}
 	drops map[string]int64
 	dups  int64
+	aring audioRing
+	alast struct {
+		ok     bool
+		t      time.Time
+		format audio.Format
+	}
+	adrops AudioStats // Lost and Dropped of blocks never queued
 
 	// Shared with Run.
 	q       chan op
@@ -158,6 +178,7 @@ type Recorder struct {
 	results chan sessionResult
 	failed  atomic.Bool
 	running atomic.Bool
+	qAudio  atomic.Int64 // audio blocks in q
 	// failures carries a recording's write error as it happens (capacity
 	// 1; Failures).
 	failures chan error
@@ -182,6 +203,9 @@ func New(cfg config.Recorder, opt Options) (*Recorder, error) {
 	if cfg.MaxFileBytes < 64<<10 {
 		errs = append(errs, fmt.Errorf("recorder: max_file_bytes must be at least 65536, got %d", cfg.MaxFileBytes))
 	}
+	if opt.QueueAudio < 0 {
+		errs = append(errs, fmt.Errorf("recorder: QueueAudio must not be negative, got %d", opt.QueueAudio))
+	}
 	if opt.QueueFrames < 0 {
 		errs = append(errs, fmt.Errorf("recorder: QueueFrames must not be negative, got %d", opt.QueueFrames))
 	}
@@ -190,6 +214,9 @@ func New(cfg config.Recorder, opt Options) (*Recorder, error) {
 	}
 	if opt.QueueFrames == 0 {
 		opt.QueueFrames = DefaultQueueFrames
+	}
+	if opt.QueueAudio == 0 {
+		opt.QueueAudio = DefaultQueueAudio
 	}
 	if opt.Create == nil {
 		opt.Create = createFile
@@ -201,10 +228,11 @@ func New(cfg config.Recorder, opt Options) (*Recorder, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := opt.QueueFrames + controlReserve
+	n := opt.QueueFrames + opt.QueueAudio + controlReserve
 	return &Recorder{
 		cfg: cfg, opt: opt, log: log,
 		ring:    ring{span: cfg.PreRoll},
+		aring:   audioRing{span: cfg.PreRoll},
 		pool:    bufPool{max: 4},
 		q:       make(chan op, n),
 		room:    make(chan struct{}, 1),
@@ -348,7 +376,7 @@ func (r *Recorder) Push(f camera.Frame) {
 			r.dropped(DropWriteFailed)
 			return
 		}
-		for len(r.q) >= cap(r.q)-controlReserve {
+		for len(r.q)-int(r.qAudio.Load()) >= r.opt.QueueFrames {
 			if !r.opt.BlockWhenFull {
 				r.dropped(DropQueueFull)
 				return
@@ -370,14 +398,14 @@ func (r *Recorder) Push(f camera.Frame) {
 }
 
 // PreRoll reports the ring: frames held, the time they span, and the
-// memory held by their buffers and by spare buffers.
+// memory held by their buffers, the audio blocks' and spare buffers.
 func (r *Recorder) PreRoll() (frames int, span time.Duration, bytes int64) {
 	if r.ring.n > 0 {
 		first := r.ring.buf[r.ring.head].t
 		last := r.ring.buf[(r.ring.head+r.ring.n-1)%len(r.ring.buf)].t
 		span = last.Sub(first)
 	}
-	return r.ring.n, span, r.ring.bytes + r.pool.bytes()
+	return r.ring.n, span, r.ring.bytes + r.aring.bytes + r.pool.bytes()
 }
 
 // Start begins a recording in dir (which must exist): it creates
@@ -397,7 +425,11 @@ func (r *Recorder) Start(dir string) error {
 		return fmt.Errorf("recorder: start: %w", err)
 	}
 	pre := r.ring.take()
-	req := &startReq{dir: dir, f: f, preroll: pre, width: r.last.w, height: r.last.h}
+	req := &startReq{dir: dir, f: f, preroll: pre, audio: r.aring.take(), width: r.last.w, height: r.last.h}
+	req.afmt = r.opt.AudioFormat
+	if r.alast.ok {
+		req.afmt = r.alast.format
+	}
 	r.failed.Store(false)
 	select { // a failure of an earlier recording nobody took
 	case <-r.failures:
@@ -410,9 +442,12 @@ func (r *Recorder) Start(dir string) error {
 		for _, fr := range pre {
 			r.pool.put(fr.data)
 		}
+		for _, a := range req.audio {
+			r.pool.put(a.data)
+		}
 		return ErrQueueFull
 	}
-	r.drops, r.dups = nil, 0
+	r.drops, r.dups, r.adrops = nil, 0, AudioStats{}
 	r.state = stateRecording
 	r.log.Info("recording started", "dir", dir, "preroll_frames", len(pre))
 	return nil
@@ -521,7 +556,11 @@ func (r *Recorder) collect(res sessionResult) (Stats, error) {
 		s.Dropped[k] += v
 	}
 	s.Duplicated += r.dups
-	r.drops, r.dups = nil, 0
+	s.Audio.Lost += r.adrops.Lost
+	for k, v := range r.adrops.Dropped {
+		s.Audio.drop(k, v)
+	}
+	r.drops, r.dups, r.adrops = nil, 0, AudioStats{}
 	lvl := slog.LevelInfo
 	if res.err != nil {
 		lvl = slog.LevelError
@@ -596,10 +635,25 @@ func (r *Recorder) handle(s *session, o op) *session {
 			r.deliver(s.end(ErrRecording))
 		}
 		s = r.newSession(o.start)
-		for _, fr := range o.start.preroll {
-			s.frame(fr)
-			r.release(fr.data)
+		// The pre-roll's frames and audio blocks, merged in time order.
+		pre, au := o.start.preroll, o.start.audio
+		for len(pre) > 0 || len(au) > 0 {
+			if len(au) > 0 && (len(pre) == 0 || au[0].t.Before(pre[0].t)) {
+				s.audio(au[0])
+				r.release(au[0].data)
+				au = au[1:]
+				continue
+			}
+			s.frame(pre[0])
+			r.release(pre[0].data)
+			pre = pre[1:]
 		}
+	case opAudio:
+		r.qAudio.Add(-1)
+		if s != nil {
+			s.audio(o.au)
+		}
+		r.release(o.au.data)
 	case opFrame:
 		if s != nil {
 			s.frame(o.fr)
@@ -638,6 +692,15 @@ type session struct {
 	pending  []markReq
 	text     []byte
 	dirty    bool
+
+	// Audio.
+	afmt     audio.Format // the audio track's format; zero: none yet
+	astats   AudioStats
+	apending []audioRec // blocks before the file's first frame
+	aLastMS  int64      // the last block written: video time and samples
+	aLastN   int64
+	aNext    time.Time // capture time just after the last block written
+	aHave    bool
 }
 
 func (r *Recorder) newUUID() [16]byte {
@@ -653,7 +716,7 @@ func (r *Recorder) newUUID() [16]byte {
 }
 
 func (r *Recorder) newSession(req *startReq) *session {
-	s := &session{r: r, dir: req.dir, width: req.width, height: req.height, text: make([]byte, 0, 256)}
+	s := &session{r: r, dir: req.dir, width: req.width, height: req.height, text: make([]byte, 0, 256), afmt: req.afmt}
 	s.cur = newMKVFile(FileName(0), req.f, r.newUUID(), nil)
 	s.cur.width, s.cur.height = req.width, req.height
 	return s
@@ -674,26 +737,30 @@ func (s *session) fail(err error) {
 	s.err = err
 	s.r.failedWith(s.cur.name, err)
 	_ = s.cur.closeAfterError()
-	if n := s.cur.lost(); n > 0 {
+	n, samples := s.cur.lost()
+	if n > 0 {
 		s.stats.Frames -= n
 		if s.stats.Dropped == nil {
 			s.stats.Dropped = map[string]int64{}
 		}
 		s.stats.Dropped[DropWriteFailed] += n
 	}
+	s.astats.drop(DropWriteFailed, samples)
 	s.addFile(s.cur, false)
 }
 
 func (s *session) addFile(m *mkvFile, complete bool) {
 	dur := time.Duration(0)
 	if m.frames > 0 {
-		dur = time.Duration(m.lastMS)*time.Millisecond + s.lastDisplay(m)
+		dur = time.Duration(m.lastMS-m.firstMS)*time.Millisecond + s.lastDisplay(m)
 	}
 	s.stats.Files = append(s.stats.Files, FileInfo{
 		Name: m.name, Bytes: m.hw.n, SHA256: m.sum(), Frames: m.frames,
-		Duration: dur, Complete: complete,
+		Duration: dur, Complete: complete, AudioSamples: m.aSamples,
 	})
 	s.stats.Duration += dur
+	s.astats.Blocks += m.aBlocks
+	s.astats.Samples += m.aSamples
 }
 
 // lastDisplay is how long m's last frame is shown: until the next frame
@@ -720,7 +787,7 @@ func (s *session) needRotate(m *mkvFile, fr frameRec) bool {
 func (s *session) rotate(gap time.Duration) {
 	m := s.cur
 	s.lastIvl = gap
-	durMS := m.lastMS + roundMS(gap)
+	durMS := m.lastMS - m.firstMS + roundMS(gap)
 	if err := m.finish(durMS); err != nil {
 		s.fail(err)
 		return
@@ -759,6 +826,14 @@ func (s *session) frame(fr frameRec) {
 	m := s.cur
 	if !m.headerDone {
 		m.base, m.wall = fr.t, fr.info.Wall
+		// A rotated file starts where the last file's sound ended, if
+		// that is before its first frame: the audio stays continuous
+		// across files (its blocks arrive a block's length late).
+		if s.aHave && s.aNext.Before(fr.t) && fr.t.Sub(s.aNext) < time.Second {
+			m.base = s.aNext
+			m.wall = fr.info.Wall.Add(-fr.t.Sub(s.aNext))
+		}
+		m.hasAudio, m.afmt = s.afmt != (audio.Format{}), s.afmt
 		if err := m.writeHeader(fr.width, fr.height); err != nil {
 			s.fail(err)
 			s.drop(DropWriteFailed)
@@ -799,6 +874,9 @@ func (s *session) frame(fr frameRec) {
 		for _, mk := range p {
 			s.mark(mk)
 		}
+	}
+	if len(s.apending) > 0 {
+		s.flushPendingAudio()
 	}
 }
 
@@ -885,7 +963,7 @@ func (s *session) end(cause error) sessionResult {
 	}
 	if s.err == nil {
 		m := s.cur
-		durMS := m.lastMS + roundMS(s.lastIvl)
+		durMS := m.lastMS - m.firstMS + roundMS(s.lastIvl)
 		if m.frames == 0 {
 			durMS = 0
 		}
@@ -895,6 +973,13 @@ func (s *session) end(cause error) sessionResult {
 			s.addFile(m, true)
 		}
 	}
+	for _, a := range s.apending { // no frame ever came: no file to hold them
+		s.r.release(a.data)
+	}
+	s.apending = nil
+	s.astats.Format = s.afmt
+	s.astats.Duration = samplesDuration(s.astats.Samples, s.afmt.Rate)
+	s.stats.Audio = s.astats
 	err := s.err
 	if err == nil {
 		err = cause

@@ -42,6 +42,8 @@ type Stats struct {
 	Duplicated int64
 	// Marks are the marked moments, in video time of their file.
 	Marks []Mark
+	// Audio is the audio track's continuity (zero Format: no audio).
+	Audio AudioStats
 }
 
 // FileInfo describes one file of a recording.
@@ -55,6 +57,8 @@ type FileInfo struct {
 	// Frames and Duration are this file's share of the recording.
 	Frames   int64
 	Duration time.Duration
+	// AudioSamples is the sample frames of this file's audio track.
+	AudioSamples int64
 	// Complete is true when the file was finalised (Cues, Tags written);
 	// false when the recording ended on an error or the file was cut.
 	Complete bool

@@ -59,11 +59,7 @@ func openExporter(cfg config.Config, store *evidence.Store, stamp func(dir, name
 	}
 	zone, _ := cfg.Export.Location()
 	binder := export.BinderFunc(func(dir string, rec export.Record, files []export.File) error {
-		af := make([]evidence.AddendumFile, len(files))
-		for i, f := range files {
-			af[i] = evidence.AddendumFile{Name: f.Name, Path: f.Path}
-		}
-		add, err := store.AddAddendum(dir, export.RecordKind, rec, af)
+		add, err := store.AddAddendum(dir, export.RecordKind, rec, files)
 		if err != nil {
 			return err
 		}

@@ -21,11 +21,7 @@ func openStamper(cfg config.Config, store *evidence.Store, log *slog.Logger, add
 	return timestamp.Open(cfg.StateDir, timestamp.Options{
 		URLs: cfg.Trust.TSAURLs, Roots: roots, Log: log.With("component", "timestamp"),
 		Record: func(dir string, body timestamp.Body, files []timestamp.File) error {
-			af := make([]evidence.AddendumFile, len(files))
-			for i, f := range files {
-				af[i] = evidence.AddendumFile{Name: f.Name, Path: f.Path}
-			}
-			if _, err := store.AddAddendum(dir, timestamp.Kind, body, af); err != nil {
+			if _, err := store.AddAddendum(dir, timestamp.Kind, body, files); err != nil {
 				return err
 			}
 			added(dir)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"weighin/drivers/camera"
@@ -16,6 +15,7 @@ import (
 	"weighin/internal/result"
 	"weighin/internal/scalestatus"
 	"weighin/internal/session"
+	"weighin/internal/vocab"
 	"weighin/internal/weighing"
 )
 
@@ -238,9 +238,9 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 	case api.CmdCalibrateRegion:
 		return s.calibrateRegion(value)
 	case api.CmdCalibrateSpan:
-		g, err := strconv.ParseFloat(value, 64)
-		if err != nil || g <= 0 {
-			return nil, fmt.Errorf("calibrate_span: value must be the known mass in grams, got %q", value)
+		g, err := vocab.ParseMass(value)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate_span: %w", err)
 		}
 		return nil, s.scaleDo(ctx, "span", g)
 	case api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand, CmdSimUnplug, CmdSimScale, CmdSimLabel:

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"weighin/internal/evidence"
 	"weighin/internal/fsync"
 )
 
@@ -30,11 +31,8 @@ import (
 const Dir = "timestamp"
 
 // File is a finished file outside the bundle that the addendum moves into
-// the bundle under Name.
-type File struct {
-	Name string
-	Path string
-}
+// the bundle under Name: the evidence store's addendum file.
+type File = evidence.AddendumFile
 
 // Body is the content of a timestamp addendum: what was stamped, by whom,
 // when. The token file itself is the evidence; Body makes it readable.

@@ -194,6 +194,8 @@ const (
 	// MinItemG bounds an item's weight from below, in grams (MaxLabelG
 	// from above).
 	MinItemG = 0.1
+	// MaxMassG bounds a known mass for calibration, in grams.
+	MaxMassG = 200000
 	// MaxResolutionG bounds a carrier's rounding step, in grams.
 	MaxResolutionG = 10000
 	// maxNumberLen bounds the text of a number: "100000.000" and slack.
@@ -368,6 +370,17 @@ func ParseLabelGrams(s string) (float64, error) {
 		return 0, fmt.Errorf("label weight: %w", err)
 	}
 	return g, CheckGrams("label weight", g, MinLabelG, MaxLabelG)
+}
+
+// ParseMass parses the known mass of a calibration, in grams: a finite
+// number (spaces around it ignored) greater than 0 and at most MaxMassG.
+func ParseMass(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	g, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(g) || math.IsInf(g, 0) || g <= 0 || g > MaxMassG {
+		return 0, fmt.Errorf("%q is not a mass in grams (greater than 0, at most %d)", clip(s), MaxMassG)
+	}
+	return g, nil
 }
 
 // Clip shortens s to at most 32 bytes on a rune boundary, for messages

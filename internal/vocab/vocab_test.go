@@ -130,6 +130,15 @@ func TestGramsAndText(t *testing.T) {
 			t.Errorf("ParseLabelGrams(%q) = %g, %v; want %g, %q", tc.in, got, err, tc.want, tc.err)
 		}
 	}
+	for _, tc := range []struct {
+		in   string
+		want float64
+	}{{"1000", 1000}, {" 500.5\n", 500.5}, {"1e3", 1000}, {"0", 0}, {"-5", 0}, {"NaN", 0}, {"+Inf", 0}, {"200000.5", 0}, {"", 0}} {
+		got, err := ParseMass(tc.in)
+		if (tc.want == 0) != (err != nil) || got != tc.want || err != nil && !strings.Contains(err.Error(), "is not a mass in grams (greater than 0, at most 200000)") {
+			t.Errorf("ParseMass(%q) = %g, %v; want %g", tc.in, got, err, tc.want)
+		}
+	}
 	for _, tc := range []struct{ in, err string }{
 		{"KB-1", ""}, {"订单 1", ""}, {"", "empty"}, {" a", "leading or trailing"},
 		{"a\nb", "control"}, {"a\u202eb", "control"}, {string([]byte{0xff}), "UTF-8"}, {strings.Repeat("x", 65), "exceeds 64"},
