@@ -203,8 +203,15 @@ type liveState struct {
 	// Damage is the damage text (issue 14's entry), when the status has it.
 	Damage string `json:"damage,omitempty"`
 	// AutoStopInS: the seconds left before the inactivity stop, while the
-	// station warns of it.
+	// station warns of it; ResumeInS: after that stop, the seconds in which
+	// Start continues the same session.
 	AutoStopInS *float64 `json:"auto_stop_in_s,omitempty"`
+	ResumeInS   *float64 `json:"resume_in_s,omitempty"`
+	// LeftoverLoad: the platform has not returned to empty since the last
+	// session (a start must be forced); TrackingOffer: a code from the
+	// label that no carrier pattern knows, to confirm.
+	LeftoverLoad  bool   `json:"leftover_load,omitempty"`
+	TrackingOffer string `json:"tracking_offer,omitempty"`
 	// LastError is the station's latest fault; LastRefusal the last
 	// refused command and its reason (<base>/error), when the status has
 	// them.
@@ -236,9 +243,11 @@ func (s *Server) liveNow(ctx context.Context) ([]byte, error) {
 	}
 	ls.WeightG = math.Round(ls.WeightG*10)/10 + 0 // no "-0"
 	ls.RecordingS = math.Floor(ls.RecordingS)
-	if ls.AutoStopInS != nil {
-		t := math.Ceil(*ls.AutoStopInS)
-		ls.AutoStopInS = &t
+	for _, p := range []**float64{&ls.AutoStopInS, &ls.ResumeInS} {
+		if *p != nil {
+			t := math.Ceil(**p)
+			*p = &t
+		}
 	}
 	return json.Marshal(ls)
 }

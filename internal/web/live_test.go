@@ -96,7 +96,11 @@ func (l *liveStation) set(g float64) {
 func (l *liveStation) Status(context.Context) (any, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return api.Status{WeightG: l.weight, WeightState: "stable", SessionState: "idle", Entries: api.Entries{OrderRef: "A-1"}}, nil
+	st := map[string]any{"weight_g": l.weight, "weight_state": "stable", "session_state": "recording", "entries": api.Entries{OrderRef: "A-1"}}
+	if l.weight > 100 { // the inactivity warning and a refusal
+		st["auto_stop_in_s"], st["last_refusal"] = 12.2, "start: the scale is empty"
+	}
+	return st, nil
 }
 
 // TestLiveStreams: behind the login, the MJPEG stream passes the camera's
@@ -222,11 +226,11 @@ func TestLiveStreams(t *testing.T) {
 		}
 		return liveState{}
 	}
-	if s := next(); s.WeightG != 12.3 || s.Entries.OrderRef != "A-1" || s.WeightState != "stable" {
+	if s := next(); s.WeightG != 12.3 || s.Entries.OrderRef != "A-1" || s.WeightState != "stable" || s.AutoStopInS != nil || s.LastRefusal != "" {
 		t.Errorf("first event %+v", s)
 	}
 	st.set(500)
-	if s := next(); s.WeightG != 500 {
+	if s := next(); s.WeightG != 500 || s.AutoStopInS == nil || *s.AutoStopInS != 13 || s.LastRefusal != "start: the scale is empty" {
 		t.Errorf("after the weight changed: %+v", s)
 	}
 

@@ -31,8 +31,9 @@
   document.querySelectorAll("button[data-cmd]").forEach((b) =>
     b.addEventListener("click", async () => {
       const name = b.dataset.cmd;
-      let value = "";
+      let value = b.dataset.value || "";
       if (name === "mark") value = $("e-mark").value.trim();
+      if (name === "confirm_tracking") value = $("live-offer-code").textContent;
       b.disabled = true;
       try {
         await command(name, value);
@@ -84,8 +85,12 @@
     $("live-session").textContent = sess;
     $("live-session").className = "session-state" + (s.recording ? " rec" : "");
     const warn = $("live-warning");
-    warn.hidden = s.auto_stop_in_s == null;
-    if (!warn.hidden) warn.textContent = "No activity: the recording stops in " + s.auto_stop_in_s + " s. Move the parcel or press Mark to keep it going.";
+    warn.hidden = s.auto_stop_in_s == null && s.resume_in_s == null;
+    if (s.auto_stop_in_s != null) warn.textContent = "No activity: the recording stops in " + s.auto_stop_in_s + " s. Move the parcel or press Mark to keep it going.";
+    else if (s.resume_in_s != null) warn.textContent = "Stopped for inactivity: press Start within " + s.resume_in_s + " s to continue the same session.";
+    $("live-leftover").hidden = !s.leftover_load;
+    $("live-offer").hidden = !s.tracking_offer;
+    $("live-offer-code").textContent = s.tracking_offer || "";
     const ref = $("live-refusal");
     ref.hidden = !s.last_refusal;
     ref.textContent = s.last_refusal ? "Refused: " + s.last_refusal : "";
