@@ -66,6 +66,7 @@ check: ## gofmt, go vet (plain and with every build tag), staticcheck, go mod ti
 	$(GO) vet ./...
 	$(GO) vet -tags kernel ./drivers/camera/...
 	$(GO) vet -tags vividguest ./drivers/camera/
+	$(GO) vet -tags aloopguest ./drivers/audio/
 	$(GO) vet -tags rootfs ./deploy/...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) mod tidy -diff
@@ -227,7 +228,7 @@ test-bench: ## every benchmark once, so none rots
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 15m ./...
 	$(tier-end)
 
-test-kernel: deps kernel ## the camera driver against the kernel's vivid device, in qemu
+test-kernel: deps kernel ## the camera and audio drivers against the kernel's vivid and snd-aloop devices, in qemu
 	$(tier-start)
 	WEIGHIN_KERNEL_DIR=$(KERNEL_DIR)/root $(GO) test -tags kernel -count=1 -v -timeout 15m ./drivers/camera/kerneltest/
 	$(tier-end)

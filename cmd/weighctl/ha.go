@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"weighin/internal/api"
+	"weighin/internal/broker/brokerdb"
 	"weighin/internal/config"
 	"weighin/internal/publish"
 )
@@ -26,9 +28,10 @@ topic), so Home Assistant drops the device.
                    then stays off the broker until it restarts.
   weighd stopped   with mqtt.broker set, weighctl connects to that broker
                    with the configured credentials and TLS files and clears;
-                   with the embedded broker there is nothing to clear: it
-                   keeps retained messages in memory only, so they ended
-                   with weighd.
+                   with the embedded broker (mqtt.broker empty) weighctl
+                   deletes the station's retained messages from the
+                   broker's store, <state_dir>/broker.db (the other
+                   clients' retained messages and the sessions stay).
 
 --timeout bounds the whole operation: it never hangs without a network.
 Exit status: 0 cleared (or nothing retained); 1 failed or timed out;
@@ -122,8 +125,7 @@ func runHAClear(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// weighd stopped.
 	stationID := cfg.ResolvedStationID()
 	if cfg.MQTT.Broker == "" {
-		fmt.Fprintf(stdout, "weighd is not running and mqtt.broker is empty: the embedded broker kept station %s's retained messages in memory only, so none are left to clear\n", stationID)
-		return exitOK
+		return clearEmbeddedStore(cfg, stationID, stdout, stderr)
 	}
 	if err := publish.ClearStation(ctx, cfg.MQTT, stationID); err != nil {
 		if ctx.Err() != nil {
@@ -134,5 +136,26 @@ func runHAClear(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitProblem
 	}
 	fmt.Fprintf(stdout, "cleared the retained messages of station %s on %s (weighd is not running)\n", stationID, cfg.MQTT.Broker)
+	return exitOK
+}
+
+// clearEmbeddedStore deletes the station's retained messages from the
+// stopped embedded broker's store.
+func clearEmbeddedStore(cfg config.Config, stationID string, stdout, stderr io.Writer) int {
+	t := publish.NewTopics(stationID, cfg.MQTT.DiscoveryPrefix)
+	store := filepath.Join(cfg.StateDir, brokerdb.FileName)
+	cleared, err := brokerdb.ClearRetained(cfg.StateDir, t.RetainedFilters())
+	switch {
+	case errors.Is(err, os.ErrPermission):
+		fmt.Fprintf(stderr, "weighctl ha clear: weighd is not running; %v\n", permissionHint(err))
+		return exitProblem
+	case err != nil:
+		fmt.Fprintf(stderr, "weighctl ha clear: weighd is not running; %v\n", err)
+		return exitProblem
+	case len(cleared) == 0:
+		fmt.Fprintf(stdout, "weighd is not running and mqtt.broker is empty: the embedded broker's store %s holds no retained message of station %s, so none are left to clear\n", store, stationID)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "deleted station %s's %d retained messages from the embedded broker's store %s (weighd is not running)\n", stationID, len(cleared), store)
 	return exitOK
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"weighin/internal/api"
+	"weighin/internal/broker"
 	"weighin/internal/config"
 	"weighin/internal/publish/mqtttest"
 	"weighin/internal/sim"
@@ -208,8 +209,8 @@ func TestHAClearMosquitto(t *testing.T) {
 }
 
 // TestHAClearEmbedded: against the embedded broker while weighd runs;
-// once weighd is stopped the embedded broker is gone with its in-memory
-// retained messages, which weighctl says.
+// with weighd stopped, weighctl deletes the station's retained messages
+// from the broker's store.
 func TestHAClearEmbedded(t *testing.T) {
 	dir, err := os.MkdirTemp("", "wha")
 	if err != nil {
@@ -247,6 +248,36 @@ func TestHAClearEmbedded(t *testing.T) {
 	code, out, errs = haClear(t, "--config", cfgPath, "--timeout", "5s")
 	if code != exitOK || !strings.Contains(out, "none are left to clear") {
 		t.Errorf("ha clear with weighd stopped: exit %d\n%s%s", code, out, errs)
+	}
+
+	// The broker keeps retained messages in broker.db (issue 14): a weighd
+	// stopped without a clear leaves its own and a stray one there, and
+	// weighctl deletes them from the store; another client's retained
+	// message elsewhere stays.
+	st = startHAStation(t, cfgPath)
+	waitRetained(t, port, haBaseTopics...)
+	retain(t, port, stray)
+	retain(t, port, "elsewhere/keep")
+	st.stop()
+	code, out, errs = haClear(t, "--config", cfgPath, "--timeout", "5s")
+	if code != exitOK || !strings.Contains(out, "from the embedded broker's store") {
+		t.Fatalf("ha clear with weighd stopped after a run: exit %d\n%s%s", code, out, errs)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := broker.Start(cfg.MQTT, broker.Options{StationID: "hatest", Dir: cfg.StateDir}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if got := retainedOn(t, port); len(got) != 0 {
+		t.Errorf("retained on the embedded broker restarted on the cleared store: %v", got)
+	}
+	out2, err := exec.Command("mosquitto_sub", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "elsewhere/#", "--retained-only", "-W", "1", "-F", "%t").Output()
+	if strings.TrimSpace(string(out2)) != "elsewhere/keep" {
+		t.Errorf("another client's retained message after the clear: %q (%v), want elsewhere/keep", out2, err)
 	}
 }
 

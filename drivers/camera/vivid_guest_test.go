@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -27,28 +26,10 @@ import (
 	"github.com/blackjack/webcam/ioctl"
 
 	"weighin/drivers/camera"
+	"weighin/drivers/camera/kerneltest/guest"
 	"weighin/internal/config"
 	"weighin/internal/recorder"
 )
-
-// resultsTTY is the guest's second serial port: the host reads the RESULT
-// lines from it, apart from kernel messages on the console.
-var resultsTTY = sync.OnceValues(func() (*os.File, error) {
-	return os.OpenFile("/dev/ttyS1", os.O_WRONLY|syscall.O_NOCTTY, 0)
-})
-
-func result(t *testing.T, format string, args ...any) {
-	t.Helper()
-	line := fmt.Sprintf("RESULT "+format+"\n", args...)
-	os.Stdout.WriteString(line)
-	tty, err := resultsTTY()
-	if err == nil {
-		_, err = tty.WriteString(line)
-	}
-	if err != nil {
-		t.Fatalf("results port: %v", err)
-	}
-}
 
 // v4l2QueryCtrl mirrors struct v4l2_queryctrl.
 type v4l2QueryCtrl struct {
@@ -215,7 +196,7 @@ func TestVividNegotiation(t *testing.T) {
 	if m.Format != camera.FormatYUYV || m.Width != 320 || m.Height != 180 || m.FPS() != 30 {
 		t.Errorf("mode %v, want YUYV 320x180 @ 30 fps", m)
 	}
-	result(t, "mode=%s", strings.ReplaceAll(m.String(), " ", "_"))
+	guest.Result(t, "mode=%s", strings.ReplaceAll(m.String(), " ", "_"))
 	f, err := d.Next(context.Background())
 	if err != nil {
 		t.Fatalf("first frame: %v", err)
@@ -344,7 +325,7 @@ func writeArtifact(t *testing.T, disk *os.File, off *int64, name string, data []
 	if err := disk.Sync(); err != nil {
 		t.Fatalf("sync disk: %v", err)
 	}
-	result(t, "artifact=%s offset=%d bytes=%d", name, *off, len(data))
+	guest.Result(t, "artifact=%s offset=%d bytes=%d", name, *off, len(data))
 	*off += int64(len(data)+4095) / 4096 * 4096
 }
 
@@ -449,7 +430,7 @@ func TestVividCaptureReplug(t *testing.T) {
 		t.Errorf("loss error %v, want ErrUnplugged", st.LastErr)
 	}
 	t.Logf("unplug reported after %v: %v", st.LastLoss.Sub(tUnplug), st.LastErr)
-	result(t, "unplug_detect_ms=%d", st.LastLoss.Sub(tUnplug).Milliseconds())
+	guest.Result(t, "unplug_detect_ms=%d", st.LastLoss.Sub(tUnplug).Milliseconds())
 	// Frames dequeued before the disconnect may still be in the channel.
 	for len(ch) > 0 {
 		f := <-ch
@@ -506,14 +487,14 @@ func TestVividCaptureReplug(t *testing.T) {
 	t.Logf("frames %d, %.2f fps, replug to first frame %v, max gap %v", len(all), rate, replug, c.maxGap)
 	t.Logf("recorder: %d frames in %d file(s), %v, %.2f fps mean, max gap %v, gaps %+v, dropped %v",
 		rs.Frames, len(rs.Files), rs.Duration, rs.MeanFPS(), rs.MaxGap, rs.Gaps, rs.Dropped)
-	result(t, "frames=%d", len(all))
-	result(t, "fps=%.2f", rate)
-	result(t, "replug_to_frame_ms=%d", replug.Milliseconds())
-	result(t, "max_gap_ms=%d gaps=%d duration_ms=%d", c.maxGap.Milliseconds(), c.gaps, c.duration.Milliseconds())
-	result(t, "rec_frames=%d rec_files=%d rec_max_gap_ms=%d rec_gaps=%d rec_mean_fps=%.2f rec_duration_ms=%d",
+	guest.Result(t, "frames=%d", len(all))
+	guest.Result(t, "fps=%.2f", rate)
+	guest.Result(t, "replug_to_frame_ms=%d", replug.Milliseconds())
+	guest.Result(t, "max_gap_ms=%d gaps=%d duration_ms=%d", c.maxGap.Milliseconds(), c.gaps, c.duration.Milliseconds())
+	guest.Result(t, "rec_frames=%d rec_files=%d rec_max_gap_ms=%d rec_gaps=%d rec_mean_fps=%.2f rec_duration_ms=%d",
 		rs.Frames, len(rs.Files), rs.MaxGap.Milliseconds(), len(rs.Gaps), rs.MeanFPS(), rs.Duration.Milliseconds())
-	result(t, "open_failures=%d", st.Failures)
-	result(t, "replug_gap_ms=%d", replugGap.Milliseconds())
+	guest.Result(t, "open_failures=%d", st.Failures)
+	guest.Result(t, "replug_gap_ms=%d", replugGap.Milliseconds())
 	found := false
 	for _, g := range rs.Gaps {
 		if g.Gap == replugGap {

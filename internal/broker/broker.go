@@ -8,8 +8,10 @@
 // start; it alone publishes under <base>/ outside <base>/cmd/, and the
 // commands that write signed records (outcome, parcel) are forwarded only
 // from the configured user (acl.go). Sessions, subscriptions, queued QoS 1
-// messages and retained messages persist in <state_dir>/broker.db when
-// Options.Dir is set, so they survive weighd's restarts. A connection that
+// messages and retained messages (bounded: store.go) persist in
+// <state_dir>/broker.db when Options.Dir is set, so they survive weighd's
+// restarts; brokerdb.ClearRetained deletes stored retained messages while no broker
+// runs (brokerdb.ClearRetained: weighctl ha clear with weighd stopped). A connection that
 // sends no CONNECT within ConnectTimeout is closed.
 package broker
 
@@ -32,6 +34,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"go.etcd.io/bbolt"
 
+	"weighin/internal/broker/brokerdb"
 	"weighin/internal/config"
 )
 
@@ -61,7 +64,7 @@ type Options struct {
 }
 
 // FileName is the broker's store under Options.Dir.
-const FileName = "broker.db"
+const FileName = brokerdb.FileName
 
 // Bounds of what the broker keeps for clients that are away.
 const (

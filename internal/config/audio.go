@@ -1,27 +1,41 @@
 package config
 
-import "regexp"
+import (
+	"regexp"
+	"slices"
+)
 
-// Audio configures the microphone recorded with the video (issue 25).
+// Audio configures the microphone (issue 25): sound from the room is
+// recorded with the video unless Enabled is false.
 type Audio struct {
-	// Enabled records sound from the room with the video [true].
+	// Enabled records sound. A missing microphone is a warning, never a
+	// refused recording.
 	Enabled bool `yaml:"enabled"`
-	// Device is the ALSA capture device: empty = the camera's own
-	// microphone (matched to camera.device by its USB path), else
-	// hw:CARD[,DEV], a card id, or /dev/snd/pcmC<card>D<dev>c.
+	// Device is empty for the camera's own microphone (the sound card on
+	// the camera's USB device), else hw:CARD[,DEV] (CARD a number or a card
+	// id, as `arecord -l` lists them), a bare card id, or a
+	// /dev/snd/pcmC<card>D<dev>c path (drivers/audio.Resolve).
 	Device string `yaml:"device"`
-	// Rate is the sample rate in Hz [16000], mono, S16_LE.
+	// Rate is the sample rate in Hz (mono S16_LE).
 	Rate int `yaml:"rate"`
 }
 
-func defaultAudio() Audio { return Audio{Enabled: true, Rate: 16000} }
+// AudioRates are the sample rates audio.rate takes.
+var AudioRates = []int{8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000}
 
-// audioDevice is the forms drivers/audio.Resolve takes (its ValidDevice).
+func defaultAudio() Audio {
+	return Audio{Enabled: true, Device: "", Rate: 16000}
+}
+
+// audioDevice is the syntax of audio.device: the forms drivers/audio's
+// Resolve takes (its TestConfigAgrees holds the two together).
 var audioDevice = regexp.MustCompile(`^(|hw:[A-Za-z0-9_-]+(,[0-9]+)?|[A-Za-z0-9_-]{1,31}|/dev/snd/pcmC[0-9]+D[0-9]+c)$`)
 
 func (a Audio) validate(p *problems) {
-	intBetween(p, "audio.rate", a.Rate, 8000, 48000)
-	if !audioDevice.MatchString(a.Device) {
-		p.add("audio.device", "must be empty (the camera's own microphone), hw:CARD[,DEV], a card id or /dev/snd/pcmC<card>D<dev>c, got %q", a.Device)
+	if !audioDevice.MatchString(a.Device) || a.Device == "default" {
+		p.add("audio.device", `must be empty (the camera's own microphone), hw:CARD[,DEV], a card id or /dev/snd/pcmC<card>D<dev>c, got %q`, a.Device)
+	}
+	if !slices.Contains(AudioRates, a.Rate) {
+		p.add("audio.rate", "must be one of %v Hz, got %d", AudioRates, a.Rate)
 	}
 }

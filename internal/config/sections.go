@@ -249,6 +249,10 @@ type MQTT struct {
 	StateInterval time.Duration `yaml:"state_interval"`
 	// WeightDeadbandG: a weight change smaller than this sends no state.
 	WeightDeadbandG float64 `yaml:"weight_deadband_g"`
+	// TagScanner announces a Home Assistant tag scanner and publishes on
+	// <base>/tag every tracking number read from a label's barcode: each
+	// code becomes a tag in Home Assistant's tag list. Off by default.
+	TagScanner bool `yaml:"tag_scanner"`
 }
 
 // Secret is a string that never appears in logs or marshalled output.

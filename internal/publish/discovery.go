@@ -85,7 +85,7 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 
 	var bad []string
 	for _, v := range result.Verdicts {
-		if v != result.VerdictMatch && v != result.VerdictNoLabelWeight {
+		if Discrepant(v) {
 			bad = append(bad, "'"+v+"'")
 		}
 	}
@@ -187,6 +187,8 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 	add("select", "issue_type", "Issue type", Component{
 		"command_topic": t.Cmd(CmdIssueType), "options": append([]string(nil), IssueTypes...),
 	})
+
+	automationComponents(c, id, t)
 
 	sw := version
 	if sw == "" {

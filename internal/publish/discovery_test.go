@@ -27,7 +27,22 @@ import (
 //     required, optimistic, retain, state_topic);
 //   - sensor.py, binary_sensor.py, button.py, number.py, text.py,
 //     select.py, image.py: each platform's PLATFORM_SCHEMA_MODERN /
-//     DISCOVERY_SCHEMA.
+//     DISCOVERY_SCHEMA;
+//   - issue 23, read at home-assistant/core commit 5974c7760ac0 (2024/25,
+//     the device-discovery era): event.py (_PLATFORM_SCHEMA_BASE:
+//     MQTT_RO_SCHEMA + device_class, name, event_types required, +
+//     MQTT_ENTITY_COMMON_SCHEMA; a retained message is ignored);
+//     device_automation.py (DISCOVERY_SCHEMA: MQTT_BASE_SCHEMA +
+//     automation_type required) and device_trigger.py
+//     (TRIGGER_DISCOVERY_SCHEMA: automation_type, device, subtype, topic,
+//     type required; payload, value_template optional; other keys removed;
+//     a trigger is keyed by device, type and subtype, so a pair may appear
+//     once); tag.py at commit 5606b212e93d (DISCOVERY_SCHEMA:
+//     MQTT_BASE_SCHEMA + device, topic required, value_template; other keys
+//     removed). abbreviations.py (commit 911803bfd294): atype, pl, stype,
+//     t, e. Device triggers and tag scanners are not entities: no name,
+//     no entity id; the unique_id they carry is removed by their schema
+//     and is there for device discovery's component bookkeeping.
 //
 // default_entity_id replaced object_id (deprecated; removed in 2026.4).
 var haAbbreviations = map[string]string{
@@ -45,6 +60,7 @@ var haAbbreviations = map[string]string{
 	"sug_dsp_prc": "suggested_display_precision", "uniq_id": "unique_id",
 	"unit_of_meas": "unit_of_measurement", "val_tpl": "value_template", "url_t": "url_topic",
 	"url_tpl": "url_template", "off_dly": "off_delay",
+	"atype": "automation_type", "pl": "payload", "stype": "subtype", "t": "topic", "e": "encoding",
 }
 
 var haDeviceAbbreviations = map[string]string{
@@ -89,7 +105,15 @@ var haPlatforms = map[string]struct{ allowed, required map[string]bool }{
 		"value_template")...), keys("command_topic", "options")},
 	"image": {keys(append(haCommon, "content_type", "image_topic", "url_topic", "image_encoding",
 		"url_template")...), keys()},
+	"event": {keys(append(append(haCommon, haRO...), "device_class", "event_types")...),
+		keys("state_topic", "event_types")},
+	"device_automation": {keys("platform", "unique_id", "qos", "encoding", "automation_type", "device",
+		"payload", "subtype", "topic", "type", "value_template"), keys("automation_type", "subtype", "topic", "type")},
+	"tag": {keys("platform", "unique_id", "qos", "encoding", "device", "topic", "value_template"), keys("topic")},
 }
+
+// haNonEntity: platforms that make no entity (no name, no entity id).
+var haNonEntity = map[string]bool{"device_automation": true, "tag": true}
 
 // haDeviceDiscovery: DEVICE_DISCOVERY_SCHEMA's keys.
 var haDeviceDiscovery = keys("availability", "availability_mode", "availability_template",
@@ -123,6 +147,9 @@ func decodeDiscovery(t *testing.T, offsite ...bool) map[string]any {
 	if len(offsite) > 0 && offsite[0] {
 		d = d.WithOffsite("pi-1", NewTopics("pi-1", "homeassistant"))
 	}
+	if len(offsite) > 1 && offsite[1] { // and mqtt.tag_scanner
+		d = d.WithTagScanner("pi-1", NewTopics("pi-1", "homeassistant"))
+	}
 	b := d.JSON()
 	var doc map[string]any
 	if err := json.Unmarshal(b, &doc); err != nil {
@@ -132,7 +159,7 @@ func decodeDiscovery(t *testing.T, offsite ...bool) map[string]any {
 }
 
 func TestDiscoveryMatchesHomeAssistantSchemas(t *testing.T) {
-	top := expand(t, "device discovery", decodeDiscovery(t, true), haAbbreviations)
+	top := expand(t, "device discovery", decodeDiscovery(t, true, true), haAbbreviations)
 	for k := range top {
 		if !haDeviceDiscovery[k] {
 			t.Errorf("device discovery: key %q not allowed", k)
@@ -190,6 +217,13 @@ func TestDiscoveryMatchesHomeAssistantSchemas(t *testing.T) {
 		if platform == "image" && (c["image_topic"] == nil) == (c["url_topic"] == nil) {
 			t.Errorf("%s: image needs exactly one of image_topic, url_topic", key)
 		}
+		if haNonEntity[platform] {
+			if id, _ := c["unique_id"].(string); id == "" || uniq[id] != "" {
+				t.Errorf("%s: unique_id %q missing or used twice", key, id)
+			}
+			uniq[c["unique_id"].(string)] = key
+			continue
+		}
 		if _, ok := c["object_id"]; ok {
 			t.Errorf("%s: object_id is deprecated; use default_entity_id", key)
 		}
@@ -229,6 +263,8 @@ func TestDiscoveryEntities(t *testing.T) {
 		"mark": "button", "label_weight_input": "number", "order_ref": "text", "tracking": "text",
 		"exterior_condition": "select", "issue_type": "select", "solution": "select", "tier_override": "select",
 		"scale_status": "sensor", "weighin_disturbed": "binary_sensor",
+		"station_event": "event", "button_short": "device_automation", "button_long": "device_automation",
+		"button_double": "device_automation",
 	}
 	for key, platform := range want {
 		c, ok := cmps[key].(map[string]any)
@@ -361,5 +397,54 @@ func TestDiscoveryOffsite(t *testing.T) {
 	}
 	if n := (State{Offsite: &OffsiteState{BacklogObjects: 2}}); !s.discrete(n) || s.discrete(State{Offsite: &OffsiteState{BacklogObjects: 3}}) {
 		t.Error("a change of the backlog is not a discrete change")
+	}
+}
+
+// TestDiscoveryAutomation (issue 23): the event entity lists every event
+// type on <base>/event; the device triggers cover the three gestures on
+// <base>/button, each (type, subtype) once, as Home Assistant keys them;
+// the tag scanner reads <base>/tag.
+func TestDiscoveryAutomation(t *testing.T) {
+	cmps := decodeDiscovery(t, true, true)["cmps"].(map[string]any)
+	ev := cmps["station_event"].(map[string]any)
+	var types []string
+	for _, x := range ev["event_types"].([]any) {
+		types = append(types, x.(string))
+	}
+	if !slices.Equal(types, []string{"session_started", "sealed", "discrepancy", "export_ready", "offsite_verified"}) || ev["state_topic"] != "weighin/pi-1/event" {
+		t.Errorf("event entity %v", ev)
+	}
+	if ev["default_entity_id"] != "event.weighin_pi_1_station_event" {
+		t.Errorf("event entity id %v", ev["default_entity_id"])
+	}
+	seen := map[string]string{}
+	for key, raw := range cmps {
+		c := raw.(map[string]any)
+		if c["p"] != "device_automation" {
+			continue
+		}
+		if c["topic"] != "weighin/pi-1/button" || c["automation_type"] != "trigger" {
+			t.Errorf("%s: %v", key, c)
+		}
+		pair := c["type"].(string) + "/" + c["subtype"].(string)
+		if prev, dup := seen[pair]; dup {
+			t.Errorf("device trigger %s twice (%s, %s): Home Assistant keeps one", pair, prev, key)
+		}
+		seen[pair] = c["payload"].(string)
+	}
+	want := map[string]string{"button_short_press/button_1": "short", "button_long_press/button_1": "long", "button_double_press/button_1": "double"}
+	if len(seen) != len(want) {
+		t.Errorf("device triggers %v, want %v", seen, want)
+	}
+	for k, v := range want {
+		if seen[k] != v {
+			t.Errorf("device trigger %s: payload %q, want %q", k, seen[k], v)
+		}
+	}
+	if tag := cmps["tag_scanner"].(map[string]any); tag["p"] != "tag" || tag["topic"] != "weighin/pi-1/tag" {
+		t.Errorf("tag scanner %v", tag)
+	}
+	if _, ok := decodeDiscovery(t)["cmps"].(map[string]any)["tag_scanner"]; ok {
+		t.Error("tag scanner without mqtt.tag_scanner")
 	}
 }

@@ -13,6 +13,12 @@
 //     after the broker acknowledged them, replayed in order after a
 //     reconnect or a restart;
 //   - the label still (raw JPEG) retained on <base>/label;
+//   - for Home Assistant automations (event.go, discovery_automation.go):
+//     the event entity's events on <base>/event, the button's presses on
+//     <base>/button for the device triggers and, with mqtt.tag_scanner,
+//     barcode tracking numbers on <base>/tag, none retained;
+//   - decommissioning: Clear and ClearStation empty Topics.Retained, then
+//     sweep whatever else is retained under Topics.RetainedFilters;
 //   - commands on <base>/cmd/<name>, parsed strictly by the pure
 //     ParseCommand, carried out by the daemon's Handler, refusals answered
 //     on <base>/error as {command, reason, at}.

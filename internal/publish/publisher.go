@@ -601,6 +601,9 @@ func (p *Publisher) announce(ctx context.Context) error {
 	if p.offsite {
 		disc = disc.WithOffsite(p.stationID, p.topics)
 	}
+	if p.cfg.TagScanner {
+		disc = disc.WithTagScanner(p.stationID, p.topics)
+	}
 	d := disc.JSON()
 	if err := p.publishWait(ctx, p.topics.Discovery, 1, true, d); err != nil {
 		return fmt.Errorf("discovery: %w", err)
@@ -972,7 +975,7 @@ func (p *Publisher) Clear(ctx context.Context) error {
 	p.cleared = true
 	p.kept = nil
 	p.mu.Unlock()
-	for _, topic := range []string{p.topics.Discovery, p.topics.State, p.topics.Result, p.topics.Label, p.topics.Availability} {
+	for _, topic := range p.topics.Retained() {
 		if err := p.publishWait(ctx, topic, 1, true, nil); err != nil {
 			return fmt.Errorf("publish: clear %s: %w", topic, err)
 		}
@@ -1018,7 +1021,7 @@ func ClearStation(ctx context.Context, cfg config.MQTT, stationID string) error 
 	}
 	defer c.Disconnect(250)
 	t := NewTopics(stationID, cfg.DiscoveryPrefix)
-	for _, topic := range []string{t.Discovery, t.State, t.Result, t.Label, t.Availability} {
+	for _, topic := range t.Retained() {
 		if err := waitToken(ctx, c.Publish(topic, 1, true, []byte{}), defaultAckTimeout); err != nil {
 			return fmt.Errorf("publish: clear %s: %w", topic, err)
 		}

@@ -22,7 +22,7 @@ const sweepQuiet = 300 * time.Millisecond
 // messages the broker delivers, and publishes an empty retained message on
 // each. It returns the topics it cleared, sorted.
 func sweepRetained(ctx context.Context, c mqtt.Client, t Topics) ([]string, error) {
-	filters := []string{t.Base + "/#", discoveryFilter(t)}
+	filters := t.RetainedFilters()
 	col, err := collect(ctx, c, filters)
 	if err != nil {
 		return nil, fmt.Errorf("publish: sweep: %w", err)

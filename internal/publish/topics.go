@@ -16,6 +16,13 @@ type Topics struct {
 	Export string
 	Still  string
 	Error  string
+	// Event carries the event entity's messages (event.go); Button the
+	// button presses of the device triggers. Neither is retained.
+	Event  string
+	Button string
+	// Tag carries the tracking numbers read from labels, for Home
+	// Assistant's tag scanner (mqtt.tag_scanner; not retained).
+	Tag string
 	// Journal carries each line of the station's evidence journal (a seal
 	// or an addendum, signed), so a copy lives outside the station.
 	Journal string
@@ -46,6 +53,9 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Still:        base + "/still",
 		Error:        base + "/error",
 		Journal:      base + "/journal",
+		Event:        base + "/event",
+		Button:       base + "/button",
+		Tag:          base + "/tag",
 		CmdPrefix:    base + "/cmd/",
 		CmdFilter:    base + "/cmd/+",
 		Probe:        base + "/cmd/probe",
@@ -56,3 +66,18 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 
 // Cmd returns the topic of one command.
 func (t Topics) Cmd(name CommandName) string { return t.CmdPrefix + string(name) }
+
+// Retained lists the topics the station publishes retained: the ones a
+// clear empties by name before it sweeps whatever else is retained under
+// RetainedFilters. Availability comes last, so Home Assistant sees the
+// device's entities go before the device goes unavailable.
+func (t Topics) Retained() []string {
+	return []string{t.Discovery, t.State, t.Result, t.Label, t.Still, t.Export, t.Error, t.Availability}
+}
+
+// RetainedFilters are the MQTT topic filters that match every topic the
+// station's retained messages may be on: its base topic tree and its
+// discovery topics (discoveryFilter).
+func (t Topics) RetainedFilters() []string {
+	return []string{t.Base + "/#", discoveryFilter(t)}
+}

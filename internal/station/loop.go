@@ -311,6 +311,7 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 			return session.Reading{Grams: e.reading.Grams, State: e.reading.State}, nil
 		}
 	case pressEv:
+		s.auto.press(e.kind.String()) // the device triggers, refused start or not
 		if reason := l.refuseStart(e.kind.Starts()); reason != "" {
 			s.log.Warn("refused", "command", "start", "source", "button", "reason", reason)
 			s.live.PublishFault("start", reason)
@@ -344,6 +345,7 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 		}
 		s.setError("")
 		l.recordingStarted(cur)
+		s.auto.event(publish.Event{Type: publish.EventSessionStarted, SessionID: l.sessionID()})
 		return session.RecordingStarted{Session: e.id}, nil
 	case stoppedEv:
 		if mine(e.id) {
@@ -701,6 +703,7 @@ func (s *Station) deliver(ctx context.Context, r result.Result, how string, labe
 	if err := s.results.PublishResult(r); err != nil {
 		s.log.Error("queue result for MQTT", "session", r.SessionID, "err", err)
 	}
+	s.auto.sealed(r)
 	s.stamp(r.Bundle, evidence.SumsFile)
 	s.replicate(r.Bundle)
 	s.exports.afterSeal(r) // the dispute pack of a session with a claim (pack.go)

@@ -34,6 +34,8 @@ type packer struct {
 	// publishes a still.
 	notify func([]byte) error
 	still  func([]byte) error
+	// ready is told of every dispute pack made (the export_ready event).
+	ready func(session string)
 }
 
 // PackState is the retained <base>/export document.
@@ -138,8 +140,12 @@ func (pk *packer) packDone(session, preset string, err error) {
 	if err != nil {
 		st.State, st.Progress, st.Error = "failed", pk.doc.Progress, err.Error()
 	}
+	ready := pk.ready
 	pk.mu.Unlock()
 	pk.set(st)
+	if err == nil && preset == pack.PresetPack && ready != nil {
+		ready(session)
+	}
 }
 
 // paused marks a running pack paused (a recording started).
@@ -200,6 +206,16 @@ func (pk *packer) publishStills(dir string) {
 }
 
 // setPublisher wires the pack state and stills to MQTT.
+// onPackReady sets the function told of every dispute pack made.
+func (x *exporter) onPackReady(f func(session string)) {
+	if x == nil || x.pk == nil {
+		return
+	}
+	x.pk.mu.Lock()
+	x.pk.ready = f
+	x.pk.mu.Unlock()
+}
+
 func (x *exporter) setPublisher(notify, still func([]byte) error) {
 	if x == nil || x.pk == nil {
 		return

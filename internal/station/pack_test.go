@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,7 @@ func TestAutoPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	mq, port := startMosquitto(t)
-	sub, err := mqtttest.Subscribe("-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "weighin/e2e/export", "-t", "weighin/e2e/still")
+	sub, err := mqtttest.Subscribe("-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "weighin/e2e/export", "-t", "weighin/e2e/still", "-t", "weighin/e2e/event")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,12 +39,23 @@ func TestAutoPack(t *testing.T) {
 	var states []string
 	var still []byte
 	var done map[string]any
+	var events []string // "<event_type> <session_id>" on <base>/event (issue 23)
 	go func() {
 		_, _ = sub.Wait(5*time.Minute, func(m mqtttest.Msg) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			if m.Topic == "weighin/e2e/still" {
 				still = []byte(m.Payload)
+				return false
+			}
+			if m.Topic == "weighin/e2e/event" {
+				var e struct {
+					EventType string `json:"event_type"`
+					SessionID string `json:"session_id"`
+				}
+				if json.Unmarshal([]byte(m.Payload), &e) == nil {
+					events = append(events, e.EventType+" "+e.SessionID)
+				}
 				return false
 			}
 			var doc map[string]any
@@ -84,6 +96,17 @@ func TestAutoPack(t *testing.T) {
 	if doc["session_id"] != r.SessionID {
 		t.Errorf("done for %v, want %s", doc["session_id"], r.SessionID)
 	}
+	// The event entity hears the pack after the seal.
+	if !poll(30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return contains(events, "export_ready "+r.SessionID) }) {
+		mu.Lock()
+		t.Errorf("no export_ready event for %s on weighin/e2e/event (events %v)", r.SessionID, events)
+		mu.Unlock()
+	}
+	mu.Lock()
+	if i, j := slices.Index(events, "sealed "+r.SessionID), slices.Index(events, "export_ready "+r.SessionID); i < 0 || j < i {
+		t.Errorf("events %v: want sealed before export_ready", events)
+	}
+	mu.Unlock()
 	if len(jpg) < 3 || jpg[0] != 0xff || jpg[1] != 0xd8 {
 		t.Errorf("no JPEG still on weighin/e2e/still (%d bytes)", len(jpg))
 	}

@@ -183,9 +183,11 @@ func Run(ctx context.Context, opts Options) error {
 	// verified whole is offloaded at once when so configured, and its
 	// tombstone queued in turn.
 	if cfg.Offsite.Enabled() {
-		var onVerified func(string)
-		if cfg.Offsite.DeleteLocalAfterVerified {
-			onVerified = func(session string) { st.offload(session) }
+		onVerified := func(session string) {
+			st.auto.event(publish.Event{Type: publish.EventOffsiteVerified, SessionID: session})
+			if cfg.Offsite.DeleteLocalAfterVerified {
+				st.offload(session)
+			}
 		}
 		rep, err = offsite.Start(ctx, cfg, stationID, log.With("component", "offsite"), onVerified)
 		if err != nil {
@@ -216,6 +218,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	st.pub, st.results, st.live = pub, pub, pub
+	st.auto.set(pub)
 	journalPub.Store(pub)
 	if emb != nil {
 		// A publish the broker's ACL refused, a station-id collision: on
@@ -223,6 +226,9 @@ func Run(ctx context.Context, opts Options) error {
 		emb.OnRefused(st.brokerRefused)
 	}
 	st.exports.setPublisher(pub.PublishExport, pub.PublishStill)
+	st.exports.onPackReady(func(session string) {
+		st.auto.event(publish.Event{Type: publish.EventExportReady, SessionID: session})
+	})
 	st.initStatus()
 	closers = append(closers, func() { pub.Close() })
 	if err := st.recoverAtStart(ctx); err != nil {
@@ -437,6 +443,8 @@ type Station struct {
 	reg     *registry.DB
 	hw      *hardware
 	rec     *recorder.Recorder
+	// auto sends Home Assistant's events, presses and tags (automation.go).
+	auto automation
 	// pub is the MQTT publisher (nil in tests); results and live are what
 	// the session needs of it.
 	pub      *publish.Publisher

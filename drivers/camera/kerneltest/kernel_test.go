@@ -25,6 +25,7 @@ var tools = map[string]string{
 	"qemu-system-x86_64": "qemu-system-x86",
 	"cpio":               "cpio",
 	"ffprobe":            "ffmpeg",
+	"ffmpeg":             "ffmpeg",
 }
 
 func lookTools(t *testing.T) map[string]string {
@@ -80,24 +81,31 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo "GUEST kernel $(uname -r), $(nproc) cpus"
 for m in $(cat /modules.list); do
-  if [ "$m" = vivid ]; then continue; fi
+  if [ "$m" = vivid ] || [ "$m" = snd_aloop ]; then continue; fi
   insmod /modules/$m.ko || echo "GUEST insmod $m failed"
 done
 insmod $VIVID_KO $VIVID_ARGS || echo "GUEST insmod vivid failed"
-i=0; while [ ! -e /dev/video0 ] || [ ! -e /dev/vda ]; do
+# The sound loopback: one substream, so hw:Loopback,0 feeds hw:Loopback,1.
+insmod /modules/snd_aloop.ko pcm_substreams=1 || echo "GUEST insmod snd_aloop failed"
+i=0; while [ ! -e /dev/video0 ] || [ ! -e /dev/vda ] || [ ! -e /dev/snd/pcmC0D1c ]; do
   i=$((i+1)); if [ $i -gt 100 ]; then echo "GUEST no /dev/video0 or /dev/vda"; ls /dev; break; fi; sleep 0.1
 done
 echo GUEST-START
 /camera.test -test.v -test.count=1 -test.timeout=4m -test.run '^TestVivid'
-echo "GUEST-EXIT $?"
+rc=$?
+# The audio driver's guest tests write their raw samples from 48 MiB on.
+AUDIO_DISK_OFFSET=50331648 /audio.test -test.v -test.count=1 -test.timeout=2m -test.run '^TestAloop'
+arc=$?
+if [ $rc -eq 0 ]; then rc=$arc; fi
+echo "GUEST-EXIT $rc"
 poweroff -f
 `
 
 // initramfs assembles the guest's root: busybox, the modules, the camera
-// package's test binary and /init, packed with cpio (newc).
-func initramfs(t *testing.T, paths map[string]string, modDir, testBin, dir string) string {
+// and audio packages' test binaries and /init, packed with cpio (newc).
+func initramfs(t *testing.T, paths map[string]string, modDir string, testBins map[string]string, dir string) string {
 	t.Helper()
-	order, err := LoadOrder(modDir, "virtio_pci", "virtio_blk", "vivid")
+	order, err := LoadOrder(modDir, "virtio_pci", "virtio_blk", "vivid", "snd_aloop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +125,9 @@ func initramfs(t *testing.T, paths map[string]string, modDir, testBin, dir strin
 		}
 	}
 	cp(paths["busybox"], "bin/busybox", 0o755)
-	cp(testBin, "camera.test", 0o755)
+	for name, bin := range testBins {
+		cp(bin, name, 0o755)
+	}
 	var names []string
 	for _, m := range order {
 		cp(m.Path, "modules/"+m.Name+".ko", 0o644)
@@ -197,14 +207,20 @@ func TestVividInQemu(t *testing.T) {
 	vmlinuz, modDir := kernel(t)
 	dir := t.TempDir()
 
-	// The camera package's tests, built static for the guest.
-	testBin := filepath.Join(dir, "camera.test")
-	build := exec.Command("go", "test", "-c", "-tags", "vividguest", "-o", testBin, "weighin/drivers/camera")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build guest test binary: %v\n%s", err, out)
+	// The camera and audio packages' tests, built static for the guest.
+	testBins := map[string]string{}
+	for _, b := range []struct{ name, tag, pkg string }{
+		{"camera.test", "vividguest", "weighin/drivers/camera"},
+		{"audio.test", "aloopguest", "weighin/drivers/audio"},
+	} {
+		testBins[b.name] = filepath.Join(dir, b.name)
+		build := exec.Command("go", "test", "-c", "-tags", b.tag, "-o", testBins[b.name], b.pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build guest test binary %s: %v\n%s", b.name, err, out)
+		}
 	}
-	initrd := initramfs(t, paths, modDir, testBin, dir)
+	initrd := initramfs(t, paths, modDir, testBins, dir)
 	disk := filepath.Join(dir, "disk.img")
 	if err := os.WriteFile(disk, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -273,7 +289,7 @@ func TestVividInQemu(t *testing.T) {
 		t.Fatalf("guest results: %v", err)
 	}
 	kv, arts := parseResults(string(results))
-	for _, k := range []string{"frames", "fps", "replug_to_frame_ms", "max_gap_ms", "mode"} {
+	for _, k := range []string{"frames", "fps", "replug_to_frame_ms", "max_gap_ms", "mode", "aloop_tone_sample", "aloop_onset_off_us", "aloop_lost_ms", "av_frames"} {
 		if kv[k] == "" {
 			t.Fatalf("guest did not report %s; console:\n%s", k, out)
 		}
@@ -291,6 +307,14 @@ func TestVividInQemu(t *testing.T) {
 		p := filepath.Join(dir, a.name)
 		if err := os.WriteFile(p, img[a.off:a.off+a.length], 0o644); err != nil {
 			t.Fatal(err)
+		}
+		switch a.name {
+		case "aloop.s16":
+			judgeTone(t, paths["ffprobe"], p, kv)
+			continue
+		case "av.mkv":
+			judgeSound(t, paths, p, kv)
+			continue
 		}
 		n, info := ffprobe(t, paths["ffprobe"], p)
 		t.Logf("ffprobe %s: %s", a.name, info)
@@ -324,6 +348,10 @@ func TestVividInQemu(t *testing.T) {
 	fmt.Printf("  continuity:               max gap %s ms, %s gap(s) > 200 ms over %s ms\n", kv["max_gap_ms"], kv["gaps"], kv["duration_ms"])
 	fmt.Printf("  replug gap in the stream: %s ms (listed in the recorder's gaps)\n", kv["replug_gap_ms"])
 	fmt.Printf("  recorder (Matroska):      %s frames, %s fps mean, max gap %s ms, %s gap(s) listed\n", kv["rec_frames"], kv["rec_mean_fps"], kv["rec_max_gap_ms"], kv["rec_gaps"])
+	fmt.Printf("  sound (snd-aloop):        %s Hz, period %s, ring %s frames; %s blocks, step between blocks at most %s µs\n", kv["aloop_rate"], kv["aloop_period"], kv["aloop_ring"], kv["aloop_blocks"], kv["aloop_block_step_max_us"])
+	fmt.Printf("  tone onset vs played:     %s µs (guest, blocks), %s ms (host, raw), %s Hz recovered\n", kv["aloop_onset_off_us"], kv["host_onset_off_ms"], kv["aloop_freq"])
+	fmt.Printf("  recording (vivid + mic):  %s; tone onset %s ms from the recorder's mark, %s Hz\n", kv["av_streams"], kv["av_onset_off_ms"], kv["av_freq"])
+	fmt.Printf("  overrun:                  %s ms stall, %s ms counted lost, %s xrun(s)\n", kv["aloop_stall_ms"], kv["aloop_lost_ms"], kv["aloop_xruns"])
 	fmt.Printf("  total test time:          %v\n\n", time.Since(start).Round(time.Second))
 }
 
