@@ -12,9 +12,6 @@ import (
 	"weighin/internal/api"
 	"weighin/internal/config"
 	"weighin/internal/doctor"
-	"weighin/internal/evidence"
-	"weighin/internal/export"
-	"weighin/internal/publish"
 	"weighin/internal/web"
 )
 
@@ -30,23 +27,13 @@ Exit status: 0 no FAIL; 1 at least one FAIL; 2 usage error.
 // doctorDeps are the doctor's contacts with this machine for cfg; tests
 // replace it.
 var doctorDeps = func(cfg config.Config) doctor.Deps {
-	return doctor.Deps{
-		Status: func(ctx context.Context) (st api.Status, err error) {
-			return st, api.NewClient(cfg.API.Socket).Status(ctx, &st)
-		},
-		Scale:  doctor.ProbeScale(func(sc config.Scale) (*hx711.Dev, error) { return openScale(sc, io.Discard) }),
-		Camera: doctor.ProbeCamera,
-		Broker: func(ctx context.Context, m config.MQTT) error {
-			return publish.Check(ctx, m, fmt.Sprintf("weighctl-doctor-%d", os.Getpid()))
-		},
-		Free:  evidence.FreeBytes,
-		Clock: clockSynced,
-		Tools: func(ffmpeg, ffprobe string) error {
-			_, err := export.FindTools(ffmpeg, ffprobe)
-			return err
-		},
-		Web: web.Doctor,
-	}
+	d := doctor.Local(func(ctx context.Context) (st api.Status, err error) {
+		return st, api.NewClient(cfg.API.Socket).Status(ctx, &st)
+	}, fmt.Sprintf("weighctl-doctor-%d", os.Getpid()), web.Doctor)
+	d.Clock = clockSynced
+	d.Scale = doctor.ProbeScale(func(sc config.Scale) (*hx711.Dev, error) { return openScale(sc, io.Discard) })
+	d.Camera = doctor.ProbeCamera
+	return d
 }
 
 // runDoctor is `weighctl doctor`: it prints internal/doctor's checks.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"weighin/internal/api"
+	"weighin/internal/calib"
 	"weighin/internal/doctor"
 	"weighin/internal/motion"
 	"weighin/internal/publish"
@@ -35,14 +36,15 @@ type simpleCmd struct {
 
 // simpleCommands are the one-call commands, registered in main.go's table.
 var simpleCommands = map[string]simpleCmd{
-	"tare":         {"tare", "", "Sets the present load as zero.", "tared"},
-	"start":        {"start", "", "Starts a session (as a short press on an idle station does): freezes the weight, takes the label still, starts recording. A no-op when already recording.", "started"},
-	"stop":         {"stop", "", "Stops the recording and seals the bundle (as a long press does). A no-op when not recording.", "stopped"},
-	"mark":         {"mark", "[LABEL]", "Marks this moment of the recording, with an optional label (\"damage here\").", "marked"},
-	"label-weight": {"label_weight", "GRAMS", "Enters the weight printed on the shipping label, in grams.", "label weight set to VALUE g"},
-	"order-ref":    {"order_ref", "REF", "Enters the order reference of the parcel on the scale.", "order reference set to VALUE"},
-	"tracking":     {"tracking", "NUMBER", "Enters the tracking number (when the label's barcode cannot be read).", "tracking number set to VALUE"},
-	"exterior":     {"exterior_condition", "CONDITION", "Notes the outer box before opening: " + strings.Join(vocab.Exteriors, ", ") + ".", "exterior condition set to VALUE"},
+	"tare":             {"tare", "", "Sets the present load as zero.", "tared"},
+	"start":            {"start", "[FORCE]", "Starts a session (as a short press on an idle station does): freezes the weight, takes the label still, starts recording; continues a session paused after an inactivity stop. A no-op when already recording.\nThe platform must have returned to empty since the last session; FORCE starts anyway\n(as a double press does) and the result says leftover_load.", "started"},
+	"stop":             {"stop", "", "Stops the recording and seals the bundle (as a long press does). A no-op when not recording.", "stopped"},
+	"mark":             {"mark", "[LABEL]", "Marks this moment of the recording, with an optional label (\"damage here\").", "marked"},
+	"label-weight":     {"label_weight", "GRAMS", "Enters the weight printed on the shipping label, in grams.", "label weight set to VALUE g"},
+	"order-ref":        {"order_ref", "REF", "Enters the order reference of the parcel on the scale.", "order reference set to VALUE"},
+	"tracking":         {"tracking", "NUMBER", "Enters the tracking number (when the label's barcode cannot be read).", "tracking number set to VALUE"},
+	"exterior":         {"exterior_condition", "CONDITION", "Notes the outer box before opening: " + strings.Join(vocab.Exteriors, ", ") + ".", "exterior condition set to VALUE"},
+	"confirm-tracking": {"confirm_tracking", "[CODE]", "Confirms the code read from the label that no carrier pattern knows (weighctl status: \"label code\")\nas the session's tracking number; CODE, when given, must be that code.", "tracking number confirmed"},
 	"issue": {"issue_type", "ISSUE_TYPE", "Enters the issue found: " + strings.Join(vocab.IssueLabels, ", ") +
 		"\n(missing_item, damaged, wrong-item … are accepted too).", "issue type set to VALUE"},
 }
@@ -66,8 +68,8 @@ func simple(name string) func(context.Context, []string, io.Writer, io.Writer) i
 		}
 		value := strings.Join(pos, "")
 		switch {
-		case s.args == "":
-			value = publish.PressPayload // a button's only payload
+		case s.args == "" || optional && value == "" && s.apiName != "mark":
+			value = publish.PressPayload // a button's payload
 		case s.apiName == "mark":
 			if err := vocab.CheckMarkLabel(value); err != nil {
 				return c.usageError("%v", err)
@@ -139,7 +141,19 @@ func printStatus(w io.Writer, st api.Status) {
 	if st.Recording {
 		sess += fmt.Sprintf(", recording %s for %.0f s", st.SessionID, st.RecordingS)
 	}
+	if st.AutoStopInS != nil {
+		sess += fmt.Sprintf(", stops in %d s unless the weight changes or a mark comes", *st.AutoStopInS)
+	}
+	if st.ResumeInS != nil {
+		sess += fmt.Sprintf(" %s: a short press (weighctl start) within %d s continues it", st.SessionID, *st.ResumeInS)
+	}
+	if st.LeftoverLoad {
+		sess += ", the platform has not been empty since the last session (weighctl start FORCE to start anyway)"
+	}
 	fmt.Fprintf(w, "session   %s\n", sess)
+	if st.TrackingOffer != "" {
+		fmt.Fprintf(w, "label     code %s read, no carrier known: weighctl confirm-tracking to take it as the tracking number\n", st.TrackingOffer)
+	}
 	var ent []string
 	if st.Entries.LabelG != nil {
 		ent = append(ent, fmt.Sprintf("label %g g", *st.Entries.LabelG))
@@ -261,7 +275,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := cl.Status(ctx, &st); err != nil {
 		return c.apiExit(err)
 	}
-	fmt.Fprint(stdout, "1/2  Empty the platform, then press Enter. ")
+	fmt.Fprintf(stdout, "1/%d  %s, then press Enter. ", calib.Steps, calib.StepZero)
 	if _, ok := readLine(); !ok {
 		return c.fail(exitUsage, "\ninput ended; nothing changed")
 	}
@@ -271,7 +285,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintln(stdout, "     zero recorded.")
 	const lost = "\ninput ended; the zero was recorded, the calibration was not saved"
 	for mass == "" {
-		fmt.Fprint(stdout, "     Known mass in grams: ")
+		fmt.Fprint(stdout, "     "+calib.AskMass+": ")
 		s, ok := readLine()
 		if !ok {
 			return c.fail(exitUsage, lost)
@@ -283,7 +297,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		mass = m
 	}
-	fmt.Fprintf(stdout, "2/2  Place the known mass of %s g on the platform, then press Enter. ", mass)
+	fmt.Fprintf(stdout, "2/%d  %s, then press Enter. ", calib.Steps, calib.StepSpan(mass))
 	if _, ok := readLine(); !ok {
 		return c.fail(exitUsage, lost)
 	}
@@ -302,8 +316,8 @@ const simUsage = `usage: weighctl sim place GRAMS | sim remove | sim press [--lo
        sim label TRACKING | sim hand GRAMS
 
 Drives weighd --sim's hardware: a load on the simulated scale, the virtual
-button (--long: stop; --double: a double press, which does what a short
-press does until a forced start exists), a shipping label with TRACKING as
+button (--long: stop; --double: a double press, which forces a start over
+a platform not emptied since the last session), a shipping label with TRACKING as
 a Code 128 barcode held up to the synthetic camera for 4 s, or a hand
 resting on the parcel (GRAMS of steady extra force and a swaying hand over
 the camera's platform region; sim hand 0 takes it away).

@@ -30,7 +30,7 @@ type fakeStation struct {
 	statusErr error
 }
 
-var fakeKnown = []string{"tare", "start", "stop", "mark", "label_weight", "order_ref", "tracking", "exterior_condition",
+var fakeKnown = []string{"tare", "start", "stop", "mark", "label_weight", "order_ref", "tracking", "exterior_condition", "confirm_tracking",
 	"issue_type", api.CmdCalibrateZero, api.CmdCalibrateSpan, api.CmdSimPlace, api.CmdSimRemove, api.CmdSimPress, api.CmdSimHand, api.CmdCalibrateRegion, "outcome"}
 
 func (f *fakeStation) Status(ctx context.Context) (any, error) {
@@ -128,6 +128,10 @@ func TestLiveCommands(t *testing.T) {
 	}{
 		{name: "tare", args: []string{"tare"}, wantReq: []string{"tare=PRESS"}, stdout: "tared"},
 		{name: "start", args: []string{"start"}, wantReq: []string{"start=PRESS"}, stdout: "started"},
+		{name: "start FORCE", args: []string{"start", "FORCE"}, wantReq: []string{"start=FORCE"}, stdout: "started"},
+		{name: "start anything else", args: []string{"start", "NOW"}, code: exitUsage},
+		{name: "confirm the offered code", args: []string{"confirm-tracking"}, wantReq: []string{"confirm_tracking=PRESS"}, stdout: "confirmed"},
+		{name: "confirm a given code", args: []string{"confirm-tracking", "ZX-4471"}, wantReq: []string{"confirm_tracking=ZX-4471"}, stdout: "confirmed"},
 		{name: "stop", args: []string{"stop"}, wantReq: []string{"stop=PRESS"}, stdout: "stopped"},
 		{name: "mark without label", args: []string{"mark"}, wantReq: []string{"mark="}, stdout: "marked"},
 		{name: "mark with label", args: []string{"mark", "damage here"}, wantReq: []string{"mark=damage here"}},

@@ -44,23 +44,9 @@ func runParcels(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// The parcel to add, from the flags.
 	var p registry.Parcel
 	if pos[0] == "add" {
-		p = registry.Parcel{Tracking: *tracking, OrderRef: *order}
-		if *labelG != "" {
-			v, err := vocab.ParseLabelGrams(*labelG)
-			if err != nil {
-				return c.usageError("--label-g: %v", err)
-			}
-			p.LabelG = &v
-		}
-		if *resG != "" {
-			var err error
-			if p.LabelResolutionG, err = vocab.ParseDecimal(*resG); err != nil {
-				return c.usageError("--resolution-g: %v", err)
-			}
-		}
 		var err error
-		if p.Items, err = registry.ParseItems(*items); err != nil {
-			return c.usageError("--items: %v", err)
+		if p, err = registry.ParcelFromFields(*tracking, *order, *labelG, *resG, *items); err != nil {
+			return c.usageError("add: %v", err)
 		}
 	}
 	// While weighd runs it owns the registry: the writing commands go

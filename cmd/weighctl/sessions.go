@@ -193,6 +193,9 @@ func printBundle(w io.Writer, b evidence.Bundle) {
 	}
 	fmt.Fprintf(w, "weight     measured %g g%s, label %s (resolution %g g), delta %s, tolerance %g g\n",
 		r.MeasuredG, yesNo(r.MeasuredStable, " stable", " NOT stable"), label, r.LabelResolutionG, delta, r.ToleranceG)
+	if r.LeftoverLoad {
+		fmt.Fprintln(w, "           forced start: the platform was not empty since the previous session (leftover_load)")
+	}
 	fmt.Fprintf(w, "verdict    %s, tier %d\n", r.Verdict, r.Tier)
 	for i, c := range r.MissingCandidates {
 		fmt.Fprintf(w, "  missing? #%d %s (%g g, residual %+g g)\n", i+1, strings.Join(c.Items, " + "), c.TotalG, c.ResidualG)
@@ -203,6 +206,9 @@ func printBundle(w io.Writer, b evidence.Bundle) {
 	}
 	c := r.Continuity
 	fmt.Fprintf(w, "video      %d frames, %.1f s, %.1f fps, max gap %.0f ms, %d gaps\n", c.Frames, c.DurationS, c.MeanFPS, c.MaxGapMS, len(c.Gaps))
+	for _, p := range c.Resumed {
+		fmt.Fprintf(w, "continued  %s at %s, after %s unrecorded (paused for inactivity)\n", p.File, verdict.FormatTimestamp(p.AtS), verdict.FormatTimestamp(p.PausedS))
+	}
 	if m := b.Manifest; m != nil {
 		var total int64
 		names := make([]string, 0, len(m.Files))

@@ -44,6 +44,13 @@ const (
 	// HID POS status requires calibration or re-zeroing, or it reads
 	// under zero): long blink, 1500 ms on, 500 ms off.
 	Attention
+	// AutoStop: recording, and it stops soon for lack of activity (the
+	// last 30 s before an inactivity stop): on, with two 100 ms dips every
+	// second.
+	AutoStop
+	// Paused: an inactivity stop paused the session; a short press
+	// continues it: 300 ms on, 700 ms off.
+	Paused
 )
 
 const ms = time.Millisecond
@@ -59,9 +66,11 @@ var cycles = [...][]time.Duration{
 	Discrepancy: {150 * ms, 150 * ms, 150 * ms, 150 * ms, 150 * ms, 1050 * ms},
 	Error:       {100 * ms, 100 * ms},
 	Attention:   {1500 * ms, 500 * ms},
+	AutoStop:    {700 * ms, 100 * ms, 100 * ms, 100 * ms},
+	Paused:      {300 * ms, 700 * ms},
 }
 
-var names = [...]string{"off", "idle", "warming_up", "stable", "recording", "discrepancy", "error", "attention"}
+var names = [...]string{"off", "idle", "warming_up", "stable", "recording", "discrepancy", "error", "attention", "auto_stop", "paused"}
 
 // String returns the pattern's name ("warming_up", …).
 func (p Pattern) String() string {
@@ -71,7 +80,7 @@ func (p Pattern) String() string {
 	return fmt.Sprintf("Pattern(%d)", int(p))
 }
 
-func (p Pattern) valid() bool { return p >= Off && p <= Attention }
+func (p Pattern) valid() bool { return p >= Off && p <= Paused }
 
 // Level reports whether the LED is lit t after pattern p started. It is
 // pure; t < 0 counts as 0. Unknown patterns are dark.

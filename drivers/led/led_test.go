@@ -42,6 +42,8 @@ func TestPatterns(t *testing.T) {
 		{led.Discrepancy, "###...###...###.....................###...###...###............."},
 		{led.Error, "##..##..##..##..##..##..##..##..##..##..##..##..##..##..##..##.."},
 		{led.Attention, "##############################..........########################"},
+		{led.AutoStop, "##############..##..##############..##..##############..##..####"},
+		{led.Paused, "######..............######..............######..............####"},
 		{led.Pattern(42), "................................................................"},
 	}
 	for _, tc := range tests {
@@ -162,7 +164,7 @@ func TestStep(t *testing.T) {
 	if _, ok, _ := d.Step(t0.Add(time.Second)); ok || pin.Level() != gpio.High {
 		t.Errorf("Stable: next change %v, level %v; want steady on", ok, pin.Level())
 	}
-	if err := d.Set(led.Pattern(9)); err == nil {
+	if err := d.Set(led.Pattern(42)); err == nil {
 		t.Error("Set accepted an unknown pattern")
 	}
 	if got := d.String(); got != "led(GPIO27, active high)" {

@@ -111,6 +111,10 @@ func NewMux(h Handler) *http.ServeMux {
 		v, err := h.Command(r.Context(), "sessions", "", query(r))
 		reply(w, v, err)
 	})
+	mux.HandleFunc("GET /v1/parcels", func(w http.ResponseWriter, r *http.Request) {
+		v, err := h.Command(r.Context(), CmdParcels, "", nil)
+		reply(w, v, err)
+	})
 	mux.HandleFunc("POST /v1/cmd/{name}", func(w http.ResponseWriter, r *http.Request) {
 		var req Request
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))

@@ -14,7 +14,8 @@ type Status struct {
 	UptimeS   float64 `json:"uptime_s"`
 
 	// SessionState is the session phase: idle, present, stable, waiting,
-	// starting, recording, sealing.
+	// starting, recording, paused (after an inactivity stop, for
+	// session.resume_grace), sealing.
 	SessionState string  `json:"session_state"`
 	WeightG      float64 `json:"weight_g"`
 	// WeightState is empty, stable, unstable or undecided.
@@ -35,6 +36,17 @@ type Status struct {
 	Recording  bool    `json:"recording"`
 	SessionID  string  `json:"session_id,omitempty"`
 	RecordingS float64 `json:"recording_s,omitempty"`
+	// AutoStopInS counts down the last 30 s before an inactivity stop
+	// (null otherwise); ResumeInS, while paused after it, the grace in
+	// which a short press continues the session (null otherwise).
+	AutoStopInS *int `json:"auto_stop_in_s"`
+	ResumeInS   *int `json:"resume_in_s"`
+	// LeftoverLoad: the platform has not returned to empty since the last
+	// session; a start must be forced (start FORCE, a double press).
+	LeftoverLoad bool `json:"leftover_load"`
+	// TrackingOffer is a code read from the label that no carrier pattern
+	// knows, offered for confirmation (confirm_tracking).
+	TrackingOffer string `json:"tracking_offer,omitempty"`
 
 	// Entries are the buyer's entries for the parcel on the scale.
 	Entries Entries `json:"entries"`
@@ -158,6 +170,10 @@ const (
 	CmdSimHand = "sim_hand"
 	// CmdSessions lists the session index (GET /v1/sessions).
 	CmdSessions = "sessions"
+	// CmdParcels lists the expected parcels, each with its arrival: the
+	// sessions of the index with its tracking number (GET /v1/parcels;
+	// registry.Expected).
+	CmdParcels = "parcels"
 	// CmdParcelRemove removes the expected parcel value (a tracking
 	// number) from the registry.
 	CmdParcelRemove = "parcel_rm"

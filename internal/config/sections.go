@@ -186,12 +186,17 @@ type Session struct {
 	InactivityStop time.Duration `yaml:"inactivity_stop"`
 	// InactivityG is the weight change that counts as activity.
 	InactivityG float64 `yaml:"inactivity_g"`
+	// ResumeGrace is how long sealing waits after an inactivity stop for a
+	// short press that continues the same session into its next video
+	// file (0: seal at once). A button or command stop has no grace.
+	ResumeGrace time.Duration `yaml:"resume_grace"`
 }
 
 func defaultSession() Session {
 	return Session{
 		StableWait: 5 * time.Second, LabelWindow: 5 * time.Second,
 		MaxDuration: 20 * time.Minute, InactivityStop: 3 * time.Minute, InactivityG: 5,
+		ResumeGrace: time.Minute,
 	}
 }
 
@@ -200,6 +205,7 @@ func (s Session) validate(p *problems) {
 	between(p, "session.label_window", s.LabelWindow, time.Second, time.Minute)
 	between(p, "session.max_duration", s.MaxDuration, 10*time.Second, 4*time.Hour)
 	between(p, "session.inactivity_stop", s.InactivityStop, 10*time.Second, time.Hour)
+	between(p, "session.resume_grace", s.ResumeGrace, 0, 10*time.Minute)
 	positive(p, "session.inactivity_g", s.InactivityG, 1000)
 }
 

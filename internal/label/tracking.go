@@ -40,12 +40,18 @@ type carrier struct {
 	name  string
 	re    *regexp.Regexp
 	check func(string) bool // nil: the format has no check digit
+	// whole: a purely numeric (or weakly prefixed) format, matched only
+	// against a barcode's whole text, never against a run of characters
+	// inside a longer code (a QR code's URL, an address field).
+	whole bool
 }
 
 // Carriers supported when nothing is registered. Numbers with a check digit
-// must pass it; the others need their distinctive prefix and exact length.
-// Purely numeric formats without a strong prefix (FedEx, DHL Express) are
-// not guessed: any order or phone number could match them.
+// must pass it; the others need their distinctive prefix and exact length,
+// and the weakly marked ones (whole) must be a barcode's whole text. FedEx
+// and DHL Express numbers (10 or 12 plain digits) are not guessed: any
+// order or phone number could match them. A code matching none of them is
+// offered to the buyer for confirmation (OfferTracking), never taken.
 //
 //	UPU S10 (China Post, EMS, Royal Mail, most postal operators):
 //	    two letters, 8 digits, check digit (weights 8 6 4 2 3 5 9 7,
@@ -56,19 +62,73 @@ type carrier struct {
 //	YunExpress: YT + 16 digits
 //	Cainiao: LP + 14 digits
 //	SF Express: SF + 12 or 13 digits
+//	DHL eCommerce / DHL Parcel UK: JVGL + 10 to 20 digits — DHL's own page
+//	    of tracking-ID formats, https://www.dhl.com/cz-en/home/tracking/id-labels.html
+//	    ("DHL Parcel: starts with 3S, JVGL or JJD", e.g. JVGL9999999999)
+//	PostNL (and DHL Parcel Benelux): 3S + 3 or 4 letters (the sender's
+//	    customer code) + 7 to 9 digits — same DHL page (e.g.
+//	    3SBCC000123456); PostNL issues them through its Barcode web service,
+//	    https://developer.postnl.nl/apis/barcode-webservice/overview
+//	Evri (formerly Hermes UK): 16 characters, "the 16-digit tracking number,
+//	    which is the barcode number", https://evri.com/faqs/receiving-a-parcel/how-do-i-track-my-parcel;
+//	    recognised with the H its labels start with (whole barcode only);
+//	    an all-digit one is only offered
+//	Yodel: JD + 16 digits (e.g. JD0002212345678901). No carrier page
+//	    stating it was found in this project's references: the format is
+//	    the one parcel trackers use; whole barcode only
+//	GLS: 11 or 12 digits — two for the dispatch depot, two for the product
+//	    (10–68 standard, 71–72 CashService, 74 DeliveryAtWork, 85 Express),
+//	    a running number and a check digit, https://www.paketda.de/gls/gls-paketlabel.php;
+//	    whole barcode only, product code checked (the check digit's method
+//	    is not published by GLS)
+//	DPD: 14 digits starting 0 or 1, https://dpd.com/lv/en/faq/kur-ir-mans-sutijums-2
+//	    (whole barcode only); and the DPD label barcode
+//	    [%]PPPPPPP TTTTTTTTTTTTTT SSS CCC (destination post code, the 14-digit
+//	    number, service, country), https://www.neodynamic.com/barcodes/DPD-Code-Barcode.aspx,
+//	    from which the 14 digits are taken
 var carriers = []carrier{
-	{"UPU S10", regexp.MustCompile(`^[A-Z]{2}[0-9]{9}[A-Z]{2}$`), s10Valid},
-	{"UPS", regexp.MustCompile(`^1Z[0-9A-Z]{16}$`), upsValid},
-	{"USPS", regexp.MustCompile(`^9[2-5][0-9]{20}$`), uspsValid},
-	{"YunExpress", regexp.MustCompile(`^YT[0-9]{16}$`), nil},
-	{"Cainiao", regexp.MustCompile(`^LP[0-9]{14}$`), nil},
-	{"SF Express", regexp.MustCompile(`^SF[0-9]{12,13}$`), nil},
+	{name: "UPU S10", re: regexp.MustCompile(`^[A-Z]{2}[0-9]{9}[A-Z]{2}$`), check: s10Valid},
+	{name: "UPS", re: regexp.MustCompile(`^1Z[0-9A-Z]{16}$`), check: upsValid},
+	{name: "USPS", re: regexp.MustCompile(`^9[2-5][0-9]{20}$`), check: uspsValid},
+	{name: "YunExpress", re: regexp.MustCompile(`^YT[0-9]{16}$`)},
+	{name: "Cainiao", re: regexp.MustCompile(`^LP[0-9]{14}$`)},
+	{name: "SF Express", re: regexp.MustCompile(`^SF[0-9]{12,13}$`)},
+	{name: "DHL eCommerce", re: regexp.MustCompile(`^JVGL[0-9]{10,20}$`)},
+	{name: "PostNL", re: regexp.MustCompile(`^3S[A-Z]{3,4}[0-9]{7,9}$`)},
+	{name: "Evri", re: regexp.MustCompile(`^H[0-9A-Z]{15}$`), check: hasDigits(8), whole: true},
+	{name: "Yodel", re: regexp.MustCompile(`^JD[0-9]{16}$`), whole: true},
+	{name: "GLS", re: regexp.MustCompile(`^[0-9]{2}(1[0-9]|[2-5][0-9]|6[0-8]|7[124]|85)[0-9]{6,7}[0-9]$`), whole: true},
+	{name: "DPD", re: regexp.MustCompile(`^[01][0-9]{13}$`), whole: true},
 }
 
-// MatchCarrier returns the name of the carrier pattern s (normalised)
-// matches, check digit included, or "".
+// dpdBarcode is the DPD label's barcode; group 1 is the parcel number.
+var dpdBarcode = regexp.MustCompile(`^%?[0-9A-Z]{7}([01][0-9]{13})[0-9]{6}$`)
+
+// hasDigits requires at least n digits (an Evri number is mostly digits;
+// a word of capitals is not one).
+func hasDigits(n int) func(string) bool {
+	return func(s string) bool {
+		d := 0
+		for i := range len(s) {
+			if s[i] >= '0' && s[i] <= '9' {
+				d++
+			}
+		}
+		return d >= n
+	}
+}
+
+// MatchCarrier returns the name of the carrier pattern s (normalised, a
+// whole number as printed or typed) matches, check digit included, or "".
 func MatchCarrier(s string) string {
+	return matchCarrier(s, true)
+}
+
+func matchCarrier(s string, whole bool) string {
 	for _, c := range carriers {
+		if c.whole && !whole {
+			continue
+		}
 		if c.re.MatchString(s) && (c.check == nil || c.check(s)) {
 			return c.name
 		}
@@ -122,18 +182,31 @@ func uspsValid(s string) bool {
 
 var tokenRE = regexp.MustCompile(`[A-Z0-9]{8,40}`)
 
+// candidate is a string that could be a tracking number; whole when it is
+// a barcode's whole text (normalised).
+type candidate struct {
+	s     string
+	whole bool
+}
+
 // candidates lists the strings of the barcodes that could be a tracking
-// number: the whole text of a Code 128, QR code or Data Matrix, and every
-// run of 8–40 letters and digits inside it (a QR code often holds a URL or
-// several fields). EAN-13 and UPC-A are product codes, never tracking.
-func candidates(codes []Barcode) []string {
-	seen := map[string]bool{}
-	var out []string
-	addc := func(s string) {
-		if len(s) >= 8 && len(s) <= 40 && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+// number: the whole text of a Code 128, QR code or Data Matrix, the parcel
+// number inside a DPD label barcode, and every run of 8–40 letters and
+// digits inside it (a QR code often holds a URL or several fields). EAN-13
+// and UPC-A are product codes, never tracking.
+func candidates(codes []Barcode) []candidate {
+	seen := map[string]int{}
+	var out []candidate
+	addc := func(s string, whole bool) {
+		if len(s) < 8 || len(s) > 40 {
+			return
 		}
+		if i, ok := seen[s]; ok {
+			out[i].whole = out[i].whole || whole
+			return
+		}
+		seen[s] = len(out)
+		out = append(out, candidate{s, whole})
 	}
 	for _, c := range codes {
 		switch c.Format {
@@ -141,12 +214,54 @@ func candidates(codes []Barcode) []string {
 			continue
 		}
 		up := strings.ToUpper(c.Text)
-		addc(vocab.NormalizeTracking(up))
+		n := vocab.NormalizeTracking(up)
+		addc(n, true)
+		if m := dpdBarcode.FindStringSubmatch(strings.TrimSpace(up)); m != nil {
+			addc(m[1], true)
+		}
 		for _, t := range tokenRE.FindAllString(up, -1) {
-			addc(t)
+			addc(t, t == n)
 		}
 	}
 	return out
+}
+
+// OfferTracking returns the code among a label's barcodes to offer the
+// buyer for confirmation when ChooseTracking found none: the first
+// barcode (Code 128 first, then 2D codes) whose whole text is well formed
+// as a tracking number — 8 to 40 letters and digits once normalised, at
+// least 4 of them digits, a registrable number (vocab) — and "" when none
+// is. It is never taken as the tracking number without the buyer.
+func OfferTracking(codes []Barcode) string {
+	for _, pass := range []bool{true, false} {
+		for _, c := range codes {
+			if (c.Format == FormatCode128) != pass || c.Format == FormatEAN13 || c.Format == FormatUPCA {
+				continue
+			}
+			n := vocab.NormalizeTracking(strings.ToUpper(c.Text))
+			if len(n) < 8 || len(n) > 40 || !hasDigits(4)(n) || vocab.CheckRegisteredTracking(n) != nil {
+				continue
+			}
+			// Normalising drops spaces and dashes only: a text with
+			// anything else (a URL, several fields) is not a number.
+			if !onlyTrackingChars(c.Text) {
+				continue
+			}
+			return n
+		}
+	}
+	return ""
+}
+
+func onlyTrackingChars(s string) bool {
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case r >= '0' && r <= '9', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r == ' ', r == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ChooseTracking picks the tracking number among a label's barcodes. A
@@ -158,7 +273,8 @@ func ChooseTracking(codes []Barcode, lookup Lookup) (Tracking, error) {
 	cands := candidates(codes)
 	if lookup != nil {
 		var reg []string
-		for _, c := range cands {
+		for _, cd := range cands {
+			c := cd.s
 			ok, err := lookup(c)
 			if err != nil {
 				return Tracking{}, fmt.Errorf("label: tracking lookup %q: %w", c, err)
@@ -178,8 +294,8 @@ func ChooseTracking(codes []Barcode, lookup Lookup) (Tracking, error) {
 	}
 	var hits []Tracking
 	for _, c := range cands {
-		if name := MatchCarrier(c); name != "" {
-			hits = append(hits, Tracking{Number: c, Source: "pattern", Carrier: name})
+		if name := matchCarrier(c.s, c.whole); name != "" {
+			hits = append(hits, Tracking{Number: c.s, Source: "pattern", Carrier: name})
 		}
 	}
 	switch len(hits) {

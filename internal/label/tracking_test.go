@@ -25,6 +25,22 @@ func TestMatchCarrier(t *testing.T) {
 		{"6901234567892", ""}, // an EAN-13
 		{"KB-2024-0042", ""},
 		{"", ""},
+		// Issue 14: the carriers UK and EU buyers see on the box.
+		{"JVGL0123456789", "DHL eCommerce"},
+		{"JVGL012345678901234567890", ""}, // 20 digits at most
+		{"JVGL012345678", ""},             // 10 at least
+		{"3SBCC000123456", "PostNL"},
+		{"3SABCD1234567", "PostNL"},
+		{"3SAB1234567", ""},
+		{"H00HYA0012345678", "Evri"},
+		{"HELLOWORLDABCDEF", ""}, // 16 capitals are not a number
+		{"JD0002212345678901", "Yodel"},
+		{"JD000221234567890", ""},
+		{"20681234567", "GLS"},
+		{"206812345678", "GLS"},
+		{"20991234567", ""}, // no such GLS product
+		{"01015026003653", "DPD"},
+		{"21015026003653", ""},
 	}
 	for _, tc := range tests {
 		if got := MatchCarrier(tc.in); got != tc.want {
@@ -84,6 +100,13 @@ func TestChooseTracking(t *testing.T) {
 		{"bad check digit is not tracking", []Barcode{c128("LX123456784CN")}, nil, Tracking{}, ErrNoTracking},
 		{"EAN is never tracking", []Barcode{{FormatEAN13, "9400100000000"}}, registry("9400100000000"), Tracking{}, ErrNoTracking},
 		{"nothing", nil, nil, Tracking{}, ErrNoTracking},
+		{"DHL eCommerce JVGL", []Barcode{c128("JVGL 0601 2345 6789"), {FormatEAN13, "6901234567892"}}, nil,
+			Tracking{"JVGL060123456789", "pattern", "DHL eCommerce"}, nil},
+		{"DPD label barcode", []Barcode{c128("%000123401015026003653101276")}, nil,
+			Tracking{"01015026003653", "pattern", "DPD"}, nil},
+		{"numeric format only as a whole barcode", []Barcode{{FormatQR, "ORDER 01015026003653 PAID"}}, nil,
+			Tracking{}, ErrNoTracking},
+		{"Yodel whole", []Barcode{c128("JD0002212345678901")}, nil, Tracking{"JD0002212345678901", "pattern", "Yodel"}, nil},
 		{"lookup error", []Barcode{c128("LX123456785CN")}, func(string) (bool, error) { return false, errBoom }, Tracking{}, errBoom},
 	}
 	for _, tc := range tests {
@@ -124,7 +147,7 @@ func FuzzChooseTracking(f *testing.F) {
 		}
 		ok := false
 		for _, c := range candidates(codes) {
-			ok = ok || c == tr.Number
+			ok = ok || c.s == tr.Number
 		}
 		if !ok {
 			t.Fatalf("chose %q, not a candidate of %v", tr.Number, codes)
@@ -145,4 +168,29 @@ func FuzzChooseTracking(f *testing.F) {
 			t.Fatalf("source %q", tr.Source)
 		}
 	})
+}
+
+// TestOfferTracking: a well-formed code no pattern knows is offered for
+// the buyer's confirmation; URLs, product codes and words are not.
+func TestOfferTracking(t *testing.T) {
+	tests := []struct {
+		name  string
+		codes []Barcode
+		want  string
+	}{
+		{"unknown carrier", []Barcode{{FormatCode128, "ZX-4471-0092-18"}}, "ZX4471009218"},
+		{"Code 128 before a 2D code", []Barcode{{FormatQR, "QQ11112222"}, {FormatCode128, "KK33334444"}}, "KK33334444"},
+		{"a URL is not a number", []Barcode{{FormatQR, "https://t.example/?n=AB12345678"}}, ""},
+		{"EAN is a product", []Barcode{{FormatEAN13, "6901234567892"}}, ""},
+		{"too few digits", []Barcode{{FormatCode128, "ABCDEFGH12"}}, ""},
+		{"too short", []Barcode{{FormatCode128, "A1234"}}, ""},
+		{"nothing", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := OfferTracking(tc.codes); got != tc.want {
+				t.Errorf("OfferTracking(%v) = %q, want %q", tc.codes, got, tc.want)
+			}
+		})
+	}
 }

@@ -35,13 +35,17 @@ const (
 	CmdParcel CommandName = "parcel"
 	// CmdOutcome records how a session's claim ended: a JSON Outcome.
 	CmdOutcome CommandName = "outcome"
+	// CmdConfirmTracking confirms the code read from the label that no
+	// carrier pattern knows (the state's tracking_offer) as the session's
+	// tracking number: PressPayload, or the code itself.
+	CmdConfirmTracking CommandName = "confirm_tracking"
 )
 
 // Commands lists every command name, in the order of the topic table.
 var Commands = []CommandName{
 	CmdTare, CmdStart, CmdStop, CmdMark, CmdLabelWeight,
 	CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType,
-	CmdSolution, CmdTier, CmdParcel, CmdOutcome,
+	CmdSolution, CmdTier, CmdParcel, CmdOutcome, CmdConfirmTracking,
 }
 
 // Solutions are the values of the solution command: "default" (the remedy
@@ -55,6 +59,11 @@ var Tiers = vocab.Tiers
 // PressPayload is the only payload a button command (tare, start, stop,
 // mark) accepts; it is Home Assistant's default payload_press.
 const PressPayload = "PRESS"
+
+// ForcePayload is start's other payload: a start accepted although the
+// platform has not returned to empty since the last session (the result
+// then says leftover_load).
+const ForcePayload = "FORCE"
 
 // ExteriorConditions are the values of the exterior_condition command, as
 // the seed's evidence protocol names them.
@@ -185,7 +194,23 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 	}
 	s := string(payload)
 	switch cmd {
-	case CmdTare, CmdStart, CmdStop, CmdMark:
+	case CmdStart:
+		if s != PressPayload && s != ForcePayload {
+			return refuse(name, ErrBadPayload, "payload must be %q or %q, got %q", PressPayload, ForcePayload, truncate(s, 32))
+		}
+		if s == ForcePayload {
+			return Command{Name: cmd, Text: s}, nil
+		}
+		return Command{Name: cmd}, nil
+	case CmdConfirmTracking:
+		if s == PressPayload {
+			return Command{Name: cmd}, nil
+		}
+		if err := vocab.CheckTracking(s); err != nil {
+			return refuse(name, ErrBadPayload, "%v", err)
+		}
+		return Command{Name: cmd, Text: s}, nil
+	case CmdTare, CmdStop, CmdMark:
 		if s != PressPayload {
 			return refuse(name, ErrBadPayload, "payload must be %q, got %q", PressPayload, truncate(s, 32))
 		}

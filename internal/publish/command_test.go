@@ -210,7 +210,15 @@ func FuzzParseCommand(f *testing.F) {
 			t.Fatalf("name %q parsed as %q", name, c.Name)
 		}
 		switch c.Name {
-		case CmdTare, CmdStart, CmdStop, CmdMark:
+		case CmdStart:
+			if !(string(payload) == PressPayload && c.Text == "" || string(payload) == ForcePayload && c.Text == ForcePayload) || c.Grams != 0 {
+				t.Fatalf("start %v from %q", c, payload)
+			}
+		case CmdConfirmTracking:
+			if !(string(payload) == PressPayload && c.Text == "" || c.Text == string(payload) && vocab.CheckTracking(c.Text) == nil) {
+				t.Fatalf("confirm_tracking %v from %q", c, payload)
+			}
+		case CmdTare, CmdStop, CmdMark:
 			if string(payload) != PressPayload || c.Text != "" || c.Grams != 0 {
 				t.Fatalf("button %v from %q", c, payload)
 			}

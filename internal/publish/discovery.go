@@ -188,6 +188,7 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 		"command_topic": t.Cmd(CmdIssueType), "options": append([]string(nil), IssueTypes...),
 	})
 
+	sessionControls(t, addAs)
 	automationComponents(c, id, t)
 
 	sw := version

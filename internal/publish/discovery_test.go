@@ -263,6 +263,9 @@ func TestDiscoveryEntities(t *testing.T) {
 		"mark": "button", "label_weight_input": "number", "order_ref": "text", "tracking": "text",
 		"exterior_condition": "select", "issue_type": "select", "solution": "select", "tier_override": "select",
 		"scale_status": "sensor", "weighin_disturbed": "binary_sensor",
+		// Issue 14's recording control (sessionControls).
+		"auto_stop_soon": "binary_sensor", "auto_stop_in": "sensor", "resume_in": "sensor",
+		"leftover_load": "binary_sensor", "start_force": "button", "tracking_offer": "sensor", "confirm_tracking": "button",
 		"station_event": "event", "button_short": "device_automation", "button_long": "device_automation",
 		"button_double": "device_automation",
 	}

@@ -28,6 +28,17 @@ type State struct {
 	// Offsite is the off-site replication's progress, absent when
 	// offsite.endpoint is empty.
 	Offsite *OffsiteState `json:"offsite,omitempty"`
+	// AutoStopInS counts down, in whole seconds, the last 30 s before an
+	// inactivity stop (null otherwise); ResumeInS, after it, the grace in
+	// which a short press continues the session (null otherwise).
+	AutoStopInS *int `json:"auto_stop_in_s"`
+	ResumeInS   *int `json:"resume_in_s"`
+	// LeftoverLoad: the platform has not returned to empty since the last
+	// session; a start needs FORCE (or a double press).
+	LeftoverLoad bool `json:"leftover_load"`
+	// TrackingOffer is a code read from the label that no carrier pattern
+	// knows, offered for confirmation (confirm_tracking); "" when none.
+	TrackingOffer string `json:"tracking_offer"`
 }
 
 // discrete reports whether a and b differ in anything but the weight.
@@ -42,8 +53,13 @@ func (a State) discrete(b State) bool {
 	if (a.Offsite == nil) != (b.Offsite == nil) || a.Offsite != nil && *a.Offsite != *b.Offsite {
 		return true
 	}
+	if a.LeftoverLoad != b.LeftoverLoad || a.TrackingOffer != b.TrackingOffer || !sameInt(a.AutoStopInS, b.AutoStopInS) || !sameInt(a.ResumeInS, b.ResumeInS) {
+		return true
+	}
 	return false
 }
+
+func sameInt(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // Limiter decides when live state goes out. It is pure: time is an input.
 // A state is worth sending when it differs from the last sent one in a

@@ -169,13 +169,7 @@ func AnalyzeFiles(paths []string, gapThreshold time.Duration) (Stats, error) {
 		if err != nil {
 			return Stats{}, err
 		}
-		all.Files = append(all.Files, s.Files...)
-		all.Frames += s.Frames
-		all.Duration += s.Duration
-		all.MaxGap = max(all.MaxGap, s.MaxGap)
-		all.Gaps = append(all.Gaps, s.Gaps...)
-		all.Marks = append(all.Marks, s.Marks...)
-		all.Audio.add(s.Audio)
+		all.Append(s)
 	}
 	return all, nil
 }

@@ -113,6 +113,7 @@ const (
 )
 
 type startReq struct {
+	first   int // the number of the first file
 	dir     string
 	f       File
 	preroll []frameRec
@@ -412,20 +413,28 @@ func (r *Recorder) PreRoll() (frames int, span time.Duration, bytes int64) {
 // video-000.mkv at once (so a bad directory is an error here) and queues the
 // pre-roll, oldest first, ahead of every live frame. Video time 0 is the
 // first pre-roll frame.
-func (r *Recorder) Start(dir string) error {
+func (r *Recorder) Start(dir string) error { return r.StartAt(dir, 0) }
+
+// StartAt is Start with the recording's first file numbered first
+// (FileName(first)): a session continued after a stop records into the
+// next file of its directory, never over an earlier one.
+func (r *Recorder) StartAt(dir string, first int) error {
 	switch r.state {
 	case stateRecording:
 		return ErrRecording
 	case stateStopping:
 		return ErrStopping
 	}
-	path := filepath.Join(dir, FileName(0))
+	if first < 0 {
+		return fmt.Errorf("recorder: start: file number %d", first)
+	}
+	path := filepath.Join(dir, FileName(first))
 	f, err := r.opt.Create(path)
 	if err != nil {
 		return fmt.Errorf("recorder: start: %w", err)
 	}
 	pre := r.ring.take()
-	req := &startReq{dir: dir, f: f, preroll: pre, audio: r.aring.take(), width: r.last.w, height: r.last.h}
+	req := &startReq{dir: dir, f: f, preroll: pre, audio: r.aring.take(), width: r.last.w, height: r.last.h, first: first}
 	req.afmt = r.opt.AudioFormat
 	if r.alast.ok {
 		req.afmt = r.alast.format
@@ -716,8 +725,8 @@ func (r *Recorder) newUUID() [16]byte {
 }
 
 func (r *Recorder) newSession(req *startReq) *session {
-	s := &session{r: r, dir: req.dir, width: req.width, height: req.height, text: make([]byte, 0, 256), afmt: req.afmt}
-	s.cur = newMKVFile(FileName(0), req.f, r.newUUID(), nil)
+	s := &session{r: r, dir: req.dir, idx: req.first, width: req.width, height: req.height, text: make([]byte, 0, 256), afmt: req.afmt}
+	s.cur = newMKVFile(FileName(req.first), req.f, r.newUUID(), nil)
 	s.cur.width, s.cur.height = req.width, req.height
 	return s
 }

@@ -458,3 +458,63 @@ func TestRotationOnSizeChange(t *testing.T) {
 		}
 	}
 }
+
+// TestStartAt (issue 14): a session continued after a stop records into
+// the next file of its directory; the earlier file is left as it was and
+// Analyze reads both in order.
+func TestStartAt(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.PreRoll = 0
+	r := runRecorder(t, cfg, Options{BlockWhenFull: true})
+	js := smallJPEGs(t)
+	base := time.Now()
+	push := func(from, n int) {
+		for i := from; i < from+n; i++ {
+			r.Push(camera.Frame{Data: js[i%len(js)], Seq: uint64(i), Time: base.Add(time.Duration(i) * fps30), Width: 320, Height: 240})
+		}
+	}
+	if err := r.Start(dir); err != nil {
+		t.Fatal(err)
+	}
+	push(0, 30)
+	first, err := stop(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum0 := first.Files[0].SHA256
+	if err := r.StartAt(dir, 0); err == nil {
+		t.Fatal("StartAt over video-000.mkv succeeded")
+	}
+	if err := r.StartAt(dir, 1); err != nil {
+		t.Fatal(err)
+	}
+	push(100, 45)
+	if err := r.Mark(time.Time{}, "after the pause"); err != nil {
+		t.Fatal(err)
+	}
+	second, err := stop(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Files) != 1 || second.Files[0].Name != "video-001.mkv" || second.Frames != 45 {
+		t.Fatalf("continuation: %+v, want 45 frames in video-001.mkv", second.Files)
+	}
+	if len(second.Marks) != 1 || second.Marks[0].File != "video-001.mkv" {
+		t.Errorf("mark %+v, want it in video-001.mkv", second.Marks)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "video-000.mkv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != sum0 {
+		t.Errorf("video-000.mkv changed: %x, was %s", h, sum0)
+	}
+	st, err := AnalyzeFiles([]string{filepath.Join(dir, "video-000.mkv"), filepath.Join(dir, "video-001.mkv")}, cfg.GapThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Frames != 75 || len(st.Files) != 2 {
+		t.Errorf("Analyze: %d frames in %d files, want 75 in 2", st.Frames, len(st.Files))
+	}
+}

@@ -82,6 +82,26 @@ type Mark struct {
 	Label string
 }
 
+// Append adds the statistics of the recording that followed s (the next
+// files of the same session: after rotation, or a continuation after a
+// pause, whose interval is in neither) to s.
+func (s *Stats) Append(o Stats) {
+	s.Files = append(s.Files, o.Files...)
+	s.Frames += o.Frames
+	s.Duration += o.Duration
+	s.MaxGap = max(s.MaxGap, o.MaxGap)
+	s.Gaps = append(s.Gaps, o.Gaps...)
+	s.Marks = append(s.Marks, o.Marks...)
+	s.Duplicated += o.Duplicated
+	for k, v := range o.Dropped {
+		if s.Dropped == nil {
+			s.Dropped = map[string]int64{}
+		}
+		s.Dropped[k] += v
+	}
+	s.Audio.add(o.Audio)
+}
+
 // MeanFPS is Frames divided by Duration, or 0 for an empty recording.
 func (s Stats) MeanFPS() float64 {
 	if s.Duration <= 0 {

@@ -638,3 +638,75 @@ func Results(rs []result.Result) iter.Seq2[result.Result, error] {
 		}
 	}
 }
+
+// ParcelFromFields is the parcel of a form's text fields (weighctl parcels
+// add's flags, the web app's parcels page): label and resolution grams as
+// plain decimals ("" unknown), items as "Name:grams;Name:grams". The
+// parcel is checked when it is stored.
+func ParcelFromFields(tracking, orderRef, labelG, resolutionG, items string) (Parcel, error) {
+	p := Parcel{Tracking: strings.TrimSpace(tracking), OrderRef: strings.TrimSpace(orderRef)}
+	if v := strings.TrimSpace(labelG); v != "" {
+		g, err := vocab.ParseLabelGrams(v)
+		if err != nil {
+			return Parcel{}, fmt.Errorf("%w: label_g: %v", ErrInvalid, err)
+		}
+		p.LabelG = &g
+	}
+	if v := strings.TrimSpace(resolutionG); v != "" {
+		g, err := vocab.ParseDecimal(v)
+		if err != nil {
+			return Parcel{}, fmt.Errorf("%w: label_resolution_g: %v", ErrInvalid, err)
+		}
+		p.LabelResolutionG = g
+	}
+	var err error
+	if p.Items, err = ParseItems(items); err != nil {
+		return Parcel{}, fmt.Errorf("%w: items: %v", ErrInvalid, err)
+	}
+	return p, nil
+}
+
+// Expected is an expected parcel with its arrival: the sessions of the
+// index that weighed it (by tracking number).
+type Expected struct {
+	Parcel
+	// Sessions counts the indexed sessions with the parcel's tracking
+	// number; 0 while it has not arrived.
+	Sessions int `json:"sessions"`
+	// LastSession and LastAt are the newest of them.
+	LastSession string `json:"last_session,omitempty"`
+	LastAt      string `json:"last_at,omitempty"`
+}
+
+// ExpectedParcels returns every registered parcel with its arrival, the
+// ones not yet weighed first, then by tracking number.
+func (r *DB) ExpectedParcels(ctx context.Context) ([]Expected, error) {
+	const newest = `FROM sessions s WHERE s.tracking = p.tracking ORDER BY s.seq DESC, s.session_id DESC LIMIT 1`
+	rows, err := r.db.QueryContext(ctx, `SELECT `+parcelCols+`,
+		(SELECT COUNT(*) FROM sessions s WHERE s.tracking = p.tracking) AS n,
+		COALESCE((SELECT s.session_id `+newest+`), ''), COALESCE((SELECT s.started_at `+newest+`), '')
+		FROM parcels p ORDER BY n > 0, tracking`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: expected parcels: %w", err)
+	}
+	defer rows.Close()
+	var out []Expected
+	for rows.Next() {
+		var e Expected
+		p, err := scanParcel(alsoScan{rows, []any{&e.Sessions, &e.LastSession, &e.LastAt}})
+		if err != nil {
+			return nil, fmt.Errorf("registry: expected parcels: %w", err)
+		}
+		e.Parcel = p
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// alsoScan scans more columns after the ones asked for.
+type alsoScan struct {
+	s    scanner
+	more []any
+}
+
+func (a alsoScan) Scan(dest ...any) error { return a.s.Scan(append(dest, a.more...)...) }

@@ -86,6 +86,11 @@ type Result struct {
 	// weigh-in's stability window (a hand on the parcel): MeasuredG is not
 	// the weight of the unopened parcel. Absent means false.
 	WeighinDisturbed bool `json:"weighin_disturbed,omitempty"`
+	// LeftoverLoad: the platform had not returned to empty (inside the
+	// zero band) since the previous session and the start was forced (a
+	// double press, start FORCE): MeasuredG may include what was left on
+	// it. Absent means false.
+	LeftoverLoad bool `json:"leftover_load,omitempty"`
 	// WeightID names the weigh-in's sample and video frame (see
 	// motion.WeightID); WeighinStatus is its HID POS scale status.
 	WeightID      string `json:"weight_id,omitempty"`
@@ -149,6 +154,23 @@ type Continuity struct {
 	Dropped map[string]int64 `json:"dropped,omitempty"`
 	// Duplicated counts frames that repeated a previous sequence number.
 	Duplicated int64 `json:"duplicated"`
+	// Resumed lists the continuations of the recording after an
+	// inactivity stop (issue 14), in order; absent for one recording.
+	Resumed []Resume `json:"resumed,omitempty"`
+}
+
+// Resume is one continuation of a session's recording: after an
+// inactivity stop, a short press within session.resume_grace continued
+// the same session into its next video file.
+type Resume struct {
+	// File is the first video file of the continuation (video-001.mkv …).
+	File string `json:"file"`
+	// AtS is where its first frame lies on the session's time axis (that of
+	// weight.csv: seconds since the first frame of video-000.mkv).
+	AtS float64 `json:"at_s"`
+	// PausedS is how long nothing was recorded before it (the interval
+	// between the two files, in neither).
+	PausedS float64 `json:"paused_s"`
 }
 
 // Gap is an interval between consecutive frames above the gap threshold.

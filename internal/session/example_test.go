@@ -59,7 +59,7 @@ func Example() {
 	//   freeze 1840.2 g, stable true
 	//   start recording session 1
 	// 3s: recording
-	//   timer at 3m3s
+	//   timer at 2m33s
 	// 45s: recording
 	//   mark 1 at 45s
 	// 1m30s: sealing

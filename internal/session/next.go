@@ -106,18 +106,34 @@ func (st *step) reading(r Reading) {
 		}
 	case PhaseRecording:
 		if math.Abs(r.Grams-s.activityG) > s.cfg.InactivityG {
-			s.activityAt, s.activityG = st.now, r.Grams
+			st.activity(r.Grams)
 		}
+	}
+	if r.State == weighing.Empty && !s.Phase.InSession() {
+		s.needEmpty = false
+	}
+}
+
+// activity restarts the inactivity timer at the weight g (and takes back
+// a warning).
+func (st *step) activity(g float64) {
+	s := &st.s
+	s.activityAt, s.activityG = st.now, g
+	if s.warned {
+		s.warned = false
+		st.publish = true
 	}
 }
 
 func (st *step) press(p Press) {
 	s := &st.s
 	switch p.Kind {
-	case PressShort, PressDouble: // a double press is a short one until a forced start exists
+	case PressShort, PressDouble:
 		switch s.Phase {
 		case PhaseIdle, PhasePresent, PhaseStable:
-			st.start("button")
+			st.start("button", p.Kind == PressDouble)
+		case PhasePaused:
+			st.resume()
 		case PhaseRecording:
 			st.mark("", "press", "button")
 		case PhaseSealing:
@@ -135,7 +151,7 @@ func (st *step) press(p Press) {
 		case PhasePresent, PhaseStable:
 			st.emit(Refuse{Command: string(CmdTare), Source: "button", Reason: "the scale is not empty: take the parcel off to tare"})
 		default:
-			st.stop(StopButton)
+			st.stop(StopButton) // while paused: seal now, no grace
 		}
 	default:
 		st.emit(Refuse{Command: "press", Source: "button", Reason: fmt.Sprintf("unknown press kind %d", p.Kind)})
@@ -151,7 +167,9 @@ func (st *step) command(c Command) {
 	case CmdStart:
 		switch s.Phase {
 		case PhaseIdle, PhasePresent, PhaseStable:
-			st.start(c.Source)
+			st.start(c.Source, strings.EqualFold(c.Text, ForcePayload))
+		case PhasePaused:
+			st.resume()
 		case PhaseSealing:
 			refuse("the previous session is still being sealed")
 		}
@@ -159,6 +177,10 @@ func (st *step) command(c Command) {
 	case CmdStop:
 		st.stop(StopCommand)
 	case CmdMark:
+		if s.Phase == PhasePaused {
+			refuse("the recording is paused after no activity: press the button (or start) to continue it first")
+			return
+		}
 		if s.Phase != PhaseRecording {
 			refuse("no recording is running")
 			return
@@ -226,19 +248,29 @@ func (st *step) entry(c Command, refuse func(string)) {
 	}
 	s.Entries = e
 	st.publish = true
-	if s.Phase == PhaseStarting || s.Phase == PhaseRecording {
+	if s.Phase == PhaseStarting || s.Phase == PhaseRecording || s.Phase == PhasePaused {
 		st.emit(Evaluate{Session: s.Session, Weighin: s.Weighin, Entries: s.Entries})
 	}
 }
 
-// start begins a session from outside one.
-func (st *step) start(source string) {
+// start begins a session from outside one; forced accepts a platform
+// that has not returned to empty since the last session.
+func (st *step) start(source string, forced bool) {
 	s := &st.s
 	switch {
 	case !s.HaveWeight:
 		st.emit(Refuse{Command: string(CmdStart), Source: source, Reason: "no weight reading yet"})
+		return
 	case s.Weight.State == weighing.Empty:
 		st.emit(Refuse{Command: string(CmdStart), Source: source, Reason: "the scale is empty: put the parcel on it first"})
+		return
+	case s.needEmpty && !forced:
+		st.emit(Refuse{Command: string(CmdStart), Source: source, Reason: fmt.Sprintf(
+			"the platform has not been empty since the last session (%.1f g on it): take everything off and put the parcel on alone, or force the start (double press, or start with FORCE)", s.Weight.Grams)})
+		return
+	}
+	s.startLeftover = s.needEmpty
+	switch {
 	case s.Weight.State == weighing.Stable:
 		st.freeze(s.Weight, true)
 	case s.cfg.StableWait == 0:
@@ -254,8 +286,10 @@ func (st *step) freeze(r Reading, stable bool) {
 	s := &st.s
 	s.Session++
 	s.Phase = PhaseStarting
-	s.Weighin = Weighin{Grams: r.Grams, Stable: stable, At: st.now}
+	s.Weighin = Weighin{Grams: r.Grams, Stable: stable, At: st.now, LeftoverLoad: s.startLeftover}
+	s.startLeftover = false
 	s.Marks, s.StopReason, s.SealAttempts, s.stopPending = 0, "", 0, ""
+	s.Part, s.resuming, s.recorded, s.warned = 0, false, false, false
 	st.emit(
 		FreezeWeight{Session: s.Session, Weighin: s.Weighin},
 		CaptureLabel{Session: s.Session},
@@ -280,6 +314,7 @@ func (st *step) mark(label, command, source string) {
 	}
 	s.Marks++
 	s.lastMarkAt = st.now
+	st.activity(s.Weight.Grams) // a mark is the buyer at work: activity
 	if label == "" {
 		label = fmt.Sprintf("mark %d", s.Marks)
 	}
@@ -287,6 +322,9 @@ func (st *step) mark(label, command, source string) {
 }
 
 // stop ends whatever is under way; outside a session it does nothing.
+// An inactivity stop with a resume grace pauses the session instead of
+// sealing it; any stop while paused seals it at once (its stop reason
+// stays the inactivity that ended the recording).
 func (st *step) stop(reason StopReason) {
 	s := &st.s
 	switch s.Phase {
@@ -295,12 +333,38 @@ func (st *step) stop(reason StopReason) {
 	case PhaseStarting:
 		s.stopPending = reason // acted on when the recorder confirms
 	case PhaseRecording:
-		s.Phase = PhaseSealing
 		s.StopReason = reason
-		s.SealAttempts = 1
-		s.sealRetryAt = time.Time{}
-		st.emit(StopRecording{Session: s.Session, Reason: reason}, Seal{Session: s.Session, Attempt: 1})
+		s.warned = false
+		if reason == StopInactivity && s.cfg.ResumeGrace > 0 {
+			s.Phase = PhasePaused
+			s.pausedAt = st.now
+			st.emit(StopRecording{Session: s.Session, Reason: reason, Resumable: true})
+			return
+		}
+		st.emit(StopRecording{Session: s.Session, Reason: reason})
+		st.seal()
+	case PhasePaused:
+		st.seal()
 	}
+}
+
+// seal asks for the first seal attempt of the stopped session.
+func (st *step) seal() {
+	s := &st.s
+	s.Phase = PhaseSealing
+	s.SealAttempts = 1
+	s.sealRetryAt = time.Time{}
+	st.emit(Seal{Session: s.Session, Attempt: 1})
+}
+
+// resume continues a paused session into its next recording part.
+func (st *step) resume() {
+	s := &st.s
+	s.Phase = PhaseStarting
+	s.Part++
+	s.resuming = true
+	s.StopReason = ""
+	st.emit(ResumeRecording{Session: s.Session, Part: s.Part})
 }
 
 func (st *step) recordingStarted(e RecordingStarted) {
@@ -309,7 +373,11 @@ func (st *step) recordingStarted(e RecordingStarted) {
 		return // stale or repeated: the recorder answered an older request
 	}
 	s.Phase = PhaseRecording
-	s.startedAt, s.activityAt, s.activityG = st.now, st.now, s.Weight.Grams
+	if !s.resuming {
+		s.startedAt = st.now // max_duration counts from the first part
+	}
+	s.activityAt, s.activityG = st.now, s.Weight.Grams
+	s.resuming, s.recorded, s.warned = false, true, false
 	if s.stopPending != "" {
 		st.stop(s.stopPending)
 		s.stopPending = ""
@@ -319,6 +387,15 @@ func (st *step) recordingStarted(e RecordingStarted) {
 func (st *step) recordingFailed(e RecordingFailed) {
 	s := &st.s
 	if s.Phase != PhaseStarting || e.Session != s.Session {
+		return
+	}
+	if s.resuming {
+		// The parts recorded so far are sealed, as the inactivity stop
+		// left them.
+		s.resuming, s.stopPending = false, ""
+		s.StopReason = StopInactivity
+		st.emit(Fault{Session: e.Session, Reason: "the recording could not be continued: " + e.Reason})
+		st.seal()
 		return
 	}
 	s.Phase = idlePhase(*s)
@@ -362,6 +439,10 @@ func (st *step) sealFailed(e SealFailed) {
 func (st *step) endSession() {
 	s := &st.s
 	s.Phase = idlePhase(*s)
+	if s.recorded && !(s.HaveWeight && s.Weight.State == weighing.Empty) {
+		s.needEmpty = true
+	}
+	s.recorded = false
 	s.Entries = Entries{}
 	s.sealRetryAt = time.Time{}
 }
@@ -375,11 +456,22 @@ func (st *step) expire() {
 			st.freeze(s.Weight, false)
 		}
 	case PhaseRecording:
+		stopAt := s.activityAt.Add(s.cfg.InactivityStop)
 		switch {
 		case !st.now.Before(s.startedAt.Add(s.cfg.MaxDuration)):
 			st.stop(StopMaxDuration)
-		case !st.now.Before(s.activityAt.Add(s.cfg.InactivityStop)):
+		case !st.now.Before(stopAt):
 			st.stop(StopInactivity)
+		case !s.warned && !st.now.Before(stopAt.Add(-s.cfg.warnBefore())):
+			s.warned = true
+			st.publish = true
+			if at, ok := s.AutoStopAt(); ok {
+				st.emit(AutoStopWarn{Session: s.Session, At: at})
+			}
+		}
+	case PhasePaused:
+		if !st.now.Before(s.pausedAt.Add(s.cfg.ResumeGrace)) {
+			st.seal()
 		}
 	case PhaseSealing:
 		if !s.sealRetryAt.IsZero() && !st.now.Before(s.sealRetryAt) {

@@ -14,9 +14,18 @@
 //	  weight, then going on with the latest reading flagged unstable)
 //	starting ──RecordingStarted──▶ recording
 //	  short press / mark: mark a moment
-//	  long press / stop, max_duration, or no weight change beyond
-//	  inactivity_g for inactivity_stop: stop and seal
+//	  long press / stop, max_duration, or no weight change (and no mark)
+//	  beyond inactivity_g for inactivity_stop: stop and seal; the last
+//	  AutoStopWarning before an inactivity stop is announced (AutoStopAt)
+//	paused (after an inactivity stop, for resume_grace)
+//	  short press / start: continue the same session into its next video
+//	  file; long press / stop / grace over: seal
 //	sealing ──Sealed──▶ idle
+//
+// Between sessions the platform must return to empty (inside the zero
+// band): until it has, a start is refused unless forced (a double press,
+// or start with the payload FORCE), and a forced start's weigh-in is
+// flagged LeftoverLoad.
 //
 // A long press on an empty, idle scale tares it. Start and stop are
 // idempotent: a redelivered start never stops a recording and never starts
@@ -67,7 +76,17 @@ type Config struct {
 	// given up as unsealed (the bundle stays on disk; recovery seals it as
 	// interrupted at the next start).
 	SealAttempts int
+	// ResumeGrace is how long sealing waits after an inactivity stop for
+	// a short press that continues the session (0: seal at once).
+	ResumeGrace time.Duration
 }
+
+// AutoStopWarning is how long before an inactivity stop the station warns
+// (the state's auto_stop_in_s, the LED, Home Assistant); half of
+// InactivityStop when that is shorter than a minute.
+const AutoStopWarning = 30 * time.Second
+
+func (c Config) warnBefore() time.Duration { return min(AutoStopWarning, c.InactivityStop/2) }
 
 // ConfigFrom takes the timings from the configuration's session section,
 // with the package's seal retry defaults.
@@ -79,6 +98,7 @@ func ConfigFrom(c config.Session) Config {
 		InactivityG:    c.InactivityG,
 		SealRetry:      5 * time.Second,
 		SealAttempts:   3,
+		ResumeGrace:    c.ResumeGrace,
 	}
 }
 
@@ -103,6 +123,9 @@ func (c Config) Validate() error {
 	}
 	if c.SealRetry <= 0 {
 		bad("seal retry must be positive, got %v", c.SealRetry)
+	}
+	if c.ResumeGrace < 0 || c.ResumeGrace > 10*time.Minute {
+		bad("resume_grace must be between 0s and 10m, got %v", c.ResumeGrace)
 	}
 	if c.SealAttempts < 1 || c.SealAttempts > 100 {
 		bad("seal attempts must be 1 to 100, got %d", c.SealAttempts)
@@ -129,9 +152,13 @@ const (
 	PhaseRecording
 	// PhaseSealing: the recording was stopped; the bundle is being sealed.
 	PhaseSealing
+	// PhasePaused: an inactivity stop ended the recording; for
+	// Config.ResumeGrace a short press continues the session (into the
+	// next video file) before it is sealed.
+	PhasePaused
 )
 
-var phaseNames = [...]string{"idle", "present", "stable", "waiting", "starting", "recording", "sealing"}
+var phaseNames = [...]string{"idle", "present", "stable", "waiting", "starting", "recording", "sealing", "paused"}
 
 // String is the phase's name as published in the state's session_state.
 func (p Phase) String() string {
@@ -144,7 +171,7 @@ func (p Phase) String() string {
 // InSession reports whether a session owns the station: from the frozen
 // weigh-in until the bundle is sealed (or the recording failed to start).
 func (p Phase) InSession() bool {
-	return p == PhaseStarting || p == PhaseRecording || p == PhaseSealing
+	return p == PhaseStarting || p == PhaseRecording || p == PhaseSealing || p == PhasePaused
 }
 
 // StopReason says why a recording ended.
@@ -166,6 +193,10 @@ type Weighin struct {
 	// Stable is false when the start went on without a stable reading.
 	Stable bool
 	At     time.Time
+	// LeftoverLoad: the platform had not returned to empty since the last
+	// session and the start was forced; the weight may include what was
+	// left on it.
+	LeftoverLoad bool
 }
 
 // Entries are the buyer's entries for the current session or, outside one,
@@ -209,6 +240,10 @@ type State struct {
 	StopReason StopReason
 	// SealAttempts counts Seal effects of the current session.
 	SealAttempts int
+	// Part numbers the current session's recordings from 0: each
+	// continuation after an inactivity stop is the next part (its own
+	// video file).
+	Part int
 
 	lastMarkAt  time.Time  // PhaseRecording: when the last mark was taken
 	waitSince   time.Time  // PhaseWaiting: when the start came
@@ -218,6 +253,14 @@ type State struct {
 	stopPending StopReason // a stop came while starting
 	sealRetryAt time.Time  // PhaseSealing: when to try sealing again
 	timerAt     time.Time  // the timer last asked for
+	pausedAt    time.Time  // PhasePaused: when the recording stopped
+	resuming    bool       // PhaseStarting: a continuation, not a new session
+	recorded    bool       // the current session's recording started
+	warned      bool       // PhaseRecording: the auto-stop warning is on
+	// needEmpty: a session recorded since the platform was last empty;
+	// startLeftover: the start under way was forced over it.
+	needEmpty     bool
+	startLeftover bool
 }
 
 // New returns the initial state: idle, no reading yet.
@@ -240,16 +283,51 @@ func (s State) Deadline() (time.Time, bool) {
 	case PhaseRecording:
 		a := s.startedAt.Add(s.cfg.MaxDuration)
 		b := s.activityAt.Add(s.cfg.InactivityStop)
+		if w := b.Add(-s.cfg.warnBefore()); !s.warned {
+			b = w // wake to warn
+		}
 		if b.Before(a) {
 			return b, true
 		}
 		return a, true
+	case PhasePaused:
+		return s.pausedAt.Add(s.cfg.ResumeGrace), true
 	case PhaseSealing:
 		if !s.sealRetryAt.IsZero() {
 			return s.sealRetryAt, true
 		}
 	}
 	return time.Time{}, false
+}
+
+// AutoStopAt returns when the recording stops for inactivity, once that
+// is at most AutoStopWarning away (and before max_duration); false
+// otherwise.
+func (s State) AutoStopAt() (time.Time, bool) {
+	if s.Phase != PhaseRecording || !s.warned {
+		return time.Time{}, false
+	}
+	at := s.activityAt.Add(s.cfg.InactivityStop)
+	if !at.Before(s.startedAt.Add(s.cfg.MaxDuration)) {
+		return time.Time{}, false
+	}
+	return at, true
+}
+
+// ResumeUntil returns, while paused, the end of the grace in which a
+// short press continues the session.
+func (s State) ResumeUntil() (time.Time, bool) {
+	if s.Phase != PhasePaused {
+		return time.Time{}, false
+	}
+	return s.pausedAt.Add(s.cfg.ResumeGrace), true
+}
+
+// LeftoverLoad reports, outside a session, whether the platform has not
+// returned to empty since the last session recorded: a start now is
+// refused unless forced. (A forced session's weigh-in says it itself.)
+func (s State) LeftoverLoad() bool {
+	return s.needEmpty && !s.Phase.InSession() && s.Phase != PhaseWaiting
 }
 
 // RecordingFor is how long the current recording has run at now (0 outside
@@ -281,9 +359,9 @@ type PressKind int
 const (
 	PressShort PressKind = iota
 	PressLong
-	// PressDouble is two short presses in quick succession. Until a
-	// forced start exists it does what a short press does (starts a
-	// session, or marks a moment while recording).
+	// PressDouble is two short presses in quick succession: a forced
+	// start from idle (accepted although the platform has not returned to
+	// empty since the last session); otherwise what a short press does.
 	PressDouble
 )
 
@@ -333,11 +411,15 @@ const (
 // Commands lists every command kind.
 var Commands = []CommandKind{CmdStart, CmdStop, CmdMark, CmdTare, CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType, CmdSolution, CmdTier}
 
+// ForcePayload is the start command's Text for a forced start.
+const ForcePayload = "FORCE"
+
 // Command is one command.
 type Command struct {
 	Kind CommandKind
 	// Text is the value of order_ref, tracking, exterior_condition,
-	// issue_type, or a mark's label ("" or "PRESS" numbers the mark).
+	// issue_type, or a mark's label ("" or "PRESS" numbers the mark); for
+	// start, ForcePayload forces it.
 	Text string
 	// Grams is the value of label_weight.
 	Grams float64
@@ -477,10 +559,30 @@ type Mark struct {
 	At    time.Time
 }
 
-// StopRecording: stop session Session's recording. A Seal follows.
+// StopRecording: stop session Session's recording. A Seal follows, at
+// once or, when Resumable, after the resume grace unless a
+// ResumeRecording comes first.
 type StopRecording struct {
 	Session uint64
 	Reason  StopReason
+	// Resumable: an inactivity stop; keep the session open (its weight log
+	// too) for a continuation.
+	Resumable bool
+}
+
+// ResumeRecording: continue session Session's recording into its next
+// video file (part Part, numbered from 0); answer with RecordingStarted or
+// RecordingFailed, like StartRecording.
+type ResumeRecording struct {
+	Session uint64
+	Part    int
+}
+
+// AutoStopWarn: session Session's recording stops for inactivity at At
+// unless the weight changes or a mark comes; warn the buyer.
+type AutoStopWarn struct {
+	Session uint64
+	At      time.Time
 }
 
 // Seal: write and sign session Session's bundle; answer with Sealed or
@@ -513,15 +615,17 @@ type PublishState struct{ Phase Phase }
 // Timer: (re)arm the caller's one timer to deliver a Tick at At.
 type Timer struct{ At time.Time }
 
-func (FreezeWeight) effect()   {}
-func (CaptureLabel) effect()   {}
-func (Evaluate) effect()       {}
-func (StartRecording) effect() {}
-func (Mark) effect()           {}
-func (StopRecording) effect()  {}
-func (Seal) effect()           {}
-func (Tare) effect()           {}
-func (Refuse) effect()         {}
-func (Fault) effect()          {}
-func (PublishState) effect()   {}
-func (Timer) effect()          {}
+func (FreezeWeight) effect()    {}
+func (CaptureLabel) effect()    {}
+func (Evaluate) effect()        {}
+func (StartRecording) effect()  {}
+func (Mark) effect()            {}
+func (StopRecording) effect()   {}
+func (ResumeRecording) effect() {}
+func (AutoStopWarn) effect()    {}
+func (Seal) effect()            {}
+func (Tare) effect()            {}
+func (Refuse) effect()          {}
+func (Fault) effect()           {}
+func (PublishState) effect()    {}
+func (Timer) effect()           {}

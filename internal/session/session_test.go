@@ -109,17 +109,17 @@ func TestFlow(t *testing.T) {
 			{20 * time.Second, Command{Kind: CmdMark, Text: "torn sleeve"}, PhaseRecording, []Effect{Mark{1, 2, "torn sleeve", at(20 * time.Second)}}, false},
 		})},
 		{"long press while recording stops and seals", script(started1, []s{
-			{60 * time.Second, long, PhaseSealing, []Effect{StopRecording{1, StopButton}, Seal{1, 1}}, false},
+			{60 * time.Second, long, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopButton}, Seal{1, 1}}, false},
 			{61 * time.Second, Sealed{1, "000001-x"}, PhaseStable, nil, false},
 		})},
 		{"the stop command does the same; a repeated stop does nothing", script(started1, []s{
-			{60 * time.Second, stop, PhaseSealing, []Effect{StopRecording{1, StopCommand}, Seal{1, 1}}, false},
+			{60 * time.Second, stop, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopCommand}, Seal{1, 1}}, false},
 			{60 * time.Second, stop, PhaseSealing, nil, false},
 			{61 * time.Second, Sealed{1, "000001-x"}, PhaseStable, nil, false},
 			{62 * time.Second, stop, PhaseStable, nil, false},
 		})},
 		{"shutdown stops a recording with its own reason", script(started1, []s{
-			{60 * time.Second, Shutdown{}, PhaseSealing, []Effect{StopRecording{1, StopShutdown}, Seal{1, 1}}, false},
+			{60 * time.Second, Shutdown{}, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopShutdown}, Seal{1, 1}}, false},
 			{60 * time.Second, Shutdown{}, PhaseSealing, nil, false},
 		})},
 		{"shutdown while starting stops as soon as the recorder records", []s{
@@ -128,7 +128,7 @@ func TestFlow(t *testing.T) {
 				FreezeWeight{1, weighin}, CaptureLabel{1}, Evaluate{1, weighin, Entries{}}, StartRecording{1, at(2 * time.Second)},
 			}, false},
 			{2 * time.Second, Shutdown{}, PhaseStarting, nil, false},
-			{3 * time.Second, RecordingStarted{1}, PhaseSealing, []Effect{StopRecording{1, StopShutdown}, Seal{1, 1}}, false},
+			{3 * time.Second, RecordingStarted{1}, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopShutdown}, Seal{1, 1}}, false},
 		}},
 		{"shutdown outside a session does nothing", []s{
 			{0, parcel, PhaseStable, nil, false},
@@ -179,8 +179,8 @@ func TestFlow(t *testing.T) {
 			{time.Second, short, PhaseWaiting, nil, false},
 			{3 * time.Second, Reading{Grams: 1838, State: weighing.Unstable}, PhaseWaiting, nil, false},
 			{6 * time.Second, Tick{}, PhaseStarting, []Effect{
-				FreezeWeight{1, Weighin{1838, false, at(6 * time.Second)}}, CaptureLabel{1},
-				Evaluate{1, Weighin{1838, false, at(6 * time.Second)}, Entries{}}, StartRecording{1, at(6 * time.Second)},
+				FreezeWeight{1, Weighin{Grams: 1838, Stable: false, At: at(6 * time.Second)}}, CaptureLabel{1},
+				Evaluate{1, Weighin{Grams: 1838, Stable: false, At: at(6 * time.Second)}, Entries{}}, StartRecording{1, at(6 * time.Second)},
 			}, false},
 		}},
 		{"parcel taken off while waiting: the start is refused", []s{
@@ -199,7 +199,7 @@ func TestFlow(t *testing.T) {
 			{0, parcel, PhaseStable, nil, false},
 			{2 * time.Second, short, PhaseStarting, frozen1, false},
 			{2 * time.Second, stop, PhaseStarting, nil, false},
-			{3 * time.Second, RecordingStarted{1}, PhaseSealing, []Effect{StopRecording{1, StopCommand}, Seal{1, 1}}, false},
+			{3 * time.Second, RecordingStarted{1}, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopCommand}, Seal{1, 1}}, false},
 		}},
 		{"a failed start (disk full) returns to the scale's phase with a fault; nothing to seal", []s{
 			{0, parcel, PhaseStable, nil, false},
@@ -221,7 +221,7 @@ func TestFlow(t *testing.T) {
 			{time.Minute, RecordingLost{7, "late"}, PhaseRecording, nil, false},
 			{time.Minute, RecordingLost{1, "write video-000.mkv: no space left on device"}, PhaseSealing, []Effect{
 				Fault{1, "recording failed: write video-000.mkv: no space left on device"},
-				StopRecording{1, StopWriteFailed}, Seal{1, 1}}, false},
+				StopRecording{Session: 1, Reason: StopWriteFailed}, Seal{1, 1}}, false},
 			{time.Minute, RecordingLost{1, "again"}, PhaseSealing, nil, false},
 		})},
 		{"max_duration stops a busy recording", script(started1, []s{
@@ -234,16 +234,17 @@ func TestFlow(t *testing.T) {
 			{14 * time.Minute, Reading{Grams: 200, State: weighing.Unstable}, PhaseRecording, nil, false},
 			{16 * time.Minute, Reading{Grams: 1200, State: weighing.Unstable}, PhaseRecording, nil, false},
 			{18 * time.Minute, Reading{Grams: 100, State: weighing.Unstable}, PhaseRecording, nil, false},
-			{20*time.Minute + 3*time.Second, Tick{}, PhaseSealing, []Effect{StopRecording{1, StopMaxDuration}, Seal{1, 1}}, false},
+			{20*time.Minute + 3*time.Second, Tick{}, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopMaxDuration}, Seal{1, 1}}, false},
 		})},
 		{"inactivity stops a recording; changes within inactivity_g are not activity", script(started1, []s{
 			{time.Minute, Reading{Grams: 1843, State: weighing.Stable}, PhaseRecording, nil, false},
 			{2 * time.Minute, Reading{Grams: 1836, State: weighing.Stable}, PhaseRecording, nil, false},
-			{3*time.Minute + 2*time.Second, Tick{}, PhaseRecording, nil, false},
-			{3*time.Minute + 3*time.Second, Tick{}, PhaseSealing, []Effect{StopRecording{1, StopInactivity}, Seal{1, 1}}, false},
+			{3*time.Minute + 2*time.Second, Tick{}, PhaseRecording, []Effect{AutoStopWarn{Session: 1, At: at(3*time.Minute + 3*time.Second)}}, false},
+			{3*time.Minute + 3*time.Second, Tick{}, PhasePaused, []Effect{StopRecording{Session: 1, Reason: StopInactivity, Resumable: true}}, false},
+			{4*time.Minute + 3*time.Second, Tick{}, PhaseSealing, []Effect{Seal{1, 1}}, false},
 		})},
 		{"sealing that fails is tried again, then given up with the bundle kept", script(started1, []s{
-			{time.Minute, long, PhaseSealing, []Effect{StopRecording{1, StopButton}, Seal{1, 1}}, false},
+			{time.Minute, long, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopButton}, Seal{1, 1}}, false},
 			{time.Minute, SealFailed{1, "fsync: input/output error"}, PhaseSealing, []Effect{Fault{1, "sealing failed (fsync: input/output error); trying again in 5s"}}, false},
 			{time.Minute + 5*time.Second, Tick{}, PhaseSealing, []Effect{Seal{1, 2}}, false},
 			{time.Minute + 5*time.Second, SealFailed{1, "fsync: input/output error"}, PhaseSealing, []Effect{Fault{1, "sealing failed (fsync: input/output error); trying again in 5s"}}, false},
@@ -251,13 +252,15 @@ func TestFlow(t *testing.T) {
 			{time.Minute + 10*time.Second, SealFailed{1, "fsync: input/output error"}, PhaseStable, []Effect{Fault{1, "sealing failed 3 times (last: fsync: input/output error); the bundle stays on disk and is sealed as interrupted at the next start"}}, false},
 		})},
 		{"a press while sealing is refused; the next session waits for the seal", script(started1, []s{
-			{time.Minute, long, PhaseSealing, []Effect{StopRecording{1, StopButton}, Seal{1, 1}}, false},
+			{time.Minute, long, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopButton}, Seal{1, 1}}, false},
 			{time.Minute, short, PhaseSealing, []Effect{Refuse{"press", "button", "the previous session is still being sealed"}}, false},
 			{time.Minute, start, PhaseSealing, []Effect{Refuse{"start", "mqtt", "the previous session is still being sealed"}}, false},
 			{time.Minute + time.Second, Sealed{1, "x"}, PhaseStable, nil, false},
+			{time.Minute + time.Second, empty, PhaseIdle, nil, false},
+			{time.Minute + time.Second, parcel, PhaseStable, nil, false},
 			{time.Minute + 2*time.Second, start, PhaseStarting, []Effect{
-				FreezeWeight{2, Weighin{1840, true, at(time.Minute + 2*time.Second)}}, CaptureLabel{2},
-				Evaluate{2, Weighin{1840, true, at(time.Minute + 2*time.Second)}, Entries{}}, StartRecording{2, at(time.Minute + 2*time.Second)},
+				FreezeWeight{2, Weighin{Grams: 1840, Stable: true, At: at(time.Minute + 2*time.Second)}}, CaptureLabel{2},
+				Evaluate{2, Weighin{Grams: 1840, Stable: true, At: at(time.Minute + 2*time.Second)}, Entries{}}, StartRecording{2, at(time.Minute + 2*time.Second)},
 			}, false},
 		})},
 		{"a mark outside a recording is refused", []s{
@@ -283,7 +286,7 @@ func TestFlow(t *testing.T) {
 			{33 * time.Second, Command{Kind: CmdLabelWeight, Grams: math.NaN(), Source: "api"}, PhaseRecording, []Effect{
 				Refuse{"label_weight", "api", "label_weight must be greater than 0 and at most 200000 g, got NaN"},
 			}, false},
-			{time.Minute, long, PhaseSealing, []Effect{StopRecording{1, StopButton}, Seal{1, 1}}, false},
+			{time.Minute, long, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopButton}, Seal{1, 1}}, false},
 			{time.Minute, Command{Kind: CmdExteriorCondition, Text: "crushed", Source: "mqtt"}, PhaseSealing, []Effect{
 				Refuse{"exterior_condition", "mqtt", "the session is being sealed; its entries are final"},
 			}, false},
@@ -310,24 +313,29 @@ func TestTimers(t *testing.T) {
 			FreezeWeight{1, weighin}, CaptureLabel{1}, Evaluate{1, weighin, Entries{}}, StartRecording{1, at(2 * time.Second)},
 			PublishState{PhaseStarting},
 		}, true},
-		// Recording: the inactivity deadline (3m) comes before max_duration (20m).
-		{3 * time.Second, RecordingStarted{1}, PhaseRecording, []Effect{PublishState{PhaseRecording}, Timer{at(3*time.Minute + 3*time.Second)}}, true},
+		// Recording: the inactivity deadline (3m), less its 30 s warning,
+		// comes before max_duration (20m).
+		{3 * time.Second, RecordingStarted{1}, PhaseRecording, []Effect{PublishState{PhaseRecording}, Timer{at(2*time.Minute + 33*time.Second)}}, true},
 		// Activity moves the deadline later: no new timer yet.
 		{time.Minute, Reading{Grams: 1200, State: weighing.Unstable}, PhaseRecording, nil, true},
 		// The early timer fires: nothing expires, the timer is re-armed.
-		{3*time.Minute + 3*time.Second, Tick{}, PhaseRecording, []Effect{Timer{at(4 * time.Minute)}}, true},
-		{4 * time.Minute, Tick{}, PhaseSealing, []Effect{StopRecording{1, StopInactivity}, Seal{1, 1}, PublishState{PhaseSealing}}, true},
-		{4 * time.Minute, SealFailed{1, "busy"}, PhaseSealing, []Effect{Fault{1, "sealing failed (busy); trying again in 5s"}, Timer{at(4*time.Minute + 5*time.Second)}}, true},
-		{4*time.Minute + 5*time.Second, Tick{}, PhaseSealing, []Effect{Seal{1, 2}}, true},
-		{4*time.Minute + 6*time.Second, Sealed{1, "x"}, PhasePresent, []Effect{PublishState{PhasePresent}}, true},
+		{2*time.Minute + 33*time.Second, Tick{}, PhaseRecording, []Effect{Timer{at(3*time.Minute + 30*time.Second)}}, true},
+		// The warning, then the stop it announced.
+		{3*time.Minute + 30*time.Second, Tick{}, PhaseRecording, []Effect{AutoStopWarn{1, at(4 * time.Minute)}, PublishState{PhaseRecording}, Timer{at(4 * time.Minute)}}, true},
+		// An inactivity stop pauses for resume_grace (1m) before sealing.
+		{4 * time.Minute, Tick{}, PhasePaused, []Effect{StopRecording{Session: 1, Reason: StopInactivity, Resumable: true}, PublishState{PhasePaused}, Timer{at(5 * time.Minute)}}, true},
+		{5 * time.Minute, Tick{}, PhaseSealing, []Effect{Seal{1, 1}, PublishState{PhaseSealing}}, true},
+		{5 * time.Minute, SealFailed{1, "busy"}, PhaseSealing, []Effect{Fault{1, "sealing failed (busy); trying again in 5s"}, Timer{at(5*time.Minute + 5*time.Second)}}, true},
+		{5*time.Minute + 5*time.Second, Tick{}, PhaseSealing, []Effect{Seal{1, 2}}, true},
+		{5*time.Minute + 6*time.Second, Sealed{1, "x"}, PhasePresent, []Effect{PublishState{PhasePresent}}, true},
 	})
 }
 
 func TestDeadline(t *testing.T) {
 	st := run(t, defaultConfig(), started1)
 	dl, ok := st.Deadline()
-	if !ok || !dl.Equal(at(3*time.Second+3*time.Minute)) {
-		t.Errorf("Deadline() = %v, %v; want the inactivity stop at 3m3s", dl, ok)
+	if !ok || !dl.Equal(at(3*time.Second+3*time.Minute-AutoStopWarning)) {
+		t.Errorf("Deadline() = %v, %v; want the auto-stop warning at 2m33s", dl, ok)
 	}
 	if d := st.RecordingFor(at(time.Minute)); d != 57*time.Second {
 		t.Errorf("RecordingFor = %v, want 57s", d)
@@ -341,7 +349,7 @@ func TestDeadline(t *testing.T) {
 func TestStableWaitZero(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.StableWait = 0
-	w := Weighin{1200, false, at(time.Second)}
+	w := Weighin{Grams: 1200, Stable: false, At: at(time.Second)}
 	run(t, cfg, []s{
 		{0, moving, PhasePresent, nil, false},
 		{time.Second, short, PhaseStarting, []Effect{FreezeWeight{1, w}, CaptureLabel{1}, Evaluate{1, w, Entries{}}, StartRecording{1, at(time.Second)}}, false},
@@ -456,5 +464,102 @@ func TestMarkRefusals(t *testing.T) {
 	st, eff = Next(st, short, at(now))
 	if r, ok := eff[0].(Refuse); len(eff) != 1 || !ok || !strings.Contains(r.Reason, "the most a session takes") || st.Marks != MaxMarks {
 		t.Errorf("mark %d: %v", MaxMarks+1, eff)
+	}
+}
+
+// TestUnboxing (issue 14): marks are activity; 30 s before an inactivity
+// stop the machine warns; the stop pauses the session, and a short press
+// within resume_grace continues the same session into its next part; a
+// button stop then seals it at once.
+func TestUnboxing(t *testing.T) {
+	cfg := defaultConfig()
+	st := run(t, cfg, script(started1, []s{
+		// A mark at 2m restarts the inactivity timer: no stop at 3m3s.
+		{2 * time.Minute, short, PhaseRecording, []Effect{Mark{1, 1, "mark 1", at(2 * time.Minute)}}, false},
+		{3*time.Minute + 3*time.Second, Tick{}, PhaseRecording, nil, false},
+		// The warning 30 s before the stop at 5m.
+		{4*time.Minute + 30*time.Second, Tick{}, PhaseRecording, []Effect{AutoStopWarn{1, at(5 * time.Minute)}}, false},
+	}))
+	if got, ok := st.AutoStopAt(); !ok || !got.Equal(at(5*time.Minute)) {
+		t.Fatalf("AutoStopAt() = %v, %v; want 5m", got, ok)
+	}
+	run(t, cfg, script(started1, []s{
+		{2 * time.Minute, short, PhaseRecording, []Effect{Mark{1, 1, "mark 1", at(2 * time.Minute)}}, false},
+		{4*time.Minute + 30*time.Second, Tick{}, PhaseRecording, []Effect{AutoStopWarn{1, at(5 * time.Minute)}}, false},
+		// Activity takes the warning back (the state is published).
+		{4*time.Minute + 40*time.Second, Reading{Grams: 1500, State: weighing.Unstable}, PhaseRecording, []Effect{PublishState{PhaseRecording}}, true},
+		{7*time.Minute + 10*time.Second, Tick{}, PhaseRecording, []Effect{AutoStopWarn{1, at(7*time.Minute + 40*time.Second)}}, false},
+		{7*time.Minute + 40*time.Second, Tick{}, PhasePaused, []Effect{StopRecording{Session: 1, Reason: StopInactivity, Resumable: true}}, false},
+		// Paused: a mark is refused, entries still count.
+		{7*time.Minute + 50*time.Second, Command{Kind: CmdMark, Source: "mqtt"}, PhasePaused, []Effect{
+			Refuse{"mark", "mqtt", "the recording is paused after no activity: press the button (or start) to continue it first"}}, false},
+		// A short press within the grace: the same session, part 1.
+		{8 * time.Minute, short, PhaseStarting, []Effect{ResumeRecording{Session: 1, Part: 1}}, false},
+		{8*time.Minute + time.Second, RecordingStarted{1}, PhaseRecording, nil, false},
+		// A button stop: sealed at once, no grace.
+		{9 * time.Minute, long, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopButton}, Seal{1, 1}}, false},
+		{9*time.Minute + time.Second, Sealed{1, "x"}, PhasePresent, nil, false},
+	}))
+	// A stop command while paused seals at once; a continuation that
+	// cannot record seals what was recorded.
+	run(t, cfg, script(started1, []s{
+		{3*time.Minute + 3*time.Second, Tick{}, PhasePaused, []Effect{StopRecording{Session: 1, Reason: StopInactivity, Resumable: true}}, false},
+		{3*time.Minute + 10*time.Second, stop, PhaseSealing, []Effect{Seal{1, 1}}, false},
+	}))
+	end := run(t, cfg, script(started1, []s{
+		{3*time.Minute + 3*time.Second, Tick{}, PhasePaused, []Effect{StopRecording{Session: 1, Reason: StopInactivity, Resumable: true}}, false},
+		{3*time.Minute + 10*time.Second, start, PhaseStarting, []Effect{ResumeRecording{Session: 1, Part: 1}}, false},
+		{3*time.Minute + 11*time.Second, RecordingFailed{1, "camera gone"}, PhaseSealing, []Effect{
+			Fault{1, "the recording could not be continued: camera gone"}, Seal{1, 1}}, false},
+	}))
+	if end.StopReason != StopInactivity || end.Part != 1 {
+		t.Errorf("after a failed continuation: stop reason %q, part %d; want inactivity, 1", end.StopReason, end.Part)
+	}
+	// Without a grace, an inactivity stop seals at once.
+	nog := cfg
+	nog.ResumeGrace = 0
+	run(t, nog, script(started1, []s{
+		{3*time.Minute + 3*time.Second, Tick{}, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopInactivity}, Seal{1, 1}}, false},
+	}))
+}
+
+// TestLeftoverLoad (issue 14): after a session the platform must return to
+// empty; until it has, a start is refused unless forced (start FORCE, a
+// double press), and the forced weigh-in is flagged.
+func TestLeftoverLoad(t *testing.T) {
+	cfg := defaultConfig()
+	sealed := script(started1, []s{
+		{time.Minute, long, PhaseSealing, []Effect{StopRecording{Session: 1, Reason: StopButton}, Seal{1, 1}}, false},
+		{time.Minute + time.Second, Sealed{1, "x"}, PhaseStable, nil, false},
+	})
+	box := Reading{Grams: 3211.8, State: weighing.Stable}
+	flagged := Weighin{Grams: 3211.8, Stable: true, At: at(2 * time.Minute), LeftoverLoad: true}
+	reason := "the platform has not been empty since the last session (3211.8 g on it): take everything off and put the parcel on alone, or force the start (double press, or start with FORCE)"
+	st := run(t, cfg, script(sealed, []s{
+		{time.Minute + 30*time.Second, box, PhaseStable, nil, false},
+		{time.Minute + 40*time.Second, short, PhaseStable, []Effect{Refuse{"start", "button", reason}}, false},
+		{time.Minute + 50*time.Second, start, PhaseStable, []Effect{Refuse{"start", "mqtt", reason}}, false},
+		{2 * time.Minute, Command{Kind: CmdStart, Text: ForcePayload, Source: "mqtt"}, PhaseStarting, []Effect{
+			FreezeWeight{2, flagged}, CaptureLabel{2}, Evaluate{2, flagged, Entries{}}, StartRecording{2, at(2 * time.Minute)}}, false},
+	}))
+	if !st.Weighin.LeftoverLoad {
+		t.Error("forced weigh-in not flagged")
+	}
+	// A double press forces too.
+	run(t, cfg, script(sealed, []s{
+		{2 * time.Minute, box, PhaseStable, nil, false},
+		{2 * time.Minute, Press{Kind: PressDouble}, PhaseStarting, []Effect{
+			FreezeWeight{2, flagged}, CaptureLabel{2}, Evaluate{2, flagged, Entries{}}, StartRecording{2, at(2 * time.Minute)}}, false},
+	}))
+	// Once empty, a start is a plain one, forced or not, and not flagged.
+	clean := Weighin{Grams: 1418, Stable: true, At: at(2 * time.Minute)}
+	st = run(t, cfg, script(sealed, []s{
+		{time.Minute + 30*time.Second, empty, PhaseIdle, nil, false},
+		{time.Minute + 40*time.Second, Reading{Grams: 1418, State: weighing.Stable}, PhaseStable, nil, false},
+		{2 * time.Minute, Command{Kind: CmdStart, Text: ForcePayload, Source: "mqtt"}, PhaseStarting, []Effect{
+			FreezeWeight{2, clean}, CaptureLabel{2}, Evaluate{2, clean, Entries{}}, StartRecording{2, at(2 * time.Minute)}}, false},
+	}))
+	if st.Weighin.LeftoverLoad || st.LeftoverLoad() {
+		t.Error("a start after the platform was empty is flagged")
 	}
 }

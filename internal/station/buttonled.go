@@ -71,7 +71,7 @@ func (s *Station) ledPattern() led.Pattern {
 }
 
 // patternFor: an error (or a load over capacity) outranks everything, then
-// recording, a scale that needs attention (its HID POS status: requires
+// recording (stopping soon, or not), a paused session, a scale that needs attention (its HID POS status: requires
 // calibration; once warmed up, requires re-zero or under zero), a
 // discrepancy in the last result, warming up, a stable weight.
 func patternFor(st *api.Status) led.Pattern {
@@ -79,8 +79,12 @@ func patternFor(st *api.Status) led.Pattern {
 	switch {
 	case st.Scale.LastErr != "" || st.LastError != "" || hid == scalestatus.OverCapacity:
 		return led.Error
+	case st.Recording && st.AutoStopInS != nil:
+		return led.AutoStop
 	case st.Recording:
 		return led.Recording
+	case st.SessionState == session.PhasePaused.String():
+		return led.Paused
 	case hid == scalestatus.RequiresCalibration,
 		!st.WarmingUp && (hid == scalestatus.RequiresRezero || hid == scalestatus.UnderZero):
 		return led.Attention

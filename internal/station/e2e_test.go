@@ -420,6 +420,7 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 		"verdict": "match", "tier": "0", "discrepancy": "OFF", "last_session": second.SessionID,
 		"measured_weight": fmt.Sprint(second.MeasuredG), "label_weight": "2350",
 		"recording": "OFF", "dispute": second.DisputeShort,
+		"auto_stop_soon": "OFF", "auto_stop_in": "None", "resume_in": "None", "tracking_offer": "",
 	}
 	for key, comp := range dp.Cmps {
 		topic, _ := comp["state_topic"].(string)
@@ -465,6 +466,7 @@ var (
 	tplField = regexp.MustCompile(`^\{\{ value_json\.(\w+) \}\}$`)
 	tplSub   = regexp.MustCompile(`^\{\{ value_json\.(\w+)\.(\w+) \}\}$`)
 	tplOnOff = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) else 'OFF' \}\}$`)
+	tplSet   = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) is not none else 'OFF' \}\}$`)
 	tplIn    = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) in \[([^\]]*)\] else 'OFF' \}\}$`)
 	tplSlice = regexp.MustCompile(`^\{\{ \(((?:value_json\.\w+ or )+)''\)\[:(\d+)\] \}\}$`)
 )
@@ -516,6 +518,12 @@ func renderTemplate(tpl, payload string) (string, error) {
 	}
 	if m := tplOnOff.FindStringSubmatch(tpl); m != nil {
 		if truthy(v[m[1]]) {
+			return "ON", nil
+		}
+		return "OFF", nil
+	}
+	if m := tplSet.FindStringSubmatch(tpl); m != nil {
+		if v[m[1]] != nil {
 			return "ON", nil
 		}
 		return "OFF", nil

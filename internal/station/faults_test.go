@@ -154,7 +154,12 @@ func TestCameraUnplugAndStopSignal(t *testing.T) {
 	}
 	// A press while the camera is out: the label window sees no frame;
 	// the session still seals, without a label still, once the camera is
-	// back and the recording stopped.
+	// back and the recording stopped. (The platform returns to empty
+	// between sessions first, as it must.)
+	d.do(api.CmdSimRemove, "")
+	d.waitFor("an empty platform", 15*time.Second, func(s api.Status) bool { return s.WeightState == "empty" })
+	d.do(api.CmdSimPlace, "900")
+	d.waitFor("a stable weight", 15*time.Second, func(s api.Status) bool { return s.WeightState == "stable" })
 	d.do(station.CmdSimUnplug, "4s")
 	d.waitFor("the camera lost", 10*time.Second, func(s api.Status) bool { return !s.Camera.Connected })
 	d.do(api.CmdSimPress, "short")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"weighin/internal/evidence"
@@ -16,6 +17,7 @@ import (
 	"weighin/internal/steps"
 	"weighin/internal/trace"
 	"weighin/internal/verdict"
+	"weighin/internal/vocab"
 	"weighin/internal/weighing"
 )
 
@@ -84,14 +86,23 @@ type stopResult struct {
 type labelResult struct {
 	still    label.Still
 	tracking string
-	ok       bool
-	written  bool // label.jpg is in the bundle already (gotLabel)
+	// offer: no carrier pattern knew the label's codes; this well-formed
+	// one is offered to the buyer for confirmation (label.OfferTracking).
+	offer   string
+	ok      bool
+	written bool // label.jpg is in the bundle already (gotLabel)
 }
 
-// labelRead is how the label was seen, for the manifest's label_read:
-// a decoded barcode, or not read ("").
-func labelRead(r *labelResult) string {
-	if r != nil && r.ok && len(r.still.Barcodes) > 0 {
+// labelRead is how the label was seen, for the manifest's label_read: a
+// tracking number decoded from its barcode, the buyer's confirmation of
+// the code read from it, or not read ("").
+func labelRead(r *labelResult, confirmed bool) string {
+	switch {
+	case r == nil || !r.ok:
+		return ""
+	case confirmed:
+		return result.LabelReadBuyer
+	case len(r.still.Barcodes) > 0:
 		return result.LabelReadBarcode
 	}
 	return ""
@@ -112,11 +123,18 @@ type current struct {
 	// Answers, each written once (capacity 1): the recorder's start and
 	// stop, the label still, the running seal attempt's result.
 	started chan error
-	stopped chan stopResult // nil until the recording is stopped
+	stops   []chan stopResult // each part's stop asked for, answers to come in order
 	label   chan labelResult
 	sealed  chan sealedEv // nil while no attempt runs
 
-	stats     *stopResult  // the recording's end, once it came
+	// The recording's parts (issue 14: an inactivity stop, then a press
+	// within session.resume_grace): each part's origin as the video
+	// goroutine filled it, and its end once it came. recStopped: the part
+	// under way was stopped.
+	origins    []*videoOrigin
+	parts      []stopResult
+	recStopped bool
+
 	still     *labelResult // the label still, once it came
 	labelDue  time.Time    // after the stop: the latest the still may come
 	sealAsked int          // the attempt the session machine asked for, 0 none
@@ -124,9 +142,13 @@ type current struct {
 
 	// tracking is the number read from the label (empty: none, or the
 	// buyer typed one); parcel and preview follow the latest entries.
-	tracking string
-	parcel   *registry.Parcel
-	preview  verdict.Outcome
+	// offer is a code read from the label no pattern knew, until the
+	// buyer confirms it (then it is the tracking, and confirmed is set).
+	tracking  string
+	offer     string
+	confirmed bool
+	parcel    *registry.Parcel
+	preview   verdict.Outcome
 
 	// The unpacking (unpack.go): where video time 0 lies (filled in by the
 	// video goroutine before it answers started), the step detector fed
@@ -206,7 +228,10 @@ func (s *Station) loop(ctx context.Context) error {
 		var label <-chan labelResult
 		var sealed <-chan sealedEv
 		if cur != nil {
-			started, stopped, label, sealed = cur.started, cur.stopped, cur.label, cur.sealed
+			started, label, sealed = cur.started, cur.label, cur.sealed
+			if len(cur.stops) > 0 {
+				stopped = cur.stops[0]
+			}
 		}
 		select {
 		case <-done:
@@ -327,6 +352,10 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 			e.reply <- fmt.Errorf("start refused: %s", reason)
 			return nil, nil
 		}
+		if e.cmd.Kind == cmdConfirmTracking {
+			e.reply <- l.confirmTracking(e.cmd.Text)
+			return nil, nil
+		}
 		return e.cmd, e.reply
 	case startedEv:
 		if !mine(e.id) {
@@ -341,16 +370,23 @@ func (l *loopState) translate(e event) (session.Event, chan error) {
 			}
 		}
 		if e.err != nil {
+			if len(cur.origins) > 1 { // a continuation that did not record: the parts before are sealed
+				cur.origins, cur.recStopped = cur.origins[:len(cur.origins)-1], true
+			}
 			return session.RecordingFailed{Session: e.id, Reason: e.err.Error()}, nil
 		}
 		s.setError("")
-		l.recordingStarted(cur)
-		s.auto.event(publish.Event{Type: publish.EventSessionStarted, SessionID: l.sessionID()})
+		if len(cur.origins) <= 1 {
+			l.recordingStarted(cur)
+			s.auto.event(publish.Event{Type: publish.EventSessionStarted, SessionID: l.sessionID()})
+		} else {
+			s.log.Info("recording continued", "session", l.sessionID(), "part", len(cur.origins)-1)
+		}
 		return session.RecordingStarted{Session: e.id}, nil
 	case stoppedEv:
 		if mine(e.id) {
-			cur.stats = &e.stop
-			cur.stopped = nil
+			cur.parts = append(cur.parts, e.stop)
+			cur.stops = cur.stops[1:]
 			if cur.still == nil {
 				cur.labelDue = now.Add(labelWait)
 				l.label.Reset(labelWait)
@@ -431,6 +467,9 @@ func (l *loopState) gotLabel(r labelResult) {
 		cur.tracking = r.tracking
 		l.s.log.Info("tracking number from the label", "session", l.sessionID(), "tracking", r.tracking)
 		l.evaluate(l.ss.Weighin, l.ss.Entries)
+	} else if r.offer != "" && l.ss.Entries.Tracking == "" {
+		cur.offer = r.offer
+		l.s.log.Info("code on the label offered for confirmation", "session", l.sessionID(), "code", r.offer)
 	}
 	if cur.es != nil {
 		_ = cur.es.Checkpoint(l.s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
@@ -527,13 +566,20 @@ func (l *loopState) apply(ev session.Event, reply chan error) {
 				s.video <- videoCmd{mark: &markCmd{at: eff.At, label: eff.Label}}
 			}
 		case session.StopRecording:
-			s.log.Info("recording stopping", "session", l.sessionID(), "reason", eff.Reason)
+			s.log.Info("recording stopping", "session", l.sessionID(), "reason", eff.Reason, "resumable", eff.Resumable)
 			if l.cur != nil && l.cur.id == eff.Session {
-				l.stopRecording()
+				l.stopRecording(!eff.Resumable)
 			}
+		case session.ResumeRecording:
+			if l.cur != nil && l.cur.id == eff.Session {
+				l.resumeRecording(eff)
+			}
+		case session.AutoStopWarn:
+			s.log.Info("no activity: the recording stops soon unless the weight changes or a mark comes", "session", l.sessionID(), "at", eff.At.Format(time.TimeOnly))
 		case session.Seal:
 			if l.cur != nil && l.cur.id == eff.Session {
 				l.cur.sealAsked = eff.Attempt
+				closeWeightLog(l.cur) // kept open through a pause
 			}
 		}
 	}
@@ -610,27 +656,114 @@ func (l *loopState) begin(eff session.StartRecording) {
 	cur.wlog = newWeightLog(f, s.cfg.Recorder.SyncInterval, l.recent.all())
 	_ = es.Checkpoint(s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
 	l.provisionalClaim()
+	cur.origins = []*videoOrigin{cur.origin}
 	s.video <- videoCmd{start: &startCmd{dir: es.Dir(), reply: cur.started, origin: cur.origin}}
 	s.log.Info("recording", "session", es.ID(), "dir", es.Dir())
 }
 
-// stopRecording ends the session's recording, label window and weight log.
-func (l *loopState) stopRecording() {
+// stopRecording ends the session's recording (the part under way), the
+// label window and, with closeLog, the weight log (kept open through a
+// pause, in which a continuation may come).
+func (l *loopState) stopRecording(closeLog bool) {
 	cur := l.cur
-	if cur.stopped != nil || cur.stats != nil {
+	if cur.recStopped || len(cur.origins) == 0 {
 		return
 	}
-	cur.stopped = make(chan stopResult, 1)
-	l.s.video <- videoCmd{stop: cur.stopped}
+	cur.recStopped = true
+	ch := make(chan stopResult, 1)
+	cur.stops = append(cur.stops, ch)
+	l.s.video <- videoCmd{stop: ch}
 	l.s.labelCtl <- labelCmd{finish: true}
-	closeWeightLog(cur)
+	if closeLog {
+		closeWeightLog(cur)
+	}
+}
+
+// resumeRecording continues the paused session into the next video file
+// of its bundle; the recorder answers on a new started channel.
+func (l *loopState) resumeRecording(eff session.ResumeRecording) {
+	cur := l.cur
+	if cur.es == nil {
+		cur.started = make(chan error, 1)
+		cur.started <- errors.New("no bundle was opened")
+		return
+	}
+	o := &videoOrigin{}
+	cur.origins = append(cur.origins, o)
+	cur.recStopped = false
+	cur.started = make(chan error, 1)
+	l.s.log.Info("continuing the recording", "session", l.sessionID(), "part", eff.Part)
+	l.s.video <- videoCmd{start: &startCmd{dir: cur.es.Dir(), reply: cur.started, origin: o, next: true}}
+}
+
+// recording is the session's recording as one: its parts' statistics
+// added up in order (files, frames, gaps, marks, every error), each
+// file's start on the session's time axis (seconds since video time 0),
+// and the continuations.
+func (cur *current) recording() (stopResult, []float64, []result.Resume) {
+	var out stopResult
+	var starts []float64
+	var resumes []result.Resume
+	var errs []error
+	end := 0.0 // where the previous part ended on the axis
+	for i, p := range cur.parts {
+		at := 0.0
+		if i > 0 && i < len(cur.origins) && len(cur.origins) > 0 {
+			at = cur.origins[i].first.Sub(cur.origins[0].first).Seconds()
+			file := ""
+			if len(p.stats.Files) > 0 {
+				file = p.stats.Files[0].Name
+			}
+			resumes = append(resumes, result.Resume{File: file, AtS: round3(at), PausedS: round3(max(at-end, 0))})
+		}
+		t := at
+		for _, f := range p.stats.Files {
+			starts = append(starts, t)
+			t += f.Duration.Seconds()
+		}
+		end = t
+		if p.err != nil {
+			errs = append(errs, p.err)
+		}
+		out.stats.Append(p.stats)
+	}
+	out.err = errors.Join(errs...)
+	return out, starts, resumes
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// confirmTracking is the buyer's confirmation of the code offered from the
+// label (confirm_tracking; text "" confirms the offer, or must be it): it
+// becomes the session's tracking number, and the label counts as read
+// (label_read: buyer).
+func (l *loopState) confirmTracking(text string) error {
+	cur := l.cur
+	switch {
+	case cur == nil || !l.ss.Phase.InSession():
+		return errors.New("confirm_tracking refused: no session is running")
+	case l.ss.Phase == session.PhaseSealing:
+		return errors.New("confirm_tracking refused: the session is being sealed; its entries are final")
+	case cur.offer == "":
+		return errors.New("confirm_tracking refused: no code from the label waits for confirmation")
+	case text != "" && vocab.NormalizeTracking(text) != cur.offer:
+		return fmt.Errorf("confirm_tracking refused: the code offered is %s, not %s", cur.offer, vocab.NormalizeTracking(text))
+	case l.ss.Entries.Tracking != "" && vocab.NormalizeTracking(l.ss.Entries.Tracking) != cur.offer:
+		return fmt.Errorf("confirm_tracking refused: the tracking number entered (%s) is another", l.ss.Entries.Tracking)
+	}
+	cur.tracking, cur.offer, cur.confirmed = cur.offer, "", true
+	l.s.log.Info("tracking number confirmed by the buyer", "session", l.sessionID(), "tracking", cur.tracking)
+	l.evaluate(l.ss.Weighin, l.ss.Entries)
+	l.provisionalClaim()
+	l.s.publishState(l.ss, cur, l.entries(l.ss.Entries))
+	return nil
 }
 
 // trySeal starts the seal attempt the session machine asked for once the
 // recording's end and the label still are in.
 func (l *loopState) trySeal() {
 	cur := l.cur
-	if cur == nil || cur.sealAsked == cur.sealRun || cur.sealed != nil || cur.stats == nil || cur.still == nil {
+	if cur == nil || cur.sealAsked == cur.sealRun || cur.sealed != nil || !cur.recStopped || len(cur.stops) > 0 || len(cur.parts) < len(cur.origins) || cur.still == nil {
 		return
 	}
 	cur.sealRun = cur.sealAsked
@@ -638,9 +771,10 @@ func (l *loopState) trySeal() {
 	in := sealInput{
 		id: cur.id, es: cur.es, start: cur.start, synced: cur.synced, attempt: cur.sealRun,
 		weighin: l.ss.Weighin, entries: l.entries(l.ss.Entries), parcel: cur.parcel,
-		stop: l.ss.StopReason, stats: *cur.stats, still: *cur.still, params: l.params,
-		check: cur.check, weightID: cur.weightID,
+		stop: l.ss.StopReason, still: *cur.still, params: l.params,
+		check: cur.check, weightID: cur.weightID, confirmed: cur.confirmed,
 	}
+	in.stats, in.fileStarts, in.resumed = cur.recording()
 	if cur.det != nil {
 		d := cur.det.Result()
 		in.det = &d
@@ -769,7 +903,7 @@ func (s *Station) sessionResult(cur *current, w session.Weighin, e session.Entri
 		cur.preview.Apply(&res)
 	}
 	applyWeighin(&res, cur.check, cur.weightID)
-	res.LabelRead = labelRead(cur.still)
+	res.LabelRead = labelRead(cur.still, cur.confirmed)
 	return res
 }
 
@@ -780,7 +914,7 @@ func (s *Station) resultOf(es *evidence.Session, start time.Time, synced bool, w
 		Schema: result.Schema, SessionID: es.ID(), Seq: es.Seq(), StationID: s.stationID,
 		StartedAt: start.UTC().Format(time.RFC3339), ClockSynced: synced,
 		Tracking: e.Tracking, OrderRef: e.OrderRef,
-		MeasuredG: w.Grams, MeasuredStable: w.Stable,
+		MeasuredG: w.Grams, MeasuredStable: w.Stable, LeftoverLoad: w.LeftoverLoad,
 		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
 		Verdict: result.VerdictNoLabelWeight, Marks: []result.Mark{}, MissingCandidates: []result.MissingCandidate{},
 		WeightAxis: result.WeightAxisVideo,
@@ -800,6 +934,10 @@ func fillFromParcel(res *result.Result, p *registry.Parcel) {
 		res.OrderRef = p.OrderRef
 	}
 }
+
+// cmdConfirmTracking is confirm_tracking as loop receives it: the station's
+// own (the label still is the station's), never the session machine's.
+const cmdConfirmTracking = session.CommandKind(publish.CmdConfirmTracking)
 
 // mqttCommand is the publisher's Handler.
 func (s *Station) mqttCommand(ctx context.Context, c publish.Command) error {

@@ -280,10 +280,13 @@ func advance(d time.Duration) { time.Sleep(d) }
 // press is a button press.
 func (r *rig) press(k session.PressKind) { r.presses <- k }
 
-// startRecording puts grams on the platform, waits for it to settle,
-// presses and waits for the recording.
+// startRecording clears the platform (it must return to empty between
+// sessions), puts grams on it, waits for it to settle, presses and waits
+// for the recording.
 func (r *rig) startRecording(grams float64) string {
 	r.t.Helper()
+	r.load.set(0)
+	r.waitFor("an empty platform", func(s api.Status) bool { return s.WeightState == "empty" && !s.LeftoverLoad })
 	r.load.set(grams)
 	r.waitFor("a stable weight", func(s api.Status) bool {
 		return s.WeightState == "stable" && math.Abs(s.WeightG-grams) < 1
@@ -393,6 +396,7 @@ func TestStopReasons(t *testing.T) {
 		r := newRig(t, rigOpts{cfg: func(c *config.Config) {
 			c.Session.InactivityStop = 20 * time.Second
 			c.Session.MaxDuration = 30 * time.Second
+			c.Session.ResumeGrace = 0 // sealed at the stop (TestUnboxing pauses)
 		}})
 		r.start()
 		check := func(id, want string) {
@@ -658,7 +662,7 @@ func TestStaleAnswersIgnored(t *testing.T) {
 			t.Errorf("%T for session 1 became %T", e, ev)
 		}
 	}
-	if c := l.cur; c.stats != nil || c.still != nil || c.tracking != "" {
+	if c := l.cur; len(c.parts) != 0 || c.still != nil || c.tracking != "" {
 		t.Errorf("session 2 changed by session 1's answers: %+v", c)
 	}
 	if ev, _ := l.translate(startedEv{id: 2}); ev != (session.RecordingStarted{Session: 2}) {

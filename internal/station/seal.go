@@ -29,8 +29,14 @@ type sealInput struct {
 	parcel  *registry.Parcel
 	stop    session.StopReason
 	stats   stopResult
-	still   labelResult
-	params  verdict.Params
+	// fileStarts are stats' files' starts on the session's time axis;
+	// resumed, the continuations after an inactivity stop.
+	fileStarts []float64
+	resumed    []result.Resume
+	still      labelResult
+	// confirmed: the buyer confirmed the code read from the label.
+	confirmed bool
+	params    verdict.Params
 	// det is what the step detector saw while recording (nil: it did not
 	// run); check and weightID are the weigh-in's (unpack.go).
 	det      *steps.Detection
@@ -65,7 +71,7 @@ func (s *Station) seal(ctx context.Context, in sealInput) (result.Result, error)
 		s.log.Warn("recording ended on an error", "session", in.es.ID(), "err", stats.err)
 	}
 	res := s.resultOf(in.es, in.start, in.synced, in.weighin, in.entries, in.parcel)
-	res.LabelRead = labelRead(&in.still)
+	res.LabelRead = labelRead(&in.still, in.confirmed)
 	vin := verdictInput(in.weighin, in.entries, in.parcel)
 	out, err := verdict.Evaluate(in.params, vin)
 	if err != nil {
@@ -77,6 +83,7 @@ func (s *Station) seal(ctx context.Context, in sealInput) (result.Result, error)
 	applyWeighin(&res, in.check, in.weightID)
 	res.StopReason = string(in.stop)
 	res.Continuity = stats.stats.Continuity()
+	res.Continuity.Resumed = in.resumed
 	res.Marks = stats.stats.ResultMarks()
 	if res.Marks == nil {
 		res.Marks = []result.Mark{}

@@ -206,7 +206,7 @@ func Run(ctx context.Context, opts Options) error {
 	// The web app: the same API handler behind a login (internal/web). Its
 	// URL goes into discovery and results only while it serves.
 	if st.web, err = web.New(web.Options{Config: cfg.Web, StateDir: cfg.StateDir, Station: st, Log: log.With("component", "web"),
-		Fault: st.webFault, Changed: st.webChanged}); err != nil {
+		Fault: st.webFault, Changed: st.webChanged, Doctor: st.doctorChecks(cfg)}); err != nil {
 		return err
 	}
 	pubOpts := []publish.Option{publish.WithVersion(Version), publish.WithWebURL(st.web.URL)}

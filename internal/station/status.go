@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"weighin/drivers/camera"
@@ -133,6 +134,13 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 		st.SessionID = cur.es.ID()
 		st.RecordingS = time.Since(cur.start).Seconds()
 	}
+	now := time.Now()
+	st.AutoStopInS, st.ResumeInS = secondsUntil(ss.AutoStopAt, now), secondsUntil(ss.ResumeUntil, now)
+	st.LeftoverLoad = ss.LeftoverLoad()
+	st.TrackingOffer = ""
+	if cur != nil && e.Tracking == "" {
+		st.TrackingOffer = cur.offer
+	}
 	st.Entries = api.Entries{
 		OrderRef: e.OrderRef, Tracking: e.Tracking,
 		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
@@ -154,10 +162,22 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 		WeightG: st.WeightG, Stable: st.Stable, Status: st.Status, Recording: st.Recording, SessionState: st.SessionState,
 		FreeStorageBytes: free, WarmingUp: st.WarmingUp, OverCapacity: st.OverCapacity,
 		OrderRef: st.Entries.OrderRef, Tracking: st.Entries.Tracking, LabelG: st.Entries.LabelG,
-		Offsite: s.ofs,
+		Offsite:     s.ofs,
+		AutoStopInS: st.AutoStopInS, ResumeInS: st.ResumeInS, LeftoverLoad: st.LeftoverLoad, TrackingOffer: st.TrackingOffer,
 	}
 	s.mu.Unlock()
 	s.live.PublishState(ps)
+}
+
+// secondsUntil is the whole seconds (rounded up) from now to the moment
+// at reports, nil when it reports none.
+func secondsUntil(at func() (time.Time, bool), now time.Time) *int {
+	t, ok := at()
+	if !ok {
+		return nil
+	}
+	n := max(int(math.Ceil(t.Sub(now).Seconds())), 0)
+	return &n
 }
 
 // offsiteState is the replicator's status as the MQTT state carries it.
@@ -224,6 +244,8 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 			return nil, err
 		}
 		return s.reg.Sessions(ctx, f)
+	case api.CmdParcels:
+		return s.reg.ExpectedParcels(ctx)
 	case api.CmdExport:
 		return s.exportCmd(ctx, value, q["preset"])
 	case api.CmdParcelRemove, api.CmdParcelImport, string(publish.CmdOutcome):

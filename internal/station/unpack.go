@@ -133,7 +133,7 @@ func (l *loopState) recordingStarted(cur *current) {
 // video time, and returns the steps that became firm with it (the live
 // view, steps.Live), which the weight log and the subtitle track mark.
 func (cur *current) addStep(now time.Time, r weighing.Reading) []result.Step {
-	if cur.det == nil || cur.videoT0.IsZero() || cur.stopped != nil || cur.stats != nil {
+	if cur.det == nil || cur.videoT0.IsZero() || cur.recStopped {
 		return nil
 	}
 	if r.State == weighing.Undecided {
@@ -183,7 +183,7 @@ func (s *Station) unpacking(in sealInput, vin verdict.Input, out verdict.Outcome
 		}
 	}
 	out, u = verdict.DecideSteps(in.params, vin, out, u)
-	steps.Locate(u.Steps, frameAt(in.stats.stats.Files))
+	steps.Locate(u.Steps, frameAt(in.stats.stats.Files, in.fileStarts))
 	return out, u
 }
 
@@ -196,11 +196,17 @@ func itemsOf(p *registry.Parcel) []verdict.Item {
 
 // frameAt names the video frame at video time t from the recording's
 // files, each taken as evenly spaced frames over its duration (the camera
-// runs at a steady rate; a gap shows in the continuity).
-func frameAt(files []recorder.FileInfo) func(t float64) (string, int64, bool) {
+// runs at a steady rate; a gap shows in the continuity). starts, when
+// given, are the files' starts on the session's axis (a continuation
+// after a pause starts later than the end of the file before it); else
+// each file starts where the one before ends.
+func frameAt(files []recorder.FileInfo, starts []float64) func(t float64) (string, int64, bool) {
 	return func(t float64) (string, int64, bool) {
 		start := 0.0
-		for _, f := range files {
+		for i, f := range files {
+			if i < len(starts) {
+				start = starts[i]
+			}
 			d := f.Duration.Seconds()
 			if f.Frames > 0 && d > 0 && t >= start && t < start+d {
 				n := int64((t - start) / d * float64(f.Frames))

@@ -98,7 +98,7 @@ func TestSimUnpacking(t *testing.T) {
 	// A hand on the parcel while it is weighed.
 	d.do(api.CmdSimHand, "150")
 	weighIn(1840, 1840+150)         // the hand's force on top of the parcel
-	d.do(api.CmdSimPress, "double") // a double press starts as a short one does
+	d.do(api.CmdSimPress, "double") // a double press starts (forced; the platform was empty before, so not flagged)
 	d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording })
 	d.do(api.CmdSimHand, "0")
 	d.recordFor(4 * time.Second)

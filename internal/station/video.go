@@ -3,6 +3,8 @@ package station
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -31,6 +33,8 @@ type startCmd struct {
 	// origin, when set, is filled in before reply is sent: where video
 	// time 0 lies (the pre-roll the recording starts with).
 	origin *videoOrigin
+	// next: a continuation, into the first video file dir does not hold.
+	next bool
 }
 
 // videoOrigin is where a recording's video time 0 lies: the capture time
@@ -138,7 +142,11 @@ func (s *Station) doVideo(ctx context.Context, c videoCmd, last time.Time) {
 				o.first = last.Add(-span)
 			}
 		}
-		err := s.rec.Start(c.start.dir)
+		first := 0
+		if c.start.next {
+			first = nextVideoFile(c.start.dir)
+		}
+		err := s.rec.StartAt(c.start.dir, first)
 		if errors.Is(err, recorder.ErrStopping) {
 			// An earlier Stop gave up waiting: collect that recording now,
 			// or the recorder refuses every start from here on.
@@ -146,7 +154,7 @@ func (s *Station) doVideo(ctx context.Context, c videoCmd, last time.Time) {
 			_, serr := s.rec.Stop(sctx)
 			cancel()
 			s.log.Warn("collected a recording whose stop had timed out", "err", serr)
-			err = s.rec.Start(c.start.dir)
+			err = s.rec.StartAt(c.start.dir, first)
 		}
 		c.start.reply <- err
 	case c.mark != nil && c.mark.note:
@@ -176,6 +184,17 @@ func (s *Station) doVideo(ctx context.Context, c videoCmd, last time.Time) {
 	}
 }
 
+// nextVideoFile is the number of the first video file dir does not hold.
+func nextVideoFile(dir string) int {
+	n := 0
+	for {
+		if _, err := os.Lstat(filepath.Join(dir, recorder.FileName(n))); err != nil {
+			return n
+		}
+		n++
+	}
+}
+
 // runLabel scores frames for the label still during a session's first
 // seconds and delivers the best one.
 func (s *Station) runLabel(ctx context.Context) {
@@ -200,6 +219,8 @@ func (s *Station) runLabel(ctx context.Context) {
 			// The one choice of the label's tracking number.
 			if t, err := label.ChooseTracking(still.Barcodes, func(n string) (bool, error) { return s.reg.Has(ctx, n) }); err == nil {
 				r.tracking = t.Number
+			} else if errors.Is(err, label.ErrNoTracking) {
+				r.offer = label.OfferTracking(still.Barcodes)
 			}
 		}
 		cur.out <- r

@@ -435,7 +435,7 @@ func signedPct(v float64) string {
 
 func (d disputeData) continuous() bool {
 	c := d.res.Continuity
-	return c.Frames > 0 && len(c.Gaps) == 0 && c.DurationS > 0 && !d.cutShort()
+	return c.Frames > 0 && len(c.Gaps) == 0 && c.DurationS > 0 && !d.cutShort() && len(c.Resumed) == 0
 }
 
 // cutShort: the recording ended because it could not be written any more

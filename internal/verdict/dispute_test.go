@@ -102,6 +102,17 @@ var disputeCases = []disputeCase{
 	{name: "partial_refund_missing_item", tier: 3, orderRef: "12345", marks: oneMark, also: observed,
 		in:   Input{LabelG: f(2350), MeasuredG: 1840, MeasuredStable: true, Items: demoItems},
 		opts: DisputeOptions{Solution: SolutionRepairRefund}},
+	// Issue 14: a forced start over a platform that had not returned to
+	// empty, and a recording continued after an inactivity stop.
+	{name: "leftover_load_resumed", tier: 0, orderRef: "12345", tracking: "JVGL0601234567",
+		marks: []result.Mark{{TS: 40, File: "video-000.mkv", Label: "mark 1"}, {TS: 12, File: "video-001.mkv", Label: "mark 2"}},
+		in:    Input{LabelG: f(1418), MeasuredG: 3211.8, MeasuredStable: true},
+		also: func(r *result.Result) {
+			observed(r)
+			r.LeftoverLoad = true
+			r.Continuity = result.Continuity{Frames: 7200, DurationS: 240, MeanFPS: 30, MaxGapMS: 40,
+				Resumed: []result.Resume{{File: "video-001.mkv", AtS: 215.5, PausedS: 25.5}}}
+		}},
 	{name: "interrupted", tier: 3, orderRef: "12345", tracking: "LP00123456789CN",
 		in: Input{LabelG: f(2350), MeasuredG: 1840, MeasuredStable: true, Items: demoItems},
 		also: func(r *result.Result) {

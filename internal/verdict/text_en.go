@@ -52,9 +52,12 @@ func (d disputeData) english() string {
 	case kindMissingPart:
 		s = append(s, "The missing part is too light to show on the scale.")
 	case kindRecord:
-		if r.Verdict == result.VerdictOverweight {
+		if r.Verdict == result.VerdictOverweight && !r.LeftoverLoad {
 			s = append(s, "I will check whether a wrong item was sent.")
 		}
+	}
+	if r.LeftoverLoad {
+		s = append(s, leftoverEN)
 	}
 	if r.Interrupted {
 		s = append(s, d.interruptedEN())
@@ -156,6 +159,10 @@ func (d disputeData) weightInProse() bool {
 	}
 	return d.res.Verdict == result.VerdictUnderweight || d.res.Verdict == result.VerdictOverweight || d.res.Verdict == result.VerdictEmpty
 }
+
+// leftoverEN is said of a forced start over a platform that had not
+// returned to empty (result.LeftoverLoad).
+const leftoverEN = "The platform was not empty before this weighing, which was started anyway: the weight may include something left on it."
 
 func (d disputeData) weightSentencesEN() []string {
 	r := d.res
@@ -260,6 +267,9 @@ func (d disputeData) evidenceEN() []string {
 	if r.WeighinDisturbed {
 		mw = fmt.Sprintf("Weigh-in of the unopened parcel: %s g, disturbed by motion on the platform; not used as its weight.", grams(r.MeasuredG))
 	}
+	if r.LeftoverLoad {
+		mw += " " + leftoverEN
+	}
 	ev = append(ev, mw)
 	if r.LabelG != nil && r.DeltaG != nil && r.DeltaPct != nil && !r.WeighinDisturbed {
 		lo, hi := d.allowedRange()
@@ -315,6 +325,10 @@ func (d disputeData) evidenceEN() []string {
 		ev = append(ev, d.interruptedEN())
 	case d.continuous():
 		ev = append(ev, "The video is one continuous recording of "+FormatTimestamp(r.Continuity.DurationS)+", without cuts.")
+	}
+	for _, p := range r.Continuity.Resumed {
+		ev = append(ev, fmt.Sprintf("The recording paused after no activity on the scale; %s went unrecorded before the buyer's press continued it in %s, %s after the recording began.",
+			FormatTimestamp(p.PausedS), p.File, FormatTimestamp(p.AtS)))
 	}
 	if d.cutShort() {
 		ev = append(ev, "The recording ended early, at "+FormatTimestamp(r.Continuity.DurationS)+", because the station could not write to its storage; the video shows what was recorded until then.")

@@ -55,9 +55,12 @@ func (d disputeData) chinese() string {
 	case kindMissingPart:
 		s = append(s, "缺少的部件很轻，称重反映不出来。")
 	case kindRecord:
-		if r.Verdict == result.VerdictOverweight {
+		if r.Verdict == result.VerdictOverweight && !r.LeftoverLoad {
 			s = append(s, "我会核对一下是否发错了商品。")
 		}
+	}
+	if r.LeftoverLoad {
+		s = append(s, leftoverZH)
 	}
 	if r.Interrupted {
 		s = append(s, d.interruptedZH())
@@ -144,6 +147,9 @@ func (d disputeData) subjectZH(who string) string {
 	}
 	return who + "已收到，重量与面单相符。"
 }
+
+// leftoverZH is leftoverEN in Chinese.
+const leftoverZH = "本次称重前秤台没有回到空载，是强制开始的：这个重量可能包含秤台上残留的物品。"
 
 func (d disputeData) weightSentenceZH() string {
 	r := d.res
@@ -250,6 +256,9 @@ func (d disputeData) evidenceZH() []string {
 	if r.WeighinDisturbed {
 		mw = fmt.Sprintf("未拆封包裹的称重读数：%s 克，称重时秤台上有移动，不作为包裹的重量。", grams(r.MeasuredG))
 	}
+	if r.LeftoverLoad {
+		mw += leftoverZH
+	}
 	ev = append(ev, mw)
 	if r.LabelG != nil && r.DeltaG != nil && r.DeltaPct != nil && !r.WeighinDisturbed {
 		lo, hi := d.allowedRange()
@@ -305,6 +314,10 @@ func (d disputeData) evidenceZH() []string {
 		ev = append(ev, d.interruptedZH())
 	case d.continuous():
 		ev = append(ev, "视频为一段连续录像，时长 "+FormatTimestamp(r.Continuity.DurationS)+"，中间没有剪辑。")
+	}
+	for _, p := range r.Continuity.Resumed {
+		ev = append(ev, fmt.Sprintf("秤上没有动静，录像暂停；买家按键继续录像之前有 %s 没有录下，续录见 %s，从录像开始算起 %s。",
+			FormatTimestamp(p.PausedS), p.File, FormatTimestamp(p.AtS)))
 	}
 	if d.cutShort() {
 		ev = append(ev, "录像在 "+FormatTimestamp(r.Continuity.DurationS)+" 处提前结束：设备无法继续写入存储；视频只包含此前录下的内容。")

@@ -22,6 +22,16 @@
 // configuration_url and the results' page_url, "" whenever the app is not
 // serving.
 //
+// The parcels, station and calibration pages (station.go) are plain HTML
+// forms that the web app carries out through the station's API commands,
+// the ones weighctl uses while weighd runs: parcel, parcel_rm and
+// parcel_import (the CSV from a multipart form; its line-numbered errors
+// shown on the page), parcels (the list with arrivals), share_list and
+// share_revoke, calibrate_zero and calibrate_span with package calib's
+// guided steps. The station page shows internal/doctor's checks, which
+// weighd runs for it (Options.Doctor), and the status's storage, clock,
+// key fingerprint, chain head and version.
+//
 // # Security
 //
 //   - Off unless web.listen is set. A non-loopback listen serves nothing
@@ -35,7 +45,7 @@
 //     cookie (Secure under TLS), kept in memory for 7 days.
 //   - Every state-changing request (anything but GET/HEAD, the login form
 //     and logout included) needs the session's CSRF token (X-CSRF-Token or a
-//     csrf form field): 403 without it.
+//     csrf field of an urlencoded or multipart form): 403 without it.
 //   - Logins are limited: 5 wrong passwords from an address lock it out for
 //     5 minutes (429); 50 from anywhere in 15 minutes lock everyone out.
 //   - Files are served only from a bundle's top level, through os.Root on

@@ -27,6 +27,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/config"
+	"weighin/internal/doctor"
 	"weighin/internal/result"
 )
 
@@ -48,6 +49,8 @@ type Options struct {
 	// Changed, if set, is called (on Run's goroutine) whenever the web
 	// app starts or stops serving, so URL's answer changed.
 	Changed func()
+	// Doctor, if set, runs the doctor's checks for the station page.
+	Doctor func(ctx context.Context) []doctor.Check
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -363,9 +366,19 @@ func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodH
 // or the csrf form field must equal the login session's.
 func csrfOK(r *http.Request, ls *loginSession) bool {
 	got := r.Header.Get("X-CSRF-Token")
-	if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	ct := r.Header.Get("Content-Type")
+	switch {
+	case got != "":
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
 		got = r.PostFormValue("csrf")
+	case strings.HasPrefix(ct, "multipart/form-data"):
+		// A file from a form (the parcels page's CSV), bounded and kept
+		// in memory.
+		r.Body = http.MaxBytesReader(nil, r.Body, maxUploadBytes)
+		if r.ParseMultipartForm(maxUploadBytes) == nil {
+			got = r.PostFormValue("csrf")
+		}
 	}
 	return sameToken(got, ls.csrf)
 }
@@ -409,6 +422,12 @@ func (s *Server) serveAuthed(w http.ResponseWriter, r *http.Request) {
 		s.serveMJPEG(w, r, tok)
 	case p == "/live/events" && safeMethod(r.Method):
 		s.serveEvents(w, r, tok)
+	case p == "/parcels" || strings.HasPrefix(p, "/parcels/"):
+		s.serveParcels(w, r, ls, strings.TrimPrefix(strings.TrimPrefix(p, "/parcels"), "/"))
+	case p == "/station" || strings.HasPrefix(p, "/station/"):
+		s.serveStation(w, r, ls, strings.TrimPrefix(strings.TrimPrefix(p, "/station"), "/"))
+	case p == "/calibrate" || strings.HasPrefix(p, "/calibrate/"):
+		s.serveCalibrate(w, r, ls, strings.TrimPrefix(strings.TrimPrefix(p, "/calibrate"), "/"))
 	case strings.HasPrefix(p, "/sessions/"):
 		id, rest, _ := strings.Cut(strings.TrimPrefix(p, "/sessions/"), "/")
 		s.serveSession(w, r, id, rest, "/sessions/"+id+"/", ls)
@@ -453,7 +472,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		next = "/sessions"
 	}
 	tok, ls := s.sess.get(r, now)
-	msg := ""
+	msg, code := "", http.StatusOK
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		if ls == nil || !sameToken(r.PostFormValue("csrf"), ls.csrf) {
@@ -463,8 +482,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		addr := clientAddr(r)
 		if ok, wait := s.limit.allowed(addr, now); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			w.WriteHeader(http.StatusTooManyRequests)
-			s.render(w, "login.html", s.loginData(ls, next, fmt.Sprintf("Too many wrong passwords: try again in %s.", wait.Round(time.Second))))
+			s.renderCode(w, http.StatusTooManyRequests, "login.html", s.loginData(ls, next, fmt.Sprintf("Too many wrong passwords: try again in %s.", wait.Round(time.Second))))
 			return
 		}
 		if s.pw.check(r.PostFormValue("password")) {
@@ -478,7 +496,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		s.limit.failed(addr, now)
 		s.log.Warn("web login refused: wrong password", "from", addr)
-		w.WriteHeader(http.StatusUnauthorized)
+		code = http.StatusUnauthorized
 		msg = "Wrong password."
 	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -488,7 +506,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		tok, ls = s.sess.create(false, "", now)
 		s.cookie(w, r, tok, int(time.Hour.Seconds()))
 	}
-	s.render(w, "login.html", s.loginData(ls, next, msg))
+	s.renderCode(w, code, "login.html", s.loginData(ls, next, msg))
 }
 
 func (s *Server) loginData(ls *loginSession, next, msg string) map[string]any {
@@ -500,6 +518,11 @@ func (s *Server) loginData(ls *loginSession, next, msg string) map[string]any {
 }
 
 func (s *Server) render(w http.ResponseWriter, name string, data map[string]any) {
+	s.renderCode(w, http.StatusOK, name, data)
+}
+
+// renderCode renders page name with the status code.
+func (s *Server) renderCode(w http.ResponseWriter, code int, name string, data map[string]any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	policy := csp
 	if n, ok := data["Nonce"].(string); ok {
@@ -508,6 +531,7 @@ func (s *Server) render(w http.ResponseWriter, name string, data map[string]any)
 		policy = strings.Replace(policy, "style-src 'self'", "style-src 'nonce-"+n+"'", 1)
 	}
 	w.Header().Set("Content-Security-Policy", policy)
+	w.WriteHeader(code)
 	if err := s.tmpl.ExecuteTemplate(w, name, data); err != nil {
 		s.log.Warn("web: render", "page", name, "err", err)
 	}
