@@ -47,6 +47,8 @@ var simpleCommands = map[string]simpleCmd{
 	"confirm-tracking": {"confirm_tracking", "[CODE]", "Confirms the code read from the label that no carrier pattern knows (weighctl status: \"label code\")\nas the session's tracking number; CODE, when given, must be that code.", "tracking number confirmed"},
 	"issue": {"issue_type", "ISSUE_TYPE", "Enters the issue found: " + strings.Join(vocab.IssueLabels, ", ") +
 		"\n(missing_item, damaged, wrong-item … are accepted too).", "issue type set to VALUE"},
+	"damage":    {"damage", "TEXT", "Describes the damage in your words, in English or Chinese (at most 160 characters); the claim carries it into both texts, noting its language.", "damage description set to VALUE"},
+	"clear-all": {"clear_entries", "", "Empties every entry (label weight, order reference, tracking, exterior, issue, solution, tier, damage) of the parcel on the scale.", "entries cleared"},
 }
 
 func simple(name string) func(context.Context, []string, io.Writer, io.Writer) int {

@@ -60,6 +60,8 @@ var commands = map[string]command{
 	"tracking":         {"enter the tracking NUMBER by hand", simple("tracking")},
 	"exterior":         {"note the outer box: intact, crushed, wet, retaped, torn", simple("exterior")},
 	"issue":            {"enter the issue: missing item, damaged item, wrong item", simple("issue")},
+	"damage":           {"describe the damage TEXT (any language; carried into both claim texts)", simple("damage")},
+	"clear-all":        {"empty every entry of the parcel on the scale (label weight … damage)", simple("clear-all")},
 	"sessions":         {"list sessions (--tracking, --order, --verdict, --since, --json); offline when weighd is down", runSessions},
 	"show":             {"summarise a bundle's manifest SESSION, offline", runShow},
 	"dispute":          {"print the claim for SESSION, with --issue/--tier/--solution overrides", runDispute},

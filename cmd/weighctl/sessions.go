@@ -289,6 +289,9 @@ func runDispute(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return c.fail(exitProblem, "%v", err)
 		}
 	}
+	if *detail == "" && *detailEN == "" && *detailZH == "" {
+		*detail = res.Damage // the description entered at the station
+	}
 	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: sol, DetailEN: *detailEN, DetailZH: *detailZH, Detail: *detail})
 	if err != nil {
 		return c.fail(exitProblem, "%s: %v", b.Dir, err)

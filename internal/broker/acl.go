@@ -50,7 +50,7 @@ type guard struct {
 func (g *guard) ID() string { return "weighin-guard" }
 
 func (g *guard) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
+	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck || b == mochi.OnPublish
 }
 
 func (g *guard) isStation(cl *mochi.Client) bool {
@@ -100,6 +100,24 @@ func (g *guard) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 		}
 	}
 	return true
+}
+
+// OnPublish drops a retained publish under <base>/cmd/ (issue 14): it is
+// acknowledged, but neither stored nor forwarded. MQTT 3.1.1 delivers a
+// retained message to the clients already subscribed with the retain flag
+// cleared, so weighd could not tell it from a live command; stored, it
+// would come back at every connect.
+func (g *guard) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	cmd, ok := strings.CutPrefix(pk.TopicName, g.base+"/cmd/")
+	if !ok || !pk.FixedHeader.Retain || g.isStation(cl) {
+		return pk, nil
+	}
+	if len(pk.Payload) == 0 {
+		// Clearing a stored retained command is what a client should do.
+		return pk, nil
+	}
+	g.refuse(cmd, "retained message: commands must not be retained; it was neither stored nor acted on (client "+cl.ID+")")
+	return pk, packets.CodeSuccessIgnore
 }
 
 func (g *guard) refuse(what, reason string) {

@@ -39,13 +39,18 @@ const (
 	// carrier pattern knows (the state's tracking_offer) as the session's
 	// tracking number: PressPayload, or the code itself.
 	CmdConfirmTracking CommandName = "confirm_tracking"
+	// CmdDamage is the buyer's free-text description of the damage, in
+	// any language; the claim carries it into both texts (issue 14).
+	CmdDamage CommandName = "damage"
+	// CmdClearEntries (payload PRESS) empties every entry.
+	CmdClearEntries CommandName = "clear_entries"
 )
 
 // Commands lists every command name, in the order of the topic table.
 var Commands = []CommandName{
 	CmdTare, CmdStart, CmdStop, CmdMark, CmdLabelWeight,
 	CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType,
-	CmdSolution, CmdTier, CmdParcel, CmdOutcome, CmdConfirmTracking,
+	CmdSolution, CmdTier, CmdParcel, CmdOutcome, CmdConfirmTracking, CmdDamage, CmdClearEntries,
 }
 
 // Solutions are the values of the solution command: "default" (the remedy
@@ -87,6 +92,8 @@ const (
 	MaxOrderRefRunes = vocab.MaxOrderRefRunes
 	// MaxTrackingLen bounds tracking; tracking is [A-Za-z0-9-].
 	MaxTrackingLen = vocab.MaxTrackingLen
+	// MaxDamageRunes bounds damage.
+	MaxDamageRunes = vocab.MaxDamageRunes
 )
 
 // Command is one parsed, valid command. Exactly the field that belongs to
@@ -127,7 +134,7 @@ func (c Command) String() string {
 	switch c.Name {
 	case CmdLabelWeight:
 		return fmt.Sprintf("%s=%g", c.Name, c.Grams)
-	case CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType:
+	case CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType, CmdDamage:
 		return fmt.Sprintf("%s=%q", c.Name, c.Text)
 	}
 	return string(c.Name)
@@ -187,6 +194,10 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 		return refuse(name, ErrBadPayload, "payload of %d bytes exceeds %d", len(payload), limit)
 	}
 	if len(payload) == 0 {
+		if clearable(cmd) {
+			// A text entity emptied on the dashboard clears that entry.
+			return Command{Name: cmd}, nil
+		}
 		return refuse(name, ErrBadPayload, "empty payload")
 	}
 	if !utf8.Valid(payload) {
@@ -210,7 +221,7 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 			return refuse(name, ErrBadPayload, "%v", err)
 		}
 		return Command{Name: cmd, Text: s}, nil
-	case CmdTare, CmdStop, CmdMark:
+	case CmdTare, CmdStop, CmdMark, CmdClearEntries:
 		if s != PressPayload {
 			return refuse(name, ErrBadPayload, "payload must be %q, got %q", PressPayload, truncate(s, 32))
 		}
@@ -229,6 +240,11 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 	case CmdTracking:
 		if err := vocab.CheckTracking(s); err != nil {
 			return refuse(name, ErrBadPayload, "%v", err)
+		}
+		return Command{Name: cmd, Text: s}, nil
+	case CmdDamage:
+		if err := vocab.CheckText(s, vocab.MaxDamageRunes); err != nil {
+			return refuse(name, ErrBadPayload, "damage: %v", err)
 		}
 		return Command{Name: cmd, Text: s}, nil
 	case CmdParcel:
@@ -271,6 +287,12 @@ func ParseCommand(name string, payload []byte, retained bool) (Command, error) {
 		}
 		return Command{Name: cmd, Text: s}, nil
 	}
+}
+
+// clearable: the text entries an empty payload clears (order_ref,
+// tracking, damage), as Home Assistant's text entity sends when emptied.
+func clearable(c CommandName) bool {
+	return c == CmdOrderRef || c == CmdTracking || c == CmdDamage
 }
 
 // validName: a printable ASCII topic level without wildcards.

@@ -203,7 +203,7 @@ func FuzzParseCommand(f *testing.F) {
 		if retained {
 			t.Fatal("retained command accepted")
 		}
-		if len(payload) == 0 || len(payload) > MaxPayloadBytes || !utf8.Valid(payload) {
+		if len(payload) == 0 && !clearable(c.Name) || len(payload) > MaxPayloadBytes || !utf8.Valid(payload) {
 			t.Fatalf("accepted payload %q", payload)
 		}
 		if string(c.Name) != name {
@@ -218,7 +218,7 @@ func FuzzParseCommand(f *testing.F) {
 			if !(string(payload) == PressPayload && c.Text == "" || c.Text == string(payload) && vocab.CheckTracking(c.Text) == nil) {
 				t.Fatalf("confirm_tracking %v from %q", c, payload)
 			}
-		case CmdTare, CmdStop, CmdMark:
+		case CmdTare, CmdStop, CmdMark, CmdClearEntries:
 			if string(payload) != PressPayload || c.Text != "" || c.Grams != 0 {
 				t.Fatalf("button %v from %q", c, payload)
 			}
@@ -226,7 +226,7 @@ func FuzzParseCommand(f *testing.F) {
 			if math.IsNaN(c.Grams) || math.IsInf(c.Grams, 0) || c.Grams < MinLabelWeightG || c.Grams > MaxLabelWeightG || c.Text != "" {
 				t.Fatalf("label_weight %v from %q", c, payload)
 			}
-		case CmdOrderRef, CmdTracking:
+		case CmdOrderRef, CmdTracking, CmdDamage:
 			if c.Text != string(payload) {
 				t.Fatalf("text %q from %q", c.Text, payload)
 			}

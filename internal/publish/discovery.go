@@ -163,30 +163,9 @@ func Discovery(stationID string, t Topics, version string) DiscoveryPayload {
 		add("button", string(b.cmd), b.name, Component{"command_topic": t.Cmd(b.cmd), "payload_press": PressPayload, "icon": b.icon})
 	}
 
-	addAs("number", "label_weight_input", "label_weight", "Label weight entry", Component{
-		"command_topic": t.Cmd(CmdLabelWeight), "min": MinLabelWeightG, "max": MaxLabelWeightG,
-		"step": 1, "mode": "box", "unit_of_measurement": "g", "device_class": "weight",
-	})
-	add("text", "order_ref", "Order reference", Component{
-		"command_topic": t.Cmd(CmdOrderRef), "min": 1, "max": MaxOrderRefRunes,
-	})
-	add("text", "tracking", "Tracking entry", Component{
-		"command_topic": t.Cmd(CmdTracking), "min": 1, "max": MaxTrackingLen, "pattern": "^[A-Za-z0-9-]+$",
-	})
-	add("select", "exterior_condition", "Exterior condition", Component{
-		"command_topic": t.Cmd(CmdExteriorCondition), "options": append([]string(nil), ExteriorConditions...),
-	})
-	add("select", "solution", "Requested solution", Component{
-		"command_topic": t.Cmd(CmdSolution), "options": append([]string(nil), Solutions...),
-		"icon": "mdi:hand-coin",
-	})
-	add("select", "tier_override", "Claim tier override", Component{
-		"command_topic": t.Cmd(CmdTier), "options": append([]string(nil), Tiers...),
-		"icon": "mdi:stairs",
-	})
-	add("select", "issue_type", "Issue type", Component{
-		"command_topic": t.Cmd(CmdIssueType), "options": append([]string(nil), IssueTypes...),
-	})
+	// The entries, each reading its state from <base>/entries, and the
+	// last refusal (issue 14): discovery_entries.go.
+	entryComponents(t, addAs)
 
 	sessionControls(t, addAs)
 	automationComponents(c, id, t)

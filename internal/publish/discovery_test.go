@@ -266,6 +266,7 @@ func TestDiscoveryEntities(t *testing.T) {
 		// Issue 14's recording control (sessionControls).
 		"auto_stop_soon": "binary_sensor", "auto_stop_in": "sensor", "resume_in": "sensor",
 		"leftover_load": "binary_sensor", "start_force": "button", "tracking_offer": "sensor", "confirm_tracking": "button",
+		"damage": "text", "clear_entries": "button", "last_refusal": "sensor",
 		"station_event": "event", "button_short": "device_automation", "button_long": "device_automation",
 		"button_double": "device_automation",
 	}
@@ -333,8 +334,8 @@ func TestDiscoveryEntities(t *testing.T) {
 		t.Errorf("exterior options %v", got)
 	}
 	got := sel("issue_type")
-	if !slices.Equal(got, IssueTypes) {
-		t.Errorf("issue options %v, want the parser's %v", got, IssueTypes)
+	if !slices.Equal(got, append(slices.Clone(IssueTypes), IssueNoneOption)) {
+		t.Errorf("issue options %v, want the parser's %v and %q", got, IssueTypes, IssueNoneOption)
 	}
 	for _, want := range []string{"missing item", "damaged item", "wrong item"} {
 		if !slices.Contains(got, want) {
@@ -400,6 +401,52 @@ func TestDiscoveryOffsite(t *testing.T) {
 	}
 	if n := (State{Offsite: &OffsiteState{BacklogObjects: 2}}); !s.discrete(n) || s.discrete(State{Offsite: &OffsiteState{BacklogObjects: 3}}) {
 		t.Error("a change of the backlog is not a discrete change")
+	}
+}
+
+// TestDiscoveryFeedbackAndEntries (issue 14): the last refusal is an
+// entity of <base>/error; every entry entity reads its state from
+// <base>/entries (none is optimistic); clear_entries has a button.
+func TestDiscoveryFeedbackAndEntries(t *testing.T) {
+	cmps := decodeDiscovery(t)["cmps"].(map[string]any)
+	e, ok := cmps["last_refusal"].(map[string]any)
+	if !ok || e["p"] != "sensor" || e["state_topic"] != "weighin/pi-1/error" || !strings.Contains(e["value_template"].(string), "value_json.reason") ||
+		e["json_attributes_topic"] != "weighin/pi-1/error" || !strings.Contains(e["value_template"].(string), "[:255]") {
+		t.Errorf("last_refusal: %v", e)
+	}
+	n := 0
+	for key, raw := range cmps {
+		c := raw.(map[string]any)
+		switch c["p"] {
+		case "number", "text", "select":
+			n++
+			cmd := strings.TrimPrefix(c["command_topic"].(string), "weighin/pi-1/cmd/")
+			tpl, _ := c["value_template"].(string)
+			if c["state_topic"] != "weighin/pi-1/entries" || !strings.Contains(tpl, "value_json.") || c["optimistic"] != nil {
+				t.Errorf("%s: state_topic %v value_template %q optimistic %v", key, c["state_topic"], tpl, c["optimistic"])
+			}
+			// The template reads the entries field of its own command.
+			field := map[string]string{"label_weight": "label_g", "tier": "tier", "solution": "solution"}[cmd]
+			if field == "" {
+				field = cmd
+			}
+			var doc map[string]any
+			b, _ := json.Marshal(Entries{})
+			_ = json.Unmarshal(b, &doc)
+			if _, ok := doc[field]; !ok || !strings.Contains(tpl, "value_json."+field) {
+				t.Errorf("%s: template %q does not read entries field %q", key, tpl, field)
+			}
+		}
+	}
+	if n != 8 {
+		t.Errorf("%d entry entities, want 8", n)
+	}
+	b := cmps["clear_entries"].(map[string]any)
+	if b["command_topic"] != "weighin/pi-1/cmd/clear_entries" || b["payload_press"] != "PRESS" {
+		t.Errorf("clear_entries button %v", b)
+	}
+	if d := cmps["damage"].(map[string]any); d["command_topic"] != "weighin/pi-1/cmd/damage" || d["min"] != float64(0) {
+		t.Errorf("damage text %v", d)
 	}
 }
 

@@ -477,7 +477,9 @@ func TestCommandsThroughBroker(t *testing.T) {
 	if err := mqtttest.Publish("-h", "127.0.0.1", "-p", strconv.Itoa(m.Port), "-q", "1", "-t", "weighin/st1/cmd/order_ref", "-f", big); err != nil {
 		t.Fatal(err)
 	}
-	msg = wait(t, live, "error for 10 MB", 20*time.Second, isMsg("weighin/st1/error", ""))
+	msg = wait(t, live, "error for 10 MB", 20*time.Second, func(m mqtttest.Msg) bool {
+		return m.Topic == "weighin/st1/error" && strings.Contains(m.Payload, "exceeds") // the first accepted command's clearing message comes before
+	})
 	if !strings.Contains(msg.Payload, "payload of 10485760 bytes exceeds 256") {
 		t.Errorf("10 MB answer %s", msg.Payload)
 	}

@@ -111,7 +111,7 @@ type Publisher struct {
 	newest   State
 	haveNew  bool
 	limiter  Limiter
-	kept     map[string][]byte // retained documents republished on every connect (label, export), by topic
+	kept     map[string][]byte // retained documents republished on every connect (result, label, entries, export), by topic
 	cleared  bool
 	connects int
 	// heard: the command subscription answered a probe since the last
@@ -127,6 +127,12 @@ type Publisher struct {
 	// retained is published after the station was cleared, and the newest
 	// label stays retained.
 	retainMu sync.Mutex
+
+	// errorShown (under mu): <base>/error holds a refusal that the next
+	// accepted command clears; errorDoc is that document, republished on
+	// every connect.
+	errorShown bool
+	errorDoc   []byte
 }
 
 // New prepares a publisher for the broker named by cfg.Broker (the daemon
@@ -158,6 +164,7 @@ func New(cfg config.MQTT, stationID, stateDir string, h Handler, log *slog.Logge
 		probeEvery:  defaultProbeEvery, probeWait: defaultAckTimeout, probeSeen: make(chan string, 1),
 		limiter: Limiter{Interval: cfg.StateInterval, DeadbandG: cfg.WeightDeadbandG},
 	}
+	p.loadKept()
 	for _, o := range opts {
 		o(p)
 	}
@@ -556,6 +563,7 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	}
 	// Subscribe first, so that a command sent as soon as "online" shows is
 	// not lost; "connected" only once a probe came back through it.
+	p.republishError(ctx)
 	p.subscribe(ctx, c)
 	if !p.probe(ctx, c) {
 		p.probeFailed("the command subscription did not answer its probe after connecting")
@@ -714,6 +722,7 @@ func (p *Publisher) onCommand(in inbound) {
 		return
 	}
 	p.log.Info("command", "command", cmd.String())
+	p.Accepted(string(cmd.Name))
 }
 
 // PublishFault reports on <base>/error, in the shape of a refused command,
@@ -722,12 +731,7 @@ func (p *Publisher) onCommand(in inbound) {
 // protected evidence, a camera that went away. It does not wait for the
 // broker and is dropped when not connected (the API's status and the LED
 // still show it).
-func (p *Publisher) PublishFault(what, reason string) {
-	b, _ := json.Marshal(commandError{Command: what, Reason: reason, At: time.Now().UTC().Format(time.RFC3339Nano)})
-	if c := p.conn(); c != nil {
-		c.Publish(p.topics.Error, 1, false, b)
-	}
-}
+func (p *Publisher) PublishFault(what, reason string) { p.publishError(what, reason, false) }
 
 // PublishJournal publishes a line of the evidence journal (a signed seal
 // or addendum record) on <base>/journal, QoS 1, not retained, so Home
@@ -742,10 +746,7 @@ func (p *Publisher) PublishJournal(line []byte) {
 
 func (p *Publisher) refuse(command, reason string, payloadBytes int) {
 	p.log.Warn("command refused", "command", command, "reason", reason, "payload_bytes", payloadBytes)
-	b, _ := json.Marshal(commandError{Command: command, Reason: reason, At: time.Now().UTC().Format(time.RFC3339Nano)})
-	if err := p.publishWait(p.ctx(), p.topics.Error, 1, false, b); err != nil {
-		p.log.Warn("publish command error", "err", err)
-	}
+	p.publishError(command, reason, true)
 }
 
 // PublishResult writes r to the durable outbox (fsynced) and returns; the
@@ -815,6 +816,7 @@ func (p *Publisher) drain(ctx context.Context) bool {
 			p.log.Warn("retained result not acknowledged; will retry", "entry", e.Seq, "err", err)
 			return false
 		}
+		p.keep(p.topics.Result, e.Payload) // republished on every connect, after a restart too
 		if id := sessionOf(e.Payload); id != "" {
 			if err := p.acked.add(id); err != nil {
 				p.log.Error("outbox", "err", err) // sent again after a restart: a duplicate
@@ -930,12 +932,7 @@ func (p *Publisher) PublishLabel(jpeg []byte) error { return p.publishKept(p.top
 // e.g. the embedded one after a restart, gets it back).
 func (p *Publisher) publishKept(topic string, payload []byte) error {
 	b := append([]byte(nil), payload...)
-	p.mu.Lock()
-	if p.kept == nil {
-		p.kept = map[string][]byte{}
-	}
-	p.kept[topic] = b
-	p.mu.Unlock()
+	p.keep(topic, b)
 	p.retainMu.Lock()
 	defer p.retainMu.Unlock()
 	if p.isCleared() {

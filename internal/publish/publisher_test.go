@@ -195,6 +195,9 @@ func TestCommandsInOrderAndBusy(t *testing.T) {
 		if err != nil {
 			break
 		}
+		if strings.Contains(msg.Payload, `"reason":""`) {
+			continue // the cleared error weighd publishes on connect (issue 14)
+		}
 		if !strings.Contains(msg.Payload, "busy") {
 			t.Errorf("unexpected refusal %s", msg.Payload)
 		}

@@ -16,6 +16,8 @@ type Topics struct {
 	Export string
 	Still  string
 	Error  string
+	// Entries is the buyer's entries (JSON Entries, retained).
+	Entries string
 	// Event carries the event entity's messages (event.go); Button the
 	// button presses of the device triggers. Neither is retained.
 	Event  string
@@ -52,6 +54,7 @@ func NewTopics(stationID, discoveryPrefix string) Topics {
 		Export:       base + "/export",
 		Still:        base + "/still",
 		Error:        base + "/error",
+		Entries:      base + "/entries",
 		Journal:      base + "/journal",
 		Event:        base + "/event",
 		Button:       base + "/button",

@@ -102,6 +102,10 @@ type Result struct {
 
 	ExteriorCondition string `json:"exterior_condition"`
 	IssueType         string `json:"issue_type"`
+	// Damage is the buyer's description of the damage (dashboard, MQTT
+	// damage, the API), in the language written; the claim carries it
+	// into both texts, noting that language.
+	Damage string `json:"damage,omitempty"`
 
 	Marks      []Mark     `json:"marks"`
 	Continuity Continuity `json:"continuity"`

@@ -93,6 +93,9 @@ func (st *step) reading(r Reading) {
 	}
 	s := &st.s
 	s.Weight, s.HaveWeight = r, true
+	if r.State == weighing.Empty {
+		s.SealedOnScale = false // the sealed parcel is off: entries are the next one's
+	}
 	switch s.Phase {
 	case PhaseIdle, PhasePresent, PhaseStable:
 		s.Phase = idlePhase(*s)
@@ -192,7 +195,7 @@ func (st *step) command(c Command) {
 			return
 		}
 		st.emit(Tare{})
-	case CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType, CmdSolution, CmdTier:
+	case CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType, CmdSolution, CmdTier, CmdDamage, CmdClearEntries:
 		st.entry(c, refuse)
 	default:
 		refuse("unknown command")
@@ -205,8 +208,14 @@ func (st *step) entry(c Command, refuse func(string)) {
 		refuse("the session is being sealed; its entries are final")
 		return
 	}
+	if s.SealedOnScale && !s.Phase.InSession() && (c.Kind == CmdSolution || c.Kind == CmdTier || c.Kind == CmdDamage) {
+		refuse(fmt.Sprintf("session %d is sealed: its claim is final (change it with weighctl dispute); take the parcel off the scale before entering the next parcel's %s", s.Session, c.Kind))
+		return
+	}
 	e := s.Entries
 	switch c.Kind {
+	case CmdClearEntries:
+		e = Entries{}
 	case CmdLabelWeight:
 		if err := checkLabel(c.Grams); err != nil {
 			refuse(err.Error())
@@ -241,6 +250,8 @@ func (st *step) entry(c Command, refuse func(string)) {
 		case CmdSolution:
 			sol, _ := verdict.ParseSolution(v)
 			e.Solution = string(sol)
+		case CmdDamage:
+			e.Damage = v
 		}
 	}
 	if e == s.Entries {
@@ -290,6 +301,7 @@ func (st *step) freeze(r Reading, stable bool) {
 	s.startLeftover = false
 	s.Marks, s.StopReason, s.SealAttempts, s.stopPending = 0, "", 0, ""
 	s.Part, s.resuming, s.recorded, s.warned = 0, false, false, false
+	s.SealedOnScale = false
 	st.emit(
 		FreezeWeight{Session: s.Session, Weighin: s.Weighin},
 		CaptureLabel{Session: s.Session},
@@ -445,6 +457,7 @@ func (st *step) endSession() {
 	s.recorded = false
 	s.Entries = Entries{}
 	s.sealRetryAt = time.Time{}
+	s.SealedOnScale = s.Phase != PhaseIdle || !s.HaveWeight || s.Weight.State != weighing.Empty
 }
 
 // expire acts on the deadlines that now has reached.

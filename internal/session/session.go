@@ -214,6 +214,8 @@ type Entries struct {
 	// Tier overrides the computed tier when HasTier.
 	Tier    int
 	HasTier bool
+	// Damage is the buyer's description of the damage, in any language.
+	Damage string
 }
 
 // State is the machine's whole state. It is a value: Next never modifies
@@ -234,6 +236,10 @@ type State struct {
 	Weighin Weighin
 	// Entries are the buyer's entries.
 	Entries Entries
+	// SealedOnScale: the last session was sealed and the scale has not
+	// read empty since; its claim is final, so solution, tier and damage
+	// are refused rather than applied to the next parcel (issue 14).
+	SealedOnScale bool
 	// Marks counts the marks of the current session.
 	Marks int
 	// StopReason is why the current session's recording ended.
@@ -406,10 +412,14 @@ const (
 	// CmdTier overrides the claim's tier (Grams holds 0–3; −1 goes back to
 	// the computed tier).
 	CmdTier CommandKind = "tier"
+	// CmdDamage sets the damage description (Text; "" clears it).
+	CmdDamage CommandKind = "damage"
+	// CmdClearEntries empties every entry.
+	CmdClearEntries CommandKind = "clear_entries"
 )
 
 // Commands lists every command kind.
-var Commands = []CommandKind{CmdStart, CmdStop, CmdMark, CmdTare, CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType, CmdSolution, CmdTier}
+var Commands = []CommandKind{CmdStart, CmdStop, CmdMark, CmdTare, CmdLabelWeight, CmdOrderRef, CmdTracking, CmdExteriorCondition, CmdIssueType, CmdSolution, CmdTier, CmdDamage, CmdClearEntries}
 
 // ForcePayload is the start command's Text for a forced start.
 const ForcePayload = "FORCE"
@@ -468,6 +478,12 @@ func checkText(c Command) error {
 	case CmdSolution:
 		_, err := verdict.ParseSolution(v)
 		return err
+	case CmdDamage:
+		if v != "" {
+			if err := vocab.CheckText(v, vocab.MaxDamageRunes); err != nil {
+				return fmt.Errorf("damage: %w", err)
+			}
+		}
 	}
 	return nil
 }

@@ -301,7 +301,9 @@ func TestEndToEndWithMosquitto(t *testing.T) {
 		`"items":[{"name":"Leather jacket","weight_g":505},{"name":"Sneakers","weight_g":1120},{"name":"Belt","weight_g":210}]}`)
 	// A bad one is refused on <base>/error, naming the reason.
 	pub("parcel", `{"tracking":"LX1","label_g":-3}`)
-	refusal := collect(10*time.Second, func(m mqtttest.Msg) bool { return m.Topic == "weighin/e2e/error" })
+	refusal := collect(10*time.Second, func(m mqtttest.Msg) bool {
+		return m.Topic == "weighin/e2e/error" && !strings.Contains(m.Payload, `"reason":""`) // a cleared one comes on connect (issue 14)
+	})
 	if !strings.Contains(refusal.Payload, "label_g must be between") {
 		t.Errorf("refusal %s does not give the reason", refusal.Payload)
 	}
@@ -469,6 +471,9 @@ var (
 	tplSet   = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) is not none else 'OFF' \}\}$`)
 	tplIn    = regexp.MustCompile(`^\{\{ 'ON' if value_json\.(\w+) in \[([^\]]*)\] else 'OFF' \}\}$`)
 	tplSlice = regexp.MustCompile(`^\{\{ \(((?:value_json\.\w+ or )+)''\)\[:(\d+)\] \}\}$`)
+	// issue 14: the entry entities and the last refusal.
+	tplElse = regexp.MustCompile(`^\{\{ value_json\.(\w+) if value_json\.(\w+)( is not none)? else '([^']*)' \}\}$`)
+	tplOr   = regexp.MustCompile(`^\{\{ \(value_json\.(\w+) or '([^']*)'\)\[:(\d+)\] \}\}$`)
 )
 
 // renderTemplate evaluates the Jinja forms our discovery uses, as Home
@@ -546,6 +551,25 @@ func renderTemplate(tpl, payload string) (string, error) {
 		}
 		var n int
 		fmt.Sscan(m[2], &n)
+		if r := []rune(s); len(r) > n {
+			s = string(r[:n])
+		}
+		return s, nil
+	}
+	if m := tplElse.FindStringSubmatch(tpl); m != nil && m[1] == m[2] {
+		x := v[m[1]]
+		if m[3] != "" && x != nil || m[3] == "" && truthy(x) {
+			return str(x), nil
+		}
+		return m[4], nil
+	}
+	if m := tplOr.FindStringSubmatch(tpl); m != nil {
+		s := m[2]
+		if x := v[m[1]]; truthy(x) {
+			s = str(x)
+		}
+		var n int
+		fmt.Sscan(m[3], &n)
 		if r := []rune(s); len(r) > n {
 			s = string(r[:n])
 		}

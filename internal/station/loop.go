@@ -475,6 +475,7 @@ func (l *loopState) gotLabel(r labelResult) {
 		_ = cur.es.Checkpoint(l.s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries)))
 	}
 	l.provisionalClaim()
+	l.s.publishEntries(l.entries(l.ss.Entries), cur)
 }
 
 // provisionalClaim writes the claim as it stands into the open bundle,
@@ -488,7 +489,7 @@ func (l *loopState) provisionalClaim() {
 	}
 	res := l.s.sessionResult(cur, l.ss.Weighin, l.entries(l.ss.Entries))
 	res.Interrupted, res.StopReason = true, result.StopInterrupted
-	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: verdict.Solution(l.ss.Entries.Solution)})
+	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: verdict.Solution(l.ss.Entries.Solution), Detail: res.Damage})
 	if err != nil {
 		l.s.log.Debug("no provisional claim", "session", l.sessionID(), "err", err)
 		return
@@ -915,7 +916,7 @@ func (s *Station) resultOf(es *evidence.Session, start time.Time, synced bool, w
 		StartedAt: start.UTC().Format(time.RFC3339), ClockSynced: synced,
 		Tracking: e.Tracking, OrderRef: e.OrderRef,
 		MeasuredG: w.Grams, MeasuredStable: w.Stable, LeftoverLoad: w.LeftoverLoad,
-		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
+		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType, Damage: e.Damage,
 		Verdict: result.VerdictNoLabelWeight, Marks: []result.Mark{}, MissingCandidates: []result.MissingCandidate{},
 		WeightAxis: result.WeightAxisVideo,
 	}

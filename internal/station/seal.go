@@ -88,7 +88,7 @@ func (s *Station) seal(ctx context.Context, in sealInput) (result.Result, error)
 	if res.Marks == nil {
 		res.Marks = []result.Mark{}
 	}
-	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: verdict.Solution(in.entries.Solution)})
+	msg, err := verdict.Compose(res, verdict.DisputeOptions{Solution: verdict.Solution(in.entries.Solution), Detail: res.Damage})
 	if err != nil {
 		return result.Result{}, fmt.Errorf("dispute: %w", err)
 	}

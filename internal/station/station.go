@@ -218,6 +218,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	st.pub, st.results, st.live = pub, pub, pub
+	st.entriesOut = pub
 	st.auto.set(pub)
 	journalPub.Store(pub)
 	if emb != nil {
@@ -403,7 +404,7 @@ func analyzer(gap time.Duration) evidence.Analyzer {
 // sealed) from what recovery found: it says the recording was cut and how
 // long its video is. Without it the provisional claim stays.
 func interruptedClaim(dir string, res *result.Result) {
-	msg, err := verdict.Compose(*res, verdict.DisputeOptions{})
+	msg, err := verdict.Compose(*res, verdict.DisputeOptions{Detail: res.Damage})
 	if err != nil {
 		return
 	}
@@ -477,6 +478,11 @@ type Station struct {
 	status    api.Status
 	lastFrame time.Time
 	fps       float64
+
+	// entriesOut takes <base>/entries and the accepted commands (nil in
+	// tests); entriesSent is the last document sent (loop's).
+	entriesOut  entriesPublisher
+	entriesSent *publish.Entries
 }
 
 // webFault reports why the web app is off on MQTT's error topic, once the

@@ -167,6 +167,7 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 	}
 	s.mu.Unlock()
 	s.live.PublishState(ps)
+	s.publishEntries(e, cur)
 }
 
 // secondsUntil is the whole seconds (rounded up) from now to the moment
@@ -277,7 +278,7 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 		// by the session with the cap and the rate); MQTT's is just PRESS.
 		return nil, s.command(ctx, session.Command{Kind: session.CmdMark, Text: value, Source: "api"})
 	}
-	if value == "" && (name == string(publish.CmdTare) || name == string(publish.CmdStart) || name == string(publish.CmdStop)) {
+	if value == "" && (name == string(publish.CmdTare) || name == string(publish.CmdStart) || name == string(publish.CmdStop) || name == string(publish.CmdClearEntries)) {
 		value = publish.PressPayload // the buttons' payload on MQTT; the API needs none
 	}
 	c, err := publish.ParseCommand(name, []byte(value), false)
@@ -290,7 +291,11 @@ func (s *Station) Command(ctx context.Context, name, value string, q map[string]
 	if ok, err := s.direct(ctx, c); ok {
 		return nil, err
 	}
-	return nil, s.command(ctx, sessionCommand(c, "api"))
+	if err := s.command(ctx, sessionCommand(c, "api")); err != nil {
+		return nil, err
+	}
+	s.accepted(name)
+	return nil, nil
 }
 
 // Simulator commands of the local API beyond internal/api's sim_* ones

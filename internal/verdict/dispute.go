@@ -89,13 +89,25 @@ type DisputeOptions struct {
 func (o DisputeOptions) details() (en, zh string) {
 	en, zh = strings.TrimSpace(o.DetailEN), strings.TrimSpace(o.DetailZH)
 	if d := strings.TrimSpace(o.Detail); d != "" {
-		if strings.ContainsFunc(d, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+		if DetailLang(d) == "zh" {
 			zh = strings.TrimSpace(zh + " " + d)
 		} else {
 			en = strings.TrimSpace(en + " " + d)
 		}
 	}
 	return en, zh
+}
+
+// DetailLang is the language a buyer's description is taken to be
+// written in: "zh" when it holds Han characters, else "en"; "" for none.
+func DetailLang(d string) string {
+	switch {
+	case strings.TrimSpace(d) == "":
+		return ""
+	case strings.ContainsFunc(d, func(r rune) bool { return unicode.Is(unicode.Han, r) }):
+		return "zh"
+	}
+	return "en"
 }
 
 // Message is a dispute message in both languages.

@@ -102,6 +102,9 @@ func orderRef(ref string) string {
 // sentence ends s with a full stop unless it already ends a sentence.
 func sentence(s string) string {
 	s = strings.TrimSpace(s)
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:] // the buyer's text begins a sentence
+	}
 	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "。") {
 		return s
 	}

@@ -179,6 +179,9 @@ const (
 	MinTrackingLen = 4
 	// MaxOrderRefRunes bounds an order reference.
 	MaxOrderRefRunes = 64
+	// MaxDamageRunes bounds the buyer's damage description (160 Han
+	// characters stay within the claim's 500 bytes per description).
+	MaxDamageRunes = 160
 	// MaxItemNameRunes bounds an item's name.
 	MaxItemNameRunes = 64
 	// MaxItems bounds a parcel's item list: the missing-item inference
