@@ -142,6 +142,9 @@ func (s *Station) videoLoop(ctx context.Context, frames <-chan camera.Frame, sou
 			case s.labelFrames <- f:
 			default: // the label goroutine is busy scoring: skip this one
 			}
+			if s.web != nil { // the web app's live viewers: never waits
+				s.web.Frame(f)
+			}
 		case b := <-sound:
 			s.rec.PushAudio(b)
 			s.noteAudio(b)
