@@ -75,6 +75,10 @@ type Status struct {
 	// LastError is the latest fault (a recording that could not start,
 	// a seal that failed, …), cleared when a recording starts.
 	LastError string `json:"last_error,omitempty"`
+	// LastRefusal is what <base>/error shows: the last refused MQTT
+	// command or fault, "command: reason", until an accepted command
+	// clears it (issue 14); "" without MQTT.
+	LastRefusal string `json:"last_refusal,omitempty"`
 	// LED is the pattern the status LED shows (idle, warming_up, stable,
 	// recording, discrepancy, error).
 	LED string `json:"led"`
@@ -94,6 +98,8 @@ type Entries struct {
 	// Solution and Tier are the buyer's overrides of the claim.
 	Solution string `json:"solution,omitempty"`
 	Tier     *int   `json:"tier,omitempty"`
+	// Damage is the buyer's damage description (issue 14), as written.
+	Damage string `json:"damage,omitempty"`
 }
 
 // ScaleStatus is the HX711's health.

@@ -167,7 +167,7 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 	st.Entries = api.Entries{
 		OrderRef: e.OrderRef, Tracking: e.Tracking,
 		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
-		Solution: e.Solution,
+		Solution: e.Solution, Damage: e.Damage,
 	}
 	if e.HasTier {
 		t := e.Tier
@@ -219,6 +219,9 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 	lastFrame := s.lastFrame
 	st.Audio.On = s.audioOnLocked()
 	s.mu.Unlock()
+	if s.pub != nil {
+		st.LastRefusal = s.pub.LastRefusal()
+	}
 	if s.tsq != nil {
 		ts := s.tsq.Status()
 		st.Timestamps = &ts

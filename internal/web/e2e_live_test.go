@@ -84,16 +84,26 @@ func checkLivePage(t *testing.T, ctx context.Context, st *station, base string) 
 		func(v string) bool { return strings.Contains(v, "not a plain decimal number") })
 	eval(`document.getElementById("e-label_weight").value = ""`)
 	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#e-label_weight"), "640"+kb.Enter),
-		chromedp.SendKeys(chromedp.CSS("#e-order_ref"), "LIVE-ORDER-19"+kb.Enter)))
+		chromedp.SendKeys(chromedp.CSS("#e-order_ref"), "LIVE-ORDER-19"+kb.Enter),
+		chromedp.SendKeys(chromedp.CSS("#e-damage"), "corner crushed"+kb.Enter)))
 	waitJS("the order shown as entered", `document.getElementById("cur-order_ref").textContent`,
 		func(v string) bool { return strings.Contains(v, "LIVE-ORDER-19") })
-	var state struct {
+	waitJS("the damage shown as entered", `document.getElementById("cur-damage").textContent`,
+		func(v string) bool { return strings.Contains(v, "corner crushed") })
+	// The entries document on MQTT (issue 14's <base>/entries) holds them.
+	var entries struct {
 		OrderRef string   `json:"order_ref"`
 		LabelG   *float64 `json:"label_g"`
+		Damage   string   `json:"damage"`
 	}
-	must(json.Unmarshal(st.retained("weighin/webe2e/state", 30*time.Second, func(b []byte) bool {
-		return strings.Contains(string(b), `"order_ref":"LIVE-ORDER-19"`) && strings.Contains(string(b), `"label_g":640`)
-	}), &state))
+	must(json.Unmarshal(st.retained("weighin/webe2e/entries", 30*time.Second, func(b []byte) bool {
+		return strings.Contains(string(b), `"order_ref":"LIVE-ORDER-19"`) && strings.Contains(string(b), `"label_g":640`) &&
+			strings.Contains(string(b), `"damage":"corner crushed"`)
+	}), &entries))
+
+	// The simulated microphone's level (issue 25) is shown while it sounds.
+	waitJS("the sound level", `document.getElementById("live-audio").hidden ? "" : document.getElementById("live-audio-db").textContent`,
+		func(v string) bool { return strings.HasSuffix(v, " dBFS") })
 
 	// Start from the page: recording; shown; then Stop: the session is
 	// sealed and on the sessions page.
@@ -115,6 +125,9 @@ func checkLivePage(t *testing.T, ctx context.Context, st *station, base string) 
 	waitJS("empty", `document.getElementById("live-now").dataset.wstate`, func(v string) bool { return v == "empty" })
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#b-start"))))
 	waitJS("the refusal", `document.getElementById("cmd-msg").textContent`, func(v string) bool { return strings.Contains(v, "the scale is empty") })
+	// Clear entries: every entry of the next parcel emptied.
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#b-clear"))))
+	waitJS("entries cleared", `document.getElementById("cmd-msg").textContent`, func(v string) bool { return strings.Contains(v, "clear_entries: done") })
 
 	must(chromedp.Do(ctx, chromedp.Navigate(base+"/sessions"), chromedp.WaitVisible(chromedp.CSS("#sessions"))))
 	if list := eval(`document.getElementById("sessions").textContent`); !strings.Contains(list, id) {

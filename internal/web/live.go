@@ -200,8 +200,6 @@ type liveState struct {
 	SessionID    string      `json:"session_id,omitempty"`
 	RecordingS   float64     `json:"recording_s,omitempty"`
 	Entries      api.Entries `json:"entries"`
-	// Damage is the damage text (issue 14's entry), when the status has it.
-	Damage string `json:"damage,omitempty"`
 	// AutoStopInS: the seconds left before the inactivity stop, while the
 	// station warns of it; ResumeInS: after that stop, the seconds in which
 	// Start continues the same session.
@@ -220,6 +218,12 @@ type liveState struct {
 	Camera      struct {
 		Connected bool `json:"connected"`
 	} `json:"camera"`
+	// Audio: the microphone's state and level (issue 25), the level to
+	// the dB so the stream does not send an event for every block.
+	Audio struct {
+		On        bool    `json:"on"`
+		LevelDBFS float64 `json:"level_dbfs"`
+	} `json:"audio"`
 	LastResult *struct {
 		SessionID string `json:"session_id"`
 		Verdict   string `json:"verdict"`
@@ -243,6 +247,7 @@ func (s *Server) liveNow(ctx context.Context) ([]byte, error) {
 	}
 	ls.WeightG = math.Round(ls.WeightG*10)/10 + 0 // no "-0"
 	ls.RecordingS = math.Floor(ls.RecordingS)
+	ls.Audio.LevelDBFS = math.Round(ls.Audio.LevelDBFS) + 0
 	for _, p := range []**float64{&ls.AutoStopInS, &ls.ResumeInS} {
 		if *p != nil {
 			t := math.Ceil(**p)

@@ -101,11 +101,19 @@
     const cur = {
       label_weight: e.label_g != null ? e.label_g + " g" : "", order_ref: e.order_ref, tracking: e.tracking,
       exterior_condition: e.exterior_condition, issue_type: e.issue_type, solution: e.solution,
-      tier: e.tier != null ? String(e.tier) : "", damage: s.damage || e.damage,
+      tier: e.tier != null ? String(e.tier) : "", damage: e.damage,
     };
     for (const k in cur) {
       const el = $("cur-" + k);
       if (el) el.textContent = cur[k] ? "· now " + cur[k] : "";
+    }
+    const au = s.audio || {};
+    $("live-audio").hidden = !au.on;
+    if (au.on) {
+      // −60 dBFS (a quiet room) to 0 dBFS (full scale) across the bar.
+      const pct = Math.max(0, Math.min(100, (au.level_dbfs + 60) * 100 / 60));
+      $("live-audio-bar").style.width = pct.toFixed(0) + "%";
+      $("live-audio-db").textContent = au.level_dbfs.toFixed(0) + " dBFS";
     }
     $("live-last").textContent = s.last_result ? "Last session: " + s.last_result.session_id + " (" + s.last_result.verdict + ")" : "";
     const msg = $("live-cam-msg");
