@@ -35,7 +35,7 @@ DEB_ARCHES  := amd64:linux-amd64 arm64:linux-arm64 armhf:linux-arm6
 CMDS        := weighd weighctl
 
 .PHONY: help build build-pi check check-fmt test test-unit test-386 test-arm test-bench test-kernel test-install \
-        test-make tree-snapshot i386-mode qemu-i386 bench bench-weighing bench-recorder bench-mqtt bench-weighd bench-export bench-offsite deps versitygw kernel demo dist clean
+        test-make tree-snapshot i386-mode qemu-i386 bench bench-weighing bench-recorder bench-mqtt bench-weighd bench-export bench-offsite bench-web deps versitygw kernel demo dist clean
 
 # Every tier of `make test` records how long it took; `make test` prints the
 # table at the end. tier-start/tier-end bracket a tier's recipe.
@@ -238,7 +238,7 @@ test-install: deps ## install.sh and the .deb (dpkg -i/upgrade/-r/-P, lintian) i
 	$(GO) test -tags rootfs -count=1 -v -timeout 15m ./deploy/
 	$(tier-end)
 
-bench: bench-weighing bench-recorder bench-mqtt bench-weighd bench-export bench-offsite ## all figures for docs/PERFORMANCE.md
+bench: bench-weighing bench-recorder bench-mqtt bench-weighd bench-export bench-offsite bench-web ## all figures for docs/PERFORMANCE.md
 
 bench-weighing: ## pipeline vs naive moving average: real recordings (../shared/real-traces), model A, model B, sigma-3 g cell, hold-out
 	$(GO) run ./internal/weighing/benchweigh -traces testdata/traces
@@ -257,6 +257,9 @@ bench-export: deps ## MP4 export of a 60 s 720p30 recording, each preset vs the 
 
 bench-offsite: deps ## upload of a 200 MB bundle to versitygw on loopback vs s3cmd put of the same files; CPU per GB
 	$(GO) run ./internal/offsite/benchoffsite -versitygw $(VERSITYGW_DIR)/versitygw
+
+bench-web: deps ## the web app while recording 720p30: 50 clients (sessions page, MP4 Range) vs a bare FileServer, 3 live viewers' CPU/RSS, dropped frames
+	$(GO) run ./internal/web/benchweb
 
 demo: ## the whole flow on simulated hardware (needs only Go): builds bin/weighd and bin/weighctl, runs weighctl demo
 	@mkdir -p $(BIN)

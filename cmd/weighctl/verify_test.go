@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
@@ -28,7 +29,7 @@ var vfT0 = time.Date(2026, 11, 26, 5, 10, 0, 0, time.UTC)
 // holeMS after frame 20 when holeMS > 0. It returns the statistics.
 func vfRecord(t *testing.T, dir string, frames int, holeMS int) recorder.Stats {
 	t.Helper()
-	rec, err := recorder.New(config.Default().Recorder, recorder.Options{BlockWhenFull: true})
+	rec, err := recorder.New(config.Default().Recorder, recorder.Options{BlockWhenFull: true, AudioFormat: audio.Format{Rate: 8000, Channels: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +52,9 @@ func vfRecord(t *testing.T, dir string, frames int, holeMS int) recorder.Stats {
 		}
 		rec.SetInfo(vfT0.Add(d), 1612.4, true, "KB-12345")
 		rec.Push(camera.Frame{Data: jpegs[i%3], Seq: uint64(i), Time: start.Add(d), Width: 160, Height: 120})
+		// 100 ms of sound from the frame on (silence: only its count and
+		// its time are verified); the hole is in the sound too.
+		rec.PushAudio(audio.Block{At: start.Add(d), Data: make([]byte, 2*800), Format: audio.Format{Rate: 8000, Channels: 1}})
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer scancel()
@@ -139,6 +143,7 @@ func TestVerifyCLI(t *testing.T) {
 			"files: 5 ok",
 			"addendum-001-outcome.json: resolved: partial_refund 12.5 USD (2026-11-28T05:10:00Z)",
 			"video re-analysed: 40 frames",
+			"audio re-analysed: 32000 samples at 8000 Hz, 4.000 s",
 			"key trusted: " + filepath.Join(state, evidence.PublicKeyFile),
 			st.KeyFingerprint(),
 			"2 bundle(s): 0 failed integrity, 0 with continuity findings",
@@ -150,7 +155,7 @@ func TestVerifyCLI(t *testing.T) {
 	})
 	t.Run("continuity finding, strict", func(t *testing.T) {
 		code, out, _ := vfRunCLI(b2)
-		if code != exitOK || !strings.Contains(out, "finding: 1 gap(s) in the video; longest 600 ms") {
+		if code != exitOK || !strings.Contains(out, "finding: 1 gap(s) in the video; longest 600 ms") || !strings.Contains(out, "finding: 1 gap(s) in the sound; 500 ms missing") {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
 		code, out, errOut := vfRunCLI("--strict", b2)

@@ -45,12 +45,15 @@ const (
 	// under zero): long blink, 1500 ms on, 500 ms off.
 	Attention
 	// AutoStop: recording, and it stops soon for lack of activity (the
-	// last 30 s before an inactivity stop): on, with two 100 ms dips every
-	// second.
+	// last 30 s before an inactivity stop): on, with three 100 ms dips every
+	// second (two dips is RecordingSound).
 	AutoStop
 	// Paused: an inactivity stop paused the session; a short press
 	// continues it: 300 ms on, 700 ms off.
 	Paused
+	// RecordingSound: recording with sound from the room (issue 25): on,
+	// with two 100 ms dips every second.
+	RecordingSound
 )
 
 const ms = time.Millisecond
@@ -66,11 +69,13 @@ var cycles = [...][]time.Duration{
 	Discrepancy: {150 * ms, 150 * ms, 150 * ms, 150 * ms, 150 * ms, 1050 * ms},
 	Error:       {100 * ms, 100 * ms},
 	Attention:   {1500 * ms, 500 * ms},
-	AutoStop:    {700 * ms, 100 * ms, 100 * ms, 100 * ms},
+	AutoStop:    {500 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms},
 	Paused:      {300 * ms, 700 * ms},
+	// RecordingSound comes last: the patterns' numbers stay.
+	RecordingSound: {700 * ms, 100 * ms, 100 * ms, 100 * ms},
 }
 
-var names = [...]string{"off", "idle", "warming_up", "stable", "recording", "discrepancy", "error", "attention", "auto_stop", "paused"}
+var names = [...]string{"off", "idle", "warming_up", "stable", "recording", "discrepancy", "error", "attention", "auto_stop", "paused", "recording_sound"}
 
 // String returns the pattern's name ("warming_up", …).
 func (p Pattern) String() string {
@@ -80,7 +85,7 @@ func (p Pattern) String() string {
 	return fmt.Sprintf("Pattern(%d)", int(p))
 }
 
-func (p Pattern) valid() bool { return p >= Off && p <= Paused }
+func (p Pattern) valid() bool { return p >= Off && p <= RecordingSound }
 
 // Level reports whether the LED is lit t after pattern p started. It is
 // pure; t < 0 counts as 0. Unknown patterns are dark.

@@ -69,11 +69,16 @@ type Status struct {
 
 	Scale  ScaleStatus  `json:"scale"`
 	Camera CameraStatus `json:"camera"`
+	Audio  AudioStatus  `json:"audio"`
 	MQTT   MQTTStatus   `json:"mqtt"`
 
 	// LastError is the latest fault (a recording that could not start,
 	// a seal that failed, …), cleared when a recording starts.
 	LastError string `json:"last_error,omitempty"`
+	// LastRefusal is what <base>/error shows: the last refused MQTT
+	// command or fault, "command: reason", until an accepted command
+	// clears it (issue 14); "" without MQTT.
+	LastRefusal string `json:"last_refusal,omitempty"`
 	// LED is the pattern the status LED shows (idle, warming_up, stable,
 	// recording, discrepancy, error).
 	LED string `json:"led"`
@@ -93,6 +98,8 @@ type Entries struct {
 	// Solution and Tier are the buyer's overrides of the claim.
 	Solution string `json:"solution,omitempty"`
 	Tier     *int   `json:"tier,omitempty"`
+	// Damage is the buyer's damage description (issue 14), as written.
+	Damage string `json:"damage,omitempty"`
 }
 
 // ScaleStatus is the HX711's health.
@@ -104,6 +111,16 @@ type ScaleStatus struct {
 	LastErr  string  `json:"last_error,omitempty"`
 	Offset   float64 `json:"offset"`
 	Scale    float64 `json:"counts_per_gram"`
+}
+
+// AudioStatus is the microphone's: On while sound is being captured
+// (blocks arrived in the last second) and so recorded with the video;
+// LevelDBFS is the last block's RMS level (−120 for silence).
+type AudioStatus struct {
+	On        bool    `json:"on"`
+	Device    string  `json:"device"`
+	Rate      int     `json:"rate"`
+	LevelDBFS float64 `json:"level_dbfs"`
 }
 
 // CameraStatus is the camera's health.

@@ -537,6 +537,21 @@ func ContinuityFindings(res result.Result) []string {
 	if c.Duplicated > 0 {
 		out = append(out, fmt.Sprintf("%d duplicated frame(s)", c.Duplicated))
 	}
+	if a := c.Audio; a != nil {
+		if a.MissingMS > 0 {
+			out = append(out, fmt.Sprintf("%d gap(s) in the sound; %.0f ms missing, longest %.0f ms", len(a.Gaps), a.MissingMS, a.MaxGapMS))
+		}
+		if a.LostSamples > 0 {
+			out = append(out, fmt.Sprintf("%d audio sample(s) lost by the capture (overrun or replug)", a.LostSamples))
+		}
+		var dropped int64
+		for _, n := range a.DroppedSamples {
+			dropped += n
+		}
+		if dropped > 0 {
+			out = append(out, fmt.Sprintf("%d audio sample(s) dropped by the recorder", dropped))
+		}
+	}
 	// Consistency of the figures among themselves.
 	bad := func(format string, args ...any) {
 		out = append(out, "inconsistent continuity: "+fmt.Sprintf(format, args...))
@@ -577,9 +592,10 @@ func near(got, want, rel float64) bool {
 // reanalyze compares the manifest's continuity with a fresh analysis of the
 // video files.
 func reanalyze(r *Report, dir string, m *Manifest, analyze func(string) (result.Continuity, error)) {
-	var frames int64
+	var frames, samples int64
 	var dur float64
 	var n int
+	sound := false
 	for _, f := range m.Files {
 		if !videoRE.MatchString(f.Name) {
 			continue
@@ -592,6 +608,10 @@ func reanalyze(r *Report, dir string, m *Manifest, analyze func(string) (result.
 		}
 		frames += c.Frames
 		dur += c.DurationS
+		if c.Audio != nil {
+			sound = true
+			samples += c.Audio.Samples
+		}
 	}
 	if n == 0 {
 		return
@@ -608,6 +628,14 @@ func reanalyze(r *Report, dir string, m *Manifest, analyze func(string) (result.
 		r.Findings = append(r.Findings, fmt.Sprintf("re-analysis of the video finds %.3f s, the manifest says %.3f s", dur, want.DurationS))
 	}
 	r.note("video re-analysed: %d frames, %.3f s", frames, dur)
+	switch a := want.Audio; {
+	case a == nil && sound:
+		r.Findings = append(r.Findings, "re-analysis finds an audio track the manifest does not list")
+	case a != nil && samples != a.Samples:
+		r.Findings = append(r.Findings, fmt.Sprintf("re-analysis of the audio finds %d samples, the manifest says %d", samples, a.Samples))
+	case a != nil:
+		r.note("audio re-analysed: %d samples at %d Hz, %.3f s", samples, a.Rate, float64(samples)/float64(max(a.Rate, 1)))
+	}
 }
 
 // ErrNotBundle is returned when the path given to VerifyBundle or

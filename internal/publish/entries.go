@@ -139,6 +139,25 @@ func (p *Publisher) Accepted(command string) {
 	}
 }
 
+// LastRefusal is the refusal or fault <base>/error shows now, as
+// "command: reason", or "" once an accepted command cleared it (the
+// status's last_refusal, for the web app's live page).
+func (p *Publisher) LastRefusal() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.errorShown {
+		return ""
+	}
+	var e commandError
+	if json.Unmarshal(p.errorDoc, &e) != nil || e.Reason == "" {
+		return ""
+	}
+	if e.Command == "" {
+		return e.Reason
+	}
+	return e.Command + ": " + e.Reason
+}
+
 // republishError publishes the current <base>/error document after a
 // connect, before the command subscription (onConnect): a refusal of a
 // command the subscription hands over then comes after it, never

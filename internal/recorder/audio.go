@@ -1,7 +1,6 @@
 package recorder
 
 import (
-	"fmt"
 	"time"
 
 	"weighin/drivers/audio"
@@ -366,16 +365,4 @@ func appendAudioTrack(b []byte, f audio.Format) []byte {
 	au = appendUint(au, idBitDepth, 16)
 	a = appendMaster(a, idAudio, au)
 	return appendMaster(b, idTrackEntry, a)
-}
-
-// String describes the format as the manifest does: "pcm_s16le 16000 Hz mono".
-func formatString(f audio.Format) string {
-	ch := fmt.Sprintf("%d ch", f.Channels)
-	switch f.Channels {
-	case 1:
-		ch = "mono"
-	case 2:
-		ch = "stereo"
-	}
-	return fmt.Sprintf("pcm_s16le %d Hz %s", f.Rate, ch)
 }

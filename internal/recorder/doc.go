@@ -32,10 +32,20 @@
 //     SegmentUUID, PrevUUID linking rotated files, DateUTC from the wall
 //     clock given with the first frame); Tracks: 1 = V_MJPEG (the camera's
 //     JPEGs as they came, every one a key frame), 2 = S_TEXT/UTF8 (flagged
-//     default and forced, so players show it).
+//     default and forced, so players show it); 3 = A_PCM/INT/LIT, the
+//     microphone's S16_LE samples as captured (PushAudio; audio.go), when
+//     the recording has sound.
 //   - Clusters of unknown size, each at most recorder.cluster long. Video
 //     time 0 is the file's first frame (the pre-roll's oldest in
 //     video-000.mkv); every frame carries its own capture time.
+//   - An audio block (20 ms from the driver) is a SimpleBlock at its first
+//     sample's capture time, in the same clusters as the frames (its
+//     relative timestamp may be negative: it arrives a block late); the
+//     ring holds sound as it holds frames, samples before video time 0 are
+//     cut, a rotated file starts where the sound of the last one ended.
+//     AudioStats count blocks, samples, missing time (gaps over
+//     AudioGapThreshold, from the written timestamps, so Analyze finds
+//     the same), Lost and Dropped samples.
 //   - A subtitle every SubtitleInterval (250 ms) of video time showing the
 //     wall clock, the live weight (stable or not) and the order reference;
 //     at a Mark, a "MARK: label" subtitle; at a Note, its text as a

@@ -129,6 +129,29 @@ func (s Stats) Continuity() result.Continuity {
 	if len(s.Dropped) > 0 {
 		c.Dropped = maps.Clone(s.Dropped)
 	}
+	c.Audio = s.Audio.continuity()
+	return c
+}
+
+// continuity is the audio's part of the result, nil without an audio
+// track.
+func (a AudioStats) continuity() *result.AudioContinuity {
+	if a.Format.Rate <= 0 {
+		return nil
+	}
+	c := &result.AudioContinuity{
+		Codec: "pcm_s16le", Rate: a.Format.Rate, Channels: a.Format.Channels,
+		Samples: a.Samples, DurationS: round3(a.Duration.Seconds()),
+		MissingMS: round3(float64(a.Missing) / float64(time.Millisecond)),
+		MaxGapMS:  round3(float64(a.MaxGap) / float64(time.Millisecond)),
+		Gaps:      make([]result.Gap, 0, len(a.Gaps)), LostSamples: a.Lost,
+	}
+	for _, g := range a.Gaps {
+		c.Gaps = append(c.Gaps, result.Gap{AtS: round3(g.At.Seconds()), File: g.File, GapMS: round3(float64(g.Gap) / float64(time.Millisecond))})
+	}
+	if len(a.Dropped) > 0 {
+		c.DroppedSamples = maps.Clone(a.Dropped)
+	}
 	return c
 }
 

@@ -161,6 +161,30 @@ type Continuity struct {
 	// Resumed lists the continuations of the recording after an
 	// inactivity stop (issue 14), in order; absent for one recording.
 	Resumed []Resume `json:"resumed,omitempty"`
+	// Audio is the sound track's continuity; absent when the recording
+	// has no sound (audio.enabled false, no microphone).
+	Audio *AudioContinuity `json:"audio,omitempty"`
+}
+
+// AudioContinuity is the continuity of a recording's audio track (Matroska
+// track 3): its format, the samples the files hold, and the sound missing.
+type AudioContinuity struct {
+	// Codec is the track's codec in the files: "pcm_s16le".
+	Codec    string `json:"codec"`
+	Rate     int    `json:"rate"`
+	Channels int    `json:"channels"`
+	// Samples (sample frames) in the files, and their duration.
+	Samples   int64   `json:"samples"`
+	DurationS float64 `json:"duration_s"`
+	// MissingMS is the sound missing between blocks (gaps over 20 ms,
+	// listed in Gaps with where the sound stops); MaxGapMS the longest.
+	MissingMS float64 `json:"missing_ms"`
+	MaxGapMS  float64 `json:"max_gap_ms"`
+	Gaps      []Gap   `json:"gaps"`
+	// LostSamples the capture side reported lost (overruns, a replug);
+	// DroppedSamples the recorder discarded, by reason.
+	LostSamples    int64            `json:"lost_samples"`
+	DroppedSamples map[string]int64 `json:"dropped_samples,omitempty"`
 }
 
 // Resume is one continuation of a session's recording: after an

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 	"weighin/drivers/camera/cameratest"
 	"weighin/drivers/hx711"
@@ -36,6 +37,7 @@ type Sim struct {
 	scaleDown atomic.Bool
 	camera    *unpluggable
 	label     *labelCamera
+	mic       *mic // nil with audio.enabled false
 }
 
 // Open builds the simulated hardware for cfg: the chip at scale.rate, the
@@ -64,6 +66,11 @@ func Open(cfg config.Config, log *slog.Logger) (station.Hardware, error) {
 	}
 	lbl := &labelCamera{opts: cameratest.Opts{Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, Quality: cfg.Camera.JPEGQuality}}
 	s := &Sim{cfg: cfg, log: log, load: load, presses: make(chan session.PressKind, 4), camera: &unpluggable{open: lbl.open}, label: lbl}
+	var mic audio.Source
+	if cfg.Audio.Enabled {
+		s.mic = newMic(cfg.Audio.Rate)
+		mic = s.mic
+	}
 	log.Info("simulated hardware", "rate", cfg.Scale.Rate, "camera", fmt.Sprintf("%dx%d@%d", cfg.Camera.Width, cfg.Camera.Height, cfg.Camera.FPS))
 	return station.Hardware{
 		ReadRaw: func(ctx context.Context) (int32, error) {
@@ -79,6 +86,8 @@ func Open(cfg config.Config, log *slog.Logger) (station.Hardware, error) {
 		ScaleStats: dev.Stats,
 		OpenCamera: s.camera.Open,
 		CameraName: "synthetic",
+		Audio:      mic,
+		AudioName:  "synthetic",
 		NextPress: func(ctx context.Context) (session.PressKind, error) {
 			select {
 			case k := <-s.presses:
@@ -117,6 +126,9 @@ func (s *Sim) Command(ctx context.Context, name, value string) error {
 			kind = session.PressDouble
 		default:
 			return fmt.Errorf("sim_press: value must be short, long or double, got %q", value)
+		}
+		if s.mic != nil {
+			s.mic.press() // the button's click, in the sound
 		}
 		select {
 		case s.presses <- kind:

@@ -67,7 +67,9 @@ func (s *Station) runLED(ctx context.Context) error {
 func (s *Station) ledPattern() led.Pattern {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return patternFor(&s.status)
+	st := s.status
+	st.Audio.On = s.audioOnLocked()
+	return patternFor(&st)
 }
 
 // patternFor: an error (or a load over capacity) outranks everything, then
@@ -81,6 +83,8 @@ func patternFor(st *api.Status) led.Pattern {
 		return led.Error
 	case st.Recording && st.AutoStopInS != nil:
 		return led.AutoStop
+	case st.Recording && st.Audio.On:
+		return led.RecordingSound
 	case st.Recording:
 		return led.Recording
 	case st.SessionState == session.PhasePaused.String():

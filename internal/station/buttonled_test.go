@@ -25,6 +25,9 @@ func TestPatternFor(t *testing.T) {
 		{"under zero", api.Status{Status: string(scalestatus.UnderZero)}, led.Attention},
 		{"under zero, warming up", api.Status{Status: string(scalestatus.UnderZero), WarmingUp: true}, led.WarmingUp},
 		{"recording outranks", api.Status{Status: string(scalestatus.RequiresRezero), Recording: true}, led.Recording},
+		{"recording with sound", api.Status{Recording: true, Audio: api.AudioStatus{On: true}}, led.RecordingSound},
+		{"sound while idle", api.Status{Status: string(scalestatus.Stable), Stable: true, WeightState: "stable", Audio: api.AudioStatus{On: true}}, led.Stable},
+		{"an error outranks sound", api.Status{Recording: true, LastError: "x", Audio: api.AudioStatus{On: true}}, led.Error},
 		{"an error outranks", api.Status{Status: string(scalestatus.RequiresCalibration), LastError: "x"}, led.Error},
 	} {
 		if got := patternFor(&tc.st); got != tc.want {

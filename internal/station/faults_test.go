@@ -15,6 +15,7 @@ import (
 
 	"weighin/internal/api"
 	"weighin/internal/evidence"
+	"weighin/internal/recorder"
 	"weighin/internal/result"
 	"weighin/internal/station"
 )
@@ -182,6 +183,10 @@ func TestCameraUnplugAndStopSignal(t *testing.T) {
 	// SIGTERM during a recording.
 	id = d.startRecording(1300)
 	began := time.Now()
+	// Sound by default under --sim (issue 25): status and LED say so.
+	d.waitFor("recording with sound", 10*time.Second, func(s api.Status) bool {
+		return s.Audio.On && s.Audio.Device == "synthetic" && s.Audio.Rate == 16000 && s.Audio.LevelDBFS > -30 && s.LED == "recording_sound"
+	})
 	d.recordFor(3 * time.Second)
 	recorded := time.Since(began)
 	d.stop()
@@ -197,6 +202,13 @@ func TestCameraUnplugAndStopSignal(t *testing.T) {
 	}
 	if n, ok := ffprobeFrames(t, filepath.Join(d.state, "sessions", id, "video-000.mkv")); ok && int64(n) != m.Continuity.Frames {
 		t.Errorf("ffprobe decodes %d frames; the manifest says %d", n, m.Continuity.Frames)
+	}
+	// The sound is in the file, as the manifest says, over most of the
+	// video (a loaded machine may stall the simulated microphone's reader).
+	if a := m.Continuity.Audio; a == nil || a.Codec != "pcm_s16le" || a.Rate != 16000 || a.DurationS < m.Continuity.DurationS/2 {
+		t.Errorf("manifest continuity.audio %+v for %.1f s of video", a, m.Continuity.DurationS)
+	} else if an, err := recorder.Analyze(filepath.Join(d.state, "sessions", id, "video-000.mkv"), time.Second); err != nil || an.Audio.Samples != a.Samples {
+		t.Errorf("the file's audio track: %d samples, %v; the manifest says %d", an.Audio.Samples, err, a.Samples)
 	}
 	// weight.csv: time from the session's start, over the whole recording.
 	ts := weightLog(t, d, id)

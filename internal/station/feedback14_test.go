@@ -96,6 +96,10 @@ func TestFeedbackEntriesAndRestart(t *testing.T) {
 	if e.Command != "start" || !strings.Contains(e.Reason, "the scale is empty") {
 		t.Errorf("retained refusal %+v", e)
 	}
+	// The status (the web app's live page) shows the same refusal.
+	d.waitFor("the refusal in the status", 15*time.Second, func(s api.Status) bool {
+		return strings.HasPrefix(s.LastRefusal, "start: ") && strings.Contains(s.LastRefusal, "the scale is empty")
+	})
 	// Entries: shown, and the accepted command clears the refusal.
 	mqttPub(t, port, "weighin/e2e/cmd/label_weight", "2350")
 	mqttPub(t, port, "weighin/e2e/cmd/issue_type", "damaged item")
@@ -119,6 +123,9 @@ func TestFeedbackEntriesAndRestart(t *testing.T) {
 	if e.Command == "" {
 		t.Errorf("clearing message %+v names no command", e)
 	}
+	d.waitFor("the refusal cleared in the status", 15*time.Second, func(s api.Status) bool {
+		return s.LastRefusal == "" && s.Entries.Damage == "the sleeve is torn"
+	})
 	mqttPub(t, port, "weighin/e2e/cmd/clear_entries", "PRESS")
 	waitRetained(t, d, port, "weighin/e2e/entries", "cleared entries", func(s string) bool {
 		return decode(s) && ent.LabelG == nil && ent.Damage == "" && ent.IssueType == ""

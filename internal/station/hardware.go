@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/host/v3"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 	"weighin/drivers/hx711"
 	"weighin/drivers/led"
@@ -29,6 +31,12 @@ type Hardware struct {
 	OpenCamera camera.OpenFunc
 	// CameraName is shown as the status' camera device ("" = camera.device).
 	CameraName string
+	// Audio is the microphone, kept open across unplugs (its Read fails
+	// only when ctx ends); nil: no sound is recorded (audio.enabled false,
+	// or no microphone driver).
+	Audio audio.Source
+	// AudioName is shown as the status' audio device ("" = audio.device).
+	AudioName string
 	// NextPress blocks for the next button press; nil: no button.
 	NextPress func(ctx context.Context) (session.PressKind, error)
 	// LED shows a pattern; nil: no LED.
@@ -61,6 +69,8 @@ type hardware struct {
 	scaleStats                  func() hx711.Stats
 	openCamera                  camera.OpenFunc
 	cameraName                  string
+	audio                       audio.Source
+	audioName                   string
 	nextPress                   func(ctx context.Context) (session.PressKind, error)
 	led                         LED
 	sim                         Simulator
@@ -72,6 +82,7 @@ type hardware struct {
 func newHardware(h Hardware) *hardware {
 	hw := &hardware{
 		readRaw: h.ReadRaw, scaleStats: h.ScaleStats, openCamera: h.OpenCamera, cameraName: h.CameraName, nextPress: h.NextPress,
+		audio: h.Audio, audioName: h.AudioName,
 		led: h.LED, sim: h.Sim, halt: h.Halt,
 		factoryOffset: h.FactoryOffset, factoryScale: h.FactoryScale, factoryOK: h.FactoryOK,
 	}
@@ -136,6 +147,16 @@ func OpenHardware(cfg config.Config, log *slog.Logger) (Hardware, error) {
 			return Hardware{}, err
 		}
 		halts = append(halts, hw.LED.Off)
+	}
+	// AUDIO (issue 25) — the one call site of the microphone driver: the
+	// camera's own microphone (or audio.device), reopened after an unplug
+	// like the camera; a missing one is the Reconnector's warning.
+	if cfg.Audio.Enabled {
+		hw.Audio = &audio.Reconnector{
+			Open:    audio.DevOpener(cfg.Audio.Device, cfg.Camera.Device, audio.Opts{Rate: cfg.Audio.Rate}),
+			Backoff: camera.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second},
+			Log:     log.With("component", "audio"),
+		}
 	}
 	hw.Halt = halt
 	return hw, nil

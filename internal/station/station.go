@@ -483,6 +483,7 @@ type Station struct {
 	mu        sync.Mutex
 	status    api.Status
 	lastFrame time.Time
+	lastAudio time.Time // when the last audio block came
 	fps       float64
 
 	// entriesOut takes <base>/entries and the accepted commands (nil in

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 	"weighin/internal/api"
 	"weighin/internal/evidence"
@@ -34,6 +35,28 @@ func (s *Station) initStatus() {
 	if s.hw.cameraName != "" {
 		s.status.Camera.Device = s.hw.cameraName
 	}
+	s.status.Audio = api.AudioStatus{Device: s.cfg.Audio.Device, Rate: s.cfg.Audio.Rate, LevelDBFS: -120}
+	if s.status.Audio.Device == "" {
+		s.status.Audio.Device = "camera"
+	}
+	if s.hw.audioName != "" {
+		s.status.Audio.Device = s.hw.audioName
+	}
+}
+
+// noteAudio shows a block the recorder took: its level and rate.
+func (s *Station) noteAudio(b audio.Block) {
+	lvl := b.LevelDBFS()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastAudio = time.Now()
+	s.status.Audio.Rate, s.status.Audio.LevelDBFS = b.Format.Rate, math.Round(lvl*10)/10
+}
+
+// audioOnLocked: sound is being captured (a block came in the last
+// second), so recordings have it. s.mu is held.
+func (s *Station) audioOnLocked() bool {
+	return s.hw.audio != nil && !s.lastAudio.IsZero() && time.Since(s.lastAudio) <= time.Second
 }
 
 func (s *Station) noteReading(r weighing.Reading) {
@@ -144,7 +167,7 @@ func (s *Station) publishState(ss session.State, cur *current, e session.Entries
 	st.Entries = api.Entries{
 		OrderRef: e.OrderRef, Tracking: e.Tracking,
 		ExteriorCondition: e.ExteriorCondition, IssueType: e.IssueType,
-		Solution: e.Solution,
+		Solution: e.Solution, Damage: e.Damage,
 	}
 	if e.HasTier {
 		t := e.Tier
@@ -194,7 +217,11 @@ func (s *Station) Status(ctx context.Context) (any, error) {
 	s.mu.Lock()
 	st := s.status
 	lastFrame := s.lastFrame
+	st.Audio.On = s.audioOnLocked()
 	s.mu.Unlock()
+	if s.pub != nil {
+		st.LastRefusal = s.pub.LastRefusal()
+	}
 	if s.tsq != nil {
 		ts := s.tsq.Status()
 		st.Timestamps = &ts

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 	"weighin/internal/label"
 	"weighin/internal/recorder"
@@ -95,12 +96,35 @@ func (s *Station) runVideo(ctx context.Context) error {
 		s.runLabel(ctx)
 		return nil
 	})
-	g.Go(func() error { return s.videoLoop(ctx, frames) })
+	// The microphone: its blocks go to the video goroutine, which alone
+	// calls the recorder. A missing microphone is the source's warning
+	// (it keeps retrying), never a refused recording: the files then have
+	// no audio track, or a gap in it.
+	var sound chan audio.Block
+	if s.hw.audio != nil {
+		sound = make(chan audio.Block, 16)
+		g.Go(func() error {
+			for {
+				b, err := s.hw.audio.Read(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						s.log.Warn("microphone ended; recording without sound", "err", err)
+					}
+					return nil
+				}
+				select {
+				case sound <- b:
+				default: // the video goroutine is behind: the gap shows in the audio's continuity
+				}
+			}
+		})
+	}
+	g.Go(func() error { return s.videoLoop(ctx, frames, sound) })
 	return g.Wait()
 }
 
 // videoLoop is the video goroutine.
-func (s *Station) videoLoop(ctx context.Context, frames <-chan camera.Frame) error {
+func (s *Station) videoLoop(ctx context.Context, frames <-chan camera.Frame, sound <-chan audio.Block) error {
 	var last time.Time // the capture time of the last frame pushed
 	for {
 		select {
@@ -118,6 +142,12 @@ func (s *Station) videoLoop(ctx context.Context, frames <-chan camera.Frame) err
 			case s.labelFrames <- f:
 			default: // the label goroutine is busy scoring: skip this one
 			}
+			if s.web != nil { // the web app's live viewers: never waits
+				s.web.Frame(f)
+			}
+		case b := <-sound:
+			s.rec.PushAudio(b)
+			s.noteAudio(b)
 		case c := <-s.video:
 			s.doVideo(ctx, c, last)
 		}

@@ -371,6 +371,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatalf("after login: %s", loc)
 	}
 	shoot(t, ctx, "sessions")
+	checkLivePage(t, ctx, st, base) // e2e_live_test.go
 
 	// Search by tracking finds the session.
 	must(chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#q-tracking"), "YT1234567890CN"), chromedp.Submit(chromedp.CSS("#q-tracking")),

@@ -70,6 +70,10 @@ type Server struct {
 	loginCSS template.CSS
 	base     string
 
+	// feed and watch serve the live page (live.go).
+	feed  feed
+	watch watchers
+
 	mu     sync.Mutex
 	status Status
 }
@@ -249,7 +253,9 @@ func (s *Server) Run(ctx context.Context) error {
 	stop := func() {
 		if srv != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = srv.Shutdown(sctx)
+			if srv.Shutdown(sctx) != nil {
+				_ = srv.Close()
+			}
 			cancel()
 			srv = nil
 		}
@@ -269,8 +275,13 @@ func (s *Server) Run(ctx context.Context) error {
 			if tlsConf != nil {
 				ln = tls.NewListener(ln, tlsConf)
 			}
+			// Every request's context derives from bctx, ended when the
+			// server shuts down: the live page's streams end then, where
+			// Shutdown would otherwise wait for them.
+			bctx, endStreams := context.WithCancel(context.Background())
 			srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-				ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+				ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug), BaseContext: func(net.Listener) context.Context { return bctx }}
+			srv.RegisterOnShutdown(endStreams)
 			go func(srv *http.Server) { _ = srv.Serve(ln) }(srv)
 			s.setStatus("on", "")
 			s.log.Info("web app listening", "listen", s.opt.Config.Listen, "url", s.base, "tls", tlsConf != nil)
@@ -405,6 +416,12 @@ func (s *Server) serveAuthed(w http.ResponseWriter, r *http.Request) {
 		s.serveStatic(w, r, strings.TrimPrefix(p, "/static/"))
 	case p == "/sessions":
 		s.serveList(w, r, ls)
+	case p == "/live" && safeMethod(r.Method):
+		s.serveLive(w, r, ls)
+	case p == "/live/mjpeg" && safeMethod(r.Method):
+		s.serveMJPEG(w, r, tok)
+	case p == "/live/events" && safeMethod(r.Method):
+		s.serveEvents(w, r, tok)
 	case p == "/parcels" || strings.HasPrefix(p, "/parcels/"):
 		s.serveParcels(w, r, ls, strings.TrimPrefix(strings.TrimPrefix(p, "/parcels"), "/"))
 	case p == "/station" || strings.HasPrefix(p, "/station/"):

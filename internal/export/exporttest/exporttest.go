@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 	"weighin/internal/config"
 	"weighin/internal/evidence"
@@ -49,6 +50,11 @@ type Spec struct {
 	Marks []MarkSpec
 	// Steps go into the result as they are (the item steps, issue 22).
 	Steps []result.Step
+	// AudioRate, when not 0, records sound at that rate (mono): a 440 Hz
+	// tone at 0.05 of full scale, and a 10 ms click at 0.8 of full scale
+	// at each of Clicks (video time), in 20 ms blocks.
+	AudioRate int
+	Clicks    []time.Duration
 	// CutTo, when not 0, cuts video-000.mkv to this share of its bytes
 	// before the seal (as a power cut leaves it), and the result is sealed
 	// as interrupted.
@@ -159,8 +165,18 @@ func Make(stateDir string, spec Spec) (Bundle, error) {
 	t0 := time.Now()
 	frameT := func(i int) time.Duration { return time.Duration(i) * time.Second / time.Duration(spec.FPS) }
 	marks := spec.Marks
+	var sample int64 // the next audio sample frame
 	for i := range n {
 		vt := frameT(i)
+		for spec.AudioRate > 0 { // the blocks captured by this frame's time
+			blk := int64(spec.AudioRate / 50)
+			end := time.Duration((sample + blk) * int64(time.Second) / int64(spec.AudioRate))
+			if end > vt {
+				break
+			}
+			rec.PushAudio(audioBlock(spec, sample, int(blk), t0))
+			sample += blk
+		}
 		g, st := spec.Weight(vt)
 		wall := time.Time{}
 		if !spec.Wall.IsZero() {
@@ -220,6 +236,27 @@ func Make(stateDir string, spec Spec) (Bundle, error) {
 		return Bundle{}, err
 	}
 	return Bundle{StateDir: stateDir, Dir: sess.Dir(), SessionID: out.SessionID, Result: out, Spec: spec}, nil
+}
+
+// audioBlock is n sample frames of the sound from sample on.
+func audioBlock(spec Spec, sample int64, n int, t0 time.Time) audio.Block {
+	at := func(i int64) time.Duration { return time.Duration(i * int64(time.Second) / int64(spec.AudioRate)) }
+	d := make([]byte, 2*n)
+	for j := range int64(n) {
+		i := sample + j
+		v := 0.05 * math.Sin(2*math.Pi*440*float64(i)/float64(spec.AudioRate))
+		for _, c := range spec.Clicks {
+			if t := at(i); t >= c && t < c+10*time.Millisecond {
+				v = 0.8
+				if i%2 == 1 {
+					v = -0.8
+				}
+			}
+		}
+		s := int16(math.Round(v * 32767))
+		d[2*j], d[2*j+1] = byte(uint16(s)), byte(uint16(s)>>8)
+	}
+	return audio.Block{At: t0.Add(at(sample)), Data: d, Format: audio.Format{Rate: spec.AudioRate, Channels: 1}}
 }
 
 // writeWeightLog writes t_ms,raw,grams,stable every 100 ms of video time

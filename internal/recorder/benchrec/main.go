@@ -3,7 +3,8 @@
 // the subtitle track included, fsync on its interval) and ffmpeg's stream
 // copy (`ffmpeg -f mjpeg -i frames.mjpeg -c copy out.mkv`), several
 // repetitions each, and prints the medians and their ratio; then the
-// allocations per frame, the pre-roll's memory against its bound, and the
+// allocations per frame, the pre-roll's memory against its bound, what
+// sound at 16 and 48 kHz adds (CPU and bytes per second), and the
 // frames per second per core of the YUYV→JPEG fallback at 640×480.
 package main
 
@@ -16,6 +17,7 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"weighin/drivers/audio"
 	"weighin/drivers/camera"
 	"weighin/internal/config"
 	"weighin/internal/recorder"
@@ -101,7 +104,7 @@ func run(args []string, out io.Writer) error {
 			return err
 		}
 		c0 := processCPU()
-		d, a, err := recordOnce(cfg, dir, jpegs, *frames)
+		d, a, _, err := recordOnce(cfg, dir, jpegs, *frames, 0)
 		if err != nil {
 			return err
 		}
@@ -143,6 +146,11 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "pre-roll %v at 30 fps: %d frames over %v, %.2f MB held = %.1f%% of %v x 30 fps x mean frame (%.2f MB; target <= +10%%)\n\n",
 		cfg.PreRoll, n, span.Round(time.Millisecond), float64(held)/1e6, 100*float64(held)/bound, cfg.PreRoll, bound/1e6)
 
+	if err := audioCost(out, cfg, tmp, jpegs, *frames, *reps); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+
 	// The YUYV fallback.
 	fps, err := yuyvRate(640, 480, 80)
 	if err != nil {
@@ -153,13 +161,23 @@ func run(args []string, out io.Writer) error {
 }
 
 // recordOnce records frames into dir as the daemon would (SetInfo and Push
-// for every frame), returning the wall time from the first Push to Stop's
-// return and the heap allocations per frame.
-func recordOnce(cfg config.Recorder, dir string, jpegs [][]byte, frames int) (time.Duration, float64, error) {
-	rec, err := recorder.New(cfg, recorder.Options{BlockWhenFull: true})
+// for every frame, and with rate > 0 PushAudio for every 20 ms of mono
+// sound at rate), returning the wall time from the first Push to Stop's
+// return, the heap allocations per frame and the bytes written.
+func recordOnce(cfg config.Recorder, dir string, jpegs [][]byte, frames, rate int) (time.Duration, float64, int64, error) {
+	rec, err := recorder.New(cfg, recorder.Options{BlockWhenFull: true, AudioFormat: audio.Format{Rate: rate, Channels: 1}})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
+	var pcm []byte // 20 ms of a tone
+	if rate > 0 {
+		pcm = make([]byte, 2*rate/50)
+		for j := range rate / 50 {
+			v := int16(3000 * math.Sin(2*math.Pi*440*float64(j)/float64(rate)))
+			pcm[2*j], pcm[2*j+1] = byte(uint16(v)), byte(uint16(v)>>8)
+		}
+	}
+	var sample int64
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -169,11 +187,19 @@ func recordOnce(cfg config.Recorder, dir string, jpegs [][]byte, frames int) (ti
 	runtime.ReadMemStats(&m0)
 	start := time.Now()
 	if err := rec.Start(dir); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	wall := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
 	for i := range frames {
 		t := start.Add(time.Duration(i) * time.Second / 30)
+		for rate > 0 {
+			at := start.Add(time.Duration(sample * int64(time.Second) / int64(rate)))
+			if at.Add(20 * time.Millisecond).After(t) {
+				break
+			}
+			rec.PushAudio(audio.Block{At: at, Data: pcm, Format: audio.Format{Rate: rate, Channels: 1}})
+			sample += int64(rate / 50)
+		}
 		rec.SetInfo(wall.Add(t.Sub(start)), 1840+float64(i%50)/10, i%7 != 0, "ORD-BENCH")
 		rec.Push(camera.Frame{Data: jpegs[i%len(jpegs)], Seq: uint64(i), Time: t, Width: 1280, Height: 720})
 	}
@@ -183,12 +209,53 @@ func recordOnce(cfg config.Recorder, dir string, jpegs [][]byte, frames int) (ti
 	cancel()
 	<-done
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if st.Frames != int64(frames) || len(st.Files) != 1 || st.Files[0].SHA256 == "" {
-		return 0, 0, fmt.Errorf("recorded %d frames in %d files, want %d in 1", st.Frames, len(st.Files), frames)
+		return 0, 0, 0, fmt.Errorf("recorded %d frames in %d files, want %d in 1", st.Frames, len(st.Files), frames)
 	}
-	return elapsed, float64(m1.Mallocs-m0.Mallocs) / float64(frames), nil
+	if rate > 0 && (st.Audio.Samples < sample-int64(rate/50) || len(st.Audio.Gaps) != 0) {
+		return 0, 0, 0, fmt.Errorf("recorded %d of %d audio samples, gaps %v", st.Audio.Samples, sample, st.Audio.Gaps)
+	}
+	return elapsed, float64(m1.Mallocs-m0.Mallocs) / float64(frames), st.Files[0].Bytes, nil
+}
+
+// audioCost records the stream without sound and with sound at 16 and
+// 48 kHz, alternating, reps times each, and prints what the sound adds:
+// CPU time per second of recording (medians) and bytes per second.
+func audioCost(out io.Writer, cfg config.Recorder, tmp string, jpegs [][]byte, frames, reps int) error {
+	rates := []int{0, 16000, 48000}
+	cpu := map[int][]time.Duration{}
+	size := map[int]int64{}
+	for r := range reps {
+		for _, rate := range rates {
+			dir := filepath.Join(tmp, fmt.Sprintf("audio-%d-%d", rate, r))
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				return err
+			}
+			syscall.Sync()
+			c0 := processCPU()
+			if _, _, n, err := recordOnce(cfg, dir, jpegs, frames, rate); err != nil {
+				return err
+			} else {
+				size[rate] = n
+			}
+			cpu[rate] = append(cpu[rate], processCPU()-c0)
+			os.RemoveAll(dir)
+		}
+	}
+	secs := float64(frames) / 30
+	base := median(cpu[0])
+	fmt.Fprintf(out, "\naudio (mono S16_LE, 20 ms blocks, track 3), %d-frame 720p30 stream, medians of %d:\n", frames, reps)
+	fmt.Fprintf(out, "%-34s %14s %16s %14s\n", "run", "CPU", "CPU added per s", "bytes added/s")
+	fmt.Fprintf(out, "%-34s %14v %16s %14s\n", "recorder, no sound", base.Round(time.Millisecond), "-", "-")
+	for _, rate := range rates[1:] {
+		m := median(cpu[rate])
+		fmt.Fprintf(out, "%-34s %14v %13.2f ms %14.0f\n", fmt.Sprintf("recorder + sound %d kHz", rate/1000), m.Round(time.Millisecond),
+			float64(m-base)/float64(time.Millisecond)/secs, float64(size[rate]-size[0])/secs)
+	}
+	fmt.Fprintf(out, "all runs: none %v; 16 kHz %v; 48 kHz %v\n", roundAll(cpu[0]), roundAll(cpu[16000]), roundAll(cpu[48000]))
+	return nil
 }
 
 func probeFrames(path string) (int64, error) {
