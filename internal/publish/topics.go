@@ -87,7 +87,7 @@ func (t Topics) Cmd(name CommandName) string { return t.CmdPrefix + string(name)
 // RetainedFilters. Availability comes last, so Home Assistant sees the
 // device's entities go before the device goes unavailable.
 func (t Topics) Retained() []string {
-	return []string{t.Discovery, t.State, t.Result, t.Label, t.Still, t.Weighin, t.LabelURL, t.WeighinURL, t.StillURL, t.Export, t.Error, t.Availability}
+	return []string{t.Discovery, t.State, t.Result, t.Label, t.Still, t.Weighin, t.LabelURL, t.WeighinURL, t.StillURL, t.Export, t.Error, t.Entries, t.Availability}
 }
 
 // RetainedFilters are the MQTT topic filters that match every topic the
