@@ -17,9 +17,10 @@ import (
 )
 
 // TestKillDuringRecording kills weighd with SIGKILL at random moments of
-// recordings; after each restart the interrupted session must be sealed
-// (interrupted) and its video must play to within 2 s of the kill, as judged
-// by ffprobe.
+// recordings (half of them just after the label still was written); after
+// each restart the interrupted session must be sealed (interrupted), its
+// video must play to within 2 s of the kill, as judged by ffprobe, and a
+// label still written before the kill must be in the bundle.
 func TestKillDuringRecording(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("ffprobe"); err != nil {
@@ -45,7 +46,17 @@ func TestKillDuringRecording(t *testing.T) {
 		d.do(api.CmdSimPress, "short")
 		st := d.waitFor("recording", 15*time.Second, func(s api.Status) bool { return s.Recording && s.SessionID != "" })
 		began := time.Now()
-		d.recordFor(time.Duration(1500+rng.IntN(3000)) * time.Millisecond)
+		if i%2 == 0 {
+			// At a random moment, whether or not the label still is out yet.
+			d.recordFor(time.Duration(1500+rng.IntN(3000)) * time.Millisecond)
+		} else {
+			// Shortly after the label still was written, however long its
+			// scoring took on this machine: that still must survive.
+			if !poll(60*time.Second, func() bool { return labelWritten(d, st.SessionID) }) {
+				t.Fatalf("%s: no label still written within 60 s of recording:\n%s", st.SessionID, d.logText())
+			}
+			time.Sleep(time.Duration(100+rng.IntN(1400)) * time.Millisecond)
+		}
 		rec := time.Since(began)
 		d.kill()
 		t.Logf("kill %d: session %s after %.1f s of recording", i+1, st.SessionID, rec.Seconds())
@@ -59,9 +70,9 @@ func TestKillDuringRecording(t *testing.T) {
 			written++
 		}
 	}
-	t.Logf("label still written before the kill in %d of %d sessions", written, kills)
-	if written == 0 {
-		t.Errorf("no session of %d (killed 1.5–4.5 s in) had its label still written before the kill", kills)
+	t.Logf("label still written before the kill in %d of %d sessions (%d killed just after it)", written, kills, kills/2)
+	if written < kills/2 {
+		t.Errorf("only %d of %d sessions had their label still written before the kill; half were killed after it", written, kills)
 	}
 	chain, err := evidence.VerifyChain(filepath.Join(d.state, "sessions"), evidence.ChainOptions{})
 	if err != nil || !chain.OK() {
